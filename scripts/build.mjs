@@ -1,0 +1,23 @@
+// Bundles the CLI into dist/ so `xtalk token` starts fast; openid-client and the browser launcher
+// stay in lazily loaded chunks, native modules stay in node_modules.
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+await build({
+  entryPoints: { main: 'src/main.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: false,
+  legalComments: 'none',
+  chunkNames: 'chunks/[name]-[hash]',
+  external: ['better-sqlite3', '@napi-rs/keyring', 'open'],
+  banner: {
+    js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
+  },
+  logLevel: 'warning',
+});

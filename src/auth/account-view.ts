@@ -1,0 +1,35 @@
+import type { AccountRecord, CredentialStoreKind } from '../store/types.js';
+
+/** The account object of the CLI contract (`whoami --json`, `login --json`, `status --json`). */
+export interface AccountJson {
+  issuer: string;
+  sub: string;
+  username: string | null;
+  email: string | null;
+  claims: Record<string, unknown>;
+  current: boolean;
+  access_token_expires_at: string | null;
+  credential_store: CredentialStoreKind | null;
+}
+
+export function toAccountJson(
+  account: AccountRecord,
+  accessTokenExpiresAt: number | undefined,
+  credentialStore: CredentialStoreKind | null,
+): AccountJson {
+  return {
+    issuer: account.issuer,
+    sub: account.sub,
+    username: account.username,
+    email: account.email,
+    claims: account.claims,
+    current: account.current,
+    access_token_expires_at: accessTokenExpiresAt === undefined ? null : new Date(accessTokenExpiresAt).toISOString(),
+    credential_store: credentialStore,
+  };
+}
+
+/** The name to show a person: username, else email, else sub. */
+export function displayName(account: Pick<AccountRecord, 'username' | 'email' | 'sub'>): string {
+  return account.username ?? account.email ?? account.sub;
+}

@@ -1,0 +1,30 @@
+import { NotLoggedInError, UsageError } from '../errors.js';
+import type { AccountStore } from '../store/index.js';
+import type { AccountRecord } from '../store/types.js';
+import { displayName } from './account-view.js';
+
+/**
+ * The account a command acts on: the one `--account` names (username, email or sub), else the
+ * current one. An ambiguous name is a usage error listing the candidates, since usernames are
+ * not unique.
+ */
+export function selectAccount(store: AccountStore, selector: string | undefined): AccountRecord {
+  if (selector === undefined) {
+    const current = store.currentAccount();
+    if (current) return current;
+    const count = store.listAccounts().length;
+    if (count > 0) {
+      throw new NotLoggedInError('No account is selected.', 'Run `xtalk switch <account>` (see `xtalk status`) or `xtalk login`.');
+    }
+    throw new NotLoggedInError();
+  }
+  const matches = store.findAccounts(selector);
+  if (matches.length === 0) {
+    throw new NotLoggedInError(`No stored account matches "${selector}".`, 'Run `xtalk status` to list accounts, or `xtalk login` to add one.');
+  }
+  if (matches.length > 1) {
+    const list = matches.map((a) => `  ${displayName(a)}  sub=${a.sub}  issuer=${a.issuer}`).join('\n');
+    throw new UsageError(`"${selector}" matches ${matches.length} accounts:\n${list}`, 'Name the account by its sub instead.');
+  }
+  return matches[0]!;
+}

@@ -1,0 +1,33 @@
+import { Command, Option } from 'commander';
+import type { Context } from '../context.js';
+import { registerLogin } from '../commands/login.js';
+import { registerWhoami } from '../commands/whoami.js';
+
+export const VERSION = '0.1.0';
+
+/** A fresh commander program per run, writing through the context's streams and never exiting. */
+export function buildProgram(ctx: Context): Command {
+  const program = new Command('xtalk')
+    .description('Sign in to the IoTtalk Account Subsystem and use the session from a terminal and scripts.')
+    .version(VERSION, '-V, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.io.stdout.write(s),
+      writeErr: (s) => ctx.io.stderr.write(s),
+    })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ xtalk login                                   # sign in through the browser
+  $ curl -H "Authorization: Bearer $(xtalk token)" https://iottalk.example/api
+  $ xtalk whoami --json | jq -r .sub
+
+Exit codes: 0 ok, 1 error, 2 usage, 4 login required, 5 logout could not revoke, 130 interrupted.`,
+    );
+  program.addOption(new Option('--no-color', 'disable colors (same as NO_COLOR=1)').hideHelp());
+  registerLogin(program, ctx);
+  registerWhoami(program, ctx);
+  return program;
+}

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { toAccountJson, displayName } from '../auth/account-view.js';
+import { loginWithBrowser } from '../auth/login-flow.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import { requireClientConfig, type ConfigFlags } from '../config/resolve.js';
+import type { Context } from '../context.js';
+
+export interface LoginOptions extends CommonOptions, ConfigFlags {
+  json?: boolean;
+  /** commander's negated flag: `--no-browser` sets it to false. */
+  browser?: boolean;
+}
+
+export function registerLogin(program: Command, ctx: Context, runner = runLogin): void {
+  const cmd = program
+    .command('login')
+    .description('Sign in through your browser and store the session (it becomes the current account).')
+    .option('--issuer <url>', 'OpenID provider (issuer) URL')
+    .option('--client-id <id>', 'OAuth client id')
+    .option('--scope <scopes>', 'space-separated scopes (default: openid profile email offline_access)')
+    .option('--port <port>', 'loopback port for the redirect (default 0: any free port)')
+    .option('--timeout <seconds>', 'how long to wait for the sign-in (default 300)')
+    .option('--no-browser', 'print the URL instead of opening a browser');
+  addCommonOptions(cmd, { json: true });
+  cmd.addHelpText(
+    'after',
+    `
+The client secret is never taken from argv: set XTALK_CLIENT_SECRET or put it in .env.
+--account is passed to the provider as a login hint.
+
+Examples:
+  $ XTALK_ISSUER=https://account.iottalk.tw XTALK_CLIENT_ID=my-client xtalk login
+  $ xtalk login --no-browser --port 8765    # then: ssh -L 8765:127.0.0.1:8765 this-host
+  $ xtalk login --json | jq -r .username`,
+  );
+  cmd.action(async (opts: LoginOptions) => runner(ctx, opts));
+}
+
+export async function runLogin(ctx: Context, opts: LoginOptions): Promise<void> {
+  const env = createCommandEnv(ctx, opts, opts);
+  try {
+    const config = requireClientConfig(env.config);
+    const provider = await ctx.discover({
+      issuer: config.issuer,
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+      revocationEndpoint: config.revocationEndpoint,
+      now: ctx.now,
+    });
+    env.ui.debug(`discovered ${provider.issuer}`);
+    const account = await loginWithBrowser(
+      { ctx, ui: env.ui, provider, store: env.store },
+      config,
+      { noBrowser: opts.browser === false, loginHint: opts.account },
+    );
+    const email = account.email ? ` (${account.email})` : '';
+    env.ui.success(`Logged in to ${account.issuer} as ${displayName(account)}${email}`);
+    if (opts.json) {
+      const store = env.store();
+      env.ui.json(toAccountJson(account, store.latestAccessTokenExpiry(account.id), store.credentialStore()));
+    }
+  } finally {
+    env.close();
+  }
+}

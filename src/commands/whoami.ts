@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { displayName, toAccountJson, type AccountJson } from '../auth/account-view.js';
+import { selectAccount } from '../auth/select-account.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import type { Context } from '../context.js';
+import { formatRelative } from '../output/time.js';
+
+export interface WhoamiOptions extends CommonOptions {
+  json?: boolean;
+}
+
+export function registerWhoami(program: Command, ctx: Context, runner = runWhoami): void {
+  const cmd = program.command('whoami').description('Show the signed-in account (read from the local store; no network).');
+  addCommonOptions(cmd, { json: true });
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  $ xtalk whoami
+  $ xtalk whoami --json | jq -r .sub
+  $ xtalk whoami --account alice@example.com`,
+  );
+  cmd.action(async (opts: WhoamiOptions) => runner(ctx, opts));
+}
+
+export async function runWhoami(ctx: Context, opts: WhoamiOptions): Promise<void> {
+  const env = createCommandEnv(ctx, opts);
+  try {
+    const store = env.store();
+    const account = selectAccount(store, opts.account);
+    const view = toAccountJson(account, store.latestAccessTokenExpiry(account.id), store.credentialStore());
+    if (opts.json) env.ui.json(view);
+    else env.ui.data(formatAccount(view, ctx.now()));
+  } finally {
+    env.close();
+  }
+}
+
+const HIDDEN_CLAIMS = new Set(['sub', 'preferred_username', 'email', 'iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 's_hash', 'azp', 'auth_time', 'sid', 'jti', 'acr', 'amr']);
+
+function formatAccount(a: AccountJson, now: number): string {
+  const lines = [`${displayName(a)}${a.email && a.username ? ` <${a.email}>` : ''}`];
+  const row = (k: string, v: string) => lines.push(`  ${(k + ':').padEnd(18)} ${v}`);
+  row('issuer', a.issuer);
+  row('sub', a.sub);
+  for (const [k, v] of Object.entries(a.claims)) {
+    if (!HIDDEN_CLAIMS.has(k)) row(k, typeof v === 'string' ? v : JSON.stringify(v));
+  }
+  const exp = a.access_token_expires_at;
+  row('access token', exp ? `${Date.parse(exp) > now ? 'expires' : 'expired'} ${formatRelative(Date.parse(exp), now)} (${exp})` : 'none');
+  row('credential store', a.credential_store ?? 'none');
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,224 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, UsageError } from '../errors.js';
+import type { CredentialStoreMode } from '../store/types.js';
+import { readDotenv } from './dotenv.js';
+import { resolvePaths, type XtalkPaths } from './paths.js';
+
+export type ConfigSource = 'flag' | 'env' | '.env' | 'config' | 'default';
+
+/** Settings a user may give on the command line; the client secret is deliberately absent. */
+export interface ConfigFlags {
+  issuer?: string;
+  clientId?: string;
+  scope?: string;
+  port?: string | number;
+  timeout?: string | number;
+}
+
+export interface ResolvedConfig {
+  issuer: string | undefined;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  /** Undefined means "the default scopes, narrowed to what the provider supports". */
+  scope: string | undefined;
+  port: number;
+  timeoutSeconds: number;
+  revocationEndpoint: string | undefined;
+  credentialStore: CredentialStoreMode;
+  /** The browser command line (`XTALK_BROWSER`, else `BROWSER`). */
+  browser: string | undefined;
+  paths: XtalkPaths;
+  /** Where each setting came from, for `--debug` and `xtalk doctor`. */
+  sources: Partial<Record<ConfigKey, ConfigSource>>;
+}
+
+export type ConfigKey =
+  | 'issuer'
+  | 'clientId'
+  | 'clientSecret'
+  | 'scope'
+  | 'port'
+  | 'timeout'
+  | 'revocationEndpoint'
+  | 'credentialStore';
+
+export const DEFAULT_SCOPE = 'openid profile email offline_access';
+export const DEFAULT_TIMEOUT_SECONDS = 300;
+
+const DISCOVERY_SUFFIX = '/.well-known/openid-configuration';
+
+/** The variable names each key is read from, first match wins (XTALK_* before the X-Talk names). */
+const ENV_NAMES: Record<ConfigKey, string[]> = {
+  issuer: ['XTALK_ISSUER'],
+  clientId: ['XTALK_CLIENT_ID'],
+  clientSecret: ['XTALK_CLIENT_SECRET'],
+  scope: ['XTALK_SCOPE'],
+  port: ['XTALK_PORT'],
+  timeout: ['XTALK_TIMEOUT'],
+  revocationEndpoint: ['XTALK_REVOCATION_ENDPOINT'],
+  credentialStore: ['XTALK_CREDENTIAL_STORE'],
+};
+
+/** Names the X-Talk web examples put in their `.env`, accepted there only. */
+const XTALK_WEB_NAMES: Partial<Record<ConfigKey, string>> = {
+  issuer: 'OIDC_DISCOVERY_ENDPOINT',
+  clientId: 'OAUTH2_CLIENT_ID',
+  clientSecret: 'OAUTH2_CLIENT_SECRET',
+  revocationEndpoint: 'OAUTH2_REVOCATION_ENDPOINT',
+};
+
+const FILE_NAMES: Record<ConfigKey, string> = {
+  issuer: 'issuer',
+  clientId: 'client_id',
+  clientSecret: 'client_secret',
+  scope: 'scope',
+  port: 'port',
+  timeout: 'timeout',
+  revocationEndpoint: 'revocation_endpoint',
+  credentialStore: 'credential_store',
+};
+
+export interface ResolveInput {
+  flags: ConfigFlags;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  platform: NodeJS.Platform;
+}
+
+/** Merges flags > environment > `.env` > config file > defaults, and validates the values. */
+export function resolveConfig(input: ResolveInput): ResolvedConfig {
+  const paths = resolvePaths(input.env, input.platform);
+  const dotenv = readDotenv(input.cwd);
+  const file = readConfigFile(paths.configFile);
+  const sources: ResolvedConfig['sources'] = {};
+
+  const pick = (key: ConfigKey, flag?: string | number): string | undefined => {
+    if (flag !== undefined && flag !== '') {
+      sources[key] = 'flag';
+      return String(flag);
+    }
+    for (const name of ENV_NAMES[key]) {
+      const v = input.env[name];
+      if (v) {
+        sources[key] = 'env';
+        return v;
+      }
+    }
+    for (const name of [...ENV_NAMES[key], XTALK_WEB_NAMES[key]]) {
+      const v = name ? dotenv[name] : undefined;
+      if (v) {
+        sources[key] = '.env';
+        return name === 'OIDC_DISCOVERY_ENDPOINT' ? stripDiscoverySuffix(v) : v;
+      }
+    }
+    const fv = file[FILE_NAMES[key]];
+    if (fv !== undefined && fv !== null && fv !== '') {
+      sources[key] = 'config';
+      return String(fv);
+    }
+    return undefined;
+  };
+
+  const issuer = pick('issuer', input.flags.issuer);
+  const revocationEndpoint = pick('revocationEndpoint');
+  const port = pick('port', input.flags.port);
+  const timeout = pick('timeout', input.flags.timeout);
+  const store = pick('credentialStore');
+  for (const k of ['port', 'timeout', 'credentialStore', 'scope'] as const) sources[k] ??= 'default';
+
+  return {
+    issuer: issuer === undefined ? undefined : normalizeIssuer(issuer),
+    clientId: pick('clientId', input.flags.clientId),
+    clientSecret: pick('clientSecret'),
+    scope: pick('scope', input.flags.scope),
+    port: port === undefined ? 0 : parsePort(port),
+    timeoutSeconds: timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : parseTimeout(timeout),
+    revocationEndpoint: revocationEndpoint === undefined ? undefined : checkEndpointUrl(revocationEndpoint, 'revocation endpoint'),
+    credentialStore: store === undefined ? 'auto' : parseCredentialStore(store),
+    browser: input.env.XTALK_BROWSER || input.env.BROWSER || undefined,
+    paths,
+    sources,
+  };
+}
+
+/** What login, refresh and logout need: fails with a usage error naming the variables to set. */
+export function requireClientConfig(config: ResolvedConfig): ResolvedConfig & { issuer: string; clientId: string } {
+  const { issuer, clientId } = config;
+  if (!issuer || !clientId) {
+    const missing = [!issuer && 'issuer', !clientId && 'client id'].filter(Boolean).join(' and ');
+    throw new UsageError(
+      `No ${missing} configured.`,
+      'Set XTALK_ISSUER and XTALK_CLIENT_ID (and XTALK_CLIENT_SECRET for a confidential client), pass --issuer/--client-id, or use an X-Talk .env with OIDC_DISCOVERY_ENDPOINT and OAUTH2_CLIENT_ID.',
+    );
+  }
+  return { ...config, issuer, clientId };
+}
+
+/** True for hosts that never leave the machine: only these may use plain `http:`. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+function stripDiscoverySuffix(url: string): string {
+  const trimmed = url.trim();
+  return trimmed.endsWith(DISCOVERY_SUFFIX) ? trimmed.slice(0, -DISCOVERY_SUFFIX.length) : trimmed;
+}
+
+function normalizeIssuer(raw: string): string {
+  const url = checkEndpointUrl(stripDiscoverySuffix(raw), 'issuer');
+  return url.replace(/\/+$/, '');
+}
+
+function checkEndpointUrl(raw: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(`The ${what} "${raw}" is not a URL.`, `Give the full URL, e.g. https://account.iottalk.tw`);
+  }
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) return raw.trim();
+  throw new ConfigError(
+    `The ${what} must use https: (plain http: is allowed only on 127.0.0.1, ::1 or localhost), got ${url.protocol}//${url.host}.`,
+    `Use the https:// address of the provider.`,
+  );
+}
+
+function parsePort(raw: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n > 65535) {
+    throw new ConfigError(`Invalid port "${raw}".`, 'Use a number from 1 to 65535, or 0 for any free port.');
+  }
+  return n;
+}
+
+function parseTimeout(raw: string): number {
+  const n = Number(raw.trim().replace(/s$/, ''));
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new ConfigError(`Invalid timeout "${raw}".`, 'Give the number of seconds to wait, e.g. --timeout 120.');
+  }
+  return n;
+}
+
+function parseCredentialStore(raw: string): CredentialStoreMode {
+  const v = raw.trim().toLowerCase();
+  if (v === 'keychain' || v === 'file' || v === 'auto') return v;
+  throw new ConfigError(`Unknown credential store "${raw}".`, 'Set XTALK_CREDENTIAL_STORE to "keychain" or "file" (or unset it).');
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(`Cannot read the config file ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // fall through to the error below
+  }
+  throw new ConfigError(`The config file ${path} is not a JSON object.`, 'Fix or delete the file.');
+}

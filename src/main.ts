@@ -1,0 +1,20 @@
+import { run } from './cli/run.js';
+import { createSystemContext } from './system-context.js';
+
+/** The only place that touches the process: argv, signals, exit code. */
+export async function main(): Promise<void> {
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSignal = () => {
+    // A second Ctrl-C means "now", even if cleanup hangs.
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await run(process.argv.slice(2), createSystemContext({ signal: controller.signal }));
+  process.exitCode = code;
+  // A detached browser or a lingering keep-alive socket must not keep the CLI alive.
+  setTimeout(() => process.exit(code), 200).unref();
+}

@@ -1,0 +1,222 @@
+import * as oidc from 'openid-client';
+import { NetworkError, ProviderError, SessionExpiredError, XtalkError } from '../errors.js';
+import { DEFAULT_SCOPE, isLoopbackHost } from '../config/resolve.js';
+import type { TokenGrant } from '../store/types.js';
+
+/** What the OIDC layer needs to talk to one provider as one client. */
+export interface ProviderSettings {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string | undefined;
+  /** Fills in a revocation endpoint missing from discovery. */
+  revocationEndpoint?: string | undefined;
+  fetch?: typeof fetch;
+  /** Per-request limit in seconds. */
+  timeoutSeconds?: number;
+  now?: () => number;
+}
+
+/** The parameters a login must remember between building the URL and the callback. */
+export interface AuthorizationRequest {
+  url: string;
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  redirectUri: string;
+}
+
+/** A validated token response. */
+export interface TokenResult {
+  grant: TokenGrant;
+  /** Claims of the validated ID token, when the response carried one. */
+  idClaims: Record<string, unknown> | undefined;
+}
+
+/** Tokens an access token without `expires_in` is assumed to live for: short, so it is renewed early. */
+const UNKNOWN_LIFETIME_SECONDS = 300;
+
+/**
+ * One provider and one client, discovered and ready. This module is the only importer of
+ * openid-client; every failure leaves it as one of our typed errors.
+ */
+export class ProviderClient {
+  private constructor(
+    private readonly config: oidc.Configuration,
+    private readonly now: () => number,
+  ) {}
+
+  /** Fetches discovery and JWKS metadata; a loopback `http:` issuer is allowed, nothing else insecure. */
+  static async discover(settings: ProviderSettings): Promise<ProviderClient> {
+    const issuerUrl = new URL(settings.issuer);
+    const auth = settings.clientSecret ? oidc.ClientSecretBasic(settings.clientSecret) : oidc.None();
+    const execute = [oidc.enableNonRepudiationChecks];
+    if (issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname)) execute.push(oidc.allowInsecureRequests);
+    const options: oidc.DiscoveryRequestOptions = { execute, timeout: settings.timeoutSeconds ?? 30 };
+    if (settings.fetch) options[oidc.customFetch] = settings.fetch as oidc.CustomFetch;
+    const metadata = settings.clientSecret ? { client_secret: settings.clientSecret } : undefined;
+    let config = await call(`discovery at ${settings.issuer}`, () =>
+      oidc.discovery(issuerUrl, settings.clientId, metadata, auth, options),
+    );
+    if (settings.revocationEndpoint && !config.serverMetadata().revocation_endpoint) {
+      // serverMetadata() is a copy: a new Configuration is the only way to add the endpoint.
+      const { supportsPKCE: _drop, ...server } = config.serverMetadata() as oidc.ServerMetadata & { supportsPKCE?: unknown };
+      const patched = new oidc.Configuration({ ...server, revocation_endpoint: settings.revocationEndpoint }, settings.clientId, metadata, auth);
+      for (const fn of execute) fn(patched);
+      patched.timeout = config.timeout;
+      if (settings.fetch) patched[oidc.customFetch] = settings.fetch as oidc.CustomFetch;
+      config = patched;
+    }
+    return new ProviderClient(config, settings.now ?? Date.now);
+  }
+
+  get issuer(): string {
+    return this.config.serverMetadata().issuer;
+  }
+
+  get revocationEndpoint(): string | undefined {
+    return this.config.serverMetadata().revocation_endpoint;
+  }
+
+  get hasUserinfo(): boolean {
+    return Boolean(this.config.serverMetadata().userinfo_endpoint);
+  }
+
+  get deviceAuthorizationEndpoint(): string | undefined {
+    return this.config.serverMetadata().device_authorization_endpoint;
+  }
+
+  /** The default scopes narrowed to `scopes_supported` when the provider publishes that list. */
+  defaultScope(): string {
+    const supported = this.config.serverMetadata().scopes_supported;
+    if (!supported) return DEFAULT_SCOPE;
+    return DEFAULT_SCOPE.split(' ')
+      .filter((s) => s === 'openid' || supported.includes(s))
+      .join(' ');
+  }
+
+  /**
+   * Builds the authorization URL with PKCE S256, a fresh nonce and a fresh state (or the one given,
+   * when the listener had to know it before the URL existed).
+   */
+  async createAuthorizationRequest(opts: { redirectUri: string; scope: string; state?: string; loginHint?: string | undefined }): Promise<AuthorizationRequest> {
+    const codeVerifier = oidc.randomPKCECodeVerifier();
+    const state = opts.state ?? oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const url = oidc.buildAuthorizationUrl(this.config, {
+      redirect_uri: opts.redirectUri,
+      response_type: 'code',
+      scope: opts.scope,
+      state,
+      nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+      ...(opts.loginHint ? { login_hint: opts.loginHint } : {}),
+    });
+    return { url: url.href, state, nonce, codeVerifier, redirectUri: opts.redirectUri };
+  }
+
+  /** Validates the callback (state, `iss`), exchanges the code and validates the ID token (signature, nonce …). */
+  async exchangeCode(callbackUrl: URL, request: AuthorizationRequest): Promise<TokenResult> {
+    const res = await call('the token exchange', () =>
+      oidc.authorizationCodeGrant(this.config, callbackUrl, {
+        expectedState: request.state,
+        expectedNonce: request.nonce,
+        pkceCodeVerifier: request.codeVerifier,
+        idTokenExpected: true,
+      }),
+    );
+    return this.toResult(res);
+  }
+
+  /** Uses a refresh token; `invalid_grant` becomes SessionExpiredError. */
+  async refresh(refreshToken: string, scope?: string): Promise<TokenResult> {
+    const res = await call('the token refresh', () =>
+      oidc.refreshTokenGrant(this.config, refreshToken, scope ? { scope } : undefined),
+    );
+    return this.toResult(res);
+  }
+
+  /** Userinfo for a session; a different `sub` than expected is rejected by openid-client. */
+  async userinfo(accessToken: string, expectedSub: string): Promise<Record<string, unknown>> {
+    return { ...(await call('the userinfo request', () => oidc.fetchUserInfo(this.config, accessToken, expectedSub))) };
+  }
+
+  /** RFC 7009 revocation; an unknown token counts as revoked. */
+  async revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<void> {
+    await call('the revocation request', () => oidc.tokenRevocation(this.config, token, { token_type_hint: hint }));
+  }
+
+  private toResult(res: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): TokenResult {
+    const expiresIn = res.expiresIn() ?? UNKNOWN_LIFETIME_SECONDS;
+    const tokenType = res.token_type.toLowerCase() === 'bearer' ? 'Bearer' : res.token_type;
+    const claims = res.claims();
+    return {
+      grant: {
+        accessToken: res.access_token,
+        tokenType,
+        scope: res.scope ?? null,
+        expiresAt: this.now() + expiresIn * 1000,
+        refreshToken: res.refresh_token ?? null,
+      },
+      idClaims: claims ? { ...claims } : undefined,
+    };
+  }
+}
+
+/** Runs one provider call and turns openid-client's errors into ours. */
+async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw mapError(e, what);
+  }
+}
+
+function mapError(e: unknown, what: string): Error {
+  if (e instanceof XtalkError) return e;
+  if (e instanceof oidc.ResponseBodyError) {
+    const detail = e.error_description ? `${e.error}: ${e.error_description}` : e.error;
+    if (e.error === 'invalid_grant') {
+      return new SessionExpiredError(`The provider rejected the session (${detail}).`, { cause: e });
+    }
+    return new ProviderError(`The provider refused ${what} (${detail}).`, {
+      error: e.error,
+      errorDescription: e.error_description,
+      hint: e.error === 'invalid_client' ? 'Check the client id and XTALK_CLIENT_SECRET.' : undefined,
+      cause: e,
+    });
+  }
+  if (e instanceof oidc.AuthorizationResponseError) {
+    const detail = e.error_description ? `${e.error}: ${e.error_description}` : e.error;
+    return new ProviderError(`The provider refused the sign-in (${detail}).`, {
+      error: e.error,
+      errorDescription: e.error_description,
+      hint: e.error === 'access_denied' ? 'Run `xtalk login` again and allow access.' : undefined,
+      cause: e,
+    });
+  }
+  if (e instanceof oidc.WWWAuthenticateChallengeError) {
+    const error = e.cause[0]?.parameters.error;
+    if (error === 'invalid_token') return new SessionExpiredError('The provider no longer accepts the access token.', { cause: e });
+    return new ProviderError(`The provider refused ${what} (${error ?? `HTTP ${e.status}`}).`, { error, cause: e });
+  }
+  const err = e as Error & { code?: string; cause?: unknown };
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
+    return new NetworkError(`The provider did not answer ${what} in time.`, { cause: e });
+  }
+  if (err instanceof TypeError && /fetch failed/i.test(err.message)) {
+    const reason = (err.cause as Error | undefined)?.message ?? err.message;
+    return new NetworkError(`Cannot reach the provider for ${what}: ${reason}`, { cause: e });
+  }
+  if (err?.code === 'OAUTH_MISSING_SERVER_METADATA') {
+    return new ProviderError(`The provider's discovery document lacks what ${what} needs (${err.message}).`, { cause: e });
+  }
+  if (err instanceof oidc.ClientError || err?.name === 'OperationProcessingError' || typeof err?.code === 'string') {
+    return new ProviderError(`${capitalize(what)} failed validation: ${err.message}`, { cause: e });
+  }
+  return err instanceof Error ? err : new Error(String(e));
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

@@ -1,0 +1,62 @@
+/** Where the data key that encrypts every token column lives. */
+export type CredentialStoreKind = 'keychain' | 'file';
+/** What the user asked for: `auto` tries the keychain and falls back to the file with a warning. */
+export type CredentialStoreMode = 'auto' | CredentialStoreKind;
+
+/** A stored `user` row, decoded. */
+export interface AccountRecord {
+  id: number;
+  issuer: string;
+  sub: string;
+  username: string | null;
+  email: string | null;
+  claims: Record<string, unknown>;
+  /** The client the session was obtained with, needed to refresh it later. */
+  clientId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  current: boolean;
+}
+
+/** Who signed in, as taken from the validated ID token (completed by userinfo). */
+export interface SessionIdentity {
+  issuer: string;
+  sub: string;
+  username: string | null;
+  email: string | null;
+  claims: Record<string, unknown>;
+  clientId: string;
+}
+
+/** Tokens from one token-endpoint response, in plaintext (only ever held in memory). */
+export interface TokenGrant {
+  accessToken: string;
+  tokenType: string;
+  scope: string | null;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+  /** Present only when the provider issued a (new) refresh token. */
+  refreshToken?: string | null;
+}
+
+/** A decrypted access-token row. */
+export interface StoredAccessToken {
+  id: number;
+  userId: number;
+  refreshTokenId: number | null;
+  accessToken: string;
+  tokenType: string;
+  scope: string | null;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+  /** Epoch milliseconds. */
+  createdAt: number;
+}
+
+/** A decrypted refresh-token row. */
+export interface StoredRefreshToken {
+  id: number;
+  userId: number;
+  refreshToken: string;
+  updatedAt: string;
+}

@@ -1,0 +1,129 @@
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseDotenv } from '../../src/config/dotenv.js';
+import { requireClientConfig, resolveConfig } from '../../src/config/resolve.js';
+import { resolvePaths } from '../../src/config/paths.js';
+import { ConfigError, UsageError } from '../../src/errors.js';
+
+function setup(files: { dotenv?: string; config?: object } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'xtalk-config-'));
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  if (files.dotenv !== undefined) writeFileSync(join(dir, '.env'), files.dotenv);
+  if (files.config) writeFileSync(join(home, 'config.json'), JSON.stringify(files.config));
+  return { cwd: dir, env: { XTALK_HOME: home } as Record<string, string | undefined> };
+}
+
+describe('resolveConfig precedence', () => {
+  it('flags beat env beat .env beat config file beat defaults', () => {
+    const { cwd, env } = setup({
+      dotenv: 'XTALK_ISSUER=https://dotenv.example\nXTALK_CLIENT_ID=dotenv-client\nXTALK_SCOPE=openid dotenv\nXTALK_PORT=3001',
+      config: { issuer: 'https://file.example', client_id: 'file-client', scope: 'openid file', port: 3002, timeout: 42, revocation_endpoint: 'https://file.example/revoke' },
+    });
+    env.XTALK_ISSUER = 'https://env.example';
+    env.XTALK_SCOPE = 'openid env';
+    const c = resolveConfig({ flags: { issuer: 'https://flag.example' }, env, cwd, platform: 'linux' });
+    expect(c.issuer).toBe('https://flag.example');
+    expect(c.sources.issuer).toBe('flag');
+    expect(c.scope).toBe('openid env');
+    expect(c.sources.scope).toBe('env');
+    expect(c.clientId).toBe('dotenv-client');
+    expect(c.sources.clientId).toBe('.env');
+    expect(c.port).toBe(3001);
+    expect(c.timeoutSeconds).toBe(42);
+    expect(c.sources.timeout).toBe('config');
+    expect(c.revocationEndpoint).toBe('https://file.example/revoke');
+  });
+
+  it('uses the defaults when nothing is set', () => {
+    const { cwd, env } = setup();
+    const c = resolveConfig({ flags: {}, env, cwd, platform: 'linux' });
+    expect(c).toMatchObject({ issuer: undefined, port: 0, timeoutSeconds: 300, scope: undefined, credentialStore: 'auto' });
+    expect(() => requireClientConfig(c)).toThrow(UsageError);
+    try {
+      requireClientConfig(c);
+    } catch (e) {
+      expect((e as UsageError).exitCode).toBe(2);
+      expect((e as UsageError).hint).toContain('XTALK_ISSUER');
+    }
+  });
+
+  it('reads the X-Talk web example names from .env', () => {
+    const { cwd, env } = setup({
+      dotenv: [
+        '# X-Talk example',
+        'OIDC_DISCOVERY_ENDPOINT="https://account.iottalk.tw/.well-known/openid-configuration"',
+        "OAUTH2_CLIENT_ID='xtalk-web'",
+        'OAUTH2_CLIENT_SECRET=s3cret # comment',
+        'OAUTH2_REVOCATION_ENDPOINT=https://account.iottalk.tw/oauth2/revoke/',
+      ].join('\n'),
+    });
+    const c = resolveConfig({ flags: {}, env, cwd, platform: 'linux' });
+    expect(c.issuer).toBe('https://account.iottalk.tw');
+    expect(c.clientId).toBe('xtalk-web');
+    expect(c.clientSecret).toBe('s3cret');
+    expect(c.revocationEndpoint).toBe('https://account.iottalk.tw/oauth2/revoke/');
+  });
+
+  it('prefers XTALK_* over X-Talk names inside .env, and the process env over both', () => {
+    const { cwd, env } = setup({ dotenv: 'OAUTH2_CLIENT_ID=web\nXTALK_CLIENT_ID=cli\nOAUTH2_CLIENT_SECRET=a' });
+    env.XTALK_CLIENT_SECRET = 'from-env';
+    const c = resolveConfig({ flags: {}, env, cwd, platform: 'linux' });
+    expect(c.clientId).toBe('cli');
+    expect(c.clientSecret).toBe('from-env');
+  });
+
+  it('rejects a non-URL issuer, plain http off loopback, bad ports and unknown stores', () => {
+    const { cwd, env } = setup();
+    const r = (flags: object, extra: Record<string, string> = {}) => () =>
+      resolveConfig({ flags, env: { ...env, ...extra }, cwd, platform: 'linux' });
+    expect(r({ issuer: 'not a url' })).toThrow(/not a URL/);
+    expect(r({ issuer: 'http://account.iottalk.tw' })).toThrow(/https/);
+    expect(r({ issuer: 'ftp://127.0.0.1' })).toThrow(ConfigError);
+    expect(r({ issuer: 'http://127.0.0.1:3000' })()).toMatchObject({ issuer: 'http://127.0.0.1:3000' });
+    expect(r({ issuer: 'http://[::1]:3000/' })()).toMatchObject({ issuer: 'http://[::1]:3000' });
+    expect(r({ port: '70000' })).toThrow(/port/);
+    expect(r({ port: 'abc' })).toThrow(/port/);
+    expect(r({ timeout: '-1' })).toThrow(/timeout/);
+    expect(r({}, { XTALK_CREDENTIAL_STORE: 'vault' })).toThrow(/credential store/);
+    expect(r({}, { XTALK_CREDENTIAL_STORE: 'file' })()).toMatchObject({ credentialStore: 'file' });
+  });
+
+  it('reports a malformed config file clearly', () => {
+    const { cwd, env } = setup();
+    writeFileSync(join(env.XTALK_HOME!, 'config.json'), '{ not json');
+    expect(() => resolveConfig({ flags: {}, env, cwd, platform: 'linux' })).toThrow(/not a JSON object/);
+  });
+
+  it('takes the browser from XTALK_BROWSER before BROWSER', () => {
+    const { cwd, env } = setup();
+    expect(resolveConfig({ flags: {}, env: { ...env, BROWSER: 'b', XTALK_BROWSER: 'x' }, cwd, platform: 'linux' }).browser).toBe('x');
+    expect(resolveConfig({ flags: {}, env: { ...env, BROWSER: 'b' }, cwd, platform: 'linux' }).browser).toBe('b');
+  });
+});
+
+describe('paths', () => {
+  it('puts everything in XTALK_HOME when set', () => {
+    const p = resolvePaths({ XTALK_HOME: '/x' }, 'linux');
+    expect(p).toMatchObject({ dbPath: '/x/xtalk.db', configFile: '/x/config.json', keyFilePath: '/x/xtalk.key' });
+  });
+  it('follows XDG on Linux', () => {
+    const p = resolvePaths({ HOME: '/h', XDG_DATA_HOME: '/d', XDG_CONFIG_HOME: '/c' }, 'linux');
+    expect(p.dbPath).toBe('/d/xtalk/xtalk.db');
+    expect(p.configFile).toBe('/c/xtalk/config.json');
+    expect(resolvePaths({ HOME: '/h' }, 'linux').dbPath).toBe('/h/.local/share/xtalk/xtalk.db');
+  });
+});
+
+describe('parseDotenv', () => {
+  it('handles export, quotes, comments and blank lines', () => {
+    expect(parseDotenv('export A=1\n\n# c\nB="two words"\nC=\'x#y\'\nD=v # trailing\nbad line')).toEqual({
+      A: '1',
+      B: 'two words',
+      C: 'x#y',
+      D: 'v',
+    });
+  });
+});
