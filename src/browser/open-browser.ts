@@ -1,0 +1,177 @@
+import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { ConfigError, XtalkError } from '../errors.js';
+import { assertSafeBrowserUrl } from './url-guard.js';
+
+/** The subset of `child_process.spawn` that openBrowser uses; tests inject a spy. */
+export type SpawnFunction = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+/** The subset of the `open` package's default export that openBrowser uses. */
+export type OpenPackageFunction = (target: string, options: { wait: false }) => Promise<unknown>;
+
+export interface OpenBrowserOptions {
+  env: Readonly<Record<string, string | undefined>>;
+  platform: NodeJS.Platform;
+  spawn?: SpawnFunction;
+  openPackage?: OpenPackageFunction;
+}
+
+// A browser never needs these, and child processes leak their environment (ps e, /proc, crash reports).
+const SECRET_NAMES = new Set(['XTALK_CLIENT_SECRET', 'OAUTH2_CLIENT_SECRET']);
+const SECRET_PATTERN = /SECRET|TOKEN|PASSWORD/i;
+// One-shot token the desktop hands to a launched app so its window may take focus (Wayland).
+const LAUNCH_TOKENS = new Set(['XDG_ACTIVATION_TOKEN']);
+// Long enough for exec to fail with ENOENT/EACCES; a healthy spawn reports 'spawn' within milliseconds.
+const SPAWN_SETTLE_MS = 2000;
+
+/** A copy of env without the client secret or anything whose name looks like a credential. */
+export function scrubEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || SECRET_NAMES.has(name)) continue;
+    if (SECRET_PATTERN.test(name) && !LAUNCH_TOKENS.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Splits a `BROWSER`-style command line into argv the way a POSIX shell splits words, but with
+ * nothing else a shell does (no globbing, variables, redirection): whitespace separates words,
+ * `'…'` is literal, `"…"` honours `\"`, `\\`, `\$` and `` \` ``, a bare backslash escapes the next
+ * character. Throws ConfigError on an unterminated quote.
+ */
+export function splitCommandLine(cmd: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let i = 0;
+  while (i < cmd.length) {
+    const c = cmd[i] as string;
+    if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+      i++;
+    } else if (c === "'") {
+      const end = cmd.indexOf("'", i + 1);
+      if (end < 0) throw unterminated(cmd, "'");
+      word += cmd.slice(i + 1, end);
+      inWord = true;
+      i = end + 1;
+    } else if (c === '"') {
+      inWord = true;
+      i++;
+      for (;;) {
+        if (i >= cmd.length) throw unterminated(cmd, '"');
+        const d = cmd[i] as string;
+        if (d === '"') break;
+        const next = cmd[i + 1];
+        if (d === '\\' && next !== undefined && '"\\$`'.includes(next)) {
+          word += next;
+          i += 2;
+        } else {
+          word += d;
+          i++;
+        }
+      }
+      i++;
+    } else if (c === '\\') {
+      // A trailing lone backslash is kept literally rather than silently dropped.
+      word += cmd[i + 1] ?? '\\';
+      inWord = true;
+      i += 2;
+    } else {
+      word += c;
+      inWord = true;
+      i++;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+function unterminated(cmd: string, quote: string): ConfigError {
+  return new ConfigError(`The browser command ${JSON.stringify(cmd)} has an unterminated ${quote} quote.`, 'Fix XTALK_BROWSER or BROWSER, or unset it to use the system browser.');
+}
+
+function pickBrowserCommand(env: OpenBrowserOptions['env']): { name: string; argv: string[] } | undefined {
+  for (const name of ['XTALK_BROWSER', 'BROWSER']) {
+    const argv = splitCommandLine(env[name] ?? '');
+    if (argv.length > 0) return { name, argv };
+  }
+  return undefined;
+}
+
+function spawnDetached(spawn: SpawnFunction, name: string, argv: string[], url: string, env: Record<string, string>): Promise<void> {
+  const [command, ...args] = argv as [string, ...string[]];
+  const failure = (err: unknown): XtalkError =>
+    new XtalkError(`Could not start the browser command ${JSON.stringify(command)} from ${name}: ${err instanceof Error ? err.message : String(err)}`, {
+      hint: `Fix or unset ${name}, or open the printed URL yourself.`,
+      cause: err,
+    });
+  return new Promise<void>((resolve, reject) => {
+    let child: ChildProcess;
+    try {
+      child = spawn(command, [...args, url], { shell: false, stdio: 'ignore', detached: true, windowsHide: true, env });
+    } catch (err) {
+      reject(failure(err));
+      return;
+    }
+    const timer = setTimeout(resolve, SPAWN_SETTLE_MS);
+    timer.unref();
+    child.once('spawn', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(failure(err));
+    });
+    // Keep later errors from becoming uncaught; the browser outlives xtalk and is none of its business.
+    child.on('error', () => {});
+    child.unref();
+  });
+}
+
+async function importOpenPackage(): Promise<OpenPackageFunction> {
+  const { default: open } = await import('open');
+  return async (target, options) => {
+    // `open` has no env option and its opener inherits process.env: hide secrets while it spawns.
+    const kept = scrubEnv(process.env);
+    const hidden = Object.entries(process.env).filter(([k]) => !(k in kept));
+    for (const [k] of hidden) delete process.env[k];
+    try {
+      return await open(target, options);
+    } finally {
+      for (const [k, v] of hidden) process.env[k] = v;
+    }
+  };
+}
+
+/**
+ * Hands a URL to the user's browser without waiting for it to exit. Refuses anything but https:
+ * (and loopback http:). `XTALK_BROWSER`, else `BROWSER`, is run as argv with the URL appended,
+ * without a shell and without secret-looking environment variables; otherwise the `open` package
+ * picks the system browser. Rejects when the browser could not be started.
+ */
+export async function openBrowser(url: string, opts: OpenBrowserOptions): Promise<void> {
+  const safeUrl = assertSafeBrowserUrl(url);
+  const chosen = pickBrowserCommand(opts.env);
+  if (chosen) {
+    const command = chosen.argv[0] as string;
+    if (opts.platform === 'win32' && /\.(bat|cmd)$/i.test(command)) {
+      // Node refuses batch files without a shell (CVE-2024-27980), and xtalk never uses one.
+      throw new ConfigError(`${chosen.name} names a batch file (${command}), which xtalk cannot run without a shell.`, `Point ${chosen.name} at the browser's .exe instead.`);
+    }
+    await spawnDetached(opts.spawn ?? nodeSpawn, chosen.name, chosen.argv, safeUrl, scrubEnv(opts.env));
+    return;
+  }
+  try {
+    const open = opts.openPackage ?? (await importOpenPackage());
+    await open(safeUrl, { wait: false });
+  } catch (err) {
+    throw new XtalkError(`Could not open the system browser: ${err instanceof Error ? err.message : String(err)}`, {
+      hint: 'Open the printed URL yourself, or set XTALK_BROWSER to a browser command.',
+      cause: err,
+    });
+  }
+}

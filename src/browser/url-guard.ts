@@ -1,0 +1,43 @@
+import { XtalkError } from '../errors.js';
+
+function isLoopbackHostname(hostname: string): boolean {
+  // WHATWG URL parsing already normalised IPv4 forms like `127.1` or `0x7f.1` to dotted decimal.
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/**
+ * True only for `https:` URLs and `http:` URLs on a loopback host. Everything else a provider
+ * could put in an authorization URL (`javascript:`, `file:`, custom schemes that launch programs)
+ * must never reach the OS "open" machinery.
+ */
+export function isSafeBrowserUrl(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (parsed.protocol === 'https:') return parsed.hostname !== '';
+  if (parsed.protocol === 'http:') return isLoopbackHostname(parsed.hostname);
+  return false;
+}
+
+/**
+ * Throws unless {@link isSafeBrowserUrl}; returns the URL in its normalised (percent-encoded) form,
+ * which is what should be handed to the browser.
+ */
+export function assertSafeBrowserUrl(url: string): string {
+  const hint =
+    'xtalk only opens https: URLs (and http: on this machine), because a crafted URL handed to the system opener can run programs (CVE-2025-6514). Check the issuer and its authorization endpoint.';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new XtalkError('The provider sent a URL that is not valid, so xtalk refuses to open it.', { hint });
+  }
+  if (!isSafeBrowserUrl(parsed.href)) {
+    const where = parsed.protocol === 'http:' ? ` for the non-loopback host ${parsed.hostname}` : '';
+    throw new XtalkError(`The provider sent a URL with scheme ${JSON.stringify(parsed.protocol)}${where} that xtalk refuses to open.`, { hint });
+  }
+  return parsed.href;
+}
