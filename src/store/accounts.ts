@@ -1,0 +1,290 @@
+import { StoreError } from '../errors.js';
+import { decrypt, encrypt } from './crypto.js';
+import type { DataKey } from './data-key.js';
+import { guardSqlite, type Db, type Statement } from './db.js';
+import type {
+  AccountRecord,
+  CredentialStoreKind,
+  SessionIdentity,
+  StoredAccessToken,
+  StoredRefreshToken,
+  TokenGrant,
+} from './types.js';
+
+interface UserRow {
+  id: number;
+  issuer: string;
+  sub: string;
+  username: string | null;
+  email: string | null;
+  claims: string;
+  client_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface AccessTokenRow {
+  id: number;
+  user_id: number;
+  refresh_token_id: number | null;
+  token: string;
+  token_type: string;
+  scope: string | null;
+  expires_at: number;
+  created_at: number;
+}
+
+interface RefreshTokenRow {
+  id: number;
+  user_id: number;
+  token: string;
+  updated_at: string;
+}
+
+/** AAD of a token column: binds each ciphertext to its table and user. */
+const aad = (table: 'access_token' | 'refresh_token', userId: number) => `${table}:${userId}`;
+
+/**
+ * Stored accounts (`user`) and their encrypted tokens (`refresh_token`, `access_token`).
+ * Reads that need no secret (accounts, expiry) never resolve the data key; only methods returning
+ * a token, and {@link AccountStore.saveLogin}, do.
+ *
+ * A refresh that must hold the write lock across its network call belongs beside this class:
+ * `withImmediateLock(store.db, store.dbPath, …)` from `db.ts`, then the same synchronous grant
+ * write {@link AccountStore.saveLogin} uses (its nested `db.transaction()` becomes a savepoint).
+ */
+export class AccountStore {
+  readonly #db: Db;
+  readonly #dbPath: string;
+  readonly #dataKey: DataKey;
+  readonly #statements = new Map<string, Statement>();
+
+  constructor(db: Db, dbPath: string, dataKey: DataKey) {
+    this.#db = db;
+    this.#dbPath = dbPath;
+    this.#dataKey = dataKey;
+  }
+
+  /** @internal The connection, for store-level use cases that lock it across an await. */
+  get db(): Db {
+    return this.#db;
+  }
+
+  /** @internal */
+  get dbPath(): string {
+    return this.#dbPath;
+  }
+
+  /**
+   * Records a completed sign-in in one transaction: upserts the user by (issuer, sub), replaces its
+   * refresh token in place when the grant carries one, adds the access token, prunes this user's
+   * expired access tokens and makes the user current. `now` is epoch milliseconds.
+   */
+  async saveLogin(identity: SessionIdentity, grant: TokenGrant, now: number): Promise<AccountRecord> {
+    const key = await this.#dataKey.forWriting();
+    const iso = new Date(now).toISOString();
+    const userId = this.#guard(() =>
+      this.#db
+        .transaction(() => {
+          const id = this.#stmt(
+            `INSERT INTO user (issuer, sub, username, email, claims, client_id, created_at, updated_at)
+             VALUES (@issuer, @sub, @username, @email, @claims, @clientId, @iso, @iso)
+             ON CONFLICT (issuer, sub) DO UPDATE SET username = excluded.username, email = excluded.email,
+               claims = excluded.claims, client_id = excluded.client_id, updated_at = excluded.updated_at
+             RETURNING id`,
+          )
+            .pluck()
+            .get({
+              issuer: identity.issuer,
+              sub: identity.sub,
+              username: identity.username,
+              email: identity.email,
+              claims: JSON.stringify(identity.claims),
+              clientId: identity.clientId,
+              iso,
+            }) as number;
+          this.#writeGrant(id, grant, key, now);
+          this.#setCurrent(id);
+          return id;
+        })
+        .immediate(),
+    );
+    return this.getAccount(userId)!;
+  }
+
+  /** Every stored account, oldest first, with `current` set on the current one. */
+  listAccounts(): AccountRecord[] {
+    const currentId = this.#currentId();
+    const rows = this.#guard(() => this.#stmt('SELECT * FROM user ORDER BY id').all() as UserRow[]);
+    return rows.map((row) => toAccount(row, currentId));
+  }
+
+  /** The current account, or undefined when nobody is signed in (or the current one was deleted). */
+  currentAccount(): AccountRecord | undefined {
+    const row = this.#guard(
+      () =>
+        this.#stmt(
+          "SELECT user.* FROM meta JOIN user ON user.id = CAST(meta.value AS INTEGER) WHERE meta.key = 'current_user_id'",
+        ).get() as UserRow | undefined,
+    );
+    return row && toAccount(row, row.id);
+  }
+
+  getAccount(userId: number): AccountRecord | undefined {
+    const row = this.#guard(() => this.#stmt('SELECT * FROM user WHERE id = ?').get(userId) as UserRow | undefined);
+    return row && toAccount(row, this.#currentId());
+  }
+
+  /** Accounts whose sub, username or email equals `selector`, across issuers (several may match). */
+  findAccounts(selector: string): AccountRecord[] {
+    const currentId = this.#currentId();
+    const rows = this.#guard(
+      () => this.#stmt('SELECT * FROM user WHERE sub = @s OR username = @s OR email = @s ORDER BY id').all({ s: selector }) as UserRow[],
+    );
+    return rows.map((row) => toAccount(row, currentId));
+  }
+
+  /** Makes `userId` the current account; `null` leaves nobody current. */
+  setCurrent(userId: number | null): void {
+    this.#guard(() => {
+      if (userId !== null && !this.#stmt('SELECT 1 FROM user WHERE id = ?').get(userId)) {
+        throw new StoreError(`no stored account with id ${userId}`, { hint: 'Run `xtalk status` to list the stored accounts.' });
+      }
+      this.#setCurrent(userId);
+    });
+  }
+
+  /** Deletes an account and, by cascade, its tokens; clears `current` when it was the current one. */
+  deleteAccount(userId: number): boolean {
+    return this.#guard(() =>
+      this.#db.transaction(() => {
+        if (this.#currentId() === userId) this.#setCurrent(null);
+        return this.#stmt('DELETE FROM user WHERE id = ?').run(userId).changes > 0;
+      }).immediate(),
+    );
+  }
+
+  /** The access token with the latest expiry (possibly expired), decrypted. */
+  async latestAccessToken(userId: number): Promise<StoredAccessToken | undefined> {
+    const row = this.#guard(
+      () =>
+        this.#stmt('SELECT * FROM access_token WHERE user_id = ? ORDER BY expires_at DESC, id DESC LIMIT 1').get(userId) as
+          | AccessTokenRow
+          | undefined,
+    );
+    if (!row) return undefined;
+    const key = await this.#dataKey.forReading();
+    return {
+      id: row.id,
+      userId: row.user_id,
+      refreshTokenId: row.refresh_token_id,
+      accessToken: decrypt(key, row.token, aad('access_token', row.user_id)),
+      tokenType: row.token_type,
+      scope: row.scope,
+      expiresAt: row.expires_at,
+      createdAt: row.created_at,
+    };
+  }
+
+  /** Epoch ms of the latest access-token expiry; reads no secret, so it never needs the data key. */
+  latestAccessTokenExpiry(userId: number): number | undefined {
+    const value = this.#guard(() => this.#stmt('SELECT max(expires_at) FROM access_token WHERE user_id = ?').pluck().get(userId));
+    return typeof value === 'number' ? value : undefined;
+  }
+
+  /** The user's refresh token, decrypted, or undefined when the provider never issued one. */
+  async refreshToken(userId: number): Promise<StoredRefreshToken | undefined> {
+    const row = this.#guard(
+      () => this.#stmt('SELECT id, user_id, token, updated_at FROM refresh_token WHERE user_id = ?').get(userId) as RefreshTokenRow | undefined,
+    );
+    if (!row) return undefined;
+    const key = await this.#dataKey.forReading();
+    return {
+      id: row.id,
+      userId: row.user_id,
+      refreshToken: decrypt(key, row.token, aad('refresh_token', row.user_id)),
+      updatedAt: row.updated_at,
+    };
+  }
+
+  /** Where the data key lives, as recorded when it was created; null before the first login. */
+  credentialStore(): CredentialStoreKind | null {
+    const value = this.#guard(() => this.#stmt("SELECT value FROM meta WHERE key = 'credential_store'").pluck().get());
+    return value === 'keychain' || value === 'file' ? value : null;
+  }
+
+  /** Removes the data key (keychain entry or key file); call once no account holds tokens. */
+  deleteDataKey(): Promise<void> {
+    return this.#dataKey.delete();
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  /** Must run inside a write transaction; `key` must come from the data key's forWriting(). */
+  #writeGrant(userId: number, grant: TokenGrant, key: Buffer, now: number): void {
+    let refreshTokenId: number | null;
+    if (grant.refreshToken) {
+      const iso = new Date(now).toISOString();
+      // Upsert keeps the row id, so access tokens already linked to it stay linked.
+      refreshTokenId = this.#stmt(
+        `INSERT INTO refresh_token (user_id, token, created_at, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at
+         RETURNING id`,
+      )
+        .pluck()
+        .get(userId, encrypt(key, grant.refreshToken, aad('refresh_token', userId)), iso, iso) as number;
+    } else {
+      refreshTokenId = (this.#stmt('SELECT id FROM refresh_token WHERE user_id = ?').pluck().get(userId) as number | undefined) ?? null;
+    }
+    // Pruned before the insert so a grant that is already expired is still stored once.
+    this.#stmt('DELETE FROM access_token WHERE user_id = ? AND expires_at <= ?').run(userId, now);
+    this.#stmt(
+      `INSERT INTO access_token (user_id, refresh_token_id, token, token_type, scope, expires_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(userId, refreshTokenId, encrypt(key, grant.accessToken, aad('access_token', userId)), grant.tokenType, grant.scope, grant.expiresAt, now);
+  }
+
+  #setCurrent(userId: number | null): void {
+    if (userId === null) this.#stmt("DELETE FROM meta WHERE key = 'current_user_id'").run();
+    else {
+      this.#stmt("INSERT INTO meta (key, value) VALUES ('current_user_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
+        String(userId),
+      );
+    }
+  }
+
+  #currentId(): number | undefined {
+    const value = this.#guard(() => this.#stmt("SELECT value FROM meta WHERE key = 'current_user_id'").pluck().get());
+    return value === undefined ? undefined : Number(value);
+  }
+
+  #stmt(sql: string): Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #guard<T>(fn: () => T): T {
+    return guardSqlite(this.#dbPath, fn);
+  }
+}
+
+function toAccount(row: UserRow, currentId: number | undefined): AccountRecord {
+  return {
+    id: row.id,
+    issuer: row.issuer,
+    sub: row.sub,
+    username: row.username,
+    email: row.email,
+    claims: JSON.parse(row.claims) as Record<string, unknown>,
+    clientId: row.client_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    current: row.id === currentId,
+  };
+}

@@ -1,0 +1,197 @@
+import { chmodSync, closeSync, mkdirSync, openSync, statSync, constants as fsc } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreError, XtalkError } from '../errors.js';
+
+/** An open xtalk database. Only this file imports better-sqlite3; other store files use this type. */
+export type Db = Database.Database;
+/** A prepared statement of a {@link Db}. */
+export type Statement = Database.Statement<unknown[], unknown>;
+
+/** Version of the schema below, kept in `PRAGMA user_version`. */
+export const SCHEMA_VERSION = 1;
+/** How long a statement waits for another xtalk process's write lock before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 30_000;
+/** `PRAGMA application_id` ("xtlk"): tells our file apart from any other SQLite database. */
+export const APPLICATION_ID = 0x78746c6b;
+
+const isWindows = process.platform === 'win32';
+
+/*
+ * Timestamps: `user` and `refresh_token` keep created_at/updated_at as ISO-8601 UTC text (read by
+ * humans in `status`); `access_token.expires_at`/`created_at` are INTEGER epoch milliseconds because
+ * the hot path compares them with the clock. `user` uses AUTOINCREMENT so a deleted account's id is
+ * never reused: meta.current_user_id and the ciphertexts' AAD name users by id.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE user (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     issuer TEXT NOT NULL,
+     sub TEXT NOT NULL,
+     username TEXT,
+     email TEXT,
+     claims TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(claims)),
+     client_id TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     UNIQUE (issuer, sub)
+   );
+   CREATE TABLE refresh_token (
+     id INTEGER PRIMARY KEY,
+     user_id INTEGER NOT NULL UNIQUE REFERENCES user(id) ON DELETE CASCADE,
+     token TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE access_token (
+     id INTEGER PRIMARY KEY,
+     user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+     refresh_token_id INTEGER REFERENCES refresh_token(id) ON DELETE CASCADE,
+     token TEXT NOT NULL,
+     token_type TEXT NOT NULL,
+     scope TEXT,
+     expires_at INTEGER NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX access_token_user_expiry ON access_token (user_id, expires_at);
+   CREATE INDEX access_token_refresh_token ON access_token (refresh_token_id);
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+];
+
+/**
+ * Opens (creating when absent) the xtalk database at `path`: folder 0700, files 0600, WAL, foreign
+ * keys, migrated to {@link SCHEMA_VERSION}. Refuses newer, foreign and corrupt files with a StoreError.
+ */
+export function openDatabase(path: string): Db {
+  return guardSqlite(path, () => {
+    ensurePrivateDir(dirname(path));
+    ensurePrivateFile(path);
+    const db = new Database(path);
+    try {
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      const version = checkIdentity(db, path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('synchronous = NORMAL');
+      if (version < SCHEMA_VERSION) migrate(db, path);
+      // SQLite gives -wal/-shm the main file's mode; this catches files left by an older, laxer run.
+      tightenMode(`${path}-wal`, 0o600);
+      tightenMode(`${path}-shm`, 0o600);
+      return db;
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  });
+}
+
+/**
+ * Runs `fn` inside `BEGIN IMMEDIATE` … `COMMIT` (ROLLBACK when it throws). Unlike `db.transaction()`
+ * the lock survives `await`, so other xtalk processes wait (busy_timeout) while `fn` talks to the
+ * keychain or the provider. Synchronous `db.transaction()` calls inside `fn` become savepoints.
+ */
+export async function withImmediateLock<T>(db: Db, path: string, fn: () => Promise<T>): Promise<T> {
+  if (db.inTransaction) throw new StoreError('internal error: nested store lock', { hint: 'Please report this bug.' });
+  guardSqlite(path, () => db.exec('BEGIN IMMEDIATE'));
+  try {
+    const result = await fn();
+    guardSqlite(path, () => db.exec('COMMIT'));
+    return result;
+  } catch (e) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw e;
+  }
+}
+
+/** Runs `fn`, turning better-sqlite3 and file-system errors into a StoreError with a hint. */
+export function guardSqlite<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw toStoreError(e, path);
+  }
+}
+
+function toStoreError(e: unknown, path: string): unknown {
+  if (e instanceof XtalkError) return e;
+  const code = (e as { code?: unknown } | null)?.code;
+  const moveAway = `Move it away (for example \`mv ${path} ${path}.bak\`) and run \`xtalk login\` to start over.`;
+  if (e instanceof Database.SqliteError) {
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+      return new StoreError(`the database ${path} is locked by another xtalk process`, {
+        hint: 'Try again; if it stays locked, look for a stuck xtalk process.',
+        cause: e,
+      });
+    }
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+      return new StoreError(`${path} is not an xtalk database or is corrupt`, { hint: moveAway, cause: e });
+    }
+    if (code === 'SQLITE_FULL') return new StoreError(`no space left to write ${path}`, { hint: 'Free some disk space and try again.', cause: e });
+    if (typeof code === 'string' && /^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(code)) {
+      return new StoreError(`cannot read or write ${path} (${code})`, { hint: 'Check the permissions of the file and its folder.', cause: e });
+    }
+    return new StoreError(`database error in ${path}: ${e.message}`, { hint: 'Please report this if it persists.', cause: e });
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EISDIR') {
+    return new StoreError(`cannot create or open ${path} (${String(code)})`, { hint: 'Check the permissions of the file and its folder, or set XTALK_HOME.', cause: e });
+  }
+  return e;
+}
+
+/** Creates `dir` (and parents) 0700, or narrows an existing one that others can read. */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  tightenMode(dir, 0o700);
+}
+
+function ensurePrivateFile(path: string): void {
+  // Created here, not by SQLite, so the file never exists with umask-derived (often 0644) bits.
+  closeSync(openSync(path, fsc.O_RDWR | fsc.O_CREAT, 0o600));
+  tightenMode(path, 0o600);
+}
+
+/** chmods `path` to `mode` when group or others have any access; absent files are ignored. */
+export function tightenMode(path: string, mode: number): void {
+  if (isWindows) return;
+  let current: number;
+  try {
+    current = statSync(path).mode & 0o777;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if ((current & 0o077) !== 0) chmodSync(path, mode);
+}
+
+/** Returns the file's schema version, or throws when the file is not one of ours or too new. */
+function checkIdentity(db: Db, path: string): number {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  const moveAway = `Move it away (for example \`mv ${path} ${path}.bak\`) to start with an empty store.`;
+  const foreign = () => new StoreError(`${path} is not an xtalk database`, { hint: moveAway });
+  if (appId !== 0 && appId !== APPLICATION_ID) throw foreign();
+  if (version === 0) {
+    const objects = db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() as number;
+    if (objects > 0) throw foreign();
+    return 0;
+  }
+  if (appId !== APPLICATION_ID) throw foreign();
+  if (version > SCHEMA_VERSION) {
+    throw new StoreError(
+      `${path} was written by a newer xtalk (schema version ${version}; this xtalk knows up to ${SCHEMA_VERSION})`,
+      { hint: `Upgrade xtalk, or ${moveAway.charAt(0).toLowerCase()}${moveAway.slice(1)}` },
+    );
+  }
+  return version;
+}
+
+function migrate(db: Db, path: string): void {
+  db.transaction(() => {
+    // Another process may have migrated between our read and this write lock.
+    let version = db.pragma('user_version', { simple: true }) as number;
+    if (version === 0) checkIdentity(db, path);
+    for (; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version]!);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

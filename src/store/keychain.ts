@@ -1,0 +1,102 @@
+import { KeychainError } from '../errors.js';
+
+/** Service name of every xtalk entry in the OS keychain. */
+export const KEYCHAIN_SERVICE = 'xtalk';
+/** A keychain call that has not answered by then is treated as "no keychain". */
+export const KEYCHAIN_TIMEOUT_MS = 3000;
+
+/**
+ * The OS keychain as the store sees it: one secret per account name under service `xtalk`.
+ * A missing entry is `null` / `false`, never an error. Implementations should stop work when
+ * `signal` aborts; {@link guardKeychain} supplies it.
+ */
+export interface KeychainPort {
+  get(account: string, signal?: AbortSignal): Promise<string | null>;
+  set(account: string, secret: string, signal?: AbortSignal): Promise<void>;
+  delete(account: string, signal?: AbortSignal): Promise<boolean>;
+}
+
+/** The keychain failed, was locked or did not answer in time; `reason` says which, for messages. */
+export class KeychainUnavailableError extends KeychainError {
+  readonly reason: string;
+  constructor(reason: string, opts: { cause?: unknown } = {}) {
+    super(`OS keychain unavailable: ${reason}`, { cause: opts.cause });
+    this.reason = reason;
+  }
+}
+
+const guarded = new WeakSet<KeychainPort>();
+
+/**
+ * Wraps a port so every call gives up after `timeoutMs` (aborting its signal) and every failure
+ * becomes a {@link KeychainUnavailableError}. Wrapping twice is a no-op.
+ */
+export function guardKeychain(port: KeychainPort, timeoutMs = KEYCHAIN_TIMEOUT_MS): KeychainPort {
+  if (guarded.has(port)) return port;
+  const wrapped: KeychainPort = {
+    get: (account) => bounded(timeoutMs, (signal) => port.get(account, signal)),
+    set: (account, secret) => bounded(timeoutMs, (signal) => port.set(account, secret, signal)),
+    delete: (account) => bounded(timeoutMs, (signal) => port.delete(account, signal)),
+  };
+  guarded.add(wrapped);
+  return wrapped;
+}
+
+/**
+ * The platform keychain (macOS Keychain, Windows Credential Manager, Secret Service on Linux),
+ * loaded on first use so commands that never touch it don't pay for the native module.
+ */
+export function createSystemKeychain(opts: { timeoutMs?: number } = {}): KeychainPort {
+  const entry = async (account: string) => {
+    const { AsyncEntry } = await import('@napi-rs/keyring');
+    // Unpinned, Linux silently falls back to the kernel keyring, which forgets everything on reboot.
+    return new AsyncEntry(KEYCHAIN_SERVICE, account, { linux: { store: 'secret-service' } });
+  };
+  return guardKeychain(
+    {
+      get: async (account, signal) => (await entry(account)).getPassword(signal),
+      set: async (account, secret, signal) => (await entry(account)).setPassword(secret, signal),
+      delete: async (account, signal) => (await entry(account)).deleteCredential(signal),
+    },
+    opts.timeoutMs,
+  );
+}
+
+async function bounded<T>(timeoutMs: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new KeychainUnavailableError(`timed out after ${formatSeconds(timeoutMs)}`));
+    }, timeoutMs);
+  });
+  try {
+    const pending = Promise.resolve().then(() => call(controller.signal));
+    // The loser of the race may still reject later; that is expected, not unhandled.
+    pending.catch(() => undefined);
+    return await Promise.race([pending, timeout]);
+  } catch (e) {
+    if (e instanceof KeychainUnavailableError) throw e;
+    throw new KeychainUnavailableError(describeFailure(e), { cause: e });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function describeFailure(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  if (/ServiceUnknown|org\.freedesktop\.secrets|was not provided by any \.service/i.test(message)) {
+    return 'no Secret Service on the session bus';
+  }
+  if (/DBus error|DBUS_SESSION_BUS_ADDRESS|Failed to connect to socket/i.test(message)) {
+    return 'no D-Bus session bus (is DBUS_SESSION_BUS_ADDRESS set?)';
+  }
+  if (/prompt was dismissed|locked/i.test(message)) return 'the keyring is locked';
+  if (/Cannot find (module|package)/i.test(message)) return 'the keychain module could not be loaded';
+  return message;
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}

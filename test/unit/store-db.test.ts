@@ -1,0 +1,158 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StoreError } from '../../src/errors.js';
+import { APPLICATION_ID, BUSY_TIMEOUT_MS, guardSqlite, openDatabase, SCHEMA_VERSION, withImmediateLock, type Db } from '../../src/store/db.js';
+
+const dirs: string[] = [];
+const open: Db[] = [];
+afterEach(() => {
+  for (const db of open.splice(0)) if (db.open) db.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'xtalk-db-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function openDb(path: string): Db {
+  const db = openDatabase(path);
+  open.push(db);
+  return db;
+}
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+const posix = process.platform !== 'win32';
+
+describe('openDatabase', () => {
+  it('creates the schema with WAL, foreign keys, busy timeout and synchronous=NORMAL', () => {
+    const db = openDb(join(tempDir(), 'home', 'xtalk.db'));
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(BUSY_TIMEOUT_MS);
+    expect(db.pragma('synchronous', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all();
+    expect(tables).toEqual(['access_token', 'meta', 'refresh_token', 'sqlite_sequence', 'user']);
+  });
+
+  it('reopens an existing database without migrating again', () => {
+    const path = join(tempDir(), 'xtalk.db');
+    openDb(path).prepare("INSERT INTO meta (key, value) VALUES ('x', 'y')").run();
+    open[0]!.close();
+    expect(openDb(path).prepare("SELECT value FROM meta WHERE key = 'x'").pluck().get()).toBe('y');
+  });
+
+  it.runIf(posix)('makes the folder 0700 and the database, -wal and -shm files 0600', () => {
+    const dir = join(tempDir(), 'new', 'home');
+    const path = join(dir, 'xtalk.db');
+    openDb(path).prepare("INSERT INTO meta (key, value) VALUES ('x', 'y')").run();
+    expect(mode(dir)).toBe(0o700);
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      expect(existsSync(file)).toBe(true);
+      expect(mode(file)).toBe(0o600);
+    }
+  });
+
+  it.runIf(posix)('narrows an existing folder and files that others can read', () => {
+    const dir = join(tempDir(), 'home');
+    const path = join(dir, 'xtalk.db');
+    openDb(path).close();
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o755);
+    writeFileSync(`${path}-wal`, '');
+    chmodSync(path, 0o644);
+    chmodSync(`${path}-wal`, 0o666);
+    openDb(path);
+    expect(mode(dir)).toBe(0o700);
+    expect(mode(path)).toBe(0o600);
+    expect(mode(`${path}-wal`)).toBe(0o600);
+  });
+
+  it('refuses a database written by a newer xtalk', () => {
+    const path = join(tempDir(), 'xtalk.db');
+    const db = openDb(path);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    const err = catchError(() => openDatabase(path));
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err.message).toMatch(/newer xtalk \(schema version 2/);
+    expect(err.hint).toMatch(/Upgrade xtalk, or move it away/);
+  });
+
+  it('refuses a file that is not SQLite at all', () => {
+    const path = join(tempDir(), 'xtalk.db');
+    writeFileSync(path, 'this is definitely not a database\n'.repeat(200));
+    const err = catchError(() => openDatabase(path));
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err.message).toMatch(/not an xtalk database or is corrupt/);
+    expect(err.hint).toMatch(/Move it away/);
+  });
+
+  it('refuses another application\'s SQLite database, with or without an application id', () => {
+    const other = join(tempDir(), 'other.db');
+    const db = openDb(other);
+    db.pragma('application_id = 12345');
+    db.close();
+    expect(catchError(() => openDatabase(other)).message).toMatch(/is not an xtalk database/);
+
+    const plain = join(tempDir(), 'plain.db');
+    const db2 = openDb(plain);
+    db2.exec('DROP TABLE access_token; DROP TABLE refresh_token; DROP TABLE user; DROP TABLE meta; CREATE TABLE notes (body TEXT)');
+    db2.pragma('user_version = 0');
+    db2.pragma('application_id = 0');
+    db2.close();
+    const err = catchError(() => openDatabase(plain));
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err.hint).toMatch(/Move it away/);
+  });
+
+  it('turns SQLITE_BUSY into a StoreError with a hint', () => {
+    const path = join(tempDir(), 'xtalk.db');
+    const holder = openDb(path);
+    const waiter = openDb(path);
+    holder.exec('BEGIN IMMEDIATE');
+    waiter.pragma('busy_timeout = 20');
+    const err = catchError(() => guardSqlite(path, () => waiter.prepare("INSERT INTO meta (key, value) VALUES ('a', 'b')").run()));
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err.message).toMatch(/locked by another xtalk process/);
+    expect(err.hint).toBeTruthy();
+    holder.exec('ROLLBACK');
+  });
+});
+
+describe('withImmediateLock', () => {
+  it('holds the write lock across an await, and rolls back when the callback throws', async () => {
+    const path = join(tempDir(), 'xtalk.db');
+    const db = openDb(path);
+    const other = openDb(path);
+    other.pragma('busy_timeout = 10');
+    await withImmediateLock(db, path, async () => {
+      db.prepare("INSERT INTO meta (key, value) VALUES ('kept', '1')").run();
+      await new Promise((r) => setTimeout(r, 5));
+      expect(() => guardSqlite(path, () => other.prepare("INSERT INTO meta (key, value) VALUES ('b', '1')").run())).toThrow(/locked/);
+    });
+    await expect(
+      withImmediateLock(db, path, async () => {
+        db.prepare("INSERT INTO meta (key, value) VALUES ('dropped', '1')").run();
+        await Promise.resolve();
+        throw new Error('network down');
+      }),
+    ).rejects.toThrow('network down');
+    expect(db.inTransaction).toBe(false);
+    expect(other.prepare('SELECT key FROM meta ORDER BY key').pluck().all()).toEqual(['kept']);
+  });
+});
+
+function catchError(fn: () => unknown): StoreError {
+  try {
+    fn();
+  } catch (e) {
+    return e as StoreError;
+  }
+  throw new Error('expected an error');
+}
