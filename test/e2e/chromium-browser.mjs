@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// A BROWSER command for end-to-end tests: drives headless Chromium through the test provider's
+// sign-in pages the way a user would.
+//
+//   node test/e2e/chromium-browser.mjs [--login NAME] [--password PW] [--device-code CODE] URL
+//
+// The URL is the last argument because that is how xtalk invokes $BROWSER. Exit 0 once the
+// loopback callback page has loaded (or, with --device-code, the provider's success page shows);
+// exit 1 with the reason on stderr otherwise. Runs fine as a detached child with ignored stdio:
+// set XTALK_TEST_BROWSER_LOG to a file to keep the diagnostics.
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = '/usr/bin/chromium';
+const TIME_LIMIT_MS = Number(process.env.XTALK_TEST_BROWSER_TIMEOUT_MS) || 60_000;
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  // Loopback bypasses a proxy implicitly; everything else hits a closed loopback port, so the
+  // browser cannot reach any other address even through a redirect.
+  '--proxy-server=http://127.0.0.1:9',
+];
+const ACTIONABLE = [
+  'input[name="login"]',
+  'input[name="user_code"]:not([type="hidden"])',
+  'input[name="prompt"][value="consent"]',
+  '[id="op.deviceConfirmForm"]',
+].join(', ');
+
+const logFile = process.env.XTALK_TEST_BROWSER_LOG;
+
+function log(message) {
+  const line = `[chromium-browser ${process.pid}] ${message}\n`;
+  process.stderr.write(line);
+  if (logFile) {
+    try {
+      appendFileSync(logFile, `${new Date().toISOString()} ${line}`);
+    } catch {
+      // Diagnostics must never be the reason the browser fails.
+    }
+  }
+}
+
+function parseArgs(argv) {
+  const opts = { login: 'alice', password: 'any-password', deviceCode: undefined, url: undefined };
+  const args = [...argv];
+  opts.url = args.pop();
+  while (args.length) {
+    const flag = args.shift();
+    const value = args.shift();
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === '--login') opts.login = value;
+    else if (flag === '--password') opts.password = value;
+    else if (flag === '--device-code') opts.deviceCode = value;
+    else throw new Error(`unknown option ${flag}`);
+  }
+  if (!opts.url || !/^https?:\/\//.test(opts.url)) {
+    throw new Error('usage: chromium-browser.mjs [--login NAME] [--password PW] [--device-code CODE] URL');
+  }
+  return opts;
+}
+
+const isCallback = (url) => url.href.startsWith('http://127.0.0.1:') && url.pathname.includes('/callback');
+const isLoopback = (url) => ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+
+let context;
+let profileDir;
+let finished = false;
+
+async function cleanUp() {
+  if (context) {
+    const closing = context.close().catch(() => {});
+    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+  }
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+async function finish(code, message) {
+  if (finished) return;
+  finished = true;
+  log(message);
+  await cleanUp().catch((err) => log(`cleanup failed: ${err?.message ?? err}`));
+  process.exit(code);
+}
+
+async function run(opts) {
+  const deadline = Date.now() + TIME_LIMIT_MS;
+  const remaining = () => Math.max(1, deadline - Date.now());
+
+  profileDir = mkdtempSync(join(tmpdir(), 'xtalk-chromium-'));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+  });
+  await context.route('**/*', (route) =>
+    isLoopback(new URL(route.request().url())) ? route.continue() : route.abort('blockedbyclient'),
+  );
+  const page = context.pages()[0] ?? (await context.newPage());
+
+  // Registered before the first navigation: the callback can arrive at any step, and the page must
+  // finish loading it before the browser closes (closing early can hang Chromium for minutes).
+  const callback = opts.deviceCode
+    ? new Promise(() => {})
+    : page.waitForURL(isCallback, { waitUntil: 'load', timeout: remaining() }).then(() => 'callback');
+  callback.catch(() => {});
+
+  log(`opening ${opts.url}`);
+  await page.goto(opts.url, { waitUntil: 'commit', timeout: remaining() });
+
+  let codeEntered = false;
+  for (let step = 0; step < 12; step++) {
+    const pageReady = page.waitForSelector(`${ACTIONABLE}, h1`, { timeout: remaining() }).then(() => 'page');
+    pageReady.catch(() => {});
+    if ((await Promise.race([callback, pageReady])) === 'callback') return `callback loaded: ${page.url()}`;
+    if (isCallback(new URL(page.url()))) {
+      await callback;
+      return `callback loaded: ${page.url()}`;
+    }
+
+    const state = await page.evaluate((selector) => ({
+      actionable: Boolean(document.querySelector(selector)),
+      login: Boolean(document.querySelector('input[name="login"]')),
+      userCode: document.querySelector('input[name="user_code"]:not([type="hidden"])')?.value ?? null,
+      confirm: Boolean(document.querySelector('[id="op.deviceConfirmForm"]')),
+      heading: document.querySelector('h1')?.textContent?.trim() ?? '',
+      text: document.body?.innerText?.replace(/\s+/g, ' ').slice(0, 300) ?? '',
+    }), ACTIONABLE);
+
+    if (!state.actionable) {
+      if (opts.deviceCode && /success/i.test(state.heading)) return `device approved: ${state.heading}`;
+      throw new Error(`unexpected page ${page.url()}: ${state.text}`);
+    }
+
+    const navigated = page.waitForEvent('framenavigated', {
+      predicate: (frame) => frame === page.mainFrame(),
+      timeout: remaining(),
+    });
+    navigated.catch(() => {});
+    if (state.login) {
+      log(`signing in as ${opts.login}`);
+      await page.fill('input[name="login"]', opts.login);
+      await page.fill('input[name="password"]', opts.password);
+      await page.click('form:has(input[name="login"]) [type="submit"]');
+    } else if (state.userCode !== null) {
+      if (codeEntered) throw new Error(`the user code was rejected: ${state.text}`);
+      if (!state.userCode) {
+        if (!opts.deviceCode) throw new Error('the page asks for a user code; pass --device-code');
+        await page.fill('input[name="user_code"]', opts.deviceCode);
+      }
+      codeEntered = true;
+      log('submitting the user code');
+      await page.click('button[form="op.deviceInputForm"], form:has(input[name="user_code"]) [type="submit"]');
+    } else if (state.confirm) {
+      log('confirming the device');
+      await page.click('button[form="op.deviceConfirmForm"]:not([name="abort"])');
+    } else {
+      log('granting consent');
+      await page.click('form:has(input[name="prompt"][value="consent"]) [type="submit"]');
+    }
+    await navigated;
+  }
+  throw new Error(`no callback after 12 pages, at ${page.url()}`);
+}
+
+process.on('SIGTERM', () => void finish(1, 'terminated'));
+process.on('SIGINT', () => void finish(1, 'interrupted'));
+setTimeout(() => void finish(1, `failed: no result within ${TIME_LIMIT_MS} ms`), TIME_LIMIT_MS + 5_000).unref();
+
+try {
+  const opts = parseArgs(process.argv.slice(2));
+  const outcome = await run(opts);
+  await finish(0, `done: ${outcome}`);
+} catch (err) {
+  await finish(1, `failed: ${err?.message?.split('\n')[0] ?? err}`);
+}

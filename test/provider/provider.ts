@@ -1,0 +1,453 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+
+/** Claims of one login name; anything left out is derived from the login name. */
+export interface TestUser {
+  preferred_username?: string;
+  email?: string;
+  email_verified?: boolean;
+  group?: string;
+}
+
+export interface TestProviderOptions {
+  /** Port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+  /** Per-login claim overrides, e.g. `{ 'alice-2': { preferred_username: 'alice' } }`. */
+  users?: Record<string, TestUser>;
+  deviceFlow?: boolean;
+  /** Rotate the refresh token on every refresh (default true). */
+  rotateRefreshToken?: boolean;
+  /** Seconds (default 3600). */
+  accessTokenTtl?: number;
+  /** Seconds (default 3600). */
+  idTokenTtl?: number;
+  /** Seconds (default 14 days). */
+  refreshTokenTtl?: number;
+  /** Remove `revocation_endpoint` from discovery; the endpoint itself stays live. */
+  hideRevocationEndpoint?: boolean;
+  confidentialClientId?: string;
+  publicClientId?: string;
+  /** Secret of the confidential client (default: random per instance). */
+  clientSecret?: string;
+}
+
+export interface GrantRecord {
+  grantType: string;
+  at: number;
+}
+
+export interface GrantErrorRecord extends GrantRecord {
+  error: string;
+  description?: string;
+}
+
+export interface IntrospectionResult {
+  active: boolean;
+  [claim: string]: unknown;
+}
+
+/** The part of an oidc-provider instance tests touch; the library ships no type declarations. */
+export interface OidcProvider {
+  readonly issuer: string;
+  callback(): (req: IncomingMessage, res: ServerResponse) => void;
+  use(middleware: KoaMiddleware): this;
+  on(event: string, listener: (...args: any[]) => void): this;
+  [member: string]: any;
+}
+
+export interface TestProvider {
+  issuer: string;
+  port: number;
+  confidentialClient: { clientId: string; clientSecret: string };
+  publicClient: { clientId: string };
+  /** Successful token-endpoint grants, in order. */
+  grants: GrantRecord[];
+  /** Failed token-endpoint requests, in order. */
+  grantErrors: GrantErrorRecord[];
+  refreshGrantCount(): number;
+  /** Introspects over HTTP, authenticated as the confidential client. */
+  introspect(token: string): Promise<IntrospectionResult>;
+  /** Closes the listener and every open connection. */
+  stop(): Promise<void>;
+  /** Listens again on the same port; tokens, grants and sessions survive. */
+  restart(): Promise<void>;
+  provider: OidcProvider;
+}
+
+export const REDIRECT_URI = 'http://127.0.0.1/callback';
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const INTROSPECTION_PATH = '/token/introspection';
+const DAY = 24 * 60 * 60;
+
+interface KoaContext {
+  method: string;
+  path: string;
+  type: string;
+  body: unknown;
+  oidc?: { params?: Record<string, unknown> };
+}
+type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+type ProviderConstructor = new (issuer: string, configuration: object) => OidcProvider;
+
+/**
+ * Starts an in-process OpenID provider on 127.0.0.1 shaped like the IoTtalk Account Subsystem:
+ * any login name signs in, `sub` is the login name, refresh tokens come with every code grant.
+ */
+export async function startTestProvider(opts: TestProviderOptions = {}): Promise<TestProvider> {
+  const Provider = await loadProvider();
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  };
+  // No keep-alive: after stop() or restart() an in-process client must not reuse a pooled socket
+  // the server already closed ("other side closed"); it gets a clean refusal or a new connection.
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('connection', 'close');
+    handler(req, res);
+  };
+  let server = createServer(serve);
+  await listen(server, opts.port ?? 0);
+  const port = (server.address() as AddressInfo).port;
+  const issuer = `http://127.0.0.1:${port}`;
+
+  const confidentialClient = {
+    clientId: opts.confidentialClientId ?? 'xtalk-confidential',
+    clientSecret: opts.clientSecret ?? randomBytes(24).toString('base64url'),
+  };
+  const publicClient = { clientId: opts.publicClientId ?? 'xtalk-public' };
+
+  const provider = quietly(() => new Provider(issuer, buildConfiguration(opts, confidentialClient, publicClient)));
+  if (opts.hideRevocationEndpoint) provider.use(hideRevocationEndpoint);
+  provider.use(stripRemoteStylesheets);
+
+  const grants: GrantRecord[] = [];
+  const grantErrors: GrantErrorRecord[] = [];
+  provider.on('grant.success', (ctx: KoaContext) => {
+    grants.push({ grantType: String(ctx.oidc?.params?.grant_type), at: Date.now() });
+  });
+  provider.on('grant.error', (ctx: KoaContext, error: { error?: string; error_description?: string }) => {
+    grantErrors.push({
+      grantType: String(ctx.oidc?.params?.grant_type),
+      at: Date.now(),
+      error: String(error.error ?? 'server_error'),
+      ...(error.error_description === undefined ? {} : { description: error.error_description }),
+    });
+  });
+
+  handler = quietly(() => provider.callback());
+
+  return {
+    issuer,
+    port,
+    confidentialClient,
+    publicClient,
+    grants,
+    grantErrors,
+    refreshGrantCount: () => grants.filter((g) => g.grantType === 'refresh_token').length,
+    introspect: (token) => introspect(issuer, confidentialClient, token),
+    stop: () => close(server),
+    async restart() {
+      await close(server);
+      server = createServer(serve);
+      await listen(server, port);
+    },
+    provider,
+  };
+}
+
+function buildConfiguration(
+  opts: TestProviderOptions,
+  confidential: { clientId: string; clientSecret: string },
+  publicClient: { clientId: string },
+): object {
+  const grantTypes = ['authorization_code', 'refresh_token', ...(opts.deviceFlow ? [DEVICE_CODE_GRANT] : [])];
+  const clientBase = {
+    application_type: 'native',
+    redirect_uris: [REDIRECT_URI],
+    grant_types: grantTypes,
+    response_types: ['code'],
+  };
+  const refreshTtl = opts.refreshTokenTtl ?? 14 * DAY;
+  const rotate = opts.rotateRefreshToken ?? true;
+
+  return {
+    adapter: createTestAdapter(),
+    jwks: { keys: [signingKey()] },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    clients: [
+      {
+        ...clientBase,
+        client_id: confidential.clientId,
+        client_secret: confidential.clientSecret,
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+      { ...clientBase, client_id: publicClient.clientId, token_endpoint_auth_method: 'none' },
+    ],
+    claims: {
+      openid: ['sub'],
+      profile: ['preferred_username', 'group'],
+      email: ['email', 'email_verified'],
+      group: ['group'],
+    },
+    scopes: ['openid', 'offline_access'],
+    responseTypes: ['code'],
+    conformIdTokenClaims: false,
+    findAccount: (_ctx: unknown, sub: string) => findAccount(opts.users ?? {}, sub),
+    // Refresh tokens without the prompt=consent ritual, as the Account Subsystem does.
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) =>
+      client.grantTypeAllowed('refresh_token'),
+    // A CLI session must outlive the browser session that created it.
+    expiresWithSession: async () => false,
+    rotateRefreshToken: () => rotate,
+    pkce: { required: () => true },
+    ttl: {
+      AccessToken: opts.accessTokenTtl ?? 3600,
+      AuthorizationCode: 60,
+      BackchannelAuthenticationRequest: 600,
+      ClientCredentials: 600,
+      DeviceCode: 600,
+      Grant: Math.max(refreshTtl, 14 * DAY),
+      IdToken: opts.idTokenTtl ?? 3600,
+      Interaction: 3600,
+      PreAuthorizedCode: 600,
+      RefreshToken: refreshTtl,
+      Session: 14 * DAY,
+    },
+    // Every default below logs a "you SHOULD change it" notice on stdout the first time it runs.
+    clientBasedCORS: () => false,
+    renderError: errorPage,
+    features: {
+      devInteractions: { enabled: true },
+      deviceFlow: { enabled: Boolean(opts.deviceFlow), ...deviceFlowPages },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx: unknown, client: { clientAuthMethod: string }) => client.clientAuthMethod !== 'none',
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) =>
+          token.clientId === client.clientId,
+      },
+      rpInitiatedLogout: { enabled: true, ...logoutPages },
+    },
+  };
+}
+
+function findAccount(users: Record<string, TestUser>, login: string) {
+  const user = users[login] ?? {};
+  const username = user.preferred_username ?? login;
+  return {
+    accountId: login,
+    claims: async () => ({
+      sub: login,
+      preferred_username: username,
+      email: user.email ?? `${username}@example.test`,
+      email_verified: user.email_verified ?? true,
+      group: user.group ?? 'developers',
+    }),
+  };
+}
+
+const hideRevocationEndpoint: KoaMiddleware = async (ctx, next) => {
+  await next();
+  if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
+    delete (ctx.body as Record<string, unknown>).revocation_endpoint;
+  }
+};
+
+// The built-in pages @import a Google font; a test browser must never leave loopback.
+const stripRemoteStylesheets: KoaMiddleware = async (ctx, next) => {
+  await next();
+  if (typeof ctx.body === 'string' && ctx.type.includes('html')) {
+    ctx.body = ctx.body.replace(/@import\s+url\(\s*['"]?https?:[^)]*\)\s*;?/g, '');
+  }
+};
+
+async function introspect(
+  issuer: string,
+  client: { clientId: string; clientSecret: string },
+  token: string,
+): Promise<IntrospectionResult> {
+  const credentials = `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`;
+  const res = await fetch(`${issuer}${INTROSPECTION_PATH}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(credentials).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    },
+    body: new URLSearchParams({ token }).toString(),
+  });
+  if (!res.ok) throw new Error(`introspection failed: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as IntrospectionResult;
+}
+
+let cachedKey: Record<string, unknown> | undefined;
+
+function signingKey(): Record<string, unknown> {
+  if (!cachedKey) {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    cachedKey = { ...privateKey.export({ format: 'jwk' }), kid: `test-${randomBytes(6).toString('hex')}`, alg: 'RS256', use: 'sig' };
+  }
+  return cachedKey;
+}
+
+let providerConstructor: Promise<ProviderConstructor> | undefined;
+
+function loadProvider(): Promise<ProviderConstructor> {
+  providerConstructor ??= (async () => {
+    const restore = muteProviderNotices();
+    try {
+      // @ts-ignore -- oidc-provider ships no type declarations; OidcProvider above covers what we use.
+      const mod = await import('oidc-provider');
+      return mod.default as ProviderConstructor;
+    } finally {
+      restore();
+    }
+  })();
+  return providerConstructor;
+}
+
+/** Runs fn with oidc-provider's development notices ("Unsupported runtime", devInteractions) muted. */
+function quietly<T>(fn: () => T): T {
+  const restore = muteProviderNotices();
+  try {
+    return fn();
+  } finally {
+    restore();
+  }
+}
+
+function muteProviderNotices(): () => void {
+  const { info, warn } = console;
+  const filter =
+    (original: (...args: unknown[]) => void) =>
+    (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].includes('oidc-provider ')) return;
+      original.apply(console, args);
+    };
+  console.info = filter(info);
+  console.warn = filter(warn);
+  return () => {
+    console.info = info;
+    console.warn = warn;
+  };
+}
+
+type Payload = Record<string, unknown>;
+
+/**
+ * A per-provider in-memory store. oidc-provider's own one logs a warning, and the STACK-NOTES
+ * measured it shared between providers in one process.
+ */
+function createTestAdapter() {
+  const store = new Map<string, { payload: Payload; expiresAt: number }>();
+  const live = (key: string): Payload | undefined => {
+    const entry = store.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      store.delete(key);
+      return undefined;
+    }
+    return entry.payload;
+  };
+  const findBy = (model: string, field: string, value: unknown): Payload | undefined => {
+    for (const key of store.keys()) {
+      const payload = key.startsWith(`${model}:`) ? live(key) : undefined;
+      if (payload && payload[field] === value) return structuredClone(payload);
+    }
+    return undefined;
+  };
+
+  return (model: string) => ({
+    async upsert(id: string, payload: Payload, expiresIn?: number) {
+      const expiresAt = typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Infinity;
+      store.set(`${model}:${id}`, { payload: structuredClone(payload), expiresAt });
+    },
+    async find(id: string) {
+      const payload = live(`${model}:${id}`);
+      return payload && structuredClone(payload);
+    },
+    findByUid: async (uid: string) => findBy(model, 'uid', uid),
+    findByUserCode: async (userCode: string) => findBy(model, 'userCode', userCode),
+    async consume(id: string) {
+      const payload = live(`${model}:${id}`);
+      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+    },
+    async destroy(id: string) {
+      store.delete(`${model}:${id}`);
+    },
+    async revokeByGrantId(grantId: string) {
+      for (const [key, { payload }] of store) if (payload.grantId === grantId) store.delete(key);
+    },
+  });
+}
+
+// Own pages: the defaults log a notice on stdout and @import a remote font.
+const page = (title: string, body: string) =>
+  `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
+
+const escapeHtml = (value: unknown) =>
+  String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+interface PageContext {
+  type: string;
+  body: unknown;
+}
+
+const deviceFlowPages = {
+  async userCodeInputSource(ctx: PageContext, form: string, _out: unknown, err?: { name?: string }) {
+    const message = err ? `<p class="error">${escapeHtml(err.name ?? 'error')}: try again</p>` : '<p>Enter the code displayed on your device</p>';
+    ctx.body = page('Sign-in', `${message}${form}<button type="submit" form="op.deviceInputForm">Continue</button>`);
+  },
+  async userCodeConfirmSource(ctx: PageContext, form: string, _client: unknown, _device: unknown, userCode: string) {
+    ctx.body = page(
+      'Confirm Device',
+      `<p>The following code should be displayed on your device: <code>${escapeHtml(userCode)}</code></p>${form}` +
+        '<button type="submit" form="op.deviceConfirmForm">Continue</button>' +
+        '<button type="submit" form="op.deviceConfirmForm" value="yes" name="abort">Abort</button>',
+    );
+  },
+  async successSource(ctx: PageContext) {
+    ctx.body = page('Sign-in Success', '<p>Your sign-in was successful, you can now close this page.</p>');
+  },
+};
+
+const logoutPages = {
+  async logoutSource(ctx: PageContext, form: string) {
+    ctx.body = page(
+      'Sign out?',
+      `${form}<button type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>` +
+        '<button type="submit" form="op.logoutForm">No, stay signed in</button>',
+    );
+  },
+  async postLogoutSuccessSource(ctx: PageContext) {
+    ctx.body = page('Sign-out Success', '<p>Your sign-out was successful.</p>');
+  },
+};
+
+async function errorPage(ctx: PageContext, out: Record<string, unknown>) {
+  ctx.type = 'html';
+  const details = Object.entries(out).map(([k, v]) => `<pre><strong>${escapeHtml(k)}</strong>: ${escapeHtml(v)}</pre>`);
+  ctx.body = page('oops! something went wrong', details.join(''));
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()));
+    server.closeAllConnections();
+  });
+}
