@@ -182,7 +182,7 @@ function mapError(e: unknown, what: string): Error {
     return new ProviderError(`The provider refused ${what} (${detail}).`, {
       error: e.error,
       errorDescription: e.error_description,
-      hint: e.error === 'invalid_client' ? 'Check the client id and XTALK_CLIENT_SECRET.' : undefined,
+      hint: hintFor(e.error),
       cause: e,
     });
   }
@@ -198,7 +198,7 @@ function mapError(e: unknown, what: string): Error {
   if (e instanceof oidc.WWWAuthenticateChallengeError) {
     const error = e.cause[0]?.parameters.error;
     if (error === 'invalid_token') return new SessionExpiredError('The provider no longer accepts the access token.', { cause: e });
-    return new ProviderError(`The provider refused ${what} (${error ?? `HTTP ${e.status}`}).`, { error, cause: e });
+    return new ProviderError(`The provider refused ${what} (${error ?? `HTTP ${e.status}`}).`, { error, hint: hintFor(error), cause: e });
   }
   const err = e as Error & { code?: string; cause?: unknown };
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
@@ -215,6 +215,18 @@ function mapError(e: unknown, what: string): Error {
     return new ProviderError(`${capitalize(what)} failed validation: ${err.message}`, { cause: e });
   }
   return err instanceof Error ? err : new Error(String(e));
+}
+
+function hintFor(error: string | undefined): string {
+  switch (error) {
+    case 'invalid_client':
+    case 'unauthorized_client':
+      return 'Check the client id and XTALK_CLIENT_SECRET (a public client must have no secret).';
+    case 'invalid_scope':
+      return 'Ask for fewer scopes with --scope or XTALK_SCOPE.';
+    default:
+      return 'Run the command again with --debug for details.';
+  }
 }
 
 function capitalize(s: string): string {

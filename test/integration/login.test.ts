@@ -1,0 +1,149 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/run.js';
+import { openStore } from '../../src/store/index.js';
+import { createTestContext } from '../fakes/context.js';
+import { signInWithHttp } from '../provider/http-browser.js';
+import { startTestProvider, type TestProvider } from '../provider/provider.js';
+
+let provider: TestProvider;
+
+beforeAll(async () => {
+  provider = await startTestProvider({ users: { 'alice-2': { preferred_username: 'alice', email: 'alice2@example.test' } } });
+});
+afterAll(async () => {
+  await provider?.stop();
+});
+
+function confidentialEnv() {
+  return {
+    XTALK_ISSUER: provider.issuer,
+    XTALK_CLIENT_ID: provider.confidentialClient.clientId,
+    XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret,
+  };
+}
+
+/** A login whose "browser" signs in over HTTP as `login`. */
+async function login(env: Record<string, string | undefined>, loginName: string, extraArgs: string[] = [], home?: string) {
+  const callbacks: URL[] = [];
+  const ctx = createTestContext({
+    env,
+    home,
+    browser: async (url) => callbacks.push(await signInWithHttp(url, { login: loginName })),
+  });
+  const code = await run(['login', ...extraArgs], ctx);
+  await Promise.all(ctx.browserRuns);
+  return { ctx, code, callbacks };
+}
+
+function readDb(home: string) {
+  const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
+  return store;
+}
+
+describe('xtalk login against the local provider', () => {
+  it('signs in with the confidential client, validates and stores the session', async () => {
+    const grantsBefore = provider.grants.length;
+    const { ctx, code, callbacks } = await login(confidentialEnv(), 'alice', ['--json']);
+    expect(ctx.stderr.text).not.toContain('✗');
+    expect(code).toBe(0);
+    expect(ctx.opened).toHaveLength(1);
+    const authUrl = new URL(ctx.opened[0]!);
+    expect(authUrl.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(authUrl.searchParams.get('state')).toBeTruthy();
+    expect(authUrl.searchParams.get('nonce')).toBeTruthy();
+    expect(authUrl.searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    expect(callbacks[0]!.searchParams.get('iss')).toBe(provider.issuer);
+    expect(provider.grants.length).toBe(grantsBefore + 1);
+
+    // stdout carries only the account object; the human lines are on stderr
+    const account = JSON.parse(ctx.stdout.text);
+    expect(account).toMatchObject({
+      issuer: provider.issuer,
+      sub: 'alice',
+      username: 'alice',
+      email: 'alice@example.test',
+      current: true,
+      credential_store: 'file',
+    });
+    expect(account.claims.group).toBe('developers');
+    expect(Date.parse(account.access_token_expires_at)).toBeGreaterThan(Date.now());
+    expect(ctx.stderr.text).toContain(`Open this URL to sign in:\n${ctx.opened[0]}`);
+    expect(ctx.stderr.text).toContain(`Logged in to ${provider.issuer} as alice (alice@example.test)`);
+
+    const store = readDb(ctx.home);
+    const stored = await store.latestAccessToken(store.currentAccount()!.id);
+    expect((await provider.introspect(stored!.accessToken)).active).toBe(true);
+    const rt = await store.refreshToken(store.currentAccount()!.id);
+    expect((await provider.introspect(rt!.refreshToken)).active).toBe(true);
+    store.close();
+
+    // no token in plaintext anywhere under XTALK_HOME
+    for (const f of readdirSync(ctx.home)) {
+      const bytes = readFileSync(join(ctx.home, f)).toString('latin1');
+      expect(bytes).not.toContain(stored!.accessToken);
+      expect(bytes).not.toContain(rt!.refreshToken);
+    }
+  });
+
+  it('signs in with the public client (no secret)', async () => {
+    const { ctx, code } = await login({ XTALK_ISSUER: provider.issuer, XTALK_CLIENT_ID: provider.publicClient.clientId }, 'bob');
+    expect(ctx.stderr.text).toContain('Logged in');
+    expect(code).toBe(0);
+    expect(ctx.stdout.text).toBe('');
+    const who = createTestContext({ home: ctx.home });
+    expect(await run(['whoami', '--json'], who)).toBe(0);
+    expect(JSON.parse(who.stdout.text)).toMatchObject({ sub: 'bob', username: 'bob', current: true });
+  });
+
+  it('keeps two people with one username apart, and one person in one row', async () => {
+    const first = await login(confidentialEnv(), 'alice');
+    expect(first.code).toBe(0);
+    const home = first.ctx.home;
+    expect((await login(confidentialEnv(), 'alice-2', [], home)).code).toBe(0);
+    expect((await login(confidentialEnv(), 'alice', [], home)).code).toBe(0);
+    const store = readDb(home);
+    const accounts = store.listAccounts();
+    expect(accounts.map((a) => a.sub).sort()).toEqual(['alice', 'alice-2']);
+    expect(accounts.every((a) => a.username === 'alice')).toBe(true);
+    expect(store.currentAccount()!.sub).toBe('alice');
+    store.close();
+  });
+
+  it('reports the provider refusing the client secret, and stores nothing', async () => {
+    const { ctx, code } = await login({ ...confidentialEnv(), XTALK_CLIENT_SECRET: 'wrong' }, 'carol');
+    expect(code).toBe(1);
+    expect(ctx.stderr.text).toMatch(/invalid_client/);
+    expect(ctx.stderr.text).toContain('hint:');
+    expect(ctx.stderr.text).not.toContain('wrong');
+    const who = createTestContext({ home: ctx.home });
+    expect(await run(['whoami'], who)).toBe(4);
+  });
+
+  it('fails with exit 2 and a hint when no issuer is configured', async () => {
+    const ctx = createTestContext();
+    expect(await run(['login'], ctx)).toBe(2);
+    expect(ctx.stderr.text).toContain('XTALK_ISSUER');
+    expect(ctx.opened).toHaveLength(0);
+  });
+
+  it('does not launch a browser with --no-browser and still completes when the URL is visited', async () => {
+    const ctx = createTestContext({ env: confidentialEnv() });
+    const done = run(['login', '--no-browser', '--timeout', '20'], ctx);
+    const url = await waitFor(() => /Open this URL to sign in:\n(\S+)/.exec(ctx.stderr.text)?.[1]);
+    await signInWithHttp(url, { login: 'dave' });
+    expect(await done).toBe(0);
+    expect(ctx.opened).toHaveLength(0);
+  });
+});
+
+async function waitFor<T>(fn: () => T | undefined, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
