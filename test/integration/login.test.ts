@@ -138,6 +138,44 @@ describe('xtalk login against the local provider', () => {
   });
 });
 
+describe('xtalk login waiting for the browser', () => {
+  it('exits 130 on Ctrl-C and closes the listener', async () => {
+    const controller = new AbortController();
+    const ctx = createTestContext({ env: confidentialEnv(), signal: controller.signal });
+    const done = run(['login', '--no-browser'], ctx);
+    const url = await waitFor(() => /Open this URL to sign in:\n(\S+)/.exec(ctx.stderr.text)?.[1]);
+    const redirect = new URL(new URL(url).searchParams.get('redirect_uri')!);
+    controller.abort();
+    expect(await done).toBe(130);
+    await expect(fetch(redirect)).rejects.toThrow();
+    expect(await run(['whoami'], createTestContext({ home: ctx.home }))).toBe(4);
+  });
+
+  it('gives up after --timeout with a hint', async () => {
+    const ctx = createTestContext({ env: confidentialEnv() });
+    expect(await run(['login', '--no-browser', '--timeout', '0.3'], ctx)).toBe(1);
+    expect(ctx.stderr.text).toMatch(/Timed out/);
+    expect(ctx.stderr.text).toContain('--timeout');
+  });
+
+  it('reports a provider that denies access with its reason', async () => {
+    const ctx = createTestContext({
+      env: confidentialEnv(),
+      browser: async (url) => {
+        const u = new URL(url);
+        const cb = new URL(u.searchParams.get('redirect_uri')!);
+        cb.search = new URLSearchParams({ error: 'access_denied', error_description: 'user said no', state: u.searchParams.get('state')!, iss: provider.issuer }).toString();
+        const res = await fetch(cb);
+        return res.text();
+      },
+    });
+    expect(await run(['login'], ctx)).toBe(1);
+    const page = (await Promise.all(ctx.browserRuns))[0] as string;
+    expect(ctx.stderr.text).toContain('access_denied: user said no');
+    expect(page).toContain('user said no');
+  });
+});
+
 async function waitFor<T>(fn: () => T | undefined, ms = 5000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
