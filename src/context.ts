@@ -35,4 +35,9 @@ export interface Context {
   openStore(request: StoreRequest): AccountStore;
   /** Discovers the provider; loads openid-client only when called. */
   discover(settings: ProviderSettings): Promise<ProviderClient>;
+  /**
+   * A named point inside login, refresh and logout where crash tests stop the process
+   * (`XTALK_TEST_FAULT_POINT=<name>` makes it announce itself on stderr and hang until killed).
+   */
+  faultPoint(name: string): Promise<void>;
 }

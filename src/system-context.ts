@@ -27,5 +27,10 @@ export function createSystemContext(opts: { signal: AbortSignal }): Context {
       const { ProviderClient } = await import('./oidc/client.js');
       return ProviderClient.discover(settings);
     },
+    faultPoint: async (name) => {
+      if (env.XTALK_TEST_FAULT_POINT !== name) return;
+      process.stderr.write(`xtalk-fault-point:${name}\n`);
+      await new Promise(() => setInterval(() => {}, 60_000));
+    },
   };
 }

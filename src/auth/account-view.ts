@@ -1,4 +1,4 @@
-import type { AccountRecord, CredentialStoreKind } from '../store/types.js';
+import type { AccountRecord, CredentialStoreKind, StoredAccessToken } from '../store/types.js';
 
 /** The account object of the CLI contract (`whoami --json`, `login --json`, `status --json`). */
 export interface AccountJson {
@@ -32,4 +32,21 @@ export function toAccountJson(
 /** The name to show a person: username, else email, else sub. */
 export function displayName(account: Pick<AccountRecord, 'username' | 'email' | 'sub'>): string {
   return account.username ?? account.email ?? account.sub;
+}
+
+/** The token object of the CLI contract (`token --json`, `refresh --json`). */
+export interface TokenJson {
+  access_token: string;
+  token_type: string;
+  expires_at: string;
+  scope: string | null;
+}
+
+export function toTokenJson(token: StoredAccessToken): TokenJson {
+  return {
+    access_token: token.accessToken,
+    token_type: token.tokenType,
+    expires_at: new Date(token.expiresAt).toISOString(),
+    scope: token.scope,
+  };
 }

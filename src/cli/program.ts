@@ -1,6 +1,10 @@
 import { Command, Option } from 'commander';
 import type { Context } from '../context.js';
 import { registerLogin } from '../commands/login.js';
+import { registerRefresh } from '../commands/refresh.js';
+import { registerStatus } from '../commands/status.js';
+import { registerSwitch } from '../commands/switch.js';
+import { registerToken } from '../commands/token.js';
 import { registerWhoami } from '../commands/whoami.js';
 
 export const VERSION = '0.1.0';
@@ -29,5 +33,9 @@ Exit codes: 0 ok, 1 error, 2 usage, 4 login required, 5 logout could not revoke,
   program.addOption(new Option('--no-color', 'disable colors (same as NO_COLOR=1)').hideHelp());
   registerLogin(program, ctx);
   registerWhoami(program, ctx);
+  registerToken(program, ctx);
+  registerRefresh(program, ctx);
+  registerStatus(program, ctx);
+  registerSwitch(program, ctx);
   return program;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { displayName, toAccountJson, type AccountJson } from '../auth/account-view.js';
+import { discoverFor, getFreshToken } from '../auth/fresh-token.js';
 import { selectAccount } from '../auth/select-account.js';
 import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
 import type { Context } from '../context.js';
@@ -7,10 +8,14 @@ import { formatRelative } from '../output/time.js';
 
 export interface WhoamiOptions extends CommonOptions {
   json?: boolean;
+  verify?: boolean;
 }
 
 export function registerWhoami(program: Command, ctx: Context, runner = runWhoami): void {
-  const cmd = program.command('whoami').description('Show the signed-in account (read from the local store; no network).');
+  const cmd = program
+    .command('whoami')
+    .description('Show the signed-in account (read from the local store; no network unless --verify).')
+    .option('--verify', 'also ask the provider (userinfo) whether the session is still accepted');
   addCommonOptions(cmd, { json: true });
   cmd.addHelpText(
     'after',
@@ -18,7 +23,8 @@ export function registerWhoami(program: Command, ctx: Context, runner = runWhoam
 Examples:
   $ xtalk whoami
   $ xtalk whoami --json | jq -r .sub
-  $ xtalk whoami --account alice@example.com`,
+  $ xtalk whoami --account alice@example.com
+  $ xtalk whoami --verify || xtalk login`,
   );
   cmd.action(async (opts: WhoamiOptions) => runner(ctx, opts));
 }
@@ -28,6 +34,13 @@ export async function runWhoami(ctx: Context, opts: WhoamiOptions): Promise<void
   try {
     const store = env.store();
     const account = selectAccount(store, opts.account);
+    if (opts.verify) {
+      const deps = { ctx, ui: env.ui, store, config: env.config };
+      const token = await getFreshToken(deps, account);
+      // openid-client rejects a userinfo answer about another subject.
+      await (await discoverFor(deps, account)).userinfo(token.accessToken, account.sub);
+      env.ui.success(`The provider accepts the session of ${displayName(account)}.`);
+    }
     const view = toAccountJson(account, store.latestAccessTokenExpiry(account.id), store.credentialStore());
     if (opts.json) env.ui.json(view);
     else env.ui.data(formatAccount(view, ctx.now()));

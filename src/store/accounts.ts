@@ -1,7 +1,7 @@
 import { StoreError } from '../errors.js';
 import { decrypt, encrypt } from './crypto.js';
 import type { DataKey } from './data-key.js';
-import { guardSqlite, type Db, type Statement } from './db.js';
+import { guardSqlite, withImmediateLock, type Db, type Statement } from './db.js';
 import type {
   AccountRecord,
   CredentialStoreKind,
@@ -48,10 +48,6 @@ const aad = (table: 'access_token' | 'refresh_token', userId: number) => `${tabl
  * Stored accounts (`user`) and their encrypted tokens (`refresh_token`, `access_token`).
  * Reads that need no secret (accounts, expiry) never resolve the data key; only methods returning
  * a token, and {@link AccountStore.saveLogin}, do.
- *
- * A refresh that must hold the write lock across its network call belongs beside this class:
- * `withImmediateLock(store.db, store.dbPath, …)` from `db.ts`, then the same synchronous grant
- * write {@link AccountStore.saveLogin} uses (its nested `db.transaction()` becomes a savepoint).
  */
 export class AccountStore {
   readonly #db: Db;
@@ -110,6 +106,44 @@ export class AccountStore {
         .immediate(),
     );
     return this.getAccount(userId)!;
+  }
+
+  /**
+   * Holds the database write lock (`BEGIN IMMEDIATE`) across `fn`, awaits included: the
+   * single-flight refresh. The OS drops the lock if the process dies, so a killed holder never
+   * wedges the others; readers of a valid token never wait for it (WAL).
+   */
+  withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withImmediateLock(this.#db, this.#dbPath, fn);
+  }
+
+  /**
+   * Records a refresh response: a new access token linked to the user's refresh-token row, whose
+   * secret is replaced in place when the provider rotated it, and the identity claims of a new ID
+   * token — all in one transaction (a savepoint when called under {@link withWriteLock}).
+   */
+  async saveRefresh(userId: number, grant: TokenGrant, idClaims: Record<string, unknown> | undefined, now: number): Promise<StoredAccessToken> {
+    const key = await this.#dataKey.forWriting();
+    const account = this.getAccount(userId);
+    if (!account) throw new StoreError(`account ${userId} disappeared during the refresh`, { hint: 'Run `xtalk login`.' });
+    this.#guard(() =>
+      this.#db
+        .transaction(() => {
+          if (idClaims) {
+            const claims = { ...account.claims, ...idClaims };
+            this.#stmt('UPDATE user SET username = ?, email = ?, claims = ?, updated_at = ? WHERE id = ?').run(
+              typeof claims.preferred_username === 'string' ? claims.preferred_username : account.username,
+              typeof claims.email === 'string' ? claims.email : account.email,
+              JSON.stringify(claims),
+              new Date(now).toISOString(),
+              userId,
+            );
+          }
+          this.#writeGrant(userId, grant, key, now);
+        })
+        .immediate(),
+    );
+    return (await this.latestAccessToken(userId))!;
   }
 
   /** Every stored account, oldest first, with `current` set on the current one. */

@@ -23,11 +23,12 @@ export interface TestContextOptions {
   cwd?: string;
   now?: () => number;
   /** What "the browser" does with a URL; default records it only. */
-  browser?: (url: string) => Promise<void>;
+  browser?: (url: string) => Promise<unknown>;
   keychain?: KeychainPort;
   stdin?: string;
   stderrIsTTY?: boolean;
   signal?: AbortSignal;
+  faultPoint?: (name: string) => Promise<void>;
 }
 
 /** A Context over real SQLite in a temp XTALK_HOME, a real provider client, captured streams. */
@@ -52,6 +53,7 @@ export function createTestContext(opts: TestContextOptions = {}): TestContext {
     openStore: ({ paths, mode, warn }) =>
       openStore({ dbPath: paths.dbPath, keyFilePath: paths.keyFilePath, mode, warn, keychain: opts.keychain }),
     discover: (settings) => ProviderClient.discover(settings),
+    faultPoint: async (name) => opts.faultPoint?.(name),
     stdout,
     stderr,
     opened,

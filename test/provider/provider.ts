@@ -69,6 +69,8 @@ export interface TestProvider {
   refreshGrantCount(): number;
   /** Introspects over HTTP, authenticated as the confidential client. */
   introspect(token: string): Promise<IntrospectionResult>;
+  /** Revokes a token at the provider (RFC 7009), as an administrator would, authenticated as the confidential client. */
+  revoke(token: string): Promise<void>;
   /** Closes the listener and every open connection. */
   stop(): Promise<void>;
   /** Listens again on the same port; tokens, grants and sessions survive. */
@@ -79,6 +81,7 @@ export interface TestProvider {
 export const REDIRECT_URI = 'http://127.0.0.1/callback';
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const INTROSPECTION_PATH = '/token/introspection';
+const REVOCATION_PATH = '/token/revocation';
 const DAY = 24 * 60 * 60;
 
 interface KoaContext {
@@ -147,6 +150,10 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
     grantErrors,
     refreshGrantCount: () => grants.filter((g) => g.grantType === 'refresh_token').length,
     introspect: (token) => introspect(issuer, confidentialClient, token),
+    revoke: async (token) => {
+      const res = await clientPost(issuer, confidentialClient, REVOCATION_PATH, token);
+      if (!res.ok) throw new Error(`revocation failed: HTTP ${res.status} ${await res.text()}`);
+    },
     stop: () => close(server),
     async restart() {
       await close(server);
@@ -265,13 +272,9 @@ const stripRemoteStylesheets: KoaMiddleware = async (ctx, next) => {
   }
 };
 
-async function introspect(
-  issuer: string,
-  client: { clientId: string; clientSecret: string },
-  token: string,
-): Promise<IntrospectionResult> {
+function clientPost(issuer: string, client: { clientId: string; clientSecret: string }, path: string, token: string): Promise<Response> {
   const credentials = `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`;
-  const res = await fetch(`${issuer}${INTROSPECTION_PATH}`, {
+  return fetch(`${issuer}${path}`, {
     method: 'POST',
     headers: {
       authorization: `Basic ${Buffer.from(credentials).toString('base64')}`,
@@ -280,6 +283,14 @@ async function introspect(
     },
     body: new URLSearchParams({ token }).toString(),
   });
+}
+
+async function introspect(
+  issuer: string,
+  client: { clientId: string; clientSecret: string },
+  token: string,
+): Promise<IntrospectionResult> {
+  const res = await clientPost(issuer, client, INTROSPECTION_PATH, token);
   if (!res.ok) throw new Error(`introspection failed: HTTP ${res.status} ${await res.text()}`);
   return (await res.json()) as IntrospectionResult;
 }

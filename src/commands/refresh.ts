@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { displayName, toTokenJson } from '../auth/account-view.js';
+import { getFreshToken } from '../auth/fresh-token.js';
+import { selectAccount } from '../auth/select-account.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import type { Context } from '../context.js';
+import { formatRelative } from '../output/time.js';
+
+export interface RefreshOptions extends CommonOptions {
+  json?: boolean;
+}
+
+export function registerRefresh(program: Command, ctx: Context, runner = runRefresh): void {
+  const cmd = program.command('refresh').description('Refresh the access token now, even if it is still valid.');
+  addCommonOptions(cmd, { json: true });
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  $ xtalk refresh
+  $ xtalk refresh --json | jq -r .expires_at`,
+  );
+  cmd.action(async (opts: RefreshOptions) => runner(ctx, opts));
+}
+
+export async function runRefresh(ctx: Context, opts: RefreshOptions): Promise<void> {
+  const env = createCommandEnv(ctx, opts);
+  try {
+    const store = env.store();
+    const account = selectAccount(store, opts.account);
+    const token = await getFreshToken({ ctx, ui: env.ui, store, config: env.config }, account, { force: true });
+    if (opts.json) env.ui.json(toTokenJson(token));
+    env.ui.success(`Refreshed the access token of ${displayName(account)}; it expires ${formatRelative(token.expiresAt, ctx.now())}.`);
+  } finally {
+    env.close();
+  }
+}

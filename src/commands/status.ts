@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { displayName, toAccountJson } from '../auth/account-view.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import type { Context } from '../context.js';
+import { formatRelative } from '../output/time.js';
+
+export interface StatusOptions extends CommonOptions {
+  json?: boolean;
+}
+
+export function registerStatus(program: Command, ctx: Context, runner = runStatus): void {
+  const cmd = program.command('status').description('List every stored account; the current one is marked with *.');
+  addCommonOptions(cmd, { json: true });
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  $ xtalk status
+  $ xtalk status --json | jq -r '.[] | select(.current) | .username'`,
+  );
+  cmd.action(async (opts: StatusOptions) => runner(ctx, opts));
+}
+
+export async function runStatus(ctx: Context, opts: StatusOptions): Promise<void> {
+  const env = createCommandEnv(ctx, opts);
+  try {
+    const store = env.store();
+    const backend = store.credentialStore();
+    const views = store.listAccounts().map((a) => toAccountJson(a, store.latestAccessTokenExpiry(a.id), backend));
+    if (opts.json) {
+      env.ui.json(views);
+      return;
+    }
+    if (views.length === 0) {
+      env.ui.info('No stored accounts. Run `xtalk login` to add one.');
+      return;
+    }
+    const now = ctx.now();
+    const rows = views.map((v) => {
+      const exp = v.access_token_expires_at ? Date.parse(v.access_token_expires_at) : undefined;
+      return [
+        v.current ? '*' : ' ',
+        displayName(v),
+        v.email ?? '',
+        v.sub,
+        v.issuer,
+        exp === undefined ? 'no token' : exp > now ? `expires ${formatRelative(exp, now)}` : `expired ${formatRelative(exp, now)}`,
+      ];
+    });
+    const header = [' ', 'ACCOUNT', 'EMAIL', 'SUB', 'ISSUER', 'ACCESS TOKEN'];
+    env.ui.data(formatTable([header, ...rows]));
+    env.ui.info(`Credential store: ${backend ?? 'none yet'}; database ${env.config.paths.dbPath}`);
+  } finally {
+    env.close();
+  }
+}
+
+function formatTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}

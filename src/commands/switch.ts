@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { displayName } from '../auth/account-view.js';
+import { selectAccount } from '../auth/select-account.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import type { Context } from '../context.js';
+
+export type SwitchOptions = CommonOptions;
+
+export function registerSwitch(program: Command, ctx: Context, runner = runSwitch): void {
+  const cmd = program
+    .command('switch')
+    .description('Make another stored account the current one.')
+    .argument('<account>', 'username, email or sub of a stored account (see `xtalk status`)');
+  addCommonOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  $ xtalk switch alice
+  $ xtalk switch alice@example.com
+  $ xtalk switch 5f1c…                 # by sub, when two accounts share a username`,
+  );
+  cmd.action(async (account: string, opts: SwitchOptions) => runner(ctx, account, opts));
+}
+
+export async function runSwitch(ctx: Context, selector: string, opts: SwitchOptions): Promise<void> {
+  const env = createCommandEnv(ctx, opts);
+  try {
+    const store = env.store();
+    const account = selectAccount(store, selector);
+    store.setCurrent(account.id);
+    env.ui.success(`Switched to ${displayName(account)} at ${account.issuer}.`);
+  } finally {
+    env.close();
+  }
+}
