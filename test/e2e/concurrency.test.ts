@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/run.js';
+import { openStore } from '../../src/store/index.js';
+import { createTestContext } from '../fakes/context.js';
+import { signInWithHttp } from '../provider/http-browser.js';
+import { startTestProvider, type TestProvider } from '../provider/provider.js';
+import { runCli, XTALK_BIN } from './cli.js';
+
+let provider: TestProvider;
+beforeAll(async () => {
+  provider = await startTestProvider({ accessTokenTtl: 4, rotateRefreshToken: true });
+});
+afterAll(async () => {
+  await provider?.stop();
+});
+
+function cliEnv(home: string) {
+  return {
+    XTALK_HOME: home,
+    XTALK_CREDENTIAL_STORE: 'file',
+    XTALK_ISSUER: provider.issuer,
+    XTALK_CLIENT_ID: provider.confidentialClient.clientId,
+    XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret,
+  };
+}
+
+async function loginHome(name: string): Promise<string> {
+  const ctx = createTestContext({ env: cliEnv(''), browser: (url) => signInWithHttp(url, { login: name }) });
+  (ctx.env as Record<string, string>).XTALK_HOME = ctx.home;
+  const code = await run(['login'], ctx);
+  await Promise.all(ctx.browserRuns);
+  expect(code, ctx.stderr.text).toBe(0);
+  return ctx.home;
+}
+
+function storeOf(home: string) {
+  return openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
+}
+
+async function untilExpired(home: string): Promise<void> {
+  const store = storeOf(home);
+  const token = (await store.latestAccessToken(store.currentAccount()!.id))!;
+  store.close();
+  const wait = token.expiresAt - Date.now() + 50;
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
+
+describe('single-flight refresh across processes', () => {
+  it('20 parallel `xtalk token` after expiry: one refresh grant, one token, active at the provider (3 rounds)', async () => {
+    const home = await loginHome('parallel');
+    for (let round = 0; round < 3; round++) {
+      await untilExpired(home);
+      const before = provider.refreshGrantCount();
+      const results = await Promise.all(Array.from({ length: 20 }, () => runCli(['token'], { env: cliEnv(home) })));
+      for (const r of results) expect(r.code, r.stderr).toBe(0);
+      const tokens = new Set(results.map((r) => r.stdout));
+      expect(tokens.size, `round ${round}`).toBe(1);
+      const token = [...tokens][0]!;
+      expect(token).toMatch(/^\S+\n$/);
+      expect(provider.refreshGrantCount() - before, `round ${round}`).toBe(1);
+      expect((await provider.introspect(token.trim())).active).toBe(true);
+      expect(provider.grantErrors.filter((e) => e.grantType === 'refresh_token')).toEqual([]);
+    }
+  }, 120_000);
+
+  it('a process SIGKILLed while holding the refresh lock does not wedge the next one', async () => {
+    const home = await loginHome('killed');
+    const victim = spawn(process.execPath, [XTALK_BIN, 'refresh'], {
+      env: { PATH: process.env.PATH, ...cliEnv(home), XTALK_TEST_FAULT_POINT: 'refresh-locked' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    await new Promise<void>((resolve, reject) => {
+      victim.stderr.on('data', (d) => {
+        stderr += d;
+        if (stderr.includes('xtalk-fault-point:refresh-locked')) resolve();
+      });
+      victim.on('exit', () => reject(new Error(`exited before the fault point: ${stderr}`)));
+    });
+    // A reader of a valid token does not wait for the lock holder (WAL).
+    const reader = await runCli(['token'], { env: cliEnv(home), timeoutMs: 5000 });
+    expect(reader.code, reader.stderr).toBe(0);
+
+    const killed = new Promise((r) => victim.on('exit', r));
+    victim.kill('SIGKILL');
+    await killed;
+
+    const next = await runCli(['refresh', '--json'], { env: cliEnv(home), timeoutMs: 20_000 });
+    expect(next.code, next.stderr).toBe(0);
+    const token = JSON.parse(next.stdout).access_token as string;
+    expect((await provider.introspect(token)).active).toBe(true);
+    const store = storeOf(home);
+    expect(store.db.prepare('PRAGMA integrity_check').pluck().get()).toBe('ok');
+    store.close();
+  }, 60_000);
+});
