@@ -1,0 +1,334 @@
+// `npm run bench`: start-up cost of the built CLI, reported as ratios to `node -e 0` measured in the
+// same run, interleaved (shared machines are noisy; absolute milliseconds mean little).
+//
+//   npm run bench [-- --rounds N]
+//
+// Starts the local OpenID provider in-process, signs in once with `xtalk login` in a temp
+// XTALK_HOME (file credential store, scripted HTTP "browser"), times `node -e 0`, `xtalk token` and
+// `xtalk whoami --json`, then does the same against a copy of the home seeded with 1,000 accounts
+// and 100,000 access-token rows. Prints the tables and whether the targets were met; exits 0 either
+// way (a report, not a test). Exit 1 only when the set-up itself fails.
+//
+// Internal mode, used as $BROWSER for the login (xtalk appends the URL as the last argument):
+//   node --import tsx scripts/bench.ts --sign-in LOGIN --log FILE URL
+import { spawn } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { signInWithHttp } from '../test/provider/http-browser.js';
+import { startTestProvider, type TestProvider } from '../test/provider/provider.js';
+import { countAccessTokens, seedLargeStore } from './bench-seed.js';
+
+const SIGN_IN_FLAG = '--sign-in';
+const WARMUP_ROUNDS = 3;
+const DEFAULT_ROUNDS = 25;
+const LARGE = { users: 1_000, accessTokens: 100_000, currentUserExtraRows: 100 };
+const TARGET_TOKEN_VS_NODE = 1.5;
+const TARGET_LARGE_VS_SMALL = 1.1;
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'bin', 'xtalk.js');
+
+if (process.argv[2] === SIGN_IN_FLAG) await signInMode(process.argv.slice(3));
+else process.exitCode = await bench();
+
+// ---------------------------------------------------------------------------------------------
+
+/** $BROWSER for the login: walks the provider's pages over HTTP and delivers the callback. */
+async function signInMode(args: string[]): Promise<void> {
+  const url = args.at(-1) ?? '';
+  const login = args[0] ?? 'bench';
+  const logIndex = args.indexOf('--log');
+  const log = logIndex >= 0 ? args[logIndex + 1] : undefined;
+  try {
+    await signInWithHttp(url, { login });
+  } catch (e) {
+    if (log) appendFileSync(log, `sign-in failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+interface Command {
+  name: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** Returns a problem with the run, or undefined when it did what it should. */
+  check: (run: RunResult) => string | undefined;
+}
+
+interface RunResult {
+  ms: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+class SetupError extends Error {}
+
+async function bench(): Promise<number> {
+  const { values } = parseArgs({
+    options: { rounds: { type: 'string', default: String(DEFAULT_ROUNDS) }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    process.stdout.write(`usage: npm run bench [-- --rounds N]   (default ${DEFAULT_ROUNDS}; at least 20 recommended)\n`);
+    return 0;
+  }
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    process.stderr.write(`bench: --rounds must be a positive integer, got ${JSON.stringify(values.rounds)}\n`);
+    return 2;
+  }
+
+  const tmp = mkdtempSync(join(tmpdir(), 'xtalk-bench-'));
+  const cwd = join(tmp, 'cwd'); // empty: no .env of the checkout leaks into the runs
+  const smallHome = join(tmp, 'small');
+  const largeHome = join(tmp, 'large');
+  mkdirSync(cwd);
+  let provider: TestProvider | undefined;
+  const cleanup = () => rmSync(tmp, { recursive: true, force: true });
+  const onSigint = () => {
+    cleanup();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSigint);
+
+  try {
+    provider = await startTestProvider();
+    const baseEnv = cleanEnv({
+      XTALK_CREDENTIAL_STORE: 'file',
+      XTALK_ISSUER: provider.issuer,
+      XTALK_CLIENT_ID: provider.confidentialClient.clientId,
+      XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret,
+    });
+    const smallEnv = { ...baseEnv, XTALK_HOME: smallHome };
+    const largeEnv = { ...baseEnv, XTALK_HOME: largeHome };
+
+    out(`xtalk bench — node ${process.version}, ${process.platform}/${process.arch}, ${rounds} rounds (+${WARMUP_ROUNDS} warm-up), interleaved in shuffled order`);
+    out(`credential store: file (XTALK_CREDENTIAL_STORE=file, key in $XTALK_HOME/xtalk.key; no keychain involved)`);
+
+    // --- login once ---------------------------------------------------------------------------
+    const browserLog = join(tmp, 'browser.log');
+    const browser = [process.execPath, '--import', import.meta.resolve('tsx'), fileURLToPath(import.meta.url), SIGN_IN_FLAG, 'bench', '--log', browserLog]
+      .map(shellWord)
+      .join(' ');
+    const login = await run([bin, 'login', '--json'], { ...smallEnv, BROWSER: browser, XTALK_TIMEOUT: '60' }, cwd);
+    if (login.code !== 0) {
+      const log = existsSync(browserLog) ? readFileSync(browserLog, 'utf8') : '';
+      throw new SetupError(`xtalk login failed (exit ${login.code}):\n${login.stderr}${log}`);
+    }
+    out(`login: ${fmt(login.ms)} ms (once, scripted HTTP browser)`);
+
+    const hasToken = (await run([bin, 'token', '--help'], smallEnv, cwd)).code === 0;
+    if (!hasToken) out('NOTE: this build has no `xtalk token` (`xtalk token --help` failed); timing the other commands only.');
+
+    let expectedToken: string | undefined;
+    const node0: Command = { name: 'node -e 0', args: ['-e', '0'], env: baseEnv, check: exitZero };
+    const token = (name: string, env: NodeJS.ProcessEnv): Command => ({
+      name,
+      args: [bin, 'token'],
+      env,
+      check: (r) => {
+        const problem = exitZero(r);
+        if (problem) return problem;
+        if (!/^\S+\n$/.test(r.stdout)) return `expected one token and a newline on stdout, got ${JSON.stringify(r.stdout.slice(0, 80))}`;
+        expectedToken ??= r.stdout;
+        if (r.stdout !== expectedToken) return 'printed a different token than before (refreshed, or picked the wrong row)';
+        return undefined;
+      },
+    });
+    const whoami = (name: string, env: NodeJS.ProcessEnv): Command => ({
+      name,
+      args: [bin, 'whoami', '--json'],
+      env,
+      check: (r) => {
+        const problem = exitZero(r);
+        if (problem) return problem;
+        try {
+          const account = JSON.parse(r.stdout) as { sub?: unknown; credential_store?: unknown };
+          if (account.sub !== 'bench') return `unexpected account ${JSON.stringify(account.sub)}`;
+          if (account.credential_store !== 'file') return `credential_store is ${JSON.stringify(account.credential_store)}, expected "file"`;
+        } catch {
+          return `stdout is not JSON: ${JSON.stringify(r.stdout.slice(0, 80))}`;
+        }
+        return undefined;
+      },
+    });
+
+    const grantsBefore = provider.grants.length;
+
+    // --- small store ---------------------------------------------------------------------------
+    const small = await measure(
+      [node0, ...(hasToken ? [token('xtalk token', smallEnv)] : []), whoami('xtalk whoami --json', smallEnv)],
+      rounds,
+      cwd,
+    );
+    if (expectedToken) {
+      const introspection = await provider.introspect(expectedToken.trim());
+      if (!introspection.active) throw new SetupError('the token xtalk printed is not active at the provider');
+    }
+    out('');
+    out(`small store: 1 account, 1 access token`);
+    printTable(small);
+
+    // --- large store ---------------------------------------------------------------------------
+    cpSync(smallHome, largeHome, { recursive: true });
+    const seed = seedLargeStore(join(largeHome, 'xtalk.db'), LARGE);
+    out('');
+    out(
+      `large store: ${seed.users.toLocaleString('en')} accounts, ${seed.accessTokens.toLocaleString('en')} access tokens ` +
+        `(current account: ${seed.currentUserRows} rows, the newest valid), ${(seed.bytes / 1048576).toFixed(1)} MiB, seeded in ${fmt(seed.ms)} ms`,
+    );
+    // The small-store token runs again as a reference in the same rounds, so the large/small ratio
+    // does not compare two phases that may have run under different machine load.
+    const large = await measure(
+      [
+        node0,
+        ...(hasToken ? [token('xtalk token', largeEnv)] : []),
+        whoami('xtalk whoami --json', largeEnv),
+        ...(hasToken ? [token('xtalk token (small, ref.)', smallEnv)] : []),
+      ],
+      rounds,
+      cwd,
+    );
+    printTable(large);
+    const rowsAfter = countAccessTokens(join(largeHome, 'xtalk.db'), seed.currentUserId);
+    if (rowsAfter !== seed.currentUserRows) out(`note: the current account's rows went from ${seed.currentUserRows} to ${rowsAfter} during the runs (pruned)`);
+
+    const grants = provider.grants.slice(grantsBefore);
+    out('');
+    out(`provider token grants during the timed runs: ${grants.length}${grants.length ? ` (${grants.map((g) => g.grantType).join(', ')})` : ''}`);
+
+    // --- targets -------------------------------------------------------------------------------
+    out('');
+    out('targets');
+    if (!hasToken) {
+      out('  xtalk token ≤ 1.50× node -e 0           NOT MEASURED (no `xtalk token` in this build)');
+      out('  large store ≤ 1.10× small (xtalk token)  NOT MEASURED');
+      return 0;
+    }
+    const m = (stats: Stats[], name: string) => stats.find((s) => s.name === name)!.median;
+    const tokenVsNode = m(small, 'xtalk token') / m(small, 'node -e 0');
+    const largeVsSmall = m(large, 'xtalk token') / m(large, 'xtalk token (small, ref.)');
+    const crossPhase = m(large, 'xtalk token') / m(large, 'node -e 0') / tokenVsNode;
+    out(`  xtalk token ≤ ${TARGET_TOKEN_VS_NODE.toFixed(2)}× node -e 0 (small store):        ${ratio(tokenVsNode)}  ${verdict(tokenVsNode <= TARGET_TOKEN_VS_NODE)}`);
+    out(
+      `  xtalk token large ≤ ${TARGET_LARGE_VS_SMALL.toFixed(2)}× small (same rounds):    ${ratio(largeVsSmall)}  ${verdict(largeVsSmall <= TARGET_LARGE_VS_SMALL)}` +
+        `   (via node -e 0 ratios across phases: ${ratio(crossPhase)})`,
+    );
+    return 0;
+  } catch (e) {
+    if (e instanceof SetupError) {
+      process.stderr.write(`bench: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await provider?.stop();
+    cleanup();
+  }
+}
+
+interface Stats {
+  name: string;
+  samples: number[];
+  median: number;
+  p90: number;
+  min: number;
+}
+
+/** Warm-up, then `rounds` rounds; each round runs every command once in a fresh random order. */
+async function measure(commands: Command[], rounds: number, cwd: string): Promise<Stats[]> {
+  const samples = commands.map(() => [] as number[]);
+  for (let round = -WARMUP_ROUNDS; round < rounds; round++) {
+    for (const i of shuffle(commands.map((_, k) => k))) {
+      const command = commands[i]!;
+      const result = await run(command.args, command.env, cwd);
+      const problem = command.check(result);
+      if (problem) throw new SetupError(`\`${command.name}\` misbehaved: ${problem}\n${result.stderr}`);
+      if (round >= 0) samples[i]!.push(result.ms);
+    }
+  }
+  return commands.map((c, i) => {
+    const sorted = [...samples[i]!].sort((a, b) => a - b);
+    return { name: c.name, samples: sorted, median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), min: sorted[0] ?? NaN };
+  });
+}
+
+/** Wall time from spawning `node <args>` until it has exited and its pipes are closed. */
+function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, code, stdout, stderr }));
+  });
+}
+
+function printTable(stats: Stats[]): void {
+  const base = stats.find((s) => s.name === 'node -e 0')!.median;
+  const width = Math.max(...stats.map((s) => s.name.length), 'command'.length);
+  out(`  ${'command'.padEnd(width)}  ${'median ms'.padStart(9)}  ${'p90 ms'.padStart(7)}  ${'min ms'.padStart(7)}  ${'÷ node -e 0'.padStart(11)}`);
+  for (const s of stats) {
+    out(`  ${s.name.padEnd(width)}  ${fmt(s.median).padStart(9)}  ${fmt(s.p90).padStart(7)}  ${fmt(s.min).padStart(7)}  ${ratio(s.median / base).padStart(11)}`);
+  }
+}
+
+/** Linear interpolation between closest ranks (the median of an even count is the mean of the middle two). */
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+/** The inherited environment without anything that would change what xtalk or node does. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (/^(XTALK_|OIDC_|OAUTH2_)|^(BROWSER|NODE_OPTIONS|NO_COLOR|FORCE_COLOR)$/.test(name)) continue;
+    env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function exitZero(r: RunResult): string | undefined {
+  return r.code === 0 ? undefined : `exit ${r.code}`;
+}
+
+/** Quotes a word for xtalk's BROWSER parser (POSIX-shell-like word splitting, no shell). */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function fmt(ms: number): string {
+  return ms.toFixed(1);
+}
+
+function ratio(r: number): string {
+  return `${r.toFixed(2)}×`;
+}
+
+function verdict(met: boolean): string {
+  return met ? 'met' : 'MISSED';
+}
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
