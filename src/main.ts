@@ -1,4 +1,4 @@
-import { run } from './cli/run.js';
+import { parseFastTokenArgs, runFastToken } from './cli/fast-path.js';
 import { createSystemContext } from './system-context.js';
 
 /** The only place that touches the process: argv, signals, exit code. */
@@ -13,7 +13,10 @@ export async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const code = await run(process.argv.slice(2), createSystemContext({ signal: controller.signal }));
+  const argv = process.argv.slice(2);
+  const ctx = createSystemContext({ signal: controller.signal });
+  const fast = parseFastTokenArgs(argv);
+  const code = fast ? await runFastToken(fast, ctx) : await (await import('./cli/run.js')).run(argv, ctx);
   process.exitCode = code;
   // A detached browser or a lingering keep-alive socket must not keep the CLI alive.
   setTimeout(() => process.exit(code), 200).unref();

@@ -1,20 +1,22 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { toTokenJson } from '../auth/account-view.js';
 import { getFreshToken } from '../auth/fresh-token.js';
 import { selectAccount } from '../auth/select-account.js';
 import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
 import type { Context } from '../context.js';
+import { UsageError } from '../errors.js';
 
 export interface TokenOptions extends CommonOptions {
   json?: boolean;
-  minTtl?: number;
+  /** Seconds, as typed; validated in runToken so the fast path and commander agree. */
+  minTtl?: string;
 }
 
 export function registerToken(program: Command, ctx: Context, runner = runToken): void {
   const cmd = program
     .command('token')
     .description('Print a valid access token (refreshed first when it expires soon).')
-    .option('--min-ttl <seconds>', 'refresh when the token expires within this many seconds (default 60, at most half its lifetime)', parseSeconds);
+    .option('--min-ttl <seconds>', 'refresh when the token expires within this many seconds (default 60, at most half its lifetime)');
   addCommonOptions(cmd, { json: true });
   cmd.addHelpText(
     'after',
@@ -31,8 +33,9 @@ export async function runToken(ctx: Context, opts: TokenOptions): Promise<void> 
   const env = createCommandEnv(ctx, opts);
   try {
     const store = env.store();
+    const minTtlSeconds = opts.minTtl === undefined ? undefined : parseSeconds(opts.minTtl, '--min-ttl');
     const account = selectAccount(store, opts.account);
-    const token = await getFreshToken({ ctx, ui: env.ui, store, config: env.config }, account, { minTtlSeconds: opts.minTtl });
+    const token = await getFreshToken({ ctx, ui: env.ui, store, config: env.config }, account, { minTtlSeconds });
     if (opts.json) env.ui.json(toTokenJson(token));
     else env.ui.data(token.accessToken + '\n');
   } finally {
@@ -40,8 +43,7 @@ export async function runToken(ctx: Context, opts: TokenOptions): Promise<void> 
   }
 }
 
-export function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number of seconds, e.g. 300');
-  return n;
+function parseSeconds(value: string, flag: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw new UsageError(`${flag} expects a number of seconds, got "${value}".`, `For example: xtalk token ${flag} 300`);
+  return Number(value);
 }

@@ -1,12 +1,16 @@
 import { chmodSync, closeSync, mkdirSync, openSync, statSync, constants as fsc } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type DatabaseConstructor from 'better-sqlite3';
 import { StoreError, XtalkError } from '../errors.js';
 
+// require() skips the ESM wrapper of this CommonJS addon: ~5 ms less on every `xtalk token`.
+const Database = createRequire(import.meta.url)('better-sqlite3') as typeof DatabaseConstructor;
+
 /** An open xtalk database. Only this file imports better-sqlite3; other store files use this type. */
-export type Db = Database.Database;
+export type Db = DatabaseConstructor.Database;
 /** A prepared statement of a {@link Db}. */
-export type Statement = Database.Statement<unknown[], unknown>;
+export type Statement = DatabaseConstructor.Statement<unknown[], unknown>;
 
 /** Version of the schema below, kept in `PRAGMA user_version`. */
 export const SCHEMA_VERSION = 1;

@@ -1,0 +1,25 @@
+import type { Context } from '../context.js';
+import { ExitCode, isXtalkError } from '../errors.js';
+import { redact } from '../output/redact.js';
+import { createUi } from '../output/ui.js';
+
+/** Prints a failure as one line plus a hint and returns its exit code; the stack only with --debug. */
+export function reportError(e: unknown, ctx: Context, debug: boolean): number {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('commander.')) {
+    // commander already printed the message (or the help / version text).
+    if ((e as { exitCode?: number }).exitCode === 0) return ExitCode.Ok;
+    ctx.io.stderr.write('Run `xtalk --help` for usage.\n');
+    return ExitCode.Usage;
+  }
+  const ui = createUi(ctx.io, ctx.env);
+  if (isXtalkError(e)) {
+    ui.error(redact(e.message), e.hint);
+    if (debug && e.cause instanceof Error) ctx.io.stderr.write(redact(`cause: ${e.cause.stack ?? e.cause.message}`) + '\n');
+    return e.exitCode;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  ui.error(`Unexpected error: ${redact(err.message)}`, 'This is a bug in xtalk; please report it with the output of the same command run with --debug.');
+  if (debug) ctx.io.stderr.write(redact(err.stack ?? '') + '\n');
+  return ExitCode.Error;
+}
