@@ -26,5 +26,9 @@ export function selectAccount(store: AccountStore, selector: string | undefined)
     const list = matches.map((a) => `  ${displayName(a)}  sub=${a.sub}  issuer=${a.issuer}`).join('\n');
     throw new UsageError(`"${selector}" matches ${matches.length} accounts:\n${list}`, 'Name the account by its sub instead.');
   }
-  return matches[0]!;
+  const account = matches[0]!;
+  if (!store.hasSession(account.id)) {
+    throw new NotLoggedInError(`${displayName(account)} at ${account.issuer} is logged out.`, 'Run `xtalk login` to sign in again.');
+  }
+  return account;
 }

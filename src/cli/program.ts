@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Context } from '../context.js';
 import { registerLogin } from '../commands/login.js';
+import { registerLogout } from '../commands/logout.js';
 import { registerRefresh } from '../commands/refresh.js';
 import { registerStatus } from '../commands/status.js';
 import { registerSwitch } from '../commands/switch.js';
@@ -37,5 +38,6 @@ Exit codes: 0 ok, 1 error, 2 usage, 4 login required, 5 logout could not revoke,
   registerRefresh(program, ctx);
   registerStatus(program, ctx);
   registerSwitch(program, ctx);
+  registerLogout(program, ctx);
   return program;
 }

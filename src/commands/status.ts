@@ -26,7 +26,8 @@ export async function runStatus(ctx: Context, opts: StatusOptions): Promise<void
   try {
     const store = env.store();
     const backend = store.credentialStore();
-    const views = store.listAccounts().map((a) => toAccountJson(a, store.latestAccessTokenExpiry(a.id), backend));
+    const accounts = store.listAccounts();
+    const views = accounts.map((a) => toAccountJson(a, store.latestAccessTokenExpiry(a.id), backend));
     if (opts.json) {
       env.ui.json(views);
       return;
@@ -36,7 +37,7 @@ export async function runStatus(ctx: Context, opts: StatusOptions): Promise<void
       return;
     }
     const now = ctx.now();
-    const rows = views.map((v) => {
+    const rows = views.map((v, i) => {
       const exp = v.access_token_expires_at ? Date.parse(v.access_token_expires_at) : undefined;
       return [
         v.current ? '*' : ' ',
@@ -44,7 +45,7 @@ export async function runStatus(ctx: Context, opts: StatusOptions): Promise<void
         v.email ?? '',
         v.sub,
         v.issuer,
-        exp === undefined ? 'no token' : exp > now ? `expires ${formatRelative(exp, now)}` : `expired ${formatRelative(exp, now)}`,
+        !store.hasSession(accounts[i]!.id) ? 'logged out' : exp === undefined ? 'no token' : exp > now ? `expires ${formatRelative(exp, now)}` : `expired ${formatRelative(exp, now)}`,
       ];
     });
     const header = [' ', 'ACCOUNT', 'EMAIL', 'SUB', 'ISSUER', 'ACCESS TOKEN'];

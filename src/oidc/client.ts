@@ -141,9 +141,24 @@ export class ProviderClient {
     return { ...(await call('the userinfo request', () => oidc.fetchUserInfo(this.config, accessToken, expectedSub))) };
   }
 
-  /** RFC 7009 revocation; an unknown token counts as revoked. */
-  async revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<void> {
-    await call('the revocation request', () => oidc.tokenRevocation(this.config, token, { token_type_hint: hint }));
+  /**
+   * RFC 7009 revocation; HTTP 200 counts as revoked, also for a token the provider no longer knows.
+   * A 503 is retried once, after its `Retry-After` (at most 30 s).
+   */
+  async revoke(token: string, hint: 'refresh_token' | 'access_token', sleep: (ms: number) => Promise<void> = delay): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await oidc.tokenRevocation(this.config, token, { token_type_hint: hint });
+        return;
+      } catch (e) {
+        const response = responseOf(e);
+        if (response?.status === 503 && attempt === 0) {
+          await sleep(retryAfterMs(response.headers.get('retry-after'), this.now()));
+          continue;
+        }
+        throw mapError(e, 'the revocation request');
+      }
+    }
   }
 
   private toResult(res: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): TokenResult {
@@ -174,6 +189,13 @@ async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
 
 function mapError(e: unknown, what: string): Error {
   if (e instanceof XtalkError) return e;
+  const response = responseOf(e);
+  if (response && !(e instanceof oidc.ResponseBodyError) && !(e instanceof oidc.WWWAuthenticateChallengeError)) {
+    return new ProviderError(`The provider answered ${what} with HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`, {
+      hint: response.status >= 500 ? 'The provider has a problem; try again later.' : hintFor(undefined),
+      cause: e,
+    });
+  }
   if (e instanceof oidc.ResponseBodyError) {
     const detail = e.error_description ? `${e.error}: ${e.error_description}` : e.error;
     if (e.error === 'invalid_grant') {
@@ -215,6 +237,26 @@ function mapError(e: unknown, what: string): Error {
     return new ProviderError(`${capitalize(what)} failed validation: ${err.message}`, { cause: e });
   }
   return err instanceof Error ? err : new Error(String(e));
+}
+
+/** The HTTP response behind an openid-client error, when there was one. */
+function responseOf(e: unknown): Response | undefined {
+  if (e instanceof oidc.ResponseBodyError || e instanceof oidc.WWWAuthenticateChallengeError) return e.response;
+  const cause = (e as { cause?: unknown } | null)?.cause;
+  return cause instanceof Response ? cause : undefined;
+}
+
+const MAX_RETRY_AFTER_MS = 30_000;
+
+/** `Retry-After` as seconds or an HTTP date; 1 s when absent or unreadable. */
+export function retryAfterMs(header: string | null, now: number): number {
+  if (!header) return 1000;
+  const seconds = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - now;
+  return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), MAX_RETRY_AFTER_MS) : 1000;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function hintFor(error: string | undefined): string {

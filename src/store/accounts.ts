@@ -220,6 +220,54 @@ export class AccountStore {
     };
   }
 
+  /** Every access token of the user that has not expired at `now`, decrypted, oldest first. */
+  async unexpiredAccessTokens(userId: number, now: number): Promise<StoredAccessToken[]> {
+    const rows = this.#guard(
+      () => this.#stmt('SELECT * FROM access_token WHERE user_id = ? AND expires_at > ? ORDER BY id').all(userId, now) as AccessTokenRow[],
+    );
+    if (rows.length === 0) return [];
+    const key = await this.#dataKey.forReading();
+    return rows.map((row) => ({
+      id: row.id,
+      userId: row.user_id,
+      refreshTokenId: row.refresh_token_id,
+      accessToken: decrypt(key, row.token, aad('access_token', row.user_id)),
+      tokenType: row.token_type,
+      scope: row.scope,
+      expiresAt: row.expires_at,
+      createdAt: row.created_at,
+    }));
+  }
+
+  /** Whether the user holds any token, i.e. is signed in (logout keeps the `user` row). */
+  hasSession(userId: number): boolean {
+    return this.#guard(
+      () =>
+        this.#stmt(
+          'SELECT EXISTS (SELECT 1 FROM refresh_token WHERE user_id = ?) OR EXISTS (SELECT 1 FROM access_token WHERE user_id = ?)',
+        )
+          .pluck()
+          .get(userId, userId) === 1,
+    );
+  }
+
+  /**
+   * Forgets a user's tokens (rows and ciphertext) in one transaction, keeping the `user` row so a
+   * later login of the same sub reuses it. When the user was current, `nextCurrent` (or nobody)
+   * becomes current in the same transaction.
+   */
+  deleteSession(userId: number, nextCurrent: number | null): void {
+    this.#guard(() =>
+      this.#db
+        .transaction(() => {
+          this.#stmt('DELETE FROM access_token WHERE user_id = ?').run(userId);
+          this.#stmt('DELETE FROM refresh_token WHERE user_id = ?').run(userId);
+          if (this.#currentId() === userId) this.#setCurrent(nextCurrent);
+        })
+        .immediate(),
+    );
+  }
+
   /** Epoch ms of the latest access-token expiry; reads no secret, so it never needs the data key. */
   latestAccessTokenExpiry(userId: number): number | undefined {
     const value = this.#guard(() => this.#stmt('SELECT max(expires_at) FROM access_token WHERE user_id = ?').pluck().get(userId));

@@ -77,6 +77,8 @@ export function openDatabase(path: string): Db {
       db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');
       db.pragma('synchronous = NORMAL');
+      // Deleted token ciphertext is overwritten instead of lingering in free pages.
+      db.pragma('secure_delete = ON');
       if (version < SCHEMA_VERSION) migrate(db, path);
       // SQLite gives -wal/-shm the main file's mode; this catches files left by an older, laxer run.
       tightenMode(`${path}-wal`, 0o600);

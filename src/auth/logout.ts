@@ -1,0 +1,109 @@
+import type { Context } from '../context.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { RevocationFailedError, SessionExpiredError, XtalkError } from '../errors.js';
+import type { ProviderClient } from '../oidc/client.js';
+import type { Ui } from '../output/ui.js';
+import type { AccountStore } from '../store/index.js';
+import type { AccountRecord } from '../store/types.js';
+import { displayName } from './account-view.js';
+import { discoverFor } from './fresh-token.js';
+
+export interface LogoutDeps {
+  ctx: Pick<Context, 'now' | 'discover' | 'faultPoint'>;
+  ui: Ui;
+  store: AccountStore;
+  config: ResolvedConfig;
+  /** How the 503 retry waits; tests shorten it. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface LogoutResult {
+  account: AccountRecord;
+  revoked: number;
+  /** Tokens that could not be revoked (only with `force`, which deletes them anyway). */
+  failures: string[];
+}
+
+interface HeldToken {
+  label: string;
+  value: string;
+  hint: 'refresh_token' | 'access_token';
+}
+
+/**
+ * Logs one account out: revokes its refresh token, then every unexpired access token, at the
+ * provider (RFC 7009); only when all of them are revoked — or with `force` — forgets them locally
+ * in one transaction. The `user` row stays, so a later login of the same sub reuses it.
+ * Throws RevocationFailedError (exit 5) with nothing deleted when a revocation fails.
+ */
+export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, opts: { force: boolean }): Promise<LogoutResult> {
+  const { ctx, store, ui } = deps;
+  const tokens = await heldTokens(deps, account);
+  const failures: string[] = [];
+  let revoked = 0;
+  if (tokens.length > 0) {
+    let provider: ProviderClient | undefined;
+    try {
+      provider = await discoverFor(deps, account);
+    } catch (e) {
+      failures.push(...tokens.map((t) => `${t.label}: ${reason(e)}`));
+    }
+    if (provider && !provider.revocationEndpoint) {
+      if (!opts.force) {
+        throw new RevocationFailedError(
+          `${account.issuer} publishes no revocation endpoint, so the ${tokens.length} token(s) of ${displayName(account)} cannot be revoked; nothing was deleted.`,
+          'Set XTALK_REVOCATION_ENDPOINT (or OAUTH2_REVOCATION_ENDPOINT in .env) to the provider\'s revocation URL, or run `xtalk logout --force` to delete the tokens locally anyway.',
+        );
+      }
+      failures.push(...tokens.map((t) => `${t.label}: the provider has no revocation endpoint`));
+    } else if (provider) {
+      for (const token of tokens) {
+        try {
+          await provider.revoke(token.value, token.hint, deps.sleep);
+          revoked++;
+          await ctx.faultPoint(`logout-revoked-${token.hint}`);
+        } catch (e) {
+          failures.push(`${token.label}: ${reason(e)}`);
+        }
+      }
+    }
+  }
+  if (failures.length > 0 && !opts.force) {
+    throw new RevocationFailedError(
+      `Could not revoke ${failures.length} of ${tokens.length} token(s) of ${displayName(account)} at ${account.issuer}; all tokens were kept:\n` +
+        failures.map((f) => `  - ${f}`).join('\n'),
+    );
+  }
+  await ctx.faultPoint('logout-before-delete');
+  store.deleteSession(account.id, nextCurrent(store, account));
+  if (failures.length > 0) ui.warn(`Deleted ${failures.length} token(s) of ${displayName(account)} locally without revoking them (--force).`);
+  if (!store.listAccounts().some((a) => store.hasSession(a.id))) await store.deleteDataKey();
+  return { account, revoked, failures };
+}
+
+/** The refresh token first (at most providers its revocation also ends its access tokens), then the access tokens. */
+async function heldTokens(deps: LogoutDeps, account: AccountRecord): Promise<HeldToken[]> {
+  try {
+    const refresh = await deps.store.refreshToken(account.id);
+    const access = await deps.store.unexpiredAccessTokens(account.id, deps.ctx.now());
+    return [
+      ...(refresh ? [{ label: 'refresh token', value: refresh.refreshToken, hint: 'refresh_token' as const }] : []),
+      ...access.map((a, i) => ({ label: `access token ${i + 1} (expires ${new Date(a.expiresAt).toISOString()})`, value: a.accessToken, hint: 'access_token' as const })),
+    ];
+  } catch (e) {
+    // Tokens whose data key is gone can neither be used nor revoked: forgetting them is all that is left.
+    if (!(e instanceof SessionExpiredError)) throw e;
+    deps.ui.warn(`The tokens of ${displayName(account)} can no longer be read (${e.message}); deleting them locally.`);
+    return [];
+  }
+}
+
+/** Logging out the current account leaves exactly one other signed-in account current, else none. */
+function nextCurrent(store: AccountStore, account: AccountRecord): number | null {
+  const others = store.listAccounts().filter((a) => a.id !== account.id && store.hasSession(a.id));
+  return others.length === 1 ? others[0]!.id : null;
+}
+
+function reason(e: unknown): string {
+  return e instanceof XtalkError ? e.message : e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,228 @@
+import { createServer, type Server } from 'node:http';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/run.js';
+import { openStore } from '../../src/store/index.js';
+import { createTestContext } from '../fakes/context.js';
+import { FakeKeychain } from '../fakes/fake-keychain.js';
+import { signInWithHttp } from '../provider/http-browser.js';
+import { startTestProvider, type TestProvider } from '../provider/provider.js';
+
+let provider: TestProvider;
+let hidden: TestProvider;
+beforeAll(async () => {
+  provider = await startTestProvider();
+  hidden = await startTestProvider({ hideRevocationEndpoint: true });
+});
+afterAll(async () => {
+  await provider?.stop();
+  await hidden?.stop();
+});
+
+const envFor = (p: TestProvider, extra: Record<string, string> = {}) => ({
+  XTALK_ISSUER: p.issuer,
+  XTALK_CLIENT_ID: p.confidentialClient.clientId,
+  XTALK_CLIENT_SECRET: p.confidentialClient.clientSecret,
+  ...extra,
+});
+
+async function xtalk(home: string, args: string[], env: Record<string, string | undefined>) {
+  const ctx = createTestContext({ env, home, browser: (url) => signInWithHttp(url, { login: loginName }) });
+  const code = await run(args, ctx);
+  await Promise.all(ctx.browserRuns);
+  return { code, stdout: ctx.stdout.text, stderr: ctx.stderr.text, home: ctx.home };
+}
+let loginName = 'alice';
+async function login(name: string, env: Record<string, string>, home = createTestContext().home) {
+  loginName = name;
+  const res = await xtalk(home, ['login'], env);
+  expect(res.code, res.stderr).toBe(0);
+  return home;
+}
+
+/** Every token value xtalk holds for each account, read through the store. */
+async function heldTokens(home: string): Promise<string[]> {
+  const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
+  try {
+    const out: string[] = [];
+    for (const a of store.listAccounts()) {
+      const rt = await store.refreshToken(a.id);
+      if (rt) out.push(rt.refreshToken);
+      for (const at of await store.unexpiredAccessTokens(a.id, Date.now())) out.push(at.accessToken);
+    }
+    return out;
+  } finally {
+    store.close();
+  }
+}
+
+function tokenRowCount(home: string): number {
+  const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
+  try {
+    return (store.db.prepare('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)').pluck().get() as number);
+  } finally {
+    store.close();
+  }
+}
+
+describe('xtalk logout', () => {
+  it('revokes the refresh token and every access token, then forgets them (and the key)', async () => {
+    const env = envFor(provider);
+    const home = await login('lena', env);
+    // two more access tokens, all still valid; the refresh token rotates each time
+    expect((await xtalk(home, ['refresh'], env)).code).toBe(0);
+    expect((await xtalk(home, ['refresh'], env)).code).toBe(0);
+    const tokens = await heldTokens(home);
+    expect(tokens).toHaveLength(4);
+    for (const t of tokens) expect((await provider.introspect(t)).active).toBe(true);
+
+    const res = await xtalk(home, ['logout'], env);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toContain(`Logged out lena from ${provider.issuer}; 4 tokens revoked`);
+    for (const t of tokens) expect((await provider.introspect(t)).active).toBe(false);
+    expect(tokenRowCount(home)).toBe(0);
+    expect(existsSync(join(home, 'xtalk.key'))).toBe(false);
+    for (const f of readdirSync(home)) {
+      const bytes = readFileSync(join(home, f)).toString('latin1');
+      for (const t of tokens) expect(bytes.includes(t), f).toBe(false);
+    }
+    const who = await xtalk(home, ['whoami'], env);
+    expect(who.code).toBe(4);
+
+    // the user row stays: logging in again as the same sub reuses it
+    await login('lena', env, home);
+    const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
+    expect(store.listAccounts()).toHaveLength(1);
+    store.close();
+  });
+
+  it('removes the keychain entry with the last account', async () => {
+    const keychain = new FakeKeychain();
+    const env = envFor(provider);
+    const home = createTestContext().home;
+    const ctx = createTestContext({ env, home, keychain, browser: (url) => signInWithHttp(url, { login: 'kim' }) });
+    expect(await run(['login'], ctx)).toBe(0);
+    await Promise.all(ctx.browserRuns);
+    expect(keychain.entries.size).toBe(1);
+    const out = createTestContext({ env, home, keychain });
+    expect(await run(['logout'], out), out.stderr.text).toBe(0);
+    expect(keychain.entries.size).toBe(0);
+  });
+
+  it('keeps everything and exits 5 while the provider is down; succeeds after it is back; --force deletes anyway', async () => {
+    const env = envFor(provider);
+    const home = await login('mona', env);
+    const tokens = await heldTokens(home);
+    await provider.stop();
+    try {
+      const down = await xtalk(home, ['logout'], env);
+      expect(down.code).toBe(5);
+      expect(down.stderr).toContain('Could not revoke 2 of 2 token(s) of mona');
+      expect(down.stderr).toMatch(/refresh token: Cannot reach the provider/);
+      expect(down.stderr).toContain('--force');
+      expect(await heldTokens(home)).toEqual(tokens);
+    } finally {
+      await provider.restart();
+    }
+    const up = await xtalk(home, ['logout'], env);
+    expect(up.code, up.stderr).toBe(0);
+    for (const t of tokens) expect((await provider.introspect(t)).active).toBe(false);
+
+    const home2 = await login('nina', env);
+    await provider.stop();
+    try {
+      const forced = await xtalk(home2, ['logout', '--force'], env);
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(forced.stderr).toContain('without revoking them (--force)');
+      expect(tokenRowCount(home2)).toBe(0);
+    } finally {
+      await provider.restart();
+    }
+  });
+
+  it('uses XTALK_REVOCATION_ENDPOINT when discovery has none, and exits 5 naming it otherwise', async () => {
+    const home = await login('otto', envFor(hidden));
+    const tokens = await heldTokens(home);
+    const without = await xtalk(home, ['logout'], envFor(hidden));
+    expect(without.code).toBe(5);
+    expect(without.stderr).toContain('XTALK_REVOCATION_ENDPOINT');
+    expect(await heldTokens(home)).toEqual(tokens);
+
+    const withEndpoint = await xtalk(home, ['logout'], envFor(hidden, { XTALK_REVOCATION_ENDPOINT: `${hidden.issuer}/token/revocation` }));
+    expect(withEndpoint.code, withEndpoint.stderr).toBe(0);
+    for (const t of tokens) expect((await hidden.introspect(t)).active).toBe(false);
+
+    const home2 = await login('olga', envFor(hidden));
+    const forced = await xtalk(home2, ['logout', '--force'], envFor(hidden));
+    expect(forced.code).toBe(0);
+    expect(tokenRowCount(home2)).toBe(0);
+  });
+
+  it('honours Retry-After once on 503, then reports', async () => {
+    let calls = 0;
+    let failures = 1;
+    const proxy: Server = createServer(async (req, res) => {
+      calls++;
+      if (failures-- > 0) {
+        res.writeHead(503, { 'retry-after': '1' }).end('busy');
+        return;
+      }
+      const body = await new Promise<string>((r) => {
+        let b = '';
+        req.on('data', (d) => (b += d)).on('end', () => r(b));
+      });
+      const upstream = await fetch(`${hidden.issuer}/token/revocation`, {
+        method: 'POST',
+        headers: { authorization: req.headers.authorization!, 'content-type': req.headers['content-type']! },
+        body,
+      });
+      res.writeHead(upstream.status).end(await upstream.text());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const endpoint = `http://127.0.0.1:${(proxy.address() as { port: number }).port}/revoke`;
+    try {
+      const env = envFor(hidden, { XTALK_REVOCATION_ENDPOINT: endpoint });
+      const home = await login('pia', env);
+      const started = Date.now();
+      const ok = await xtalk(home, ['logout'], env);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(calls).toBe(3); // 503, retry, then the access token
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+
+      const home2 = await login('paul', env);
+      failures = 2;
+      calls = 0;
+      const busy = await xtalk(home2, ['logout'], env);
+      expect(busy.code).toBe(5);
+      expect(busy.stderr).toContain('HTTP 503');
+      expect(tokenRowCount(home2)).toBeGreaterThan(0);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('--all logs out accounts at two issuers; the remaining account becomes current', async () => {
+    const home = await login('quinn', envFor(provider));
+    await login('rosa', envFor(hidden), home);
+    await login('sam', envFor(provider), home);
+    // logging out the current account (sam) with two others left: nobody is current
+    expect((await xtalk(home, ['logout'], envFor(provider))).code).toBe(0);
+    expect((await xtalk(home, ['whoami'], envFor(provider))).code).toBe(4);
+    // with one other left, it becomes current
+    expect((await xtalk(home, ['logout', '--account', 'quinn'], envFor(provider))).code).toBe(0);
+    expect((await xtalk(home, ['switch', 'sam'], envFor(provider))).code).toBe(4);
+
+    await login('quinn', envFor(provider), home);
+    const all = await xtalk(home, ['logout', '--all'], envFor(provider, { XTALK_REVOCATION_ENDPOINT: 'http://127.0.0.1:9/revoke' }));
+    // rosa's provider hides its endpoint and the configured one belongs to another issuer: exit 5 for her only
+    expect(all.code).toBe(5);
+    expect(all.stderr).toContain(`Logged out quinn from ${provider.issuer}`);
+    expect(all.stderr).toContain('1 of 2 accounts are still logged in: rosa');
+    const forced = await xtalk(home, ['logout', '--all', '--force'], envFor(provider));
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toContain(`Logged out rosa from ${hidden.issuer}`);
+    expect(tokenRowCount(home)).toBe(0);
+  });
+});
