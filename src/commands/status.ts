@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { displayName, toAccountJson } from '../auth/account-view.js';
+import { selectAccount } from '../auth/select-account.js';
 import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
 import type { Context } from '../context.js';
 import { formatRelative } from '../output/time.js';
@@ -26,7 +27,8 @@ export async function runStatus(ctx: Context, opts: StatusOptions): Promise<void
   try {
     const store = env.store();
     const backend = store.credentialStore();
-    const accounts = store.listAccounts();
+    // --account narrows the list to that account (and fails like every command when it is unknown).
+    const accounts = opts.account ? [selectAccount(store, opts.account)] : store.listAccounts();
     const views = accounts.map((a) => toAccountJson(a, store.latestAccessTokenExpiry(a.id), backend));
     if (opts.json) {
       env.ui.json(views);

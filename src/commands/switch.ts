@@ -3,6 +3,7 @@ import { displayName } from '../auth/account-view.js';
 import { selectAccount } from '../auth/select-account.js';
 import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
 import type { Context } from '../context.js';
+import { UsageError } from '../errors.js';
 
 export type SwitchOptions = CommonOptions;
 
@@ -10,7 +11,7 @@ export function registerSwitch(program: Command, ctx: Context, runner = runSwitc
   const cmd = program
     .command('switch')
     .description('Make another stored account the current one.')
-    .argument('<account>', 'username, email or sub of a stored account (see `xtalk status`)');
+    .argument('[account]', 'username, email or sub of a stored account (see `xtalk status`); or use --account');
   addCommonOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -20,10 +21,15 @@ Examples:
   $ xtalk switch alice@example.com
   $ xtalk switch 5f1c…                 # by sub, when two accounts share a username`,
   );
-  cmd.action(async (account: string, opts: SwitchOptions) => runner(ctx, account, opts));
+  cmd.action(async (account: string | undefined, opts: SwitchOptions) => runner(ctx, account, opts));
 }
 
-export async function runSwitch(ctx: Context, selector: string, opts: SwitchOptions): Promise<void> {
+export async function runSwitch(ctx: Context, positional: string | undefined, opts: SwitchOptions): Promise<void> {
+  if (positional && opts.account && positional !== opts.account) {
+    throw new UsageError(`Two different accounts given: "${positional}" and --account "${opts.account}".`, 'Name the account once.');
+  }
+  const selector = positional ?? opts.account;
+  if (!selector) throw new UsageError('Which account? Name it: xtalk switch <username|email|sub>.', 'Run `xtalk status` to list the stored accounts.');
   const env = createCommandEnv(ctx, opts);
   try {
     const store = env.store();

@@ -156,6 +156,12 @@ describe('accounts: whoami, status, switch, --account', () => {
     expect(ambiguous.stderr).toContain('sub=alice-2');
     expect((await xtalk(home, ['switch', 'nobody'])).code).toBe(4);
 
+    expect((await xtalk(home, ['switch', '--account', 'xena'])).code).toBe(0);
+    expect((await xtalk(home, ['switch'])).code).toBe(2);
+    expect((await xtalk(home, ['switch', 'xena', '--account', 'alice-2'])).code).toBe(2);
+    const one = JSON.parse((await xtalk(home, ['status', '--json', '--account', 'alice-2'])).stdout);
+    expect(one.map((a: { sub: string }) => a.sub)).toEqual(['alice-2']);
+
     expect((await xtalk(home, ['switch', 'alice.two@example.test'])).code).toBe(0);
     expect(JSON.parse((await xtalk(home, ['whoami', '--json'])).stdout).sub).toBe('alice-2');
     expect(JSON.parse((await xtalk(home, ['whoami', '--json', '--account', 'xena'])).stdout)).toMatchObject({ sub: 'xena', current: false });
