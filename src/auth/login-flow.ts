@@ -20,7 +20,7 @@ export interface LoginOptions {
 }
 
 export interface LoginDeps {
-  ctx: Pick<Context, 'signal' | 'openBrowser' | 'now'>;
+  ctx: Pick<Context, 'signal' | 'openBrowser' | 'now' | 'faultPoint'>;
   ui: Ui;
   provider: ProviderClient;
   store: () => AccountStore;
@@ -66,6 +66,7 @@ export async function loginWithBrowser(deps: LoginDeps, config: ClientConfig, op
     }
     try {
       const result = await provider.exchangeCode(callback.url, request);
+      await ctx.faultPoint('login-token-response');
       const identity = await identify(deps, config, result);
       const account = await deps.store().saveLogin(identity, result.grant, ctx.now());
       await callback.respond({
