@@ -5,11 +5,12 @@ import { createSystemContext } from './system-context.js';
 export async function main(): Promise<void> {
   const controller = new AbortController();
   let interrupted = false;
-  const onSignal = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
     // A second Ctrl-C means "now", even if cleanup hangs.
     if (interrupted) process.exit(130);
     interrupted = true;
-    controller.abort();
+    // The reason names the signal, so `xtalk exec` can pass the same one to its child.
+    controller.abort(signal);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

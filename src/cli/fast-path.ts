@@ -15,10 +15,11 @@ export function parseFastTokenArgs(argv: readonly string[]): TokenOptions | unde
     const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     if (name === '--json' && inline === undefined) opts.json = true;
     else if (name === '--debug' && inline === undefined) opts.debug = true;
-    else if (name === '--min-ttl' || name === '--account') {
+    else if (name === '--min-ttl' || name === '--account' || name === '--format') {
       const value = inline ?? argv[++i];
       if (value === undefined || (inline === undefined && value.startsWith('-'))) return undefined;
       if (name === '--min-ttl') opts.minTtl = value;
+      else if (name === '--format') opts.format = value;
       else opts.account = value;
     } else return undefined;
   }

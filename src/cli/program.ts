@@ -10,8 +10,13 @@ import { registerWhoami } from '../commands/whoami.js';
 
 export const VERSION = '0.1.0';
 
+/** What a command that decides its own exit code (exec, doctor) reports back to run(). */
+export interface RunOutcome {
+  exitCode: number;
+}
+
 /** A fresh commander program per run, writing through the context's streams and never exiting. */
-export function buildProgram(ctx: Context): Command {
+export function buildProgram(ctx: Context, outcome: RunOutcome = { exitCode: 0 }): Command {
   const program = new Command('xtalk')
     .description('Sign in to the IoTtalk Account Subsystem and use the session from a terminal and scripts.')
     .version(VERSION, '-V, --version')

@@ -7,24 +7,31 @@ import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 
 export interface TokenOptions extends CommonOptions {
+  /** Alias of `--format json`. */
   json?: boolean;
-  /** Seconds, as typed; validated in runToken so the fast path and commander agree. */
+  /** `raw` (default), `header` or `json`; validated in runToken so the fast path and commander agree. */
+  format?: string;
+  /** Seconds, as typed; validated in runToken for the same reason. */
   minTtl?: string;
 }
+
+const FORMATS = ['raw', 'header', 'json'] as const;
 
 export function registerToken(program: Command, ctx: Context, runner = runToken): void {
   const cmd = program
     .command('token')
     .description('Print a valid access token (refreshed first when it expires soon).')
-    .option('--min-ttl <seconds>', 'refresh when the token expires within this many seconds (default 60, at most half its lifetime)');
+    .option('--min-ttl <seconds>', 'refresh when the token expires within this many seconds (default 60, at most half its lifetime)')
+    .option('--format <format>', 'raw (the token), header (an Authorization header line) or json', 'raw');
   addCommonOptions(cmd, { json: true });
   cmd.addHelpText(
     'after',
     `
 Only the token and a newline go to stdout, so it can be captured:
   $ curl -H "Authorization: Bearer $(xtalk token)" https://iottalk.example/api/devices
+  $ xtalk token --format header | curl -H @- https://iottalk.example/api/devices
   $ xtalk token --min-ttl 300          # a token valid for at least 5 more minutes
-  $ xtalk token --json | jq -r .expires_at`,
+  $ xtalk token --json | jq -r .expires_at    # same as --format json`,
   );
   cmd.action(async (opts: TokenOptions) => runner(ctx, opts));
 }
@@ -34,13 +41,24 @@ export async function runToken(ctx: Context, opts: TokenOptions): Promise<void> 
   try {
     const store = env.store();
     const minTtlSeconds = opts.minTtl === undefined ? undefined : parseSeconds(opts.minTtl, '--min-ttl');
+    const format = tokenFormat(opts);
     const account = selectAccount(store, opts.account);
     const token = await getFreshToken({ ctx, ui: env.ui, store, config: env.config }, account, { minTtlSeconds });
-    if (opts.json) env.ui.json(toTokenJson(token));
+    if (format === 'json') env.ui.json(toTokenJson(token));
+    else if (format === 'header') env.ui.data(`Authorization: ${token.tokenType} ${token.accessToken}\n`);
     else env.ui.data(token.accessToken + '\n');
   } finally {
     env.close();
   }
+}
+
+function tokenFormat(opts: TokenOptions): (typeof FORMATS)[number] {
+  const format = opts.format ?? 'raw';
+  if (!(FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`Unknown --format "${format}".`, `Use one of: ${FORMATS.join(', ')}.`);
+  }
+  if (opts.json && format !== 'json' && format !== 'raw') throw new UsageError(`--json contradicts --format ${format}.`, 'Give only one of them.');
+  return opts.json ? 'json' : (format as (typeof FORMATS)[number]);
 }
 
 function parseSeconds(value: string, flag: string): number {

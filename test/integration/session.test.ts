@@ -66,6 +66,11 @@ describe('xtalk token', () => {
       expires_at: new Date(stored!.expiresAt).toISOString(),
       scope: expect.stringContaining('openid'),
     });
+    expect((await xtalk(home, ['token', '--format', 'json'])).stdout).toBe((await xtalk(home, ['token', '--json'])).stdout);
+    expect((await xtalk(home, ['token', '--format', 'header'])).stdout).toBe(`Authorization: Bearer ${stored!.accessToken}\n`);
+    const bad = await xtalk(home, ['token', '--format', 'yaml']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Unknown --format "yaml"');
   });
 
   it('refreshes within the margin: 60 s, but at most half the lifetime, or --min-ttl', async () => {

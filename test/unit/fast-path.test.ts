@@ -7,6 +7,7 @@ describe('the fast path of `xtalk token`', () => {
     expect(parseFastTokenArgs(['token', '--json', '--debug'])).toEqual({ json: true, debug: true });
     expect(parseFastTokenArgs(['token', '--min-ttl', '300', '--account', 'alice'])).toEqual({ minTtl: '300', account: 'alice' });
     expect(parseFastTokenArgs(['token', '--min-ttl=300', '--account=a@b.c'])).toEqual({ minTtl: '300', account: 'a@b.c' });
+    expect(parseFastTokenArgs(['token', '--format', 'header'])).toEqual({ format: 'header' });
   });
 
   it('leaves everything else to commander', () => {
