@@ -5,6 +5,9 @@ export const ExitCode = {
   Usage: 2,
   AuthRequired: 4,
   RevocationFailed: 5,
+  /** `xtalk exec`: the command could not be started (as in a shell). */
+  CannotExecute: 126,
+  CommandNotFound: 127,
   Interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { Context } from '../context.js';
+import { registerExec } from '../commands/exec.js';
 import { registerLogin } from '../commands/login.js';
 import { registerLogout } from '../commands/logout.js';
 import { registerRefresh } from '../commands/refresh.js';
@@ -21,6 +22,8 @@ export function buildProgram(ctx: Context, outcome: RunOutcome = { exitCode: 0 }
     .description('Sign in to the IoTtalk Account Subsystem and use the session from a terminal and scripts.')
     .version(VERSION, '-V, --version')
     .showSuggestionAfterError(true)
+    // Options after a sub-command belong to it: `xtalk exec -- cmd --json` passes --json to cmd.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: (s) => ctx.io.stdout.write(s),
@@ -44,5 +47,6 @@ Exit codes: 0 ok, 1 error, 2 usage, 4 login required, 5 logout could not revoke,
   registerStatus(program, ctx);
   registerSwitch(program, ctx);
   registerLogout(program, ctx);
+  registerExec(program, ctx, outcome);
   return program;
 }

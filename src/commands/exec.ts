@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Command } from 'commander';
+import { getFreshToken } from '../auth/fresh-token.js';
+import { selectAccount } from '../auth/select-account.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import type { RunOutcome } from '../cli/program.js';
+import type { Context } from '../context.js';
+import { ExitCode, UsageError, XtalkError } from '../errors.js';
+
+export interface ExecOptions extends CommonOptions {
+  env: string;
+  minTtl?: string;
+}
+
+export function registerExec(program: Command, ctx: Context, outcome: RunOutcome, runner = runExec): void {
+  const cmd = program
+    .command('exec')
+    .description('Run a command with a fresh access token in its environment (never in its argv).')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .option('--env <name>', 'environment variable that receives the token', 'XTALK_ACCESS_TOKEN')
+    .option('--min-ttl <seconds>', 'make sure the token stays valid at least this long (default 60)')
+    .passThroughOptions();
+  addCommonOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+The command's exit code (and a signal that ends it, as 128+N) becomes xtalk's.
+
+Examples:
+  $ xtalk exec -- sh -c 'curl -H "Authorization: Bearer $XTALK_ACCESS_TOKEN" https://iottalk.example/api'
+  $ xtalk exec --env IOTTALK_TOKEN -- python3 upload.py
+  $ xtalk exec --min-ttl 900 -- ./long-running-job.sh`,
+  );
+  cmd.action(async (command: string[], opts: ExecOptions) => {
+    outcome.exitCode = await runner(ctx, command, opts);
+  });
+}
+
+/** Runs `command` with the token in `opts.env`; resolves to its exit code (128+N for signal N). */
+export async function runExec(ctx: Context, command: string[], opts: ExecOptions): Promise<number> {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.env)) throw new UsageError(`"${opts.env}" is not a valid environment variable name.`);
+  const env = createCommandEnv(ctx, opts);
+  let token: string;
+  try {
+    const store = env.store();
+    const account = selectAccount(store, opts.account);
+    const minTtlSeconds = opts.minTtl === undefined ? undefined : Number(opts.minTtl);
+    if (minTtlSeconds !== undefined && !(minTtlSeconds >= 0)) throw new UsageError(`--min-ttl expects a number of seconds, got "${opts.minTtl}".`);
+    token = (await getFreshToken({ ctx, ui: env.ui, store, config: env.config }, account, { minTtlSeconds })).accessToken;
+  } finally {
+    env.close();
+  }
+  const [file, ...args] = command;
+  env.ui.debug(`running ${file} with the token in $${opts.env}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(file!, args, { stdio: 'inherit', env: { ...ctx.env, [opts.env]: token }, shell: false });
+    // Ctrl-C reaches the child from the terminal too; a signal sent to xtalk alone is passed on.
+    const forward = () => child.kill(typeof ctx.signal.reason === 'string' ? (ctx.signal.reason as NodeJS.Signals) : 'SIGTERM');
+    ctx.signal.addEventListener('abort', forward, { once: true });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      ctx.signal.removeEventListener('abort', forward);
+      reject(
+        new XtalkError(`Cannot run ${file}: ${e.code === 'ENOENT' ? 'command not found' : e.message}.`, {
+          exitCode: e.code === 'ENOENT' ? ExitCode.CommandNotFound : ExitCode.CannotExecute,
+          hint: 'Check the command name and PATH; put the command after `--`.',
+        }),
+      );
+    });
+    child.on('exit', (code, signal) => {
+      ctx.signal.removeEventListener('abort', forward);
+      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
+    });
+  });
+}

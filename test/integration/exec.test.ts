@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/run.js';
+import { createTestContext } from '../fakes/context.js';
+import { signInWithHttp } from '../provider/http-browser.js';
+import { startTestProvider, type TestProvider } from '../provider/provider.js';
+
+let provider: TestProvider;
+let home: string;
+const env = () => ({
+  XTALK_ISSUER: provider.issuer,
+  XTALK_CLIENT_ID: provider.confidentialClient.clientId,
+  XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret,
+});
+
+beforeAll(async () => {
+  provider = await startTestProvider();
+  const ctx = createTestContext({ env: env(), browser: (url) => signInWithHttp(url, { login: 'exec-user' }) });
+  expect(await run(['login'], ctx)).toBe(0);
+  await Promise.all(ctx.browserRuns);
+  home = ctx.home;
+});
+afterAll(async () => {
+  await provider?.stop();
+});
+
+async function token(): Promise<string> {
+  const ctx = createTestContext({ env: env(), home });
+  expect(await run(['token'], ctx)).toBe(0);
+  return ctx.stdout.text.trim();
+}
+
+const node = (script: string, extra: string[] = []) => ['exec', ...extra, '--', process.execPath, '-e', script];
+
+describe('xtalk exec', () => {
+  it('passes the token in the environment, never in argv, and returns the exit code', async () => {
+    const expected = await token();
+    const script = `const t = process.env.XTALK_ACCESS_TOKEN;
+      if (process.argv.some((a) => a.includes(t))) process.exit(90);
+      process.exit(t === ${JSON.stringify(expected)} ? 7 : 91);`;
+    const ctx = createTestContext({ env: env(), home });
+    expect(await run(node(script), ctx)).toBe(7);
+    expect(ctx.stderr.text).toBe('');
+  });
+
+  it('uses --env for the variable name', async () => {
+    const ctx = createTestContext({ env: env(), home });
+    expect(await run(node('process.exit(process.env.IOTTALK_TOKEN && !process.env.XTALK_ACCESS_TOKEN ? 0 : 3)', ['--env', 'IOTTALK_TOKEN']), ctx)).toBe(0);
+    expect(await run(node('0', ['--env', 'BAD-NAME']), createTestContext({ env: env(), home }))).toBe(2);
+  });
+
+  it('reports a signal that ends the command as 128+N, and passes a signal to xtalk on to it', async () => {
+    const ctx = createTestContext({ env: env(), home });
+    expect(await run(node("process.kill(process.pid, 'SIGTERM')"), ctx)).toBe(143);
+
+    const controller = new AbortController();
+    const waiting = createTestContext({ env: env(), home, signal: controller.signal });
+    const done = run(node("process.on('SIGINT', () => process.exit(42)); setInterval(() => {}, 1000)"), waiting);
+    await new Promise((r) => setTimeout(r, 300));
+    controller.abort('SIGINT');
+    expect(await done).toBe(42);
+  });
+
+  it('exits 127 for an unknown command and 4 without a session', async () => {
+    const ctx = createTestContext({ env: env(), home });
+    expect(await run(['exec', '--', 'xtalk-no-such-command'], ctx)).toBe(127);
+    expect(ctx.stderr.text).toContain('command not found');
+    const anonymous = createTestContext({ env: env() });
+    expect(await run(node('process.exit(0)'), anonymous)).toBe(4);
+  });
+});
