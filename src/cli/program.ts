@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { Context } from '../context.js';
+import { registerConfig } from '../commands/config.js';
 import { registerExec } from '../commands/exec.js';
 import { registerLogin } from '../commands/login.js';
 import { registerLogout } from '../commands/logout.js';
@@ -48,5 +49,6 @@ Exit codes: 0 ok, 1 error, 2 usage, 4 login required, 5 logout could not revoke,
   registerSwitch(program, ctx);
   registerLogout(program, ctx);
   registerExec(program, ctx, outcome);
+  registerConfig(program, ctx);
   return program;
 }

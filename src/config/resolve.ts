@@ -206,7 +206,35 @@ function parseCredentialStore(raw: string): CredentialStoreMode {
   throw new ConfigError(`Unknown credential store "${raw}".`, 'Set XTALK_CREDENTIAL_STORE to "keychain" or "file" (or unset it).');
 }
 
-function readConfigFile(path: string): Record<string, unknown> {
+/** The keys `config.json` may hold, as written in the file. */
+export const CONFIG_FILE_KEYS = Object.values(FILE_NAMES);
+
+/**
+ * Checks a value for a `config.json` key exactly as resolveConfig will read it, and returns what
+ * to store (numbers for port and timeout).
+ */
+export function checkConfigFileValue(name: string, raw: string): string | number {
+  const key = (Object.keys(FILE_NAMES) as ConfigKey[]).find((k) => FILE_NAMES[k] === name);
+  if (!key) throw new ConfigError(`Unknown setting "${name}".`, `Known settings: ${CONFIG_FILE_KEYS.join(', ')}.`);
+  switch (key) {
+    case 'issuer':
+      return normalizeIssuer(raw);
+    case 'revocationEndpoint':
+      return checkEndpointUrl(raw, 'revocation endpoint');
+    case 'port':
+      return parsePort(raw);
+    case 'timeout':
+      return parseTimeout(raw);
+    case 'credentialStore':
+      return parseCredentialStore(raw);
+    default:
+      if (!raw.trim()) throw new ConfigError(`The ${name} must not be empty.`, `Use \`xtalk config unset ${name}\` to remove it.`);
+      return raw.trim();
+  }
+}
+
+/** The config file as an object; a missing file is an empty one. */
+export function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

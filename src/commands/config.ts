@@ -1,0 +1,91 @@
+import type { Command } from 'commander';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import { updateConfigFile } from '../config/config-file.js';
+import { CONFIG_FILE_KEYS, checkConfigFileValue, readConfigFile } from '../config/resolve.js';
+import type { Context } from '../context.js';
+import { UsageError, XtalkError } from '../errors.js';
+import { readSecret } from '../output/read-secret.js';
+
+export interface ConfigOptions extends CommonOptions {
+  json?: boolean;
+}
+
+const SECRET_KEY = 'client_secret';
+
+export function registerConfig(program: Command, ctx: Context): void {
+  const config = program
+    .command('config')
+    .description(`Manage config.json (${CONFIG_FILE_KEYS.join(', ')}).`)
+    .addHelpText(
+      'after',
+      `
+Settings from flags, XTALK_* variables and .env override this file (see \`xtalk --help\`).
+
+Examples:
+  $ xtalk config set issuer https://account.iottalk.example
+  $ xtalk config set client_id my-client
+  $ xtalk config set client_secret            # asks without echo, or reads stdin:
+  $ pass show iottalk/secret | xtalk config set client_secret
+  $ xtalk config list --json | jq .
+  $ xtalk config path`,
+    );
+  const sub = (name: string, description: string) => addCommonOptions(config.command(name).description(description));
+
+  sub('get', 'print one setting').argument('<key>').action(async (key: string, opts: ConfigOptions) => {
+    const { path, env } = open(ctx, opts);
+    if (key === SECRET_KEY) throw new UsageError('xtalk never prints the client secret.', `It is stored in ${path} (mode 0600).`);
+    checkKnown(key);
+    const value = readConfigFile(path)[key];
+    if (value === undefined) throw new XtalkError(`${key} is not set in ${path}.`, { hint: `Set it with \`xtalk config set ${key} VALUE\`.` });
+    env.ui.data(`${String(value)}\n`);
+  });
+
+  sub('set', 'store a setting (client_secret is read from stdin or a hidden prompt, never from argv)')
+    .argument('<key>')
+    .argument('[value]')
+    .action(async (key: string, value: string | undefined, opts: ConfigOptions) => {
+      const { path, env } = open(ctx, opts);
+      let stored: string | number;
+      if (key === SECRET_KEY) {
+        if (value !== undefined) {
+          throw new UsageError('The client secret is not accepted on the command line (other users can see argv).', 'Run `xtalk config set client_secret` and type it, or pipe it in on stdin.');
+        }
+        stored = checkConfigFileValue(key, await readSecret(ctx.io, 'Client secret: '));
+      } else {
+        if (value === undefined) throw new UsageError(`Which value? xtalk config set ${key} VALUE`);
+        stored = checkConfigFileValue(key, value);
+      }
+      updateConfigFile(path, (c) => ({ ...c, [key]: stored }));
+      env.ui.success(`Set ${key} in ${path}`);
+    });
+
+  sub('unset', 'remove a setting').argument('<key>').action(async (key: string, opts: ConfigOptions) => {
+    const { path, env } = open(ctx, opts);
+    checkKnown(key);
+    updateConfigFile(path, (c) => Object.fromEntries(Object.entries(c).filter(([k]) => k !== key)));
+    env.ui.success(`Removed ${key} from ${path}`);
+  });
+
+  addCommonOptions(config.command('list').description('print every setting in the file (the secret masked)'), { json: true }).action(
+    async (opts: ConfigOptions) => {
+      const { path, env } = open(ctx, opts);
+      const shown = Object.fromEntries(Object.entries(readConfigFile(path)).map(([k, v]) => [k, k === SECRET_KEY ? '(set)' : v]));
+      if (opts.json) env.ui.json(shown);
+      else env.ui.data(Object.entries(shown).map(([k, v]) => `${k}=${String(v)}\n`).join(''));
+    },
+  );
+
+  sub('path', 'print where config.json lives').action(async (opts: ConfigOptions) => {
+    const { path, env } = open(ctx, opts);
+    env.ui.data(`${path}\n`);
+  });
+}
+
+function open(ctx: Context, opts: ConfigOptions) {
+  const env = createCommandEnv(ctx, opts);
+  return { env, path: env.config.paths.configFile };
+}
+
+function checkKnown(key: string): void {
+  if (!CONFIG_FILE_KEYS.includes(key)) throw new UsageError(`Unknown setting "${key}".`, `Known settings: ${CONFIG_FILE_KEYS.join(', ')}.`);
+}

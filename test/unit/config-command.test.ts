@@ -1,0 +1,71 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/run.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { createTestContext } from '../fakes/context.js';
+
+async function xtalk(home: string, args: string[], stdin?: string) {
+  const ctx = createTestContext({ home, stdin });
+  const code = await run(args, ctx);
+  return { code, stdout: ctx.stdout.text, stderr: ctx.stderr.text };
+}
+
+describe('xtalk config', () => {
+  it('sets, gets, lists and unsets settings in a 0600 config.json that resolveConfig reads', async () => {
+    const home = createTestContext().home;
+    expect((await xtalk(home, ['config', 'set', 'issuer', 'https://account.iottalk.example/'])).code).toBe(0);
+    expect((await xtalk(home, ['config', 'set', 'client_id', 'cli-client'])).code).toBe(0);
+    expect((await xtalk(home, ['config', 'set', 'port', '8765'])).code).toBe(0);
+    expect((await xtalk(home, ['config', 'get', 'issuer'])).stdout).toBe('https://account.iottalk.example\n');
+    expect((await xtalk(home, ['config', 'path'])).stdout).toBe(join(home, 'config.json') + '\n');
+
+    const file = join(home, 'config.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ issuer: 'https://account.iottalk.example', client_id: 'cli-client', port: 8765 });
+    const resolved = resolveConfig({ flags: {}, env: { XTALK_HOME: home }, cwd: home, platform: 'linux' });
+    expect(resolved).toMatchObject({ issuer: 'https://account.iottalk.example', clientId: 'cli-client', port: 8765 });
+    expect(resolved.sources.issuer).toBe('config');
+
+    expect(JSON.parse((await xtalk(home, ['config', 'list', '--json'])).stdout)).toMatchObject({ client_id: 'cli-client' });
+    expect((await xtalk(home, ['config', 'unset', 'port'])).code).toBe(0);
+    const missing = await xtalk(home, ['config', 'get', 'port']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('port is not set');
+  });
+
+  it('takes the client secret from stdin only, stores it, and never prints it', async () => {
+    const home = createTestContext().home;
+    const argv = await xtalk(home, ['config', 'set', 'client_secret', 'hunter2-in-argv']);
+    expect(argv.code).toBe(2);
+    expect(argv.stderr).toContain('not accepted on the command line');
+
+    expect((await xtalk(home, ['config', 'set', 'client_secret'], 's3cr3t-from-stdin\n')).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')).client_secret).toBe('s3cr3t-from-stdin');
+    const list = await xtalk(home, ['config', 'list']);
+    expect(list.stdout).toContain('client_secret=(set)');
+    expect(list.stdout + list.stderr).not.toContain('s3cr3t');
+    const get = await xtalk(home, ['config', 'get', 'client_secret']);
+    expect(get.code).toBe(2);
+    expect(get.stdout + get.stderr).not.toContain('s3cr3t');
+    expect((await xtalk(home, ['config', 'set', 'client_secret'], '')).code).toBe(2);
+  });
+
+  it('refuses unknown keys and invalid values, leaving the file as it was', async () => {
+    const home = createTestContext().home;
+    await xtalk(home, ['config', 'set', 'scope', 'openid email']);
+    const before = readFileSync(join(home, 'config.json'), 'utf8');
+    for (const args of [
+      ['config', 'set', 'colour', 'blue'],
+      ['config', 'set', 'port', 'eighty'],
+      ['config', 'set', 'issuer', 'http://account.iottalk.example'],
+      ['config', 'set', 'credential_store', 'vault'],
+      ['config', 'get', 'colour'],
+    ]) {
+      const res = await xtalk(home, args);
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stderr).toContain('hint:');
+    }
+    expect(readFileSync(join(home, 'config.json'), 'utf8')).toBe(before);
+  });
+});
