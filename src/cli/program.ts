@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { Context } from '../context.js';
+import { registerCompletion } from '../commands/completion.js';
 import { registerConfig } from '../commands/config.js';
 import { registerExec } from '../commands/exec.js';
 import { registerLogin } from '../commands/login.js';
@@ -50,5 +51,6 @@ Exit codes: 0 ok, 1 error, 2 usage, 4 login required, 5 logout could not revoke,
   registerLogout(program, ctx);
   registerExec(program, ctx, outcome);
   registerConfig(program, ctx);
+  registerCompletion(program, ctx);
   return program;
 }

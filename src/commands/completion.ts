@@ -1,0 +1,148 @@
+import type { Command, Option } from 'commander';
+import { displayName } from '../auth/account-view.js';
+import { createCommandEnv } from '../cli/common.js';
+import type { Context } from '../context.js';
+import { UsageError } from '../errors.js';
+
+const SHELLS = ['bash', 'zsh', 'fish'] as const;
+type Shell = (typeof SHELLS)[number];
+
+interface CommandSpec {
+  name: string;
+  description: string;
+  flags: { long: string; description: string; takesValue: boolean }[];
+}
+
+export function registerCompletion(program: Command, ctx: Context): void {
+  program
+    .command('completion')
+    .description('Print a shell completion script (commands, flags, stored account names).')
+    .argument('<shell>', SHELLS.join(' | '))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ xtalk completion bash > ~/.local/share/bash-completion/completions/xtalk
+  $ xtalk completion zsh > "\${fpath[1]}/_xtalk"
+  $ xtalk completion fish > ~/.config/fish/completions/xtalk.fish`,
+    )
+    .action(async (shell: string) => {
+      if (!(SHELLS as readonly string[]).includes(shell)) throw new UsageError(`No completion for "${shell}".`, `Choose one of: ${SHELLS.join(', ')}.`);
+      ctx.io.stdout.write(completionScript(shell as Shell, describeCommands(program)));
+    });
+
+  // Called by the completion scripts: account names from the local store only, never the network.
+  program
+    .command('__complete', { hidden: true })
+    .argument('<what>')
+    .action(async (what: string) => {
+      if (what !== 'accounts') return;
+      const env = createCommandEnv(ctx, {});
+      try {
+        const names = new Set<string>();
+        for (const a of env.store().listAccounts()) {
+          names.add(displayName(a));
+          if (a.email) names.add(a.email);
+        }
+        ctx.io.stdout.write([...names].map((n) => n + '\n').join(''));
+      } finally {
+        env.close();
+      }
+    });
+}
+
+/** The visible commands and their long flags, read from the program itself so completion never drifts. */
+export function describeCommands(program: Command): CommandSpec[] {
+  return program.commands
+    .filter((c) => !(c as Command & { _hidden?: boolean })._hidden && c.name() !== 'help')
+    .map((c) => ({
+      name: c.name(),
+      description: c.description().split('\n')[0]!.replace(/\.$/, ''),
+      flags: [
+        ...c.options
+          .filter((o: Option) => !o.hidden && o.long)
+          .map((o: Option) => ({ long: o.long!, description: o.description, takesValue: o.required || o.optional })),
+        { long: '--help', description: 'show help', takesValue: false },
+      ],
+    }));
+}
+
+export function completionScript(shell: Shell, commands: CommandSpec[]): string {
+  if (shell === 'bash') return bash(commands);
+  if (shell === 'zsh') return zsh(commands);
+  return fish(commands);
+}
+
+const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+function bash(commands: CommandSpec[]): string {
+  const cases = commands.map((c) => `    ${c.name}) opts=${sq(c.flags.map((f) => f.long).join(' '))} ;;`).join('\n');
+  return `# xtalk completion for bash: source it, or save it as ~/.local/share/bash-completion/completions/xtalk
+_xtalk() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} opts
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=($(compgen -W ${sq(commands.map((c) => c.name).join(' '))} -- "$cur"))
+    return
+  fi
+  if [ "$prev" = "--account" ] || { [ "\${COMP_WORDS[1]}" = "switch" ] && [ "$COMP_CWORD" -eq 2 ]; }; then
+    local IFS=$'\\n'
+    COMPREPLY=($(compgen -W "$(xtalk __complete accounts 2>/dev/null)" -- "$cur"))
+    return
+  fi
+  case "\${COMP_WORDS[1]}" in
+${cases}
+    *) opts='' ;;
+  esac
+  COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+}
+complete -o default -F _xtalk xtalk
+`;
+}
+
+function zsh(commands: CommandSpec[]): string {
+  const list = commands.map((c) => `    ${sq(`${c.name}:${c.description.replace(/:/g, '\\:')}`)}`).join('\n');
+  const cases = commands
+    .map((c) => `    ${c.name}) flags=(${c.flags.map((f) => sq(`${f.long}[${f.description.replace(/[[\]:]/g, ' ')}]${f.takesValue ? ':value:' : ''}`)).join(' ')}) ;;`)
+    .join('\n');
+  return `#compdef xtalk
+# xtalk completion for zsh: save it as _xtalk in a folder on $fpath
+_xtalk() {
+  local -a commands flags accounts
+  commands=(
+${list}
+  )
+  if (( CURRENT == 2 )); then
+    _describe 'xtalk command' commands
+    return
+  fi
+  if [[ \${words[CURRENT-1]} == --account ]] || [[ \${words[2]} == switch && CURRENT == 3 ]]; then
+    accounts=(\${(f)"$(xtalk __complete accounts 2>/dev/null)"})
+    compadd -a accounts
+    return
+  fi
+  case \${words[2]} in
+${cases}
+  esac
+  _arguments -s $flags
+}
+compdef _xtalk xtalk
+`;
+}
+
+function fish(commands: CommandSpec[]): string {
+  const lines = [
+    '# xtalk completion for fish: save it as ~/.config/fish/completions/xtalk.fish',
+    'complete -c xtalk -f',
+    ...commands.map((c) => `complete -c xtalk -n __fish_use_subcommand -a ${c.name} -d ${sq(c.description)}`),
+    ...commands.flatMap((c) =>
+      c.flags.map(
+        (f) =>
+          `complete -c xtalk -n ${sq(`__fish_seen_subcommand_from ${c.name}`)} -l ${f.long.slice(2)} -d ${sq(f.description)}${
+            f.long === '--account' ? " -x -a '(xtalk __complete accounts 2>/dev/null)'" : f.takesValue ? ' -r' : ''
+          }`,
+      ),
+    ),
+    "complete -c xtalk -n '__fish_seen_subcommand_from switch' -a '(xtalk __complete accounts 2>/dev/null)'",
+  ];
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,58 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/run.js';
+import { openStore } from '../../src/store/index.js';
+import { createTestContext } from '../fakes/context.js';
+
+async function script(shell: string): Promise<string> {
+  const ctx = createTestContext();
+  expect(await run(['completion', shell], ctx)).toBe(0);
+  return ctx.stdout.text;
+}
+
+/** Runs bash completion for the words typed so far; `xtalk __complete` is stubbed with two names. */
+function complete(bashScript: string, words: string[]): string[] {
+  const dir = createTestContext().home;
+  const file = join(dir, 'xtalk.bash');
+  writeFileSync(file, bashScript);
+  const program = `xtalk() { printf 'alice\\nbob@example.test\\n'; }
+source ${JSON.stringify(file)}
+COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}
+_xtalk; printf '%s\\n' "\${COMPREPLY[@]}"`;
+  return execFileSync('bash', ['-c', program], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+describe('xtalk completion', () => {
+  it('bash completes commands, each command\'s flags, and stored accounts', async () => {
+    const bash = await script('bash');
+    expect(complete(bash, ['xtalk', 'lo'])).toEqual(['login', 'logout']);
+    expect(complete(bash, ['xtalk', 'token', '--f'])).toEqual(['--format']);
+    expect(complete(bash, ['xtalk', 'logout', '--'])).toEqual(expect.arrayContaining(['--all', '--force', '--account', '--help']));
+    expect(complete(bash, ['xtalk', 'whoami', '--account', ''])).toEqual(['alice', 'bob@example.test']);
+    expect(complete(bash, ['xtalk', 'switch', 'b'])).toEqual(['bob@example.test']);
+  });
+
+  it('zsh and fish scripts name every command and the account helper', async () => {
+    for (const shell of ['zsh', 'fish']) {
+      const text = await script(shell);
+      for (const cmd of ['login', 'whoami', 'token', 'refresh', 'status', 'switch', 'logout', 'exec', 'config']) expect(text, shell).toContain(cmd);
+      expect(text).toContain('xtalk __complete accounts');
+    }
+    expect(await script('fish')).toContain("complete -c xtalk -n '__fish_seen_subcommand_from token' -l format");
+  });
+
+  it('rejects an unknown shell, and lists stored account names from the store', async () => {
+    const ctx = createTestContext();
+    expect(await run(['completion', 'powershell'], ctx)).toBe(2);
+    const home = ctx.home;
+    const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
+    const grant = { accessToken: 'a', tokenType: 'Bearer', scope: null, expiresAt: Date.now() + 60_000, refreshToken: 'r' };
+    await store.saveLogin({ issuer: 'https://i.example', sub: 's1', username: 'carol', email: 'carol@example.test', claims: {}, clientId: 'c' }, grant, Date.now());
+    store.close();
+    const names = createTestContext({ home });
+    expect(await run(['__complete', 'accounts'], names)).toBe(0);
+    expect(names.stdout.text).toBe('carol\ncarol@example.test\n');
+  });
+});
