@@ -1,6 +1,7 @@
 import chalk, { Chalk, type ChalkInstance } from 'chalk';
 import type { Io } from '../context.js';
 import { redact } from './redact.js';
+import { sanitize } from './sanitize.js';
 
 /** Human output on stderr, data on stdout; colors and spinners only for a TTY without NO_COLOR. */
 export interface Ui {
@@ -31,17 +32,19 @@ export function createUi(io: Io, env: Readonly<Record<string, string | undefined
   return {
     interactive,
     color: c,
-    data: (text) => io.stdout.write(text),
+    // Text for people may carry provider-supplied claims: control characters are escaped before
+    // styling. JSON needs no such step: JSON.stringify escapes them.
+    data: (text) => io.stdout.write(sanitize(text)),
     json: (value) => io.stdout.write(JSON.stringify(value, null, 2) + '\n'),
-    info: (line) => err(line),
-    success: (line) => err(`${c.green('✓')} ${line}`),
-    warn: (line) => err(`${c.yellow('!')} ${line}`),
+    info: (line) => err(sanitize(line)),
+    success: (line) => err(`${c.green('✓')} ${sanitize(line)}`),
+    warn: (line) => err(`${c.yellow('!')} ${sanitize(line)}`),
     error: (line, hint) => {
-      err(`${c.red('✗')} ${line}`);
-      if (hint) err(`  ${c.dim('hint:')} ${hint}`);
+      err(`${c.red('✗')} ${sanitize(line)}`);
+      if (hint) err(`  ${c.dim('hint:')} ${sanitize(hint)}`);
     },
     debug: (line) => {
-      if (opts.debug) err(c.dim(`[debug] ${redact(line, opts.secrets?.() ?? [])}`));
+      if (opts.debug) err(c.dim(`[debug] ${sanitize(redact(line, opts.secrets?.() ?? []))}`));
     },
     progress: (line) => {
       if (!interactive) {
