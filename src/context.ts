@@ -13,6 +13,22 @@ export interface Io {
   stderrIsTTY: boolean;
 }
 
+/** What decides how a browser can be shown here; read only by login, and only when needed. */
+export interface HostFacts {
+  /** Contents of `/proc/version` on Linux (WSL says "microsoft" there). */
+  procVersion: string | undefined;
+  /** Paths of the WSL openers, when present. */
+  wslview: string | undefined;
+  powershell: string | undefined;
+}
+
+/** A way to hand a URL to a browser other than XTALK_BROWSER/BROWSER or the system opener. */
+export interface BrowserVia {
+  /** The program to run with the URL (`wslview`, `powershell.exe`). */
+  kind: 'wslview' | 'powershell';
+  path: string;
+}
+
 export interface StoreRequest {
   paths: XtalkPaths;
   mode: CredentialStoreMode;
@@ -30,7 +46,13 @@ export interface Context {
   /** Aborted on Ctrl-C / SIGTERM. */
   signal: AbortSignal;
   /** Hands a URL to the user's browser; rejects when no browser could be started. */
-  openBrowser(url: string): Promise<void>;
+  openBrowser(url: string, via?: BrowserVia): Promise<void>;
+  /** Resolves after `ms`; rejects with CancelledError once `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  probeHost(): Promise<HostFacts>;
+  /** This process's id, and whether another process still runs (stale-lock detection). */
+  pid: number;
+  isProcessAlive(pid: number): boolean;
   /** Opens the SQLite store (the data key is fetched only when a token is read or written). */
   openStore(request: StoreRequest): AccountStore;
   /** Discovers the provider; loads openid-client only when called. */

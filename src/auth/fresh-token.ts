@@ -44,7 +44,7 @@ export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord
     const current = await store.latestAccessToken(account.id);
     if (current && isFresh(current, startedAt, opts.minTtlSeconds)) return current;
   }
-  return store.withWriteLock(async () => {
+  const token = await store.withWriteLock(async () => {
     await ctx.faultPoint('refresh-locked');
     const latest = await store.latestAccessToken(account.id);
     const refreshedMeanwhile = latest && (opts.force ? latest.createdAt >= startedAt : isFresh(latest, ctx.now(), opts.minTtlSeconds));
@@ -71,10 +71,13 @@ export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord
     }
     await ctx.faultPoint('refresh-response');
     checkSameSession(result.idClaims, account, provider.issuer);
-    const token = await store.saveRefresh(account.id, result.grant, result.idClaims, ctx.now());
+    const saved = await store.saveRefresh(account.id, result.grant, result.idClaims, ctx.now());
+    // Still inside the write lock: a crash here rolls the new tokens back like any point above.
     await ctx.faultPoint('refresh-saved');
-    return token;
+    return saved;
   });
+  await ctx.faultPoint('refresh-committed');
+  return token;
 }
 
 /** The provider client for a stored account, with this machine's client secret when it is the same client. */
@@ -88,7 +91,7 @@ export function discoverFor(deps: Pick<FreshTokenDeps, 'ctx' | 'config'>, accoun
     clientId,
     clientSecret: sameClient ? config.clientSecret : undefined,
     revocationEndpoint: sameClient ? config.revocationEndpoint : undefined,
-    timeoutSeconds: LOCKED_REQUEST_TIMEOUT_SECONDS,
+    timeoutSeconds: Math.min(LOCKED_REQUEST_TIMEOUT_SECONDS, config.httpTimeoutSeconds),
     now: deps.ctx.now,
   });
 }
@@ -97,13 +100,18 @@ export function discoverFor(deps: Pick<FreshTokenDeps, 'ctx' | 'config'>, accoun
 function checkSameSession(idClaims: Record<string, unknown> | undefined, account: AccountRecord, issuer: string): void {
   if (!idClaims) return;
   if (idClaims.iss !== account.issuer || issuer !== account.issuer) {
-    throw new ProviderError(`The refreshed ID token was issued by ${String(idClaims.iss)}, not ${account.issuer}; nothing was stored.`);
+    throw new ProviderError(`The refreshed ID token was issued by ${quote(idClaims.iss)}, not ${quote(account.issuer)}; nothing was stored.`);
   }
   if (idClaims.sub !== account.sub) {
-    throw new ProviderError(`The refreshed ID token is for subject ${String(idClaims.sub)}, not ${account.sub}; nothing was stored.`);
+    throw new ProviderError(`The refreshed ID token is for subject ${quote(idClaims.sub)}, not ${quote(account.sub)}; nothing was stored.`);
   }
   const aud = Array.isArray(idClaims.aud) ? idClaims.aud : [idClaims.aud];
   if (account.clientId && !aud.includes(account.clientId)) {
-    throw new ProviderError(`The refreshed ID token is not meant for client ${account.clientId}; nothing was stored.`);
+    throw new ProviderError(`The refreshed ID token is not meant for client ${quote(account.clientId)}; nothing was stored.`);
   }
+}
+
+/** A provider-supplied value for a one-line message: JSON-quoted, no terminal control characters. */
+function quote(value: unknown): string {
+  return (JSON.stringify(value) ?? String(value)).replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -1,37 +1,36 @@
 import { randomBytes } from 'node:crypto';
-import type { Context } from '../context.js';
 import { assertSafeBrowserUrl } from '../browser/url-guard.js';
-import type { ResolvedConfig } from '../config/resolve.js';
-import { ProviderError, XtalkError } from '../errors.js';
-import { startCallbackServer } from '../loopback/server.js';
-import type { ProviderClient, TokenResult } from '../oidc/client.js';
-import type { Ui } from '../output/ui.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord, SessionIdentity } from '../store/types.js';
+import { XtalkError } from '../errors.js';
+import { startCallbackServer, type CallbackRequest } from '../loopback/server.js';
+import type { AccountRecord } from '../store/types.js';
 import { displayName } from './account-view.js';
+import type { BrowserLauncher } from './login-method.js';
+import { saveSignIn, type ClientConfig, type LoginDeps } from './login-session.js';
+import { readPastedCallback, type PasteReader } from './paste-callback.js';
 
-export type ClientConfig = ResolvedConfig & { issuer: string; clientId: string };
+export type { ClientConfig, LoginDeps } from './login-session.js';
 
-export interface LoginOptions {
-  /** Print the URL but launch nothing (the user opens it, e.g. through `ssh -L`). */
-  noBrowser: boolean;
+export interface RedirectLoginOptions {
+  /** Launch a browser this way; undefined prints the URL only (the user opens it, e.g. through `ssh -L`). */
+  launcher: BrowserLauncher | undefined;
+  /**
+   * Also read the redirected address pasted on stdin, racing the listener. `required` (`--manual`)
+   * makes the end of stdin without a matching address an error; `optional` just stops reading.
+   */
+  paste: 'off' | 'optional' | 'required';
+  /** Printed under the URL, e.g. the `ssh -L` command. */
+  hint?: string | undefined;
   /** Passed to the provider as `login_hint`. */
   loginHint?: string | undefined;
 }
 
-export interface LoginDeps {
-  ctx: Pick<Context, 'signal' | 'openBrowser' | 'now' | 'faultPoint'>;
-  ui: Ui;
-  provider: ProviderClient;
-  store: () => AccountStore;
-}
-
 /**
- * The browser sign-in: loopback listener first, then the authorization URL (PKCE S256, state, nonce),
- * then the code exchange with full ID-token validation, then one store transaction.
- * The new account becomes the current one.
+ * The authorization-code sign-in: loopback listener first, then the authorization URL (PKCE S256,
+ * state, nonce), then the redirect — through the listener or pasted on stdin, whichever comes first —
+ * then the code exchange with full ID-token validation, then one store transaction. The new
+ * account becomes the current one.
  */
-export async function loginWithBrowser(deps: LoginDeps, config: ClientConfig, opts: LoginOptions): Promise<AccountRecord> {
+export async function loginWithRedirect(deps: LoginDeps, config: ClientConfig, opts: RedirectLoginOptions): Promise<AccountRecord> {
   const { ctx, ui, provider } = deps;
   const state = randomBytes(32).toString('base64url');
   const server = await startCallbackServer({
@@ -40,6 +39,7 @@ export async function loginWithBrowser(deps: LoginDeps, config: ClientConfig, op
     signal: ctx.signal,
     timeoutMs: config.timeoutSeconds * 1000,
   });
+  let paste: PasteReader | undefined;
   try {
     const request = await provider.createAuthorizationRequest({
       redirectUri: server.redirectUri,
@@ -50,25 +50,52 @@ export async function loginWithBrowser(deps: LoginDeps, config: ClientConfig, op
     ui.debug(`listening on ${server.redirectUri}`);
     assertSafeBrowserUrl(request.url);
     ui.info(`Open this URL to sign in:\n${request.url}`);
-    if (!opts.noBrowser) {
+    if (opts.hint) ui.info(opts.hint);
+    if (opts.launcher) {
       try {
-        await ctx.openBrowser(request.url);
+        await ctx.openBrowser(request.url, opts.launcher.kind === 'wsl' ? opts.launcher.via : undefined);
       } catch (e) {
         ui.warn(`Could not open a browser (${(e as Error).message}); open the URL above yourself.`);
       }
     }
-    const stop = ui.progress(`Waiting for you to sign in in the browser (Ctrl-C to cancel, gives up after ${config.timeoutSeconds} s)…`);
-    let callback;
-    try {
-      callback = await server.waitForCallback();
-    } finally {
-      stop();
+    let stopProgress = () => {};
+    if (opts.paste === 'off') {
+      stopProgress = ui.progress(`Waiting for you to sign in in the browser (Ctrl-C to cancel, gives up after ${config.timeoutSeconds} s)…`);
+    } else {
+      ui.info(
+        `After you sign in, the browser is sent to ${server.redirectUri}?… — if that page does not load (the browser runs on another ` +
+          `machine), copy the whole address from its address bar and paste it here. xtalk waits up to ${config.timeoutSeconds} s (Ctrl-C to cancel).`,
+      );
+      paste = readPastedCallback({
+        stdin: ctx.io.stdin,
+        ui,
+        redirectUri: server.redirectUri,
+        expectedState: state,
+        failAtEnd: opts.paste === 'required',
+      });
     }
+    let arrival: { callback: CallbackRequest } | { pasted: URL };
+    try {
+      arrival = await Promise.race([
+        server.waitForCallback().then((callback) => ({ callback })),
+        ...(paste ? [paste.result.then((pasted) => ({ pasted }))] : []),
+      ]);
+    } finally {
+      stopProgress();
+      paste?.stop();
+    }
+
+    if ('pasted' in arrival) {
+      ui.debug('using the pasted redirect address');
+      // Nothing may arrive at the listener any more; a late browser gets the "stopped waiting" page.
+      void server.close();
+      const result = await provider.exchangeCode(arrival.pasted, request);
+      return await saveSignIn(deps, config, result);
+    }
+    const { callback } = arrival;
     try {
       const result = await provider.exchangeCode(callback.url, request);
-      await ctx.faultPoint('login-token-response');
-      const identity = await identify(deps, config, result);
-      const account = await deps.store().saveLogin(identity, result.grant, ctx.now());
+      const account = await saveSignIn(deps, config, result);
       await callback.respond({
         ok: true,
         title: 'Signed in',
@@ -82,31 +109,7 @@ export async function loginWithBrowser(deps: LoginDeps, config: ClientConfig, op
       throw e;
     }
   } finally {
+    paste?.stop();
     await server.close();
   }
-}
-
-/** Who signed in: the validated ID token's claims, completed from userinfo when it lacks a name or email. */
-async function identify(deps: LoginDeps, config: ClientConfig, result: TokenResult): Promise<SessionIdentity> {
-  const idClaims = result.idClaims;
-  const sub = idClaims?.sub;
-  if (typeof sub !== 'string' || !sub) {
-    throw new ProviderError('The provider returned no ID token with a subject (sub).', {
-      hint: 'Make sure the client may use the `openid` scope.',
-    });
-  }
-  let claims: Record<string, unknown> = { ...idClaims };
-  if ((claims.preferred_username === undefined || claims.email === undefined) && deps.provider.hasUserinfo) {
-    // A userinfo answer for another subject is rejected here, not merged.
-    const info = await deps.provider.userinfo(result.grant.accessToken, sub);
-    claims = { ...info, ...claims };
-  }
-  return {
-    issuer: deps.provider.issuer,
-    sub,
-    username: typeof claims.preferred_username === 'string' ? claims.preferred_username : null,
-    email: typeof claims.email === 'string' ? claims.email : null,
-    claims,
-    clientId: config.clientId,
-  };
 }

@@ -1,4 +1,5 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import type { BrowserVia } from '../context.js';
 import { ConfigError, XtalkError } from '../errors.js';
 import { assertSafeBrowserUrl } from './url-guard.js';
 
@@ -12,6 +13,8 @@ export interface OpenBrowserOptions {
   platform: NodeJS.Platform;
   spawn?: SpawnFunction;
   openPackage?: OpenPackageFunction;
+  /** On WSL: open through `wslview` or `powershell.exe` rather than the `open` package. */
+  via?: BrowserVia | undefined;
 }
 
 // A browser never needs these, and child processes leak their environment (ps e, /proc, crash reports).
@@ -101,17 +104,12 @@ function pickBrowserCommand(env: OpenBrowserOptions['env']): { name: string; arg
   return undefined;
 }
 
-function spawnDetached(spawn: SpawnFunction, name: string, argv: string[], url: string, env: Record<string, string>): Promise<void> {
+function spawnDetached(spawn: SpawnFunction, argv: string[], env: Record<string, string>, failure: (err: unknown) => XtalkError): Promise<void> {
   const [command, ...args] = argv as [string, ...string[]];
-  const failure = (err: unknown): XtalkError =>
-    new XtalkError(`Could not start the browser command ${JSON.stringify(command)} from ${name}: ${err instanceof Error ? err.message : String(err)}`, {
-      hint: `Fix or unset ${name}, or open the printed URL yourself.`,
-      cause: err,
-    });
   return new Promise<void>((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(command, [...args, url], { shell: false, stdio: 'ignore', detached: true, windowsHide: true, env });
+      child = spawn(command, args, { shell: false, stdio: 'ignore', detached: true, windowsHide: true, env });
     } catch (err) {
       reject(failure(err));
       return;
@@ -132,6 +130,16 @@ function spawnDetached(spawn: SpawnFunction, name: string, argv: string[], url: 
   });
 }
 
+/** The argv that opens `url` on the Windows side of WSL. */
+export function wslOpenerArgv(via: BrowserVia, url: string): string[] {
+  if (via.kind === 'wslview') return [via.path, url];
+  // A single-quoted PowerShell string has one escape, '' for '; the URL is already normalised
+  // (percent-encoded, no spaces or non-ASCII), so nothing else can end the string.
+  return [via.path, '-NoProfile', '-NonInteractive', '-Command', `Start-Process '${url.replace(/'/g, "''")}'`];
+}
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 async function importOpenPackage(): Promise<OpenPackageFunction> {
   const { default: open } = await import('open');
   return async (target, options) => {
@@ -150,8 +158,8 @@ async function importOpenPackage(): Promise<OpenPackageFunction> {
 /**
  * Hands a URL to the user's browser without waiting for it to exit. Refuses anything but https:
  * (and loopback http:). `XTALK_BROWSER`, else `BROWSER`, is run as argv with the URL appended,
- * without a shell and without secret-looking environment variables; otherwise the `open` package
- * picks the system browser. Rejects when the browser could not be started.
+ * without a shell and without secret-looking environment variables; then `via` (the WSL openers);
+ * otherwise the `open` package picks the system browser. Rejects when the browser could not be started.
  */
 export async function openBrowser(url: string, opts: OpenBrowserOptions): Promise<void> {
   const safeUrl = assertSafeBrowserUrl(url);
@@ -162,14 +170,26 @@ export async function openBrowser(url: string, opts: OpenBrowserOptions): Promis
       // Node refuses batch files without a shell (CVE-2024-27980), and xtalk never uses one.
       throw new ConfigError(`${chosen.name} names a batch file (${command}), which xtalk cannot run without a shell.`, `Point ${chosen.name} at the browser's .exe instead.`);
     }
-    await spawnDetached(opts.spawn ?? nodeSpawn, chosen.name, chosen.argv, safeUrl, scrubEnv(opts.env));
+    const failure = (err: unknown) =>
+      new XtalkError(`Could not start the browser command ${JSON.stringify(command)} from ${chosen.name}: ${errorText(err)}`, {
+        hint: `Fix or unset ${chosen.name}, or open the printed URL yourself.`,
+        cause: err,
+      });
+    await spawnDetached(opts.spawn ?? nodeSpawn, [...chosen.argv, safeUrl], scrubEnv(opts.env), failure);
+    return;
+  }
+  if (opts.via) {
+    const via = opts.via;
+    const failure = (err: unknown) =>
+      new XtalkError(`Could not start ${via.path}: ${errorText(err)}`, { hint: 'Open the printed URL yourself, or set BROWSER to a browser command.', cause: err });
+    await spawnDetached(opts.spawn ?? nodeSpawn, wslOpenerArgv(via, safeUrl), scrubEnv(opts.env), failure);
     return;
   }
   try {
     const open = opts.openPackage ?? (await importOpenPackage());
     await open(safeUrl, { wait: false });
   } catch (err) {
-    throw new XtalkError(`Could not open the system browser: ${err instanceof Error ? err.message : String(err)}`, {
+    throw new XtalkError(`Could not open the system browser: ${errorText(err)}`, {
       hint: 'Open the printed URL yourself, or set XTALK_BROWSER to a browser command.',
       cause: err,
     });

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import type { Context } from '../context.js';
 import { registerCompletion } from '../commands/completion.js';
 import { registerConfig } from '../commands/config.js';
+import { registerDoctor } from '../commands/doctor.js';
 import { registerExec } from '../commands/exec.js';
 import { registerLogin } from '../commands/login.js';
 import { registerLogout } from '../commands/logout.js';
@@ -50,6 +51,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 4 login required, 5 logout could not revoke,
   registerSwitch(program, ctx);
   registerLogout(program, ctx);
   registerExec(program, ctx, outcome);
+  registerDoctor(program, ctx, outcome);
   registerConfig(program, ctx);
   registerCompletion(program, ctx);
   return program;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, UsageError } from '../errors.js';
+import { ConfigError, UsageError, XtalkError } from '../errors.js';
 import type { CredentialStoreMode } from '../store/types.js';
 import { readDotenv } from './dotenv.js';
 import { resolvePaths, type XtalkPaths } from './paths.js';
@@ -23,6 +23,8 @@ export interface ResolvedConfig {
   scope: string | undefined;
   port: number;
   timeoutSeconds: number;
+  /** Limit for each request to the provider (`XTALK_HTTP_TIMEOUT`), not the whole sign-in. */
+  httpTimeoutSeconds: number;
   revocationEndpoint: string | undefined;
   credentialStore: CredentialStoreMode;
   /** The browser command line (`XTALK_BROWSER`, else `BROWSER`). */
@@ -39,11 +41,13 @@ export type ConfigKey =
   | 'scope'
   | 'port'
   | 'timeout'
+  | 'httpTimeout'
   | 'revocationEndpoint'
   | 'credentialStore';
 
 export const DEFAULT_SCOPE = 'openid profile email offline_access';
 export const DEFAULT_TIMEOUT_SECONDS = 300;
+export const DEFAULT_HTTP_TIMEOUT_SECONDS = 30;
 
 const DISCOVERY_SUFFIX = '/.well-known/openid-configuration';
 
@@ -55,6 +59,7 @@ const ENV_NAMES: Record<ConfigKey, string[]> = {
   scope: ['XTALK_SCOPE'],
   port: ['XTALK_PORT'],
   timeout: ['XTALK_TIMEOUT'],
+  httpTimeout: ['XTALK_HTTP_TIMEOUT'],
   revocationEndpoint: ['XTALK_REVOCATION_ENDPOINT'],
   credentialStore: ['XTALK_CREDENTIAL_STORE'],
 };
@@ -74,6 +79,7 @@ const FILE_NAMES: Record<ConfigKey, string> = {
   scope: 'scope',
   port: 'port',
   timeout: 'timeout',
+  httpTimeout: 'http_timeout',
   revocationEndpoint: 'revocation_endpoint',
   credentialStore: 'credential_store',
 };
@@ -91,16 +97,20 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const dotenv = readDotenv(input.cwd);
   const file = readConfigFile(paths.configFile);
   const sources: ResolvedConfig['sources'] = {};
+  /** Where each value was read, in the words a user would search for: `--port`, `XTALK_PORT` … */
+  const origins: Partial<Record<ConfigKey, string>> = {};
 
   const pick = (key: ConfigKey, flag?: string | number): string | undefined => {
     if (flag !== undefined && flag !== '') {
       sources[key] = 'flag';
+      origins[key] = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
       return String(flag);
     }
     for (const name of ENV_NAMES[key]) {
       const v = input.env[name];
       if (v) {
         sources[key] = 'env';
+        origins[key] = name;
         return v;
       }
     }
@@ -108,33 +118,47 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
       const v = name ? dotenv[name] : undefined;
       if (v) {
         sources[key] = '.env';
+        origins[key] = `${name} in .env`;
         return name === 'OIDC_DISCOVERY_ENDPOINT' ? stripDiscoverySuffix(v) : v;
       }
     }
     const fv = file[FILE_NAMES[key]];
     if (fv !== undefined && fv !== null && fv !== '') {
       sources[key] = 'config';
+      origins[key] = `"${FILE_NAMES[key]}" in ${paths.configFile}`;
       return String(fv);
     }
     return undefined;
+  };
+  /** Parses a picked value; a bad one is reported with where it came from. */
+  const parse = <T>(key: ConfigKey, raw: string | undefined, fallback: T, parser: (raw: string) => T): T => {
+    if (raw === undefined) return fallback;
+    try {
+      return parser(raw);
+    } catch (e) {
+      if (!(e instanceof XtalkError) || !origins[key]) throw e;
+      throw new ConfigError(`${e.message.replace(/\.$/, '')} (from ${origins[key]}).`, e.hint);
+    }
   };
 
   const issuer = pick('issuer', input.flags.issuer);
   const revocationEndpoint = pick('revocationEndpoint');
   const port = pick('port', input.flags.port);
   const timeout = pick('timeout', input.flags.timeout);
+  const httpTimeout = pick('httpTimeout');
   const store = pick('credentialStore');
-  for (const k of ['port', 'timeout', 'credentialStore', 'scope'] as const) sources[k] ??= 'default';
+  for (const k of ['port', 'timeout', 'httpTimeout', 'credentialStore', 'scope'] as const) sources[k] ??= 'default';
 
   return {
-    issuer: issuer === undefined ? undefined : normalizeIssuer(issuer),
+    issuer: parse('issuer', issuer, undefined, normalizeIssuer),
     clientId: pick('clientId', input.flags.clientId),
     clientSecret: pick('clientSecret'),
     scope: pick('scope', input.flags.scope),
-    port: port === undefined ? 0 : parsePort(port),
-    timeoutSeconds: timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : parseTimeout(timeout),
-    revocationEndpoint: revocationEndpoint === undefined ? undefined : checkEndpointUrl(revocationEndpoint, 'revocation endpoint'),
-    credentialStore: store === undefined ? 'auto' : parseCredentialStore(store),
+    port: parse('port', port, 0, parsePort),
+    timeoutSeconds: parse('timeout', timeout, DEFAULT_TIMEOUT_SECONDS, parseTimeout),
+    httpTimeoutSeconds: parse('httpTimeout', httpTimeout, DEFAULT_HTTP_TIMEOUT_SECONDS, parseHttpTimeout),
+    revocationEndpoint: parse('revocationEndpoint', revocationEndpoint, undefined, (v) => checkEndpointUrl(v, 'revocation endpoint')),
+    credentialStore: parse('credentialStore', store, 'auto', parseCredentialStore),
     browser: input.env.XTALK_BROWSER || input.env.BROWSER || undefined,
     paths,
     sources,
@@ -200,6 +224,14 @@ function parseTimeout(raw: string): number {
   return n;
 }
 
+function parseHttpTimeout(raw: string): number {
+  const n = Number(raw.trim().replace(/s$/, ''));
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new ConfigError(`Invalid HTTP timeout "${raw}".`, 'Give the seconds each request to the provider may take, e.g. XTALK_HTTP_TIMEOUT=30.');
+  }
+  return n;
+}
+
 function parseCredentialStore(raw: string): CredentialStoreMode {
   const v = raw.trim().toLowerCase();
   if (v === 'keychain' || v === 'file' || v === 'auto') return v;
@@ -225,6 +257,8 @@ export function checkConfigFileValue(name: string, raw: string): string | number
       return parsePort(raw);
     case 'timeout':
       return parseTimeout(raw);
+    case 'httpTimeout':
+      return parseHttpTimeout(raw);
     case 'credentialStore':
       return parseCredentialStore(raw);
     default:
@@ -242,11 +276,26 @@ export function readConfigFile(path: string): Record<string, unknown> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new ConfigError(`Cannot read the config file ${path}: ${(e as Error).message}`);
   }
+  // Editors on Windows save UTF-8 with a byte-order mark, which JSON.parse refuses.
+  const json = text.replace(/^\uFEFF/, '');
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-  } catch {
-    // fall through to the error below
+    parsed = JSON.parse(json);
+  } catch (e) {
+    // Not the parser's message: it quotes the file, which may hold the client secret.
+    throw new ConfigError(`The config file ${path} is not a JSON object: the JSON is broken${jsonErrorPlace(json, e)}.`, FIX_CONFIG_FILE);
   }
-  throw new ConfigError(`The config file ${path} is not a JSON object.`, 'Fix or delete the file.');
+  if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  throw new ConfigError(`The config file ${path} is not a JSON object.`, FIX_CONFIG_FILE);
+}
+
+const FIX_CONFIG_FILE = 'Fix or delete the file; it holds one JSON object such as {"issuer": "https://…", "client_id": "…"}.';
+
+/** " at line L, column C" from V8's "at position N", or less when the message has none. */
+function jsonErrorPlace(text: string, e: unknown): string {
+  const message = (e as Error).message;
+  const position = /at position (\d+)/.exec(message)?.[1];
+  if (position === undefined) return /end of JSON input/.test(message) ? ' (it ends too early)' : '';
+  const before = text.slice(0, Number(position)).split('\n');
+  return ` at line ${before.length}, column ${before.at(-1)!.length + 1}`;
 }

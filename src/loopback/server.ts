@@ -90,6 +90,12 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** True when the redirect carries exactly one `state`, equal to the expected one (constant-time). */
+export function hasExpectedState(url: URL, expectedState: string): boolean {
+  const states = url.searchParams.getAll('state');
+  return states.length === 1 && sameSecret(states[0] ?? '', expectedState);
+}
+
 type Verdict = { kind: 'callback'; url: URL } | { kind: 'reject'; status: number; title: string; message: string; headers?: Record<string, string> };
 
 function classify(req: IncomingMessage, expectedHost: string, path: string, expectedState: string): Verdict {
@@ -109,9 +115,8 @@ function classify(req: IncomingMessage, expectedHost: string, path: string, expe
     return { kind: 'reject', status: 405, title: 'Method not allowed', message: 'Only GET is accepted here.', headers: { Allow: 'GET' } };
   }
   const url = new URL(`http://${expectedHost}${rawUrl}`);
-  const states = url.searchParams.getAll('state');
   // An unexpected state is a stale tab or a forged request: refuse it but keep waiting for the real one.
-  if (states.length !== 1 || !sameSecret(states[0] ?? '', expectedState)) {
+  if (!hasExpectedState(url, expectedState)) {
     return {
       kind: 'reject',
       status: 400,
@@ -143,10 +148,15 @@ function answerBrokenRequest(err: NodeJS.ErrnoException, socket: Socket): void {
     err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large']
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout']
     : [400, 'Bad Request'];
+  answerOnSocket(socket, status, reason);
+}
+
+/** Answers outside the request handler (parse errors, CONNECT), then lets the socket go. */
+function answerOnSocket(socket: Socket, status: number, reason: string, extra = ''): void {
   const body = renderResultPage({ ok: false, title: reason, message: 'The request could not be processed.' });
   const head = Object.entries(SECURITY_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   socket.on('error', () => {});
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   // end() lets the reply drain before the socket goes; destroy later in case the peer never closes.
   setTimeout(() => socket.destroy(), 1000).unref();
 }
@@ -173,6 +183,8 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
     requestTimeout: SLOW_CLIENT_MS,
     // The timeouts above are only enforced on each check; the default check runs every 30 s.
     connectionsCheckingInterval: 1000,
+    // Node's own answer to a missing Host is a bare 400; classify() answers it like any wrong Host.
+    requireHostHeader: false,
   });
   server.keepAliveTimeout = 1000;
 
@@ -269,6 +281,8 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
     resolveWait({ url: verdict.url, respond: respondTo(res) });
   });
   server.on('clientError', answerBrokenRequest);
+  // Without a listener Node drops CONNECT silently; answer it like any other wrong method.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => answerOnSocket(socket, 405, 'Method Not Allowed', 'Allow: GET\r\n'));
 
   return { port, redirectUri, waitForCallback: () => waiting, close };
 }

@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
-import { NetworkError, ProviderError, SessionExpiredError, XtalkError } from '../errors.js';
+import { NetworkError, ProviderError, SessionExpiredError, UsageError, XtalkError } from '../errors.js';
 import { DEFAULT_SCOPE, isLoopbackHost } from '../config/resolve.js';
+import { boundedFetch } from './bounded-fetch.js';
 import type { TokenGrant } from '../store/types.js';
 
 /** What the OIDC layer needs to talk to one provider as one client. */
@@ -32,6 +33,36 @@ export interface TokenResult {
   idClaims: Record<string, unknown> | undefined;
 }
 
+/** An RFC 8628 device authorization: what the user is shown, and what the client polls with. */
+export interface DeviceAuthorization {
+  /** Secret: sent to the token endpoint only, never shown or logged. */
+  deviceCode: string;
+  userCode: string;
+  verificationUri: string;
+  /** The verification URI with the user code in it; what a browser is given. */
+  verificationUriComplete: string | undefined;
+  /** Seconds the codes stay valid. */
+  expiresIn: number;
+  /** Seconds between polls, when the provider says (RFC 8628 default: 5). */
+  interval: number | undefined;
+}
+
+/** One poll of the token endpoint with a device code. */
+export type DevicePoll = { status: 'pending' } | { status: 'slow_down' } | { status: 'approved'; result: TokenResult };
+
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** Token-endpoint errors that end a device sign-in: message and hint. */
+const DEVICE_GRANT_ERRORS: Record<string, [string, string]> = {
+  access_denied: ['The sign-in was denied at the provider', 'Run `xtalk login --device` again and approve the request (or sign in as someone who may).'],
+  expired_token: ['The code expired before the sign-in was approved', 'Run `xtalk login --device` again and enter the new code sooner.'],
+  invalid_grant: ['The provider no longer accepts this device code', 'Run `xtalk login --device` again.'],
+  unauthorized_client: [
+    'The provider does not let this client use the device flow',
+    'Ask the provider administrator to allow the device_code grant for this client, or use `xtalk login --manual`.',
+  ],
+};
+
 /** Tokens an access token without `expires_in` is assumed to live for: short, so it is renewed early. */
 const UNKNOWN_LIFETIME_SECONDS = 300;
 
@@ -52,7 +83,7 @@ export class ProviderClient {
     const execute = [oidc.enableNonRepudiationChecks];
     if (issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname)) execute.push(oidc.allowInsecureRequests);
     const options: oidc.DiscoveryRequestOptions = { execute, timeout: settings.timeoutSeconds ?? 30 };
-    if (settings.fetch) options[oidc.customFetch] = settings.fetch as oidc.CustomFetch;
+    options[oidc.customFetch] = boundedFetch(settings.fetch ?? fetch) as oidc.CustomFetch;
     const metadata = settings.clientSecret ? { client_secret: settings.clientSecret } : undefined;
     let config = await call(`discovery at ${settings.issuer}`, () =>
       oidc.discovery(issuerUrl, settings.clientId, metadata, auth, options),
@@ -63,7 +94,7 @@ export class ProviderClient {
       const patched = new oidc.Configuration({ ...server, revocation_endpoint: settings.revocationEndpoint }, settings.clientId, metadata, auth);
       for (const fn of execute) fn(patched);
       patched.timeout = config.timeout;
-      if (settings.fetch) patched[oidc.customFetch] = settings.fetch as oidc.CustomFetch;
+      patched[oidc.customFetch] = options[oidc.customFetch]!;
       config = patched;
     }
     return new ProviderClient(config, settings.now ?? Date.now);
@@ -115,17 +146,72 @@ export class ProviderClient {
     return { url: url.href, state, nonce, codeVerifier, redirectUri: opts.redirectUri };
   }
 
-  /** Validates the callback (state, `iss`), exchanges the code and validates the ID token (signature, nonce …). */
+  /**
+   * Validates the callback (state, `iss`) before any request, exchanges the code and validates the
+   * ID token (signature, nonce …).
+   */
   async exchangeCode(callbackUrl: URL, request: AuthorizationRequest): Promise<TokenResult> {
-    const res = await call('the token exchange', () =>
-      oidc.authorizationCodeGrant(this.config, callbackUrl, {
-        expectedState: request.state,
-        expectedNonce: request.nonce,
-        pkceCodeVerifier: request.codeVerifier,
-        idTokenExpected: true,
-      }),
-    );
+    const res = await call('the token exchange', async () => {
+      try {
+        return await oidc.authorizationCodeGrant(this.config, callbackUrl, {
+          expectedState: request.state,
+          expectedNonce: request.nonce,
+          pkceCodeVerifier: request.codeVerifier,
+          idTokenExpected: true,
+        });
+      } catch (e) {
+        // Here invalid_grant is about the code (expired, used), not a stored session.
+        if (e instanceof oidc.ResponseBodyError && e.error === 'invalid_grant') {
+          throw new ProviderError(`The provider refused the authorization code (${describe(e)}).`, {
+            error: e.error,
+            errorDescription: e.error_description,
+            hint: 'A code expires within a minute and works once: run `xtalk login` again and finish promptly.',
+            cause: e,
+          });
+        }
+        throw e;
+      }
+    });
     return this.toResult(res);
+  }
+
+  /** Starts an RFC 8628 device authorization; a provider without the endpoint is a usage error (exit 2). */
+  async startDeviceAuthorization(scope: string): Promise<DeviceAuthorization> {
+    if (!this.deviceAuthorizationEndpoint) {
+      throw new UsageError(
+        `The provider at ${this.issuer} does not offer the device flow: its discovery document has no device_authorization_endpoint.`,
+        'Use `xtalk login --no-browser` (with ssh -L) or `xtalk login --manual` instead.',
+      );
+    }
+    const res = await call('the device authorization request', () => oidc.initiateDeviceAuthorization(this.config, { scope }));
+    return {
+      deviceCode: res.device_code,
+      userCode: res.user_code,
+      verificationUri: res.verification_uri,
+      verificationUriComplete: res.verification_uri_complete,
+      expiresIn: res.expires_in,
+      interval: res.interval,
+    };
+  }
+
+  /**
+   * Polls the token endpoint once with a device code. `authorization_pending` and `slow_down` are
+   * answers, not errors; `access_denied` and `expired_token` end the sign-in with a ProviderError.
+   * An ID token is validated as in {@link exchangeCode} (this grant has no nonce).
+   */
+  async pollDeviceToken(deviceCode: string): Promise<DevicePoll> {
+    let res: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
+    try {
+      res = await oidc.genericGrantRequest(this.config, DEVICE_CODE_GRANT, { device_code: deviceCode });
+    } catch (e) {
+      if (!(e instanceof oidc.ResponseBodyError)) throw mapError(e, 'the device token request');
+      if (e.error === 'authorization_pending') return { status: 'pending' };
+      if (e.error === 'slow_down') return { status: 'slow_down' };
+      const ending = DEVICE_GRANT_ERRORS[e.error];
+      if (!ending) throw mapError(e, 'the device token request');
+      throw new ProviderError(`${ending[0]} (${describe(e)}).`, { error: e.error, errorDescription: e.error_description, hint: ending[1], cause: e });
+    }
+    return { status: 'approved', result: this.toResult(res) };
   }
 
   /** Uses a refresh token; `invalid_grant` becomes SessionExpiredError. */
@@ -165,6 +251,15 @@ export class ProviderClient {
     const expiresIn = res.expiresIn() ?? UNKNOWN_LIFETIME_SECONDS;
     const tokenType = res.token_type.toLowerCase() === 'bearer' ? 'Bearer' : res.token_type;
     const claims = res.claims();
+    // OIDC Core 3.1.3.7: openid-client checks `azp` only when `aud` lists several clients; xtalk asked
+    // for this token itself, so any other authorized party means it was issued to someone else.
+    const clientId = this.config.clientMetadata().client_id;
+    if (claims?.azp !== undefined && claims.azp !== clientId) {
+      throw new ProviderError(
+        `The ID token failed validation: unexpected ID Token "azp" (authorized party) claim value (expected ${quote(clientId)}, got ${quote(claims.azp)})`,
+        { hint: VALIDATION_HINT },
+      );
+    }
     return {
       grant: {
         accessToken: res.access_token,
@@ -189,6 +284,8 @@ async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
 
 function mapError(e: unknown, what: string): Error {
   if (e instanceof XtalkError) return e;
+  // openid-client wraps what our fetch throws (an oversized answer …) in "something went wrong".
+  if ((e as Error | null)?.cause instanceof XtalkError) return (e as Error).cause as XtalkError;
   const response = responseOf(e);
   if (response && !(e instanceof oidc.ResponseBodyError) && !(e instanceof oidc.WWWAuthenticateChallengeError)) {
     return new ProviderError(`The provider answered ${what} with HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`, {
@@ -223,7 +320,8 @@ function mapError(e: unknown, what: string): Error {
     return new ProviderError(`The provider refused ${what} (${error ?? `HTTP ${e.status}`}).`, { error, hint: hintFor(error), cause: e });
   }
   const err = e as Error & { code?: string; cause?: unknown };
-  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
+  // openid-client wraps its own request timeout in a ClientError with one of these codes.
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError' || err?.code === 'OAUTH_TIMEOUT' || err?.code === 'OAUTH_ABORT') {
     return new NetworkError(`The provider did not answer ${what} in time.`, { cause: e });
   }
   if (err instanceof TypeError && /fetch failed/i.test(err.message)) {
@@ -234,9 +332,63 @@ function mapError(e: unknown, what: string): Error {
     return new ProviderError(`The provider's discovery document lacks what ${what} needs (${err.message}).`, { cause: e });
   }
   if (err instanceof oidc.ClientError || err?.name === 'OperationProcessingError' || typeof err?.code === 'string') {
-    return new ProviderError(`${capitalize(what)} failed validation: ${err.message}`, { cause: e });
+    return new ProviderError(`${capitalize(what)} failed validation: ${validationReason(err)}`, { hint: VALIDATION_HINT, cause: e });
   }
   return err instanceof Error ? err : new Error(String(e));
+}
+
+const VALIDATION_HINT =
+  'Nothing was stored. The provider (or something between you and it) sent an answer that fails a security check; tell its administrator if this persists.';
+
+/** Claims, parameters and attributes whose expected and received values are safe and useful to show. */
+const SHOWN_VALUES = new Set(['iss', 'aud', 'azp', 'sub', 'issuer']);
+
+interface CheckFacts {
+  expected?: unknown;
+  claim?: string;
+  claims?: Record<string, unknown>;
+  attribute?: string;
+  body?: Record<string, unknown>;
+  parameters?: unknown;
+  header?: Record<string, unknown>;
+  alg?: unknown;
+  now?: number;
+}
+
+/**
+ * The check that failed, with what was expected and what arrived. openid-client's own message is
+ * generic ("invalid response encountered"); the specific one, naming the claim or parameter, is on
+ * the oauth4webapi error in `cause`, and the values are on that error's `cause`.
+ */
+function validationReason(err: Error): string {
+  const inner = err.cause instanceof Error ? err.cause : err;
+  const facts = (typeof inner.cause === 'object' && inner.cause !== null ? inner.cause : {}) as CheckFacts;
+  const params = facts.parameters instanceof URLSearchParams ? facts.parameters : undefined;
+  const name = facts.claim ?? facts.attribute ?? (params && /"iss"/.test(inner.message) ? 'iss' : undefined);
+  const got = facts.claim ? facts.claims?.[facts.claim] : facts.attribute ? facts.body?.[facts.attribute] : params?.get('iss');
+  const details: string[] = [];
+  if (/response parameter/.test(inner.message)) details.push('in the redirect back from the provider');
+  if (name && SHOWN_VALUES.has(name) && facts.expected !== undefined) details.push(`expected ${quote(facts.expected)}, got ${quote(got)}`);
+  const exp = facts.claims?.exp;
+  if (facts.claim === 'exp' && typeof exp === 'number' && typeof facts.now === 'number') details.push(`expired ${Math.round(facts.now - exp)} s ago`);
+  const alg = facts.header?.alg ?? facts.alg;
+  if (alg !== undefined) {
+    let detail = `alg ${quote(alg)}`;
+    if (facts.header?.kid !== undefined) detail += `, kid ${quote(facts.header.kid)}`;
+    if (typeof facts.expected === 'string' || Array.isArray(facts.expected)) detail += `, expected ${[facts.expected].flat().join(' or ')}`;
+    if (alg === 'none' || (typeof alg === 'string' && alg.startsWith('HS'))) detail += '; ID tokens must be signed with a key the provider publishes';
+    details.push(detail);
+  }
+  return details.length ? `${inner.message} (${details.join('; ')})` : inner.message;
+}
+
+/** A provider-supplied value for a one-line message: JSON-quoted, no terminal control characters, short. */
+function quote(value: unknown): string {
+  const text = (JSON.stringify(value) ?? String(value)).replace(
+    /[\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return text.length > 120 ? `${text.slice(0, 117)}…` : text;
 }
 
 /** The HTTP response behind an openid-client error, when there was one. */
@@ -257,6 +409,10 @@ export function retryAfterMs(header: string | null, now: number): number {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function describe(e: oidc.ResponseBodyError): string {
+  return e.error_description ? `${e.error}: ${e.error_description}` : e.error;
 }
 
 function hintFor(error: string | undefined): string {

@@ -54,11 +54,13 @@ export class AccountStore {
   readonly #dbPath: string;
   readonly #dataKey: DataKey;
   readonly #statements = new Map<string, Statement>();
+  readonly #faultPoint: (name: string) => void;
 
-  constructor(db: Db, dbPath: string, dataKey: DataKey) {
+  constructor(db: Db, dbPath: string, dataKey: DataKey, faultPoint: (name: string) => void = () => {}) {
     this.#db = db;
     this.#dbPath = dbPath;
     this.#dataKey = dataKey;
+    this.#faultPoint = faultPoint;
   }
 
   /** @internal The connection, for store-level use cases that lock it across an await. */
@@ -101,6 +103,7 @@ export class AccountStore {
             }) as number;
           this.#writeGrant(id, grant, key, now);
           this.#setCurrent(id);
+          this.#faultPoint('login-in-transaction');
           return id;
         })
         .immediate(),
@@ -140,6 +143,7 @@ export class AccountStore {
             );
           }
           this.#writeGrant(userId, grant, key, now);
+          this.#faultPoint('refresh-in-transaction');
         })
         .immediate(),
     );
@@ -263,6 +267,7 @@ export class AccountStore {
           this.#stmt('DELETE FROM access_token WHERE user_id = ?').run(userId);
           this.#stmt('DELETE FROM refresh_token WHERE user_id = ?').run(userId);
           if (this.#currentId() === userId) this.#setCurrent(nextCurrent);
+          this.#faultPoint('logout-in-transaction');
         })
         .immediate(),
     );

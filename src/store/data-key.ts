@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, realpathSync, rmSync, writeSync, fsyncSync, constants as fsc } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, realpathSync, rmSync, writeSync, constants as fsc } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { KeychainError, SessionExpiredError, StoreError } from '../errors.js';
 import { generateDataKey, isDataKey } from './crypto.js';
@@ -15,6 +15,8 @@ export interface DataKeyDeps {
   /** Already bounded by `guardKeychain`. */
   keychain: KeychainPort;
   warn: (message: string) => void;
+  /** Crash tests stop the process at the named point (see `faultPoint` in the Context). */
+  faultPoint?: (name: string) => void;
 }
 
 /**
@@ -61,7 +63,17 @@ export class DataKey {
   async #resolveForReading(): Promise<Buffer> {
     const kind = recordedKind(this.#deps);
     const key = kind ? await this.#load(kind) : null;
-    if (!key) throw new SessionExpiredError('the stored data key is missing', { hint: 'Run `xtalk login` to sign in again.' });
+    if (!key) {
+      const where =
+        kind === 'keychain'
+          ? `It was removed from the OS keychain (service "xtalk", account "${keychainAccount(this.#deps.dbPath)}")`
+          : kind === 'file'
+            ? `The key file ${this.#deps.keyFilePath} was removed`
+            : 'The store does not record where its key is';
+      throw new SessionExpiredError('the stored data key is missing', {
+        hint: `${where}, so the stored tokens cannot be decrypted. Run \`xtalk login\` to sign in again.`,
+      });
+    }
     return key;
   }
 
@@ -70,24 +82,44 @@ export class DataKey {
     const existing = kind ? await this.#load(kind) : null;
     if (existing) return existing;
     const { db, dbPath } = this.#deps;
+    // Another process may have created the key while we waited for a lock.
+    const raced = async () => {
+      const again = recordedKind(this.#deps);
+      return again ? this.#load(again) : null;
+    };
+    if (kind) {
+      // The recorded key is gone. Its rows are forgotten in a transaction of their own: were they
+      // deleted in the one that creates the new key, a crash after the new key reached the keychain
+      // (or the key file) would roll them back next to a key that cannot open them.
+      const found = await withImmediateLock(db, dbPath, async () => {
+        const again = await raced();
+        if (!again) this.#forgetUnreadableTokens();
+        return again;
+      });
+      if (found) return found;
+    }
     // Held across the keychain call so two first logins cannot each record a different key.
     return withImmediateLock(db, dbPath, async () => {
-      // Another process may have created the key while we waited for the lock.
-      const again = recordedKind(this.#deps);
-      const raced = again ? await this.#load(again) : null;
-      if (raced) return raced;
-      const wiped = guardSqlite(dbPath, () => {
-        const n = db.prepare('DELETE FROM access_token').run().changes + db.prepare('DELETE FROM refresh_token').run().changes;
-        db.prepare("DELETE FROM meta WHERE key = 'credential_store'").run();
-        return n;
-      });
-      if (wiped > 0) this.#deps.warn(`The stored data key was missing; removed ${wiped} unreadable token(s). Other accounts must sign in again.`);
+      const found = await raced();
+      if (found) return found;
+      this.#forgetUnreadableTokens();
       const { key, kind: created } = await this.#create();
       guardSqlite(dbPath, () =>
         db.prepare("INSERT INTO meta (key, value) VALUES ('credential_store', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(created),
       );
       return key;
     });
+  }
+
+  /** Inside a write transaction: deletes the token rows and the record of a key that is gone. */
+  #forgetUnreadableTokens(): void {
+    const { db, dbPath } = this.#deps;
+    const wiped = guardSqlite(dbPath, () => {
+      const n = db.prepare('DELETE FROM access_token').run().changes + db.prepare('DELETE FROM refresh_token').run().changes;
+      db.prepare("DELETE FROM meta WHERE key = 'credential_store'").run();
+      return n;
+    });
+    if (wiped > 0) this.#deps.warn(`The stored data key was missing; removed ${wiped} unreadable token(s). Other accounts must sign in again.`);
   }
 
   /** Removes the key and its record; only valid once no token rows remain (logout of the last account). */
@@ -98,6 +130,7 @@ export class DataKey {
     const kind = recordedKind(this.#deps);
     if (kind === 'keychain') await this.#deps.keychain.delete(keychainAccount(dbPath));
     if (kind === 'file') rmSync(this.#deps.keyFilePath, { force: true });
+    this.#deps.faultPoint?.('logout-key-deleted');
     guardSqlite(dbPath, () => db.prepare("DELETE FROM meta WHERE key = 'credential_store'").run());
     this.#key = undefined;
   }
@@ -119,11 +152,12 @@ export class DataKey {
   }
 
   async #create(): Promise<{ key: Buffer; kind: CredentialStoreKind }> {
-    const { mode, keyFilePath } = this.#deps;
-    if (mode === 'file') return { key: createKeyFile(keyFilePath), kind: 'file' };
+    const { mode, keyFilePath, faultPoint } = this.#deps;
+    if (mode === 'file') return { key: this.#createKeyFile(), kind: 'file' };
     const key = generateDataKey();
     try {
       await this.#deps.keychain.set(keychainAccount(this.#deps.dbPath), key.toString('base64'));
+      faultPoint?.('login-after-keychain-write');
       return { key, kind: 'keychain' };
     } catch (e) {
       if (mode === 'keychain' || !(e instanceof KeychainUnavailableError)) throw e;
@@ -133,8 +167,14 @@ export class DataKey {
           `No OS keychain available (${e.reason}); keeping the key in ${keyFilePath} (0600). Set XTALK_CREDENTIAL_STORE=keychain to make this an error.`,
         );
       }
-      return { key: createKeyFile(keyFilePath), kind: 'file' };
+      return { key: this.#createKeyFile(), kind: 'file' };
     }
+  }
+
+  #createKeyFile(): Buffer {
+    const key = createKeyFile(this.#deps.keyFilePath, this.#deps.faultPoint);
+    this.#deps.faultPoint?.('login-after-key-file-write');
+    return key;
   }
 }
 
@@ -174,25 +214,36 @@ function readKeyFile(path: string): Buffer | null {
   return decodeKey(text, `the key file ${path}`);
 }
 
-function createKeyFile(path: string): Buffer {
+/**
+ * Writes a new key to `path` unless a key is already there (which then wins). The key is written and
+ * fsynced under a temporary name first and linked into place, so a crash never leaves an empty or
+ * half-written key file that would block every later login.
+ */
+function createKeyFile(path: string, faultPoint?: (name: string) => void): Buffer {
   ensurePrivateDir(dirname(path));
   const key = generateDataKey();
-  let fd: number;
+  const staged = `${path}.${process.pid}.tmp`;
+  const failure = (e: unknown) =>
+    new StoreError(`cannot create the key file ${path}`, { hint: 'Check the permissions of its folder, or set XTALK_HOME.', cause: e });
   try {
-    // O_EXCL: never overwrite a key some ciphertext may still depend on.
-    fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-      const existing = readKeyFile(path);
-      if (existing) return existing;
+    rmSync(staged, { force: true });
+    const fd = openSync(staged, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+    try {
+      writeSync(fd, `${key.toString('base64')}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
-    throw new StoreError(`cannot create the key file ${path}`, { hint: 'Check the permissions of its folder, or set XTALK_HOME.', cause: e });
-  }
-  try {
-    writeSync(fd, `${key.toString('base64')}\n`);
-    fsyncSync(fd);
+    faultPoint?.('login-key-file-staged');
+    // link() never replaces an existing file: a key some ciphertext may depend on stays.
+    linkSync(staged, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw failure(e);
+    const existing = readKeyFile(path);
+    if (existing) return existing;
+    throw failure(e);
   } finally {
-    closeSync(fd);
+    rmSync(staged, { force: true });
   }
   return key;
 }

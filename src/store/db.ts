@@ -74,6 +74,8 @@ export function openDatabase(path: string): Db {
     try {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       const version = checkIdentity(db, path);
+      // Only now: a file that is not ours (another program's database) keeps its mode.
+      tightenMode(path, 0o600);
       db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');
       db.pragma('synchronous = NORMAL');
@@ -153,7 +155,6 @@ export function ensurePrivateDir(dir: string): void {
 function ensurePrivateFile(path: string): void {
   // Created here, not by SQLite, so the file never exists with umask-derived (often 0644) bits.
   closeSync(openSync(path, fsc.O_RDWR | fsc.O_CREAT, 0o600));
-  tightenMode(path, 0o600);
 }
 
 /** chmods `path` to `mode` when group or others have any access; absent files are ignored. */

@@ -22,6 +22,8 @@ export interface OpenStoreOptions {
   keychainTimeoutMs?: number;
   /** Receives the one-line warning when `auto` falls back to the key file. */
   warn: (message: string) => void;
+  /** Crash tests stop the process here; synchronous because some points are inside transactions. */
+  faultPoint?: (name: string) => void;
 }
 
 /**
@@ -32,6 +34,7 @@ export function openStore(opts: OpenStoreOptions): AccountStore {
   const timeoutMs = opts.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;
   const keychain = opts.keychain ? guardKeychain(opts.keychain, timeoutMs) : createSystemKeychain({ timeoutMs });
   const db = openDatabase(opts.dbPath);
-  const dataKey = new DataKey({ db, dbPath: opts.dbPath, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn });
-  return new AccountStore(db, opts.dbPath, dataKey);
+  const faultPoint = opts.faultPoint ?? (() => {});
+  const dataKey = new DataKey({ db, dbPath: opts.dbPath, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint });
+  return new AccountStore(db, opts.dbPath, dataKey, faultPoint);
 }

@@ -47,16 +47,23 @@ export function guardKeychain(port: KeychainPort, timeoutMs = KEYCHAIN_TIMEOUT_M
  * loaded on first use so commands that never touch it don't pay for the native module.
  */
 export function createSystemKeychain(opts: { timeoutMs?: number } = {}): KeychainPort {
-  const entry = async (account: string) => {
+  let busCheck: Promise<string | undefined> | undefined;
+  const entry = async (account: string, signal: AbortSignal | undefined) => {
+    if (process.platform !== 'darwin' && process.platform !== 'win32') {
+      // The library would block this thread on a bus that never answers; ask without blocking first.
+      const { checkSecretService } = await import('./dbus-probe.js');
+      const problem = await (busCheck ??= checkSecretService(process.env.DBUS_SESSION_BUS_ADDRESS, signal));
+      if (problem) throw new KeychainUnavailableError(problem);
+    }
     const { AsyncEntry } = await import('@napi-rs/keyring');
     // Unpinned, Linux silently falls back to the kernel keyring, which forgets everything on reboot.
     return new AsyncEntry(KEYCHAIN_SERVICE, account, { linux: { store: 'secret-service' } });
   };
   return guardKeychain(
     {
-      get: async (account, signal) => (await entry(account)).getPassword(signal),
-      set: async (account, secret, signal) => (await entry(account)).setPassword(secret, signal),
-      delete: async (account, signal) => (await entry(account)).deleteCredential(signal),
+      get: async (account, signal) => (await entry(account, signal)).getPassword(signal),
+      set: async (account, secret, signal) => (await entry(account, signal)).setPassword(secret, signal),
+      delete: async (account, signal) => (await entry(account, signal)).deleteCredential(signal),
     },
     opts.timeoutMs,
   );

@@ -2,13 +2,20 @@
 // A BROWSER command for end-to-end tests: drives headless Chromium through the test provider's
 // sign-in pages the way a user would.
 //
-//   node test/e2e/chromium-browser.mjs [--login NAME] [--password PW] [--device-code CODE] URL
+//   node test/e2e/chromium-browser.mjs [--login NAME] [--password PW] [--device-code CODE | --device]
+//                                      [--deny] [--capture-callback FILE] URL
 //
 // The URL is the last argument because that is how xtalk invokes $BROWSER. Exit 0 once the
-// loopback callback page has loaded (or, with --device-code, the provider's success page shows);
-// exit 1 with the reason on stderr otherwise. Runs fine as a detached child with ignored stdio:
-// set XTALK_TEST_BROWSER_LOG to a file to keep the diagnostics.
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+// loopback callback page has loaded (or, with --device-code / --device, the provider's success page
+// shows); exit 1 with the reason on stderr otherwise. --device approves a verification URL that
+// already carries the user code; --deny presses Abort on its confirmation page instead.
+// --capture-callback routes every request through a small local proxy that never lets anything
+// reach the loopback listener named in the URL's redirect_uri: the callback address is written to
+// FILE and the browser gets an error page, as when the browser runs on another machine (page.route
+// cannot do this: it does not see a redirect's follow-up request).
+// Runs fine as a detached child with ignored stdio: set XTALK_TEST_BROWSER_LOG to keep diagnostics.
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -51,22 +58,68 @@ function log(message) {
 }
 
 function parseArgs(argv) {
-  const opts = { login: 'alice', password: 'any-password', deviceCode: undefined, url: undefined };
+  const opts = { login: 'alice', password: 'any-password', deviceCode: undefined, device: false, deny: false, captureFile: undefined, url: undefined };
   const args = [...argv];
   opts.url = args.pop();
   while (args.length) {
     const flag = args.shift();
+    if (flag === '--device' || flag === '--deny') {
+      opts.device = true;
+      if (flag === '--deny') opts.deny = true;
+      continue;
+    }
     const value = args.shift();
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === '--login') opts.login = value;
     else if (flag === '--password') opts.password = value;
     else if (flag === '--device-code') opts.deviceCode = value;
+    else if (flag === '--capture-callback') opts.captureFile = value;
     else throw new Error(`unknown option ${flag}`);
   }
+  if (opts.deviceCode) opts.device = true;
   if (!opts.url || !/^https?:\/\//.test(opts.url)) {
-    throw new Error('usage: chromium-browser.mjs [--login NAME] [--password PW] [--device-code CODE] URL');
+    throw new Error('usage: chromium-browser.mjs [--login NAME] [--password PW] [--device-code CODE | --device] [--deny] [--capture-callback FILE] URL');
   }
   return opts;
+}
+
+/**
+ * A forward proxy for plain-HTTP loopback traffic that refuses to reach `listenerOrigin`: the
+ * callback URL is written to `file`, every request to that origin gets a 502 page.
+ */
+async function startCapturingProxy(listenerOrigin, file) {
+  const server = createServer((req, res) => {
+    let target;
+    try {
+      target = new URL(req.url);
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    if (target.origin === listenerOrigin) {
+      if (target.pathname.includes('/callback')) {
+        writeFileSync(file, `${target.href}\n`);
+        log('captured the callback address; the listener never saw it');
+      }
+      res.writeHead(502, { 'content-type': 'text/html' }).end('<!doctype html><title>This site can’t be reached</title><h1>This site can’t be reached</h1>');
+      return;
+    }
+    if (!isLoopback(target)) {
+      res.writeHead(403).end();
+      return;
+    }
+    const upstream = httpRequest(target, { method: req.method, headers: req.headers, agent: false }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.headersSent ? res.destroy() : res.writeHead(502).end());
+    req.pipe(upstream);
+  });
+  // No tunnels: https (or anything else) through this proxy is refused.
+  server.on('connect', (_req, socket) => socket.destroy());
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return server.address().port;
 }
 
 const isCallback = (url) => url.href.startsWith('http://127.0.0.1:') && url.pathname.includes('/callback');
@@ -96,11 +149,18 @@ async function run(opts) {
   const deadline = Date.now() + TIME_LIMIT_MS;
   const remaining = () => Math.max(1, deadline - Date.now());
 
+  let flags = FLAGS;
+  if (opts.captureFile) {
+    const listener = new URL(new URL(opts.url).searchParams.get('redirect_uri') ?? 'missing:');
+    const port = await startCapturingProxy(listener.origin, opts.captureFile);
+    // <-loopback> removes Chromium's implicit loopback bypass, so loopback goes through the proxy too.
+    flags = [...FLAGS.filter((f) => !f.startsWith('--proxy-server=')), `--proxy-server=http://127.0.0.1:${port}`, '--proxy-bypass-list=<-loopback>'];
+  }
   profileDir = mkdtempSync(join(tmpdir(), 'xtalk-chromium-'));
   context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: FLAGS,
+    args: flags,
   });
   await context.route('**/*', (route) =>
     isLoopback(new URL(route.request().url())) ? route.continue() : route.abort('blockedbyclient'),
@@ -109,7 +169,7 @@ async function run(opts) {
 
   // Registered before the first navigation: the callback can arrive at any step, and the page must
   // finish loading it before the browser closes (closing early can hang Chromium for minutes).
-  const callback = opts.deviceCode
+  const callback = opts.device
     ? new Promise(() => {})
     : page.waitForURL(isCallback, { waitUntil: 'load', timeout: remaining() }).then(() => 'callback');
   callback.catch(() => {});
@@ -137,7 +197,7 @@ async function run(opts) {
     }), ACTIONABLE);
 
     if (!state.actionable) {
-      if (opts.deviceCode && /success/i.test(state.heading)) return `device approved: ${state.heading}`;
+      if (opts.device && /success/i.test(state.heading)) return `device approved: ${state.heading}`;
       throw new Error(`unexpected page ${page.url()}: ${state.text}`);
     }
 
@@ -160,6 +220,11 @@ async function run(opts) {
       codeEntered = true;
       log('submitting the user code');
       await page.click('button[form="op.deviceInputForm"], form:has(input[name="user_code"]) [type="submit"]');
+    } else if (state.confirm && opts.deny) {
+      log('aborting the device sign-in');
+      await page.click('button[form="op.deviceConfirmForm"][name="abort"]');
+      await navigated;
+      return 'device denied';
     } else if (state.confirm) {
       log('confirming the device');
       await page.click('button[form="op.deviceConfirmForm"]:not([name="abort"])');

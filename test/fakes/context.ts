@@ -1,10 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Context } from '../../src/context.js';
+import type { BrowserVia, Context, HostFacts } from '../../src/context.js';
+import { CancelledError } from '../../src/errors.js';
 import { ProviderClient } from '../../src/oidc/client.js';
 import { openStore } from '../../src/store/index.js';
 import type { KeychainPort } from '../../src/store/keychain.js';
+import type { PassThrough } from 'node:stream';
 import { CaptureStream, createStdin } from './streams.js';
 
 export interface TestContext extends Context {
@@ -12,6 +14,10 @@ export interface TestContext extends Context {
   stderr: CaptureStream;
   /** URLs handed to the browser opener, in order. */
   opened: string[];
+  /** How each URL was to be opened (undefined: BROWSER or the system opener). */
+  openedVia: (BrowserVia | undefined)[];
+  /** Every delay asked of ctx.sleep, in milliseconds. */
+  sleeps: number[];
   /** What each "browser" did; a real browser runs on its own, so the opener does not wait for it. */
   browserRuns: Promise<unknown>[];
   home: string;
@@ -25,39 +31,90 @@ export interface TestContextOptions {
   /** What "the browser" does with a URL; default records it only. */
   browser?: (url: string) => Promise<unknown>;
   keychain?: KeychainPort;
-  stdin?: string;
+  /** Text on stdin, ended; or a stream the test writes to itself. */
+  stdin?: string | PassThrough;
+  stdinIsTTY?: boolean;
   stderrIsTTY?: boolean;
+  /**
+   * What ctx.sleep really waits (default: a real timer of the requested length). Tests of polling
+   * pass e.g. `() => 20` to keep the asked-for delays observable in `sleeps` without waiting them.
+   */
+  realSleepMs?: (ms: number) => number;
+  host?: Partial<HostFacts>;
+  isProcessAlive?: (pid: number) => boolean;
+  /** Default: this process's pid; give two in-process logins different ones to see the login lock. */
+  pid?: number;
   signal?: AbortSignal;
   faultPoint?: (name: string) => Promise<void>;
 }
 
-/** A Context over real SQLite in a temp XTALK_HOME, a real provider client, captured streams. */
+/**
+ * A Context over real SQLite in a temp XTALK_HOME, a real provider client, captured streams. The
+ * machine looks like a Linux desktop (DISPLAY is set) unless `env` says otherwise.
+ */
 export function createTestContext(opts: TestContextOptions = {}): TestContext {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'xtalk-test-'));
   const stdout = new CaptureStream();
   const stderr = new CaptureStream();
   const opened: string[] = [];
   const browserRuns: Promise<unknown>[] = [];
-  const env = { XTALK_HOME: home, XTALK_CREDENTIAL_STORE: opts.keychain ? undefined : 'file', ...opts.env };
+  const openedVia: (BrowserVia | undefined)[] = [];
+  const sleeps: number[] = [];
+  const env = { XTALK_HOME: home, XTALK_CREDENTIAL_STORE: opts.keychain ? undefined : 'file', DISPLAY: ':99', ...opts.env };
+  const stdin = typeof opts.stdin === 'object' ? opts.stdin : createStdin(opts.stdin);
   return {
-    io: { stdin: createStdin(opts.stdin), stdout, stderr, stdinIsTTY: false, stderrIsTTY: opts.stderrIsTTY ?? false },
+    io: { stdin, stdout, stderr, stdinIsTTY: opts.stdinIsTTY ?? false, stderrIsTTY: opts.stderrIsTTY ?? false },
     env,
     cwd: opts.cwd ?? home,
     platform: 'linux',
     now: opts.now ?? (() => Date.now()),
     signal: opts.signal ?? new AbortController().signal,
-    openBrowser: async (url) => {
+    openBrowser: async (url, via) => {
       opened.push(url);
+      openedVia.push(via);
       if (opts.browser) browserRuns.push(opts.browser(url));
     },
     openStore: ({ paths, mode, warn }) =>
       openStore({ dbPath: paths.dbPath, keyFilePath: paths.keyFilePath, mode, warn, keychain: opts.keychain }),
     discover: (settings) => ProviderClient.discover(settings),
     faultPoint: async (name) => opts.faultPoint?.(name),
+    sleep: (ms, signal) => {
+      sleeps.push(ms);
+      return abortableDelay(opts.realSleepMs ? opts.realSleepMs(ms) : ms, signal);
+    },
+    probeHost: async () => ({ procVersion: undefined, wslview: undefined, powershell: undefined, ...opts.host }),
+    pid: opts.pid ?? process.pid,
+    isProcessAlive: opts.isProcessAlive ?? isProcessAlive,
     stdout,
     stderr,
     opened,
+    openedVia,
+    sleeps,
     browserRuns,
     home,
   };
+}
+
+function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError());
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new CancelledError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

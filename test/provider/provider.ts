@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { scriptDevicePolls, type DevicePollRecord, type ScriptedDeviceAnswer } from './device-polls.js';
 
 
 /** Claims of one login name; anything left out is derived from the login name. */
@@ -17,6 +18,8 @@ export interface TestProviderOptions {
   /** Per-login claim overrides, e.g. `{ 'alice-2': { preferred_username: 'alice' } }`. */
   users?: Record<string, TestUser>;
   deviceFlow?: boolean;
+  /** Answers for the first device-code token requests that would get authorization_pending. */
+  devicePollScript?: ScriptedDeviceAnswer[];
   /** Rotate the refresh token on every refresh (default true). */
   rotateRefreshToken?: boolean;
   /** Seconds (default 3600). */
@@ -66,6 +69,8 @@ export interface TestProvider {
   grants: GrantRecord[];
   /** Failed token-endpoint requests, in order. */
   grantErrors: GrantErrorRecord[];
+  /** Every device-code token request and what it was answered. */
+  devicePolls: DevicePollRecord[];
   refreshGrantCount(): number;
   /** Introspects over HTTP, authenticated as the confidential client. */
   introspect(token: string): Promise<IntrospectionResult>;
@@ -124,6 +129,8 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
   const provider = quietly(() => new Provider(issuer, buildConfiguration(opts, confidentialClient, publicClient)));
   if (opts.hideRevocationEndpoint) provider.use(hideRevocationEndpoint);
   provider.use(stripRemoteStylesheets);
+  const devicePolls: DevicePollRecord[] = [];
+  provider.use(scriptDevicePolls(opts.devicePollScript ?? [], devicePolls) as unknown as KoaMiddleware);
 
   const grants: GrantRecord[] = [];
   const grantErrors: GrantErrorRecord[] = [];
@@ -148,6 +155,7 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
     publicClient,
     grants,
     grantErrors,
+    devicePolls,
     refreshGrantCount: () => grants.filter((g) => g.grantType === 'refresh_token').length,
     introspect: (token) => introspect(issuer, confidentialClient, token),
     revoke: async (token) => {

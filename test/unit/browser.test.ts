@@ -244,3 +244,37 @@ describe('openBrowser without a browser variable', () => {
     await expect(openBrowser(AUTH_URL, { env: {}, platform: 'linux', openPackage: open.open })).rejects.toThrow(/Could not open the system browser: no opener/);
   });
 });
+
+describe('openBrowser on WSL (via wslview or powershell.exe)', () => {
+  it('runs wslview with the URL, without a shell or secrets', async () => {
+    const spy = track(spawnSpy({ expectCalls: 1 }));
+    const open = track(openFake({ expectCalls: 0 }));
+    await openBrowser(AUTH_URL, {
+      env: { XTALK_CLIENT_SECRET: 'x', PATH: '/usr/bin' },
+      platform: 'linux',
+      via: { kind: 'wslview', path: '/usr/bin/wslview' },
+      spawn: spy.spawn,
+      openPackage: open.open,
+    });
+    expect(spy.calls[0]).toMatchObject({ command: '/usr/bin/wslview', args: [AUTH_URL], options: { shell: false, env: { PATH: '/usr/bin' } } });
+  });
+
+  it("runs powershell.exe Start-Process with the URL in a single-quoted string (' doubled)", async () => {
+    const spy = track(spawnSpy({ expectCalls: 1 }));
+    const url = "https://idp.example/it's?a=1&b=2";
+    await openBrowser(url, { env: {}, platform: 'linux', via: { kind: 'powershell', path: '/mnt/c/ps.exe' }, spawn: spy.spawn });
+    expect(spy.calls[0]!.command).toBe('/mnt/c/ps.exe');
+    expect(spy.calls[0]!.args).toEqual(['-NoProfile', '-NonInteractive', '-Command', "Start-Process 'https://idp.example/it''s?a=1&b=2'"]);
+  });
+
+  it('still prefers an explicit BROWSER command', async () => {
+    const spy = track(spawnSpy({ expectCalls: 1 }));
+    await openBrowser(AUTH_URL, { env: { BROWSER: 'lynx' }, platform: 'linux', via: { kind: 'wslview', path: '/usr/bin/wslview' }, spawn: spy.spawn });
+    expect(spy.calls[0]!.command).toBe('lynx');
+  });
+
+  it('never hands an unsafe URL to the WSL openers', async () => {
+    const spy = track(spawnSpy({ expectCalls: 0 }));
+    await expect(openBrowser('file:///etc/passwd', { env: {}, platform: 'linux', via: { kind: 'powershell', path: 'ps' }, spawn: spy.spawn })).rejects.toThrow(XtalkError);
+  });
+});

@@ -1,0 +1,53 @@
+import type { Context } from '../context.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { ProviderError } from '../errors.js';
+import type { ProviderClient, TokenResult } from '../oidc/client.js';
+import type { Ui } from '../output/ui.js';
+import type { AccountStore } from '../store/index.js';
+import type { AccountRecord, SessionIdentity } from '../store/types.js';
+
+export type ClientConfig = ResolvedConfig & { issuer: string; clientId: string };
+
+/** What every sign-in method needs; each takes only the context members it uses. */
+export interface LoginDeps {
+  ctx: Pick<Context, 'signal' | 'openBrowser' | 'now' | 'faultPoint' | 'sleep' | 'io'>;
+  ui: Ui;
+  provider: ProviderClient;
+  store: () => AccountStore;
+}
+
+/**
+ * Turns a validated token response into a stored session, the same for every sign-in method:
+ * identity from the ID token (completed by userinfo), then one store transaction that also makes
+ * the account current.
+ */
+export async function saveSignIn(deps: LoginDeps, config: ClientConfig, result: TokenResult): Promise<AccountRecord> {
+  await deps.ctx.faultPoint('login-token-response');
+  const identity = await identify(deps, config, result);
+  return deps.store().saveLogin(identity, result.grant, deps.ctx.now());
+}
+
+/** Who signed in: the validated ID token's claims, completed from userinfo when it lacks a name or email. */
+async function identify(deps: LoginDeps, config: ClientConfig, result: TokenResult): Promise<SessionIdentity> {
+  const idClaims = result.idClaims;
+  const sub = idClaims?.sub;
+  if (typeof sub !== 'string' || !sub) {
+    throw new ProviderError('The provider returned no ID token with a subject (sub).', {
+      hint: 'Make sure the client may use the `openid` scope.',
+    });
+  }
+  let claims: Record<string, unknown> = { ...idClaims };
+  if ((claims.preferred_username === undefined || claims.email === undefined) && deps.provider.hasUserinfo) {
+    // A userinfo answer for another subject is rejected here, not merged.
+    const info = await deps.provider.userinfo(result.grant.accessToken, sub);
+    claims = { ...info, ...claims };
+  }
+  return {
+    issuer: deps.provider.issuer,
+    sub,
+    username: typeof claims.preferred_username === 'string' ? claims.preferred_username : null,
+    email: typeof claims.email === 'string' ? claims.email : null,
+    claims,
+    clientId: config.clientId,
+  };
+}

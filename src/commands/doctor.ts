@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import type { RunOutcome } from '../cli/program.js';
+import type { Context } from '../context.js';
+import type { DoctorReport } from '../doctor/check.js';
+import type { DoctorDeps } from '../doctor/run-doctor.js';
+import { ExitCode } from '../errors.js';
+import { createUi } from '../output/ui.js';
+
+export interface DoctorOptions {
+  json?: boolean;
+  debug?: boolean;
+  issuer?: string;
+  clientId?: string;
+  port?: string;
+}
+
+export function registerDoctor(program: Command, ctx: Context, outcome: RunOutcome, runner = runDoctor): void {
+  const cmd = program
+    .command('doctor')
+    .description('Check the configuration, the provider, the keychain, the browser and the network; each line ok, warning or failure with a fix.')
+    .option('--issuer <url>', 'OpenID provider (issuer) URL to check')
+    .option('--client-id <id>', 'OAuth client id')
+    .option('--port <port>', 'loopback port to check (default 0: any free port)')
+    .option('--json', 'print { "checks": [...], "ok": bool } on stdout')
+    .option('--debug', 'print diagnostics on stderr (secrets redacted)');
+  cmd.addHelpText(
+    'after',
+    `
+Exit code 1 when any check fails; warnings alone exit 0.
+
+Examples:
+  $ xtalk doctor
+  $ xtalk doctor --json | jq -r '.checks[] | select(.status != "ok") | .name'
+  $ HTTPS_PROXY=http://proxy.example:3128 xtalk doctor`,
+  );
+  cmd.action(async (opts: DoctorOptions) => {
+    const report = await runner(ctx, opts);
+    outcome.exitCode = report.ok ? ExitCode.Ok : ExitCode.Error;
+  });
+}
+
+/** Runs every check and prints them: one line each on stdout (they are the answer), a summary on stderr. */
+export async function runDoctor(ctx: Context, opts: DoctorOptions, deps: DoctorDeps = {}): Promise<DoctorReport> {
+  const ui = createUi(ctx.io, ctx.env, { debug: opts.debug });
+  // Loaded here so the other commands never pay for the checks.
+  const { runDoctorChecks, formatReport, summarize } = await import('../doctor/run-doctor.js');
+  const started = Date.now();
+  const report = await runDoctorChecks(ctx, { issuer: opts.issuer, clientId: opts.clientId, port: opts.port }, deps);
+  ui.debug(`doctor: ${report.checks.length} checks in ${Date.now() - started} ms`);
+  if (opts.json) {
+    ui.json(report);
+  } else {
+    // stdout may be a pipe while stderr is a terminal: color only what lands on a terminal.
+    const stdoutIsTTY = Boolean((ctx.io.stdout as { isTTY?: boolean }).isTTY);
+    ui.data(formatReport(report, ui.interactive && stdoutIsTTY ? ui.color : undefined));
+  }
+  const line = summarize(report.checks);
+  if (report.ok) ui.info(line);
+  else ui.error(line, 'Fix the lines marked ✗ (see "fix:"), then run `xtalk doctor` again.');
+  return report;
+}

@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import { resolveConfig, type ConfigFlags, type ConfigSource, type ResolvedConfig } from '../config/resolve.js';
+import { isXtalkError } from '../errors.js';
+import { fail, ok, type CheckResult } from './check.js';
+
+export interface ConfigCheck {
+  result: CheckResult;
+  /** Undefined when the configuration could not be read at all. */
+  config: ResolvedConfig | undefined;
+}
+
+const SETUP_FIX =
+  'Set XTALK_ISSUER and XTALK_CLIENT_ID (and XTALK_CLIENT_SECRET for a confidential client), pass --issuer/--client-id, or run in a folder with an X-Talk .env (OIDC_DISCOVERY_ENDPOINT, OAUTH2_CLIENT_ID).';
+
+/** Which settings were found, and where each came from; fails without an issuer or client id. */
+export function checkConfig(input: { flags: ConfigFlags; env: Readonly<Record<string, string | undefined>>; cwd: string; platform: NodeJS.Platform }): ConfigCheck {
+  let config: ResolvedConfig;
+  try {
+    config = resolveConfig(input);
+  } catch (e) {
+    if (!isXtalkError(e)) throw e;
+    return { result: fail('config', e.message, e.hint), config: undefined };
+  }
+  const where = (source: ConfigSource | undefined): string => describeSource(source, input.cwd, config.paths.configFile);
+  const missing = [!config.issuer && 'issuer', !config.clientId && 'client id'].filter(Boolean);
+  const found = [
+    config.issuer && `issuer ${config.issuer} (${where(config.sources.issuer)})`,
+    config.clientId && `client id ${config.clientId} (${where(config.sources.clientId)})`,
+    config.clientSecret ? `client secret set (${where(config.sources.clientSecret)})` : config.clientId && 'no client secret (public client)',
+    config.revocationEndpoint && `revocation endpoint (${where(config.sources.revocationEndpoint)})`,
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    const has = found.length > 0 ? `; found ${found.join(', ')}` : '';
+    return { result: fail('config', `no ${missing.join(' and ')} configured${has}`, SETUP_FIX), config };
+  }
+  return { result: ok('config', `${found.join(', ')}; data in ${config.paths.dataDir}`), config };
+}
+
+function describeSource(source: ConfigSource | undefined, cwd: string, configFile: string): string {
+  switch (source) {
+    case 'flag':
+      return 'command-line flag';
+    case 'env':
+      return 'environment';
+    case '.env':
+      return join(cwd, '.env');
+    case 'config':
+      return configFile;
+    default:
+      return 'default';
+  }
+}

@@ -1,0 +1,139 @@
+import { isLoopbackHost } from '../config/resolve.js';
+import { fail, ok, warn, type CheckResult } from './check.js';
+
+/** Warn from this much clock difference; fail from the next (ID-token checks allow only a little). */
+export const SKEW_WARN_MS = 30_000;
+export const SKEW_FAIL_MS = 300_000;
+
+export interface ProviderProbe {
+  issuer: string;
+  /** From the configuration, when set there; overrides discovery like login and logout do. */
+  revocationEndpoint: string | undefined;
+  fetch: typeof fetch;
+  now: () => number;
+  signal: AbortSignal;
+  requestTimeoutMs: number;
+}
+
+const DISCOVERY_SUFFIX = '/.well-known/openid-configuration';
+const NETWORK_FIX =
+  'Check the issuer URL and the network; behind a proxy set HTTPS_PROXY (and NO_PROXY), behind a TLS-inspecting proxy set NODE_EXTRA_CA_CERTS to its CA certificate.';
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
+
+/** The four checks that need the provider, when it cannot be asked. */
+export function providerNotChecked(reason: string): CheckResult[] {
+  return ['discovery', 'jwks', 'clock', 'revocation'].map((name) => warn(name, `not checked: ${reason}`));
+}
+
+/** Discovery, JWKS, clock skew against the provider's `Date` header, and the revocation endpoint. */
+export async function checkProvider(p: ProviderProbe): Promise<CheckResult[]> {
+  const url = `${p.issuer}${DISCOVERY_SUFFIX}`;
+  const got = await getJson(p, url);
+  if ('error' in got) {
+    const [, jwks, clock, revocationUnknown] = providerNotChecked('discovery failed');
+    return [fail('discovery', got.error, got.fix), jwks!, clock!, p.revocationEndpoint ? revocation(p, undefined) : revocationUnknown!];
+  }
+  const doc = got.body as Record<string, unknown>;
+  const missing = ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'].filter((k) => typeof doc[k] !== 'string');
+  let discovery: CheckResult;
+  if (missing.length > 0) {
+    discovery = fail('discovery', `${url} lacks ${missing.join(', ')}`, 'Check that the issuer URL points at an OpenID provider.');
+  } else if (doc.issuer !== p.issuer) {
+    discovery = fail('discovery', `${url} names the issuer ${String(doc.issuer)}, not ${p.issuer}`, `Set XTALK_ISSUER to exactly ${String(doc.issuer)}.`);
+  } else {
+    discovery = ok('discovery', `${url} (HTTP ${got.status}, ${got.ms} ms)`);
+  }
+  const jwks = typeof doc.jwks_uri === 'string' ? await checkJwks(p, doc.jwks_uri) : warn('jwks', 'not checked: discovery names no jwks_uri');
+  return [discovery, jwks, checkClock(got.date, got.receivedAt), revocation(p, typeof doc.revocation_endpoint === 'string' ? doc.revocation_endpoint : undefined)];
+}
+
+async function checkJwks(p: ProviderProbe, uri: string): Promise<CheckResult> {
+  let parsed: URL;
+  try {
+    parsed = new URL(uri);
+  } catch {
+    return fail('jwks', `jwks_uri ${uri} is not a URL`, 'The provider publishes a broken discovery document; contact its administrator.');
+  }
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname))) {
+    return fail('jwks', `jwks_uri ${uri} is not https:`, 'The provider must publish its keys over https:; contact its administrator.');
+  }
+  const got = await getJson(p, uri);
+  if ('error' in got) return fail('jwks', got.error, got.fix);
+  const keys = (got.body as { keys?: unknown }).keys;
+  if (!Array.isArray(keys) || keys.length === 0) {
+    return fail('jwks', `${uri} holds no keys`, 'ID tokens cannot be verified without the provider\'s keys; contact its administrator.');
+  }
+  const algs = [...new Set(keys.map((k: { alg?: unknown; kty?: unknown }) => String(k.alg ?? k.kty)))];
+  return ok('jwks', `${keys.length} key${keys.length === 1 ? '' : 's'} (${algs.join(', ')}) at ${uri}`);
+}
+
+/** `date` is the provider's `Date` header, `receivedAt` this machine's clock when it arrived. */
+export function checkClock(date: string | null, receivedAt: number): CheckResult {
+  const providerMs = date ? Date.parse(date) : NaN;
+  if (!Number.isFinite(providerMs)) {
+    return warn('clock', date ? `the provider's Date header is unreadable: ${date}` : 'the provider sent no Date header; clocks not compared');
+  }
+  // The header drops the milliseconds: the provider's clock read somewhere in the next second.
+  const skew = providerMs + 500 - receivedAt;
+  if (Math.abs(skew) < 1500) return ok('clock', 'in step with the provider (within 1 s)');
+  const text = `this machine's clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'behind' : 'ahead of'} the provider's`;
+  const fix = 'Synchronise the clock (e.g. `timedatectl set-ntp true`, or automatic time in the system settings); ID tokens are checked against it.';
+  if (Math.abs(skew) > SKEW_FAIL_MS) return fail('clock', text, fix);
+  if (Math.abs(skew) > SKEW_WARN_MS) return warn('clock', text, fix);
+  return ok('clock', text);
+}
+
+function revocation(p: ProviderProbe, discovered: string | undefined): CheckResult {
+  if (p.revocationEndpoint) return ok('revocation', `${p.revocationEndpoint} (from the configuration)`);
+  if (discovered) return ok('revocation', `${discovered} (from discovery)`);
+  return warn(
+    'revocation',
+    'the provider publishes no revocation endpoint, so `xtalk logout` cannot revoke tokens',
+    'Set XTALK_REVOCATION_ENDPOINT (or OAUTH2_REVOCATION_ENDPOINT in .env) if the provider has one; otherwise `xtalk logout --force` deletes the tokens locally only.',
+  );
+}
+
+type Got = { status: number; body: unknown; date: string | null; receivedAt: number; ms: number } | { error: string; fix: string };
+
+async function getJson(p: ProviderProbe, url: string): Promise<Got> {
+  const started = p.now();
+  let res: Response;
+  try {
+    res = await p.fetch(url, {
+      headers: { accept: 'application/json' },
+      redirect: 'manual',
+      signal: AbortSignal.any([p.signal, AbortSignal.timeout(p.requestTimeoutMs)]),
+    });
+  } catch (e) {
+    return { error: `cannot reach ${url}: ${describeFetchError(e, p.requestTimeoutMs)}`, fix: NETWORK_FIX };
+  }
+  const receivedAt = p.now();
+  if (res.status >= 300 && res.status < 400) {
+    return { error: `${url} redirects (HTTP ${res.status}) to ${res.headers.get('location') ?? 'nowhere'}`, fix: 'Set the issuer to the exact URL the provider names as its issuer; xtalk does not follow redirects here.' };
+  }
+  if (res.status !== 200) {
+    return { error: `${url} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, fix: 'Check the issuer URL (without /.well-known/openid-configuration); a 5xx is the provider\'s problem.' };
+  }
+  try {
+    const body: unknown = await res.json();
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+    return { status: res.status, body, date: res.headers.get('date'), receivedAt, ms: Math.round(receivedAt - started) };
+  } catch {
+    return { error: `${url} did not answer with a JSON object`, fix: 'Check that the issuer URL points at an OpenID provider, not a web page or a captive portal.' };
+  }
+}
+
+function describeFetchError(e: unknown, timeoutMs: number): string {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return `no answer within ${timeoutMs / 1000} s`;
+  const cause = err?.cause;
+  if (cause?.code && TLS_CODES.test(cause.code)) return `TLS certificate not trusted (${cause.code}); a TLS-inspecting proxy needs NODE_EXTRA_CA_CERTS`;
+  return cause?.message ?? err?.message ?? String(e);
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 90) return `${s} s`;
+  const m = Math.floor(s / 60);
+  return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
+}

@@ -1,0 +1,102 @@
+import type { ConfigFlags } from '../config/resolve.js';
+import type { Context } from '../context.js';
+import { isXtalkError } from '../errors.js';
+import { createProviderFetch } from '../net/proxy-fetch.js';
+import type { Ui } from '../output/ui.js';
+import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from '../store/keychain.js';
+import { runLimited, warn, type DoctorReport } from './check.js';
+
+import { checkConfig } from './config-check.js';
+import { checkBrowser, checkKeychain, checkLoopback } from './host-checks.js';
+import { checkCa, checkProxy } from './network-env-checks.js';
+import { checkProvider, providerNotChecked } from './provider-checks.js';
+
+export { summarize } from './check.js';
+
+/** What the checks reach outside the Context; tests replace them. */
+export interface DoctorDeps {
+  /** Default: the OS keychain. Bounded by `keychainTimeoutMs` either way. */
+  keychain?: KeychainPort;
+  keychainTimeoutMs?: number;
+  /** Default: the proxy-aware fetch provider calls use, else Node's fetch. */
+  fetch?: typeof fetch;
+  /** Each provider request gives up after this long (default 10 s). */
+  requestTimeoutMs?: number;
+}
+
+const LOCAL_CHECK_LIMIT_MS = 5_000;
+
+/** Runs every check (those that wait on something in parallel) and returns them in a fixed order. */
+export async function runDoctorChecks(ctx: Context, flags: ConfigFlags, deps: DoctorDeps = {}): Promise<DoctorReport> {
+  const { result: configResult, config } = checkConfig({ flags, env: ctx.env, cwd: ctx.cwd, platform: ctx.platform });
+  const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000;
+  const keychainTimeoutMs = deps.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;
+  const keychain = (): KeychainPort => (deps.keychain ? guardKeychain(deps.keychain, keychainTimeoutMs) : createSystemKeychain({ timeoutMs: keychainTimeoutMs }));
+  const issuer = config?.issuer;
+  const providerFetch = deps.fetch ?? proxyFetchOrReason(ctx.env);
+
+  const provider =
+    !issuer ? Promise.resolve(providerNotChecked(config ? 'no issuer configured' : 'the configuration is invalid'))
+    : typeof providerFetch === 'string' ? Promise.resolve(providerNotChecked(providerFetch))
+    : runLimited('discovery', 2 * requestTimeoutMs + 1_000, ctx.signal, (signal) =>
+        checkProvider({ issuer, revocationEndpoint: config?.revocationEndpoint, fetch: providerFetch, now: () => ctx.now(), signal, requestTimeoutMs }),
+      );
+  const keychainCheck = config
+    ? runLimited('keychain', keychainTimeoutMs + 2_000, ctx.signal, () => checkKeychain(config.credentialStore, config.paths.keyFilePath, keychain))
+    : Promise.resolve([warn('keychain', 'not checked: the configuration is invalid')]);
+  const browser = runLimited('browser', LOCAL_CHECK_LIMIT_MS, ctx.signal, async () => checkBrowser(ctx.env, ctx.platform, await ctx.probeHost()));
+  const loopback = config
+    ? runLimited('loopback', LOCAL_CHECK_LIMIT_MS, ctx.signal, () => checkLoopback(config.port))
+    : Promise.resolve([warn('loopback', 'not checked: the configuration is invalid')]);
+
+  // All at once, so that Ctrl-C (CancelledError from each) is one rejection, not several.
+  const [providerResults, keychainResults, browserResults, loopbackResults] = await Promise.all([provider, keychainCheck, browser, loopback]);
+  const checks = [
+    configResult,
+    // A probe that ran out of time or broke reports only itself; the rest were never reached.
+    ...(providerResults.length === 1 ? [providerResults[0]!, ...providerNotChecked('discovery did not finish').slice(1)] : providerResults),
+    ...keychainResults,
+    ...browserResults,
+    ...loopbackResults,
+    checkProxy(ctx.env, issuer),
+    checkCa(ctx.env),
+  ];
+  return { checks, ok: checks.every((c) => c.status !== 'fail') };
+}
+
+/** The fetch provider calls use here, or why there is none (the proxy check explains it). */
+function proxyFetchOrReason(env: Context['env']): typeof fetch | string {
+  try {
+    return createProviderFetch(env) ?? fetch;
+  } catch (e) {
+    if (isXtalkError(e)) return 'the proxy settings are unusable';
+    throw e;
+  }
+}
+
+const LABELS: Record<string, string> = {
+  config: 'configuration',
+  discovery: 'discovery',
+  jwks: 'signing keys (JWKS)',
+  clock: 'clock skew',
+  revocation: 'revocation endpoint',
+  keychain: 'keychain',
+  browser: 'browser',
+  loopback: 'loopback port',
+  proxy: 'proxy',
+  ca: 'CA certificates',
+};
+
+/** One line per check, its fix indented below; colored only when `color` is given. */
+export function formatReport(report: DoctorReport, color?: Ui['color']): string {
+  const width = Math.max(...report.checks.map((c) => (LABELS[c.name] ?? c.name).length)) + 2;
+  const plain = (s: string) => s;
+  const marks = { ok: (color?.green ?? plain)('✓'), warn: (color?.yellow ?? plain)('!'), fail: (color?.red ?? plain)('✗') };
+  const dim = color?.dim ?? plain;
+  return report.checks
+    .map((c) => {
+      const line = `${marks[c.status]} ${(LABELS[c.name] ?? c.name).padEnd(width)}${c.detail}`;
+      return c.fix ? `${line}\n  ${' '.repeat(width)}${dim('fix:')} ${c.fix}` : line;
+    })
+    .join('\n') + '\n';
+}

@@ -1,0 +1,64 @@
+import type { ProviderSettings } from '../oidc/client.js';
+import { ConfigError } from '../errors.js';
+import { hasProxy, PROXY_FIX, proxyProblem, readProxyEnv, type ProxyEnv } from './proxy-env.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface Loaded {
+  fetch: (url: string, init: object) => Promise<Response>;
+  dispatcher: object;
+}
+
+// Bodies that must stay null when a Response is rebuilt (the constructor throws otherwise).
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * A `fetch` for provider calls that honours `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` (see
+ * {@link routeFor}), or undefined when no proxy variable is set, so that nothing extra loads.
+ * Node's own fetch ignores these variables. undici is imported on the first request only.
+ * Throws ConfigError for a proxy variable that is not an http: or https: URL.
+ */
+export function createProviderFetch(env: Env): typeof fetch | undefined {
+  const settings = readProxyEnv(env);
+  if (!hasProxy(settings)) return undefined;
+  for (const v of [settings.https, settings.http]) {
+    const problem = v && proxyProblem(v);
+    if (problem) throw new ConfigError(problem, PROXY_FIX);
+  }
+  let loading: Promise<Loaded> | undefined;
+  const providerFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    if (typeof input !== 'string' && !(input instanceof URL)) {
+      throw new TypeError('The provider fetch takes a URL, not a Request.');
+    }
+    const { fetch: undiciFetch, dispatcher } = await (loading ??= load(settings));
+    const res = await undiciFetch(String(input), { ...init, dispatcher });
+    // Rebuilt as this realm's Response: callers tell HTTP errors apart with `instanceof Response`.
+    // Provider answers are small JSON documents, so reading the body here costs nothing.
+    const body = NULL_BODY_STATUS.has(res.status) ? null : await res.arrayBuffer();
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: new Headers([...res.headers]) });
+  };
+  return providerFetch as typeof fetch;
+}
+
+/** Fills in the proxy-aware fetch unless the caller brought its own. */
+export function withProviderFetch(settings: ProviderSettings, env: Env): ProviderSettings {
+  if (settings.fetch) return settings;
+  const proxied = createProviderFetch(env);
+  return proxied ? { ...settings, fetch: proxied } : settings;
+}
+
+async function load(settings: ProxyEnv): Promise<Loaded> {
+  const imported = await import('undici');
+  // undici is CommonJS: bundled, its exports sit on `default` only; under plain Node, on both.
+  const undici = ((imported as unknown as { default?: typeof imported }).default ?? imported) as typeof imported;
+  const dispatcher = new undici.EnvHttpProxyAgent({
+    // Explicit values (empty for unset) so undici never falls back to process.env on its own.
+    httpProxy: settings.http?.value ?? '',
+    httpsProxy: settings.https?.value ?? '',
+    noProxy: settings.noProxy?.value ?? '',
+    // Plain http: requests go to the proxy in absolute form, as curl sends them; many proxies
+    // refuse CONNECT to ports other than 443.
+    proxyTunnel: false,
+  });
+  return { fetch: undici.fetch as unknown as Loaded['fetch'], dispatcher };
+}

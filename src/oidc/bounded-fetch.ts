@@ -1,0 +1,62 @@
+import { ProviderError } from '../errors.js';
+
+/** Provider answers are JSON documents of a few KB; a discovery document or JWKS of 1 MB is not real. */
+export const MAX_PROVIDER_RESPONSE_BYTES = 1024 * 1024;
+
+const DISCOVERY_PATH = '/.well-known/openid-configuration';
+// The Response constructor refuses a body for these.
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * Wraps the fetch used for provider calls: reads each body within the request's own timeout and
+ * stops at `limit` bytes, so a huge or endless answer fails fast instead of filling memory; a
+ * discovery document that is not JSON is named as such (openid-client only says "HTTP 200").
+ */
+export function boundedFetch(inner: typeof fetch, limit = MAX_PROVIDER_RESPONSE_BYTES): typeof fetch {
+  const bounded = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const res = await inner(input, init);
+    const url = input instanceof Request ? input.url : String(input);
+    if (!res.body) return res;
+    const declared = Number(res.headers.get('content-length'));
+    if (declared > limit) {
+      await res.body.cancel().catch(() => {});
+      throw tooLarge(url, limit);
+    }
+    const reader = res.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(url, limit);
+      }
+      chunks.push(value);
+    }
+    const body = Buffer.concat(chunks);
+    if (res.ok && new URL(url).pathname.endsWith(DISCOVERY_PATH)) checkDiscoveryJson(url, res.headers.get('content-type'), body);
+    return new Response(NULL_BODY_STATUS.has(res.status) ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+  return bounded as typeof fetch;
+}
+
+function tooLarge(url: string, limit: number): ProviderError {
+  return new ProviderError(`The provider's answer from ${url} is larger than ${limit / 1024 / 1024} MB; xtalk stopped reading it.`, {
+    hint: 'Check that the issuer URL is the OpenID provider itself; its documents are a few KB.',
+  });
+}
+
+function checkDiscoveryJson(url: string, contentType: string | null, body: Buffer): void {
+  const issuer = url.slice(0, url.lastIndexOf(DISCOVERY_PATH));
+  const hint = `Check the issuer URL: ${issuer}${DISCOVERY_PATH} must return the provider's discovery document (JSON).`;
+  if (!/^application\/([\w.+-]+\+)?json\b/i.test(contentType ?? '')) {
+    throw new ProviderError(`The discovery document at ${url} is not JSON (content-type ${contentType ?? 'none'}).`, { hint });
+  }
+  try {
+    JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new ProviderError(`The discovery document at ${url} is not valid JSON.`, { hint });
+  }
+}
