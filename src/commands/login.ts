@@ -56,6 +56,8 @@ export async function runLogin(ctx: Context, opts: LoginOptions): Promise<void> 
   const env = createCommandEnv(ctx, opts, opts);
   try {
     const config = requireClientConfig(env.config);
+    // A store that cannot keep the session must fail before anyone signs in and tokens are issued.
+    env.store();
     const startedAt = ctx.now();
     const lock = await acquireLoginLock({
       dir: config.paths.dataDir,
