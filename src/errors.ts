@@ -34,10 +34,13 @@ export class UsageError extends XtalkError {
   }
 }
 
-/** Bad configuration values (unknown store, non-URL issuer …): exit 1 unless it is a usage problem. */
+/**
+ * A bad configuration value: exit 1 (the contract's "bad config") when it comes from the
+ * environment, `.env` or `config.json`; exit 2 when the user typed it as a flag or argument.
+ */
 export class ConfigError extends XtalkError {
-  constructor(message: string, hint?: string) {
-    super(message, { exitCode: ExitCode.Usage, hint });
+  constructor(message: string, hint?: string, exitCode: ExitCodeValue = ExitCode.Error) {
+    super(message, { exitCode, hint });
   }
 }
 

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import { addCommonOptions, type CommonOptions } from '../cli/common.js';
 import { updateConfigFile } from '../config/config-file.js';
+import { resolvePaths } from '../config/paths.js';
 import { CONFIG_FILE_KEYS, checkConfigFileValue, readConfigFile } from '../config/resolve.js';
 import type { Context } from '../context.js';
 import { UsageError, XtalkError } from '../errors.js';
 import { readSecret } from '../output/read-secret.js';
+import { createUi } from '../output/ui.js';
 
 export interface ConfigOptions extends CommonOptions {
   json?: boolean;
@@ -50,10 +52,10 @@ Examples:
         if (value !== undefined) {
           throw new UsageError('The client secret is not accepted on the command line (other users can see argv).', 'Run `xtalk config set client_secret` and type it, or pipe it in on stdin.');
         }
-        stored = checkConfigFileValue(key, await readSecret(ctx.io, 'Client secret: '));
+        stored = checkTyped(key, await readSecret(ctx.io, 'Client secret: '));
       } else {
         if (value === undefined) throw new UsageError(`Which value? xtalk config set ${key} VALUE`);
-        stored = checkConfigFileValue(key, value);
+        stored = checkTyped(key, value);
       }
       updateConfigFile(path, (c) => ({ ...c, [key]: stored }));
       env.ui.success(`Set ${key} in ${path}`);
@@ -81,9 +83,23 @@ Examples:
   });
 }
 
+/**
+ * Only the file's location is resolved, not the configuration itself: `xtalk config` must be able
+ * to repair a config.json (or environment) that resolveConfig rejects.
+ */
 function open(ctx: Context, opts: ConfigOptions) {
-  const env = createCommandEnv(ctx, opts);
-  return { env, path: env.config.paths.configFile };
+  const env = { ui: createUi(ctx.io, ctx.env, { debug: opts.debug }) };
+  return { env, path: resolvePaths(ctx.env, ctx.platform).configFile };
+}
+
+/** A value typed on the command line that the file may not hold is a usage error. */
+function checkTyped(key: string, value: string): string | number {
+  try {
+    return checkConfigFileValue(key, value);
+  } catch (e) {
+    if (e instanceof XtalkError) throw new UsageError(e.message, e.hint);
+    throw e;
+  }
 }
 
 function checkKnown(key: string): void {

@@ -56,8 +56,6 @@ export async function runLogin(ctx: Context, opts: LoginOptions): Promise<void> 
   const env = createCommandEnv(ctx, opts, opts);
   try {
     const config = requireClientConfig(env.config);
-    // A store that cannot keep the session must fail before anyone signs in and tokens are issued.
-    env.store();
     const startedAt = ctx.now();
     const lock = await acquireLoginLock({
       dir: config.paths.dataDir,
@@ -100,6 +98,8 @@ async function signIn(ctx: Context, env: CommandEnv, config: ClientConfig, opts:
     now: ctx.now,
   });
   env.ui.debug(`discovered ${provider.issuer}`);
+  // A store that cannot keep the session must fail before anyone signs in and tokens are issued.
+  env.store();
   const forced = Boolean(opts.manual || opts.device || opts.browser === false);
   const host = forced && !opts.device ? { procVersion: undefined, wslview: undefined, powershell: undefined } : await ctx.probeHost();
   const choice = chooseLoginMethod({

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, UsageError, XtalkError } from '../errors.js';
+import { ConfigError, ExitCode, UsageError, XtalkError } from '../errors.js';
 import type { CredentialStoreMode } from '../store/types.js';
 import { readDotenv } from './dotenv.js';
 import { resolvePaths, type XtalkPaths } from './paths.js';
@@ -137,7 +137,8 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
       return parser(raw);
     } catch (e) {
       if (!(e instanceof XtalkError) || !origins[key]) throw e;
-      throw new ConfigError(`${e.message.replace(/\.$/, '')} (from ${origins[key]}).`, e.hint);
+      const typed = sources[key] === 'flag';
+      throw new ConfigError(`${e.message.replace(/\.$/, '')} (from ${origins[key]}).`, e.hint, typed ? ExitCode.Usage : ExitCode.Error);
     }
   };
 

@@ -322,7 +322,10 @@ function mapError(e: unknown, what: string): Error {
   const err = e as Error & { code?: string; cause?: unknown };
   // openid-client wraps its own request timeout in a ClientError with one of these codes.
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError' || err?.code === 'OAUTH_TIMEOUT' || err?.code === 'OAUTH_ABORT') {
-    return new NetworkError(`The provider did not answer ${what} in time.`, { cause: e });
+    return new NetworkError(`The provider did not answer ${what} in time.`, {
+      hint: 'Check the network and the issuer URL; XTALK_HTTP_TIMEOUT sets how many seconds xtalk waits for each request (default 30).',
+      cause: e,
+    });
   }
   if (err instanceof TypeError && /fetch failed/i.test(err.message)) {
     const reason = (err.cause as Error | undefined)?.message ?? err.message;

@@ -18,7 +18,10 @@ import { startTestProvider, type TestProvider } from '../provider/provider.js';
  */
 
 // ConfigError's exit code (errors.ts), although the contract's table lists "bad config" under 1.
-const BAD_CONFIG = ExitCode.Usage;
+// The contract: a bad value in the environment, .env or config.json is "bad config" (1);
+// the same value typed as a flag is a usage error (2).
+const BAD_CONFIG = ExitCode.Error;
+const BAD_FLAG = ExitCode.Usage;
 const HTTP_TIMEOUT_SECONDS = 1;
 
 let provider: TestProvider;
@@ -141,6 +144,14 @@ describe('a bad configuration', () => {
     expect(readFileSync(join(home, 'config.json'), 'utf8')).toBe('{"client_id": "x"');
   });
 
+  it('malformed config.json or environment: `config path` still says where the file is', async () => {
+    const home = tempDir();
+    writeFileSync(join(home, 'config.json'), '{"client_id": "x"');
+    const ctx = createTestContext({ home, env: { XTALK_CREDENTIAL_STORE: 'vault', XTALK_PORT: 'eighty' } });
+    expect(await run(['config', 'path'], ctx)).toBe(0);
+    expect(ctx.stdout.text).toBe(join(home, 'config.json') + '\n');
+  });
+
   it('config.json that is JSON but not an object', async () => {
     const home = tempDir();
     writeFileSync(join(home, 'config.json'), '["https://account.iottalk.example"]\n');
@@ -189,7 +200,7 @@ describe('a bad configuration', () => {
     if ('file' in how) writeFileSync(join(home, 'config.json'), JSON.stringify(how.file));
     const outcome = await xtalkLeavesHomeAlone(['login', ...('args' in how ? how.args : [])], { home, env });
     const shown = value.replace('/.well-known/openid-configuration', '');
-    expectFailure(outcome, BAD_CONFIG, new RegExp(`The issuer "${escape(shown)}" is not a URL \\(from ${escape(origin).replace(' in config', ' in .*config')}\\)\\.$`), /Give the full URL, e\.g\. https:\/\//);
+    expectFailure(outcome, origin === '--issuer' ? BAD_FLAG : BAD_CONFIG, new RegExp(`The issuer "${escape(shown)}" is not a URL \\(from ${escape(origin).replace(' in config', ' in .*config')}\\)\\.$`), /Give the full URL, e\.g\. https:\/\//);
     expect(outcome.discoveries).toBe(0);
   });
 
