@@ -1,5 +1,6 @@
 import type { ProviderSettings } from '../oidc/client.js';
 import { ConfigError } from '../errors.js';
+import { boundedFetch } from '../oidc/bounded-fetch.js';
 import { hasProxy, PROXY_FIX, proxyProblem, readProxyEnv, type ProxyEnv } from './proxy-env.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -8,9 +9,6 @@ interface Loaded {
   fetch: (url: string, init: object) => Promise<Response>;
   dispatcher: object;
 }
-
-// Bodies that must stay null when a Response is rebuilt (the constructor throws otherwise).
-const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 /**
  * A `fetch` for provider calls that honours `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` (see
@@ -26,18 +24,16 @@ export function createProviderFetch(env: Env): typeof fetch | undefined {
     if (problem) throw new ConfigError(problem, PROXY_FIX);
   }
   let loading: Promise<Loaded> | undefined;
-  const providerFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+  const proxiedFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     if (typeof input !== 'string' && !(input instanceof URL)) {
       throw new TypeError('The provider fetch takes a URL, not a Request.');
     }
     const { fetch: undiciFetch, dispatcher } = await (loading ??= load(settings));
-    const res = await undiciFetch(String(input), { ...init, dispatcher });
-    // Rebuilt as this realm's Response: callers tell HTTP errors apart with `instanceof Response`.
-    // Provider answers are small JSON documents, so reading the body here costs nothing.
-    const body = NULL_BODY_STATUS.has(res.status) ? null : await res.arrayBuffer();
-    return new Response(body, { status: res.status, statusText: res.statusText, headers: new Headers([...res.headers]) });
+    return (await undiciFetch(String(input), { ...init, dispatcher })) as unknown as Response;
   };
-  return providerFetch as typeof fetch;
+  // boundedFetch reads the body with the 1 MB limit and rebuilds it as this realm's Response:
+  // callers tell HTTP errors apart with `instanceof Response`.
+  return boundedFetch(proxiedFetch as typeof fetch);
 }
 
 /** Fills in the proxy-aware fetch unless the caller brought its own. */

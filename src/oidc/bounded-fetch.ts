@@ -37,7 +37,9 @@ export function boundedFetch(inner: typeof fetch, limit = MAX_PROVIDER_RESPONSE_
     }
     const body = Buffer.concat(chunks);
     if (res.ok && new URL(url).pathname.endsWith(DISCOVERY_PATH)) checkDiscoveryJson(url, res.headers.get('content-type'), body);
-    return new Response(NULL_BODY_STATUS.has(res.status) ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    // Copied header by header: the response may come from another fetch implementation (undici).
+    const headers = new Headers([...res.headers]);
+    return new Response(NULL_BODY_STATUS.has(res.status) ? null : body, { status: res.status, statusText: res.statusText, headers });
   };
   return bounded as typeof fetch;
 }

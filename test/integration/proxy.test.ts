@@ -5,6 +5,7 @@ import { run } from '../../src/cli/run.js';
 import { createProviderFetch, withProviderFetch } from '../../src/net/proxy-fetch.js';
 import { ProviderClient } from '../../src/oidc/client.js';
 import { runCli } from '../e2e/cli.js';
+import { startBadProvider } from '../helpers/bad-provider.js';
 import { createTestContext } from '../fakes/context.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
@@ -142,15 +143,27 @@ describe('provider calls and HTTP(S)_PROXY / NO_PROXY', () => {
     expect(new Set(proxy.proxyAuthorization)).toEqual(new Set([`Basic ${Buffer.from('xtalk:s3cr@t').toString('base64')}`]));
   });
 
+  it('stops reading a huge answer at 1 MB through the proxy too', async () => {
+    const bad = await startBadProvider('huge');
+    try {
+      const proxied = createProviderFetch({ HTTP_PROXY: proxy.url })!;
+      await expect(proxied(`${bad.issuer}/.well-known/openid-configuration`)).rejects.toThrow(/larger than 1 MB/);
+      expect(proxy.seen).toContain(`GET ${bad.issuer}/.well-known/openid-configuration`);
+      expect(bad.bytesSent()).toBeLessThan(20 * 1024 * 1024);
+    } finally {
+      await bad.stop();
+    }
+  });
+
   it('takes a bare host:port as an http: proxy, as curl does', async () => {
     const { ctx, code } = await loginWith({ ...clientEnv(), HTTP_PROXY: `127.0.0.1:${proxy.port}` }, 'bare-proxy');
     expect(code, ctx.stderr.text).toBe(0);
     expect(proxy.seen).toContain(`POST ${endpoints.token}`);
   });
 
-  it('refuses a proxy variable that is not a URL before any request (exit 2)', async () => {
+  it('refuses a proxy variable that is not a URL before any request (exit 1: bad config)', async () => {
     const { ctx, code } = await loginWith({ ...clientEnv(), HTTPS_PROXY: 'socks4://user:pw@proxy.example:1080' }, 'nobody');
-    expect(code).toBe(2);
+    expect(code).toBe(1);
     expect(ctx.stderr.text).toContain('HTTPS_PROXY uses socks4:, but the proxy must be http: or https:');
     expect(ctx.stderr.text).not.toContain('pw@');
     expect(ctx.opened).toEqual([]);
