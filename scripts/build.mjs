@@ -15,7 +15,9 @@ await build({
   sourcemap: false,
   legalComments: 'none',
   chunkNames: 'chunks/[name]-[hash]',
-  external: ['better-sqlite3', '@napi-rs/keyring', 'open'],
+  // Runtime dependencies that stay in node_modules: native addons, `open` (it ships its xdg-open
+  // script beside its code) and undici (1 MB; only loaded behind a proxy).
+  external: ['better-sqlite3', '@napi-rs/keyring', 'open', 'undici'],
   banner: {
     js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
   },
