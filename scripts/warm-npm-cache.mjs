@@ -1,0 +1,15 @@
+// Puts the registry metadata and tarballs of every runtime dependency into the npm cache, so the
+// packaging test can install the packed tarball with `--offline` and never leaves the machine.
+// `npm ci` caches tarballs only; an install from a tarball also needs the metadata.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const lock = JSON.parse(readFileSync(new URL('../package-lock.json', import.meta.url), 'utf8'));
+const specs = Object.entries(lock.packages)
+  .filter(([path, meta]) => path.startsWith('node_modules/') && !meta.dev && !meta.link)
+  .map(([path, meta]) => `${path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length)}@${meta.version}`);
+const unique = [...new Set(specs)];
+for (let i = 0; i < unique.length; i += 40) {
+  execFileSync('npm', ['cache', 'add', ...unique.slice(i, i + 40)], { stdio: 'inherit' });
+}
+process.stderr.write(`npm cache: ${unique.length} runtime packages ready for an offline install\n`);
