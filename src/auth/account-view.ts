@@ -50,3 +50,11 @@ export function toTokenJson(token: StoredAccessToken): TokenJson {
     scope: token.scope,
   };
 }
+
+/** ID-token fields that only served that one response's validation: not worth keeping or showing. */
+const ONE_TIME_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash'];
+
+/** The claims worth storing about a person: everything but the one-time validation fields. */
+export function personClaims(claims: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(claims).filter(([k]) => !ONE_TIME_CLAIMS.includes(k)));
+}

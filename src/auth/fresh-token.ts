@@ -1,3 +1,4 @@
+import { personClaims } from './account-view.js';
 import type { Context } from '../context.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { ProviderError, SessionExpiredError } from '../errors.js';
@@ -71,7 +72,7 @@ export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord
     }
     await ctx.faultPoint('refresh-response');
     checkSameSession(result.idClaims, account, provider.issuer);
-    const saved = await store.saveRefresh(account.id, result.grant, result.idClaims, ctx.now());
+    const saved = await store.saveRefresh(account.id, result.grant, result.idClaims && personClaims(result.idClaims), ctx.now());
     // Still inside the write lock: a crash here rolls the new tokens back like any point above.
     await ctx.faultPoint('refresh-saved');
     return saved;

@@ -1,3 +1,4 @@
+import { personClaims } from './account-view.js';
 import type { Context } from '../context.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { ProviderError } from '../errors.js';
@@ -36,7 +37,7 @@ async function identify(deps: LoginDeps, config: ClientConfig, result: TokenResu
       hint: 'Make sure the client may use the `openid` scope.',
     });
   }
-  let claims: Record<string, unknown> = { ...idClaims };
+  let claims: Record<string, unknown> = personClaims(idClaims);
   if ((claims.preferred_username === undefined || claims.email === undefined) && deps.provider.hasUserinfo) {
     // A userinfo answer for another subject is rejected here, not merged.
     const info = await deps.provider.userinfo(result.grant.accessToken, sub);

@@ -12,8 +12,9 @@ export function selectAccount(store: AccountStore, selector: string | undefined)
   if (selector === undefined) {
     const current = store.currentAccount();
     if (current) return current;
-    const count = store.listAccounts().length;
-    if (count > 0) {
+    // Logged-out accounts keep their row but cannot be switched to.
+    const signedIn = store.listAccounts().filter((a) => store.hasSession(a.id)).length;
+    if (signedIn > 0) {
       throw new NotLoggedInError('No account is selected.', 'Run `xtalk switch <account>` (see `xtalk status`) or `xtalk login`.');
     }
     throw new NotLoggedInError();

@@ -68,6 +68,9 @@ describe('xtalk login against the local provider', () => {
       credential_store: 'file',
     });
     expect(account.claims.group).toBe('developers');
+    // one-time validation fields are not kept about a person
+    expect(account.claims.nonce).toBeUndefined();
+    expect(account.claims.at_hash).toBeUndefined();
     expect(Date.parse(account.access_token_expires_at)).toBeGreaterThan(Date.now());
     expect(ctx.stderr.text).toContain(`Open this URL to sign in:\n${ctx.opened[0]}`);
     expect(ctx.stderr.text).toContain(`Logged in to ${provider.issuer} as alice (alice@example.test)`);

@@ -90,6 +90,10 @@ describe('xtalk logout', () => {
     }
     const who = await xtalk(home, ['whoami'], env);
     expect(who.code).toBe(4);
+    const token = await xtalk(home, ['token'], env);
+    expect(token.code).toBe(4);
+    expect(token.stderr).toContain('xtalk login');
+    expect(token.stderr).not.toContain('xtalk switch');
 
     // the user row stays: logging in again as the same sub reuses it
     await login('lena', env, home);
