@@ -1,5 +1,5 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, isAbsolute, join } from 'node:path';
 import type { HostFacts } from '../context.js';
 
 // Where Windows keeps PowerShell when WSL interop does not put it on PATH.
@@ -22,9 +22,15 @@ export function probeHost(env: Readonly<Record<string, string | undefined>>, pla
   };
 }
 
-function findExecutable(name: string, path: string | undefined): string | undefined {
+/**
+ * Where `command` would run from: itself when it is a path, else the first executable match on
+ * `path` (on Windows also `command.exe`).
+ */
+export function findExecutable(command: string, path: string | undefined, platform: NodeJS.Platform = 'linux'): string | undefined {
+  if (isAbsolute(command) || command.includes('/')) return isExecutable(command) ? command : undefined;
+  const names = platform === 'win32' && !/\.[a-z]+$/i.test(command) ? [`${command}.exe`, command] : [command];
   for (const dir of (path ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, name))) return join(dir, name);
+    for (const name of names) if (dir && isExecutable(join(dir, name))) return join(dir, name);
   }
   return undefined;
 }

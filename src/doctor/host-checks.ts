@@ -1,7 +1,6 @@
-import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, isAbsolute, join } from 'node:path';
 import { findBrowserLauncher } from '../auth/login-method.js';
+import { findExecutable } from '../browser/host-probe.js';
 import { splitCommandLine } from '../browser/open-browser.js';
 import type { HostFacts } from '../context.js';
 import type { CredentialStoreMode } from '../store/types.js';
@@ -74,20 +73,3 @@ export function checkLoopback(port: number): Promise<CheckResult> {
   });
 }
 
-function findExecutable(command: string, path: string | undefined, platform: NodeJS.Platform): string | undefined {
-  if (isAbsolute(command) || command.includes('/')) return isExecutable(command) ? command : undefined;
-  const names = platform === 'win32' && !/\.[a-z]+$/i.test(command) ? [`${command}.exe`, command] : [command];
-  for (const dir of (path ?? '').split(delimiter)) {
-    for (const name of names) if (dir && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}

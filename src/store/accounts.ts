@@ -211,17 +211,7 @@ export class AccountStore {
           | undefined,
     );
     if (!row) return undefined;
-    const key = await this.#dataKey.forReading();
-    return {
-      id: row.id,
-      userId: row.user_id,
-      refreshTokenId: row.refresh_token_id,
-      accessToken: decrypt(key, row.token, aad('access_token', row.user_id)),
-      tokenType: row.token_type,
-      scope: row.scope,
-      expiresAt: row.expires_at,
-      createdAt: row.created_at,
-    };
+    return decodeAccessToken(row, await this.#dataKey.forReading());
   }
 
   /** Every access token of the user that has not expired at `now`, decrypted, oldest first. */
@@ -231,16 +221,7 @@ export class AccountStore {
     );
     if (rows.length === 0) return [];
     const key = await this.#dataKey.forReading();
-    return rows.map((row) => ({
-      id: row.id,
-      userId: row.user_id,
-      refreshTokenId: row.refresh_token_id,
-      accessToken: decrypt(key, row.token, aad('access_token', row.user_id)),
-      tokenType: row.token_type,
-      scope: row.scope,
-      expiresAt: row.expires_at,
-      createdAt: row.created_at,
-    }));
+    return rows.map((row) => decodeAccessToken(row, key));
   }
 
   /** Whether the user holds any token, i.e. is signed in (logout keeps the `user` row). */
@@ -359,6 +340,19 @@ export class AccountStore {
   #guard<T>(fn: () => T): T {
     return guardSqlite(this.#dbPath, fn);
   }
+}
+
+function decodeAccessToken(row: AccessTokenRow, key: Buffer): StoredAccessToken {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    refreshTokenId: row.refresh_token_id,
+    accessToken: decrypt(key, row.token, aad('access_token', row.user_id)),
+    tokenType: row.token_type,
+    scope: row.scope,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+  };
 }
 
 function toAccount(row: UserRow, currentId: number | undefined): AccountRecord {

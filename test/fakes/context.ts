@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserVia, Context, HostFacts } from '../../src/context.js';
-import { CancelledError } from '../../src/errors.js';
 import { ProviderClient } from '../../src/oidc/client.js';
 import { openStore } from '../../src/store/index.js';
+import { isProcessAlive, sleep } from '../../src/system-context.js';
 import type { KeychainPort } from '../../src/store/keychain.js';
 import type { PassThrough } from 'node:stream';
 import { CaptureStream, createStdin } from './streams.js';
@@ -80,7 +80,7 @@ export function createTestContext(opts: TestContextOptions = {}): TestContext {
     faultPoint: async (name) => opts.faultPoint?.(name),
     sleep: (ms, signal) => {
       sleeps.push(ms);
-      return abortableDelay(opts.realSleepMs ? opts.realSleepMs(ms) : ms, signal);
+      return sleep(opts.realSleepMs ? opts.realSleepMs(ms) : ms, signal);
     },
     probeHost: async () => ({ procVersion: undefined, wslview: undefined, powershell: undefined, ...opts.host }),
     pid: opts.pid ?? process.pid,
@@ -93,28 +93,4 @@ export function createTestContext(opts: TestContextOptions = {}): TestContext {
     browserRuns,
     home,
   };
-}
-
-function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new CancelledError());
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new CancelledError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
