@@ -3,6 +3,7 @@ import type { Context } from '../context.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { ProviderError, SessionExpiredError } from '../errors.js';
 import type { ProviderClient } from '../oidc/client.js';
+import { quote } from '../oidc/error-text.js';
 import type { Ui } from '../output/ui.js';
 import type { AccountStore } from '../store/index.js';
 import type { AccountRecord, StoredAccessToken } from '../store/types.js';
@@ -110,9 +111,4 @@ function checkSameSession(idClaims: Record<string, unknown> | undefined, account
   if (account.clientId && !aud.includes(account.clientId)) {
     throw new ProviderError(`The refreshed ID token is not meant for client ${quote(account.clientId)}; nothing was stored.`);
   }
-}
-
-/** A provider-supplied value for a one-line message: JSON-quoted, no terminal control characters. */
-function quote(value: unknown): string {
-  return (JSON.stringify(value) ?? String(value)).replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -1,0 +1,83 @@
+/**
+ * The words of xtalk's provider errors: which check failed and what to do. No openid-client here:
+ * src/oidc/client.ts maps its errors and takes the text from this file.
+ */
+
+export const VALIDATION_HINT =
+  'Nothing was stored. The provider (or something between you and it) sent an answer that fails a security check; tell its administrator if this persists.';
+
+/** Claims, parameters and attributes whose expected and received values are safe and useful to show. */
+const SHOWN_VALUES = new Set(['iss', 'aud', 'azp', 'sub', 'issuer']);
+
+interface CheckFacts {
+  expected?: unknown;
+  claim?: string;
+  claims?: Record<string, unknown>;
+  attribute?: string;
+  body?: Record<string, unknown>;
+  parameters?: unknown;
+  header?: Record<string, unknown>;
+  alg?: unknown;
+  now?: number;
+}
+
+/**
+ * The check that failed, with what was expected and what arrived. openid-client's own message is
+ * generic ("invalid response encountered"); the specific one, naming the claim or parameter, is on
+ * the oauth4webapi error in `cause`, and the values are on that error's `cause`.
+ */
+export function validationReason(err: Error): string {
+  const inner = err.cause instanceof Error ? err.cause : err;
+  const facts = (typeof inner.cause === 'object' && inner.cause !== null ? inner.cause : {}) as CheckFacts;
+  const params = facts.parameters instanceof URLSearchParams ? facts.parameters : undefined;
+  const name = facts.claim ?? facts.attribute ?? (params && /"iss"/.test(inner.message) ? 'iss' : undefined);
+  const got = facts.claim ? facts.claims?.[facts.claim] : facts.attribute ? facts.body?.[facts.attribute] : params?.get('iss');
+  const details: string[] = [];
+  if (/response parameter/.test(inner.message)) details.push('in the redirect back from the provider');
+  if (name && SHOWN_VALUES.has(name) && facts.expected !== undefined) details.push(`expected ${quote(facts.expected)}, got ${quote(got)}`);
+  const exp = facts.claims?.exp;
+  if (facts.claim === 'exp' && typeof exp === 'number' && typeof facts.now === 'number') details.push(`expired ${Math.round(facts.now - exp)} s ago`);
+  const alg = facts.header?.alg ?? facts.alg;
+  if (alg !== undefined) {
+    let detail = `alg ${quote(alg)}`;
+    if (facts.header?.kid !== undefined) detail += `, kid ${quote(facts.header.kid)}`;
+    if (typeof facts.expected === 'string' || Array.isArray(facts.expected)) detail += `, expected ${[facts.expected].flat().join(' or ')}`;
+    if (alg === 'none' || (typeof alg === 'string' && alg.startsWith('HS'))) detail += '; ID tokens must be signed with a key the provider publishes';
+    details.push(detail);
+  }
+  return details.length ? `${inner.message} (${details.join('; ')})` : inner.message;
+}
+
+/** A provider-supplied value for a one-line message: JSON-quoted, no terminal control characters, short. */
+export function quote(value: unknown): string {
+  const text = (JSON.stringify(value) ?? String(value)).replace(
+    /[\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return text.length > 120 ? `${text.slice(0, 117)}…` : text;
+}
+
+const MAX_RETRY_AFTER_MS = 30_000;
+
+/** `Retry-After` as seconds or an HTTP date; 1 s when absent or unreadable. */
+export function retryAfterMs(header: string | null, now: number): number {
+  if (!header) return 1000;
+  const seconds = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - now;
+  return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), MAX_RETRY_AFTER_MS) : 1000;
+}
+
+export function hintFor(error: string | undefined): string {
+  switch (error) {
+    case 'invalid_client':
+    case 'unauthorized_client':
+      return 'Check the client id and XTALK_CLIENT_SECRET (a public client must have no secret).';
+    case 'invalid_scope':
+      return 'Ask for fewer scopes with --scope or XTALK_SCOPE.';
+    default:
+      return 'Run the command again with --debug for details.';
+  }
+}
+
+export function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
