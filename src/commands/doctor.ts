@@ -12,6 +12,7 @@ export interface DoctorOptions {
   issuer?: string;
   clientId?: string;
   port?: string;
+  account?: string;
 }
 
 export function registerDoctor(program: Command, ctx: Context, outcome: RunOutcome, runner = runDoctor): void {
@@ -21,6 +22,7 @@ export function registerDoctor(program: Command, ctx: Context, outcome: RunOutco
     .option('--issuer <url>', 'OpenID provider (issuer) URL to check')
     .option('--client-id <id>', 'OAuth client id')
     .option('--port <port>', 'loopback port to check (default 0: any free port)')
+    .option('--account <username|email|sub>', 'check this stored account\'s session instead of the current one')
     .option('--json', 'print { "checks": [...], "ok": bool } on stdout')
     .option('--debug', 'print diagnostics on stderr (secrets redacted)');
   cmd.addHelpText(
@@ -31,7 +33,8 @@ Exit code 1 when any check fails; warnings alone exit 0.
 Examples:
   $ xtalk doctor
   $ xtalk doctor --json | jq -r '.checks[] | select(.status != "ok") | .name'
-  $ HTTPS_PROXY=http://proxy.example:3128 xtalk doctor`,
+  $ HTTPS_PROXY=http://proxy.example:3128 xtalk doctor
+  $ xtalk doctor --account alice@example.com     # also checks that account's stored session`,
   );
   cmd.action(async (opts: DoctorOptions) => {
     const report = await runner(ctx, opts);
@@ -45,7 +48,7 @@ export async function runDoctor(ctx: Context, opts: DoctorOptions, deps: DoctorD
   // Loaded here so the other commands never pay for the checks.
   const { runDoctorChecks, formatReport, summarize } = await import('../doctor/run-doctor.js');
   const started = Date.now();
-  const report = await runDoctorChecks(ctx, { issuer: opts.issuer, clientId: opts.clientId, port: opts.port }, deps);
+  const report = await runDoctorChecks(ctx, { issuer: opts.issuer, clientId: opts.clientId, port: opts.port }, deps, opts.account);
   ui.debug(`doctor: ${report.checks.length} checks in ${Date.now() - started} ms`);
   if (opts.json) {
     ui.json(report);

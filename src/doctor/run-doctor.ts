@@ -4,11 +4,12 @@ import { isXtalkError } from '../errors.js';
 import { createProviderFetch } from '../net/proxy-fetch.js';
 import type { Ui } from '../output/ui.js';
 import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from '../store/keychain.js';
-import { runLimited, warn, type DoctorReport } from './check.js';
+import { runLimited, warn, type CheckResult, type DoctorReport } from './check.js';
 
 import { checkConfig } from './config-check.js';
 import { checkBrowser, checkKeychain, checkLoopback } from './host-checks.js';
 import { checkCa, checkProxy } from './network-env-checks.js';
+import { checkSession } from './session-check.js';
 import { checkProvider, providerNotChecked } from './provider-checks.js';
 
 export { summarize } from './check.js';
@@ -27,7 +28,7 @@ export interface DoctorDeps {
 const LOCAL_CHECK_LIMIT_MS = 5_000;
 
 /** Runs every check (those that wait on something in parallel) and returns them in a fixed order. */
-export async function runDoctorChecks(ctx: Context, flags: ConfigFlags, deps: DoctorDeps = {}): Promise<DoctorReport> {
+export async function runDoctorChecks(ctx: Context, flags: ConfigFlags, deps: DoctorDeps = {}, account?: string): Promise<DoctorReport> {
   const { result: configResult, config } = checkConfig({ flags, env: ctx.env, cwd: ctx.cwd, platform: ctx.platform });
   const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000;
   const keychainTimeoutMs = deps.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;
@@ -60,6 +61,7 @@ export async function runDoctorChecks(ctx: Context, flags: ConfigFlags, deps: Do
     ...loopbackResults,
     checkProxy(ctx.env, issuer),
     checkCa(ctx.env),
+    ...(config ? [checkSession(ctx, config, account)].filter((c): c is CheckResult => c !== undefined) : []),
   ];
   return { checks, ok: checks.every((c) => c.status !== 'fail') };
 }
@@ -85,6 +87,7 @@ const LABELS: Record<string, string> = {
   loopback: 'loopback port',
   proxy: 'proxy',
   ca: 'CA certificates',
+  session: 'session',
 };
 
 /** One line per check, its fix indented below; colored only when `color` is given. */

@@ -224,6 +224,11 @@ export class AccountStore {
     return rows.map((row) => decodeAccessToken(row, key));
   }
 
+  /** Whether the user has a refresh token, i.e. the session can renew itself; reads no secret. */
+  hasRefreshToken(userId: number): boolean {
+    return this.#guard(() => this.#stmt('SELECT EXISTS (SELECT 1 FROM refresh_token WHERE user_id = ?)').pluck().get(userId) === 1);
+  }
+
   /** Whether the user holds any token, i.e. is signed in (logout keeps the `user` row). */
   hasSession(userId: number): boolean {
     return this.#guard(

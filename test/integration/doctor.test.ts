@@ -9,6 +9,7 @@ import { runDoctor } from '../../src/commands/doctor.js';
 import type { CheckResult } from '../../src/doctor/check.js';
 import { createTestContext, type TestContextOptions } from '../fakes/context.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
+import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
 
 const NAMES = ['config', 'discovery', 'jwks', 'clock', 'revocation', 'keychain', 'browser', 'loopback', 'proxy', 'ca'];
@@ -306,5 +307,32 @@ describe('xtalk doctor: browser, loopback port, proxy and CA', () => {
     const insecure = await doctorJson({ env: { ...providerEnv(), NODE_TLS_REJECT_UNAUTHORIZED: '0' } });
     expect(insecure.by.ca!.status).toBe('warn');
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('xtalk doctor: the stored session', () => {
+  it('reports the selected account, its expiry and whether it renews; nothing before anyone signed in', async () => {
+    const fresh = await doctorJson({ env: providerEnv() });
+    expect(fresh.by.session).toBeUndefined();
+    const named = await doctor(['--json', '--account', 'alice'], { env: providerEnv() });
+    const namedReport = JSON.parse(named.ctx.stdout.text) as { checks: CheckResult[] };
+    expect(namedReport.checks.find((c) => c.name === 'session')).toMatchObject({ status: 'warn', detail: expect.stringContaining('no stored accounts') });
+
+    const env = { XTALK_ISSUER: provider.issuer, XTALK_CLIENT_ID: provider.confidentialClient.clientId, XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret };
+    const login = createTestContext({ env, browser: (url) => signInWithHttp(url, { login: 'doc-user' }) });
+    expect(await run(['login'], login)).toBe(0);
+    await Promise.all(login.browserRuns);
+
+    const signedIn = await doctorJson({ env, home: login.home });
+    expect(signedIn.by.session).toMatchObject({ status: 'ok' });
+    expect(signedIn.by.session!.detail).toMatch(/^doc-user at http:\/\/127\.0\.0\.1:\d+; access token expires in 60 min; a refresh token renews it$/);
+
+    const later = await doctorJson({ env, home: login.home, now: () => Date.now() + 2 * 3600_000 });
+    expect(later.by.session!.detail).toContain('access token expired');
+    expect(later.by.session!.status).toBe('ok');
+
+    const unknown = await doctor(['--json', '--account', 'nobody'], { env, home: login.home });
+    const report = JSON.parse(unknown.ctx.stdout.text) as { checks: CheckResult[] };
+    expect(report.checks.find((c) => c.name === 'session')).toMatchObject({ status: 'warn', fix: expect.stringContaining('xtalk status') });
   });
 });
