@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, realpathSync, rmSync, writeSync, constants as fsc } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeSync, constants as fsc } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { KeychainError, SessionExpiredError, StoreError } from '../errors.js';
 import { generateDataKey, isDataKey } from './crypto.js';
 import { ensurePrivateDir, guardSqlite, tightenMode, withImmediateLock, type Db } from './db.js';
@@ -225,6 +225,7 @@ function createKeyFile(path: string, faultPoint?: (name: string) => void): Buffe
   const staged = `${path}.${process.pid}.tmp`;
   const failure = (e: unknown) =>
     new StoreError(`cannot create the key file ${path}`, { hint: 'Check the permissions of its folder, or set XTALK_HOME.', cause: e });
+  removeStaleStagedKeys(path);
   try {
     rmSync(staged, { force: true });
     const fd = openSync(staged, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
@@ -246,6 +247,23 @@ function createKeyFile(path: string, faultPoint?: (name: string) => void): Buffe
     rmSync(staged, { force: true });
   }
   return key;
+}
+
+/**
+ * A process killed between staging and linking leaves `xtalk.key.<pid>.tmp` behind: a key nobody
+ * uses (or a second name of the real one). Older than a minute, it cannot be another login's.
+ */
+function removeStaleStagedKeys(path: string): void {
+  const dir = dirname(path);
+  const pattern = new RegExp(`^${basename(path).replace(/\./g, '\\.')}\\.\\d+\\.tmp$`);
+  try {
+    for (const name of readdirSync(dir)) {
+      const file = join(dir, name);
+      if (pattern.test(name) && Date.now() - statSync(file).mtimeMs > 60_000) rmSync(file, { force: true });
+    }
+  } catch {
+    // Best effort: a leftover file costs nothing but tidiness.
+  }
 }
 
 function decodeKey(text: string, where: string): Buffer {

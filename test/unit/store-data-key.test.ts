@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -229,5 +229,26 @@ describe('data key', () => {
     const b = await login(store, 'b');
     expect(keychain.entries.size).toBe(1);
     expect((await store.latestAccessToken(b.id))!.accessToken).toBe('AT-b');
+  });
+});
+
+describe('leftovers of a killed key-file write', () => {
+  it('removes staged key files older than a minute, and keeps fresh ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xtalk-staged-'));
+    const old = join(dir, 'xtalk.key.4242.tmp');
+    const fresh = join(dir, 'xtalk.key.4343.tmp');
+    const other = join(dir, 'xtalk.key.notes.tmp');
+    for (const f of [old, fresh, other]) writeFileSync(f, 'x');
+    const past = new Date(Date.now() - 5 * 60_000);
+    utimesSync(old, past, past);
+    utimesSync(other, past, past);
+    const store = openStore({ dbPath: join(dir, 'xtalk.db'), keyFilePath: join(dir, 'xtalk.key'), mode: 'file', warn: () => {} });
+    const grant = { accessToken: 'at', tokenType: 'Bearer', scope: null, expiresAt: Date.now() + 60_000, refreshToken: 'rt' };
+    await store.saveLogin({ issuer: 'https://i.example', sub: 's', username: 'u', email: null, claims: {}, clientId: 'c' }, grant, Date.now());
+    store.close();
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    expect(existsSync(other)).toBe(true);
+    expect(existsSync(join(dir, 'xtalk.key'))).toBe(true);
   });
 });
