@@ -1,0 +1,116 @@
+import type { Context } from '../context.js';
+import { ProviderError } from '../errors.js';
+import type { Ui } from '../output/ui.js';
+import type { AccountStore } from '../store/index.js';
+import type { AccountRecord } from '../store/types.js';
+import { displayName } from './account-view.js';
+import { loginWithDevice } from './device-flow.js';
+import { loginWithRedirect } from './login-flow.js';
+import { acquireLoginLock } from './login-lock.js';
+import { chooseLoginMethod, sshForwardHint, type LoginMethodChoice } from './login-method.js';
+import type { ClientConfig, LoginDeps } from './login-session.js';
+
+/** How the user asked to sign in; none of the flags set means "choose by yourself". */
+export interface SignInRequest {
+  /** `false` for `--no-browser`. */
+  browser?: boolean | undefined;
+  manual?: boolean | undefined;
+  device?: boolean | undefined;
+  /** `--account`, passed to the provider as `login_hint`. */
+  account?: string | undefined;
+}
+
+export interface SignInDeps {
+  ctx: Context;
+  ui: Ui;
+  store: () => AccountStore;
+}
+
+/**
+ * The whole `xtalk login`: one login per issuer at a time (a second one waits and then uses the
+ * session the first stored), discovery, a store that can keep the session, the sign-in method
+ * (browser, printed URL, pasted address or device code), and the sign-in itself.
+ */
+export async function signIn(deps: SignInDeps, config: ClientConfig, request: SignInRequest): Promise<AccountRecord> {
+  const { ctx, ui } = deps;
+  const startedAt = ctx.now();
+  const lock = await acquireLoginLock({
+    dir: config.paths.dataDir,
+    issuer: config.issuer,
+    pid: ctx.pid,
+    now: ctx.now,
+    sleep: ctx.sleep,
+    signal: ctx.signal,
+    isProcessAlive: ctx.isProcessAlive,
+    timeoutMs: config.timeoutSeconds * 1000,
+    onWait: (holder) =>
+      ui.info(`Another xtalk login for ${config.issuer} is in progress (pid ${holder.pid}); waiting for it to finish (Ctrl-C to cancel)…`),
+  });
+  try {
+    const adopted = lock.waitedFor ? sessionFromOtherLogin(deps.store(), config, request.account, startedAt) : undefined;
+    if (adopted) ui.info(`The other xtalk login signed in as ${displayName(adopted)}; using that session.`);
+    return adopted ?? (await signInOnce(deps, config, request));
+  } finally {
+    lock.release();
+  }
+}
+
+async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignInRequest): Promise<AccountRecord> {
+  const { ctx, ui } = deps;
+  const provider = await ctx.discover({
+    issuer: config.issuer,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    revocationEndpoint: config.revocationEndpoint,
+    timeoutSeconds: config.httpTimeoutSeconds,
+    now: ctx.now,
+  });
+  ui.debug(`discovered ${provider.issuer}`);
+  // A store that cannot keep the session must fail before anyone signs in and tokens are issued.
+  deps.store();
+  const forced = Boolean(request.manual || request.device || request.browser === false);
+  const host = forced && !request.device ? { procVersion: undefined, wslview: undefined, powershell: undefined } : await ctx.probeHost();
+  const choice = chooseLoginMethod({
+    flags: { browser: request.browser, manual: request.manual, device: request.device },
+    env: ctx.env,
+    platform: ctx.platform,
+    ...host,
+    providerHasDeviceFlow: Boolean(provider.deviceAuthorizationEndpoint),
+    stdinIsTTY: ctx.io.stdinIsTTY,
+  });
+  ui.debug(`login method: ${choice.method}${choice.launcher ? ` (browser: ${choice.launcher.kind})` : ''}${choice.paste ? ', paste prompt' : ''}`);
+  if (choice.notice) ui.info(choice.notice);
+  const loginDeps: LoginDeps = { ctx, ui, provider, store: deps.store };
+  if (choice.method === 'device') {
+    try {
+      return await loginWithDevice(loginDeps, config, { launcher: choice.launcher });
+    } catch (e) {
+      // The endpoint exists but this client may not use it: an automatic choice falls back.
+      if (!choice.notice || !(e instanceof ProviderError) || e.error !== 'unauthorized_client') throw e;
+      ui.warn(`${e.message} Falling back to the browser redirect.`);
+      return loginWithRedirect(loginDeps, config, redirectOptions(ctx, config, request, { ...choice, method: 'no-browser', paste: ctx.io.stdinIsTTY }));
+    }
+  }
+  return loginWithRedirect(loginDeps, config, redirectOptions(ctx, config, request, choice));
+}
+
+function redirectOptions(ctx: Context, config: ClientConfig, request: SignInRequest, choice: LoginMethodChoice) {
+  return {
+    launcher: choice.method === 'browser' ? choice.launcher : undefined,
+    paste: choice.method === 'manual' ? ('required' as const) : choice.paste ? ('optional' as const) : ('off' as const),
+    hint: choice.method === 'no-browser' ? sshForwardHint(ctx.env, config.port) : undefined,
+    loginHint: request.account,
+  };
+}
+
+/**
+ * After waiting for another login to the same issuer: the session it stored, if it stored one
+ * meanwhile (and for the requested account, when --account names one).
+ */
+function sessionFromOtherLogin(store: AccountStore, config: ClientConfig, selector: string | undefined, since: number): AccountRecord | undefined {
+  const account = store.currentAccount();
+  if (!account || account.issuer.replace(/\/+$/, '') !== config.issuer) return undefined;
+  if (Date.parse(account.updatedAt) < since - 1000 || !store.hasSession(account.id)) return undefined;
+  if (selector && ![account.sub, account.username, account.email].includes(selector)) return undefined;
+  return account;
+}
