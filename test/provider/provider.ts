@@ -1,8 +1,9 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createTestAdapter } from './adapter.js';
 import { scriptDevicePolls, type DevicePollRecord, type ScriptedDeviceAnswer } from './device-polls.js';
-
+import { deviceFlowPages, errorPage, logoutPages } from './pages.js';
 
 /** Claims of one login name; anything left out is derived from the login name. */
 export interface TestUser {
@@ -353,104 +354,6 @@ function muteProviderNotices(): () => void {
     console.info = info;
     console.warn = warn;
   };
-}
-
-type Payload = Record<string, unknown>;
-
-/**
- * A per-provider in-memory store. oidc-provider's own one logs a warning, and the STACK-NOTES
- * measured it shared between providers in one process.
- */
-function createTestAdapter() {
-  const store = new Map<string, { payload: Payload; expiresAt: number }>();
-  const live = (key: string): Payload | undefined => {
-    const entry = store.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= Date.now()) {
-      store.delete(key);
-      return undefined;
-    }
-    return entry.payload;
-  };
-  const findBy = (model: string, field: string, value: unknown): Payload | undefined => {
-    for (const key of store.keys()) {
-      const payload = key.startsWith(`${model}:`) ? live(key) : undefined;
-      if (payload && payload[field] === value) return structuredClone(payload);
-    }
-    return undefined;
-  };
-
-  return (model: string) => ({
-    async upsert(id: string, payload: Payload, expiresIn?: number) {
-      const expiresAt = typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Infinity;
-      store.set(`${model}:${id}`, { payload: structuredClone(payload), expiresAt });
-    },
-    async find(id: string) {
-      const payload = live(`${model}:${id}`);
-      return payload && structuredClone(payload);
-    },
-    findByUid: async (uid: string) => findBy(model, 'uid', uid),
-    findByUserCode: async (userCode: string) => findBy(model, 'userCode', userCode),
-    async consume(id: string) {
-      const payload = live(`${model}:${id}`);
-      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
-    },
-    async destroy(id: string) {
-      store.delete(`${model}:${id}`);
-    },
-    async revokeByGrantId(grantId: string) {
-      for (const [key, { payload }] of store) if (payload.grantId === grantId) store.delete(key);
-    },
-  });
-}
-
-// Own pages: the defaults log a notice on stdout and @import a remote font.
-const page = (title: string, body: string) =>
-  `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
-
-const escapeHtml = (value: unknown) =>
-  String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-interface PageContext {
-  type: string;
-  body: unknown;
-}
-
-const deviceFlowPages = {
-  async userCodeInputSource(ctx: PageContext, form: string, _out: unknown, err?: { name?: string }) {
-    const message = err ? `<p class="error">${escapeHtml(err.name ?? 'error')}: try again</p>` : '<p>Enter the code displayed on your device</p>';
-    ctx.body = page('Sign-in', `${message}${form}<button type="submit" form="op.deviceInputForm">Continue</button>`);
-  },
-  async userCodeConfirmSource(ctx: PageContext, form: string, _client: unknown, _device: unknown, userCode: string) {
-    ctx.body = page(
-      'Confirm Device',
-      `<p>The following code should be displayed on your device: <code>${escapeHtml(userCode)}</code></p>${form}` +
-        '<button type="submit" form="op.deviceConfirmForm">Continue</button>' +
-        '<button type="submit" form="op.deviceConfirmForm" value="yes" name="abort">Abort</button>',
-    );
-  },
-  async successSource(ctx: PageContext) {
-    ctx.body = page('Sign-in Success', '<p>Your sign-in was successful, you can now close this page.</p>');
-  },
-};
-
-const logoutPages = {
-  async logoutSource(ctx: PageContext, form: string) {
-    ctx.body = page(
-      'Sign out?',
-      `${form}<button type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>` +
-        '<button type="submit" form="op.logoutForm">No, stay signed in</button>',
-    );
-  },
-  async postLogoutSuccessSource(ctx: PageContext) {
-    ctx.body = page('Sign-out Success', '<p>Your sign-out was successful.</p>');
-  },
-};
-
-async function errorPage(ctx: PageContext, out: Record<string, unknown>) {
-  ctx.type = 'html';
-  const details = Object.entries(out).map(([k, v]) => `<pre><strong>${escapeHtml(k)}</strong>: ${escapeHtml(v)}</pre>`);
-  ctx.body = page('oops! something went wrong', details.join(''));
 }
 
 function listen(server: Server, port: number): Promise<void> {
