@@ -45,7 +45,7 @@ export function withProviderFetch(settings: ProviderSettings, env: Env): Provide
 
 async function load(settings: ProxyEnv): Promise<Loaded> {
   const imported = await import('undici');
-  // undici is CommonJS: bundled, its exports sit on `default` only; under plain Node, on both.
+  // undici is CommonJS: from ESM its exports are always on `default`, named ones only where Node's lexer finds them.
   const undici = ((imported as unknown as { default?: typeof imported }).default ?? imported) as typeof imported;
   const dispatcher = new undici.EnvHttpProxyAgent({
     // Explicit values (empty for unset) so undici never falls back to process.env on its own.

@@ -180,7 +180,7 @@ describe('provider calls and HTTP(S)_PROXY / NO_PROXY', () => {
 });
 
 describe('the built CLI behind a proxy', () => {
-  it('refreshes through HTTP_PROXY (system context, bundled undici)', async () => {
+  it('refreshes through HTTP_PROXY (system context, undici loaded on demand)', async () => {
     const { ctx, code } = await loginWith(clientEnv(), 'cli-proxied');
     expect(code, ctx.stderr.text).toBe(0);
     proxy.seen.length = 0;
