@@ -4,6 +4,7 @@ import { run } from '../../src/cli/run.js';
 import { createTestContext, type TestContext } from '../fakes/context.js';
 import { approveDeviceWithHttp, signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let plain: TestProvider;
 let device: TestProvider;
@@ -26,16 +27,6 @@ function clientEnv(provider: TestProvider) {
 }
 
 const URL_LINE = /Open this URL to sign in:\n(\S+)/;
-
-async function waitFor<T>(fn: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function whoami(ctx: TestContext) {
   const who = createTestContext({ home: ctx.home });

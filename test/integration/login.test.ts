@@ -6,6 +6,7 @@ import { openStore } from '../../src/store/index.js';
 import { createTestContext } from '../fakes/context.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let provider: TestProvider;
 
@@ -178,13 +179,3 @@ describe('xtalk login waiting for the browser', () => {
     expect(page).toContain('user said no');
   });
 });
-
-async function waitFor<T>(fn: () => T | undefined, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

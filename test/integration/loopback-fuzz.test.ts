@@ -8,6 +8,7 @@ import { createRng, fuzzSeed } from '../helpers/prng.js';
 import { isRefused, listeningAddresses, openSlowClient, sendHttp, sendRaw, SLOW_KINDS, type Reply, type SlowClient } from '../helpers/raw-http.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const WARM_UP_REQUESTS = 2_000;
 const MEASURED_REQUESTS = 10_000;
@@ -193,14 +194,4 @@ function exposeGc(): (() => void) | undefined {
 
 function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-async function waitFor<T>(fn: () => T | undefined, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
