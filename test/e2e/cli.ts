@@ -107,3 +107,18 @@ export function runChromium(args: string[], timeoutMs = 90_000): Promise<{ code:
     });
   });
 }
+
+/** The environment of a CLI child signed in to `provider` with its confidential client, in `home`. */
+export function clientEnv(
+  provider: { issuer: string; confidentialClient: { clientId: string; clientSecret: string } },
+  home: string,
+  extra: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return {
+    XTALK_HOME: home,
+    XTALK_ISSUER: provider.issuer,
+    XTALK_CLIENT_ID: provider.confidentialClient.clientId,
+    XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret,
+    ...extra,
+  };
+}

@@ -6,7 +6,7 @@ import { openStore } from '../../src/store/index.js';
 import { createTestContext } from '../fakes/context.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
-import { runCli, XTALK_BIN } from './cli.js';
+import { clientEnv, runCli, XTALK_BIN } from './cli.js';
 
 let provider: TestProvider;
 beforeAll(async () => {
@@ -17,13 +17,7 @@ afterAll(async () => {
 });
 
 function cliEnv(home: string) {
-  return {
-    XTALK_HOME: home,
-    XTALK_CREDENTIAL_STORE: 'file',
-    XTALK_ISSUER: provider.issuer,
-    XTALK_CLIENT_ID: provider.confidentialClient.clientId,
-    XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret,
-  };
+  return clientEnv(provider, home, { XTALK_CREDENTIAL_STORE: 'file' });
 }
 
 async function loginHome(name: string): Promise<string> {

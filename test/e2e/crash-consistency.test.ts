@@ -12,6 +12,7 @@ import { startTestProvider, type TestProvider } from '../provider/provider.js';
 import { canStartSecretService, keychainCall, startPrivateSecretService } from '../integration/private-secret-service.js';
 import { keychainAccount } from '../../src/store/data-key.js';
 import { inParallel, inspectStore, killAtFaultPoint, loginCli, runXtalk, type CliEnv } from './xtalk-process.js';
+import { clientEnv } from './cli.js';
 
 const KILLS_PER_POINT = 4;
 /** Points run side by side, each in its own XTALK_HOME; two cores. */
@@ -41,14 +42,7 @@ function newHome(): string {
 }
 
 function cliEnv(home: string, extra: CliEnv = {}): CliEnv {
-  return {
-    XTALK_HOME: home,
-    XTALK_CREDENTIAL_STORE: 'file',
-    XTALK_ISSUER: provider.issuer,
-    XTALK_CLIENT_ID: provider.confidentialClient.clientId,
-    XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret,
-    ...extra,
-  };
+  return clientEnv(provider, home, { XTALK_CREDENTIAL_STORE: 'file', ...extra });
 }
 
 async function isActive(token: string): Promise<boolean> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSystemKeychain, openStore } from '../../src/store/index.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
-import { chromiumBrowserCommand, runCli } from './cli.js';
+import { chromiumBrowserCommand, clientEnv, runCli } from './cli.js';
 
 let provider: TestProvider;
 beforeAll(async () => {
@@ -15,14 +15,7 @@ afterAll(async () => {
 });
 
 function env(home: string, extra: Record<string, string | undefined> = {}) {
-  return {
-    XTALK_HOME: home,
-    XTALK_ISSUER: provider.issuer,
-    XTALK_CLIENT_ID: provider.confidentialClient.clientId,
-    XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret,
-    DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS,
-    ...extra,
-  };
+  return clientEnv(provider, home, { DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS, ...extra });
 }
 
 async function loginInChromium(home: string, login: string, extra: Record<string, string | undefined>) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveDeviceWithHttp, signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
-import { CHROMIUM_BROWSER, runChromium, runCli, startCli } from './cli.js';
+import { CHROMIUM_BROWSER, clientEnv, runChromium, runCli, startCli } from './cli.js';
 
 // Sign-in from a machine without a browser, against the local provider with device flow enabled,
 // through the built CLI (`npm run build` first) and headless Chromium.
@@ -23,14 +23,7 @@ function freshHome(): string {
 
 /** A headless machine: no DISPLAY, no BROWSER, the file credential store. */
 function env(home: string, extra: Record<string, string | undefined> = {}) {
-  return {
-    XTALK_HOME: home,
-    XTALK_ISSUER: provider.issuer,
-    XTALK_CLIENT_ID: provider.confidentialClient.clientId,
-    XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret,
-    XTALK_CREDENTIAL_STORE: 'file',
-    ...extra,
-  };
+  return clientEnv(provider, home, { XTALK_CREDENTIAL_STORE: 'file', ...extra });
 }
 
 async function whoami(home: string) {

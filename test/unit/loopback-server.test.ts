@@ -3,6 +3,7 @@ import { connect, createServer as createNetServer, type Server as NetServer } fr
 import { afterEach, describe, expect, it } from 'vitest';
 import { CancelledError, XtalkError } from '../../src/errors.js';
 import { escapeHtml, renderResultPage, startCallbackServer, type CallbackServer } from '../../src/loopback/server.js';
+import { isRefused } from '../helpers/raw-http.js';
 
 const STATE = 'state-0123456789abcdef';
 
@@ -29,16 +30,6 @@ function send(port: number, path: string, opts: { method?: string; host?: string
   });
 }
 
-function isRefused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
-}
 
 async function expectClosedWithin(port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
