@@ -2,7 +2,7 @@ import * as oidc from 'openid-client';
 import { NetworkError, ProviderError, SessionExpiredError, UsageError, XtalkError } from '../errors.js';
 import { DEFAULT_SCOPE, isLoopbackHost } from '../config/resolve.js';
 import { boundedFetch } from './bounded-fetch.js';
-import { capitalize, hintFor, quote, retryAfterMs, validationReason, VALIDATION_HINT } from './error-text.js';
+import { capitalize, hintFor, isRefusedEndpointUrl, quote, refusedEndpointText, retryAfterMs, validationReason, VALIDATION_HINT } from './error-text.js';
 import type { TokenGrant } from '../store/types.js';
 
 /** What the OIDC layer needs to talk to one provider as one client. */
@@ -134,16 +134,24 @@ export class ProviderClient {
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = opts.state ?? oidc.randomState();
     const nonce = oidc.randomNonce();
-    const url = oidc.buildAuthorizationUrl(this.config, {
-      redirect_uri: opts.redirectUri,
-      response_type: 'code',
-      scope: opts.scope,
-      state,
-      nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
-      code_challenge_method: 'S256',
-      ...(opts.loginHint ? { login_hint: opts.loginHint } : {}),
-    });
+    const codeChallenge = await oidc.calculatePKCECodeChallenge(codeVerifier);
+    let url: URL;
+    try {
+      url = oidc.buildAuthorizationUrl(this.config, {
+        redirect_uri: opts.redirectUri,
+        response_type: 'code',
+        scope: opts.scope,
+        state,
+        nonce,
+        code_challenge: codeChallenge,
+        code_challenge_method: 'S256',
+        ...(opts.loginHint ? { login_hint: opts.loginHint } : {}),
+      });
+    } catch (e) {
+      if (!isRefusedEndpointUrl(e)) throw mapError(e, 'the authorization request');
+      const { message, hint } = refusedEndpointText('authorization endpoint', this.config.serverMetadata().authorization_endpoint);
+      throw new ProviderError(message, { hint, cause: e });
+    }
     return { url: url.href, state, nonce, codeVerifier, redirectUri: opts.redirectUri };
   }
 
@@ -334,6 +342,10 @@ function mapError(e: unknown, what: string): Error {
   }
   if (err?.code === 'OAUTH_MISSING_SERVER_METADATA') {
     return new ProviderError(`The provider's discovery document lacks what ${what} needs (${err.message}).`, { cause: e });
+  }
+  if (isRefusedEndpointUrl(err)) {
+    const { message, hint } = refusedEndpointText(`endpoint for ${what}`, undefined);
+    return new ProviderError(message, { hint, cause: e });
   }
   if (err instanceof oidc.ClientError || err?.name === 'OperationProcessingError' || typeof err?.code === 'string') {
     return new ProviderError(`${capitalize(what)} failed validation: ${validationReason(err)}`, { hint: VALIDATION_HINT, cause: e });
