@@ -278,7 +278,7 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
   const start = new StartLink(`http://${expectedHost}`);
   const reused = (): XtalkError =>
     new XtalkError('The one-time sign-in link xtalk gave the browser was opened twice, so someone else on this machine may have used it; the sign-in was stopped.', {
-      hint: 'Run `xtalk login` again. If it happens again, another user of this machine may be watching your processes: use `xtalk login --device`.',
+      hint: 'Run `xtalk login` again. If it happens again, another user of this machine may be watching your processes: run `xtalk login --no-browser` and paste the printed URL into your browser yourself.',
     });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
