@@ -71,14 +71,19 @@ eval "xtalk switch \${COMPREPLY[0]}"`;
     expect(markers()).toEqual([]);
   });
 
-  it.runIf(shellAvailable('zsh'))('zsh: Tab inserts it quoted and runs nothing', () => {
+  it.runIf(shellAvailable('zsh')).each(['sourced', 'autoloaded from $fpath'])('zsh (%s): Tab inserts it quoted and runs nothing', (how) => {
     const file = script('zsh');
-    const words = join(dir, 'zsh-words');
+    const words = join(dir, `zsh-words-${how.length}`);
+    const fpathDir = join(dir, 'zsh-functions');
+    mkdirSync(fpathDir, { recursive: true });
+    writeFileSync(join(fpathDir, '_xtalk'), readFileSync(file));
+    // $fpath is read by compinit; a sourced script needs compinit's compdef first.
+    const [before, after] = how === 'sourced' ? ['', `source "${file}"; `] : [`fpath=("${fpathDir}" $fpath); `, ''];
     // A zpty session: an interactive zsh with compinit, Tab after `xtalk switch `, then a key bound
     // to a widget that writes the buffer's words with their quoting removed (nothing expanded).
     const driver = `zmodload zsh/zpty
 zpty z 'zsh -f -i'
-zpty -w z 'PS1="> "; autoload -Uz compinit; compinit -u -D; source "${file}"; dump() { print -rl -- \${(Q)\${(z)BUFFER}} > "${words}" }; zle -N dump; bindkey "^X" dump; echo READY'
+zpty -w z 'PS1="> "; ${before}autoload -Uz compinit; compinit -u -D; ${after}dump() { print -rl -- \${(Q)\${(z)BUFFER}} > "${words}" }; zle -N dump; bindkey "^X" dump; echo READY'
 zpty -r z line '*READY*'
 zpty -w -n z $'xtalk switch \\t'
 sleep 2
