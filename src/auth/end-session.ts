@@ -31,7 +31,8 @@ export type EndSessionOutcome = 'ended' | 'unsupported';
  * OpenID Connect RP-Initiated Logout 1.0, after the tokens are revoked: ends the provider's browser
  * session, so the next person's `xtalk login` on this machine is asked who they are. A one-shot
  * loopback listener (127.0.0.1, Host and `state` checked) is the `post_logout_redirect_uri`; the
- * provider's redirect to it is its confirmation.
+ * provider's redirect to it is its confirmation. The browser is sent there through the listener's
+ * one-time start link, so the ID token never shows on the terminal or in a process's argv.
  */
 export async function endProviderSession(deps: EndSessionDeps, account: AccountRecord, opts: EndSessionOptions): Promise<EndSessionOutcome> {
   const { ctx, ui, config } = deps;
@@ -56,9 +57,14 @@ export async function endProviderSession(deps: EndSessionDeps, account: AccountR
     },
   });
   try {
-    const url = assertSafeBrowserUrl(provider.buildEndSessionUrl({ idTokenHint: opts.idTokenHint, postLogoutRedirectUri: server.redirectUri, state })!);
+    const endSessionUrl = assertSafeBrowserUrl(
+      provider.buildEndSessionUrl({ idTokenHint: opts.idTokenHint, postLogoutRedirectUri: server.redirectUri, state })!,
+    );
+    // The end-session URL carries the ID token: the terminal and the browser's argv (readable by
+    // every user of the machine) get a one-time local link that redirects to it instead.
+    const url = server.offerStart(endSessionUrl);
     ui.debug(`listening on ${server.redirectUri}`);
-    ui.info(`Open this URL to sign out of ${account.issuer} in the browser:\n${url}`);
+    ui.info(`Open this URL on this machine to sign out of ${account.issuer} in the browser (it works once):\n${url}`);
     if (opts.launch) {
       const host = await ctx.probeHost();
       const { launcher, reason } = findBrowserLauncher({ env: ctx.env, platform: ctx.platform, ...host });

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { CancelledError, UsageError, XtalkError } from '../errors.js';
 
 /** What the browser is told once the login flow knows how the sign-in ended. */
@@ -26,6 +26,13 @@ export interface CallbackServer {
    * Rejects on timeout (XtalkError, exit 1), on abort (CancelledError) or when closed first.
    */
   waitForCallback(): Promise<CallbackRequest>;
+  /**
+   * A one-time `http://127.0.0.1:PORT/start/<random>` to hand a browser instead of `target`, so the
+   * state, nonce and PKCE challenge in `target` never appear in a process's argv (which every user
+   * of the machine can read). Its first GET is redirected to `target`; after that it is dead, and a
+   * second request ends the wait with an error: someone else may have opened the link first.
+   */
+  offerStart(target: string): string;
   /** Stops listening and drops every connection; idempotent. */
   close(): Promise<void>;
 }
@@ -98,9 +105,9 @@ export function hasExpectedState(url: URL, expectedState: string): boolean {
   return states.length === 1 && sameSecret(states[0] ?? '', expectedState);
 }
 
-type Verdict = { kind: 'callback'; url: URL } | { kind: 'reject'; status: number; title: string; message: string; headers?: Record<string, string> };
+type Verdict = { kind: 'callback'; url: URL } | { kind: 'start' } | { kind: 'reject'; status: number; title: string; message: string; headers?: Record<string, string> };
 
-function classify(req: IncomingMessage, expectedHost: string, path: string, expectedState: string): Verdict {
+function classify(req: IncomingMessage, expectedHost: string, path: string, expectedState: string, startPath: string | undefined): Verdict {
   // A page on another origin that rebinds its DNS name to 127.0.0.1 still sends its own Host.
   const hostCount = req.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'host').length;
   if (hostCount !== 1 || req.headers.host !== expectedHost) {
@@ -110,12 +117,15 @@ function classify(req: IncomingMessage, expectedHost: string, path: string, expe
   if (rawUrl.length > MAX_URL_CHARS) {
     return { kind: 'reject', status: 414, title: 'URI too long', message: 'The request URL is too long.' };
   }
-  if (rawUrl.split('?', 1)[0] !== path) {
+  const requestPath = rawUrl.split('?', 1)[0] ?? '';
+  const isStart = startPath !== undefined && sameSecret(requestPath, startPath);
+  if (requestPath !== path && !isStart) {
     return { kind: 'reject', status: 404, title: 'Not found', message: 'Nothing here.' };
   }
   if (req.method !== 'GET') {
     return { kind: 'reject', status: 405, title: 'Method not allowed', message: 'Only GET is accepted here.', headers: { Allow: 'GET' } };
   }
+  if (isStart) return { kind: 'start' };
   const url = new URL(`http://${expectedHost}${rawUrl}`);
   // An unexpected state is a stale tab or a forged request: refuse it but keep waiting for the real one.
   if (!hasExpectedState(url, expectedState)) {
@@ -266,10 +276,41 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
       })());
   };
 
+  let start: { path: string; target: string; used: boolean } | undefined;
+  const offerStart = (target: string): string => {
+    start = { path: `/start/${randomBytes(32).toString('base64url')}`, target, used: false };
+    return `http://${expectedHost}${start.path}`;
+  };
+  const answerStart = (res: ServerResponse): void => {
+    if (!start!.used) {
+      start!.used = true;
+      res.writeHead(302, { ...SECURITY_HEADERS, Location: start!.target, 'Content-Length': '0' });
+      res.end();
+      return;
+    }
+    // The browser xtalk started asks once; a second request means another client got there too.
+    sendPage(res, 410, {
+      ok: false,
+      title: 'Link already used',
+      message: 'This sign-in link works once and was already opened, perhaps by someone else on this machine. Check the terminal.',
+    });
+    if (settled) return;
+    fail(
+      new XtalkError('The one-time sign-in link xtalk gave the browser was opened twice, so someone else on this machine may have used it; the sign-in was stopped.', {
+        hint: 'Run `xtalk login` again. If it happens again, another user of this machine may be watching your processes: use `xtalk login --device`, or sign in where you do not share the machine.',
+      }),
+    );
+    void close();
+  };
+
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const verdict = classify(req, expectedHost, path, opts.expectedState);
+    const verdict = classify(req, expectedHost, path, opts.expectedState, start?.path);
     if (verdict.kind === 'reject') {
       sendPage(res, verdict.status, { ok: false, title: verdict.title, message: verdict.message }, verdict.headers);
+      return;
+    }
+    if (verdict.kind === 'start') {
+      answerStart(res);
       return;
     }
     if (settled) {
@@ -285,5 +326,5 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
   // Without a listener Node drops CONNECT silently; answer it like any other wrong method.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => answerOnSocket(socket, 405, 'Method Not Allowed', 'Allow: GET\r\n'));
 
-  return { port, redirectUri, waitForCallback: () => waiting, close };
+  return { port, redirectUri, waitForCallback: () => waiting, offerStart, close };
 }

@@ -37,21 +37,28 @@ const env = (extra: Record<string, string> = {}) => ({
 function machine() {
   const jar = new CookieJar();
   let home: string | undefined;
+  /** Where the last logout's one-time link led: the provider's end-session URL. */
+  const endSessions: URL[] = [];
+  const signOut = async (startUrl: string, confirm: boolean | undefined) => {
+    const res = await fetch(startUrl, { redirect: 'manual' });
+    await res.arrayBuffer();
+    const target = new URL(res.headers.get('location') ?? 'about:blank');
+    endSessions.push(target);
+    return signOutWithHttp(target.href, { jar, confirm });
+  };
   const xtalk = async (args: string[], opts: { login?: string; seen?: string[]; env?: Record<string, string>; confirm?: boolean } = {}) => {
     const ctx = createTestContext({
       env: env(opts.env),
       ...(home ? { home } : {}),
       browser: (url) =>
-        new URL(url).pathname === '/session/end'
-          ? signOutWithHttp(url, { jar, confirm: opts.confirm })
-          : signInWithHttp(url, { login: opts.login ?? 'nobody', jar, seen: opts.seen }),
+        args[0] === 'logout' ? signOut(url, opts.confirm) : signInWithHttp(url, { login: opts.login ?? 'nobody', jar, seen: opts.seen }),
     });
     home = ctx.home;
     const code = await run(args, ctx);
     await Promise.all(ctx.browserRuns);
     return { code, stdout: ctx.stdout.text, stderr: ctx.stderr.text, opened: ctx.opened, ctx };
   };
-  return { xtalk, jar, home: () => home! };
+  return { xtalk, jar, endSessions, home: () => home! };
 }
 
 async function storedIdToken(home: string): Promise<{ token: string | undefined; column: unknown }> {
@@ -81,7 +88,11 @@ describe('logout --browser (RP-Initiated Logout)', () => {
     expect(out.code, out.stderr).toBe(0);
     expect(out.stderr).toMatch(/✓ Logged out alice from .*; \d+ tokens? revoked/);
     expect(out.stderr).toContain(`✓ Signed out of ${provider.issuer} in the browser too`);
-    const endSession = new URL(out.opened[0]!);
+    // The browser and the terminal get a one-time local link; only it leads to the ID token.
+    expect(out.opened).toEqual([expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/start\/[\w-]{43}$/)]);
+    expect(out.stderr).toContain(out.opened[0]);
+    expect(out.stderr).not.toContain(token);
+    const endSession = m.endSessions[0]!;
     expect(endSession.origin + endSession.pathname).toBe(`${provider.issuer}/session/end`);
     expect(endSession.searchParams.get('id_token_hint')).toBe(token);
     expect(endSession.searchParams.get('client_id')).toBe(provider.confidentialClient.clientId);
@@ -118,7 +129,7 @@ describe('logout --browser (RP-Initiated Logout)', () => {
     expect((await m.xtalk(['login'], { login: 'erin' })).code).toBe(0);
     const ctx: TestContext = createTestContext({ env: env(), home: m.home() });
     const done = run(['logout', '--no-browser'], ctx);
-    const url = (await waitFor(() => /^(http:\/\/127\.0\.0\.1:\d+\/session\/end\?\S+)$/m.exec(ctx.stderr.text)?.[1]))!;
+    const url = (await waitFor(() => /^(http:\/\/127\.0\.0\.1:\d+\/start\/\S+)$/m.exec(ctx.stderr.text)?.[1]))!;
     expect(ctx.opened).toEqual([]);
     await signOutWithHttp(url, { jar: m.jar });
     expect(await done).toBe(0);
