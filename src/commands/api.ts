@@ -7,7 +7,7 @@ import { selectAccount } from '../auth/select-account.js';
 import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
 import type { RunOutcome } from '../cli/program.js';
 import type { Context } from '../context.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode, NetworkError, UsageError } from '../errors.js';
 import type { ApiBody, ApiHttpRequest } from '../net/api-http.js';
 import { createProxiedFetch } from '../net/proxy-fetch.js';
 import { sanitize } from '../output/sanitize.js';
@@ -125,7 +125,13 @@ function parseHeader(raw: string): [string, string] {
 async function writeBody(ctx: Context, res: Response): Promise<void> {
   if (!res.body) return;
   if (!ctx.io.stdoutIsTTY) {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), ctx.io.stdout, { end: false });
+    try {
+      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), ctx.io.stdout, { end: false });
+    } catch (e) {
+      // `xtalk api … | head` closes the pipe early: not an error of the request.
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') return;
+      throw new NetworkError(`The answer from ${new URL(res.url || 'http://unknown').origin} broke off: ${(e as Error).message}`, { hint: 'Try again.', cause: e });
+    }
     return;
   }
   const text = await res.text();
