@@ -52,7 +52,9 @@ export async function signIn(deps: SignInDeps, config: ClientConfig, request: Si
       ui.info(`Another xtalk login for ${config.issuer} is in progress (pid ${holder.pid}); waiting for it to finish (Ctrl-C to cancel)…`),
   });
   try {
-    const adopted = lock.waitedFor ? sessionFromOtherLogin(deps.store(), config, request.account, startedAt) : undefined;
+    // A forced sign-in (--fresh, --prompt) must not take over a session someone else's login made.
+    const mayAdopt = lock.waitedFor && request.prompt === undefined && request.maxAge === undefined;
+    const adopted = mayAdopt ? sessionFromOtherLogin(deps.store(), config, request.account, startedAt) : undefined;
     if (adopted) ui.info(`The other xtalk login signed in as ${displayName(adopted)}; using that session.`);
     return adopted ?? (await signInOnce(deps, config, request));
   } finally {

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/index.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
 import { CHROMIUM_BROWSER, clientEnv, runCli } from './cli.js';
 
@@ -64,8 +65,16 @@ describe('a shared machine in a real browser', () => {
   });
 
   it('logout --browser ends the provider session: the next plain login shows the login form and signs in someone else', async () => {
+    const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
+    const idToken = (await store.idToken(store.currentAccount()!.id))!;
+    store.close();
+    expect(idToken).toMatch(/^eyJ/);
     const out = await xtalk(['logout', '--browser']);
     expect(out.code, out.context).toBe(0);
+    // The ID token (the id_token_hint) reaches the browser only through the listener's one-time link.
+    expect(out.stderr).not.toContain(idToken);
+    expect(out.context).toMatch(/opening http:\/\/127\.0\.0\.1:\d+\/start\/[\w-]{43}\n/);
+    expect(out.context).not.toContain(idToken);
     expect(out.pages).toEqual(['logout-confirm']);
     expect(out.stderr).toMatch(/✓ Logged out bob from/);
     expect(out.stderr).toContain(`✓ Signed out of ${provider.issuer} in the browser too`);
