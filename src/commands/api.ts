@@ -14,7 +14,7 @@ import { sanitize } from '../output/sanitize.js';
 
 export interface ApiOptions extends CommonOptions {
   method?: string;
-  header: string[];
+  header?: string[];
   data?: string;
   include?: boolean;
 }
@@ -25,7 +25,7 @@ export function registerApi(program: Command, ctx: Context, outcome: RunOutcome,
     .description('Make an authenticated HTTP request to an API with the access token (the token stays out of argv).')
     .argument('<url>', 'https URL, or a path relative to XTALK_API_URL / api_url')
     .option('-X, --method <method>', 'HTTP method (default GET, or POST with --data)')
-    .option('-H, --header <header>', "request header 'Name: value' (repeatable)", (v: string, all: string[]) => [...all, v], [])
+    .option('-H, --header <header>', "request header 'Name: value' (repeatable)", (v: string, all: string[] = []) => [...all, v])
     .option('-d, --data <data>', 'request body: a string, @file, or @- for stdin (sent as is; Content-Type defaults to application/json)')
     .option('-i, --include', 'print the response status and headers on stderr');
   addCommonOptions(cmd);
@@ -57,7 +57,7 @@ export async function runApi(ctx: Context, target: string, opts: ApiOptions): Pr
     const body = readBody(ctx, opts.data);
     const method = (opts.method ?? (body.kind === 'none' ? 'GET' : 'POST')).toUpperCase();
     if (!/^[A-Z][A-Z-]*$/.test(method)) throw new UsageError(`"${opts.method}" is not an HTTP method.`);
-    const headers = opts.header.map(parseHeader);
+    const headers = (opts.header ?? []).map(parseHeader);
     if (body.kind !== 'none' && !headers.some(([k]) => k.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/json']);
     const request: ApiHttpRequest = { url, method, headers, body };
     const store = env.store();
