@@ -52,7 +52,7 @@ export async function endProviderSession(deps: EndSessionDeps, account: AccountR
     signal: ctx.signal,
     timeoutMs: config.timeoutSeconds * 1000,
     timeoutText: {
-      what: 'the provider to confirm the sign-out',
+      what: 'the sign-out at the provider',
       hint: 'The tokens are revoked; sign out on the provider\'s web page, or run `xtalk logout --browser` again after `xtalk login`.',
     },
   });

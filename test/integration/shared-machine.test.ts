@@ -139,6 +139,18 @@ describe('logout --browser (RP-Initiated Logout)', () => {
     expect(seen).toEqual(['login-form']);
   });
 
+  it('gives up (exit 1) when the provider never sends the browser back; the local logout stands', async () => {
+    const m = machine();
+    expect((await m.xtalk(['login'], { login: 'jack' })).code).toBe(0);
+    const ctx = createTestContext({ env: env({ XTALK_TIMEOUT: '1' }), home: m.home(), browser: async () => undefined });
+    expect(await run(['logout', '--browser'], ctx)).toBe(1);
+    expect(ctx.stderr.text).toMatch(/✓ Logged out jack/);
+    expect(ctx.stderr.text).toMatch(/Timed out after 1 s waiting for the provider to confirm the sign-out to finish\./);
+    expect(ctx.stderr.text).toMatch(/hint: The tokens are revoked; sign out on the provider's web page/);
+    const status = createTestContext({ env: env(), home: m.home() });
+    expect(await run(['whoami'], status)).toBe(4);
+  });
+
   it('a provider without end_session_endpoint: says so and exits 0 after the local logout', async () => {
     const ctx = createTestContext({ env: rogue.env, browser: (url) => followAuthorization(url) });
     expect(await run(['login'], ctx)).toBe(0);
