@@ -145,7 +145,7 @@ describe('logout --browser (RP-Initiated Logout)', () => {
     const ctx = createTestContext({ env: env({ XTALK_TIMEOUT: '1' }), home: m.home(), browser: async () => undefined });
     expect(await run(['logout', '--browser'], ctx)).toBe(1);
     expect(ctx.stderr.text).toMatch(/✓ Logged out jack/);
-    expect(ctx.stderr.text).toMatch(/Timed out after 1 s waiting for the provider to confirm the sign-out to finish\./);
+    expect(ctx.stderr.text).toMatch(/Timed out after 1 s waiting for the sign-out at the provider to finish\./);
     expect(ctx.stderr.text).toMatch(/hint: The tokens are revoked; sign out on the provider's web page/);
     const status = createTestContext({ env: env(), home: m.home() });
     expect(await run(['whoami'], status)).toBe(4);
