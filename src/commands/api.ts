@@ -9,7 +9,6 @@ import type { RunOutcome } from '../cli/program.js';
 import type { Context } from '../context.js';
 import { ExitCode, NetworkError, UsageError } from '../errors.js';
 import type { ApiBody, ApiHttpRequest } from '../net/api-http.js';
-import { createProxiedFetch } from '../net/proxy-fetch.js';
 import { sanitize } from '../output/sanitize.js';
 
 export interface ApiOptions extends CommonOptions {
@@ -62,6 +61,8 @@ export async function runApi(ctx: Context, target: string, opts: ApiOptions): Pr
     const request: ApiHttpRequest = { url, method, headers, body };
     const store = env.store();
     const account = selectAccount(store, opts.account);
+    // Loaded here, as for provider calls: no other command pays for the proxy support.
+    const { createProxiedFetch } = await import('../net/proxy-fetch.js');
     const fetchImpl = createProxiedFetch(ctx.env) ?? fetch;
     const res = await callApi({ ctx, ui: env.ui, store, config: env.config, fetch: fetchImpl, signal: ctx.signal }, account, request);
     if (opts.include) {
