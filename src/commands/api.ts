@@ -56,6 +56,7 @@ export async function runApi(ctx: Context, target: string, opts: ApiOptions): Pr
     const body = readBody(ctx, opts.data);
     const method = (opts.method ?? (body.kind === 'none' ? 'GET' : 'POST')).toUpperCase();
     if (!/^[A-Z][A-Z-]*$/.test(method)) throw new UsageError(`"${opts.method}" is not an HTTP method.`);
+    if (body.kind !== 'none' && (method === 'GET' || method === 'HEAD')) throw new UsageError(`A ${method} request cannot carry --data.`, 'Leave out --method, or use POST, PUT or PATCH.');
     const headers = (opts.header ?? []).map(parseHeader);
     if (body.kind !== 'none' && !headers.some(([k]) => k.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/json']);
     const request: ApiHttpRequest = { url, method, headers, body };

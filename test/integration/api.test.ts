@@ -240,6 +240,8 @@ describe('xtalk api', () => {
     expect(insecure.stderr).toMatch(/only to https: URLs/);
     const header = await xtalk(['devices', '-H', 'Authorization: Bearer other']);
     expect(header.code).toBe(2);
+    expect((await xtalk(['devices', '-X', 'GET', '--data', 'x'])).code).toBe(2);
+    expect((await xtalk(['devices', '-H', 'no colon'])).code).toBe(2);
     const relative = createTestContext({ env: { ...env(), XTALK_API_URL: '' }, home });
     expect(await run(['api', 'devices'], relative)).toBe(2);
     expect(relative.stderr.text).toMatch(/no API base URL is configured/);
