@@ -13,6 +13,7 @@ export function createSystemContext(opts: { signal: AbortSignal }): Context {
       stderr: process.stderr,
       stdinIsTTY: Boolean(process.stdin.isTTY),
       stderrIsTTY: Boolean(process.stderr.isTTY),
+      stdoutIsTTY: Boolean(process.stdout.isTTY),
     },
     env,
     cwd: process.cwd(),

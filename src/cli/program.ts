@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { Context } from '../context.js';
+import { registerApi } from '../commands/api.js';
 import { registerCompletion } from '../commands/completion.js';
 import { registerConfig } from '../commands/config.js';
 import { registerDoctor } from '../commands/doctor.js';
@@ -51,6 +52,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 4 login required, 5 logout could not revoke,
   registerSwitch(program, ctx);
   registerLogout(program, ctx);
   registerExec(program, ctx, outcome);
+  registerApi(program, ctx, outcome);
   registerDoctor(program, ctx, outcome);
   registerConfig(program, ctx);
   registerCompletion(program, ctx);

@@ -27,12 +27,19 @@ export interface ResolvedConfig {
   httpTimeoutSeconds: number;
   revocationEndpoint: string | undefined;
   credentialStore: CredentialStoreMode;
+  /** Base URL for relative `xtalk api` paths. */
+  apiUrl: string | undefined;
+  /** `always`: every `xtalk logout` also ends the provider's browser session, as with `--browser`. */
+  logoutBrowser: LogoutBrowser;
   /** The browser command line (`XTALK_BROWSER`, else `BROWSER`). */
   browser: string | undefined;
   paths: XtalkPaths;
   /** Where each setting came from, for `--debug` and `xtalk doctor`. */
   sources: Partial<Record<ConfigKey, ConfigSource>>;
 }
+
+/** When `xtalk logout` ends the provider's browser session without being asked (`logout_browser`). */
+export type LogoutBrowser = 'always' | 'never';
 
 export type ConfigKey =
   | 'issuer'
@@ -43,7 +50,9 @@ export type ConfigKey =
   | 'timeout'
   | 'httpTimeout'
   | 'revocationEndpoint'
-  | 'credentialStore';
+  | 'credentialStore'
+  | 'apiUrl'
+  | 'logoutBrowser';
 
 export const DEFAULT_SCOPE = 'openid profile email offline_access';
 export const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -62,6 +71,8 @@ const ENV_NAMES: Record<ConfigKey, string[]> = {
   httpTimeout: ['XTALK_HTTP_TIMEOUT'],
   revocationEndpoint: ['XTALK_REVOCATION_ENDPOINT'],
   credentialStore: ['XTALK_CREDENTIAL_STORE'],
+  apiUrl: ['XTALK_API_URL'],
+  logoutBrowser: ['XTALK_LOGOUT_BROWSER'],
 };
 
 /** Names the X-Talk web examples put in their `.env`, accepted there only. */
@@ -82,6 +93,8 @@ const FILE_NAMES: Record<ConfigKey, string> = {
   httpTimeout: 'http_timeout',
   revocationEndpoint: 'revocation_endpoint',
   credentialStore: 'credential_store',
+  apiUrl: 'api_url',
+  logoutBrowser: 'logout_browser',
 };
 
 export interface ResolveInput {
@@ -148,6 +161,8 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const timeout = pick('timeout', input.flags.timeout);
   const httpTimeout = pick('httpTimeout');
   const store = pick('credentialStore');
+  const apiUrl = pick('apiUrl');
+  const logoutBrowser = pick('logoutBrowser');
   for (const k of ['port', 'timeout', 'httpTimeout', 'credentialStore', 'scope'] as const) sources[k] ??= 'default';
 
   return {
@@ -160,6 +175,8 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     httpTimeoutSeconds: parse('httpTimeout', httpTimeout, DEFAULT_HTTP_TIMEOUT_SECONDS, parseHttpTimeout),
     revocationEndpoint: parse('revocationEndpoint', revocationEndpoint, undefined, (v) => checkEndpointUrl(v, 'revocation endpoint')),
     credentialStore: parse('credentialStore', store, 'auto', parseCredentialStore),
+    apiUrl: parse('apiUrl', apiUrl, undefined, (v) => checkEndpointUrl(v, 'API URL')),
+    logoutBrowser: parse('logoutBrowser', logoutBrowser, 'never', parseLogoutBrowser),
     browser: input.env.XTALK_BROWSER || input.env.BROWSER || undefined,
     paths,
     sources,
@@ -239,6 +256,12 @@ function parseCredentialStore(raw: string): CredentialStoreMode {
   throw new ConfigError(`Unknown credential store "${raw}".`, 'Set XTALK_CREDENTIAL_STORE to "keychain" or "file" (or unset it).');
 }
 
+function parseLogoutBrowser(raw: string): LogoutBrowser {
+  const v = raw.trim().toLowerCase();
+  if (v === 'always' || v === 'never') return v;
+  throw new ConfigError(`Unknown logout_browser value "${raw}".`, 'Use "always" (every `xtalk logout` also signs out of the provider in the browser) or "never".');
+}
+
 /** The keys `config.json` may hold, as written in the file. */
 export const CONFIG_FILE_KEYS = Object.values(FILE_NAMES);
 
@@ -262,6 +285,10 @@ export function checkConfigFileValue(name: string, raw: string): string | number
       return parseHttpTimeout(raw);
     case 'credentialStore':
       return parseCredentialStore(raw);
+    case 'apiUrl':
+      return checkEndpointUrl(raw, 'API URL');
+    case 'logoutBrowser':
+      return parseLogoutBrowser(raw);
     default:
       if (!raw.trim()) throw new ConfigError(`The ${name} must not be empty.`, `Use \`xtalk config unset ${name}\` to remove it.`);
       return raw.trim();

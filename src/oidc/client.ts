@@ -25,7 +25,13 @@ export interface AuthorizationRequest {
   nonce: string;
   codeVerifier: string;
   redirectUri: string;
+  /** Epoch ms when the URL was built; with `maxAge: 0` the ID token's `auth_time` must not be older. */
+  requestedAt: number;
+  maxAge: number | undefined;
 }
+
+/** `prompt` values a login may send (OIDC Core 3.1.2.1). */
+export type LoginPrompt = 'login' | 'select_account' | 'consent';
 
 /** A validated token response. */
 export interface TokenResult {
@@ -117,6 +123,24 @@ export class ProviderClient {
     return this.config.serverMetadata().device_authorization_endpoint;
   }
 
+  /** RP-Initiated Logout 1.0: where the provider's browser session can be ended, when it says. */
+  get endSessionEndpoint(): string | undefined {
+    return this.config.serverMetadata().end_session_endpoint;
+  }
+
+  /**
+   * The end-session URL with `id_token_hint` (when known), `client_id`, `state` and the
+   * `post_logout_redirect_uri`; undefined without an end_session_endpoint.
+   */
+  buildEndSessionUrl(opts: { idTokenHint: string | undefined; postLogoutRedirectUri: string; state: string }): string | undefined {
+    if (!this.endSessionEndpoint) return undefined;
+    return oidc.buildEndSessionUrl(this.config, {
+      ...(opts.idTokenHint ? { id_token_hint: opts.idTokenHint } : {}),
+      post_logout_redirect_uri: opts.postLogoutRedirectUri,
+      state: opts.state,
+    }).href;
+  }
+
   /** The default scopes narrowed to `scopes_supported` when the provider publishes that list. */
   defaultScope(): string {
     const supported = this.config.serverMetadata().scopes_supported;
@@ -130,7 +154,14 @@ export class ProviderClient {
    * Builds the authorization URL with PKCE S256, a fresh nonce and a fresh state (or the one given,
    * when the listener had to know it before the URL existed).
    */
-  async createAuthorizationRequest(opts: { redirectUri: string; scope: string; state?: string; loginHint?: string | undefined }): Promise<AuthorizationRequest> {
+  async createAuthorizationRequest(opts: {
+    redirectUri: string;
+    scope: string;
+    state?: string;
+    loginHint?: string | undefined;
+    prompt?: LoginPrompt | undefined;
+    maxAge?: number | undefined;
+  }): Promise<AuthorizationRequest> {
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = opts.state ?? oidc.randomState();
     const nonce = oidc.randomNonce();
@@ -146,13 +177,15 @@ export class ProviderClient {
         code_challenge: codeChallenge,
         code_challenge_method: 'S256',
         ...(opts.loginHint ? { login_hint: opts.loginHint } : {}),
+        ...(opts.prompt ? { prompt: opts.prompt } : {}),
+        ...(opts.maxAge !== undefined ? { max_age: String(opts.maxAge) } : {}),
       });
     } catch (e) {
       if (!isRefusedEndpointUrl(e)) throw mapError(e, 'the authorization request');
       const { message, hint } = refusedEndpointText('authorization endpoint', this.config.serverMetadata().authorization_endpoint);
       throw new ProviderError(message, { hint, cause: e });
     }
-    return { url: url.href, state, nonce, codeVerifier, redirectUri: opts.redirectUri };
+    return { url: url.href, state, nonce, codeVerifier, redirectUri: opts.redirectUri, requestedAt: this.now(), maxAge: opts.maxAge };
   }
 
   /**
@@ -181,7 +214,10 @@ export class ProviderClient {
         throw e;
       }
     });
-    return this.toResult(res);
+    const result = this.toResult(res);
+    // Not openid-client's maxAge check ("now - max_age"): the request time is the stricter bound.
+    if (request.maxAge !== undefined) checkAuthTime(result.idClaims, request);
+    return result;
   }
 
   /** Starts an RFC 8628 device authorization; a provider without the endpoint is a usage error (exit 2). */
@@ -276,9 +312,32 @@ export class ProviderClient {
         scope: res.scope ?? null,
         expiresAt: this.now() + expiresIn * 1000,
         refreshToken: res.refresh_token ?? null,
+        idToken: res.id_token ?? null,
       },
       idClaims: claims ? { ...claims } : undefined,
     };
+  }
+}
+
+/** How far the provider's clock may lag behind ours before a fresh sign-in looks old. */
+export const AUTH_TIME_TOLERANCE_SECONDS = 30;
+
+/**
+ * OIDC Core 3.1.2.1 `max_age`: the ID token must carry `auth_time`, and it must not be older than
+ * the request minus `max_age` (and the clock tolerance) — `max_age=0` means "signed in just now".
+ */
+function checkAuthTime(claims: Record<string, unknown> | undefined, request: AuthorizationRequest): void {
+  const authTime = claims?.auth_time;
+  const hint = 'The provider did not make you sign in again although xtalk asked it to (prompt=login, max_age=0); run `xtalk login --fresh` again, or ask the provider administrator.';
+  if (typeof authTime !== 'number' || !Number.isFinite(authTime)) {
+    throw new ProviderError('The ID token has no auth_time, so xtalk cannot tell whether you just signed in; nothing was stored.', { hint });
+  }
+  const oldest = Math.floor(request.requestedAt / 1000) - (request.maxAge ?? 0) - AUTH_TIME_TOLERANCE_SECONDS;
+  if (authTime < oldest) {
+    throw new ProviderError(
+      `The provider reused a sign-in from ${new Date(authTime * 1000).toISOString()}, older than this login (auth_time check); nothing was stored.`,
+      { hint },
+    );
   }
 }
 

@@ -42,7 +42,7 @@ interface RefreshTokenRow {
 }
 
 /** AAD of a token column: binds each ciphertext to its table and user. */
-const aad = (table: 'access_token' | 'refresh_token', userId: number) => `${table}:${userId}`;
+const aad = (table: 'access_token' | 'refresh_token' | 'id_token', userId: number) => `${table}:${userId}`;
 
 /**
  * Stored accounts (`user`) and their encrypted tokens (`refresh_token`, `access_token`).
@@ -252,6 +252,7 @@ export class AccountStore {
         .transaction(() => {
           this.#stmt('DELETE FROM access_token WHERE user_id = ?').run(userId);
           this.#stmt('DELETE FROM refresh_token WHERE user_id = ?').run(userId);
+          this.#stmt('UPDATE user SET id_token = NULL WHERE id = ?').run(userId);
           if (this.#currentId() === userId) this.#setCurrent(nextCurrent);
           this.#faultPoint('logout-in-transaction');
         })
@@ -280,6 +281,13 @@ export class AccountStore {
     };
   }
 
+  /** The latest ID token the provider issued to the user (the logout `id_token_hint`), decrypted. */
+  async idToken(userId: number): Promise<string | undefined> {
+    const value = this.#guard(() => this.#stmt('SELECT id_token FROM user WHERE id = ?').pluck().get(userId)) as string | null | undefined;
+    if (!value) return undefined;
+    return decrypt(await this.#dataKey.forReading(), value, aad('id_token', userId));
+  }
+
   /** Where the data key lives, as recorded when it was created; null before the first login. */
   credentialStore(): CredentialStoreKind | null {
     const value = this.#guard(() => this.#stmt("SELECT value FROM meta WHERE key = 'credential_store'").pluck().get());
@@ -297,6 +305,7 @@ export class AccountStore {
 
   /** Must run inside a write transaction; `key` must come from the data key's forWriting(). */
   #writeGrant(userId: number, grant: TokenGrant, key: Buffer, now: number): void {
+    if (grant.idToken) this.#stmt('UPDATE user SET id_token = ? WHERE id = ?').run(encrypt(key, grant.idToken, aad('id_token', userId)), userId);
     let refreshTokenId: number | null;
     if (grant.refreshToken) {
       const iso = new Date(now).toISOString();

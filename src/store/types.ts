@@ -37,6 +37,8 @@ export interface TokenGrant {
   expiresAt: number;
   /** Present only when the provider issued a (new) refresh token. */
   refreshToken?: string | null;
+  /** The raw ID token of the response, kept (encrypted) as the hint for RP-initiated logout. */
+  idToken?: string | null;
 }
 
 /** A decrypted access-token row. */

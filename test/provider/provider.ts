@@ -85,6 +85,8 @@ export interface TestProvider {
 }
 
 export const REDIRECT_URI = 'http://127.0.0.1/callback';
+/** RP-Initiated Logout: as with REDIRECT_URI, any loopback port matches for a native client. */
+export const POST_LOGOUT_REDIRECT_URI = 'http://127.0.0.1/logout-callback';
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const INTROSPECTION_PATH = '/token/introspection';
 const REVOCATION_PATH = '/token/revocation';
@@ -182,6 +184,7 @@ function buildConfiguration(
   const clientBase = {
     application_type: 'native',
     redirect_uris: [REDIRECT_URI],
+    post_logout_redirect_uris: [POST_LOGOUT_REDIRECT_URI],
     grant_types: grantTypes,
     response_types: ['code'],
   };
