@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError, ExitCode, UsageError, XtalkError } from '../errors.js';
 import type { CredentialStoreMode } from '../store/types.js';
 import { readDotenv } from './dotenv.js';
 import { resolvePaths, type XtalkPaths } from './paths.js';
+import { readSettingsFile } from './small-file.js';
 
 export type ConfigSource = 'flag' | 'env' | '.env' | 'config' | 'default';
 
@@ -270,13 +270,8 @@ export function checkConfigFileValue(name: string, raw: string): string | number
 
 /** The config file as an object; a missing file is an empty one. */
 export function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ConfigError(`Cannot read the config file ${path}: ${(e as Error).message}`);
-  }
+  const text = readSettingsFile(path, 'config file');
+  if (text === undefined) return {};
   // Editors on Windows save UTF-8 with a byte-order mark, which JSON.parse refuses.
   const json = text.replace(/^\uFEFF/, '');
   let parsed: unknown;
