@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { displayName, toAccountJson } from '../auth/account-view.js';
 import { signIn } from '../auth/sign-in.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import { addCommonOptions, createCommandEnv, dotenvNotice, type CommonOptions } from '../cli/common.js';
 import { requireClientConfig, type ConfigFlags } from '../config/resolve.js';
 import type { Context } from '../context.js';
 
@@ -49,6 +49,8 @@ Examples:
 export async function runLogin(ctx: Context, opts: LoginOptions): Promise<void> {
   const env = createCommandEnv(ctx, opts, opts);
   try {
+    const notice = dotenvNotice(env.config);
+    if (notice) env.ui.info(notice);
     const config = requireClientConfig(env.config);
     const account = await signIn({ ctx, ui: env.ui, store: env.store }, config, opts);
     const email = account.email ? ` (${account.email})` : '';

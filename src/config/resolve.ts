@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { ConfigError, ExitCode, UsageError, XtalkError } from '../errors.js';
 import type { CredentialStoreMode } from '../store/types.js';
 import { readDotenv } from './dotenv.js';
@@ -32,6 +33,10 @@ export interface ResolvedConfig {
   paths: XtalkPaths;
   /** Where each setting came from, for `--debug` and `xtalk doctor`. */
   sources: Partial<Record<ConfigKey, ConfigSource>>;
+  /** Where each set value was read, in a user's words: `--port`, `XTALK_PORT`, `OAUTH2_CLIENT_ID in .env` … */
+  origins: Partial<Record<ConfigKey, string>>;
+  /** The `./.env` file and the names taken from it, when any setting came from there. */
+  dotenv: { path: string; names: string[] } | undefined;
 }
 
 export type ConfigKey =
@@ -99,6 +104,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const sources: ResolvedConfig['sources'] = {};
   /** Where each value was read, in the words a user would search for: `--port`, `XTALK_PORT` … */
   const origins: Partial<Record<ConfigKey, string>> = {};
+  const dotenvNames: string[] = [];
 
   const pick = (key: ConfigKey, flag?: string | number): string | undefined => {
     if (flag !== undefined && flag !== '') {
@@ -116,9 +122,10 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     }
     for (const name of [...ENV_NAMES[key], XTALK_WEB_NAMES[key]]) {
       const v = name ? dotenv[name] : undefined;
-      if (v) {
+      if (name && v) {
         sources[key] = '.env';
         origins[key] = `${name} in .env`;
+        dotenvNames.push(name);
         return name === 'OIDC_DISCOVERY_ENDPOINT' ? stripDiscoverySuffix(v) : v;
       }
     }
@@ -163,6 +170,8 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     browser: input.env.XTALK_BROWSER || input.env.BROWSER || undefined,
     paths,
     sources,
+    origins,
+    dotenv: dotenvNames.length > 0 ? { path: join(input.cwd, '.env'), names: dotenvNames } : undefined,
   };
 }
 
