@@ -82,8 +82,15 @@ export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord
   return token;
 }
 
-/** The provider client for a stored account, with this machine's client secret when it is the same client. */
-export function discoverFor(deps: Pick<FreshTokenDeps, 'ctx' | 'config'>, account: AccountRecord): Promise<ProviderClient> {
+/**
+ * The provider client for a stored account, with this machine's client secret when it is the same
+ * client. `revocation` fills in an endpoint discovery lacks (logout decides which one).
+ */
+export function discoverFor(
+  deps: Pick<FreshTokenDeps, 'ctx' | 'config'>,
+  account: AccountRecord,
+  revocation?: { endpoint: string; from: string },
+): Promise<ProviderClient> {
   const { config } = deps;
   const clientId = account.clientId ?? config.clientId;
   if (!clientId) throw new SessionExpiredError('The stored session does not say which client it belongs to.');
@@ -92,7 +99,8 @@ export function discoverFor(deps: Pick<FreshTokenDeps, 'ctx' | 'config'>, accoun
     issuer: account.issuer,
     clientId,
     clientSecret: sameClient ? config.clientSecret : undefined,
-    revocationEndpoint: sameClient ? config.revocationEndpoint : undefined,
+    revocationEndpoint: revocation?.endpoint,
+    revocationEndpointFrom: revocation?.from,
     timeoutSeconds: Math.min(LOCKED_REQUEST_TIMEOUT_SECONDS, config.httpTimeoutSeconds),
     now: deps.ctx.now,
   });

@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import { NetworkError, ProviderError, SessionExpiredError, UsageError, XtalkError } from '../errors.js';
+import { checkSameOrigin } from '../config/endpoint-origin.js';
 import { DEFAULT_SCOPE, isLoopbackHost } from '../config/resolve.js';
 import { boundedFetch } from './bounded-fetch.js';
 import { capitalize, hintFor, quote, retryAfterMs, validationReason, VALIDATION_HINT } from './error-text.js';
@@ -10,8 +11,10 @@ export interface ProviderSettings {
   issuer: string;
   clientId: string;
   clientSecret?: string | undefined;
-  /** Fills in a revocation endpoint missing from discovery. */
+  /** Fills in a revocation endpoint missing from discovery; it must share the issuer's origin. */
   revocationEndpoint?: string | undefined;
+  /** Where that endpoint came from (`XTALK_REVOCATION_ENDPOINT`, …), for the refusal message. */
+  revocationEndpointFrom?: string | undefined;
   fetch?: typeof fetch;
   /** Per-request limit in seconds. */
   timeoutSeconds?: number;
@@ -90,6 +93,7 @@ export class ProviderClient {
       oidc.discovery(issuerUrl, settings.clientId, metadata, auth, options),
     );
     if (settings.revocationEndpoint && !config.serverMetadata().revocation_endpoint) {
+      checkSameOrigin(settings.issuer, settings.revocationEndpoint, 'revocation endpoint', settings.revocationEndpointFrom);
       // serverMetadata() is a copy: a new Configuration is the only way to add the endpoint.
       const { supportsPKCE: _drop, ...server } = config.serverMetadata() as oidc.ServerMetadata & { supportsPKCE?: unknown };
       const patched = new oidc.Configuration({ ...server, revocation_endpoint: settings.revocationEndpoint }, settings.clientId, metadata, auth);

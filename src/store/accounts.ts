@@ -19,6 +19,7 @@ interface UserRow {
   email: string | null;
   claims: string;
   client_id: string | null;
+  revocation_endpoint: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -85,10 +86,11 @@ export class AccountStore {
       this.#db
         .transaction(() => {
           const id = this.#stmt(
-            `INSERT INTO user (issuer, sub, username, email, claims, client_id, created_at, updated_at)
-             VALUES (@issuer, @sub, @username, @email, @claims, @clientId, @iso, @iso)
+            `INSERT INTO user (issuer, sub, username, email, claims, client_id, revocation_endpoint, created_at, updated_at)
+             VALUES (@issuer, @sub, @username, @email, @claims, @clientId, @revocationEndpoint, @iso, @iso)
              ON CONFLICT (issuer, sub) DO UPDATE SET username = excluded.username, email = excluded.email,
-               claims = excluded.claims, client_id = excluded.client_id, updated_at = excluded.updated_at
+               claims = excluded.claims, client_id = excluded.client_id, revocation_endpoint = excluded.revocation_endpoint,
+               updated_at = excluded.updated_at
              RETURNING id`,
           )
             .pluck()
@@ -99,6 +101,7 @@ export class AccountStore {
               email: identity.email,
               claims: JSON.stringify(identity.claims),
               clientId: identity.clientId,
+              revocationEndpoint: identity.revocationEndpoint ?? null,
               iso,
             }) as number;
           this.#writeGrant(id, grant, key, now);
@@ -369,6 +372,7 @@ function toAccount(row: UserRow, currentId: number | undefined): AccountRecord {
     email: row.email,
     claims: JSON.parse(row.claims) as Record<string, unknown>,
     clientId: row.client_id,
+    revocationEndpoint: row.revocation_endpoint ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     current: row.id === currentId,
