@@ -38,8 +38,16 @@ interface HeldToken {
  */
 export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, opts: { force: boolean }): Promise<LogoutResult> {
   const { ctx, store, ui } = deps;
-  const tokens = await heldTokens(deps, account);
+  const { tokens, unreadable } = await heldTokens(deps, account);
   const failures: string[] = [];
+  if (unreadable > 0) {
+    if (!opts.force) {
+      throw new RevocationFailedError(
+        `${unreadable} stored token(s) of ${displayName(account)} cannot be decrypted with the current data key (it was replaced), so they cannot be revoked; nothing was deleted.`,
+        'Run `xtalk logout --force` to delete them (and revoke the readable ones), or `xtalk login` to replace them.',
+      );
+    }
+  }
   let revoked = 0;
   if (tokens.length > 0) {
     let provider: ProviderClient | undefined;
@@ -81,6 +89,9 @@ export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, op
   await ctx.faultPoint('logout-before-delete');
   store.deleteSession(account.id, nextCurrent(store, account));
   if (failures.length > 0) ui.warn(`Deleted ${failures.length} token(s) of ${displayName(account)} locally without revoking them (--force).`);
+  if (unreadable > 0) {
+    ui.warn(`Deleted ${unreadable} token(s) of ${displayName(account)} that could not be decrypted (their data key was replaced); they could not be revoked.`);
+  }
   if (!store.listAccounts().some((a) => store.hasSession(a.id))) await store.deleteDataKey();
   return { account, revoked, failures };
 }
@@ -98,20 +109,23 @@ function revocationFor(config: ResolvedConfig, account: AccountRecord): { endpoi
   return { endpoint: config.revocationEndpoint, from: config.origins.revocationEndpoint ?? 'the configuration' };
 }
 
-/** The refresh token first (at most providers its revocation also ends its access tokens), then the access tokens. */
-async function heldTokens(deps: LogoutDeps, account: AccountRecord): Promise<HeldToken[]> {
+/**
+ * The refresh token first (at most providers its revocation also ends its access tokens), then the
+ * access tokens; `unreadable` counts rows the current data key cannot decrypt.
+ */
+async function heldTokens(deps: LogoutDeps, account: AccountRecord): Promise<{ tokens: HeldToken[]; unreadable: number }> {
   try {
-    const refresh = await deps.store.refreshToken(account.id);
-    const access = await deps.store.unexpiredAccessTokens(account.id, deps.ctx.now());
-    return [
+    const { refresh, access, unreadable } = await deps.store.sessionTokens(account.id, deps.ctx.now());
+    const tokens = [
       ...(refresh ? [{ label: 'refresh token', value: refresh.refreshToken, hint: 'refresh_token' as const }] : []),
       ...access.map((a, i) => ({ label: `access token ${i + 1} (expires ${new Date(a.expiresAt).toISOString()})`, value: a.accessToken, hint: 'access_token' as const })),
     ];
+    return { tokens, unreadable };
   } catch (e) {
     // Tokens whose data key is gone can neither be used nor revoked: forgetting them is all that is left.
     if (!(e instanceof SessionExpiredError)) throw e;
     deps.ui.warn(`The tokens of ${displayName(account)} can no longer be read (${e.message}); deleting them locally.`);
-    return [];
+    return { tokens: [], unreadable: 0 };
   }
 }
 

@@ -1,5 +1,5 @@
 import { StoreError } from '../errors.js';
-import { decrypt, encrypt } from './crypto.js';
+import { decrypt, encrypt, UndecryptableTokenError } from './crypto.js';
 import type { DataKey } from './data-key.js';
 import { guardSqlite, withImmediateLock, type Db, type Statement } from './db.js';
 import type {
@@ -56,12 +56,14 @@ export class AccountStore {
   readonly #dataKey: DataKey;
   readonly #statements = new Map<string, Statement>();
   readonly #faultPoint: (name: string) => void;
+  readonly #warn: (message: string) => void;
 
-  constructor(db: Db, dbPath: string, dataKey: DataKey, faultPoint: (name: string) => void = () => {}) {
+  constructor(db: Db, dbPath: string, dataKey: DataKey, faultPoint: (name: string) => void = () => {}, warn: (message: string) => void = () => {}) {
     this.#db = db;
     this.#dbPath = dbPath;
     this.#dataKey = dataKey;
     this.#faultPoint = faultPoint;
+    this.#warn = warn;
   }
 
   /** @internal The connection, for store-level use cases that lock it across an await. */
@@ -104,6 +106,9 @@ export class AccountStore {
               revocationEndpoint: identity.revocationEndpoint ?? null,
               iso,
             }) as number;
+          // Rows of an earlier session that this key cannot open would block its logout for good.
+          const dropped = this.#deleteUndecryptable(id, key);
+          if (dropped > 0) this.#warn(`Removed ${dropped} stored token(s) of this account that could not be decrypted (their data key was replaced); they can no longer be used or revoked.`);
           this.#writeGrant(id, grant, key, now);
           this.#setCurrent(id);
           this.#faultPoint('login-in-transaction');
@@ -227,6 +232,36 @@ export class AccountStore {
     return rows.map((row) => decodeAccessToken(row, key));
   }
 
+  /**
+   * The user's refresh token and unexpired access tokens, each decrypted on its own: rows the data
+   * key cannot open are counted in `unreadable` instead of failing the whole read (logout --force).
+   */
+  async sessionTokens(userId: number, now: number): Promise<{ refresh: StoredRefreshToken | undefined; access: StoredAccessToken[]; unreadable: number }> {
+    const refreshRow = this.#guard(
+      () => this.#stmt('SELECT id, user_id, token, updated_at FROM refresh_token WHERE user_id = ?').get(userId) as RefreshTokenRow | undefined,
+    );
+    const accessRows = this.#guard(
+      () => this.#stmt('SELECT * FROM access_token WHERE user_id = ? AND expires_at > ? ORDER BY id').all(userId, now) as AccessTokenRow[],
+    );
+    if (!refreshRow && accessRows.length === 0) return { refresh: undefined, access: [], unreadable: 0 };
+    const key = await this.#dataKey.forReading();
+    let unreadable = 0;
+    const attempt = <T>(fn: () => T): T | undefined => {
+      try {
+        return fn();
+      } catch (e) {
+        if (!(e instanceof UndecryptableTokenError)) throw e;
+        unreadable++;
+        return undefined;
+      }
+    };
+    const refresh = refreshRow
+      ? attempt(() => ({ id: refreshRow.id, userId: refreshRow.user_id, refreshToken: decrypt(key, refreshRow.token, aad('refresh_token', refreshRow.user_id)), updatedAt: refreshRow.updated_at }))
+      : undefined;
+    const access = accessRows.map((row) => attempt(() => decodeAccessToken(row, key))).filter((t): t is StoredAccessToken => t !== undefined);
+    return { refresh, access, unreadable };
+  }
+
   /** Whether the user has a refresh token, i.e. the session can renew itself; reads no secret. */
   hasRefreshToken(userId: number): boolean {
     return this.#guard(() => this.#stmt('SELECT EXISTS (SELECT 1 FROM refresh_token WHERE user_id = ?)').pluck().get(userId) === 1);
@@ -296,6 +331,27 @@ export class AccountStore {
 
   close(): void {
     if (this.#db.open) this.#db.close();
+  }
+
+  /** Inside a write transaction: deletes the user's token rows that `key` cannot decrypt; returns how many. */
+  #deleteUndecryptable(userId: number, key: Buffer): number {
+    const opens = (table: 'access_token' | 'refresh_token', token: string): boolean => {
+      try {
+        decrypt(key, token, aad(table, userId));
+        return true;
+      } catch (e) {
+        if (e instanceof UndecryptableTokenError) return false;
+        throw e;
+      }
+    };
+    let dropped = 0;
+    for (const table of ['access_token', 'refresh_token'] as const) {
+      const rows = this.#stmt(`SELECT id, token FROM ${table} WHERE user_id = ?`).all(userId) as { id: number; token: string }[];
+      for (const row of rows.filter((r) => !opens(table, r.token))) {
+        dropped += this.#stmt(`DELETE FROM ${table} WHERE id = ?`).run(row.id).changes;
+      }
+    }
+    return dropped;
   }
 
   /** Must run inside a write transaction; `key` must come from the data key's forWriting(). */
