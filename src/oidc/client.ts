@@ -2,7 +2,7 @@ import * as oidc from 'openid-client';
 import { NetworkError, ProviderError, SessionExpiredError, UsageError, XtalkError } from '../errors.js';
 import { checkSameOrigin } from '../config/endpoint-origin.js';
 import { DEFAULT_SCOPE, isLoopbackHost } from '../config/resolve.js';
-import { boundedFetch } from './bounded-fetch.js';
+import { boundedFetch, withDeadline } from './bounded-fetch.js';
 import { capitalize, hintFor, quote, retryAfterMs, validationReason, VALIDATION_HINT } from './error-text.js';
 import type { TokenGrant } from '../store/types.js';
 
@@ -18,6 +18,8 @@ export interface ProviderSettings {
   fetch?: typeof fetch;
   /** Per-request limit in seconds. */
   timeoutSeconds?: number;
+  /** Ends every request of this client once it fires (a limit on all of them together). */
+  deadline?: AbortSignal | undefined;
   now?: () => number;
 }
 
@@ -87,7 +89,8 @@ export class ProviderClient {
     const execute = [oidc.enableNonRepudiationChecks];
     if (issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname)) execute.push(oidc.allowInsecureRequests);
     const options: oidc.DiscoveryRequestOptions = { execute, timeout: settings.timeoutSeconds ?? 30 };
-    options[oidc.customFetch] = boundedFetch(settings.fetch ?? fetch) as oidc.CustomFetch;
+    const inner = settings.fetch ?? fetch;
+    options[oidc.customFetch] = boundedFetch(settings.deadline ? withDeadline(inner, settings.deadline) : inner) as oidc.CustomFetch;
     const metadata = settings.clientSecret ? { client_secret: settings.clientSecret } : undefined;
     let config = await call(`discovery at ${settings.issuer}`, () =>
       oidc.discovery(issuerUrl, settings.clientId, metadata, auth, options),

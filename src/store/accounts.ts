@@ -5,6 +5,7 @@ import { guardSqlite, withImmediateLock, type Db, type Statement } from './db.js
 import type {
   AccountRecord,
   CredentialStoreKind,
+  RefreshFailure,
   SessionIdentity,
   StoredAccessToken,
   StoredRefreshToken,
@@ -41,6 +42,8 @@ interface RefreshTokenRow {
   token: string;
   updated_at: string;
 }
+
+const refreshFailureKey = (userId: number) => `refresh_failure:${userId}`;
 
 /** AAD of a token column: binds each ciphertext to its table and user. */
 const aad = (table: 'access_token' | 'refresh_token', userId: number) => `${table}:${userId}`;
@@ -151,11 +154,37 @@ export class AccountStore {
             );
           }
           this.#writeGrant(userId, grant, key, now);
+          this.#stmt('DELETE FROM meta WHERE key = ?').run(refreshFailureKey(userId));
           this.#faultPoint('refresh-in-transaction');
         })
         .immediate(),
     );
     return (await this.latestAccessToken(userId))!;
+  }
+
+  /**
+   * Records why the refresh of `userId` failed; call under {@link withWriteLock} so the processes
+   * waiting for the lock read it ({@link refreshFailureSince}) instead of repeating the attempt.
+   */
+  recordRefreshFailure(userId: number, failure: RefreshFailure): void {
+    this.#guard(() =>
+      this.#stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
+        refreshFailureKey(userId),
+        JSON.stringify(failure),
+      ),
+    );
+  }
+
+  /** The refresh failure recorded for `userId` at or after `since` (epoch ms), if any. */
+  refreshFailureSince(userId: number, since: number): RefreshFailure | undefined {
+    const value = this.#guard(() => this.#stmt('SELECT value FROM meta WHERE key = ?').pluck().get(refreshFailureKey(userId))) as string | undefined;
+    if (value === undefined) return undefined;
+    try {
+      const failure = JSON.parse(value) as RefreshFailure;
+      return typeof failure.at === 'number' && failure.at >= since && typeof failure.message === 'string' ? failure : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Every stored account, oldest first, with `current` set on the current one. */

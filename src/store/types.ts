@@ -57,6 +57,17 @@ export interface StoredAccessToken {
   createdAt: number;
 }
 
+/** Why a refresh failed, kept for the processes that waited for it: enough to report the same error. */
+export interface RefreshFailure {
+  /** Epoch milliseconds. */
+  at: number;
+  /** The XtalkError subclass, e.g. `NetworkError`. */
+  name: string;
+  message: string;
+  hint: string | undefined;
+  exitCode: number;
+}
+
 /** A decrypted refresh-token row. */
 export interface StoredRefreshToken {
   id: number;
