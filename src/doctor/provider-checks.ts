@@ -88,7 +88,10 @@ export function checkClock(date: string | null, receivedAt: number): CheckResult
 }
 
 function revocation(p: ProviderProbe, discovered: string | undefined): CheckResult {
-  if (discovered) return ok('revocation', `${discovered} (from discovery)`);
+  if (discovered) {
+    const unused = p.revocationEndpoint && p.revocationEndpoint !== discovered ? `; ${p.revocationEndpoint} (from ${p.revocationEndpointFrom ?? 'the configuration'}) is not used` : '';
+    return ok('revocation', `${discovered} (from discovery${unused})`);
+  }
   if (p.revocationEndpoint) {
     try {
       checkSameOrigin(p.issuer, p.revocationEndpoint, 'revocation endpoint', p.revocationEndpointFrom);
