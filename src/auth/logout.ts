@@ -40,13 +40,11 @@ export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, op
   const { ctx, store, ui } = deps;
   const { tokens, unreadable } = await heldTokens(deps, account);
   const failures: string[] = [];
-  if (unreadable > 0) {
-    if (!opts.force) {
-      throw new RevocationFailedError(
-        `${unreadable} stored token(s) of ${displayName(account)} cannot be decrypted with the current data key (it was replaced), so they cannot be revoked; nothing was deleted.`,
-        'Run `xtalk logout --force` to delete them (and revoke the readable ones), or `xtalk login` to replace them.',
-      );
-    }
+  if (unreadable > 0 && !opts.force) {
+    throw new RevocationFailedError(
+      `${unreadable} stored token(s) of ${displayName(account)} cannot be decrypted with the current data key (it was replaced), so they cannot be revoked; nothing was deleted.`,
+      'Run `xtalk logout --force` to delete them (and revoke the readable ones), or `xtalk login` to replace them.',
+    );
   }
   let revoked = 0;
   if (tokens.length > 0) {
@@ -56,7 +54,10 @@ export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, op
     } catch (e) {
       // A refused endpoint is one reason for every token: said once, with the fix.
       if (e instanceof ConfigError && !opts.force) {
-        throw new RevocationFailedError(`${e.message} None of the ${tokens.length} token(s) of ${displayName(account)} was sent there or deleted.`, `${e.hint ?? ''} Or run \`xtalk logout --force\` to delete the tokens locally without revoking them.`.trim());
+        throw new RevocationFailedError(
+          `${e.message} None of the ${tokens.length} token(s) of ${displayName(account)} was sent there or deleted.`,
+          `${e.hint ?? ''} Or run \`xtalk logout --force\` to delete the tokens locally without revoking them.`.trim(),
+        );
       }
       failures.push(...tokens.map((t) => `${t.label}: ${reason(e)}`));
     }
