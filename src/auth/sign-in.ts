@@ -69,6 +69,7 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
     clientId: config.clientId,
     clientSecret: config.clientSecret,
     revocationEndpoint: config.revocationEndpoint,
+    revocationEndpointFrom: config.origins.revocationEndpoint,
     timeoutSeconds: config.httpTimeoutSeconds,
     now: ctx.now,
   });

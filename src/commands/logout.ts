@@ -3,7 +3,7 @@ import { displayName } from '../auth/account-view.js';
 import { endProviderSession } from '../auth/end-session.js';
 import { logoutAccount, type LogoutResult } from '../auth/logout.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommandEnv, type CommonOptions } from '../cli/common.js';
+import { addCommonOptions, createCommandEnv, dotenvNotice, type CommandEnv, type CommonOptions } from '../cli/common.js';
 import type { Context } from '../context.js';
 import { RevocationFailedError, XtalkError } from '../errors.js';
 import type { AccountStore } from '../store/index.js';
@@ -51,6 +51,8 @@ Examples:
 export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<void> {
   const env = createCommandEnv(ctx, opts);
   try {
+    const notice = dotenvNotice(env.config);
+    if (notice) env.ui.info(notice);
     const store = env.store();
     const deps = { ctx, ui: env.ui, store, config: env.config };
     const force = Boolean(opts.force);

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, ExitCode, UsageError, XtalkError } from '../errors.js';
 import type { CredentialStoreMode } from '../store/types.js';
 import { readDotenv } from './dotenv.js';
 import { resolvePaths, type XtalkPaths } from './paths.js';
+import { readSettingsFile } from './small-file.js';
 
 export type ConfigSource = 'flag' | 'env' | '.env' | 'config' | 'default';
 
@@ -36,6 +37,10 @@ export interface ResolvedConfig {
   paths: XtalkPaths;
   /** Where each setting came from, for `--debug` and `xtalk doctor`. */
   sources: Partial<Record<ConfigKey, ConfigSource>>;
+  /** Where each set value was read, in a user's words: `--port`, `XTALK_PORT`, `OAUTH2_CLIENT_ID in .env` … */
+  origins: Partial<Record<ConfigKey, string>>;
+  /** The `./.env` file and the names taken from it, when any setting came from there. */
+  dotenv: { path: string; names: string[] } | undefined;
 }
 
 /** When `xtalk logout` ends the provider's browser session without being asked (`logout_browser`). */
@@ -112,6 +117,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const sources: ResolvedConfig['sources'] = {};
   /** Where each value was read, in the words a user would search for: `--port`, `XTALK_PORT` … */
   const origins: Partial<Record<ConfigKey, string>> = {};
+  const dotenvNames: string[] = [];
 
   const pick = (key: ConfigKey, flag?: string | number): string | undefined => {
     if (flag !== undefined && flag !== '') {
@@ -129,9 +135,10 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     }
     for (const name of [...ENV_NAMES[key], XTALK_WEB_NAMES[key]]) {
       const v = name ? dotenv[name] : undefined;
-      if (v) {
+      if (name && v) {
         sources[key] = '.env';
         origins[key] = `${name} in .env`;
+        dotenvNames.push(name);
         return name === 'OIDC_DISCOVERY_ENDPOINT' ? stripDiscoverySuffix(v) : v;
       }
     }
@@ -180,6 +187,8 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     browser: input.env.XTALK_BROWSER || input.env.BROWSER || undefined,
     paths,
     sources,
+    origins,
+    dotenv: dotenvNames.length > 0 ? { path: join(input.cwd, '.env'), names: dotenvNames } : undefined,
   };
 }
 
@@ -297,13 +306,8 @@ export function checkConfigFileValue(name: string, raw: string): string | number
 
 /** The config file as an object; a missing file is an empty one. */
 export function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ConfigError(`Cannot read the config file ${path}: ${(e as Error).message}`);
-  }
+  const text = readSettingsFile(path, 'config file');
+  if (text === undefined) return {};
   // Editors on Windows save UTF-8 with a byte-order mark, which JSON.parse refuses.
   const json = text.replace(/^\uFEFF/, '');
   let parsed: unknown;

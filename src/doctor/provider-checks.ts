@@ -1,4 +1,6 @@
+import { checkSameOrigin } from '../config/endpoint-origin.js';
 import { isLoopbackHost } from '../config/resolve.js';
+import { isXtalkError } from '../errors.js';
 import { fail, ok, warn, type CheckResult } from './check.js';
 
 /** Warn from this much clock difference; fail from the next (ID-token checks allow only a little). */
@@ -7,8 +9,10 @@ export const SKEW_FAIL_MS = 300_000;
 
 export interface ProviderProbe {
   issuer: string;
-  /** From the configuration, when set there; overrides discovery like login and logout do. */
+  /** From the configuration, when set there; used like login does: only where discovery names none. */
   revocationEndpoint: string | undefined;
+  /** Where that setting came from (`OAUTH2_REVOCATION_ENDPOINT in .env`, …). */
+  revocationEndpointFrom?: string | undefined;
   fetch: typeof fetch;
   now: () => number;
   signal: AbortSignal;
@@ -84,8 +88,19 @@ export function checkClock(date: string | null, receivedAt: number): CheckResult
 }
 
 function revocation(p: ProviderProbe, discovered: string | undefined): CheckResult {
-  if (p.revocationEndpoint) return ok('revocation', `${p.revocationEndpoint} (from the configuration)`);
-  if (discovered) return ok('revocation', `${discovered} (from discovery)`);
+  if (discovered) {
+    const unused = p.revocationEndpoint && p.revocationEndpoint !== discovered ? `; ${p.revocationEndpoint} (from ${p.revocationEndpointFrom ?? 'the configuration'}) is not used` : '';
+    return ok('revocation', `${discovered} (from discovery${unused})`);
+  }
+  if (p.revocationEndpoint) {
+    try {
+      checkSameOrigin(p.issuer, p.revocationEndpoint, 'revocation endpoint', p.revocationEndpointFrom);
+    } catch (e) {
+      if (!isXtalkError(e)) throw e;
+      return fail('revocation', e.message, e.hint);
+    }
+    return ok('revocation', `${p.revocationEndpoint} (from ${p.revocationEndpointFrom ?? 'the configuration'})`);
+  }
   return warn(
     'revocation',
     'the provider publishes no revocation endpoint, so `xtalk logout` cannot revoke tokens',

@@ -1,7 +1,8 @@
 import * as oidc from 'openid-client';
 import { NetworkError, ProviderError, SessionExpiredError, UsageError, XtalkError } from '../errors.js';
+import { checkSameOrigin } from '../config/endpoint-origin.js';
 import { DEFAULT_SCOPE, isLoopbackHost } from '../config/resolve.js';
-import { boundedFetch } from './bounded-fetch.js';
+import { boundedFetch, withDeadline } from './bounded-fetch.js';
 import { capitalize, hintFor, isRefusedEndpointUrl, quote, refusedEndpointText, retryAfterMs, validationReason, VALIDATION_HINT } from './error-text.js';
 import type { TokenGrant } from '../store/types.js';
 
@@ -10,11 +11,15 @@ export interface ProviderSettings {
   issuer: string;
   clientId: string;
   clientSecret?: string | undefined;
-  /** Fills in a revocation endpoint missing from discovery. */
+  /** Fills in a revocation endpoint missing from discovery; it must share the issuer's origin. */
   revocationEndpoint?: string | undefined;
+  /** Where that endpoint came from (`XTALK_REVOCATION_ENDPOINT`, …), for the refusal message. */
+  revocationEndpointFrom?: string | undefined;
   fetch?: typeof fetch;
   /** Per-request limit in seconds. */
   timeoutSeconds?: number;
+  /** Ends every request of this client once it fires (a limit on all of them together). */
+  deadline?: AbortSignal | undefined;
   now?: () => number;
 }
 
@@ -90,12 +95,14 @@ export class ProviderClient {
     const execute = [oidc.enableNonRepudiationChecks];
     if (issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname)) execute.push(oidc.allowInsecureRequests);
     const options: oidc.DiscoveryRequestOptions = { execute, timeout: settings.timeoutSeconds ?? 30 };
-    options[oidc.customFetch] = boundedFetch(settings.fetch ?? fetch) as oidc.CustomFetch;
+    const inner = settings.fetch ?? fetch;
+    options[oidc.customFetch] = boundedFetch(settings.deadline ? withDeadline(inner, settings.deadline) : inner) as oidc.CustomFetch;
     const metadata = settings.clientSecret ? { client_secret: settings.clientSecret } : undefined;
     let config = await call(`discovery at ${settings.issuer}`, () =>
       oidc.discovery(issuerUrl, settings.clientId, metadata, auth, options),
     );
     if (settings.revocationEndpoint && !config.serverMetadata().revocation_endpoint) {
+      checkSameOrigin(settings.issuer, settings.revocationEndpoint, 'revocation endpoint', settings.revocationEndpointFrom);
       // serverMetadata() is a copy: a new Configuration is the only way to add the endpoint.
       const { supportsPKCE: _drop, ...server } = config.serverMetadata() as oidc.ServerMetadata & { supportsPKCE?: unknown };
       const patched = new oidc.Configuration({ ...server, revocation_endpoint: settings.revocationEndpoint }, settings.clientId, metadata, auth);

@@ -13,7 +13,7 @@ export type Db = DatabaseConstructor.Database;
 export type Statement = DatabaseConstructor.Statement<unknown[], unknown>;
 
 /** Version of the schema below, kept in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** How long a statement waits for another xtalk process's write lock before SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 30_000;
 /** `PRAGMA application_id` ("xtlk"): tells our file apart from any other SQLite database. */
@@ -62,6 +62,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
   // The latest ID token (encrypted like every token column): the id_token_hint of RP-initiated logout.
   `ALTER TABLE user ADD COLUMN id_token TEXT;`,
+  // The revocation endpoint decided at login (discovery's, else a configured one on the issuer's
+  // origin); NULL when none was known then, and for accounts stored before this column existed.
+  `ALTER TABLE user ADD COLUMN revocation_endpoint TEXT;`,
 ];
 
 /**

@@ -35,6 +35,8 @@ export interface TestProviderOptions {
   publicClientId?: string;
   /** Secret of the confidential client (default: random per instance). */
   clientSecret?: string;
+  /** Koa middleware run ahead of the provider's own (it is composed once, at start). */
+  middleware?: KoaMiddleware[];
 }
 
 export interface GrantRecord {
@@ -92,14 +94,16 @@ const INTROSPECTION_PATH = '/token/introspection';
 const REVOCATION_PATH = '/token/revocation';
 const DAY = 24 * 60 * 60;
 
-interface KoaContext {
+export interface KoaContext {
   method: string;
   path: string;
   type: string;
   body: unknown;
+  status: number;
+  set(name: string, value: string): void;
   oidc?: { params?: Record<string, unknown> };
 }
-type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+export type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 type ProviderConstructor = new (issuer: string, configuration: object) => OidcProvider;
 
 /**
@@ -132,6 +136,7 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
   const provider = quietly(() => new Provider(issuer, buildConfiguration(opts, confidentialClient, publicClient)));
   if (opts.hideRevocationEndpoint) provider.use(hideRevocationEndpoint);
   provider.use(stripRemoteStylesheets);
+  for (const m of opts.middleware ?? []) provider.use(m);
   const devicePolls: DevicePollRecord[] = [];
   provider.use(scriptDevicePolls(opts.devicePollScript ?? [], devicePolls) as unknown as KoaMiddleware);
 
