@@ -68,3 +68,16 @@ describe('stable error codes', () => {
     expect(new UsageError('x', undefined, { code: 'ACCOUNT_AMBIGUOUS' })).toMatchObject({ code: 'ACCOUNT_AMBIGUOUS', exitCode: 2 });
   });
 });
+
+describe('the CLI reports an error by its code', () => {
+  it('exits with the code\'s exit status, prints the hint, and names the code with --debug only', async () => {
+    const { reportError } = await import('../../src/cli/report.js');
+    const { createTestContext } = await import('../fakes/context.js');
+    const quiet = createTestContext();
+    expect(reportError(new SessionExpiredError(), quiet, false)).toBe(4);
+    expect(quiet.stderr.text).toBe('✗ Your session has expired.\n  hint: Run `xtalk login` to sign in again.\n');
+    const debug = createTestContext();
+    expect(reportError(new ProviderError('bad discovery', { code: 'DISCOVERY_FAILED' }), debug, true)).toBe(1);
+    expect(debug.stderr.text).toContain('code: DISCOVERY_FAILED\n');
+  });
+});
