@@ -61,7 +61,7 @@ await build({
   format: 'cjs',
   // The store finds better-sqlite3 through createRequire(import.meta.url); CommonJS has __filename.
   define: { 'import.meta.url': '__xtalk_module_url' },
-  banner: { js: 'const __xtalk_module_url = require("node:url").pathToFileURL(__filename).href;' },
+  inject: ['scripts/shims/cjs-module-url.js'],
 });
 await buildDeclarations();
 
