@@ -1,9 +1,11 @@
 import { SessionExpiredError } from '../errors.js';
 import { isInvalidToken, sendApiRequest, type ApiHttpRequest } from '../net/api-http.js';
+import type { Ui } from '../output/ui.js';
 import type { AccountRecord } from '../store/types.js';
 import { getFreshToken, type FreshTokenDeps } from './fresh-token.js';
 
-export interface ApiRequestDeps extends FreshTokenDeps {
+export interface ApiRequestDeps extends Omit<FreshTokenDeps, 'ui'> {
+  ui: Pick<Ui, 'debug' | 'warn'>;
   fetch: typeof fetch;
   signal: AbortSignal;
 }
@@ -21,7 +23,8 @@ export async function callApi(deps: ApiRequestDeps, account: AccountRecord, req:
   const first = await sendApiRequest(http, req, token.accessToken);
   if (!(await isInvalidToken(first))) return first;
   deps.ui.debug('api: the access token was refused (invalid_token); refreshing the session');
-  const renewed = await getFreshToken(deps, account, { force: true });
+  // Not `force`: callers refused at the same moment share one refresh.
+  const renewed = await getFreshToken(deps, account, { rejected: token.accessToken });
   if (req.body.kind === 'stream') {
     deps.ui.warn('The API refused the access token; the session is refreshed now, but the request body from stdin was used up: run the command again.');
     return first;

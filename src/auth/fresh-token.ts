@@ -32,7 +32,7 @@ export const LOCKED_WORK_SECONDS = 20;
 
 export interface FreshTokenDeps {
   ctx: Pick<Context, 'now' | 'discover' | 'faultPoint'>;
-  ui: Ui;
+  ui: Pick<Ui, 'debug'>;
   store: AccountStore;
   config: ResolvedConfig;
   /** Default {@link LOCKED_WORK_SECONDS}; tests shorten it. */
@@ -44,6 +44,11 @@ export interface FreshTokenOptions {
   minTtlSeconds?: number | undefined;
   /** Refresh even if the stored token is still valid (`xtalk refresh`). */
   force?: boolean;
+  /**
+   * An access token a resource server just refused (401 `invalid_token`): refresh unless the store
+   * already holds a different one, so callers that were refused together cause one refresh.
+   */
+  rejected?: string;
 }
 
 /** True when `token` stays valid for longer than the refresh margin. */
@@ -60,7 +65,7 @@ export function isFresh(token: Pick<StoredAccessToken, 'expiresAt' | 'createdAt'
 export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord, opts: FreshTokenOptions = {}): Promise<StoredAccessToken> {
   const { ctx, store } = deps;
   const startedAt = ctx.now();
-  if (!opts.force) {
+  if (!opts.force && opts.rejected === undefined) {
     const current = await store.latestAccessToken(account.id);
     if (current && isFresh(current, startedAt, opts.minTtlSeconds)) return current;
   }
@@ -94,7 +99,13 @@ export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord
 async function refreshLocked(deps: FreshTokenDeps, account: AccountRecord, opts: FreshTokenOptions, startedAt: number, deadline: AbortSignal): Promise<StoredAccessToken> {
   const { ctx, store } = deps;
   const latest = await store.latestAccessToken(account.id);
-  const refreshedMeanwhile = latest && (opts.force ? latest.createdAt >= startedAt : isFresh(latest, ctx.now(), opts.minTtlSeconds));
+  const refreshedMeanwhile =
+    latest &&
+    (opts.rejected !== undefined
+      ? latest.accessToken !== opts.rejected && isFresh(latest, ctx.now(), opts.minTtlSeconds)
+      : opts.force
+        ? latest.createdAt >= startedAt
+        : isFresh(latest, ctx.now(), opts.minTtlSeconds));
   if (latest && refreshedMeanwhile) {
     deps.ui.debug('another process refreshed the token while this one waited');
     return latest;

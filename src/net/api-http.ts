@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { CancelledError, NetworkError, UsageError } from '../errors.js';
 import { isLoopbackHost } from '../config/resolve.js';
+import { isInvalidTokenChallenge } from './bearer-challenge.js';
 
 /** A request body: none, bytes that can be sent again, or a stream (stdin) that can be sent once. */
 export type ApiBody = { kind: 'none' } | { kind: 'bytes'; data: Buffer } | { kind: 'stream'; stream: Readable };
@@ -102,8 +103,7 @@ async function send(deps: ApiHttpDeps, url: URL, init: { method: string; headers
 /** RFC 6750 3.1: `WWW-Authenticate: Bearer error="invalid_token"`, or the same error in a JSON body. */
 export async function isInvalidToken(res: Response): Promise<boolean> {
   if (res.status !== 401) return false;
-  const challenge = res.headers.get('www-authenticate') ?? '';
-  if (/^\s*Bearer\b/i.test(challenge) && /\berror\s*=\s*"?invalid_token"?/i.test(challenge)) return true;
+  if (isInvalidTokenChallenge(res)) return true;
   if (!/json/i.test(res.headers.get('content-type') ?? '')) return false;
   try {
     const parsed = (await res.clone().json()) as { error?: unknown } | null;

@@ -100,7 +100,9 @@ export class ProviderClient {
     const metadata = settings.clientSecret ? { client_secret: settings.clientSecret } : undefined;
     let config = await call(`discovery at ${settings.issuer}`, () =>
       oidc.discovery(issuerUrl, settings.clientId, metadata, auth, options),
-    );
+    ).catch((e: unknown) => {
+      throw asDiscoveryFailure(e);
+    });
     if (settings.revocationEndpoint && !config.serverMetadata().revocation_endpoint) {
       checkSameOrigin(settings.issuer, settings.revocationEndpoint, 'revocation endpoint', settings.revocationEndpointFrom);
       // serverMetadata() is a copy: a new Configuration is the only way to add the endpoint.
@@ -346,6 +348,15 @@ function checkAuthTime(claims: Record<string, unknown> | undefined, request: Aut
       { hint },
     );
   }
+}
+
+/**
+ * A provider that answers discovery with something unusable gets code DISCOVERY_FAILED, so scripts
+ * can tell a wrong issuer from a refused request; an unreachable one stays NETWORK_ERROR.
+ */
+function asDiscoveryFailure(e: unknown): unknown {
+  if (!(e instanceof ProviderError) || e.code !== 'PROVIDER_ERROR') return e;
+  return new ProviderError(e.message, { error: e.error, errorDescription: e.errorDescription, hint: e.hint, cause: e.cause, code: 'DISCOVERY_FAILED' });
 }
 
 /** Runs one provider call and turns openid-client's errors into ours. */

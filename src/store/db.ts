@@ -105,16 +105,33 @@ export function openDatabase(path: string): Db {
  */
 export async function withImmediateLock<T>(db: Db, path: string, fn: () => Promise<T>): Promise<T> {
   if (db.inTransaction) throw new StoreError('internal error: nested store lock', { hint: 'Please report this bug.' });
-  guardSqlite(path, () => db.exec('BEGIN IMMEDIATE'));
+  // SQLite's busy wait blocks the thread: a second connection in this process waiting for the lock
+  // would stop the holder's own network I/O until busy_timeout. Same-process callers (the Node API
+  // called concurrently) therefore queue here and reach BEGIN IMMEDIATE one at a time.
+  const previous = lockQueue.get(path) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => (release = resolve));
+  const tail = previous.then(() => mine);
+  lockQueue.set(path, tail);
+  await previous;
   try {
-    const result = await fn();
-    guardSqlite(path, () => db.exec('COMMIT'));
-    return result;
-  } catch (e) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    throw e;
+    guardSqlite(path, () => db.exec('BEGIN IMMEDIATE'));
+    try {
+      const result = await fn();
+      guardSqlite(path, () => db.exec('COMMIT'));
+      return result;
+    } catch (e) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw e;
+    }
+  } finally {
+    release();
+    if (lockQueue.get(path) === tail) lockQueue.delete(path);
   }
 }
+
+/** The last holder of (or waiter for) each database's write lock in this process. */
+const lockQueue = new Map<string, Promise<void>>();
 
 /** Runs `fn`, turning better-sqlite3 and file-system errors into a StoreError with a hint. */
 export function guardSqlite<T>(path: string, fn: () => T): T {
