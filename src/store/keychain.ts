@@ -47,26 +47,45 @@ export function guardKeychain(port: KeychainPort, timeoutMs = KEYCHAIN_TIMEOUT_M
  * loaded on first use so commands that never touch it don't pay for the native module.
  */
 export function createSystemKeychain(opts: { timeoutMs?: number } = {}): KeychainPort {
+  const secretService = process.platform !== 'darwin' && process.platform !== 'win32';
   let busCheck: Promise<string | undefined> | undefined;
   const entry = async (account: string, signal: AbortSignal | undefined) => {
-    if (process.platform !== 'darwin' && process.platform !== 'win32') {
+    if (secretService) {
       // The library would block this thread on a bus that never answers; ask without blocking first.
       const { checkSecretService } = await import('./dbus-probe.js');
       const problem = await (busCheck ??= checkSecretService(process.env.DBUS_SESSION_BUS_ADDRESS, signal));
       if (problem) throw new KeychainUnavailableError(problem);
     }
-    const { AsyncEntry } = await import('@napi-rs/keyring');
-    // Unpinned, Linux silently falls back to the kernel keyring, which forgets everything on reboot.
-    return new AsyncEntry(KEYCHAIN_SERVICE, account, { linux: { store: 'secret-service' } });
+    return libraryEntry(account);
+  };
+  const get = async (account: string, signal: AbortSignal | undefined) => {
+    if (secretService && !busCheck) {
+      // The common read in one non-blocking conversation that also serves as the probe; anything
+      // unusual (no such item, several, locked) is left to the library, as before.
+      const { askSecretService } = await import('./dbus-probe.js');
+      const answer = askSecretService(process.env.DBUS_SESSION_BUS_ADDRESS, signal, { service: KEYCHAIN_SERVICE, username: account });
+      busCheck = answer.then((a) => a.problem);
+      const { problem, secret } = await answer;
+      if (problem) throw new KeychainUnavailableError(problem);
+      if (secret !== undefined) return secret;
+      if (signal?.aborted) throw new KeychainUnavailableError('aborted');
+    }
+    return (await entry(account, signal)).getPassword(signal);
   };
   return guardKeychain(
     {
-      get: async (account, signal) => (await entry(account, signal)).getPassword(signal),
+      get,
       set: async (account, secret, signal) => (await entry(account, signal)).setPassword(secret, signal),
       delete: async (account, signal) => (await entry(account, signal)).deleteCredential(signal),
     },
     opts.timeoutMs,
   );
+}
+
+async function libraryEntry(account: string) {
+  const { AsyncEntry } = await import('@napi-rs/keyring');
+  // Unpinned, Linux silently falls back to the kernel keyring, which forgets everything on reboot.
+  return new AsyncEntry(KEYCHAIN_SERVICE, account, { linux: { store: 'secret-service' } });
 }
 
 async function bounded<T>(timeoutMs: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
