@@ -23,3 +23,14 @@ await build({
   },
   logLevel: 'warning',
 });
+
+// The banner is needed only where bundled CommonJS code calls `require`; elsewhere it would be one
+// createRequire() per chunk on every start (issue 13: the fast path loads ~10 chunks).
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+const BANNER = 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);\n';
+for (const file of readdirSync(new URL('../dist', import.meta.url), { recursive: true })) {
+  if (!String(file).endsWith('.js')) continue;
+  const url = new URL(`../dist/${file}`, import.meta.url);
+  const text = readFileSync(url, 'utf8');
+  if (text.startsWith(BANNER) && !/\brequire\b/.test(text.slice(BANNER.length))) writeFileSync(url, text.slice(BANNER.length));
+}
