@@ -69,10 +69,23 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    socket.on('connect', () => {
-      const uid = process.getuid?.() ?? 0;
-      socket.write(`\0AUTH EXTERNAL ${Buffer.from(String(uid)).toString('hex')}\r\n`);
-    });
+    // Everything is sent at once, the authentication included (as sd-bus does): one round trip to
+    // the bus for the probe and the search, the GetSecret below a second one.
+    const uid = process.getuid?.() ?? 0;
+    const calls = [
+      Buffer.from(`\0AUTH EXTERNAL ${Buffer.from(String(uid)).toString('hex')}\r\nBEGIN\r\n`),
+      methodCall(HELLO_SERIAL, { path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello', destination: 'org.freedesktop.DBus' }),
+      methodCall(PING_SERIAL, { path: SERVICE_PATH, iface: 'org.freedesktop.DBus.Peer', member: 'Ping', destination: SECRETS }),
+    ];
+    if (lookup && crypto) {
+      const open = new WireWriter().string(DH_ALGORITHM).signature('ay').bytes(crypto.publicKey).done();
+      const search = new WireWriter().stringDict(lookup).done();
+      calls.push(
+        methodCall(SESSION_SERIAL, { path: SERVICE_PATH, iface: SERVICE_IFACE, member: 'OpenSession', destination: SECRETS, signature: 'sv', body: open }),
+        methodCall(SEARCH_SERIAL, { path: SERVICE_PATH, iface: SERVICE_IFACE, member: 'SearchItems', destination: SECRETS, signature: 'a{ss}', body: search }),
+      );
+    }
+    socket.write(Buffer.concat(calls));
     // A refused or closed connection fails fast in the library too, which then names the problem.
     socket.on('error', () => finish({}));
     socket.on('close', () => finish({}));
@@ -86,20 +99,6 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
         // REJECTED: libdbus may still get in with another mechanism.
         if (!line.startsWith('OK ')) return finish({});
         authenticated = true;
-        const calls = [
-          Buffer.from('BEGIN\r\n'),
-          methodCall(HELLO_SERIAL, { path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello', destination: 'org.freedesktop.DBus' }),
-          methodCall(PING_SERIAL, { path: SERVICE_PATH, iface: 'org.freedesktop.DBus.Peer', member: 'Ping', destination: SECRETS }),
-        ];
-        if (lookup && crypto) {
-          const open = new WireWriter().string(DH_ALGORITHM).signature('ay').bytes(crypto.publicKey).done();
-          const search = new WireWriter().stringDict(lookup).done();
-          calls.push(
-            methodCall(SESSION_SERIAL, { path: SERVICE_PATH, iface: SERVICE_IFACE, member: 'OpenSession', destination: SECRETS, signature: 'sv', body: open }),
-            methodCall(SEARCH_SERIAL, { path: SERVICE_PATH, iface: SERVICE_IFACE, member: 'SearchItems', destination: SECRETS, signature: 'a{ss}', body: search }),
-          );
-        }
-        socket.write(Buffer.concat(calls));
       }
       let parsed;
       try {
