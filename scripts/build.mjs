@@ -16,8 +16,9 @@ await build({
   legalComments: 'none',
   chunkNames: 'chunks/[name]-[hash]',
   // Runtime dependencies that stay in node_modules: native addons, `open` (it ships its xdg-open
-  // script beside its code) and undici (1 MB; only loaded behind a proxy).
-  external: ['better-sqlite3', '@napi-rs/keyring', 'open', 'undici'],
+  // script beside its code) and undici (1 MB; only loaded behind a proxy). better-sqlite3's
+  // JavaScript is bundled, its addon stays there (src/store/db.ts loads it by path).
+  external: ['better-sqlite3/build/*', '@napi-rs/keyring', 'open', 'undici'],
   banner: {
     js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
   },

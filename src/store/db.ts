@@ -1,15 +1,16 @@
-import { chmodSync, closeSync, mkdirSync, openSync, statSync, constants as fsc } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, constants as fsc } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type DatabaseConstructor from 'better-sqlite3';
+import BundledDatabase from 'better-sqlite3';
+import bundledPackage from 'better-sqlite3/package.json' with { type: 'json' };
 import { StoreError, XtalkError } from '../errors.js';
 
-// require() skips the ESM wrapper of this CommonJS addon: ~5 ms less on every `xtalk token`.
 const require = createRequire(import.meta.url);
-const Database = require('better-sqlite3') as typeof DatabaseConstructor;
+
 /**
  * The addon's own path, so better-sqlite3 skips the `bindings` package, which finds it by trying
- * (and failing) several paths first and walking stack traces: ≈ 10–15% of `xtalk token`'s time.
+ * (and failing) several paths first and walking stack traces.
  */
 const nativeBinding = (() => {
   try {
@@ -17,6 +18,24 @@ const nativeBinding = (() => {
   } catch {
     return undefined; // Built elsewhere (a debug build): `bindings` finds it.
   }
+})();
+
+/**
+ * The build bundles better-sqlite3's JavaScript (its dozen CommonJS files cost ≈ 9 ms of every
+ * `xtalk token` through the module loader); the addon itself stays in node_modules. The bundled
+ * JavaScript drives only the addon of the same version: with any other installed version (or no
+ * addon path), the installed package is loaded as a whole, as before.
+ */
+const Database = ((): typeof DatabaseConstructor => {
+  if (nativeBinding) {
+    try {
+      const installed = JSON.parse(readFileSync(join(dirname(nativeBinding), '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
+      if (installed.version === bundledPackage.version) return BundledDatabase;
+    } catch {
+      // Unreadable: the installed package decides.
+    }
+  }
+  return require('better-sqlite3') as typeof DatabaseConstructor;
 })();
 
 /** An open xtalk database. Only this file imports better-sqlite3; other store files use this type. */
