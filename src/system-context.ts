@@ -1,7 +1,7 @@
 import { writeSync } from 'node:fs';
 import type { Context } from './context.js';
 import { CancelledError } from './errors.js';
-import { openStore } from './store/index.js';
+import { openStore, readKeychainKeyEarly } from './store/index.js';
 
 /** The real machine: process streams, the system browser, keychain and network. */
 export function createSystemContext(opts: { signal: AbortSignal }): Context {
@@ -27,6 +27,7 @@ export function createSystemContext(opts: { signal: AbortSignal }): Context {
     probeHost: async () => (await import('./browser/host-probe.js')).probeHost(env, process.platform),
     pid: process.pid,
     isProcessAlive,
+    readKeyEarly: ({ paths, mode }) => readKeychainKeyEarly(paths.dbPath, mode),
     openStore: ({ paths, mode, warn }) =>
       openStore({ dbPath: paths.dbPath, keyFilePath: paths.keyFilePath, mode, warn, faultPoint: (name) => hangAtFaultPoint(env, name) }),
     discover: async (settings) => {

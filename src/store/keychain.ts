@@ -1,4 +1,6 @@
 import { KeychainError } from '../errors.js';
+// Static, not lazy: the read must be able to start before the caller's next synchronous work.
+import { askSecretService, checkSecretService } from './dbus-probe.js';
 
 /** Service name of every xtalk entry in the OS keychain. */
 export const KEYCHAIN_SERVICE = 'xtalk';
@@ -52,7 +54,6 @@ export function createSystemKeychain(opts: { timeoutMs?: number } = {}): Keychai
   const entry = async (account: string, signal: AbortSignal | undefined) => {
     if (secretService) {
       // The library would block this thread on a bus that never answers; ask without blocking first.
-      const { checkSecretService } = await import('./dbus-probe.js');
       const problem = await (busCheck ??= checkSecretService(process.env.DBUS_SESSION_BUS_ADDRESS, signal));
       if (problem) throw new KeychainUnavailableError(problem);
     }
@@ -62,7 +63,6 @@ export function createSystemKeychain(opts: { timeoutMs?: number } = {}): Keychai
     if (secretService && !busCheck) {
       // The common read in one non-blocking conversation that also serves as the probe; anything
       // unusual (no such item, several, locked) is left to the library, as before.
-      const { askSecretService } = await import('./dbus-probe.js');
       const answer = askSecretService(process.env.DBUS_SESSION_BUS_ADDRESS, signal, { service: KEYCHAIN_SERVICE, username: account });
       busCheck = answer.then((a) => a.problem);
       const { problem, secret } = await answer;
@@ -98,7 +98,9 @@ async function bounded<T>(timeoutMs: number, call: (signal: AbortSignal) => Prom
     }, timeoutMs);
   });
   try {
-    const pending = Promise.resolve().then(() => call(controller.signal));
+    // Started at once (a synchronous throw becomes a rejection): an early read must be on its way
+    // before the caller's next synchronous work.
+    const pending = (async () => call(controller.signal))();
     // The loser of the race may still reject later; that is expected, not unhandled.
     pending.catch(() => undefined);
     return await Promise.race([pending, timeout]);

@@ -3,8 +3,12 @@
  * on a private bus: it decrypts what @napi-rs/keyring wrote, and leaves everything it does not
  * recognise (no entry, no service, a silent service) to the caller with the probe's reasons.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { askSecretService } from '../../src/store/dbus-probe.js';
+import { openStore, readKeychainKeyEarly } from '../../src/store/index.js';
 import { createSystemKeychain, KEYCHAIN_SERVICE } from '../../src/store/keychain.js';
 import { canStartSecretService, startPrivateSecretService, type PrivateSecretService } from './private-secret-service.js';
 
@@ -48,6 +52,30 @@ describe.runIf(canStartSecretService || process.env.CI)('reading a secret in one
     expect(await askSecretService(bare.address, AbortSignal.timeout(3000), lookup('data-key:/read-test/0'))).toEqual({
       problem: 'no Secret Service on the session bus',
     });
+  });
+
+  it('a read started early serves the store opened next (as `xtalk token` does)', async () => {
+    vi.stubEnv('DBUS_SESSION_BUS_ADDRESS', service.address);
+    const home = mkdtempSync(join(tmpdir(), 'xtalk-early-read-'));
+    try {
+      const opts = { dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'keychain' as const, warn: (m: string) => expect.fail(m) };
+      const first = openStore(opts);
+      const now = Date.now();
+      const account = await first.saveLogin(
+        { issuer: 'https://id.test', sub: 'early', username: 'early', email: null, claims: {}, clientId: 'cli' },
+        { accessToken: 'early-AT', tokenType: 'Bearer', scope: null, expiresAt: now + 60_000, refreshToken: null },
+        now,
+      );
+      first.close();
+      await readKeychainKeyEarly(opts.dbPath, 'keychain');
+      const store = openStore(opts);
+      expect((await store.latestAccessToken(account.id))?.accessToken).toBe('early-AT');
+      store.deleteAccount(account.id);
+      await store.deleteDataKey();
+      store.close();
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('a frozen keyring: resolves when the signal aborts, saying the Secret Service does not answer', async () => {
