@@ -1,4 +1,5 @@
-import { createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyPairKeyObjectResult } from 'node:crypto';
+import type * as NodeCrypto from 'node:crypto';
+import type { KeyPairKeyObjectResult } from 'node:crypto';
 import { connect } from 'node:net';
 import { ERROR, METHOD_RETURN, methodCall, readMessages, WireReader, WireWriter } from './dbus-wire.js';
 
@@ -165,6 +166,8 @@ const DH_ALGORITHM = 'dh-ietf1024-sha256-aes128-cbc-pkcs7';
  * Key objects rather than getDiffieHellman(), whose constructor re-checks the prime (≈ 35 ms).
  */
 function transferKeys(): { publicKey: Buffer; serverKey?: Buffer; decrypt(iv: Buffer, value: Buffer): string } {
+  // Loaded here, not at the top: this module is on every fast path, node:crypto only on the keychain's.
+  const { createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync } = process.getBuiltinModule('node:crypto') as typeof NodeCrypto;
   // @types/node 20 lacks the 'dh' overload that Node 20 has.
   const generate = generateKeyPairSync as unknown as (type: 'dh', options: { group: string }) => KeyPairKeyObjectResult;
   const { privateKey, publicKey } = generate('dh', { group: 'modp2' });
