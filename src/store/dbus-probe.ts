@@ -1,6 +1,6 @@
 import type * as NodeCrypto from 'node:crypto';
 import type { KeyPairKeyObjectResult } from 'node:crypto';
-import { connect } from 'node:net';
+import type * as NodeNet from 'node:net';
 import { ERROR, METHOD_RETURN, methodCall, readMessages, WireReader, WireWriter } from './dbus-wire.js';
 
 /*
@@ -49,7 +49,8 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
   const target = address === undefined ? undefined : unixSocketOf(address);
   if (!target) return Promise.resolve({});
   return new Promise((resolve) => {
-    const socket = connect({ path: target.path });
+    // node:net on first use: this module is on every fast path, the bus only on the keychain's.
+    const socket = (process.getBuiltinModule('node:net') as typeof NodeNet).connect({ path: target.path });
     let settled = false;
     let authenticated = false;
     let busAnswered = false;
