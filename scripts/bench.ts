@@ -1,7 +1,7 @@
 // `npm run bench`: start-up cost of the built CLI, reported as ratios to `node -e 0` measured in the
 // same run, interleaved (shared machines are noisy; absolute milliseconds mean little).
 //
-//   npm run bench [-- --rounds N]
+//   npm run bench [-- --rounds N] [--bin PATH]   (--bin: time another build's bin/xtalk.js, e.g. an older checkout)
 //
 // Starts the local OpenID provider in-process and signs in once per credential store with
 // `xtalk login` (scripted HTTP "browser"): one temp XTALK_HOME with the file store, one with the
@@ -35,7 +35,7 @@ const TARGET_WHOAMI_VS_NODE = 1.4;
 const TARGET_LARGE_VS_SMALL = 1.05;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin', 'xtalk.js');
+let bin = join(root, 'bin', 'xtalk.js');
 
 if (process.argv[2] === SIGN_IN_FLAG) await signInMode(process.argv.slice(3));
 else process.exitCode = await bench();
@@ -75,12 +75,13 @@ class SetupError extends Error {}
 
 async function bench(): Promise<number> {
   const { values } = parseArgs({
-    options: { rounds: { type: 'string', default: String(DEFAULT_ROUNDS) }, help: { type: 'boolean', short: 'h' } },
+    options: { rounds: { type: 'string', default: String(DEFAULT_ROUNDS) }, bin: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
-    process.stdout.write(`usage: npm run bench [-- --rounds N]   (default ${DEFAULT_ROUNDS}; at least 20 recommended)\n`);
+    process.stdout.write(`usage: npm run bench [-- --rounds N] [--bin PATH]   (rounds: default ${DEFAULT_ROUNDS}, at least 20 recommended)\n`);
     return 0;
   }
+  if (values.bin) bin = values.bin;
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) {
     process.stderr.write(`bench: --rounds must be a positive integer, got ${JSON.stringify(values.rounds)}\n`);
@@ -116,7 +117,7 @@ async function bench(): Promise<number> {
     const smallEnv = { ...baseEnv, XTALK_HOME: smallHome };
     const largeEnv = { ...baseEnv, XTALK_HOME: largeHome };
 
-    out(`xtalk bench — node ${process.version}, ${process.platform}/${process.arch}, ${rounds} rounds (+${WARMUP_ROUNDS} warm-up), interleaved in shuffled order`);
+    out(`xtalk bench — ${bin}, node ${process.version}, ${process.platform}/${process.arch}, ${rounds} rounds (+${WARMUP_ROUNDS} warm-up), interleaved in shuffled order`);
     out(`file store: XTALK_CREDENTIAL_STORE=file, key in $XTALK_HOME/xtalk.key, no D-Bus session`);
     keyring = await startKeyringSession(join(tmp, 'keyring'));
     const keychainEnv = keyring.address
