@@ -16,13 +16,25 @@ await build({
   legalComments: 'none',
   chunkNames: 'chunks/[name]-[hash]',
   // Runtime dependencies that stay in node_modules: native addons, `open` (it ships its xdg-open
-  // script beside its code) and undici (1 MB; only loaded behind a proxy).
-  external: ['better-sqlite3', '@napi-rs/keyring', 'open', 'undici'],
+  // script beside its code) and undici (1 MB; only loaded behind a proxy). better-sqlite3's
+  // JavaScript is bundled, its addon stays there (src/store/db.ts loads it by path).
+  external: ['better-sqlite3/build/*', '@napi-rs/keyring', 'open', 'undici'],
   banner: {
     js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
   },
   logLevel: 'warning',
 });
+
+// The banner is needed only where bundled CommonJS code calls `require`; elsewhere it would be one
+// createRequire() per chunk on every start (issue 13: the fast path loads ~10 chunks).
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+const BANNER = 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);\n';
+for (const file of readdirSync(new URL('../dist', import.meta.url), { recursive: true })) {
+  if (!String(file).endsWith('.js')) continue;
+  const url = new URL(`../dist/${file}`, import.meta.url);
+  const text = readFileSync(url, 'utf8');
+  if (text.startsWith(BANNER) && !/\brequire\b/.test(text.slice(BANNER.length))) writeFileSync(url, text.slice(BANNER.length));
+}
 
 // The Node API (`import … from '@iottalk/xtalk'`): an ESM and a CommonJS bundle (Node 20.18 cannot
 // require() ESM) and type declarations. The plugin makes the guarantee a build error: nothing the
@@ -41,7 +53,8 @@ const library = {
   platform: 'node',
   target: 'node20',
   legalComments: 'none',
-  external: ['better-sqlite3', '@napi-rs/keyring', 'open', 'undici'],
+  // As for the CLI: better-sqlite3's JavaScript is bundled (src/store/db.ts loads its addon by path).
+  external: ['better-sqlite3/build/*', '@napi-rs/keyring', 'open', 'undici'],
   plugins: [apiOnly],
   logLevel: 'warning',
 };

@@ -57,6 +57,11 @@ export interface Context {
   isProcessAlive(pid: number): boolean;
   /** Opens the SQLite store (the data key is fetched only when a token is read or written). */
   openStore(request: StoreRequest): AccountStore;
+  /**
+   * Optional: `xtalk token` is about to decrypt a token; start reading the store's data key from
+   * the OS keychain now, so it travels while the store opens. Resolves once the request is on its way.
+   */
+  readKeyEarly?(request: Pick<StoreRequest, 'paths' | 'mode'>): Promise<void>;
   /** Discovers the provider; loads openid-client only when called. */
   discover(settings: ProviderSettings): Promise<ProviderClient>;
   /**

@@ -1,4 +1,4 @@
-import { parseFastTokenArgs, runFastToken } from './cli/fast-path.js';
+import { parseFastArgs, runFast } from './cli/fast-path.js';
 import { createSystemContext } from './system-context.js';
 
 /** The only place that touches the process: argv, signals, exit code. */
@@ -16,8 +16,8 @@ export async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   const argv = process.argv.slice(2);
   const ctx = createSystemContext({ signal: controller.signal });
-  const fast = parseFastTokenArgs(argv);
-  const code = fast ? await runFastToken(fast, ctx) : await (await import('./cli/run.js')).run(argv, ctx);
+  const fast = parseFastArgs(argv);
+  const code = fast ? await runFast(fast, ctx) : await (await import('./cli/run.js')).run(argv, ctx);
   process.exitCode = code;
   // A detached browser or a lingering keep-alive socket must not keep the CLI alive.
   setTimeout(() => process.exit(code), 200).unref();

@@ -1,4 +1,5 @@
 import type { Context } from './context.js';
+import { readKeychainKeyEarly } from './store/index.js';
 import { createSystemServices } from './system-services.js';
 
 /** The real machine: process streams, the system browser, keychain and network. */
@@ -23,6 +24,7 @@ export function createSystemContext(opts: { signal: AbortSignal }): Context {
     },
     probeHost: async () => (await import('./browser/host-probe.js')).probeHost(env, process.platform),
     ...createSystemServices(env),
+    readKeyEarly: ({ paths, mode }) => readKeychainKeyEarly(paths.dbPath, mode),
   };
 }
 

@@ -39,6 +39,7 @@ Only the token and a newline go to stdout, so it can be captured:
 export async function runToken(ctx: Context, opts: TokenOptions): Promise<void> {
   const env = createCommandEnv(ctx, opts);
   try {
+    await ctx.readKeyEarly?.({ paths: env.config.paths, mode: env.config.credentialStore });
     const store = env.store();
     const minTtlSeconds = opts.minTtl === undefined ? undefined : parseSeconds(opts.minTtl, '--min-ttl');
     const format = tokenFormat(opts);

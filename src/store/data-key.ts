@@ -17,6 +17,8 @@ export interface DataKeyDeps {
   warn: (message: string) => void;
   /** Crash tests stop the process at the named point (see `faultPoint` in the Context). */
   faultPoint?: (name: string) => void;
+  /** A keychain read started before the store opened (see readKeychainKeyEarly); used once. */
+  early?: { account: string; secret: Promise<string | null> } | undefined;
 }
 
 /**
@@ -137,10 +139,13 @@ export class DataKey {
 
   /** The recorded key, or null when it is gone; an unreachable keychain is an error, never "gone". */
   async #load(kind: CredentialStoreKind): Promise<Buffer | null> {
+    const early = this.#deps.early;
+    this.#deps.early = undefined;
     if (kind === 'file') return readKeyFile(this.#deps.keyFilePath);
+    const account = keychainAccount(this.#deps.dbPath);
     let secret: string | null;
     try {
-      secret = await this.#deps.keychain.get(keychainAccount(this.#deps.dbPath));
+      secret = await (early?.account === account ? early.secret : this.#deps.keychain.get(account));
     } catch (e) {
       const reason = e instanceof KeychainUnavailableError ? e.reason : String(e);
       throw new KeychainError(`the data key of ${this.#deps.dbPath} is kept in the OS keychain, which is unavailable: ${reason}`, {

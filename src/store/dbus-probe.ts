@@ -1,4 +1,7 @@
-import { connect } from 'node:net';
+import type * as NodeCrypto from 'node:crypto';
+import type { KeyPairKeyObjectResult } from 'node:crypto';
+import type * as NodeNet from 'node:net';
+import { ERROR, METHOD_RETURN, methodCall, readMessages, WireReader, WireWriter } from './dbus-wire.js';
 
 /*
  * @napi-rs/keyring opens its D-Bus connection synchronously on the main thread: a session bus or a
@@ -8,44 +11,86 @@ import { connect } from 'node:net';
  */
 
 const SECRETS = 'org.freedesktop.secrets';
+const SERVICE_PATH = '/org/freedesktop/secrets';
 const HELLO_SERIAL = 1;
 const PING_SERIAL = 2;
-const METHOD_RETURN = 2;
-const ERROR = 3;
+const SESSION_SERIAL = 3;
+const SEARCH_SERIAL = 4;
+const SECRET_SERIAL = 5;
 
 /**
  * Resolves with the reason the Secret Service cannot be used, or undefined when it answered (or the
  * address is one this check does not understand, in which case the keychain library decides).
  * Resolves, never rejects; an aborted check reports that nothing answered.
  */
-export function checkSecretService(address: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
+export async function checkSecretService(address: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
+  return (await askSecretService(address, signal)).problem;
+}
+
+/** What one conversation with the Secret Service found out. */
+export interface SecretServiceAnswer {
+  /** Why the Secret Service cannot be used; undefined when it answered (or could not be asked). */
+  problem?: string;
+  /**
+   * With `lookup`: the secret of the one unlocked item whose attributes match. Undefined whenever
+   * the answer is anything else (no item, several, locked, an unexpected reply): the keychain
+   * library then decides, as it did before this read existed.
+   */
+  secret?: string;
+}
+
+/**
+ * The probe above, and with `lookup` the read of one secret in the same connection: after
+ * Hello and the Ping come OpenSession (the same encrypted transfer the keychain library uses,
+ * dh-ietf1024-sha256-aes128-cbc-pkcs7) and SearchItems, all sent at once, then GetSecret.
+ * The library would connect twice more for the same read, synchronously.
+ */
+export function askSecretService(address: string | undefined, signal?: AbortSignal, lookup?: Record<string, string>): Promise<SecretServiceAnswer> {
   const target = address === undefined ? undefined : unixSocketOf(address);
-  if (!target) return Promise.resolve(undefined);
+  if (!target) return Promise.resolve({});
   return new Promise((resolve) => {
-    const socket = connect({ path: target.path });
+    // node:net on first use: this module is on every fast path, the bus only on the keychain's.
+    const socket = (process.getBuiltinModule('node:net') as typeof NodeNet).connect({ path: target.path });
     let settled = false;
     let authenticated = false;
     let busAnswered = false;
+    let pinged = false;
     let pending: Buffer = Buffer.alloc(0);
-    const finish = (reason: string | undefined) => {
+    const crypto = lookup ? transferKeys() : undefined;
+    let session: string | undefined;
+    let items: string[] | undefined;
+    const finish = (answer: SecretServiceAnswer) => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
-      resolve(reason);
+      resolve(answer);
     };
     const onAbort = () =>
-      finish(busAnswered ? 'the Secret Service (org.freedesktop.secrets) does not answer' : `the D-Bus session bus at ${target.shown} does not answer`);
+      finish({ problem: busAnswered ? 'the Secret Service (org.freedesktop.secrets) does not answer' : `the D-Bus session bus at ${target.shown} does not answer` });
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    socket.on('connect', () => {
-      const uid = process.getuid?.() ?? 0;
-      socket.write(`\0AUTH EXTERNAL ${Buffer.from(String(uid)).toString('hex')}\r\n`);
-    });
+    // Everything is sent at once, the authentication included (as sd-bus does): one round trip to
+    // the bus for the probe and the search, the GetSecret below a second one.
+    const uid = process.getuid?.() ?? 0;
+    const calls = [
+      Buffer.from(`\0AUTH EXTERNAL ${Buffer.from(String(uid)).toString('hex')}\r\nBEGIN\r\n`),
+      methodCall(HELLO_SERIAL, { path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello', destination: 'org.freedesktop.DBus' }),
+      methodCall(PING_SERIAL, { path: SERVICE_PATH, iface: 'org.freedesktop.DBus.Peer', member: 'Ping', destination: SECRETS }),
+    ];
+    if (lookup && crypto) {
+      const open = new WireWriter().string(DH_ALGORITHM).signature('ay').bytes(crypto.publicKey).done();
+      const search = new WireWriter().stringDict(lookup).done();
+      calls.push(
+        methodCall(SESSION_SERIAL, { path: SERVICE_PATH, iface: SERVICE_IFACE, member: 'OpenSession', destination: SECRETS, signature: 'sv', body: open }),
+        methodCall(SEARCH_SERIAL, { path: SERVICE_PATH, iface: SERVICE_IFACE, member: 'SearchItems', destination: SECRETS, signature: 'a{ss}', body: search }),
+      );
+    }
+    socket.write(Buffer.concat(calls));
     // A refused or closed connection fails fast in the library too, which then names the problem.
-    socket.on('error', () => finish(undefined));
-    socket.on('close', () => finish(undefined));
+    socket.on('error', () => finish({}));
+    socket.on('close', () => finish({}));
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
       if (!authenticated) {
@@ -54,32 +99,134 @@ export function checkSecretService(address: string | undefined, signal?: AbortSi
         const line = pending.subarray(0, end).toString('latin1');
         pending = pending.subarray(end + 2);
         // REJECTED: libdbus may still get in with another mechanism.
-        if (!line.startsWith('OK ')) return finish(undefined);
+        if (!line.startsWith('OK ')) return finish({});
         authenticated = true;
-        socket.write(
-          Buffer.concat([
-            Buffer.from('BEGIN\r\n'),
-            methodCall(HELLO_SERIAL, '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'Hello', 'org.freedesktop.DBus'),
-            methodCall(PING_SERIAL, '/org/freedesktop/secrets', 'org.freedesktop.DBus.Peer', 'Ping', SECRETS),
-          ]),
-        );
       }
       let parsed;
       try {
         parsed = readMessages(pending);
       } catch {
-        return finish(undefined);
+        return finish({});
       }
       pending = parsed.rest;
       for (const m of parsed.messages) {
         if (m.replySerial === HELLO_SERIAL) busAnswered = true;
-        if (m.type === ERROR && m.replySerial === HELLO_SERIAL) return finish(`the D-Bus session bus refused the connection (${m.errorName})`);
-        if (m.replySerial !== PING_SERIAL) continue;
-        if (m.type === METHOD_RETURN) return finish(undefined);
-        if (m.type === ERROR) return finish(pingFailure(m.errorName ?? ''));
+        if (m.type === ERROR && m.replySerial === HELLO_SERIAL) return finish({ problem: `the D-Bus session bus refused the connection (${m.errorName})` });
+        if (m.replySerial === PING_SERIAL) {
+          if (m.type === ERROR) {
+            const problem = pingFailure(m.errorName ?? '');
+            if (problem || !lookup) return finish({ problem });
+          } else if (m.type !== METHOD_RETURN) continue;
+          pinged = true;
+          if (!lookup) return finish({});
+          continue;
+        }
+        if (!lookup || !crypto || (m.replySerial !== SESSION_SERIAL && m.replySerial !== SEARCH_SERIAL && m.replySerial !== SECRET_SERIAL)) continue;
+        // From here on the service is there; any surprise hands the read to the library.
+        if (m.type !== METHOD_RETURN) return finish({});
+        try {
+          if (m.replySerial === SESSION_SERIAL) {
+            const r = new WireReader(m);
+            if (m.signature !== 'vo' || r.signature() !== 'ay') return finish({});
+            crypto.serverKey = r.bytes();
+            session = r.string();
+          } else if (m.replySerial === SEARCH_SERIAL) {
+            if (m.signature !== 'aoao') return finish({});
+            const r = new WireReader(m);
+            const unlocked = r.paths();
+            const locked = r.paths();
+            if (unlocked.length !== 1 || locked.length !== 0) return finish({});
+            items = unlocked;
+          } else {
+            if (m.signature !== '(oayays)') return finish({});
+            const r = new WireReader(m).struct();
+            r.string();
+            const iv = r.bytes();
+            const value = r.bytes();
+            return finish({ secret: crypto.decrypt(iv, value) });
+          }
+        } catch {
+          return finish({});
+        }
+        if (session && items && crypto.serverKey) {
+          const body = new WireWriter().string(session).done();
+          socket.write(methodCall(SECRET_SERIAL, { path: items[0]!, iface: 'org.freedesktop.Secret.Item', member: 'GetSecret', destination: SECRETS, signature: 'o', body }));
+          items = undefined;
+        }
       }
     });
   });
+}
+
+const SERVICE_IFACE = 'org.freedesktop.Secret.Service';
+const DH_ALGORITHM = 'dh-ietf1024-sha256-aes128-cbc-pkcs7';
+
+/**
+ * The Secret Service's transfer encryption: Diffie-Hellman in the second Oakley group (RFC 2409),
+ * HKDF-SHA256 without salt or info to an AES-128 key, the secret AES-128-CBC with PKCS#7 padding.
+ * Key objects rather than getDiffieHellman(), whose constructor re-checks the prime (≈ 35 ms).
+ */
+function transferKeys(): { publicKey: Buffer; serverKey?: Buffer; decrypt(iv: Buffer, value: Buffer): string } {
+  // Loaded here, not at the top: this module is on every fast path, node:crypto only on the keychain's.
+  const { createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync } = process.getBuiltinModule('node:crypto') as typeof NodeCrypto;
+  // @types/node 20 lacks the 'dh' overload that Node 20 has.
+  const generate = generateKeyPairSync as unknown as (type: 'dh', options: { group: string }) => KeyPairKeyObjectResult;
+  const { privateKey, publicKey } = generate('dh', { group: 'modp2' });
+  const ours = publicKey.export({ type: 'spki', format: 'der' });
+  // SubjectPublicKeyInfo: SEQUENCE { AlgorithmIdentifier (with p and g), BIT STRING { INTEGER y } }
+  const spki = derItem(ours, 0);
+  const algorithm = derItem(ours, spki.start);
+  const bits = derItem(ours, algorithm.end);
+  const y = derItem(ours, bits.start + 1);
+  const keys = {
+    publicKey: unsigned(ours.subarray(y.start, y.end)),
+    serverKey: undefined as Buffer | undefined,
+    decrypt(iv: Buffer, value: Buffer): string {
+      const theirs = der(0x30, Buffer.concat([ours.subarray(spki.start, algorithm.end), der(0x03, Buffer.concat([Buffer.of(0), derInteger(keys.serverKey!)]))]));
+      const secret = diffieHellman({ privateKey, publicKey: createPublicKey({ key: theirs, format: 'der', type: 'spki' }) });
+      // The service pads the shared secret to the prime's 128 bytes.
+      const shared = Buffer.concat([Buffer.alloc(Math.max(0, 128 - secret.length)), secret]);
+      const aesKey = Buffer.from(hkdfSync('sha256', shared, Buffer.alloc(0), Buffer.alloc(0), 16));
+      const decipher = createDecipheriv('aes-128-cbc', aesKey, iv);
+      const plain = Buffer.concat([decipher.update(value), decipher.final()]);
+      const text = plain.toString('utf8');
+      for (const b of [plain, aesKey, shared, secret]) b.fill(0);
+      return text;
+    },
+  };
+  return keys;
+}
+
+/** The DER item at `at`: where its content starts and where it ends. */
+function derItem(buf: Buffer, at: number): { start: number; end: number } {
+  let length = buf[at + 1]!;
+  let start = at + 2;
+  if (length & 0x80) {
+    const n = length & 0x7f;
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + buf[start + i]!;
+    start += n;
+  }
+  return { start, end: start + length };
+}
+
+function der(tag: number, content: Buffer): Buffer {
+  const n = content.length;
+  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+  return Buffer.concat([Buffer.of(tag, ...length), content]);
+}
+
+/** A positive INTEGER from big-endian bytes. */
+function derInteger(bytes: Buffer): Buffer {
+  const v = unsigned(bytes);
+  return der(0x02, v[0]! & 0x80 ? Buffer.concat([Buffer.of(0), v]) : v);
+}
+
+/** Big-endian bytes without leading zeros (at least one byte). */
+function unsigned(bytes: Buffer): Buffer {
+  let i = 0;
+  while (i < bytes.length - 1 && bytes[i] === 0) i++;
+  return bytes.subarray(i);
 }
 
 function pingFailure(errorName: string): string | undefined {
@@ -114,100 +261,4 @@ function unixSocketOf(address: string): Target | undefined {
   const abstract = params.get('abstract');
   if (abstract) return { path: `\0${abstract}`, shown: `@${abstract}` };
   return undefined;
-}
-
-/** A little-endian METHOD_CALL message without a body. */
-function methodCall(serial: number, path: string, iface: string, member: string, destination: string): Buffer {
-  const buf = Buffer.alloc(512);
-  let off = 0;
-  const pad = (n: number) => {
-    while (off % n !== 0) buf[off++] = 0;
-  };
-  const byte = (v: number) => {
-    buf[off++] = v;
-  };
-  const u32 = (v: number) => {
-    pad(4);
-    buf.writeUInt32LE(v, off);
-    off += 4;
-  };
-  const text = (s: string) => {
-    const bytes = Buffer.from(s, 'utf8');
-    u32(bytes.length);
-    off += bytes.copy(buf, off);
-    byte(0);
-  };
-  byte(0x6c); // 'l': little endian
-  byte(1); // METHOD_CALL
-  byte(0); // flags
-  byte(1); // protocol version
-  u32(0); // body length
-  u32(serial);
-  const lengthAt = off;
-  u32(0);
-  const start = off;
-  const fields: Array<[number, 'o' | 's', string]> = [
-    [1, 'o', path],
-    [2, 's', iface],
-    [3, 's', member],
-    [6, 's', destination],
-  ];
-  for (const [code, type, value] of fields) {
-    pad(8);
-    byte(code);
-    byte(1);
-    buf.write(type, off, 'latin1');
-    off += 1;
-    byte(0);
-    text(value);
-  }
-  buf.writeUInt32LE(off - start, lengthAt);
-  pad(8);
-  return Buffer.from(buf.subarray(0, off));
-}
-
-interface Message {
-  type: number;
-  replySerial?: number;
-  errorName?: string;
-}
-
-/** Splits complete messages off `data`, reading only the header fields this check needs. */
-function readMessages(data: Buffer): { messages: Message[]; rest: Buffer } {
-  const messages: Message[] = [];
-  const align = (n: number, k: number) => Math.ceil(n / k) * k;
-  while (data.length >= 16) {
-    const little = data[0] === 0x6c;
-    if (!little && data[0] !== 0x42) throw new Error('not a D-Bus message');
-    const u32 = (at: number) => (little ? data.readUInt32LE(at) : data.readUInt32BE(at));
-    const fieldsEnd = 16 + u32(12);
-    const total = align(fieldsEnd, 8) + u32(4);
-    if (data.length < total) break;
-    const message: Message = { type: data[1]! };
-    let off = 16;
-    while (off < fieldsEnd) {
-      off = align(off, 8);
-      const code = data[off]!;
-      const sigLength = data[off + 1]!;
-      const sig = data.toString('latin1', off + 2, off + 2 + sigLength);
-      off += 3 + sigLength;
-      if (sig === 'u') {
-        off = align(off, 4);
-        if (code === 5) message.replySerial = u32(off);
-        off += 4;
-      } else if (sig === 's' || sig === 'o') {
-        off = align(off, 4);
-        const length = u32(off);
-        if (code === 4) message.errorName = data.toString('utf8', off + 4, off + 4 + length);
-        off += 4 + length + 1;
-      } else if (sig === 'g') {
-        off += 1 + data[off]! + 1;
-      } else {
-        break;
-      }
-    }
-    messages.push(message);
-    data = data.subarray(total);
-  }
-  return { messages, rest: data };
 }

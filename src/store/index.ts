@@ -1,5 +1,5 @@
 import { AccountStore } from './accounts.js';
-import { DataKey } from './data-key.js';
+import { DataKey, keychainAccount } from './data-key.js';
 import { openDatabase } from './db.js';
 import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from './keychain.js';
 import type { CredentialStoreMode } from './types.js';
@@ -34,8 +34,35 @@ export interface OpenStoreOptions {
 export function openStore(opts: OpenStoreOptions): AccountStore {
   const timeoutMs = opts.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;
   const keychain = opts.keychain ? guardKeychain(opts.keychain, timeoutMs) : createSystemKeychain({ timeoutMs });
+  const early = opts.keychain ? undefined : takeEarlyRead(opts.dbPath);
   const db = openDatabase(opts.dbPath);
   const faultPoint = opts.faultPoint ?? (() => {});
-  const dataKey = new DataKey({ db, dbPath: opts.dbPath, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint });
+  const dataKey = new DataKey({ db, dbPath: opts.dbPath, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint, early });
   return new AccountStore(db, opts.dbPath, dataKey, faultPoint, opts.warn);
+}
+
+const earlyReads = new Map<string, { account: string; secret: Promise<string | null> }>();
+
+/**
+ * Starts reading the data key of the store at `dbPath` from the OS keychain (the Secret Service on
+ * Linux) and resolves once the request has left, so the bus and the keyring answer while the
+ * caller opens the store; the next {@link openStore} of that path uses the answer when the store
+ * records a keychain key, and ignores it otherwise. The read is the usual guarded one: same 3 s
+ * limit, same failures. Only where a session bus is configured: elsewhere there is nothing to overlap.
+ */
+export async function readKeychainKeyEarly(dbPath: string, mode: CredentialStoreMode): Promise<void> {
+  if (mode === 'file' || process.platform === 'darwin' || process.platform === 'win32' || !process.env.DBUS_SESSION_BUS_ADDRESS) return;
+  const account = keychainAccount(dbPath);
+  const secret = createSystemKeychain().get(account);
+  // Unused when the store turns out to keep its key in a file; its failure then matters to nobody.
+  secret.catch(() => undefined);
+  earlyReads.set(dbPath, { account, secret });
+  // Node sends on a new socket only once the event loop turns.
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+function takeEarlyRead(dbPath: string): { account: string; secret: Promise<string | null> } | undefined {
+  const early = earlyReads.get(dbPath);
+  earlyReads.delete(dbPath);
+  return early;
 }

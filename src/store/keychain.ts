@@ -1,4 +1,6 @@
 import { KeychainError } from '../errors.js';
+// Static, not lazy: the read must be able to start before the caller's next synchronous work.
+import { askSecretService, checkSecretService } from './dbus-probe.js';
 
 /** Service name of every xtalk entry in the OS keychain. */
 export const KEYCHAIN_SERVICE = 'xtalk';
@@ -47,26 +49,43 @@ export function guardKeychain(port: KeychainPort, timeoutMs = KEYCHAIN_TIMEOUT_M
  * loaded on first use so commands that never touch it don't pay for the native module.
  */
 export function createSystemKeychain(opts: { timeoutMs?: number } = {}): KeychainPort {
+  const secretService = process.platform !== 'darwin' && process.platform !== 'win32';
   let busCheck: Promise<string | undefined> | undefined;
   const entry = async (account: string, signal: AbortSignal | undefined) => {
-    if (process.platform !== 'darwin' && process.platform !== 'win32') {
+    if (secretService) {
       // The library would block this thread on a bus that never answers; ask without blocking first.
-      const { checkSecretService } = await import('./dbus-probe.js');
       const problem = await (busCheck ??= checkSecretService(process.env.DBUS_SESSION_BUS_ADDRESS, signal));
       if (problem) throw new KeychainUnavailableError(problem);
     }
-    const { AsyncEntry } = await import('@napi-rs/keyring');
-    // Unpinned, Linux silently falls back to the kernel keyring, which forgets everything on reboot.
-    return new AsyncEntry(KEYCHAIN_SERVICE, account, { linux: { store: 'secret-service' } });
+    return libraryEntry(account);
+  };
+  const get = async (account: string, signal: AbortSignal | undefined) => {
+    if (secretService && !busCheck) {
+      // The common read in one non-blocking conversation that also serves as the probe; anything
+      // unusual (no such item, several, locked) is left to the library, as before.
+      const answer = askSecretService(process.env.DBUS_SESSION_BUS_ADDRESS, signal, { service: KEYCHAIN_SERVICE, username: account });
+      busCheck = answer.then((a) => a.problem);
+      const { problem, secret } = await answer;
+      if (problem) throw new KeychainUnavailableError(problem);
+      if (secret !== undefined) return secret;
+      if (signal?.aborted) throw new KeychainUnavailableError('aborted');
+    }
+    return (await entry(account, signal)).getPassword(signal);
   };
   return guardKeychain(
     {
-      get: async (account, signal) => (await entry(account, signal)).getPassword(signal),
+      get,
       set: async (account, secret, signal) => (await entry(account, signal)).setPassword(secret, signal),
       delete: async (account, signal) => (await entry(account, signal)).deleteCredential(signal),
     },
     opts.timeoutMs,
   );
+}
+
+async function libraryEntry(account: string) {
+  const { AsyncEntry } = await import('@napi-rs/keyring');
+  // Unpinned, Linux silently falls back to the kernel keyring, which forgets everything on reboot.
+  return new AsyncEntry(KEYCHAIN_SERVICE, account, { linux: { store: 'secret-service' } });
 }
 
 async function bounded<T>(timeoutMs: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -79,7 +98,9 @@ async function bounded<T>(timeoutMs: number, call: (signal: AbortSignal) => Prom
     }, timeoutMs);
   });
   try {
-    const pending = Promise.resolve().then(() => call(controller.signal));
+    // Started at once (a synchronous throw becomes a rejection): an early read must be on its way
+    // before the caller's next synchronous work.
+    const pending = (async () => call(controller.signal))();
     // The loser of the race may still reject later; that is expected, not unhandled.
     pending.catch(() => undefined);
     return await Promise.race([pending, timeout]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFastTokenArgs } from '../../src/cli/fast-path.js';
+import { parseFastArgs, parseFastTokenArgs } from '../../src/cli/fast-path.js';
 
 describe('the fast path of `xtalk token`', () => {
   it('takes the common forms', () => {
@@ -24,6 +24,25 @@ describe('the fast path of `xtalk token`', () => {
       ['--debug', 'token'],
     ]) {
       expect(parseFastTokenArgs(argv), argv.join(' ')).toBeUndefined();
+    }
+  });
+});
+
+describe('the fast path of `xtalk whoami`', () => {
+  it('takes the common forms', () => {
+    expect(parseFastArgs(['whoami'])).toEqual({ command: 'whoami', opts: {} });
+    expect(parseFastArgs(['whoami', '--json'])).toEqual({ command: 'whoami', opts: { json: true } });
+    expect(parseFastArgs(['whoami', '--account', 'alice', '--verify', '--debug'])).toEqual({
+      command: 'whoami',
+      opts: { account: 'alice', verify: true, debug: true },
+    });
+    expect(parseFastArgs(['whoami', '--account=a@b.c'])).toEqual({ command: 'whoami', opts: { account: 'a@b.c' } });
+    expect(parseFastArgs(['token', '--json'])).toEqual({ command: 'token', opts: { json: true } });
+  });
+
+  it('leaves everything else to commander', () => {
+    for (const argv of [['whoami', '--help'], ['whoami', '-h'], ['whoami', '--no-color'], ['whoami', 'extra'], ['whoami', '--json=1'], ['whoami', '--account'], ['whoami', '--account', '--json'], ['status'], ['--json', 'whoami']]) {
+      expect(parseFastArgs(argv), argv.join(' ')).toBeUndefined();
     }
   });
 });
