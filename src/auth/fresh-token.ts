@@ -2,7 +2,7 @@ import { personClaims } from './account-view.js';
 import type { Context } from '../context.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { ProviderError, SessionExpiredError } from '../errors.js';
-import type { ProviderClient } from '../oidc/client.js';
+import type { ProviderClient, ProviderSettings } from '../oidc/client.js';
 import { quote } from '../oidc/error-text.js';
 import type { Ui } from '../output/ui.js';
 import type { AccountStore } from '../store/index.js';
@@ -93,9 +93,15 @@ export function discoverFor(deps: Pick<FreshTokenDeps, 'ctx' | 'config'>, accoun
     clientId,
     clientSecret: sameClient ? config.clientSecret : undefined,
     revocationEndpoint: sameClient ? config.revocationEndpoint : undefined,
+    ...(sameClient ? clientSettings(config) : {}),
     timeoutSeconds: Math.min(LOCKED_REQUEST_TIMEOUT_SECONDS, config.httpTimeoutSeconds),
     now: deps.ctx.now,
   });
+}
+
+/** How this machine's configured client presents itself: discovery URL, ID-token alg, auth method. */
+export function clientSettings(config: ResolvedConfig): Pick<ProviderSettings, 'discoveryUrl' | 'idTokenSigningAlg' | 'tokenAuthMethod'> {
+  return { discoveryUrl: config.discoveryUrl, idTokenSigningAlg: config.idTokenSigningAlg, tokenAuthMethod: config.tokenAuthMethod };
 }
 
 /** OIDC Core 12.2: an ID token in a refresh response must be about the same session. */

@@ -4,8 +4,10 @@ import type { Ui } from '../output/ui.js';
 import type { AccountStore } from '../store/index.js';
 import type { AccountRecord } from '../store/types.js';
 import { displayName } from './account-view.js';
+import { clientSettings } from './fresh-token.js';
 import { loginWithDevice } from './device-flow.js';
 import { loginWithRedirect } from './login-flow.js';
+import { signInWithScopes } from './scope-fallback.js';
 import { acquireLoginLock } from './login-lock.js';
 import { chooseLoginMethod, sshForwardHint, type LoginMethodChoice } from './login-method.js';
 import type { ClientConfig, LoginDeps } from './login-session.js';
@@ -62,6 +64,7 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
     clientId: config.clientId,
     clientSecret: config.clientSecret,
     revocationEndpoint: config.revocationEndpoint,
+    ...clientSettings(config),
     timeoutSeconds: config.httpTimeoutSeconds,
     now: ctx.now,
   });
@@ -81,6 +84,11 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
   ui.debug(`login method: ${choice.method}${choice.launcher ? ` (browser: ${choice.launcher.kind})` : ''}${choice.paste ? ', paste prompt' : ''}`);
   if (choice.notice) ui.info(choice.notice);
   const loginDeps: LoginDeps = { ctx, ui, provider, store: deps.store };
+  return signInWithScopes({ ui, provider, store: deps.store }, config, (scoped) => signInWithMethod(ctx, loginDeps, scoped, request, choice));
+}
+
+async function signInWithMethod(ctx: Context, loginDeps: LoginDeps, config: ClientConfig, request: SignInRequest, choice: LoginMethodChoice): Promise<AccountRecord> {
+  const { ui } = loginDeps;
   if (choice.method === 'device') {
     try {
       return await loginWithDevice(loginDeps, config, { launcher: choice.launcher });
@@ -109,7 +117,7 @@ function redirectOptions(ctx: Context, config: ClientConfig, request: SignInRequ
  */
 function sessionFromOtherLogin(store: AccountStore, config: ClientConfig, selector: string | undefined, since: number): AccountRecord | undefined {
   const account = store.currentAccount();
-  if (!account || account.issuer.replace(/\/+$/, '') !== config.issuer) return undefined;
+  if (!account || account.issuer !== config.issuer) return undefined;
   if (Date.parse(account.updatedAt) < since - 1000 || !store.hasSession(account.id)) return undefined;
   if (selector && ![account.sub, account.username, account.email].includes(selector)) return undefined;
   return account;
