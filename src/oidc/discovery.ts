@@ -91,11 +91,8 @@ export async function fetchDiscovery(req: DiscoveryRequest): Promise<DiscoveredD
     }
     const metadata = await readObject(res, url);
     if (metadata.issuer !== req.issuer) {
-      const named = typeof metadata.issuer === 'string' ? metadata.issuer : undefined;
       throw new ProviderError(`The discovery document at ${url} names the issuer ${quote(metadata.issuer)}, not ${quote(req.issuer)}.`, {
-        hint: named
-          ? `Issuers compare exactly (a trailing slash counts): if you trust ${quote(named)} as your provider, set XTALK_ISSUER to exactly that.`
-          : 'The document is not an OpenID provider\'s; check the issuer URL.',
+        hint: issuerMismatchHint(metadata.issuer, url),
       });
     }
     return {
@@ -123,4 +120,21 @@ async function readObject(res: Response, url: string): Promise<Record<string, un
     });
   }
   return body as Record<string, unknown>;
+}
+
+/**
+ * Advice for a document naming another issuer. Only a spelling of the same place (same origin, e.g.
+ * a trailing slash) is worth adopting; a document from elsewhere is what a mix-up looks like.
+ */
+function issuerMismatchHint(named: unknown, url: string): string {
+  if (typeof named !== 'string') return 'The document is not an OpenID provider\'s; check the issuer URL.';
+  let sameOrigin = false;
+  try {
+    sameOrigin = new URL(named).origin === new URL(url).origin;
+  } catch {
+    // not a URL: not an issuer to suggest
+  }
+  return sameOrigin
+    ? `Issuers compare exactly (a trailing slash counts): set XTALK_ISSUER to exactly ${quote(named)}.`
+    : `The document describes another provider; check the issuer URL (xtalk never uses a document that names a different issuer).`;
 }
