@@ -3,7 +3,7 @@ import type { Context } from '../context.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { ProviderError, SessionExpiredError } from '../errors.js';
 import type { ProviderClient, ProviderSettings } from '../oidc/client.js';
-import { quote } from '../oidc/error-text.js';
+import { quote, VALIDATION_HINT } from '../oidc/error-text.js';
 import type { Ui } from '../output/ui.js';
 import type { AccountStore } from '../store/index.js';
 import type { AccountRecord, StoredAccessToken } from '../store/types.js';
@@ -107,14 +107,15 @@ export function clientSettings(config: ResolvedConfig): Pick<ProviderSettings, '
 /** OIDC Core 12.2: an ID token in a refresh response must be about the same session. */
 function checkSameSession(idClaims: Record<string, unknown> | undefined, account: AccountRecord, issuer: string): void {
   if (!idClaims) return;
+  const hint = { hint: VALIDATION_HINT };
   if (idClaims.iss !== account.issuer || issuer !== account.issuer) {
-    throw new ProviderError(`The refreshed ID token was issued by ${quote(idClaims.iss)}, not ${quote(account.issuer)}; nothing was stored.`);
+    throw new ProviderError(`The refreshed ID token was issued by ${quote(idClaims.iss)}, not ${quote(account.issuer)}; nothing was stored.`, hint);
   }
   if (idClaims.sub !== account.sub) {
-    throw new ProviderError(`The refreshed ID token is for subject ${quote(idClaims.sub)}, not ${quote(account.sub)}; nothing was stored.`);
+    throw new ProviderError(`The refreshed ID token is for subject ${quote(idClaims.sub)}, not ${quote(account.sub)}; nothing was stored.`, hint);
   }
   const aud = Array.isArray(idClaims.aud) ? idClaims.aud : [idClaims.aud];
   if (account.clientId && !aud.includes(account.clientId)) {
-    throw new ProviderError(`The refreshed ID token is not meant for client ${quote(account.clientId)}; nothing was stored.`);
+    throw new ProviderError(`The refreshed ID token is not meant for client ${quote(account.clientId)}; nothing was stored.`, hint);
   }
 }

@@ -68,7 +68,8 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
     timeoutSeconds: config.httpTimeoutSeconds,
     now: ctx.now,
   });
-  ui.debug(`discovered ${provider.issuer}`);
+  const followed = provider.discovery.redirects.map((r) => ` after HTTP ${r.status} from ${r.from}`).join('');
+  ui.debug(`discovered ${provider.issuer} at ${provider.discovery.url}${followed}`);
   // A store that cannot keep the session must fail before anyone signs in and tokens are issued.
   deps.store();
   const forced = Boolean(request.manual || request.device || request.browser === false);

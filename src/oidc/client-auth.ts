@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { TokenAuthMethod } from '../config/resolve.js';
 import { ConfigError, ProviderError } from '../errors.js';
+import { quote } from './error-text.js';
 
 /** What a ProviderClient knows about how it presents itself, for messages and ID-token checks. */
 export interface ClientFacts {
@@ -32,7 +33,7 @@ export function explainClientError(e: unknown, client: ClientFacts): unknown {
   if (!(e instanceof ProviderError) || (e.error !== 'invalid_client' && e.error !== 'unauthorized_client')) return e;
   const sent = client.method === 'none' ? 'no client secret (method none)' : `the client secret with ${client.method}`;
   const other = client.method === 'client_secret_post' ? 'client_secret_basic' : 'client_secret_post';
-  return new ProviderError(`${e.message.replace(/\.$/, '')}; xtalk sent client id ${JSON.stringify(client.clientId)} and ${sent}.`, {
+  return new ProviderError(`${e.message.replace(/\.$/, '')}; xtalk sent client id ${quote(client.clientId)} and ${sent}.`, {
     error: e.error,
     errorDescription: e.errorDescription,
     hint:
