@@ -91,9 +91,9 @@ export function discoverFor(deps: Pick<FreshTokenDeps, 'ctx' | 'config'>, accoun
   return deps.ctx.discover({
     issuer: account.issuer,
     clientId,
+    ...(sameClient ? clientSettings(config) : {}),
     clientSecret: sameClient ? config.clientSecret : undefined,
     revocationEndpoint: sameClient ? config.revocationEndpoint : undefined,
-    ...(sameClient ? clientSettings(config) : {}),
     timeoutSeconds: Math.min(LOCKED_REQUEST_TIMEOUT_SECONDS, config.httpTimeoutSeconds),
     now: deps.ctx.now,
   });

@@ -62,9 +62,9 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
   const provider = await ctx.discover({
     issuer: config.issuer,
     clientId: config.clientId,
+    ...clientSettings(config),
     clientSecret: config.clientSecret,
     revocationEndpoint: config.revocationEndpoint,
-    ...clientSettings(config),
     timeoutSeconds: config.httpTimeoutSeconds,
     now: ctx.now,
   });
