@@ -138,6 +138,9 @@ describe('discovery that survives real deployments', () => {
       const refresh = await xtalk(['refresh'], { env: how.args ? { ...env, XTALK_ISSUER: url } : env, home, cwd: home });
       expect(refresh.code, refresh.stderr).toBe(0);
     }
+    const direct = await xtalk(['doctor'], { env: confidential(p, { XTALK_ISSUER: url }) });
+    expect(direct.stdout).toContain(`issuer ${p.issuer} (environment), discovery URL ${url}`);
+    expect(direct.stdout).toMatch(new RegExp(`discovery\\s+${escape(url)} \\(HTTP 200, \\d+ ms\\); scopes`));
   });
 
   it('refuses a discovery redirect to another origin, naming the Location and what to set', async () => {
@@ -226,6 +229,8 @@ describe('HS256 ID tokens', () => {
     expect(JSON.parse(ok.stdout)).toMatchObject({ sub: 'hana', username: 'hana' });
     const refresh = await xtalk(['refresh'], { env, home: ok.home });
     expect(refresh.code, refresh.stderr).toBe(0);
+    const doctor = await xtalk(['doctor'], { env, home: ok.home });
+    expect(doctor.stdout).toContain('ID tokens HS256 (environment)');
 
     // A client set to HS256 at a provider signing with its keys is refused, with the way back.
     const rsa = await provider();
