@@ -29,6 +29,10 @@ describe('xtalk config', () => {
     expect(resolved.sources.issuer).toBe('config');
 
     expect(JSON.parse((await xtalk(home, ['config', 'list', '--json'])).stdout)).toMatchObject({ client_id: 'cli-client' });
+    expect((await xtalk(home, ['config', 'set', 'id_token_signing_alg', 'HS256'])).code).toBe(0);
+    expect((await xtalk(home, ['config', 'set', 'token_endpoint_auth_method', 'client_secret_post'])).code).toBe(0);
+    const withAuth = resolveConfig({ flags: {}, env: { XTALK_HOME: home }, cwd: home, platform: 'linux' });
+    expect(withAuth).toMatchObject({ idTokenSigningAlg: 'HS256', tokenAuthMethod: 'client_secret_post' });
     expect((await xtalk(home, ['config', 'unset', 'port'])).code).toBe(0);
     const missing = await xtalk(home, ['config', 'get', 'port']);
     expect(missing.code).toBe(1);
@@ -61,6 +65,8 @@ describe('xtalk config', () => {
       ['config', 'set', 'port', 'eighty'],
       ['config', 'set', 'issuer', 'http://account.iottalk.example'],
       ['config', 'set', 'credential_store', 'vault'],
+      ['config', 'set', 'id_token_signing_alg', 'none'],
+      ['config', 'set', 'token_endpoint_auth_method', 'private_key_jwt'],
       ['config', 'get', 'colour'],
     ]) {
       const res = await xtalk(home, args);
