@@ -4,7 +4,18 @@ import { DEFAULT_SCOPE, isLoopbackHost, type TokenAuthMethod } from '../config/r
 import { boundedFetch } from './bounded-fetch.js';
 import { basicAuthorization, explainClientError, requireSecret, verifyHmacIdToken, type ClientFacts } from './client-auth.js';
 import { fetchDiscovery } from './discovery.js';
-import { capitalize, hintFor, quote, rejectedAlg, retryAfterMs, signingAlgHint, validationReason, VALIDATION_HINT } from './error-text.js';
+import {
+  capitalize,
+  hintFor,
+  isRefusedEndpointUrl,
+  quote,
+  refusedEndpointText,
+  rejectedAlg,
+  retryAfterMs,
+  signingAlgHint,
+  validationReason,
+  VALIDATION_HINT,
+} from './error-text.js';
 import type { TokenGrant } from '../store/types.js';
 
 /** What the OIDC layer needs to talk to one provider as one client. */
@@ -164,16 +175,24 @@ export class ProviderClient {
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = opts.state ?? oidc.randomState();
     const nonce = oidc.randomNonce();
-    const url = oidc.buildAuthorizationUrl(this.config, {
-      redirect_uri: opts.redirectUri,
-      response_type: 'code',
-      scope: opts.scope,
-      state,
-      nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
-      code_challenge_method: 'S256',
-      ...(opts.loginHint ? { login_hint: opts.loginHint } : {}),
-    });
+    const codeChallenge = await oidc.calculatePKCECodeChallenge(codeVerifier);
+    let url: URL;
+    try {
+      url = oidc.buildAuthorizationUrl(this.config, {
+        redirect_uri: opts.redirectUri,
+        response_type: 'code',
+        scope: opts.scope,
+        state,
+        nonce,
+        code_challenge: codeChallenge,
+        code_challenge_method: 'S256',
+        ...(opts.loginHint ? { login_hint: opts.loginHint } : {}),
+      });
+    } catch (e) {
+      if (!isRefusedEndpointUrl(e)) throw mapError(e, 'the authorization request');
+      const { message, hint } = refusedEndpointText('authorization endpoint', this.config.serverMetadata().authorization_endpoint);
+      throw new ProviderError(message, { hint, cause: e });
+    }
     return { url: url.href, state, nonce, codeVerifier, redirectUri: opts.redirectUri };
   }
 
@@ -407,6 +426,10 @@ function mapError(e: unknown, what: string): Error {
       hint: 'The provider does not publish this endpoint; see `xtalk doctor`, and set it in the configuration if the provider has one.',
       cause: e,
     });
+  }
+  if (isRefusedEndpointUrl(err)) {
+    const { message, hint } = refusedEndpointText(`endpoint for ${what}`, undefined);
+    return new ProviderError(message, { hint, cause: e });
   }
   if (err instanceof oidc.ClientError || err?.name === 'OperationProcessingError' || typeof err?.code === 'string') {
     return new ProviderError(`${capitalize(what)} failed validation: ${validationReason(err)}`, { hint: VALIDATION_HINT, cause: e });

@@ -75,6 +75,32 @@ export function quote(value: unknown): string {
   return text.length > 120 ? `${text.slice(0, 117)}…` : text;
 }
 
+// openid-client's codes for an endpoint URL it will not send a request to (or build a URL on).
+const REFUSED_URL_CODES = new Set(['OAUTH_REQUEST_PROTOCOL_FORBIDDEN', 'OAUTH_HTTP_REQUEST_FORBIDDEN']);
+
+/** True for openid-client's refusal of an endpoint URL: a scheme other than https: (or loopback http:). */
+export function isRefusedEndpointUrl(err: unknown): boolean {
+  return REFUSED_URL_CODES.has((err as { code?: unknown } | null)?.code as string);
+}
+
+/**
+ * A provider endpoint xtalk refuses (`javascript:`, `file:`, `ms-msdt:` …): such a URL handed to a
+ * browser or the OS opener can run programs or read files, so it is a provider problem, not a bug.
+ */
+export function refusedEndpointText(endpoint: string, url: unknown): { message: string; hint: string } {
+  let scheme: string | undefined;
+  try {
+    scheme = new URL(String(url)).protocol;
+  } catch {
+    scheme = undefined;
+  }
+  const shown = url === undefined ? '' : ` ${quote(url)}${scheme ? ` (scheme ${quote(scheme)})` : ''}`;
+  return {
+    message: `The provider's discovery document names an ${endpoint}${shown} that xtalk refuses to use: only https: URLs (and http: on this machine) are allowed.`,
+    hint: 'Check that the issuer URL points at the right provider; a provider that publishes such an endpoint is misconfigured or hostile, so tell its administrator.',
+  };
+}
+
 const MAX_RETRY_AFTER_MS = 30_000;
 
 /** `Retry-After` as seconds or an HTTP date; 1 s when absent or unreadable. */

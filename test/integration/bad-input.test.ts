@@ -253,6 +253,25 @@ describe('a broken discovery document', () => {
   });
 });
 
+describe('a hostile authorization endpoint', () => {
+  it.each(['javascript:alert(document.cookie)', 'file:///etc/passwd', 'ms-msdt:/id PCWDiagnostic /skip force'])(
+    '%s: login refuses it as a provider error with a hint, opens nothing, stores nothing',
+    async (endpoint) => {
+      const bad = await startBadProvider('endpoint', { authorizationEndpoint: endpoint });
+      try {
+        const home = tempDir();
+        const outcome = await xtalk(['login'], { home, env: { XTALK_ISSUER: bad.issuer } });
+        const scheme = endpoint.slice(0, endpoint.indexOf(':') + 1);
+        expectFailure(outcome, ExitCode.Error, new RegExp(`names an authorization endpoint .*\\(scheme "${scheme}"\\) that xtalk refuses to use`), /issuer URL points at the right provider/);
+        expect(outcome.opened).toEqual([]);
+        expect((await xtalk(['whoami'], { home, env: { XTALK_ISSUER: bad.issuer } })).code).toBe(ExitCode.AuthRequired);
+      } finally {
+        await bad.stop();
+      }
+    },
+  );
+});
+
 describe('a provider that stops answering', () => {
   const signInAs = (login: string) => (url: string) => signInWithHttp(url, { login });
 

@@ -58,6 +58,11 @@ async function storedTokens(home: string): Promise<{ issuer: string; access: str
   }
 }
 
+/** The scope of each authorization URL printed on stderr (the browser gets a start link instead). */
+function askedScopes(stderr: string): (string | null)[] {
+  return [...stderr.matchAll(/Open this URL to sign in:\n(\S+)/g)].map((m) => new URL(m[1]!).searchParams.get('scope'));
+}
+
 /** Every line starting with ✗ is followed by a hint line. */
 function expectHintPerError(stderr: string): void {
   const lines = stderr.split('\n');
@@ -183,14 +188,14 @@ describe('scopes a provider does not know', () => {
     const env = confidential(p);
     const first = await xtalk(['login'], { env });
     expect(first.code, first.stderr).toBe(0);
-    expect(first.opened.map((u) => new URL(u).searchParams.get('scope'))).toEqual(['openid profile email offline_access', 'openid profile email']);
+    expect(askedScopes(first.stderr)).toEqual(['openid profile email offline_access', 'openid profile email']);
     expect(first.stderr).toContain('The provider refused the scope offline_access (invalid_scope) and publishes no scopes_supported; signing in again with "openid profile email".');
     expect(first.stderr).toContain('this session cannot renew itself: when the access token expires, `xtalk token` asks for `xtalk login` (exit 4)');
     expect((await storedTokens(first.home)).refresh).toBeUndefined();
 
     const again = await xtalk(['login'], { env, home: first.home });
     expect(again.code, again.stderr).toBe(0);
-    expect(again.opened.map((u) => new URL(u).searchParams.get('scope'))).toEqual(['openid profile email']);
+    expect(askedScopes(again.stderr)).toEqual(['openid profile email']);
     expect(again.stderr).not.toContain('invalid_scope');
 
     const later = await xtalk(['token'], { env, home: first.home, now: () => Date.now() + 601_000 });
@@ -203,7 +208,7 @@ describe('scopes a provider does not know', () => {
     const env = confidential(p);
     const res = await xtalk(['login'], { env });
     expect(res.code, res.stderr).toBe(0);
-    expect(res.opened.map((u) => new URL(u).searchParams.get('scope'))).toEqual(['openid profile email offline_access', 'openid profile email', 'openid']);
+    expect(askedScopes(res.stderr)).toEqual(['openid profile email offline_access', 'openid profile email', 'openid']);
     expect(res.stderr).toContain('refused the scopes profile, email (invalid_scope)');
 
     const explicit = await xtalk(['login', '--scope', 'openid email'], { env });

@@ -66,6 +66,21 @@ export class CookieJar {
 }
 
 /**
+ * Where a URL xtalk handed to a browser leads: its one-time local start link
+ * (`http://127.0.0.1:PORT/start/…`) is opened once and the authorization URL it redirects to is
+ * returned; any other URL is returned as it is.
+ */
+export async function followStartLink(url: string): Promise<string> {
+  const parsed = new URL(url);
+  if (parsed.hostname !== '127.0.0.1' || !parsed.pathname.startsWith('/start/')) return url;
+  const res = await fetch(parsed, { redirect: 'manual' });
+  await res.arrayBuffer();
+  const location = res.headers.get('location');
+  if (res.status !== 302 || !location) throw new Error(`the start link answered HTTP ${res.status} without a redirect`);
+  return location;
+}
+
+/**
  * Signs in through `authorizationUrl` and returns the loopback callback URL the provider
  * redirected to (`http://127.0.0.1:<port>/callback?code=…&state=…&iss=…`, or `?error=…`).
  */
