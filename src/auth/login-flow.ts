@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { assertSafeBrowserUrl } from '../browser/url-guard.js';
 import { XtalkError } from '../errors.js';
 import { startCallbackServer, type CallbackRequest } from '../loopback/server.js';
+import type { LoginPrompt } from '../oidc/client.js';
 import type { AccountRecord } from '../store/types.js';
 import { displayName } from './account-view.js';
 import type { BrowserLauncher } from './login-method.js';
@@ -22,6 +23,9 @@ export interface RedirectLoginOptions {
   hint?: string | undefined;
   /** Passed to the provider as `login_hint`. */
   loginHint?: string | undefined;
+  /** `prompt` and `max_age` for the provider (`--prompt`, `--fresh`); max_age also checks `auth_time`. */
+  prompt?: LoginPrompt | undefined;
+  maxAge?: number | undefined;
 }
 
 /**
@@ -46,6 +50,8 @@ export async function loginWithRedirect(deps: LoginDeps, config: ClientConfig, o
       scope: config.scope ?? provider.defaultScope(),
       state,
       loginHint: opts.loginHint,
+      prompt: opts.prompt,
+      maxAge: opts.maxAge,
     });
     ui.debug(`listening on ${server.redirectUri}`);
     assertSafeBrowserUrl(request.url);

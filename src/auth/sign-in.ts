@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { ProviderError } from '../errors.js';
+import { ProviderError, UsageError } from '../errors.js';
 import type { Ui } from '../output/ui.js';
 import type { AccountStore } from '../store/index.js';
 import type { AccountRecord } from '../store/types.js';
@@ -11,6 +11,7 @@ import { signInWithScopes } from './scope-fallback.js';
 import { acquireLoginLock } from './login-lock.js';
 import { chooseLoginMethod, sshForwardHint, type LoginMethodChoice } from './login-method.js';
 import type { ClientConfig, LoginDeps } from './login-session.js';
+import type { LoginPrompt } from '../oidc/client.js';
 
 /** How the user asked to sign in; none of the flags set means "choose by yourself". */
 export interface SignInRequest {
@@ -20,6 +21,10 @@ export interface SignInRequest {
   device?: boolean | undefined;
   /** `--account`, passed to the provider as `login_hint`. */
   account?: string | undefined;
+  /** `--prompt`, or `login` for `--fresh`. */
+  prompt?: LoginPrompt | undefined;
+  /** 0 for `--fresh`: the provider must authenticate anew, checked through the ID token's `auth_time`. */
+  maxAge?: number | undefined;
 }
 
 export interface SignInDeps {
@@ -49,7 +54,9 @@ export async function signIn(deps: SignInDeps, config: ClientConfig, request: Si
       ui.info(`Another xtalk login for ${config.issuer} is in progress (pid ${holder.pid}); waiting for it to finish (Ctrl-C to cancel)…`),
   });
   try {
-    const adopted = lock.waitedFor ? sessionFromOtherLogin(deps.store(), config, request.account, startedAt) : undefined;
+    // A forced sign-in (--fresh, --prompt) must not take over a session someone else's login made.
+    const mayAdopt = lock.waitedFor && request.prompt === undefined && request.maxAge === undefined;
+    const adopted = mayAdopt ? sessionFromOtherLogin(deps.store(), config, request.account, startedAt) : undefined;
     if (adopted) ui.info(`The other xtalk login signed in as ${displayName(adopted)}; using that session.`);
     return adopted ?? (await signInOnce(deps, config, request));
   } finally {
@@ -65,6 +72,7 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
     ...clientSettings(config),
     clientSecret: config.clientSecret,
     revocationEndpoint: config.revocationEndpoint,
+    revocationEndpointFrom: config.origins.revocationEndpoint,
     timeoutSeconds: config.httpTimeoutSeconds,
     now: ctx.now,
   });
@@ -72,6 +80,10 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
   ui.debug(`discovered ${provider.issuer} at ${provider.discovery.url}${followed}`);
   // A store that cannot keep the session must fail before anyone signs in and tokens are issued.
   deps.store();
+  const forcing = request.prompt !== undefined || request.maxAge !== undefined;
+  if (forcing && request.device) {
+    throw new UsageError('--prompt and --fresh need a browser redirect; the device flow cannot pass them on.', 'Leave out --device (use --no-browser or --manual on a remote machine).');
+  }
   const forced = Boolean(request.manual || request.device || request.browser === false);
   const host = forced && !request.device ? { procVersion: undefined, wslview: undefined, powershell: undefined } : await ctx.probeHost();
   const choice = chooseLoginMethod({
@@ -79,7 +91,8 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
     env: ctx.env,
     platform: ctx.platform,
     ...host,
-    providerHasDeviceFlow: Boolean(provider.deviceAuthorizationEndpoint),
+    // The device flow has no prompt or max_age: a forced sign-in prints the URL instead.
+    providerHasDeviceFlow: Boolean(provider.deviceAuthorizationEndpoint) && !forcing,
     stdinIsTTY: ctx.io.stdinIsTTY,
   });
   ui.debug(`login method: ${choice.method}${choice.launcher ? ` (browser: ${choice.launcher.kind})` : ''}${choice.paste ? ', paste prompt' : ''}`);
@@ -109,6 +122,8 @@ function redirectOptions(ctx: Context, config: ClientConfig, request: SignInRequ
     paste: choice.method === 'manual' ? ('required' as const) : choice.paste ? ('optional' as const) : ('off' as const),
     hint: choice.method === 'no-browser' ? sshForwardHint(ctx.env, config.port) : undefined,
     loginHint: request.account,
+    prompt: request.prompt,
+    maxAge: request.maxAge,
   };
 }
 

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, ExitCode, UsageError, XtalkError } from '../errors.js';
 import type { CredentialStoreMode } from '../store/types.js';
 import { readDotenv } from './dotenv.js';
 import { resolvePaths, type XtalkPaths } from './paths.js';
+import { readSettingsFile } from './small-file.js';
 
 export type ConfigSource = 'flag' | 'env' | '.env' | 'config' | 'default';
 
@@ -33,12 +34,23 @@ export interface ResolvedConfig {
   /** How the client authenticates at the token endpoint; unset: Basic with a secret, none without. */
   tokenAuthMethod?: TokenAuthMethod | undefined;
   credentialStore: CredentialStoreMode;
+  /** Base URL for relative `xtalk api` paths. */
+  apiUrl: string | undefined;
+  /** `always`: every `xtalk logout` also ends the provider's browser session, as with `--browser`. */
+  logoutBrowser: LogoutBrowser;
   /** The browser command line (`XTALK_BROWSER`, else `BROWSER`). */
   browser: string | undefined;
   paths: XtalkPaths;
   /** Where each setting came from, for `--debug` and `xtalk doctor`. */
   sources: Partial<Record<ConfigKey, ConfigSource>>;
+  /** Where each set value was read, in a user's words: `--port`, `XTALK_PORT`, `OAUTH2_CLIENT_ID in .env` … */
+  origins: Partial<Record<ConfigKey, string>>;
+  /** The `./.env` file and the names taken from it, when any setting came from there. */
+  dotenv: { path: string; names: string[] } | undefined;
 }
+
+/** When `xtalk logout` ends the provider's browser session without being asked (`logout_browser`). */
+export type LogoutBrowser = 'always' | 'never';
 
 export type ConfigKey =
   | 'issuer'
@@ -50,6 +62,8 @@ export type ConfigKey =
   | 'httpTimeout'
   | 'revocationEndpoint'
   | 'credentialStore'
+  | 'apiUrl'
+  | 'logoutBrowser'
   | 'idTokenSigningAlg'
   | 'tokenAuthMethod';
 
@@ -73,6 +87,8 @@ const ENV_NAMES: Record<ConfigKey, string[]> = {
   httpTimeout: ['XTALK_HTTP_TIMEOUT'],
   revocationEndpoint: ['XTALK_REVOCATION_ENDPOINT'],
   credentialStore: ['XTALK_CREDENTIAL_STORE'],
+  apiUrl: ['XTALK_API_URL'],
+  logoutBrowser: ['XTALK_LOGOUT_BROWSER'],
   idTokenSigningAlg: ['XTALK_ID_TOKEN_SIGNING_ALG'],
   tokenAuthMethod: ['XTALK_TOKEN_AUTH_METHOD'],
 };
@@ -95,6 +111,8 @@ const FILE_NAMES: Record<ConfigKey, string> = {
   httpTimeout: 'http_timeout',
   revocationEndpoint: 'revocation_endpoint',
   credentialStore: 'credential_store',
+  apiUrl: 'api_url',
+  logoutBrowser: 'logout_browser',
   idTokenSigningAlg: 'id_token_signing_alg',
   tokenAuthMethod: 'token_endpoint_auth_method',
 };
@@ -114,6 +132,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const sources: ResolvedConfig['sources'] = {};
   /** Where each value was read, in the words a user would search for: `--port`, `XTALK_PORT` … */
   const origins: Partial<Record<ConfigKey, string>> = {};
+  const dotenvNames: string[] = [];
 
   const pick = (key: ConfigKey, flag?: string | number): string | undefined => {
     if (flag !== undefined && flag !== '') {
@@ -131,9 +150,10 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     }
     for (const name of [...ENV_NAMES[key], XTALK_WEB_NAMES[key]]) {
       const v = name ? dotenv[name] : undefined;
-      if (v) {
+      if (name && v) {
         sources[key] = '.env';
         origins[key] = `${name} in .env`;
+        dotenvNames.push(name);
         return v;
       }
     }
@@ -163,6 +183,8 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const timeout = pick('timeout', input.flags.timeout);
   const httpTimeout = pick('httpTimeout');
   const store = pick('credentialStore');
+  const apiUrl = pick('apiUrl');
+  const logoutBrowser = pick('logoutBrowser');
   const idTokenAlg = pick('idTokenSigningAlg');
   const authMethod = pick('tokenAuthMethod');
   const where = parse('issuer', issuer, undefined, parseIssuer);
@@ -181,9 +203,13 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     httpTimeoutSeconds: parse('httpTimeout', httpTimeout, DEFAULT_HTTP_TIMEOUT_SECONDS, parseHttpTimeout),
     revocationEndpoint: parse('revocationEndpoint', revocationEndpoint, undefined, (v) => checkEndpointUrl(v, 'revocation endpoint')),
     credentialStore: parse('credentialStore', store, 'auto', parseCredentialStore),
+    apiUrl: parse('apiUrl', apiUrl, undefined, (v) => checkEndpointUrl(v, 'API URL')),
+    logoutBrowser: parse('logoutBrowser', logoutBrowser, 'never', parseLogoutBrowser),
     browser: input.env.XTALK_BROWSER || input.env.BROWSER || undefined,
     paths,
     sources,
+    origins,
+    dotenv: dotenvNames.length > 0 ? { path: join(input.cwd, '.env'), names: dotenvNames } : undefined,
   };
 }
 
@@ -275,6 +301,12 @@ function parseCredentialStore(raw: string): CredentialStoreMode {
   throw new ConfigError(`Unknown credential store "${raw}".`, 'Set XTALK_CREDENTIAL_STORE to "keychain" or "file" (or unset it).');
 }
 
+function parseLogoutBrowser(raw: string): LogoutBrowser {
+  const v = raw.trim().toLowerCase();
+  if (v === 'always' || v === 'never') return v;
+  throw new ConfigError(`Unknown logout_browser value "${raw}".`, 'Use "always" (every `xtalk logout` also signs out of the provider in the browser) or "never".');
+}
+
 /** The keys `config.json` may hold, as written in the file. */
 export const CONFIG_FILE_KEYS = Object.values(FILE_NAMES);
 
@@ -303,6 +335,10 @@ export function checkConfigFileValue(name: string, raw: string): string | number
       return parseHttpTimeout(raw);
     case 'credentialStore':
       return parseCredentialStore(raw);
+    case 'apiUrl':
+      return checkEndpointUrl(raw, 'API URL');
+    case 'logoutBrowser':
+      return parseLogoutBrowser(raw);
     default:
       if (!raw.trim()) throw new ConfigError(`The ${name} must not be empty.`, `Use \`xtalk config unset ${name}\` to remove it.`);
       return raw.trim();
@@ -311,13 +347,8 @@ export function checkConfigFileValue(name: string, raw: string): string | number
 
 /** The config file as an object; a missing file is an empty one. */
 export function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ConfigError(`Cannot read the config file ${path}: ${(e as Error).message}`);
-  }
+  const text = readSettingsFile(path, 'config file');
+  if (text === undefined) return {};
   // Editors on Windows save UTF-8 with a byte-order mark, which JSON.parse refuses.
   const json = text.replace(/^\uFEFF/, '');
   let parsed: unknown;

@@ -1,5 +1,6 @@
+import { checkSameOrigin } from '../config/endpoint-origin.js';
 import { DEFAULT_SCOPE, isLoopbackHost } from '../config/resolve.js';
-import { XtalkError } from '../errors.js';
+import { isXtalkError } from '../errors.js';
 import { discoveryUrlFor, fetchDiscovery, type DiscoveredDocument } from '../oidc/discovery.js';
 import { fail, ok, warn, type CheckResult } from './check.js';
 
@@ -13,8 +14,10 @@ export interface ProviderProbe {
   discoveryUrl?: string | undefined;
   /** The configured scope; undefined means the defaults, which depend on `scopes_supported`. */
   scope?: string | undefined;
-  /** From the configuration, when set there; overrides discovery like login and logout do. */
+  /** From the configuration, when set there; used like login does: only where discovery names none. */
   revocationEndpoint: string | undefined;
+  /** Where that setting came from (`OAUTH2_REVOCATION_ENDPOINT in .env`, …). */
+  revocationEndpointFrom?: string | undefined;
   fetch: typeof fetch;
   now: () => number;
   signal: AbortSignal;
@@ -41,7 +44,7 @@ export async function checkProvider(p: ProviderProbe): Promise<CheckResult[]> {
     got = await fetchDiscovery({ issuer: p.issuer, discoveryUrl: p.discoveryUrl, fetch: p.fetch, timeoutMs: p.requestTimeoutMs, signal: p.signal, now: p.now });
   } catch (e) {
     const [error, fix] =
-      e instanceof XtalkError
+      isXtalkError(e)
         ? [e.message.replace(/\.$/, ''), e.hint ?? 'Check the issuer URL.']
         : [`cannot reach ${discoveryUrlFor(p.issuer, p.discoveryUrl)}: ${describeFetchError(e, p.requestTimeoutMs)}`, NETWORK_FIX];
     const [, jwks, clock, revocationUnknown] = providerNotChecked('discovery failed');
@@ -105,8 +108,19 @@ export function checkClock(date: string | null, receivedAt: number): CheckResult
 }
 
 function revocation(p: ProviderProbe, discovered: string | undefined): CheckResult {
-  if (p.revocationEndpoint) return ok('revocation', `${p.revocationEndpoint} (from the configuration)`);
-  if (discovered) return ok('revocation', `${discovered} (from discovery)`);
+  if (discovered) {
+    const unused = p.revocationEndpoint && p.revocationEndpoint !== discovered ? `; ${p.revocationEndpoint} (from ${p.revocationEndpointFrom ?? 'the configuration'}) is not used` : '';
+    return ok('revocation', `${discovered} (from discovery${unused})`);
+  }
+  if (p.revocationEndpoint) {
+    try {
+      checkSameOrigin(p.issuer, p.revocationEndpoint, 'revocation endpoint', p.revocationEndpointFrom);
+    } catch (e) {
+      if (!isXtalkError(e)) throw e;
+      return fail('revocation', e.message, e.hint);
+    }
+    return ok('revocation', `${p.revocationEndpoint} (from ${p.revocationEndpointFrom ?? 'the configuration'})`);
+  }
   return warn(
     'revocation',
     'the provider publishes no revocation endpoint, so `xtalk logout` cannot revoke tokens',

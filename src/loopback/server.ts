@@ -46,6 +46,8 @@ export interface CallbackServerOptions {
   signal?: AbortSignal;
   /** Defaults to 300 s; `Infinity` waits forever. */
   timeoutMs?: number;
+  /** What the timeout error names and suggests; defaults to the sign-in and `xtalk login`. */
+  timeoutText?: { what: string; hint: string };
 }
 
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -233,9 +235,8 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
   let timer: NodeJS.Timeout | undefined;
   if (Number.isFinite(timeoutMs)) {
     timer = setTimeout(() => {
-      fail(new XtalkError(`Timed out after ${formatSeconds(timeoutMs)} s waiting for the sign-in to finish.`, {
-        hint: 'Run `xtalk login` again, or allow more time with --timeout <seconds>.',
-      }));
+      const text = opts.timeoutText ?? { what: 'the sign-in', hint: 'Run `xtalk login` again, or allow more time with --timeout <seconds>.' };
+      fail(new XtalkError(`Timed out after ${formatSeconds(timeoutMs)} s waiting for ${text.what} to finish.`, { hint: text.hint }));
       void close();
     }, Math.min(timeoutMs, MAX_TIMER_MS));
   }

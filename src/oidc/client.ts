@@ -1,7 +1,8 @@
 import * as oidc from 'openid-client';
 import { NetworkError, ProviderError, SessionExpiredError, UsageError, XtalkError } from '../errors.js';
+import { checkSameOrigin } from '../config/endpoint-origin.js';
 import { DEFAULT_SCOPE, isLoopbackHost, type TokenAuthMethod } from '../config/resolve.js';
-import { boundedFetch } from './bounded-fetch.js';
+import { boundedFetch, withDeadline } from './bounded-fetch.js';
 import { basicAuthorization, explainClientError, requireSecret, verifyHmacIdToken, type ClientFacts } from './client-auth.js';
 import { fetchDiscovery } from './discovery.js';
 import {
@@ -23,8 +24,10 @@ export interface ProviderSettings {
   issuer: string;
   clientId: string;
   clientSecret?: string | undefined;
-  /** Fills in a revocation endpoint missing from discovery. */
+  /** Fills in a revocation endpoint missing from discovery; it must share the issuer's origin. */
   revocationEndpoint?: string | undefined;
+  /** Where that endpoint came from (`XTALK_REVOCATION_ENDPOINT`, …), for the refusal message. */
+  revocationEndpointFrom?: string | undefined;
   /** A full discovery URL the user gave, fetched verbatim. */
   discoveryUrl?: string | undefined;
   /** The ID-token alg this client is registered for; HS* is checked with the client secret. */
@@ -33,6 +36,8 @@ export interface ProviderSettings {
   fetch?: typeof fetch;
   /** Per-request limit in seconds. */
   timeoutSeconds?: number;
+  /** Ends every request of this client once it fires (a limit on all of them together). */
+  deadline?: AbortSignal | undefined;
   now?: () => number;
 }
 
@@ -43,7 +48,13 @@ export interface AuthorizationRequest {
   nonce: string;
   codeVerifier: string;
   redirectUri: string;
+  /** Epoch ms when the URL was built; with `maxAge: 0` the ID token's `auth_time` must not be older. */
+  requestedAt: number;
+  maxAge: number | undefined;
 }
+
+/** `prompt` values a login may send (OIDC Core 3.1.2.1). */
+export type LoginPrompt = 'login' | 'select_account' | 'consent';
 
 /** A validated token response. */
 export interface TokenResult {
@@ -115,13 +126,17 @@ export class ProviderClient {
     const execute = hmacSecret === undefined ? [oidc.enableNonRepudiationChecks] : [];
     if (issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname)) execute.push(oidc.allowInsecureRequests);
     const timeout = settings.timeoutSeconds ?? 30;
-    const boundFetch = boundedFetch(settings.fetch ?? fetch);
+    const inner = settings.fetch ?? fetch;
+    const boundFetch = boundedFetch(settings.deadline ? withDeadline(inner, settings.deadline) : inner);
     const doc = await call(`discovery at ${settings.discoveryUrl ?? settings.issuer}`, () =>
       fetchDiscovery({ issuer: settings.issuer, discoveryUrl: settings.discoveryUrl, fetch: boundFetch, timeoutMs: timeout * 1000 }),
-    );
+    ).catch((e: unknown) => {
+      throw asDiscoveryFailure(e);
+    });
     const discovered = doc.metadata as oidc.ServerMetadata;
-    const server: oidc.ServerMetadata =
-      settings.revocationEndpoint && !discovered.revocation_endpoint ? { ...discovered, revocation_endpoint: settings.revocationEndpoint } : discovered;
+    const fillRevocation = Boolean(settings.revocationEndpoint && !discovered.revocation_endpoint);
+    if (fillRevocation) checkSameOrigin(settings.issuer, settings.revocationEndpoint!, 'revocation endpoint', settings.revocationEndpointFrom);
+    const server: oidc.ServerMetadata = fillRevocation ? { ...discovered, revocation_endpoint: settings.revocationEndpoint } : discovered;
     const metadata: Partial<oidc.ClientMetadata> = {};
     if (settings.clientSecret && method !== 'none') metadata.client_secret = settings.clientSecret;
     if (alg) metadata.id_token_signed_response_alg = alg;
@@ -158,6 +173,24 @@ export class ProviderClient {
     return Array.isArray(this.config.serverMetadata().scopes_supported);
   }
 
+  /** RP-Initiated Logout 1.0: where the provider's browser session can be ended, when it says. */
+  get endSessionEndpoint(): string | undefined {
+    return this.config.serverMetadata().end_session_endpoint;
+  }
+
+  /**
+   * The end-session URL with `id_token_hint` (when known), `client_id`, `state` and the
+   * `post_logout_redirect_uri`; undefined without an end_session_endpoint.
+   */
+  buildEndSessionUrl(opts: { idTokenHint: string | undefined; postLogoutRedirectUri: string; state: string }): string | undefined {
+    if (!this.endSessionEndpoint) return undefined;
+    return oidc.buildEndSessionUrl(this.config, {
+      ...(opts.idTokenHint ? { id_token_hint: opts.idTokenHint } : {}),
+      post_logout_redirect_uri: opts.postLogoutRedirectUri,
+      state: opts.state,
+    }).href;
+  }
+
   /** The default scopes narrowed to `scopes_supported` when the provider publishes that list. */
   defaultScope(): string {
     const supported = this.config.serverMetadata().scopes_supported;
@@ -171,7 +204,14 @@ export class ProviderClient {
    * Builds the authorization URL with PKCE S256, a fresh nonce and a fresh state (or the one given,
    * when the listener had to know it before the URL existed).
    */
-  async createAuthorizationRequest(opts: { redirectUri: string; scope: string; state?: string; loginHint?: string | undefined }): Promise<AuthorizationRequest> {
+  async createAuthorizationRequest(opts: {
+    redirectUri: string;
+    scope: string;
+    state?: string;
+    loginHint?: string | undefined;
+    prompt?: LoginPrompt | undefined;
+    maxAge?: number | undefined;
+  }): Promise<AuthorizationRequest> {
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = opts.state ?? oidc.randomState();
     const nonce = oidc.randomNonce();
@@ -187,13 +227,15 @@ export class ProviderClient {
         code_challenge: codeChallenge,
         code_challenge_method: 'S256',
         ...(opts.loginHint ? { login_hint: opts.loginHint } : {}),
+        ...(opts.prompt ? { prompt: opts.prompt } : {}),
+        ...(opts.maxAge !== undefined ? { max_age: String(opts.maxAge) } : {}),
       });
     } catch (e) {
       if (!isRefusedEndpointUrl(e)) throw mapError(e, 'the authorization request');
       const { message, hint } = refusedEndpointText('authorization endpoint', this.config.serverMetadata().authorization_endpoint);
       throw new ProviderError(message, { hint, cause: e });
     }
-    return { url: url.href, state, nonce, codeVerifier, redirectUri: opts.redirectUri };
+    return { url: url.href, state, nonce, codeVerifier, redirectUri: opts.redirectUri, requestedAt: this.now(), maxAge: opts.maxAge };
   }
 
   /**
@@ -222,7 +264,10 @@ export class ProviderClient {
         throw e;
       }
     });
-    return this.toResult(res);
+    const result = this.toResult(res);
+    // Not openid-client's maxAge check ("now - max_age"): the request time is the stricter bound.
+    if (request.maxAge !== undefined) checkAuthTime(result.idClaims, request);
+    return result;
   }
 
   /** Starts an RFC 8628 device authorization; a provider without the endpoint is a usage error (exit 2). */
@@ -357,10 +402,42 @@ export class ProviderClient {
         scope: res.scope ?? null,
         expiresAt: receivedAt + Math.round(expiresIn * 1000),
         refreshToken: res.refresh_token ?? null,
+        idToken: res.id_token ?? null,
       },
       idClaims: claims ? { ...claims } : undefined,
     };
   }
+}
+
+/** How far the provider's clock may lag behind ours before a fresh sign-in looks old. */
+export const AUTH_TIME_TOLERANCE_SECONDS = 30;
+
+/**
+ * OIDC Core 3.1.2.1 `max_age`: the ID token must carry `auth_time`, and it must not be older than
+ * the request minus `max_age` (and the clock tolerance) — `max_age=0` means "signed in just now".
+ */
+function checkAuthTime(claims: Record<string, unknown> | undefined, request: AuthorizationRequest): void {
+  const authTime = claims?.auth_time;
+  const hint = 'The provider did not make you sign in again although xtalk asked it to (prompt=login, max_age=0); run `xtalk login --fresh` again, or ask the provider administrator.';
+  if (typeof authTime !== 'number' || !Number.isFinite(authTime)) {
+    throw new ProviderError('The ID token has no auth_time, so xtalk cannot tell whether you just signed in; nothing was stored.', { hint });
+  }
+  const oldest = Math.floor(request.requestedAt / 1000) - (request.maxAge ?? 0) - AUTH_TIME_TOLERANCE_SECONDS;
+  if (authTime < oldest) {
+    throw new ProviderError(
+      `The provider reused a sign-in from ${new Date(authTime * 1000).toISOString()}, older than this login (auth_time check); nothing was stored.`,
+      { hint },
+    );
+  }
+}
+
+/**
+ * A provider that answers discovery with something unusable gets code DISCOVERY_FAILED, so scripts
+ * can tell a wrong issuer from a refused request; an unreachable one stays NETWORK_ERROR.
+ */
+function asDiscoveryFailure(e: unknown): unknown {
+  if (!(e instanceof ProviderError) || e.code !== 'PROVIDER_ERROR') return e;
+  return new ProviderError(e.message, { error: e.error, errorDescription: e.errorDescription, hint: e.hint, cause: e.cause, code: 'DISCOVERY_FAILED' });
 }
 
 /** Runs one provider call and turns openid-client's errors into ours. */

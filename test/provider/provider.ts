@@ -47,6 +47,8 @@ export interface TestProviderOptions {
   publicClientId?: string;
   /** Secret of the confidential client (default: random per instance). */
   clientSecret?: string;
+  /** Koa middleware run ahead of the provider's own (it is composed once, at start). */
+  middleware?: KoaMiddleware[];
 }
 
 export interface GrantRecord {
@@ -99,22 +101,25 @@ export interface TestProvider {
 }
 
 export const REDIRECT_URI = 'http://127.0.0.1/callback';
+/** RP-Initiated Logout: as with REDIRECT_URI, any loopback port matches for a native client. */
+export const POST_LOGOUT_REDIRECT_URI = 'http://127.0.0.1/logout-callback';
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const INTROSPECTION_PATH = '/token/introspection';
 const REVOCATION_PATH = '/token/revocation';
 const DAY = 24 * 60 * 60;
 
-interface KoaContext {
+export interface KoaContext {
   method: string;
   path: string;
   querystring: string;
-  status: number;
   redirect(url: string): void;
   type: string;
   body: unknown;
+  status: number;
+  set(name: string, value: string): void;
   oidc?: { params?: Record<string, unknown> };
 }
-type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+export type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 type ProviderConstructor = new (issuer: string, configuration: object) => OidcProvider;
 
 /**
@@ -158,6 +163,7 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
   if (opts.discoveryTrailingSlash) provider.use(discoveryOnlyWithSlash(prefix));
   if (opts.rejectScopes) provider.use(rejectScopes(opts.rejectScopes, issuer));
   provider.use(stripRemoteStylesheets);
+  for (const m of opts.middleware ?? []) provider.use(m);
   const devicePolls: DevicePollRecord[] = [];
   provider.use(scriptDevicePolls(opts.devicePollScript ?? [], devicePolls) as unknown as KoaMiddleware);
 
@@ -211,6 +217,7 @@ function buildConfiguration(
   const clientBase = {
     application_type: 'native',
     redirect_uris: [REDIRECT_URI],
+    post_logout_redirect_uris: [POST_LOGOUT_REDIRECT_URI],
     grant_types: grantTypes,
     response_types: ['code'],
   };
