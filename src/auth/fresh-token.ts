@@ -11,8 +11,8 @@ import {
   XtalkError,
   type ExitCodeValue,
 } from '../errors.js';
-import type { ProviderClient } from '../oidc/client.js';
-import { quote } from '../oidc/error-text.js';
+import type { ProviderClient, ProviderSettings } from '../oidc/client.js';
+import { quote, VALIDATION_HINT } from '../oidc/error-text.js';
 import type { Ui } from '../output/ui.js';
 import type { AccountStore } from '../store/index.js';
 import type { AccountRecord, RefreshFailure, StoredAccessToken } from '../store/types.js';
@@ -174,6 +174,7 @@ export function discoverFor(
   return deps.ctx.discover({
     issuer: account.issuer,
     clientId,
+    ...(sameClient ? clientSettings(config) : {}),
     clientSecret: sameClient ? config.clientSecret : undefined,
     revocationEndpoint: revocation?.endpoint,
     revocationEndpointFrom: revocation?.from,
@@ -183,17 +184,23 @@ export function discoverFor(
   });
 }
 
+/** How this machine's configured client presents itself: discovery URL, ID-token alg, auth method. */
+export function clientSettings(config: ResolvedConfig): Pick<ProviderSettings, 'discoveryUrl' | 'idTokenSigningAlg' | 'tokenAuthMethod'> {
+  return { discoveryUrl: config.discoveryUrl, idTokenSigningAlg: config.idTokenSigningAlg, tokenAuthMethod: config.tokenAuthMethod };
+}
+
 /** OIDC Core 12.2: an ID token in a refresh response must be about the same session. */
 function checkSameSession(idClaims: Record<string, unknown> | undefined, account: AccountRecord, issuer: string): void {
   if (!idClaims) return;
+  const hint = { hint: VALIDATION_HINT };
   if (idClaims.iss !== account.issuer || issuer !== account.issuer) {
-    throw new ProviderError(`The refreshed ID token was issued by ${quote(idClaims.iss)}, not ${quote(account.issuer)}; nothing was stored.`);
+    throw new ProviderError(`The refreshed ID token was issued by ${quote(idClaims.iss)}, not ${quote(account.issuer)}; nothing was stored.`, hint);
   }
   if (idClaims.sub !== account.sub) {
-    throw new ProviderError(`The refreshed ID token is for subject ${quote(idClaims.sub)}, not ${quote(account.sub)}; nothing was stored.`);
+    throw new ProviderError(`The refreshed ID token is for subject ${quote(idClaims.sub)}, not ${quote(account.sub)}; nothing was stored.`, hint);
   }
   const aud = Array.isArray(idClaims.aud) ? idClaims.aud : [idClaims.aud];
   if (account.clientId && !aud.includes(account.clientId)) {
-    throw new ProviderError(`The refreshed ID token is not meant for client ${quote(account.clientId)}; nothing was stored.`);
+    throw new ProviderError(`The refreshed ID token is not meant for client ${quote(account.clientId)}; nothing was stored.`, hint);
   }
 }

@@ -4,8 +4,10 @@ import type { Ui } from '../output/ui.js';
 import type { AccountStore } from '../store/index.js';
 import type { AccountRecord } from '../store/types.js';
 import { displayName } from './account-view.js';
+import { clientSettings } from './fresh-token.js';
 import { loginWithDevice } from './device-flow.js';
 import { loginWithRedirect } from './login-flow.js';
+import { signInWithScopes } from './scope-fallback.js';
 import { acquireLoginLock } from './login-lock.js';
 import { chooseLoginMethod, sshForwardHint, type LoginMethodChoice } from './login-method.js';
 import type { ClientConfig, LoginDeps } from './login-session.js';
@@ -67,13 +69,15 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
   const provider = await ctx.discover({
     issuer: config.issuer,
     clientId: config.clientId,
+    ...clientSettings(config),
     clientSecret: config.clientSecret,
     revocationEndpoint: config.revocationEndpoint,
     revocationEndpointFrom: config.origins.revocationEndpoint,
     timeoutSeconds: config.httpTimeoutSeconds,
     now: ctx.now,
   });
-  ui.debug(`discovered ${provider.issuer}`);
+  const followed = provider.discovery.redirects.map((r) => ` after HTTP ${r.status} from ${r.from}`).join('');
+  ui.debug(`discovered ${provider.issuer} at ${provider.discovery.url}${followed}`);
   // A store that cannot keep the session must fail before anyone signs in and tokens are issued.
   deps.store();
   const forcing = request.prompt !== undefined || request.maxAge !== undefined;
@@ -94,6 +98,11 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
   ui.debug(`login method: ${choice.method}${choice.launcher ? ` (browser: ${choice.launcher.kind})` : ''}${choice.paste ? ', paste prompt' : ''}`);
   if (choice.notice) ui.info(choice.notice);
   const loginDeps: LoginDeps = { ctx, ui, provider, store: deps.store };
+  return signInWithScopes({ ui, provider, store: deps.store }, config, (scoped) => signInWithMethod(ctx, loginDeps, scoped, request, choice));
+}
+
+async function signInWithMethod(ctx: Context, loginDeps: LoginDeps, config: ClientConfig, request: SignInRequest, choice: LoginMethodChoice): Promise<AccountRecord> {
+  const { ui } = loginDeps;
   if (choice.method === 'device') {
     try {
       return await loginWithDevice(loginDeps, config, { launcher: choice.launcher });
@@ -124,7 +133,7 @@ function redirectOptions(ctx: Context, config: ClientConfig, request: SignInRequ
  */
 function sessionFromOtherLogin(store: AccountStore, config: ClientConfig, selector: string | undefined, since: number): AccountRecord | undefined {
   const account = store.currentAccount();
-  if (!account || account.issuer.replace(/\/+$/, '') !== config.issuer) return undefined;
+  if (!account || account.issuer !== config.issuer) return undefined;
   if (Date.parse(account.updatedAt) < since - 1000 || !store.hasSession(account.id)) return undefined;
   if (selector && ![account.sub, account.username, account.email].includes(selector)) return undefined;
   return account;

@@ -27,6 +27,12 @@ export interface ResolvedConfig {
   /** Limit for each request to the provider (`XTALK_HTTP_TIMEOUT`), not the whole sign-in. */
   httpTimeoutSeconds: number;
   revocationEndpoint: string | undefined;
+  /** Set when the user gave a full discovery URL: fetched verbatim instead of `issuer` + the well-known path. */
+  discoveryUrl?: string | undefined;
+  /** The ID-token `alg` this client is registered for (`XTALK_ID_TOKEN_SIGNING_ALG`); unset: the provider's keys. */
+  idTokenSigningAlg?: string | undefined;
+  /** How the client authenticates at the token endpoint; unset: Basic with a secret, none without. */
+  tokenAuthMethod?: TokenAuthMethod | undefined;
   credentialStore: CredentialStoreMode;
   /** Base URL for relative `xtalk api` paths. */
   apiUrl: string | undefined;
@@ -57,7 +63,12 @@ export type ConfigKey =
   | 'revocationEndpoint'
   | 'credentialStore'
   | 'apiUrl'
-  | 'logoutBrowser';
+  | 'logoutBrowser'
+  | 'idTokenSigningAlg'
+  | 'tokenAuthMethod';
+
+export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+const TOKEN_AUTH_METHODS: readonly TokenAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 
 export const DEFAULT_SCOPE = 'openid profile email offline_access';
 export const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -78,6 +89,8 @@ const ENV_NAMES: Record<ConfigKey, string[]> = {
   credentialStore: ['XTALK_CREDENTIAL_STORE'],
   apiUrl: ['XTALK_API_URL'],
   logoutBrowser: ['XTALK_LOGOUT_BROWSER'],
+  idTokenSigningAlg: ['XTALK_ID_TOKEN_SIGNING_ALG'],
+  tokenAuthMethod: ['XTALK_TOKEN_AUTH_METHOD'],
 };
 
 /** Names the X-Talk web examples put in their `.env`, accepted there only. */
@@ -100,6 +113,8 @@ const FILE_NAMES: Record<ConfigKey, string> = {
   credentialStore: 'credential_store',
   apiUrl: 'api_url',
   logoutBrowser: 'logout_browser',
+  idTokenSigningAlg: 'id_token_signing_alg',
+  tokenAuthMethod: 'token_endpoint_auth_method',
 };
 
 export interface ResolveInput {
@@ -139,7 +154,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
         sources[key] = '.env';
         origins[key] = `${name} in .env`;
         dotenvNames.push(name);
-        return name === 'OIDC_DISCOVERY_ENDPOINT' ? stripDiscoverySuffix(v) : v;
+        return v;
       }
     }
     const fv = file[FILE_NAMES[key]];
@@ -170,10 +185,16 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const store = pick('credentialStore');
   const apiUrl = pick('apiUrl');
   const logoutBrowser = pick('logoutBrowser');
+  const idTokenAlg = pick('idTokenSigningAlg');
+  const authMethod = pick('tokenAuthMethod');
+  const where = parse('issuer', issuer, undefined, parseIssuer);
   for (const k of ['port', 'timeout', 'httpTimeout', 'credentialStore', 'scope'] as const) sources[k] ??= 'default';
 
   return {
-    issuer: parse('issuer', issuer, undefined, normalizeIssuer),
+    issuer: where?.issuer,
+    discoveryUrl: where?.discoveryUrl,
+    idTokenSigningAlg: parse('idTokenSigningAlg', idTokenAlg, undefined, parseSigningAlg),
+    tokenAuthMethod: parse('tokenAuthMethod', authMethod, undefined, parseTokenAuthMethod),
     clientId: pick('clientId', input.flags.clientId),
     clientSecret: pick('clientSecret'),
     scope: pick('scope', input.flags.scope),
@@ -211,14 +232,29 @@ export function isLoopbackHost(hostname: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
-function stripDiscoverySuffix(url: string): string {
-  const trimmed = url.trim();
-  return trimmed.endsWith(DISCOVERY_SUFFIX) ? trimmed.slice(0, -DISCOVERY_SUFFIX.length) : trimmed;
+/**
+ * The issuer exactly as given (a trailing slash is part of it: issuers compare byte for byte), or,
+ * for a full discovery URL (with or without a trailing slash), the URL before the well-known path
+ * plus that URL itself, fetched verbatim.
+ */
+export function parseIssuer(raw: string): { issuer: string; discoveryUrl: string | undefined } {
+  const given = checkEndpointUrl(raw, 'issuer');
+  const at = given.endsWith(`${DISCOVERY_SUFFIX}/`) ? given.length - DISCOVERY_SUFFIX.length - 1 : given.endsWith(DISCOVERY_SUFFIX) ? given.length - DISCOVERY_SUFFIX.length : -1;
+  if (at < 0) return { issuer: given, discoveryUrl: undefined };
+  return { issuer: checkEndpointUrl(given.slice(0, at), 'issuer'), discoveryUrl: given };
 }
 
-function normalizeIssuer(raw: string): string {
-  const url = checkEndpointUrl(stripDiscoverySuffix(raw), 'issuer');
-  return url.replace(/\/+$/, '');
+function parseSigningAlg(raw: string): string {
+  const v = raw.trim();
+  // JWS algorithm names (RFC 7518): letters and digits; "none" is never acceptable for an ID token.
+  if (/^[A-Za-z][A-Za-z0-9]{2,15}$/.test(v) && v.toLowerCase() !== 'none') return v;
+  throw new ConfigError(`Unknown ID-token signing algorithm "${raw}".`, 'Use the alg the client is registered for, e.g. XTALK_ID_TOKEN_SIGNING_ALG=HS256 or RS256 (or unset it).');
+}
+
+function parseTokenAuthMethod(raw: string): TokenAuthMethod {
+  const v = raw.trim() as TokenAuthMethod;
+  if (TOKEN_AUTH_METHODS.includes(v)) return v;
+  throw new ConfigError(`Unknown token endpoint auth method "${raw}".`, `Use one of ${TOKEN_AUTH_METHODS.join(', ')} (or unset it).`);
 }
 
 function checkEndpointUrl(raw: string, what: string): string {
@@ -283,7 +319,12 @@ export function checkConfigFileValue(name: string, raw: string): string | number
   if (!key) throw new ConfigError(`Unknown setting "${name}".`, `Known settings: ${CONFIG_FILE_KEYS.join(', ')}.`);
   switch (key) {
     case 'issuer':
-      return normalizeIssuer(raw);
+      parseIssuer(raw);
+      return raw.trim();
+    case 'idTokenSigningAlg':
+      return parseSigningAlg(raw);
+    case 'tokenAuthMethod':
+      return parseTokenAuthMethod(raw);
     case 'revocationEndpoint':
       return checkEndpointUrl(raw, 'revocation endpoint');
     case 'port':

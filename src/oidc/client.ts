@@ -1,9 +1,22 @@
 import * as oidc from 'openid-client';
 import { NetworkError, ProviderError, SessionExpiredError, UsageError, XtalkError } from '../errors.js';
 import { checkSameOrigin } from '../config/endpoint-origin.js';
-import { DEFAULT_SCOPE, isLoopbackHost } from '../config/resolve.js';
+import { DEFAULT_SCOPE, isLoopbackHost, type TokenAuthMethod } from '../config/resolve.js';
 import { boundedFetch, withDeadline } from './bounded-fetch.js';
-import { capitalize, hintFor, isRefusedEndpointUrl, quote, refusedEndpointText, retryAfterMs, validationReason, VALIDATION_HINT } from './error-text.js';
+import { basicAuthorization, explainClientError, requireSecret, verifyHmacIdToken, type ClientFacts } from './client-auth.js';
+import { fetchDiscovery } from './discovery.js';
+import {
+  capitalize,
+  hintFor,
+  isRefusedEndpointUrl,
+  quote,
+  refusedEndpointText,
+  rejectedAlg,
+  retryAfterMs,
+  signingAlgHint,
+  validationReason,
+  VALIDATION_HINT,
+} from './error-text.js';
 import type { TokenGrant } from '../store/types.js';
 
 /** What the OIDC layer needs to talk to one provider as one client. */
@@ -15,6 +28,11 @@ export interface ProviderSettings {
   revocationEndpoint?: string | undefined;
   /** Where that endpoint came from (`XTALK_REVOCATION_ENDPOINT`, …), for the refusal message. */
   revocationEndpointFrom?: string | undefined;
+  /** A full discovery URL the user gave, fetched verbatim. */
+  discoveryUrl?: string | undefined;
+  /** The ID-token alg this client is registered for; HS* is checked with the client secret. */
+  idTokenSigningAlg?: string | undefined;
+  tokenAuthMethod?: TokenAuthMethod | undefined;
   fetch?: typeof fetch;
   /** Per-request limit in seconds. */
   timeoutSeconds?: number;
@@ -86,34 +104,52 @@ export class ProviderClient {
   private constructor(
     private readonly config: oidc.Configuration,
     private readonly now: () => number,
+    private readonly client: ClientFacts,
   ) {}
 
-  /** Fetches discovery and JWKS metadata; a loopback `http:` issuer is allowed, nothing else insecure. */
+  /** Where the discovery document came from: the URL that answered and the redirects followed. */
+  get discovery(): ClientFacts['discovery'] {
+    return this.client.discovery;
+  }
+
+  /**
+   * Fetches the discovery document (see {@link fetchDiscovery}: verbatim discovery URL, same-origin
+   * redirects, exact issuer); a loopback `http:` issuer is allowed, nothing else insecure.
+   */
   static async discover(settings: ProviderSettings): Promise<ProviderClient> {
     const issuerUrl = new URL(settings.issuer);
-    const auth = settings.clientSecret ? oidc.ClientSecretBasic(settings.clientSecret) : oidc.None();
-    const execute = [oidc.enableNonRepudiationChecks];
+    const method = settings.tokenAuthMethod ?? (settings.clientSecret ? 'client_secret_basic' : 'none');
+    const auth = clientAuthentication(method, settings.clientId, settings.clientSecret);
+    const alg = settings.idTokenSigningAlg;
+    // HS* ID tokens are MACs under the client secret: openid-client cannot check those, toResult does.
+    const hmacSecret = alg?.startsWith('HS') ? requireSecret(settings, `XTALK_ID_TOKEN_SIGNING_ALG=${alg}`) : undefined;
+    const execute = hmacSecret === undefined ? [oidc.enableNonRepudiationChecks] : [];
     if (issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname)) execute.push(oidc.allowInsecureRequests);
-    const options: oidc.DiscoveryRequestOptions = { execute, timeout: settings.timeoutSeconds ?? 30 };
+    const timeout = settings.timeoutSeconds ?? 30;
     const inner = settings.fetch ?? fetch;
-    options[oidc.customFetch] = boundedFetch(settings.deadline ? withDeadline(inner, settings.deadline) : inner) as oidc.CustomFetch;
-    const metadata = settings.clientSecret ? { client_secret: settings.clientSecret } : undefined;
-    let config = await call(`discovery at ${settings.issuer}`, () =>
-      oidc.discovery(issuerUrl, settings.clientId, metadata, auth, options),
+    const boundFetch = boundedFetch(settings.deadline ? withDeadline(inner, settings.deadline) : inner);
+    const doc = await call(`discovery at ${settings.discoveryUrl ?? settings.issuer}`, () =>
+      fetchDiscovery({ issuer: settings.issuer, discoveryUrl: settings.discoveryUrl, fetch: boundFetch, timeoutMs: timeout * 1000 }),
     ).catch((e: unknown) => {
       throw asDiscoveryFailure(e);
     });
-    if (settings.revocationEndpoint && !config.serverMetadata().revocation_endpoint) {
-      checkSameOrigin(settings.issuer, settings.revocationEndpoint, 'revocation endpoint', settings.revocationEndpointFrom);
-      // serverMetadata() is a copy: a new Configuration is the only way to add the endpoint.
-      const { supportsPKCE: _drop, ...server } = config.serverMetadata() as oidc.ServerMetadata & { supportsPKCE?: unknown };
-      const patched = new oidc.Configuration({ ...server, revocation_endpoint: settings.revocationEndpoint }, settings.clientId, metadata, auth);
-      for (const fn of execute) fn(patched);
-      patched.timeout = config.timeout;
-      patched[oidc.customFetch] = options[oidc.customFetch]!;
-      config = patched;
-    }
-    return new ProviderClient(config, settings.now ?? Date.now);
+    const discovered = doc.metadata as oidc.ServerMetadata;
+    const fillRevocation = Boolean(settings.revocationEndpoint && !discovered.revocation_endpoint);
+    if (fillRevocation) checkSameOrigin(settings.issuer, settings.revocationEndpoint!, 'revocation endpoint', settings.revocationEndpointFrom);
+    const server: oidc.ServerMetadata = fillRevocation ? { ...discovered, revocation_endpoint: settings.revocationEndpoint } : discovered;
+    const metadata: Partial<oidc.ClientMetadata> = {};
+    if (settings.clientSecret && method !== 'none') metadata.client_secret = settings.clientSecret;
+    if (alg) metadata.id_token_signed_response_alg = alg;
+    const config = new oidc.Configuration(server, settings.clientId, metadata, auth);
+    for (const fn of execute) fn(config);
+    config.timeout = timeout;
+    config[oidc.customFetch] = boundFetch as oidc.CustomFetch;
+    return new ProviderClient(config, settings.now ?? Date.now, {
+      method,
+      clientId: settings.clientId,
+      hmacSecret,
+      discovery: { url: doc.url, redirects: doc.redirects },
+    });
   }
 
   get issuer(): string {
@@ -130,6 +166,11 @@ export class ProviderClient {
 
   get deviceAuthorizationEndpoint(): string | undefined {
     return this.config.serverMetadata().device_authorization_endpoint;
+  }
+
+  /** Whether discovery lists `scopes_supported`; without it an unknown scope can only be found by asking. */
+  get publishesScopes(): boolean {
+    return Array.isArray(this.config.serverMetadata().scopes_supported);
   }
 
   /** RP-Initiated Logout 1.0: where the provider's browser session can be ended, when it says. */
@@ -202,7 +243,7 @@ export class ProviderClient {
    * ID token (signature, nonce …).
    */
   async exchangeCode(callbackUrl: URL, request: AuthorizationRequest): Promise<TokenResult> {
-    const res = await call('the token exchange', async () => {
+    const res = await this.run('the token exchange', async () => {
       try {
         return await oidc.authorizationCodeGrant(this.config, callbackUrl, {
           expectedState: request.state,
@@ -237,7 +278,7 @@ export class ProviderClient {
         'Use `xtalk login --no-browser` (with ssh -L) or `xtalk login --manual` instead.',
       );
     }
-    const res = await call('the device authorization request', () => oidc.initiateDeviceAuthorization(this.config, { scope }));
+    const res = await this.run('the device authorization request', () => oidc.initiateDeviceAuthorization(this.config, { scope }));
     return {
       deviceCode: res.device_code,
       userCode: res.user_code,
@@ -258,27 +299,40 @@ export class ProviderClient {
     try {
       res = await oidc.genericGrantRequest(this.config, DEVICE_CODE_GRANT, { device_code: deviceCode });
     } catch (e) {
-      if (!(e instanceof oidc.ResponseBodyError)) throw mapError(e, 'the device token request');
+      if (!(e instanceof oidc.ResponseBodyError)) throw this.explain(mapError(e, 'the device token request'));
       if (e.error === 'authorization_pending') return { status: 'pending' };
       if (e.error === 'slow_down') return { status: 'slow_down' };
       const ending = DEVICE_GRANT_ERRORS[e.error];
-      if (!ending) throw mapError(e, 'the device token request');
+      if (!ending) throw this.explain(mapError(e, 'the device token request'));
       throw new ProviderError(`${ending[0]} (${describe(e)}).`, { error: e.error, errorDescription: e.error_description, hint: ending[1], cause: e });
     }
     return { status: 'approved', result: this.toResult(res) };
   }
 
-  /** Uses a refresh token; `invalid_grant` becomes SessionExpiredError. */
+  /**
+   * Uses a refresh token; `invalid_grant` becomes SessionExpiredError, and so does a bare 400 or 401
+   * without a readable error (providers answer a dead refresh token that way too). 5xx and network
+   * failures stay errors: the session may be fine.
+   */
   async refresh(refreshToken: string, scope?: string): Promise<TokenResult> {
-    const res = await call('the token refresh', () =>
-      oidc.refreshTokenGrant(this.config, refreshToken, scope ? { scope } : undefined),
-    );
+    const res = await this.run('the token refresh', async () => {
+      try {
+        return await oidc.refreshTokenGrant(this.config, refreshToken, scope ? { scope } : undefined);
+      } catch (e) {
+        const status = responseOf(e)?.status;
+        const readable = e instanceof oidc.ResponseBodyError || (e instanceof oidc.WWWAuthenticateChallengeError && e.cause[0]?.parameters.error);
+        if ((status === 400 || status === 401) && !readable) {
+          throw new SessionExpiredError(`The provider rejected the session (HTTP ${status} to the refresh, without an error code).`, { cause: e });
+        }
+        throw e;
+      }
+    });
     return this.toResult(res);
   }
 
   /** Userinfo for a session; a different `sub` than expected is rejected by openid-client. */
   async userinfo(accessToken: string, expectedSub: string): Promise<Record<string, unknown>> {
-    return { ...(await call('the userinfo request', () => oidc.fetchUserInfo(this.config, accessToken, expectedSub))) };
+    return { ...(await this.run('the userinfo request', () => oidc.fetchUserInfo(this.config, accessToken, expectedSub))) };
   }
 
   /**
@@ -296,13 +350,40 @@ export class ProviderClient {
           await sleep(retryAfterMs(response.headers.get('retry-after'), this.now()));
           continue;
         }
-        throw mapError(e, 'the revocation request');
+        throw this.explain(mapError(e, 'the revocation request'));
       }
     }
   }
 
+  /** Runs one provider call of this client: errors mapped, then explained with what this client sent. */
+  private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.explain(mapError(e, what));
+    }
+  }
+
+  private explain(e: unknown): unknown {
+    const alg = rejectedAlg(e);
+    if (alg && e instanceof ProviderError && e.hint === VALIDATION_HINT && alg !== this.config.clientMetadata().id_token_signed_response_alg) {
+      const listed = this.config.serverMetadata().id_token_signing_alg_values_supported;
+      if (listed?.includes(alg)) {
+        const configured = this.config.clientMetadata().id_token_signed_response_alg;
+        return new ProviderError(e.message, { error: e.error, errorDescription: e.errorDescription, hint: signingAlgHint(alg, configured), cause: e });
+      }
+    }
+    return explainClientError(e, this.client);
+  }
+
   private toResult(res: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): TokenResult {
-    const expiresIn = res.expiresIn() ?? UNKNOWN_LIFETIME_SECONDS;
+    // Now, not openid-client's expiresIn(): that rounds down to whole seconds when it is called, which
+    // can make a token received later look older than the one before it.
+    const receivedAt = this.now();
+    const expiresIn = typeof res.expires_in === 'number' && Number.isFinite(res.expires_in) && res.expires_in >= 0 ? res.expires_in : UNKNOWN_LIFETIME_SECONDS;
+    if (res.id_token && this.client.hmacSecret !== undefined) {
+      verifyHmacIdToken(res.id_token, String(this.config.clientMetadata().id_token_signed_response_alg), this.client.hmacSecret);
+    }
     const tokenType = res.token_type.toLowerCase() === 'bearer' ? 'Bearer' : res.token_type;
     const claims = res.claims();
     // OIDC Core 3.1.3.7: openid-client checks `azp` only when `aud` lists several clients; xtalk asked
@@ -319,7 +400,7 @@ export class ProviderClient {
         accessToken: res.access_token,
         tokenType,
         scope: res.scope ?? null,
-        expiresAt: this.now() + expiresIn * 1000,
+        expiresAt: receivedAt + Math.round(expiresIn * 1000),
         refreshToken: res.refresh_token ?? null,
         idToken: res.id_token ?? null,
       },
@@ -396,7 +477,7 @@ function mapError(e: unknown, what: string): Error {
     return new ProviderError(`The provider refused the sign-in (${detail}).`, {
       error: e.error,
       errorDescription: e.error_description,
-      hint: e.error === 'access_denied' ? 'Run `xtalk login` again and allow access.' : undefined,
+      hint: hintFor(e.error),
       cause: e,
     });
   }
@@ -418,7 +499,10 @@ function mapError(e: unknown, what: string): Error {
     return new NetworkError(`Cannot reach the provider for ${what}: ${reason}`, { cause: e });
   }
   if (err?.code === 'OAUTH_MISSING_SERVER_METADATA') {
-    return new ProviderError(`The provider's discovery document lacks what ${what} needs (${err.message}).`, { cause: e });
+    return new ProviderError(`The provider's discovery document lacks what ${what} needs (${err.message}).`, {
+      hint: 'The provider does not publish this endpoint; see `xtalk doctor`, and set it in the configuration if the provider has one.',
+      cause: e,
+    });
   }
   if (isRefusedEndpointUrl(err)) {
     const { message, hint } = refusedEndpointText(`endpoint for ${what}`, undefined);
@@ -443,4 +527,14 @@ function delay(ms: number): Promise<void> {
 
 function describe(e: oidc.ResponseBodyError): string {
   return e.error_description ? `${e.error}: ${e.error_description}` : e.error;
+}
+
+/** openid-client's client authentication for a method; Basic is ours (see basicAuthorization). */
+function clientAuthentication(method: TokenAuthMethod, clientId: string, clientSecret: string | undefined): oidc.ClientAuth {
+  if (method === 'none') return oidc.None();
+  const secret = requireSecret({ clientSecret }, `XTALK_TOKEN_AUTH_METHOD=${method}`);
+  if (method === 'client_secret_post') return oidc.ClientSecretPost(secret);
+  return (_as, _client, _body, headers) => {
+    headers.set('authorization', basicAuthorization(clientId, secret));
+  };
 }

@@ -239,11 +239,14 @@ export class AccountStore {
     );
   }
 
-  /** The access token with the latest expiry (possibly expired), decrypted. */
+  /**
+   * The newest access token (possibly expired), decrypted. Newest by insertion, not by expiry: the
+   * token just received is the one to use even if it expires sooner than an older one.
+   */
   async latestAccessToken(userId: number): Promise<StoredAccessToken | undefined> {
     const row = this.#guard(
       () =>
-        this.#stmt('SELECT * FROM access_token WHERE user_id = ? ORDER BY expires_at DESC, id DESC LIMIT 1').get(userId) as
+        this.#stmt('SELECT * FROM access_token WHERE user_id = ? ORDER BY id DESC LIMIT 1').get(userId) as
           | AccessTokenRow
           | undefined,
     );
@@ -327,9 +330,9 @@ export class AccountStore {
     );
   }
 
-  /** Epoch ms of the latest access-token expiry; reads no secret, so it never needs the data key. */
+  /** Epoch ms when the newest access token expires; reads no secret, so it never needs the data key. */
   latestAccessTokenExpiry(userId: number): number | undefined {
-    const value = this.#guard(() => this.#stmt('SELECT max(expires_at) FROM access_token WHERE user_id = ?').pluck().get(userId));
+    const value = this.#guard(() => this.#stmt('SELECT expires_at FROM access_token WHERE user_id = ? ORDER BY id DESC LIMIT 1').pluck().get(userId));
     return typeof value === 'number' ? value : undefined;
   }
 
@@ -359,6 +362,22 @@ export class AccountStore {
   credentialStore(): CredentialStoreKind | null {
     const value = this.#guard(() => this.#stmt("SELECT value FROM meta WHERE key = 'credential_store'").pluck().get());
     return value === 'keychain' || value === 'file' ? value : null;
+  }
+
+  /**
+   * The scope a login at `issuer` settled on after the provider refused the default one, so the next
+   * login skips the failed round trip. Kept in `meta` (key `scope:<issuer>`): it is learned, not a
+   * user setting, and belongs with the sessions it was learned for.
+   */
+  learnedScope(issuer: string): string | undefined {
+    const value = this.#guard(() => this.#stmt('SELECT value FROM meta WHERE key = ?').pluck().get(`scope:${issuer}`));
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  rememberScope(issuer: string, scope: string): void {
+    this.#guard(() =>
+      this.#stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(`scope:${issuer}`, scope),
+    );
   }
 
   /** Removes the data key (keychain entry or key file); call once no account holds tokens. */

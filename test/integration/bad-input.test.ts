@@ -199,8 +199,8 @@ describe('a bad configuration', () => {
     if ('dotenv' in how) writeFileSync(join(home, '.env'), how.dotenv);
     if ('file' in how) writeFileSync(join(home, 'config.json'), JSON.stringify(how.file));
     const outcome = await xtalkLeavesHomeAlone(['login', ...('args' in how ? how.args : [])], { home, env });
-    const shown = value.replace('/.well-known/openid-configuration', '');
-    expectFailure(outcome, origin === '--issuer' ? BAD_FLAG : BAD_CONFIG, new RegExp(`The issuer "${escape(shown)}" is not a URL \\(from ${escape(origin).replace(' in config', ' in .*config')}\\)\\.$`), /Give the full URL, e\.g\. https:\/\//);
+    // Named as the user wrote it, discovery suffix and all.
+    expectFailure(outcome, origin === '--issuer' ? BAD_FLAG : BAD_CONFIG, new RegExp(`The issuer "${escape(value)}" is not a URL \\(from ${escape(origin).replace(' in config', ' in .*config')}\\)\\.$`), /Give the full URL, e\.g\. https:\/\//);
     expect(outcome.discoveries).toBe(0);
   });
 

@@ -122,7 +122,7 @@ describe('AccountStore', () => {
     expect((await store.latestAccessToken(id))!).toMatchObject({ accessToken: 'AT-1', refreshTokenId: null });
   });
 
-  it('accumulates access tokens, returns the latest expiry, and prunes expired ones', async () => {
+  it('accumulates access tokens, returns the newest (not the longest-lived), and prunes expired ones', async () => {
     const { store } = setup();
     const { id } = await store.saveLogin(who('sub-a'), grant({ accessToken: 'AT-1', expiresAt: T0 + HOUR }), T0);
     await store.saveLogin(who('sub-a'), grant({ accessToken: 'AT-2', expiresAt: T0 + 3 * HOUR }), T0 + 10);
@@ -130,13 +130,13 @@ describe('AccountStore', () => {
     expect(count(store, 'access_token')).toBe(3);
     expect(await store.latestAccessToken(id)).toMatchObject({
       userId: id,
-      accessToken: 'AT-2',
+      accessToken: 'AT-3',
       tokenType: 'Bearer',
       scope: 'openid email',
-      expiresAt: T0 + 3 * HOUR,
-      createdAt: T0 + 10,
+      expiresAt: T0 + 2 * HOUR,
+      createdAt: T0 + 20,
     });
-    expect(store.latestAccessTokenExpiry(id)).toBe(T0 + 3 * HOUR);
+    expect(store.latestAccessTokenExpiry(id)).toBe(T0 + 2 * HOUR);
 
     await store.saveLogin(who('sub-a'), grant({ accessToken: 'AT-4', expiresAt: T0 + 5 * HOUR }), T0 + 2 * HOUR);
     const left = store.db.prepare('SELECT expires_at FROM access_token ORDER BY expires_at').pluck().all();
