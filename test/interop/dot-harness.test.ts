@@ -105,8 +105,10 @@ describe.skipIf(skip)('Django OAuth Toolkit 1.7 harness (no xtalk)', () => {
   });
 
   it('ends an authorization that asks for offline_access with invalid_scope', async () => {
-    const callback = await authorize(dot.applications.RS256, 'openid profile email offline_access', b64url(randomBytes(32)), b64url(randomBytes(8)));
+    const state = b64url(randomBytes(8));
+    const callback = await authorize(dot.applications.RS256, 'openid profile email offline_access', b64url(randomBytes(32)), state);
     expect(callback.searchParams.get('error')).toBe('invalid_scope');
+    expect((await dot.authorizations()).filter((a) => a.state === state)).toEqual([{ state, scope: 'openid profile email offline_access' }]);
     expect(callback.searchParams.has('code')).toBe(false);
   }, 120_000);
 

@@ -42,6 +42,12 @@ export interface DotGrant {
   error: string;
 }
 
+/** An authorization request as a browser brought it to DOT (one sign-in may bring it several times). */
+export interface DotAuthorization {
+  state: string;
+  scope: string;
+}
+
 export interface DotAccessToken {
   id: number;
   token: string;
@@ -76,6 +82,8 @@ export interface DotProvider {
   applications: Record<IdTokenAlg, DotApplication>;
   introspect(token: string): Promise<{ active: boolean; [k: string]: unknown }>;
   grants(): Promise<DotGrant[]>;
+  /** The authorization requests so far, one entry per distinct `state`, in order. */
+  authorizations(): Promise<DotAuthorization[]>;
   tokens(): Promise<{ access: DotAccessToken[]; refresh: DotRefreshToken[] }>;
   /** runserver's output so far, for failure messages. */
   log(): string;
@@ -210,6 +218,10 @@ export async function startDot(opts: { accessTokenSeconds?: number; callbackPort
         return (await res.json()) as { active: boolean };
       },
       grants: async () => ((await json('/harness/grants')) as { grants: DotGrant[] }).grants,
+      async authorizations() {
+        const all = ((await json('/harness/grants')) as { authorizations: DotAuthorization[] }).authorizations;
+        return all.filter((a, i) => all.findIndex((b) => b.state === a.state) === i);
+      },
       tokens: async () => (await json('/harness/tokens')) as { access: DotAccessToken[]; refresh: DotRefreshToken[] },
       log: () => log,
       stop,

@@ -6,7 +6,7 @@
  * and once for an HS256 application (XTALK_ID_TOKEN_SIGNING_ALG=HS256).
  * dot-harness.test.ts proves the provider side on its own.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,7 +89,8 @@ function interopRun(alg: IdTokenAlg, extraEnv: Record<string, string>) {
     app = dot.applications[alg];
   });
 
-  it('login through Django’s login form and DOT’s Authorize button', async () => {
+  it('login through Django’s login form and DOT’s Authorize button, again without offline_access after invalid_scope', async () => {
+    const from = (await dot.authorizations()).length;
     const r = await xtalk(['login', '--timeout', '60'], { XTALK_BROWSER: dotBrowserCommand(dot.user) });
     let browserLog = '';
     try {
@@ -99,6 +100,10 @@ function interopRun(alg: IdTokenAlg, extraEnv: Record<string, string>) {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`Logged in to ${dot.issuer} as ${dot.user.username} (${dot.user.email})`);
     loggedIn = true;
+    // DOT as shipped knows no offline_access: the first sign-in ends with invalid_scope, and xtalk
+    // says so and asks once more without it.
+    expect((await dot.authorizations()).slice(from).map((a) => a.scope)).toEqual(['openid profile email offline_access', 'openid profile email']);
+    expect(r.stderr).toMatch(/offline_access/);
   }, 120_000);
 
   it('whoami: username, email, group and sub as DOT issued them', async () => {
@@ -196,6 +201,22 @@ function interopRun(alg: IdTokenAlg, extraEnv: Record<string, string>) {
     expect(who.stdout).toBe('');
   });
 
+  if (alg === 'RS256') {
+    it('a second login remembers the scope that worked: one sign-in, no offline_access, and the session renews', async () => {
+      needLogin();
+      const from = (await dot.authorizations()).length;
+      const r = await xtalk(['login', '--timeout', '60'], { XTALK_BROWSER: dotBrowserCommand(dot.user) });
+      expect(r.code, show(r)).toBe(0);
+      expect((await dot.authorizations()).slice(from).map((a) => a.scope)).toEqual(['openid profile email']);
+      const grantsFrom = (await dot.grants()).length;
+      const refreshed = await xtalk(['refresh']);
+      expect(refreshed.code, show(refreshed)).toBe(0);
+      expect(await refreshGrantsSince(grantsFrom)).toEqual({ ok: 1, failed: [] });
+      const out = await xtalk(['logout']);
+      expect(out.code, show(out)).toBe(0);
+    }, 120_000);
+  }
+
   if (alg === 'HS256') {
     it('without XTALK_ID_TOKEN_SIGNING_ALG the HS256 ID token is refused and the hint names the setting', async () => {
       const unset = { ...env({ XTALK_BROWSER: dotBrowserCommand(dot.user) }), XTALK_HOME: join(base, 'HS256-unset'), XTALK_ID_TOKEN_SIGNING_ALG: undefined };
@@ -212,4 +233,35 @@ function interopRun(alg: IdTokenAlg, extraEnv: Record<string, string>) {
 describe.skipIf(skip)('xtalk against Django OAuth Toolkit 1.7 (built CLI, headless Chromium)', () => {
   describe.sequential('RS256 application, DOT as shipped', () => interopRun('RS256', {}));
   describe.sequential('HS256 application, XTALK_ID_TOKEN_SIGNING_ALG=HS256', () => interopRun('HS256', { XTALK_ID_TOKEN_SIGNING_ALG: 'HS256' }));
+
+  it('an X-Talk .env naming DOT’s discovery URL (trailing slash): login, refresh, logout', async () => {
+    const app = dot.applications.RS256;
+    const cwd = join(base, 'xtalk-env');
+    mkdirSync(cwd);
+    writeFileSync(
+      join(cwd, '.env'),
+      [
+        `OIDC_DISCOVERY_ENDPOINT=${dot.discoveryUrl}`,
+        `OAUTH2_CLIENT_ID=${app.clientId}`,
+        `OAUTH2_CLIENT_SECRET=${app.clientSecret}`,
+        `OAUTH2_REVOCATION_ENDPOINT=${dot.revocationEndpoint}`,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const env = { XTALK_HOME: join(base, 'xtalk-env-home'), XTALK_PORT: String(dot.callbackPort), XTALK_CREDENTIAL_STORE: 'file' };
+    const login = await runCli(['login', '--timeout', '60'], { cwd, env: { ...env, XTALK_BROWSER: dotBrowserCommand(dot.user) }, timeoutMs: 90_000 });
+    expect(login.code, show(login)).toBe(0);
+    const who = await runCli(['whoami', '--json'], { cwd, env });
+    expect(who.code, show(who)).toBe(0);
+    expect(JSON.parse(who.stdout)).toMatchObject({ issuer: dot.issuer, sub: dot.user.sub });
+    const from = (await dot.grants()).length;
+    const refreshed = await runCli(['refresh'], { cwd, env });
+    expect(refreshed.code, show(refreshed)).toBe(0);
+    expect(await refreshGrantsSince(from)).toEqual({ ok: 1, failed: [] });
+    const out = await runCli(['logout'], { cwd, env });
+    expect(out.code, show(out)).toBe(0);
+    const live = (await dot.tokens()).refresh.filter((t) => t.client_id === app.clientId && !t.revoked);
+    expect(live, 'refresh tokens still live at DOT after logout').toEqual([]);
+  }, 180_000);
 });

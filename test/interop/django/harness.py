@@ -10,15 +10,20 @@ from oauth2_provider.models import AccessToken, RefreshToken
 
 _lock = threading.Lock()
 _grants = []
+_authorizations = []
 
 
 class GrantLogMiddleware:
-    """Records every answer of the token and revocation endpoints: path, grant type, status, error."""
+    """Records every answer of the token and revocation endpoints (path, grant type, status, error)
+    and the state and scope of every authorization request a browser brings to DOT."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.method == "GET" and request.path == "/o/authorize/" and "state" in request.GET:
+            with _lock:
+                _authorizations.append({"state": request.GET["state"], "scope": request.GET.get("scope", "")})
         watched = request.method == "POST" and request.path in ("/o/token/", "/o/revoke_token/")
         grant_type = request.POST.get("grant_type", "") if watched else ""
         response = self.get_response(request)
@@ -38,7 +43,7 @@ class GrantLogMiddleware:
 
 def grants(request):
     with _lock:
-        return JsonResponse({"grants": list(_grants)})
+        return JsonResponse({"grants": list(_grants), "authorizations": list(_authorizations)})
 
 
 def _iso(value):
