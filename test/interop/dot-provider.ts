@@ -106,6 +106,18 @@ export function dotUnavailableReason(): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether a test file skips the interop tests: only outside CI, saying why. Under CI=true a missing
+ * provider is a failure, never a skip (.ci/run installs the packages): `run` is then false and
+ * `reason` set, for a test that fails with it.
+ */
+export function dotAvailability(): { run: boolean; skip: boolean; reason: string | undefined } {
+  const reason = dotUnavailableReason();
+  const skip = Boolean(reason) && process.env.CI !== 'true';
+  if (skip) console.warn(`Skipping the Django OAuth Toolkit interop tests: ${reason}`);
+  return { run: !reason, skip, reason };
+}
+
 function pythonEnv(): NodeJS.ProcessEnv {
   // Nothing from the caller's Python setup (PYTHONPATH, a venv) may change which packages load.
   return { PATH: '/usr/bin:/bin', HOME: process.env.HOME, LANG: 'C.UTF-8', PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' };
