@@ -237,6 +237,27 @@ describe.runIf(run)('xtalk against Django OAuth Toolkit 1.7 (built CLI, headless
   describe.sequential('RS256 application, DOT as shipped', () => interopRun('RS256', {}));
   describe.sequential('HS256 application, XTALK_ID_TOKEN_SIGNING_ALG=HS256', () => interopRun('HS256', { XTALK_ID_TOKEN_SIGNING_ALG: 'HS256' }));
 
+  it('doctor against DOT as shipped: discovery through the 301, revocation only from XTALK_REVOCATION_ENDPOINT', async () => {
+    const app = dot.applications.RS256;
+    const env = { XTALK_HOME: join(base, 'doctor-home'), XTALK_ISSUER: dot.issuer, XTALK_CLIENT_ID: app.clientId, XTALK_CLIENT_SECRET: app.clientSecret, XTALK_PORT: String(dot.callbackPort), XTALK_CREDENTIAL_STORE: 'file' };
+    type Check = { name: string; status: string; detail: string; fix?: string };
+    const doctor = async (extra: Record<string, string> = {}) => {
+      const r = await runCli(['doctor', '--json'], { env: { ...env, ...extra } });
+      expect(r.stdout, show(r)).toMatch(/^\{/);
+      const checks = (JSON.parse(r.stdout) as { checks: Check[] }).checks;
+      return (name: string) => checks.find((c) => c.name === name) ?? expect.fail(`no ${name} check:\n${r.stdout}`);
+    };
+    const bare = await doctor();
+    expect(bare('discovery')).toMatchObject({ status: 'ok' });
+    expect(bare('discovery').detail).toContain(dot.discoveryUrl);
+    expect(bare('discovery').detail).toContain('301');
+    expect(bare('revocation').status).toBe('warn');
+    expect(bare('revocation').fix).toContain('XTALK_REVOCATION_ENDPOINT');
+    const configured = await doctor({ XTALK_REVOCATION_ENDPOINT: dot.revocationEndpoint });
+    expect(configured('revocation')).toMatchObject({ status: 'ok' });
+    expect(configured('revocation').detail).toContain(dot.revocationEndpoint);
+  });
+
   it('an X-Talk .env naming DOT’s discovery URL (trailing slash): login, refresh, logout', async () => {
     const app = dot.applications.RS256;
     const cwd = join(base, 'xtalk-env');
