@@ -2,7 +2,7 @@
  * Django OAuth Toolkit 1.7 (Debian's python3-django-oauth-toolkit) as a real provider for the interop
  * tests: copies the project in ./django to a temp folder, writes its settings (port, RSA key, token
  * lifetime, a user, one confidential application per ID-token algorithm), migrates, seeds and serves
- * it with `runserver` on 127.0.0.1. DOT itself is left as shipped: discovery only at the slash URL, no
+ * it with `runserver` on 127.0.0.1 (which ends when the test process does). DOT itself is left as shipped: discovery only at the slash URL, no
  * offline_access scope, rotating refresh tokens.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -199,7 +199,7 @@ export async function startDot(opts: { accessTokenSeconds?: number; callbackPort
     await runPython(['manage.py', 'migrate', '--noinput', '-v', '0'], dir);
     const seeded = JSON.parse(await runPython(['seed.py'], dir)) as { user_id: string };
     // runserver is threaded: the parallel refreshes meet DOT concurrently, as in production.
-    server = spawn(PYTHON, ['manage.py', 'runserver', `127.0.0.1:${port}`, '--noreload'], { cwd: dir, env: pythonEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(PYTHON, ['serve.py', `127.0.0.1:${port}`], { cwd: dir, env: pythonEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     server.stdout!.on('data', (d) => (log += d));
     server.stderr!.on('data', (d) => (log += d));
     await waitUntilReady(`${origin}/harness/ready`, server, () => log);
