@@ -2,8 +2,8 @@
  * Django OAuth Toolkit 1.7 (Debian's python3-django-oauth-toolkit) as a real provider for the interop
  * tests: copies the project in ./django to a temp folder, writes its settings (port, RSA key, token
  * lifetime, a user, one confidential application per ID-token algorithm), migrates, seeds and serves
- * it with `runserver` on 127.0.0.1 (which ends when the test process does). DOT itself is left as shipped: discovery only at the slash URL, no
- * offline_access scope, rotating refresh tokens.
+ * it with `runserver` on 127.0.0.1 (which ends when the test process does). DOT itself is left as
+ * shipped: discovery only at the slash URL, no offline_access scope, rotating refresh tokens.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
