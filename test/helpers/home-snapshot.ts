@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -17,4 +18,20 @@ export function snapshotDir(dir: string): Record<string, string> {
   };
   walk(dir);
   return out;
+}
+
+/**
+ * Like {@link snapshotDir}, but the database by the rows of its session tables (user,
+ * refresh_token, access_token) instead of its bytes: for a failed refresh, which records its error
+ * in the `meta` table so that processes waiting for it report the same one.
+ */
+export function snapshotSession(dir: string): Record<string, unknown> {
+  const files = Object.fromEntries(Object.entries(snapshotDir(dir)).filter(([name]) => !/^xtalk\.db(-wal|-shm)?$/.test(name)));
+  const db = new Database(join(dir, 'xtalk.db'), { readonly: true });
+  try {
+    const rows = Object.fromEntries(['user', 'refresh_token', 'access_token'].map((t) => [t, db.prepare(`SELECT * FROM ${t} ORDER BY id`).all()]));
+    return { files, rows };
+  } finally {
+    db.close();
+  }
 }

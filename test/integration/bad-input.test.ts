@@ -7,7 +7,7 @@ import { ExitCode } from '../../src/errors.js';
 import { openDatabase, SCHEMA_VERSION } from '../../src/store/db.js';
 import { createTestContext, type TestContextOptions } from '../fakes/context.js';
 import { startBadProvider, type BadDiscovery, type BadProvider } from '../helpers/bad-provider.js';
-import { snapshotDir } from '../helpers/home-snapshot.js';
+import { snapshotDir, snapshotSession } from '../helpers/home-snapshot.js';
 import { runCli, XTALK_BIN, type CliResult } from '../e2e/cli.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
@@ -122,6 +122,14 @@ async function xtalkLeavesHomeAlone(args: string[], opts: Parameters<typeof xtal
   const before = snapshotDir(opts.home);
   const outcome = await xtalk(args, opts);
   expect(snapshotDir(opts.home), `${args.join(' ')} changed XTALK_HOME`).toEqual(before);
+  return outcome;
+}
+
+/** Runs a refresh that fails and checks that the stored session is untouched afterwards. */
+async function xtalkKeepsSession(args: string[], opts: Parameters<typeof xtalk>[1]): Promise<Outcome> {
+  const before = snapshotSession(opts.home);
+  const outcome = await xtalk(args, opts);
+  expect(snapshotSession(opts.home), `${args.join(' ')} changed the stored session`).toEqual(before);
   return outcome;
 }
 
@@ -292,7 +300,7 @@ describe('a provider that stops answering', () => {
   it('refresh: the token endpoint hangs; the stored session is kept as it was', async () => {
     const home = copyOfSignedIn();
     hanging.add('/token');
-    const outcome = await xtalkLeavesHomeAlone(['refresh'], { home });
+    const outcome = await xtalkKeepsSession(['refresh'], { home });
     expectFailure(outcome, ExitCode.Error, /The provider did not answer the token refresh in time\.$/, /XTALK_HTTP_TIMEOUT sets how many seconds/);
     expect(outcome.ms).toBeLessThan(HTTP_TIMEOUT_SECONDS * 1000 + 3000);
   });
@@ -319,7 +327,7 @@ describe('a provider that stops answering', () => {
     hanging.add('/.well-known/openid-configuration');
     for (const args of [['refresh'], ['whoami', '--verify'], ['logout']]) {
       const home = copyOfSignedIn();
-      const outcome = await xtalkLeavesHomeAlone(args, { home });
+      const outcome = await (args[0] === 'refresh' ? xtalkKeepsSession : xtalkLeavesHomeAlone)(args, { home });
       expect(outcome.code, outcome.stderr).toBe(args[0] === 'logout' ? ExitCode.RevocationFailed : ExitCode.Error);
       expect(outcome.stderr).toMatch(/did not answer discovery at .* in time/);
       expect(outcome.stderr).not.toMatch(/^\s+at /m);
