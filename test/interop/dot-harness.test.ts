@@ -20,7 +20,9 @@ beforeAll(async () => {
   if (!run) return;
   dot = await startDot();
   callbacks = createServer((req, res) => {
-    received.push(new URL(req.url ?? '/', `http://127.0.0.1:${dot.callbackPort}`));
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${dot.callbackPort}`);
+    // Chromium may also ask for /favicon.ico: only the redirect itself counts.
+    if (url.pathname === '/callback') received.push(url);
     res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>done</title><p>done</p>');
   });
   await new Promise<void>((r) => callbacks.listen(dot.callbackPort, '127.0.0.1', r));
