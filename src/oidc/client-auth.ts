@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { TokenAuthMethod } from '../config/resolve.js';
+import type { TokenAuthMethod } from '../shared/oauth-terms.js';
 import { ConfigError, ProviderError } from '../errors.js';
 import { quote } from './error-text.js';
 

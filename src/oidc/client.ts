@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import { NetworkError, ProviderError, SessionExpiredError, UsageError, XtalkError } from '../errors.js';
-import { checkSameOrigin } from '../config/endpoint-origin.js';
+import { checkSameOrigin } from '../shared/endpoint-origin.js';
 import { DEFAULT_SCOPE, isLoopbackHost, type TokenAuthMethod } from '../config/resolve.js';
 import { boundedFetch, withDeadline } from './bounded-fetch.js';
 import { basicAuthorization, explainClientError, requireSecret, verifyHmacIdToken, type ClientFacts } from './client-auth.js';

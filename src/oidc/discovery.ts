@@ -1,7 +1,7 @@
 import { ProviderError } from '../errors.js';
 import { quote } from './error-text.js';
+import { DISCOVERY_SUFFIX } from '../shared/url-rules.js';
 
-const DISCOVERY_SUFFIX = '/.well-known/openid-configuration';
 /** Real deployments add a slash or move the document once or twice; more is a loop or a misconfiguration. */
 export const MAX_DISCOVERY_REDIRECTS = 3;
 

@@ -1,10 +1,13 @@
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, constants as fsc } from 'node:fs';
+import { closeSync, openSync, readFileSync, constants as fsc } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type DatabaseConstructor from 'better-sqlite3';
 import BundledDatabase from 'better-sqlite3';
 import bundledPackage from 'better-sqlite3/package.json' with { type: 'json' };
 import { StoreError, XtalkError } from '../errors.js';
+import { ensurePrivateDir, tightenMode } from '../shared/private-files.js';
+
+export { ensurePrivateDir, tightenMode };
 
 const require = createRequire(import.meta.url);
 
@@ -49,8 +52,6 @@ export const SCHEMA_VERSION = 3;
 export const BUSY_TIMEOUT_MS = 30_000;
 /** `PRAGMA application_id` ("xtlk"): tells our file apart from any other SQLite database. */
 export const APPLICATION_ID = 0x78746c6b;
-
-const isWindows = process.platform === 'win32';
 
 /*
  * Timestamps: `user` and `refresh_token` keep created_at/updated_at as ISO-8601 UTC text (read by
@@ -198,27 +199,9 @@ function toStoreError(e: unknown, path: string): unknown {
 }
 
 /** Creates `dir` (and parents) 0700, or narrows an existing one that others can read. */
-export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  tightenMode(dir, 0o700);
-}
-
 function ensurePrivateFile(path: string): void {
   // Created here, not by SQLite, so the file never exists with umask-derived (often 0644) bits.
   closeSync(openSync(path, fsc.O_RDWR | fsc.O_CREAT, 0o600));
-}
-
-/** chmods `path` to `mode` when group or others have any access; absent files are ignored. */
-export function tightenMode(path: string, mode: number): void {
-  if (isWindows) return;
-  let current: number;
-  try {
-    current = statSync(path).mode & 0o777;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
-  }
-  if ((current & 0o077) !== 0) chmodSync(path, mode);
 }
 
 /** Returns the file's schema version, or throws when the file is not one of ours or too new. */
