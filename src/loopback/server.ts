@@ -46,8 +46,8 @@ export interface CallbackServerOptions {
   signal?: AbortSignal;
   /** Defaults to 300 s; `Infinity` waits forever. */
   timeoutMs?: number;
-  /** What the timeout error names and suggests; defaults to the sign-in and `xtalk login`. */
-  timeoutText?: { what: string; hint: string };
+  /** What the timeout error (code TIMEOUT) names, and a hint of the caller's; defaults to the sign-in and the TIMEOUT hint. */
+  timeoutText?: { what: string; hint: string | undefined };
 }
 
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -140,10 +140,10 @@ function classify(req: IncomingMessage, expectedHost: string, path: string, expe
 }
 
 function bindError(err: NodeJS.ErrnoException, port: number): XtalkError {
-  const hint = 'Choose another port with --port or XTALK_PORT, or use 0 to let the system pick a free one.';
-  if (err.code === 'EADDRINUSE') return new XtalkError(`Port ${port} on 127.0.0.1 is already in use.`, { hint, cause: err });
-  if (err.code === 'EACCES') return new XtalkError(`Not allowed to listen on port ${port} on 127.0.0.1.`, { hint, cause: err });
-  return new XtalkError(`Could not listen on 127.0.0.1:${port}: ${err.message}`, { hint, cause: err });
+  const facts = { port };
+  if (err.code === 'EADDRINUSE') return new XtalkError(`Port ${port} on 127.0.0.1 is already in use.`, { code: 'PORT_IN_USE', facts, cause: err });
+  if (err.code === 'EACCES') return new XtalkError(`Not allowed to listen on port ${port} on 127.0.0.1.`, { code: 'PORT_UNAVAILABLE', facts, cause: err });
+  return new XtalkError(`Could not listen on 127.0.0.1:${port}: ${err.message}`, { code: 'PORT_UNAVAILABLE', facts, cause: err });
 }
 
 function formatSeconds(ms: number): string {
@@ -183,9 +183,9 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
   const requestedPort = opts.port ?? 0;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) {
-    throw new UsageError(`Invalid port ${requestedPort}.`, 'Use a port between 1 and 65535 with --port or XTALK_PORT, or 0 for any free port.');
+    throw new UsageError(`Invalid port ${requestedPort}.`, undefined, { code: 'PORT_INVALID' });
   }
-  if (!(timeoutMs > 0)) throw new UsageError(`Invalid timeout ${timeoutMs} ms.`, 'Use a positive number of seconds with --timeout.');
+  if (!(timeoutMs > 0)) throw new UsageError(`Invalid timeout ${timeoutMs} ms.`, undefined, { code: 'TIMEOUT_INVALID' });
   if (!path.startsWith('/')) throw new UsageError(`Invalid callback path ${path}.`);
   if (opts.signal?.aborted) throw new CancelledError();
 
@@ -235,8 +235,8 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
   let timer: NodeJS.Timeout | undefined;
   if (Number.isFinite(timeoutMs)) {
     timer = setTimeout(() => {
-      const text = opts.timeoutText ?? { what: 'the sign-in', hint: 'Run `xtalk login` again, or allow more time with --timeout <seconds>.' };
-      fail(new XtalkError(`Timed out after ${formatSeconds(timeoutMs)} s waiting for ${text.what} to finish.`, { hint: text.hint }));
+      const text = opts.timeoutText ?? { what: 'the sign-in', hint: undefined };
+      fail(new XtalkError(`Timed out after ${formatSeconds(timeoutMs)} s waiting for ${text.what} to finish.`, { code: 'TIMEOUT', hint: text.hint }));
       void close();
     }, Math.min(timeoutMs, MAX_TIMER_MS));
   }
@@ -279,7 +279,7 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
   const start = new StartLink(`http://${expectedHost}`);
   const reused = (): XtalkError =>
     new XtalkError('The one-time sign-in link xtalk gave the browser was opened twice, so someone else on this machine may have used it; the sign-in was stopped.', {
-      hint: 'Run `xtalk login` again. If it happens again, another user of this machine may be watching your processes: run `xtalk login --no-browser` and paste the printed URL into your browser yourself.',
+      code: 'SIGN_IN_LINK_REUSED',
     });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
