@@ -49,6 +49,9 @@ export const ErrorCodes = {
   TIMEOUT: { exitCode: ExitCode.Error, hint: HINTS.TIMEOUT },
   SIGN_IN_LINK_REUSED: { exitCode: ExitCode.Error, hint: HINTS.SIGN_IN_LINK_REUSED },
   TOKEN_UNDECRYPTABLE: { exitCode: ExitCode.Error, hint: HINTS.TOKEN_UNDECRYPTABLE },
+  ACCOUNT_GONE: { exitCode: ExitCode.Error, hint: HINTS.ACCOUNT_GONE },
+  ACCOUNT_NOT_FOUND: { exitCode: ExitCode.Error, hint: HINTS.ACCOUNT_NOT_FOUND },
+  INTERNAL: { exitCode: ExitCode.Error, hint: HINTS.INTERNAL },
 } as const satisfies Record<string, { exitCode: ExitCodeValue; hint: string | undefined }>;
 
 export type KnownErrorCode = keyof typeof ErrorCodes;

@@ -34,6 +34,8 @@ export const HINTS = {
     'Run `xtalk login` again. If it happens again, another user of this machine may be watching your processes: run `xtalk login --no-browser` and paste the printed URL into your browser yourself.',
   TOKEN_UNDECRYPTABLE:
     'The token or its data key was changed or replaced. Run `xtalk login` to sign in again, or `xtalk logout --force` to delete the unreadable tokens.',
+  ACCOUNT_GONE: 'Run `xtalk login`.',
+  ACCOUNT_NOT_FOUND: 'Run `xtalk status` to list the stored accounts.',
   INTERNAL: 'Please report this bug.',
   PROVIDER_TIMEOUT: 'Check the network and the issuer URL; XTALK_HTTP_TIMEOUT sets how many seconds xtalk waits for each request (default 30).',
   PROVIDER_PROBLEM: 'The provider has a problem; try again later.',

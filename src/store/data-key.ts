@@ -5,6 +5,7 @@ import { generateDataKey, isDataKey } from './crypto.js';
 import { ensurePrivateDir, guardSqlite, tightenMode, withImmediateLock, type Db } from './db.js';
 import { KeychainUnavailableError, type KeychainPort } from './keychain.js';
 import type { CredentialStoreKind, CredentialStoreMode } from './types.js';
+import { recordedCredentialStore } from './meta-records.js';
 
 /** What the data key needs to know about its store. */
 export interface DataKeyDeps {
@@ -203,8 +204,7 @@ export function keychainAccount(dbPath: string): string {
 }
 
 function recordedKind({ db, dbPath }: DataKeyDeps): CredentialStoreKind | null {
-  const value = guardSqlite(dbPath, () => db.prepare("SELECT value FROM meta WHERE key = 'credential_store'").pluck().get());
-  return value === 'keychain' || value === 'file' ? value : null;
+  return recordedCredentialStore(db, dbPath);
 }
 
 function readKeyFile(path: string): Buffer | null {
