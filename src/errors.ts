@@ -49,6 +49,7 @@ export const ErrorCodes = {
   TIMEOUT: { exitCode: ExitCode.Error, hint: HINTS.TIMEOUT },
   SIGN_IN_LINK_REUSED: { exitCode: ExitCode.Error, hint: HINTS.SIGN_IN_LINK_REUSED },
   TOKEN_UNDECRYPTABLE: { exitCode: ExitCode.Error, hint: HINTS.TOKEN_UNDECRYPTABLE },
+  DATA_KEY_INVALID: { exitCode: ExitCode.Error, hint: HINTS.DATA_KEY_INVALID },
   ACCOUNT_GONE: { exitCode: ExitCode.Error, hint: HINTS.ACCOUNT_GONE },
   ACCOUNT_NOT_FOUND: { exitCode: ExitCode.Error, hint: HINTS.ACCOUNT_NOT_FOUND },
   INTERNAL: { exitCode: ExitCode.Error, hint: HINTS.INTERNAL },

@@ -34,6 +34,7 @@ export const HINTS = {
     'Run `xtalk login` again. If it happens again, another user of this machine may be watching your processes: run `xtalk login --no-browser` and paste the printed URL into your browser yourself.',
   TOKEN_UNDECRYPTABLE:
     'The token or its data key was changed or replaced. Run `xtalk login` to sign in again, or `xtalk logout --force` to delete the unreadable tokens.',
+  DATA_KEY_INVALID: 'Remove it and run `xtalk login` to sign in again.',
   ACCOUNT_GONE: 'Run `xtalk login`.',
   ACCOUNT_NOT_FOUND: 'Run `xtalk status` to list the stored accounts.',
   INTERNAL: 'Please report this bug.',
@@ -97,6 +98,34 @@ function invalidClientHint(facts: Facts): string {
   return `Check XTALK_CLIENT_ID and XTALK_CLIENT_SECRET; if they are right, the provider may expect XTALK_TOKEN_AUTH_METHOD=${other}.`;
 }
 
+const SET_ISSUER = 'Set XTALK_ISSUER (or --issuer, or OIDC_DISCOVERY_ENDPOINT in .env) to the issuer the provider names, or to its full discovery URL.';
+
+/** Why discovery failed (`facts.reason`, set by src/oidc/discovery.ts) and what to set instead. */
+function discoveryHint(facts: Facts): string | undefined {
+  switch (facts.reason) {
+    case 'bad_redirect':
+      return SET_ISSUER;
+    case 'other_origin':
+      return `If ${String(facts.origin)} is really your provider, set XTALK_ISSUER to the issuer it names (or its full discovery URL).`;
+    case 'too_many_redirects':
+      return `Set XTALK_ISSUER to the full discovery URL that answers with the document (e.g. ${String(facts.next)}).`;
+    case 'provider_problem':
+      return HINTS.PROVIDER_PROBLEM;
+    case 'not_found':
+      return 'Check the issuer URL; if the provider serves its document elsewhere, set XTALK_ISSUER (or OIDC_DISCOVERY_ENDPOINT) to that full URL.';
+    case 'not_an_object':
+      return 'Check that the issuer URL points at an OpenID provider, not a web page or a captive portal.';
+    case 'not_a_provider':
+      return "The document is not an OpenID provider's; check the issuer URL.";
+    case 'issuer_spelling':
+      return `Issuers compare exactly (a trailing slash counts): set XTALK_ISSUER to exactly ${String(facts.named)}.`;
+    case 'other_issuer':
+      return 'The document describes another provider; check the issuer URL (xtalk never uses a document that names a different issuer).';
+    default:
+      return undefined;
+  }
+}
+
 /**
  * The hint for a code, its facts and (for provider answers) the OAuth `error`; undefined where the
  * message says all there is.
@@ -105,6 +134,8 @@ export function hintFor(code: string, facts: Facts, error: string | undefined): 
   switch (code) {
     case 'ID_TOKEN_INVALID':
       return idTokenHint(facts);
+    case 'DISCOVERY_FAILED':
+      return discoveryHint(facts);
     case 'INVALID_CLIENT':
       return invalidClientHint(facts);
     case 'DEVICE_SIGN_IN_ENDED':
@@ -113,6 +144,10 @@ export function hintFor(code: string, facts: Facts, error: string | undefined): 
       // Only for answers the provider gave (facts.answer); other provider errors say all in the message.
       if (facts.answer === 'status') return Number(facts.status) >= 500 ? HINTS.PROVIDER_PROBLEM : oauthErrorHint(undefined);
       return facts.answer === 'oauth' ? oauthErrorHint(error) : undefined;
+    case 'SESSION_EXPIRED':
+      // The store's data key is gone (src/store/data-key.ts says where it was).
+      if (facts.dataKeyGone) return `${String(facts.dataKeyGone)}, so the stored tokens cannot be decrypted. Run \`xtalk login\` to sign in again.`;
+      return HINTS.SESSION_EXPIRED;
     case 'NETWORK_ERROR':
       return facts.timedOut ? HINTS.PROVIDER_TIMEOUT : HINTS.NETWORK_ERROR;
     default:

@@ -73,9 +73,7 @@ export class DataKey {
           : kind === 'file'
             ? `The key file ${this.#deps.keyFilePath} was removed`
             : 'The store does not record where its key is';
-      throw new SessionExpiredError('the stored data key is missing', {
-        hint: `${where}, so the stored tokens cannot be decrypted. Run \`xtalk login\` to sign in again.`,
-      });
+      throw new SessionExpiredError('the stored data key is missing', { facts: { dataKeyGone: where } });
     }
     return key;
   }
@@ -274,9 +272,7 @@ function removeStaleStagedKeys(path: string): void {
 function decodeKey(text: string, where: string): Buffer {
   const key = Buffer.from(text.trim(), 'base64');
   if (!isDataKey(key)) {
-    throw new StoreError(`${where} does not hold a valid xtalk data key`, {
-      hint: 'Remove it and run `xtalk login` to sign in again.',
-    });
+    throw new StoreError(`${where} does not hold a valid xtalk data key`, { code: 'DATA_KEY_INVALID' });
   }
   return key;
 }
