@@ -59,18 +59,17 @@ export function parsePort(raw: string): number {
 }
 
 export function parseTimeout(raw: string): number {
-  const n = Number(raw.trim().replace(/s$/, ''));
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new ConfigError(`Invalid timeout "${raw}".`, 'Give the number of seconds to wait, e.g. --timeout 120.');
-  }
-  return n;
+  return positiveSeconds(raw, `Invalid timeout "${raw}".`, 'Give the number of seconds to wait, e.g. --timeout 120.');
 }
 
 export function parseHttpTimeout(raw: string): number {
+  return positiveSeconds(raw, `Invalid HTTP timeout "${raw}".`, 'Give the seconds each request to the provider may take, e.g. XTALK_HTTP_TIMEOUT=30.');
+}
+
+/** A positive number of seconds, an `s` suffix allowed. */
+function positiveSeconds(raw: string, message: string, hint: string): number {
   const n = Number(raw.trim().replace(/s$/, ''));
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new ConfigError(`Invalid HTTP timeout "${raw}".`, 'Give the seconds each request to the provider may take, e.g. XTALK_HTTP_TIMEOUT=30.');
-  }
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(message, hint);
   return n;
 }
 
@@ -93,31 +92,26 @@ export function parseLogoutBrowser(raw: string): LogoutBrowser {
 export function checkConfigFileValue(name: string, raw: string): string | number {
   const key = (Object.keys(FILE_NAMES) as ConfigKey[]).find((k) => FILE_NAMES[k] === name);
   if (!key) throw new ConfigError(`Unknown setting "${name}".`, `Known settings: ${CONFIG_FILE_KEYS.join(', ')}.`);
-  switch (key) {
-    case 'issuer':
-      parseIssuer(raw);
-      return raw.trim();
-    case 'idTokenSigningAlg':
-      return parseSigningAlg(raw);
-    case 'tokenAuthMethod':
-      return parseTokenAuthMethod(raw);
-    case 'revocationEndpoint':
-      return checkEndpointUrl(raw, 'revocation endpoint');
-    case 'port':
-      return parsePort(raw);
-    case 'timeout':
-      return parseTimeout(raw);
-    case 'httpTimeout':
-      return parseHttpTimeout(raw);
-    case 'credentialStore':
-      return parseCredentialStore(raw);
-    case 'apiUrl':
-      return checkEndpointUrl(raw, 'API URL');
-    case 'logoutBrowser':
-      return parseLogoutBrowser(raw);
-    default:
-      if (!raw.trim()) throw new ConfigError(`The ${name} must not be empty.`, `Use \`xtalk config unset ${name}\` to remove it.`);
-      return raw.trim();
-  }
+  const check = FILE_VALUE_CHECKS[key];
+  if (check) return check(raw);
+  if (!raw.trim()) throw new ConfigError(`The ${name} must not be empty.`, `Use \`xtalk config unset ${name}\` to remove it.`);
+  return raw.trim();
 }
+
+/** What each checked `config.json` key stores: the parser resolveConfig applies (the issuer is kept as written). */
+const FILE_VALUE_CHECKS: Partial<Record<ConfigKey, (raw: string) => string | number>> = {
+  issuer: (raw) => {
+    parseIssuer(raw);
+    return raw.trim();
+  },
+  idTokenSigningAlg: parseSigningAlg,
+  tokenAuthMethod: parseTokenAuthMethod,
+  revocationEndpoint: (raw) => checkEndpointUrl(raw, 'revocation endpoint'),
+  port: parsePort,
+  timeout: parseTimeout,
+  httpTimeout: parseHttpTimeout,
+  credentialStore: parseCredentialStore,
+  apiUrl: (raw) => checkEndpointUrl(raw, 'API URL'),
+  logoutBrowser: parseLogoutBrowser,
+};
 
