@@ -43,7 +43,7 @@ export const ErrorCodes = {
   ENDPOINT_REFUSED: { exitCode: ExitCode.Error, hint: HINTS.ENDPOINT_REFUSED },
   ENDPOINT_MISSING: { exitCode: ExitCode.Error, hint: HINTS.ENDPOINT_MISSING },
   PORT_IN_USE: { exitCode: ExitCode.Error, hint: HINTS.PORT_IN_USE },
-  PORT_UNAVAILABLE: { exitCode: ExitCode.Error, hint: HINTS.PORT_IN_USE },
+  PORT_UNAVAILABLE: { exitCode: ExitCode.Error, hint: HINTS.PORT_UNAVAILABLE },
   PORT_INVALID: { exitCode: ExitCode.Usage, hint: HINTS.PORT_INVALID },
   TIMEOUT_INVALID: { exitCode: ExitCode.Usage, hint: HINTS.TIMEOUT_INVALID },
   TIMEOUT: { exitCode: ExitCode.Error, hint: HINTS.TIMEOUT },

@@ -13,6 +13,8 @@ type Facts = Readonly<Record<string, string | number | boolean | undefined>>;
 const VALIDATION =
   'Nothing was stored. The provider (or something between you and it) sent an answer that fails a security check; tell its administrator if this persists.';
 
+const CHOOSE_PORT = 'Choose another port with --port or XTALK_PORT, or use 0 to let the system pick a free one.';
+
 export const HINTS = {
   LOGIN_REQUIRED: 'Run `xtalk login` to sign in.',
   SESSION_EXPIRED: 'Run `xtalk login` to sign in again.',
@@ -26,7 +28,8 @@ export const HINTS = {
   ENDPOINT_REFUSED:
     'Check that the issuer URL points at the right provider; a provider that publishes such an endpoint is misconfigured or hostile, so tell its administrator.',
   ENDPOINT_MISSING: 'The provider does not publish this endpoint; see `xtalk doctor`, and set it in the configuration if the provider has one.',
-  PORT_IN_USE: 'Choose another port with --port or XTALK_PORT, or use 0 to let the system pick a free one.',
+  PORT_IN_USE: CHOOSE_PORT,
+  PORT_UNAVAILABLE: CHOOSE_PORT,
   PORT_INVALID: 'Use a port between 1 and 65535 with --port or XTALK_PORT, or 0 for any free port.',
   TIMEOUT_INVALID: 'Use a positive number of seconds with --timeout.',
   TIMEOUT: 'Run `xtalk login` again, or allow more time with --timeout <seconds>.',
@@ -126,6 +129,31 @@ function discoveryHint(facts: Facts): string | undefined {
   }
 }
 
+/** What to do about an unusable store (`facts.reason`, set by src/store/db.ts). */
+function storeHint(facts: Facts): string | undefined {
+  const moveAway = (move: string, then: string) => `${move} it away (for example \`mv ${String(facts.path)} ${String(facts.path)}.bak\`) ${then}.`;
+  switch (facts.reason) {
+    case 'locked':
+      return 'Try again; if it stays locked, look for a stuck xtalk process.';
+    case 'corrupt':
+      return moveAway('Move', 'and run `xtalk login` to start over');
+    case 'foreign':
+      return moveAway('Move', 'to start with an empty store');
+    case 'newer':
+      return `Upgrade xtalk, or ${moveAway('move', 'to start with an empty store')}`;
+    case 'full':
+      return 'Free some disk space and try again.';
+    case 'permissions':
+      return 'Check the permissions of the file and its folder.';
+    case 'cannot_open':
+      return 'Check the permissions of the file and its folder, or set XTALK_HOME.';
+    case 'sqlite':
+      return 'Please report this if it persists.';
+    default:
+      return undefined;
+  }
+}
+
 /**
  * The hint for a code, its facts and (for provider answers) the OAuth `error`; undefined where the
  * message says all there is.
@@ -144,6 +172,8 @@ export function hintFor(code: string, facts: Facts, error: string | undefined): 
       // Only for answers the provider gave (facts.answer); other provider errors say all in the message.
       if (facts.answer === 'status') return Number(facts.status) >= 500 ? HINTS.PROVIDER_PROBLEM : oauthErrorHint(undefined);
       return facts.answer === 'oauth' ? oauthErrorHint(error) : undefined;
+    case 'STORE_ERROR':
+      return storeHint(facts);
     case 'SESSION_EXPIRED':
       // The store's data key is gone (src/store/data-key.ts says where it was).
       if (facts.dataKeyGone) return `${String(facts.dataKeyGone)}, so the stored tokens cannot be decrypted. Run \`xtalk login\` to sign in again.`;
