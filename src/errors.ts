@@ -41,6 +41,7 @@ export const ErrorCodes = {
   DEVICE_FLOW_UNAVAILABLE: { exitCode: ExitCode.Usage, hint: HINTS.DEVICE_FLOW_UNAVAILABLE },
   DEVICE_SIGN_IN_ENDED: { exitCode: ExitCode.Error, hint: undefined },
   ENDPOINT_REFUSED: { exitCode: ExitCode.Error, hint: HINTS.ENDPOINT_REFUSED },
+  RESPONSE_TOO_LARGE: { exitCode: ExitCode.Error, hint: HINTS.RESPONSE_TOO_LARGE },
   ENDPOINT_MISSING: { exitCode: ExitCode.Error, hint: HINTS.ENDPOINT_MISSING },
   PORT_IN_USE: { exitCode: ExitCode.Error, hint: HINTS.PORT_IN_USE },
   PORT_UNAVAILABLE: { exitCode: ExitCode.Error, hint: HINTS.PORT_UNAVAILABLE },

@@ -41,6 +41,7 @@ export const HINTS = {
   ACCOUNT_GONE: 'Run `xtalk login`.',
   ACCOUNT_NOT_FOUND: 'Run `xtalk status` to list the stored accounts.',
   INTERNAL: 'Please report this bug.',
+  RESPONSE_TOO_LARGE: 'Check that the issuer URL is the OpenID provider itself; its documents are a few KB.',
   PROVIDER_TIMEOUT: 'Check the network and the issuer URL; XTALK_HTTP_TIMEOUT sets how many seconds xtalk waits for each request (default 30).',
   PROVIDER_PROBLEM: 'The provider has a problem; try again later.',
 } as const;
@@ -116,6 +117,8 @@ function discoveryHint(facts: Facts): string | undefined {
       return HINTS.PROVIDER_PROBLEM;
     case 'not_found':
       return 'Check the issuer URL; if the provider serves its document elsewhere, set XTALK_ISSUER (or OIDC_DISCOVERY_ENDPOINT) to that full URL.';
+    case 'not_json':
+      return `Check the issuer URL: ${String(facts.url)} must return the provider's discovery document (JSON).`;
     case 'not_an_object':
       return 'Check that the issuer URL points at an OpenID provider, not a web page or a captive portal.';
     case 'not_a_provider':

@@ -65,7 +65,7 @@ export async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /** The codes a failed discovery had before DISCOVERY_FAILED: all of them mean "wrong or broken issuer" there. */
-const DISCOVERY_FAILURES = new Set(['PROVIDER_ERROR', 'ID_TOKEN_INVALID', 'ENDPOINT_MISSING', 'ENDPOINT_REFUSED']);
+const DISCOVERY_FAILURES = new Set(['PROVIDER_ERROR', 'ID_TOKEN_INVALID', 'ENDPOINT_MISSING', 'ENDPOINT_REFUSED', 'RESPONSE_TOO_LARGE']);
 
 /**
  * A provider that answers discovery with something unusable gets code DISCOVERY_FAILED, so scripts

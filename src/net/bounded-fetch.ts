@@ -55,19 +55,18 @@ export function withDeadline(inner: typeof fetch, deadline: AbortSignal): typeof
 
 function tooLarge(url: string, limit: number): ProviderError {
   return new ProviderError(`The provider's answer from ${url} is larger than ${limit / 1024 / 1024} MB; xtalk stopped reading it.`, {
-    hint: 'Check that the issuer URL is the OpenID provider itself; its documents are a few KB.',
+    code: 'RESPONSE_TOO_LARGE',
   });
 }
 
 function checkDiscoveryJson(url: string, contentType: string | null, body: Buffer): void {
-  const issuer = url.slice(0, url.lastIndexOf(DISCOVERY_SUFFIX));
-  const hint = `Check the issuer URL: ${issuer}${DISCOVERY_SUFFIX} must return the provider's discovery document (JSON).`;
+  const facts = { reason: 'not_json', url: url.slice(0, url.lastIndexOf(DISCOVERY_SUFFIX) + DISCOVERY_SUFFIX.length) };
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(contentType ?? '')) {
-    throw new ProviderError(`The discovery document at ${url} is not JSON (content-type ${contentType ?? 'none'}).`, { hint });
+    throw new ProviderError(`The discovery document at ${url} is not JSON (content-type ${contentType ?? 'none'}).`, { code: 'DISCOVERY_FAILED', facts });
   }
   try {
     JSON.parse(body.toString('utf8'));
   } catch {
-    throw new ProviderError(`The discovery document at ${url} is not valid JSON.`, { hint });
+    throw new ProviderError(`The discovery document at ${url} is not valid JSON.`, { code: 'DISCOVERY_FAILED', facts });
   }
 }
