@@ -157,6 +157,21 @@ function storeHint(facts: Facts): string | undefined {
   }
 }
 
+/** What to write instead of a bad setting (`facts.setting`, set by src/config/parsers.ts). */
+function configHint(facts: Facts): string | undefined {
+  if (facts.empty) return `Use \`xtalk config unset ${String(facts.setting)}\` to remove it.`;
+  switch (facts.setting) {
+    case 'timeout':
+      return 'Give the number of seconds to wait, e.g. --timeout 120.';
+    case 'http_timeout':
+      return 'Give the seconds each request to the provider may take, e.g. XTALK_HTTP_TIMEOUT=30.';
+    case 'logout_browser':
+      return 'Use "always" (every `xtalk logout` also signs out of the provider in the browser) or "never".';
+    default:
+      return undefined;
+  }
+}
+
 /**
  * The hint for a code, its facts and (for provider answers) the OAuth `error`; undefined where the
  * message says all there is.
@@ -175,6 +190,13 @@ export function hintFor(code: string, facts: Facts, error: string | undefined): 
       // Only for answers the provider gave (facts.answer); other provider errors say all in the message.
       if (facts.answer === 'status') return Number(facts.status) >= 500 ? HINTS.PROVIDER_PROBLEM : oauthErrorHint(undefined);
       return facts.answer === 'oauth' ? oauthErrorHint(error) : undefined;
+    case 'CONFIG_INVALID':
+      return configHint(facts);
+    case 'USAGE':
+      if (facts.missing === 'client') {
+        return 'Set XTALK_ISSUER and XTALK_CLIENT_ID (and XTALK_CLIENT_SECRET for a confidential client), pass --issuer/--client-id, or use an X-Talk .env with OIDC_DISCOVERY_ENDPOINT and OAUTH2_CLIENT_ID.';
+      }
+      return configHint(facts);
     case 'STORE_ERROR':
       return storeHint(facts);
     case 'SESSION_EXPIRED':

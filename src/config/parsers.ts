@@ -59,17 +59,17 @@ export function parsePort(raw: string): number {
 }
 
 export function parseTimeout(raw: string): number {
-  return positiveSeconds(raw, `Invalid timeout "${raw}".`, 'Give the number of seconds to wait, e.g. --timeout 120.');
+  return positiveSeconds(raw, `Invalid timeout "${raw}".`, 'timeout');
 }
 
 export function parseHttpTimeout(raw: string): number {
-  return positiveSeconds(raw, `Invalid HTTP timeout "${raw}".`, 'Give the seconds each request to the provider may take, e.g. XTALK_HTTP_TIMEOUT=30.');
+  return positiveSeconds(raw, `Invalid HTTP timeout "${raw}".`, 'http_timeout');
 }
 
 /** A positive number of seconds, an `s` suffix allowed. */
-function positiveSeconds(raw: string, message: string, hint: string): number {
+function positiveSeconds(raw: string, message: string, setting: 'timeout' | 'http_timeout'): number {
   const n = Number(raw.trim().replace(/s$/, ''));
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(message, hint);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(message, undefined, undefined, { facts: { setting } });
   return n;
 }
 
@@ -82,7 +82,7 @@ export function parseCredentialStore(raw: string): CredentialStoreMode {
 export function parseLogoutBrowser(raw: string): LogoutBrowser {
   const v = raw.trim().toLowerCase();
   if (v === 'always' || v === 'never') return v;
-  throw new ConfigError(`Unknown logout_browser value "${raw}".`, 'Use "always" (every `xtalk logout` also signs out of the provider in the browser) or "never".');
+  throw new ConfigError(`Unknown logout_browser value "${raw}".`, undefined, undefined, { facts: { setting: 'logout_browser' } });
 }
 
 /**
@@ -94,7 +94,7 @@ export function checkConfigFileValue(name: string, raw: string): string | number
   if (!key) throw new ConfigError(`Unknown setting "${name}".`, `Known settings: ${CONFIG_FILE_KEYS.join(', ')}.`);
   const check = FILE_VALUE_CHECKS[key];
   if (check) return check(raw);
-  if (!raw.trim()) throw new ConfigError(`The ${name} must not be empty.`, `Use \`xtalk config unset ${name}\` to remove it.`);
+  if (!raw.trim()) throw new ConfigError(`The ${name} must not be empty.`, undefined, undefined, { facts: { setting: name, empty: true } });
   return raw.trim();
 }
 

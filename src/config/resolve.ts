@@ -175,10 +175,7 @@ export function requireClientConfig(config: ResolvedConfig): ResolvedConfig & { 
   const { issuer, clientId } = config;
   if (!issuer || !clientId) {
     const missing = [!issuer && 'issuer', !clientId && 'client id'].filter(Boolean).join(' and ');
-    throw new UsageError(
-      `No ${missing} configured.`,
-      'Set XTALK_ISSUER and XTALK_CLIENT_ID (and XTALK_CLIENT_SECRET for a confidential client), pass --issuer/--client-id, or use an X-Talk .env with OIDC_DISCOVERY_ENDPOINT and OAUTH2_CLIENT_ID.',
-    );
+    throw new UsageError(`No ${missing} configured.`, undefined, { facts: { missing: 'client' } });
   }
   return { ...config, issuer, clientId };
 }

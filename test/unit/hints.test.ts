@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, ProviderError, SessionExpiredError, StoreError, XtalkError } from '../../src/errors.js';
+import { ConfigError, ErrorCodes, ProviderError, SessionExpiredError, StoreError, UsageError, XtalkError } from '../../src/errors.js';
 import { hintFor, HINTS } from '../../src/hints.js';
 
 describe('hints: one place for the words, chosen by code and facts', () => {
@@ -28,6 +28,9 @@ describe('hints: one place for the words, chosen by code and facts', () => {
     expect(new StoreError('x', { facts: { reason: 'newer', path: '/d/xtalk.db' } }).hint).toBe(
       'Upgrade xtalk, or move it away (for example `mv /d/xtalk.db /d/xtalk.db.bak`) to start with an empty store.',
     );
+    expect(new ConfigError('x', undefined, undefined, { facts: { setting: 'timeout' } }).hint).toMatch(/--timeout 120/);
+    expect(new ConfigError('x', undefined, undefined, { facts: { setting: 'scope', empty: true } }).hint).toBe('Use `xtalk config unset scope` to remove it.');
+    expect(new UsageError('x', undefined, { facts: { missing: 'client' } }).hint).toMatch(/pass --issuer\/--client-id/);
     expect(new SessionExpiredError('x', { facts: { dataKeyGone: 'The key file /k was removed' } }).hint).toMatch(/^The key file \/k was removed, so/);
   });
 
@@ -42,7 +45,7 @@ describe('hints: one place for the words, chosen by code and facts', () => {
 describe('adapters name no xtalk command and no flag', () => {
   const root = join(import.meta.dirname, '../../src');
   const words = /`xtalk [a-z]|[ (]--[a-z][a-z-]+/;
-  for (const folder of ['oidc', 'store', 'loopback']) {
+  for (const folder of ['oidc', 'store', 'loopback', 'config']) {
     it(`src/${folder}`, () => {
       for (const name of readdirSync(join(root, folder)).filter((n) => n.endsWith('.ts'))) {
         const code = readFileSync(join(root, folder, name), 'utf8')
