@@ -20,8 +20,8 @@ export { AUTH_TIME_TOLERANCE_SECONDS } from './id-token-checks.js';
 const UNKNOWN_LIFETIME_SECONDS = 300;
 
 /**
- * One provider and one client, discovered and ready. This module is the only importer of
- * openid-client; every failure leaves it as one of our typed errors.
+ * One provider and one client, discovered and ready. src/oidc is the only importer of
+ * openid-client; every failure leaves it as one of our typed errors, with a code (map-error.ts).
  */
 export class ProviderClient {
   private constructor(
