@@ -1,3 +1,5 @@
+import { hintFor, HINTS } from './hints.js';
+
 /** Exit codes fixed by the CLI contract. */
 export const ExitCode = {
   Ok: 0,
@@ -22,21 +24,36 @@ export const ErrorCodes = {
   ERROR: { exitCode: ExitCode.Error, hint: undefined },
   USAGE: { exitCode: ExitCode.Usage, hint: undefined },
   CONFIG_INVALID: { exitCode: ExitCode.Error, hint: undefined },
-  LOGIN_REQUIRED: { exitCode: ExitCode.AuthRequired, hint: 'Run `xtalk login` to sign in.' },
-  SESSION_EXPIRED: { exitCode: ExitCode.AuthRequired, hint: 'Run `xtalk login` to sign in again.' },
+  LOGIN_REQUIRED: { exitCode: ExitCode.AuthRequired, hint: HINTS.LOGIN_REQUIRED },
+  SESSION_EXPIRED: { exitCode: ExitCode.AuthRequired, hint: HINTS.SESSION_EXPIRED },
   PROVIDER_ERROR: { exitCode: ExitCode.Error, hint: undefined },
   DISCOVERY_FAILED: { exitCode: ExitCode.Error, hint: undefined },
-  NETWORK_ERROR: { exitCode: ExitCode.Error, hint: 'Check the network connection and the issuer URL.' },
-  KEYCHAIN_UNAVAILABLE: {
-    exitCode: ExitCode.Error,
-    hint: 'Unlock or start the keychain, or set XTALK_CREDENTIAL_STORE=file to keep the key in a 0600 file.',
-  },
+  NETWORK_ERROR: { exitCode: ExitCode.Error, hint: HINTS.NETWORK_ERROR },
+  KEYCHAIN_UNAVAILABLE: { exitCode: ExitCode.Error, hint: HINTS.KEYCHAIN_UNAVAILABLE },
   STORE_ERROR: { exitCode: ExitCode.Error, hint: undefined },
-  REVOCATION_FAILED: {
-    exitCode: ExitCode.RevocationFailed,
-    hint: 'Retry later, or run `xtalk logout --force` to delete the tokens locally anyway.',
-  },
+  REVOCATION_FAILED: { exitCode: ExitCode.RevocationFailed, hint: HINTS.REVOCATION_FAILED },
   CANCELLED: { exitCode: ExitCode.Interrupted, hint: undefined },
+  // More specific codes (issue 12): adapters throw these with the facts in fields, the words are in hints.ts.
+  ID_TOKEN_INVALID: { exitCode: ExitCode.Error, hint: HINTS.ID_TOKEN_INVALID },
+  INVALID_CLIENT: { exitCode: ExitCode.Error, hint: undefined },
+  CLIENT_SECRET_REQUIRED: { exitCode: ExitCode.Error, hint: HINTS.CLIENT_SECRET_REQUIRED },
+  AUTHORIZATION_CODE_REJECTED: { exitCode: ExitCode.Error, hint: HINTS.AUTHORIZATION_CODE_REJECTED },
+  DEVICE_FLOW_UNAVAILABLE: { exitCode: ExitCode.Usage, hint: HINTS.DEVICE_FLOW_UNAVAILABLE },
+  DEVICE_SIGN_IN_ENDED: { exitCode: ExitCode.Error, hint: undefined },
+  ENDPOINT_REFUSED: { exitCode: ExitCode.Error, hint: HINTS.ENDPOINT_REFUSED },
+  RESPONSE_TOO_LARGE: { exitCode: ExitCode.Error, hint: HINTS.RESPONSE_TOO_LARGE },
+  ENDPOINT_MISSING: { exitCode: ExitCode.Error, hint: HINTS.ENDPOINT_MISSING },
+  PORT_IN_USE: { exitCode: ExitCode.Error, hint: HINTS.PORT_IN_USE },
+  PORT_UNAVAILABLE: { exitCode: ExitCode.Error, hint: HINTS.PORT_UNAVAILABLE },
+  PORT_INVALID: { exitCode: ExitCode.Usage, hint: HINTS.PORT_INVALID },
+  TIMEOUT_INVALID: { exitCode: ExitCode.Usage, hint: HINTS.TIMEOUT_INVALID },
+  TIMEOUT: { exitCode: ExitCode.Error, hint: HINTS.TIMEOUT },
+  SIGN_IN_LINK_REUSED: { exitCode: ExitCode.Error, hint: HINTS.SIGN_IN_LINK_REUSED },
+  TOKEN_UNDECRYPTABLE: { exitCode: ExitCode.Error, hint: HINTS.TOKEN_UNDECRYPTABLE },
+  DATA_KEY_INVALID: { exitCode: ExitCode.Error, hint: HINTS.DATA_KEY_INVALID },
+  ACCOUNT_GONE: { exitCode: ExitCode.Error, hint: HINTS.ACCOUNT_GONE },
+  ACCOUNT_NOT_FOUND: { exitCode: ExitCode.Error, hint: HINTS.ACCOUNT_NOT_FOUND },
+  INTERNAL: { exitCode: ExitCode.Error, hint: HINTS.INTERNAL },
 } as const satisfies Record<string, { exitCode: ExitCodeValue; hint: string | undefined }>;
 
 export type KnownErrorCode = keyof typeof ErrorCodes;
@@ -62,7 +79,12 @@ export interface XtalkErrorOptions {
   cause?: unknown;
   /** A stable code more specific than the class's default. */
   code?: ErrorCode;
+  /** What the hint for the code needs to know (an alg, a method, a port …); never a secret. */
+  facts?: ErrorFacts;
 }
+
+/** Facts an adapter gives with its code, from which src/hints.ts words the hint. */
+export type ErrorFacts = Readonly<Record<string, string | number | boolean | undefined>>;
 
 /**
  * An expected failure: printed as one line plus a hint, never with a stack trace.
@@ -72,14 +94,24 @@ export interface XtalkErrorOptions {
 export class XtalkError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: ExitCodeValue;
-  readonly hint: string | undefined;
+  readonly facts: ErrorFacts;
+  readonly #hint: string | undefined;
   constructor(message: string, opts: XtalkErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = opts.code ?? (opts.exitCode !== undefined ? CODE_BY_EXIT[opts.exitCode] : undefined) ?? 'ERROR';
     const entry = known(this.code);
     this.exitCode = opts.exitCode ?? entry?.exitCode ?? ExitCode.Error;
-    this.hint = opts.hint ?? entry?.hint;
+    this.facts = opts.facts ?? {};
+    this.#hint = opts.hint;
+  }
+
+  /**
+   * The one-line advice: the one given by whoever threw (a use case), else the words src/hints.ts
+   * keeps for the code and its facts. Adapters give codes and facts, never the words.
+   */
+  get hint(): string | undefined {
+    return this.#hint ?? hintFor(this.code, this.facts, (this as { error?: string }).error);
   }
 }
 
@@ -133,7 +165,7 @@ export class ProviderError extends XtalkError {
   readonly error: string | undefined;
   readonly errorDescription: string | undefined;
   constructor(message: string, opts: ErrorOptions & { error?: string; errorDescription?: string } = {}) {
-    super(message, { hint: opts.hint, cause: opts.cause, code: opts.code ?? 'PROVIDER_ERROR' });
+    super(message, { hint: opts.hint, cause: opts.cause, facts: opts.facts, code: opts.code ?? 'PROVIDER_ERROR' });
     this.error = opts.error;
     this.errorDescription = opts.errorDescription;
   }

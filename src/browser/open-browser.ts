@@ -3,6 +3,7 @@ import type { BrowserVia } from '../context.js';
 import { ConfigError, XtalkError } from '../errors.js';
 import { scrubEnv } from './child-env.js';
 import { assertSafeBrowserUrl } from './url-guard.js';
+import { browserSetting } from '../shared/browser-setting.js';
 
 export { scrubEnv } from './child-env.js';
 
@@ -84,11 +85,9 @@ function unterminated(cmd: string, quote: string): ConfigError {
 }
 
 function pickBrowserCommand(env: OpenBrowserOptions['env']): { name: string; argv: string[] } | undefined {
-  for (const name of ['XTALK_BROWSER', 'BROWSER']) {
-    const argv = splitCommandLine(env[name] ?? '');
-    if (argv.length > 0) return { name, argv };
-  }
-  return undefined;
+  const named = browserSetting(env);
+  const argv = named ? splitCommandLine(named.value) : [];
+  return named && argv.length > 0 ? { name: named.name, argv } : undefined;
 }
 
 function spawnDetached(spawn: SpawnFunction, argv: string[], env: Record<string, string>, failure: (err: unknown) => XtalkError): Promise<void> {

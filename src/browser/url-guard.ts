@@ -1,9 +1,5 @@
 import { XtalkError } from '../errors.js';
-
-function isLoopbackHostname(hostname: string): boolean {
-  // WHATWG URL parsing already normalised IPv4 forms like `127.1` or `0x7f.1` to dotted decimal.
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
+import { isLoopbackHost } from '../shared/url-rules.js';
 
 /**
  * True only for `https:` URLs and `http:` URLs on a loopback host. Everything else a provider
@@ -18,7 +14,7 @@ export function isSafeBrowserUrl(url: string): boolean {
     return false;
   }
   if (parsed.protocol === 'https:') return parsed.hostname !== '';
-  if (parsed.protocol === 'http:') return isLoopbackHostname(parsed.hostname);
+  if (parsed.protocol === 'http:') return isLoopbackHost(parsed.hostname);
   return false;
 }
 

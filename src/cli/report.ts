@@ -3,7 +3,10 @@ import { ExitCode, isXtalkError } from '../errors.js';
 import { redact } from '../output/redact.js';
 import { createUi } from '../output/ui.js';
 
-/** Prints a failure as one line plus a hint and returns its exit code; the stack only with --debug. */
+/**
+ * Prints a failure as one line plus a hint and returns its exit code; the stack only with --debug.
+ * The hint is the thrower's own, else the words src/hints.ts keeps for the error's code and facts.
+ */
 export function reportError(e: unknown, ctx: Context, debug: boolean): number {
   const code = (e as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.startsWith('commander.')) {

@@ -6,6 +6,7 @@ import type { HostFacts } from '../context.js';
 import type { CredentialStoreMode } from '../store/types.js';
 import { KeychainUnavailableError, type KeychainPort } from '../store/keychain.js';
 import { fail, ok, warn, type CheckResult } from './check.js';
+import { browserSetting } from '../shared/browser-setting.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -34,11 +35,12 @@ export async function checkKeychain(mode: CredentialStoreMode, keyFilePath: stri
 
 /** Whether `xtalk login` can show a browser here, decided as login decides it, plus whether BROWSER runs. */
 export function checkBrowser(env: Env, platform: NodeJS.Platform, host: HostFacts): CheckResult {
-  for (const name of ['XTALK_BROWSER', 'BROWSER']) {
-    if (!env[name]?.trim()) continue;
+  const named = browserSetting(env);
+  if (named) {
+    const { name } = named;
     let argv: string[];
     try {
-      argv = splitCommandLine(env[name]!);
+      argv = splitCommandLine(named.value);
     } catch (e) {
       return fail('browser', e instanceof Error ? e.message : String(e), `Fix or unset ${name}.`);
     }

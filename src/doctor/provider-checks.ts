@@ -1,5 +1,6 @@
-import { checkSameOrigin } from '../config/endpoint-origin.js';
-import { DEFAULT_SCOPE, isLoopbackHost } from '../config/resolve.js';
+import { checkSameOrigin } from '../shared/endpoint-origin.js';
+import { DEFAULT_SCOPE } from '../shared/oauth-terms.js';
+import { isSecureOrLoopback } from '../shared/url-rules.js';
 import { isXtalkError } from '../errors.js';
 import { discoveryUrlFor, fetchDiscovery, type DiscoveredDocument } from '../oidc/discovery.js';
 import { fail, ok, warn, type CheckResult } from './check.js';
@@ -78,7 +79,7 @@ async function checkJwks(p: ProviderProbe, uri: string): Promise<CheckResult> {
   } catch {
     return fail('jwks', `jwks_uri ${uri} is not a URL`, 'The provider publishes a broken discovery document; contact its administrator.');
   }
-  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname))) {
+  if (!isSecureOrLoopback(parsed)) {
     return fail('jwks', `jwks_uri ${uri} is not https:`, 'The provider must publish its keys over https:; contact its administrator.');
   }
   const got = await getJson(p, uri);

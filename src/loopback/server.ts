@@ -2,14 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { CancelledError, UsageError, XtalkError } from '../errors.js';
+import { answerBrokenRequest, answerOnSocket, sendPage, type CallbackResult } from './result-page.js';
 import { StartLink } from './start-link.js';
 
-/** What the browser is told once the login flow knows how the sign-in ended. */
-export type CallbackResult =
-  | { ok: true; title: string; message: string }
-  | { ok: false; title: string; message: string };
+export { escapeHtml, renderResultPage } from './result-page.js';
 
-/** The one accepted redirect; its HTTP response stays open until `respond` is called. */
+export type { CallbackResult } from './result-page.js';
+
 export interface CallbackRequest {
   /** The full redirect URL, e.g. `http://127.0.0.1:PORT/callback?code=…&state=…`. */
   url: URL;
@@ -46,8 +45,8 @@ export interface CallbackServerOptions {
   signal?: AbortSignal;
   /** Defaults to 300 s; `Infinity` waits forever. */
   timeoutMs?: number;
-  /** What the timeout error names and suggests; defaults to the sign-in and `xtalk login`. */
-  timeoutText?: { what: string; hint: string };
+  /** What the timeout error (code TIMEOUT) names, and a hint of the caller's; defaults to the sign-in and the TIMEOUT hint. */
+  timeoutText?: { what: string; hint: string | undefined };
 }
 
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -57,41 +56,6 @@ const SLOW_CLIENT_MS = 10_000;
 const FORCE_CLOSE_MS = 500;
 const DEFAULT_TIMEOUT_MS = 300_000;
 const MAX_TIMER_MS = 2_147_483_647;
-
-const SECURITY_HEADERS = {
-  'Cache-Control': 'no-store',
-  'Referrer-Policy': 'no-referrer',
-  'Content-Type': 'text/html; charset=utf-8',
-  'X-Content-Type-Options': 'nosniff',
-  'Content-Security-Policy':
-    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-} as const;
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
-}
-
-/** A small self-contained page (no scripts, no external resources); all text is escaped. */
-export function renderResultPage(result: CallbackResult): string {
-  const title = escapeHtml(result.title);
-  const message = escapeHtml(result.message);
-  const accent = result.ok ? '#1a7f37' : '#cf222e';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · xtalk</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:15vh auto;padding:0 1rem;color:#1f2328}h1{font-size:1.4rem;color:${accent}}</style>
-</head><body><h1>${title}</h1><p>${message}</p></body></html>
-`;
-}
-
-function sendPage(res: ServerResponse, status: number, result: CallbackResult, extra: Record<string, string> = {}): void {
-  const body = renderResultPage(result);
-  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Length': String(Buffer.byteLength(body)), ...extra });
-  res.end(body);
-}
 
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -140,37 +104,15 @@ function classify(req: IncomingMessage, expectedHost: string, path: string, expe
 }
 
 function bindError(err: NodeJS.ErrnoException, port: number): XtalkError {
-  const hint = 'Choose another port with --port or XTALK_PORT, or use 0 to let the system pick a free one.';
-  if (err.code === 'EADDRINUSE') return new XtalkError(`Port ${port} on 127.0.0.1 is already in use.`, { hint, cause: err });
-  if (err.code === 'EACCES') return new XtalkError(`Not allowed to listen on port ${port} on 127.0.0.1.`, { hint, cause: err });
-  return new XtalkError(`Could not listen on 127.0.0.1:${port}: ${err.message}`, { hint, cause: err });
+  const facts = { port };
+  if (err.code === 'EADDRINUSE') return new XtalkError(`Port ${port} on 127.0.0.1 is already in use.`, { code: 'PORT_IN_USE', facts, cause: err });
+  if (err.code === 'EACCES') return new XtalkError(`Not allowed to listen on port ${port} on 127.0.0.1.`, { code: 'PORT_UNAVAILABLE', facts, cause: err });
+  return new XtalkError(`Could not listen on 127.0.0.1:${port}: ${err.message}`, { code: 'PORT_UNAVAILABLE', facts, cause: err });
 }
 
 function formatSeconds(ms: number): string {
   const s = ms / 1000;
   return String(Number.isInteger(s) ? s : Number(s.toFixed(1)));
-}
-
-function answerBrokenRequest(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) {
-    socket.destroy();
-    return;
-  }
-  const [status, reason] =
-    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large']
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout']
-    : [400, 'Bad Request'];
-  answerOnSocket(socket, status, reason);
-}
-
-/** Answers outside the request handler (parse errors, CONNECT), then lets the socket go. */
-function answerOnSocket(socket: Socket, status: number, reason: string, extra = ''): void {
-  const body = renderResultPage({ ok: false, title: reason, message: 'The request could not be processed.' });
-  const head = Object.entries(SECURITY_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  socket.on('error', () => {});
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  // end() lets the reply drain before the socket goes; destroy later in case the peer never closes.
-  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
 /**
@@ -183,9 +125,9 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
   const requestedPort = opts.port ?? 0;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) {
-    throw new UsageError(`Invalid port ${requestedPort}.`, 'Use a port between 1 and 65535 with --port or XTALK_PORT, or 0 for any free port.');
+    throw new UsageError(`Invalid port ${requestedPort}.`, undefined, { code: 'PORT_INVALID' });
   }
-  if (!(timeoutMs > 0)) throw new UsageError(`Invalid timeout ${timeoutMs} ms.`, 'Use a positive number of seconds with --timeout.');
+  if (!(timeoutMs > 0)) throw new UsageError(`Invalid timeout ${timeoutMs} ms.`, undefined, { code: 'TIMEOUT_INVALID' });
   if (!path.startsWith('/')) throw new UsageError(`Invalid callback path ${path}.`);
   if (opts.signal?.aborted) throw new CancelledError();
 
@@ -235,8 +177,8 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
   let timer: NodeJS.Timeout | undefined;
   if (Number.isFinite(timeoutMs)) {
     timer = setTimeout(() => {
-      const text = opts.timeoutText ?? { what: 'the sign-in', hint: 'Run `xtalk login` again, or allow more time with --timeout <seconds>.' };
-      fail(new XtalkError(`Timed out after ${formatSeconds(timeoutMs)} s waiting for ${text.what} to finish.`, { hint: text.hint }));
+      const text = opts.timeoutText ?? { what: 'the sign-in', hint: undefined };
+      fail(new XtalkError(`Timed out after ${formatSeconds(timeoutMs)} s waiting for ${text.what} to finish.`, { code: 'TIMEOUT', hint: text.hint }));
       void close();
     }, Math.min(timeoutMs, MAX_TIMER_MS));
   }
@@ -279,7 +221,7 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
   const start = new StartLink(`http://${expectedHost}`);
   const reused = (): XtalkError =>
     new XtalkError('The one-time sign-in link xtalk gave the browser was opened twice, so someone else on this machine may have used it; the sign-in was stopped.', {
-      hint: 'Run `xtalk login` again. If it happens again, another user of this machine may be watching your processes: run `xtalk login --no-browser` and paste the printed URL into your browser yourself.',
+      code: 'SIGN_IN_LINK_REUSED',
     });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

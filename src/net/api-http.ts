@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { CancelledError, NetworkError, UsageError } from '../errors.js';
-import { isLoopbackHost } from '../config/resolve.js';
+import { isSecureOrLoopback } from '../shared/url-rules.js';
 import { isInvalidTokenChallenge } from './bearer-challenge.js';
 
 /** A request body: none, bytes that can be sent again, or a stream (stdin) that can be sent once. */
@@ -27,7 +27,7 @@ const MAX_REDIRECTS = 5;
 
 /** Only `https:` URLs, and `http:` on a loopback host, may carry the token. */
 export function checkApiUrl(url: URL): void {
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) return;
+  if (isSecureOrLoopback(url)) return;
   throw new UsageError(
     `xtalk api sends the access token only to https: URLs (or http: on 127.0.0.1, ::1, localhost), not to ${url.protocol}//${url.host}.`,
     'Use the https:// address of the API.',

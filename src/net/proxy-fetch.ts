@@ -1,6 +1,5 @@
-import type { ProviderSettings } from '../oidc/client.js';
 import { ConfigError } from '../errors.js';
-import { boundedFetch } from '../oidc/bounded-fetch.js';
+import { boundedFetch } from './bounded-fetch.js';
 import { hasProxy, PROXY_FIX, proxyProblem, readProxyEnv, type ProxyEnv } from './proxy-env.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -46,7 +45,7 @@ export function createProxiedFetch(env: Env): typeof fetch | undefined {
 }
 
 /** Fills in the proxy-aware fetch unless the caller brought its own. */
-export function withProviderFetch(settings: ProviderSettings, env: Env): ProviderSettings {
+export function withProviderFetch<S extends { fetch?: typeof fetch }>(settings: S, env: Env): S {
   if (settings.fetch) return settings;
   const proxied = createProviderFetch(env);
   return proxied ? { ...settings, fetch: proxied } : settings;

@@ -1,7 +1,7 @@
 import { ProviderError } from '../errors.js';
 import { quote } from './error-text.js';
+import { DISCOVERY_SUFFIX } from '../shared/url-rules.js';
 
-const DISCOVERY_SUFFIX = '/.well-known/openid-configuration';
 /** Real deployments add a slash or move the document once or twice; more is a loop or a misconfiguration. */
 export const MAX_DISCOVERY_REDIRECTS = 3;
 
@@ -34,7 +34,10 @@ export function discoveryUrlFor(issuer: string, discoveryUrl?: string): string {
   return discoveryUrl ?? `${issuer.replace(/\/$/, '')}${DISCOVERY_SUFFIX}`;
 }
 
-const SET_ISSUER = 'Set XTALK_ISSUER (or --issuer, or OIDC_DISCOVERY_ENDPOINT in .env) to the issuer the provider names, or to its full discovery URL.';
+/** A discovery failure: code DISCOVERY_FAILED, with `facts.reason` (and what its hint needs) for src/hints.ts. */
+function failed(message: string, facts: Record<string, string | number | boolean | undefined>): ProviderError {
+  return new ProviderError(message, { code: 'DISCOVERY_FAILED', facts });
+}
 
 /**
  * Fetches the discovery document the way every command does: the given discovery URL verbatim,
@@ -42,7 +45,8 @@ const SET_ISSUER = 'Set XTALK_ISSUER (or --issuer, or OIDC_DISCOVERY_ENDPOINT in
  * redirects within the same origin (scheme, host and port). The document's `issuer` must equal the
  * configured issuer exactly (OIDC Discovery §4.3), whichever URL served it: that is what keeps a
  * redirect or a mix-up from swapping providers. Network failures are thrown as they come (the
- * caller words them); everything the provider answered becomes a ProviderError with a hint.
+ * caller words them); everything the provider answered becomes a ProviderError with code
+ * DISCOVERY_FAILED and its `facts.reason`.
  */
 export async function fetchDiscovery(req: DiscoveryRequest): Promise<DiscoveredDocument> {
   const now = req.now ?? Date.now;
@@ -58,22 +62,23 @@ export async function fetchDiscovery(req: DiscoveryRequest): Promise<DiscoveredD
     if (res.status >= 300 && res.status < 400) {
       await res.body?.cancel().catch(() => {});
       const location = res.headers.get('location');
-      if (!location) throw new ProviderError(`Discovery at ${url} answered HTTP ${res.status} without a Location.`, { hint: SET_ISSUER });
+      if (!location) throw failed(`Discovery at ${url} answered HTTP ${res.status} without a Location.`, { reason: 'bad_redirect' });
       let next: URL;
       try {
         next = new URL(location, url);
       } catch {
-        throw new ProviderError(`Discovery at ${url} redirects to ${quote(location)}, which is not a URL.`, { hint: SET_ISSUER });
+        throw failed(`Discovery at ${url} redirects to ${quote(location)}, which is not a URL.`, { reason: 'bad_redirect' });
       }
       if (next.origin !== origin) {
-        throw new ProviderError(
+        throw failed(
           `Discovery at ${url} redirects (HTTP ${res.status}) to another origin: Location ${quote(location)}; xtalk follows discovery redirects only within ${origin}.`,
-          { hint: `If ${next.origin} is really your provider, set XTALK_ISSUER to the issuer it names (or its full discovery URL).` },
+          { reason: 'other_origin', origin: next.origin },
         );
       }
       if (redirects.length >= MAX_DISCOVERY_REDIRECTS) {
-        throw new ProviderError(`Discovery at ${first} still redirects after ${MAX_DISCOVERY_REDIRECTS} hops (last: ${url} -> ${next.href}).`, {
-          hint: `Set XTALK_ISSUER to the full discovery URL that answers with the document (e.g. ${next.href}).`,
+        throw failed(`Discovery at ${first} still redirects after ${MAX_DISCOVERY_REDIRECTS} hops (last: ${url} -> ${next.href}).`, {
+          reason: 'too_many_redirects',
+          next: next.href,
         });
       }
       redirects.push({ from: url, to: next.href, status: res.status });
@@ -83,17 +88,13 @@ export async function fetchDiscovery(req: DiscoveryRequest): Promise<DiscoveredD
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => {});
       const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
-      if (res.status >= 500) throw new ProviderError(`The provider answered discovery at ${url} with ${status}.`, { hint: 'The provider has a problem; try again later.' });
+      if (res.status >= 500) throw failed(`The provider answered discovery at ${url} with ${status}.`, { reason: 'provider_problem', status: res.status });
       const tried = req.discoveryUrl ? url : `${url} (the issuer ${req.issuer} plus ${DISCOVERY_SUFFIX})`;
-      throw new ProviderError(`No discovery document at ${tried}: ${status}.`, {
-        hint: res.status === 404 ? `Check the issuer URL; if the provider serves its document elsewhere, set XTALK_ISSUER (or OIDC_DISCOVERY_ENDPOINT) to that full URL.` : SET_ISSUER,
-      });
+      throw failed(`No discovery document at ${tried}: ${status}.`, { reason: res.status === 404 ? 'not_found' : 'bad_redirect', status: res.status });
     }
     const metadata = await readObject(res, url);
     if (metadata.issuer !== req.issuer) {
-      throw new ProviderError(`The discovery document at ${url} names the issuer ${quote(metadata.issuer)}, not ${quote(req.issuer)}.`, {
-        hint: issuerMismatchHint(metadata.issuer, url),
-      });
+      throw failed(`The discovery document at ${url} names the issuer ${quote(metadata.issuer)}, not ${quote(req.issuer)}.`, issuerMismatch(metadata.issuer, url));
     }
     return {
       metadata: metadata as DiscoveredDocument['metadata'],
@@ -115,26 +116,22 @@ async function readObject(res: Response, url: string): Promise<Record<string, un
     body = undefined;
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ProviderError(`The discovery document at ${url} is not a JSON object.`, {
-      hint: 'Check that the issuer URL points at an OpenID provider, not a web page or a captive portal.',
-    });
+    throw failed(`The discovery document at ${url} is not a JSON object.`, { reason: 'not_an_object' });
   }
   return body as Record<string, unknown>;
 }
 
 /**
- * Advice for a document naming another issuer. Only a spelling of the same place (same origin, e.g.
- * a trailing slash) is worth adopting; a document from elsewhere is what a mix-up looks like.
+ * The facts of a document naming another issuer. Only a spelling of the same place (same origin,
+ * e.g. a trailing slash) is worth adopting; a document from elsewhere is what a mix-up looks like.
  */
-function issuerMismatchHint(named: unknown, url: string): string {
-  if (typeof named !== 'string') return 'The document is not an OpenID provider\'s; check the issuer URL.';
+function issuerMismatch(named: unknown, url: string): Record<string, string> {
+  if (typeof named !== 'string') return { reason: 'not_a_provider' };
   let sameOrigin = false;
   try {
     sameOrigin = new URL(named).origin === new URL(url).origin;
   } catch {
     // not a URL: not an issuer to suggest
   }
-  return sameOrigin
-    ? `Issuers compare exactly (a trailing slash counts): set XTALK_ISSUER to exactly ${quote(named)}.`
-    : `The document describes another provider; check the issuer URL (xtalk never uses a document that names a different issuer).`;
+  return sameOrigin ? { reason: 'issuer_spelling', named: quote(named) } : { reason: 'other_issuer' };
 }

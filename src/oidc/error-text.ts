@@ -1,10 +1,13 @@
+import { HINTS } from '../hints.js';
+
 /**
- * The words of xtalk's provider errors: which check failed and what to do. No openid-client here:
- * src/oidc/client.ts maps its errors and takes the text from this file.
+ * The messages of xtalk's provider errors: which check failed, with what was expected and what
+ * arrived. No openid-client here (src/oidc/map-error.ts maps its errors), and no hints: those are
+ * in src/hints.ts, chosen by the error's code.
  */
 
-export const VALIDATION_HINT =
-  'Nothing was stored. The provider (or something between you and it) sent an answer that fails a security check; tell its administrator if this persists.';
+/** Kept for src/auth/fresh-token.ts until it throws code ID_TOKEN_INVALID; the words live in src/hints.ts. */
+export const VALIDATION_HINT = HINTS.ID_TOKEN_INVALID;
 
 /** Claims, parameters and attributes whose expected and received values are safe and useful to show. */
 const SHOWN_VALUES = new Set(['iss', 'aud', 'azp', 'sub', 'issuer']);
@@ -58,14 +61,6 @@ export function rejectedAlg(err: unknown): string | undefined {
   return undefined;
 }
 
-/** The hint for an ID token signed with `alg` that the provider says it uses, naming the setting. */
-export function signingAlgHint(alg: string, configured: string | undefined): string {
-  const set = `XTALK_ID_TOKEN_SIGNING_ALG=${alg} (id_token_signing_alg in config.json)`;
-  return configured
-    ? `Nothing was stored. The provider signs ID tokens for this client with ${alg}, not ${configured}: set ${set}, or unset it for the provider's published keys.`
-    : `Nothing was stored. The provider lists ${alg} for ID tokens: if this client is registered for ${alg} ID tokens, set ${set}.`;
-}
-
 /** A provider-supplied value for a one-line message: JSON-quoted, no terminal control characters, short. */
 export function quote(value: unknown): string {
   const text = (JSON.stringify(value) ?? String(value)).replace(
@@ -87,7 +82,7 @@ export function isRefusedEndpointUrl(err: unknown): boolean {
  * A provider endpoint xtalk refuses (`javascript:`, `file:`, `ms-msdt:` …): such a URL handed to a
  * browser or the OS opener can run programs or read files, so it is a provider problem, not a bug.
  */
-export function refusedEndpointText(endpoint: string, url: unknown): { message: string; hint: string } {
+export function refusedEndpointMessage(endpoint: string, url: unknown): string {
   let scheme: string | undefined;
   try {
     scheme = new URL(String(url)).protocol;
@@ -95,10 +90,7 @@ export function refusedEndpointText(endpoint: string, url: unknown): { message: 
     scheme = undefined;
   }
   const shown = url === undefined ? '' : ` ${quote(url)}${scheme ? ` (scheme ${quote(scheme)})` : ''}`;
-  return {
-    message: `The provider's discovery document names an ${endpoint}${shown} that xtalk refuses to use: only https: URLs (and http: on this machine) are allowed.`,
-    hint: 'Check that the issuer URL points at the right provider; a provider that publishes such an endpoint is misconfigured or hostile, so tell its administrator.',
-  };
+  return `The provider's discovery document names an ${endpoint}${shown} that xtalk refuses to use: only https: URLs (and http: on this machine) are allowed.`;
 }
 
 const MAX_RETRY_AFTER_MS = 30_000;
@@ -108,27 +100,6 @@ export function retryAfterMs(header: string | null, now: number): number {
   if (!header) return 1000;
   const seconds = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - now;
   return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), MAX_RETRY_AFTER_MS) : 1000;
-}
-
-export function hintFor(error: string | undefined): string {
-  switch (error) {
-    case 'invalid_client':
-    case 'unauthorized_client':
-      return 'Check the client id and XTALK_CLIENT_SECRET (a public client must have no secret).';
-    case 'invalid_scope':
-      return 'Ask only for scopes the provider knows, with --scope or XTALK_SCOPE (e.g. "openid profile email").';
-    case 'access_denied':
-      return 'Run `xtalk login` again and allow access.';
-    case 'invalid_request':
-    case 'unsupported_grant_type':
-    case 'unsupported_response_type':
-      return 'The provider does not accept this request from this client; check the client registration (redirect URI, grant types), or run with --debug for details.';
-    case 'server_error':
-    case 'temporarily_unavailable':
-      return 'The provider has a problem; try again later.';
-    default:
-      return 'Run the command again with --debug for details.';
-  }
 }
 
 export function capitalize(s: string): string {

@@ -52,12 +52,9 @@ export function decrypt(key: Buffer, ciphertext: string, aad: string): string {
 export class UndecryptableTokenError extends StoreError {}
 
 function undecryptable(cause?: unknown): StoreError {
-  return new UndecryptableTokenError('stored token could not be decrypted', {
-    hint: 'The token or its data key was changed or replaced. Run `xtalk login` to sign in again, or `xtalk logout --force` to delete the unreadable tokens.',
-    cause,
-  });
+  return new UndecryptableTokenError('stored token could not be decrypted', { code: 'TOKEN_UNDECRYPTABLE', cause });
 }
 
 function assertKey(key: Buffer): void {
-  if (!isDataKey(key)) throw new StoreError(`internal error: data key must be ${KEY_BYTES} bytes`, { hint: 'Please report this bug.' });
+  if (!isDataKey(key)) throw new StoreError(`internal error: data key must be ${KEY_BYTES} bytes`, { code: 'INTERNAL' });
 }

@@ -5,6 +5,7 @@ import { generateDataKey, isDataKey } from './crypto.js';
 import { ensurePrivateDir, guardSqlite, tightenMode, withImmediateLock, type Db } from './db.js';
 import { KeychainUnavailableError, type KeychainPort } from './keychain.js';
 import type { CredentialStoreKind, CredentialStoreMode } from './types.js';
+import { recordedCredentialStore } from './meta-records.js';
 
 /** What the data key needs to know about its store. */
 export interface DataKeyDeps {
@@ -72,9 +73,7 @@ export class DataKey {
           : kind === 'file'
             ? `The key file ${this.#deps.keyFilePath} was removed`
             : 'The store does not record where its key is';
-      throw new SessionExpiredError('the stored data key is missing', {
-        hint: `${where}, so the stored tokens cannot be decrypted. Run \`xtalk login\` to sign in again.`,
-      });
+      throw new SessionExpiredError('the stored data key is missing', { facts: { dataKeyGone: where } });
     }
     return key;
   }
@@ -203,8 +202,7 @@ export function keychainAccount(dbPath: string): string {
 }
 
 function recordedKind({ db, dbPath }: DataKeyDeps): CredentialStoreKind | null {
-  const value = guardSqlite(dbPath, () => db.prepare("SELECT value FROM meta WHERE key = 'credential_store'").pluck().get());
-  return value === 'keychain' || value === 'file' ? value : null;
+  return recordedCredentialStore(db, dbPath);
 }
 
 function readKeyFile(path: string): Buffer | null {
@@ -274,9 +272,7 @@ function removeStaleStagedKeys(path: string): void {
 function decodeKey(text: string, where: string): Buffer {
   const key = Buffer.from(text.trim(), 'base64');
   if (!isDataKey(key)) {
-    throw new StoreError(`${where} does not hold a valid xtalk data key`, {
-      hint: 'Remove it and run `xtalk login` to sign in again.',
-    });
+    throw new StoreError(`${where} does not hold a valid xtalk data key`, { code: 'DATA_KEY_INVALID' });
   }
   return key;
 }

@@ -1,10 +1,13 @@
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, constants as fsc } from 'node:fs';
+import { closeSync, openSync, readFileSync, constants as fsc } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type DatabaseConstructor from 'better-sqlite3';
 import BundledDatabase from 'better-sqlite3';
 import bundledPackage from 'better-sqlite3/package.json' with { type: 'json' };
 import { StoreError, XtalkError } from '../errors.js';
+import { ensurePrivateDir, tightenMode } from '../shared/private-files.js';
+
+export { ensurePrivateDir, tightenMode };
 
 const require = createRequire(import.meta.url);
 
@@ -49,8 +52,6 @@ export const SCHEMA_VERSION = 3;
 export const BUSY_TIMEOUT_MS = 30_000;
 /** `PRAGMA application_id` ("xtlk"): tells our file apart from any other SQLite database. */
 export const APPLICATION_ID = 0x78746c6b;
-
-const isWindows = process.platform === 'win32';
 
 /*
  * Timestamps: `user` and `refresh_token` keep created_at/updated_at as ISO-8601 UTC text (read by
@@ -162,7 +163,7 @@ export async function withImmediateLock<T>(db: Db, path: string, fn: () => Promi
 /** The last holder of (or waiter for) each database's write lock in this process. */
 const lockQueue = new Map<string, Promise<void>>();
 
-/** Runs `fn`, turning better-sqlite3 and file-system errors into a StoreError with a hint. */
+/** Runs `fn`, turning better-sqlite3 and file-system errors into a StoreError (code STORE_ERROR, `facts.reason`). */
 export function guardSqlite<T>(path: string, fn: () => T): T {
   try {
     return fn();
@@ -174,33 +175,23 @@ export function guardSqlite<T>(path: string, fn: () => T): T {
 function toStoreError(e: unknown, path: string): unknown {
   if (e instanceof XtalkError) return e;
   const code = (e as { code?: unknown } | null)?.code;
-  const moveAway = `Move it away (for example \`mv ${path} ${path}.bak\`) and run \`xtalk login\` to start over.`;
   if (e instanceof Database.SqliteError) {
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-      return new StoreError(`the database ${path} is locked by another xtalk process`, {
-        hint: 'Try again; if it stays locked, look for a stuck xtalk process.',
-        cause: e,
-      });
+      return new StoreError(`the database ${path} is locked by another xtalk process`, { facts: { reason: 'locked' }, cause: e });
     }
     if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-      return new StoreError(`${path} is not an xtalk database or is corrupt`, { hint: moveAway, cause: e });
+      return new StoreError(`${path} is not an xtalk database or is corrupt`, { facts: { reason: 'corrupt', path }, cause: e });
     }
-    if (code === 'SQLITE_FULL') return new StoreError(`no space left to write ${path}`, { hint: 'Free some disk space and try again.', cause: e });
+    if (code === 'SQLITE_FULL') return new StoreError(`no space left to write ${path}`, { facts: { reason: 'full' }, cause: e });
     if (typeof code === 'string' && /^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(code)) {
-      return new StoreError(`cannot read or write ${path} (${code})`, { hint: 'Check the permissions of the file and its folder.', cause: e });
+      return new StoreError(`cannot read or write ${path} (${code})`, { facts: { reason: 'permissions' }, cause: e });
     }
-    return new StoreError(`database error in ${path}: ${e.message}`, { hint: 'Please report this if it persists.', cause: e });
+    return new StoreError(`database error in ${path}: ${e.message}`, { facts: { reason: 'sqlite' }, cause: e });
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EISDIR') {
-    return new StoreError(`cannot create or open ${path} (${String(code)})`, { hint: 'Check the permissions of the file and its folder, or set XTALK_HOME.', cause: e });
+    return new StoreError(`cannot create or open ${path} (${String(code)})`, { facts: { reason: 'cannot_open' }, cause: e });
   }
   return e;
-}
-
-/** Creates `dir` (and parents) 0700, or narrows an existing one that others can read. */
-export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  tightenMode(dir, 0o700);
 }
 
 function ensurePrivateFile(path: string): void {
@@ -208,25 +199,11 @@ function ensurePrivateFile(path: string): void {
   closeSync(openSync(path, fsc.O_RDWR | fsc.O_CREAT, 0o600));
 }
 
-/** chmods `path` to `mode` when group or others have any access; absent files are ignored. */
-export function tightenMode(path: string, mode: number): void {
-  if (isWindows) return;
-  let current: number;
-  try {
-    current = statSync(path).mode & 0o777;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
-  }
-  if ((current & 0o077) !== 0) chmodSync(path, mode);
-}
-
 /** Returns the file's schema version, or throws when the file is not one of ours or too new. */
 function checkIdentity(db: Db, path: string): number {
   const version = db.pragma('user_version', { simple: true }) as number;
   const appId = db.pragma('application_id', { simple: true }) as number;
-  const moveAway = `Move it away (for example \`mv ${path} ${path}.bak\`) to start with an empty store.`;
-  const foreign = () => new StoreError(`${path} is not an xtalk database`, { hint: moveAway });
+  const foreign = () => new StoreError(`${path} is not an xtalk database`, { facts: { reason: 'foreign', path } });
   if (appId !== 0 && appId !== APPLICATION_ID) throw foreign();
   if (version === 0) {
     const objects = db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() as number;
@@ -237,7 +214,7 @@ function checkIdentity(db: Db, path: string): number {
   if (version > SCHEMA_VERSION) {
     throw new StoreError(
       `${path} was written by a newer xtalk (schema version ${version}; this xtalk knows up to ${SCHEMA_VERSION})`,
-      { hint: `Upgrade xtalk, or ${moveAway.charAt(0).toLowerCase()}${moveAway.slice(1)}` },
+      { facts: { reason: 'newer', path } },
     );
   }
   return version;

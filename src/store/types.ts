@@ -1,7 +1,4 @@
-/** Where the data key that encrypts every token column lives. */
-export type CredentialStoreKind = 'keychain' | 'file';
-/** What the user asked for: `auto` tries the keychain and falls back to the file with a warning. */
-export type CredentialStoreMode = 'auto' | CredentialStoreKind;
+export type { CredentialStoreKind, CredentialStoreMode, TokenGrant } from '../shared/oauth-terms.js';
 
 /** A stored `user` row, decoded. */
 export interface AccountRecord {
@@ -30,19 +27,6 @@ export interface SessionIdentity {
   clientId: string;
   /** The revocation endpoint the provider client used at sign-in (discovery's, else the checked configured one). */
   revocationEndpoint?: string | null;
-}
-
-/** Tokens from one token-endpoint response, in plaintext (only ever held in memory). */
-export interface TokenGrant {
-  accessToken: string;
-  tokenType: string;
-  scope: string | null;
-  /** Epoch milliseconds. */
-  expiresAt: number;
-  /** Present only when the provider issued a (new) refresh token. */
-  refreshToken?: string | null;
-  /** The raw ID token of the response, kept (encrypted) as the hint for RP-initiated logout. */
-  idToken?: string | null;
 }
 
 /** A decrypted access-token row. */

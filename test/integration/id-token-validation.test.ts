@@ -254,6 +254,7 @@ describe('a provider that does not answer', () => {
     expect(failure).toBeInstanceOf(NetworkError);
     expect((failure as NetworkError).message).toMatch(/did not answer discovery .* in time/);
     expect((failure as NetworkError).message).not.toMatch(/validation/);
+    expect(failure).toMatchObject({ code: 'NETWORK_ERROR', facts: { timedOut: true } });
   });
 });
 

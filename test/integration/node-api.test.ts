@@ -112,6 +112,8 @@ describe('the Node API over the CLI store', () => {
       const e = await ProviderClient.discover({ issuer: bad.issuer, clientId: 'x', timeoutSeconds: 5 }).catch((err: unknown) => err);
       expect(e).toBeInstanceOf(XtalkError);
       expect(e).toMatchObject({ code: 'DISCOVERY_FAILED', exitCode: 1 });
+      // The Node API hands programs the same hint the CLI prints, chosen from the code and its facts.
+      expect(e).toMatchObject({ facts: { reason: 'not_json' }, hint: expect.stringMatching(/must return the provider's discovery document/) });
     } finally {
       await bad.stop();
     }

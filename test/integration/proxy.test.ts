@@ -147,7 +147,7 @@ describe('provider calls and HTTP(S)_PROXY / NO_PROXY', () => {
     const bad = await startBadProvider('huge');
     try {
       const proxied = createProviderFetch({ HTTP_PROXY: proxy.url })!;
-      await expect(proxied(`${bad.issuer}/.well-known/openid-configuration`)).rejects.toThrow(/larger than 1 MB/);
+      await expect(proxied(`${bad.issuer}/.well-known/openid-configuration`)).rejects.toMatchObject({ code: 'RESPONSE_TOO_LARGE', message: expect.stringMatching(/larger than 1 MB/) });
       expect(proxy.seen).toContain(`GET ${bad.issuer}/.well-known/openid-configuration`);
       expect(bad.bytesSent()).toBeLessThan(20 * 1024 * 1024);
     } finally {

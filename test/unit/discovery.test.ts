@@ -46,6 +46,7 @@ describe('fetchDiscovery', () => {
       const err = await fetchDiscovery({ issuer, fetch: f, timeoutMs: 1000 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ProviderError);
       expect((err as ProviderError).message).toContain(`to another origin: Location "${location}"`);
+      expect(err).toMatchObject({ code: 'DISCOVERY_FAILED', facts: { reason: 'other_origin' } });
       expect((err as ProviderError).hint).toMatch(/set XTALK_ISSUER/);
       expect(asked).toHaveLength(1);
     }
@@ -56,6 +57,7 @@ describe('fetchDiscovery', () => {
     await expect(fetchDiscovery({ issuer, fetch: f, timeoutMs: 1000 })).rejects.toThrow(`names the issuer "${issuer}/", not "${issuer}"`);
     const given = fakeFetch({ 'https://idp.example/conf.json': json({ ...doc, issuer: 'https://other.example' }) });
     const err = (await fetchDiscovery({ issuer, discoveryUrl: 'https://idp.example/conf.json', fetch: given.f, timeoutMs: 1000 }).catch((e: unknown) => e)) as ProviderError;
+    expect(err).toMatchObject({ code: 'DISCOVERY_FAILED', facts: { reason: 'other_issuer' } });
     expect(err.hint).toMatch(/describes another provider/);
   });
 

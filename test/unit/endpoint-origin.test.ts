@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkSameOrigin } from '../../src/config/endpoint-origin.js';
+import { checkSameOrigin } from '../../src/shared/endpoint-origin.js';
 import { ConfigError } from '../../src/errors.js';
 
 const refused = (issuer: string, endpoint: string) => {

@@ -192,6 +192,7 @@ describe('startCallbackServer', () => {
     expect(err).not.toBeInstanceOf(CancelledError);
     expect((err as XtalkError).exitCode).toBe(1);
     expect((err as XtalkError).message).toBe('Timed out after 0.2 s waiting for the sign-in to finish.');
+    expect((err as XtalkError).code).toBe('TIMEOUT');
     expect((err as XtalkError).hint).toContain('--timeout');
     await expectClosedWithin(server.port, 1000);
   });
@@ -221,6 +222,7 @@ describe('startCallbackServer', () => {
     expect(err).toBeInstanceOf(XtalkError);
     expect((err as XtalkError).exitCode).toBe(1);
     expect((err as XtalkError).message).toContain(String(busy));
+    expect(err).toMatchObject({ code: 'PORT_IN_USE', facts: { port: busy } });
     expect((err as XtalkError).hint).toMatch(/--port/);
     expect((err as XtalkError).hint).toMatch(/XTALK_PORT/);
     expect((err as XtalkError).hint).toMatch(/\b0\b/);
@@ -268,7 +270,7 @@ describe('renderResultPage / escapeHtml', () => {
     const waiting = server.waitForCallback();
     const second = await send(server.port, link.pathname);
     expect(second.status).toBe(410);
-    await expect(waiting).rejects.toThrow(/opened twice/);
+    await expect(waiting).rejects.toMatchObject({ code: 'SIGN_IN_LINK_REUSED', message: expect.stringMatching(/opened twice/) });
     await expectClosedWithin(server.port, 2000);
   });
 

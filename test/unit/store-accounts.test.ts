@@ -162,6 +162,7 @@ describe('AccountStore', () => {
     store.setCurrent(null);
     expect(store.currentAccount()).toBeUndefined();
     expect(() => store.setCurrent(999)).toThrow(StoreError);
+    expect(() => store.setCurrent(999)).toThrow(expect.objectContaining({ code: 'ACCOUNT_NOT_FOUND' }));
   });
 
   it('deletes an account with its tokens and clears current', async () => {
@@ -182,7 +183,7 @@ describe('AccountStore', () => {
     for (const table of ['access_token', 'refresh_token']) {
       store.db.prepare(`UPDATE ${table} SET token = (SELECT token FROM ${table} WHERE user_id = ?) WHERE user_id = ?`).run(a.id, b.id);
     }
-    await expect(store.latestAccessToken(b.id)).rejects.toThrow('stored token could not be decrypted');
+    await expect(store.latestAccessToken(b.id)).rejects.toMatchObject({ code: 'TOKEN_UNDECRYPTABLE', message: 'stored token could not be decrypted' });
     await expect(store.refreshToken(b.id)).rejects.toThrow(StoreError);
     expect((await store.latestAccessToken(a.id))!.accessToken).toBe('AT-a');
   });

@@ -162,7 +162,8 @@ describe('data key', () => {
     const { store, warnings } = open(home, mode, keychain);
     const err = await store.latestAccessToken(a.id).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SessionExpiredError);
-    expect(err).toMatchObject({ exitCode: 4, message: 'the stored data key is missing' });
+    expect(err).toMatchObject({ exitCode: 4, code: 'SESSION_EXPIRED', message: 'the stored data key is missing' });
+    expect((err as SessionExpiredError).facts.dataKeyGone).toEqual(expect.any(String));
     expect((err as SessionExpiredError).hint).toMatch(/xtalk login/);
     await expect(store.refreshToken(a.id)).rejects.toBeInstanceOf(SessionExpiredError);
     expect(store.latestAccessTokenExpiry(a.id)).toBe(T0 + 3_600_000);

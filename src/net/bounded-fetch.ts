@@ -1,9 +1,9 @@
 import { ProviderError } from '../errors.js';
+import { DISCOVERY_SUFFIX } from '../shared/url-rules.js';
 
 /** Provider answers are JSON documents of a few KB; a discovery document or JWKS of 1 MB is not real. */
 export const MAX_PROVIDER_RESPONSE_BYTES = 1024 * 1024;
 
-const DISCOVERY_PATH = '/.well-known/openid-configuration';
 // The Response constructor refuses a body for these.
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
@@ -36,7 +36,7 @@ export function boundedFetch(inner: typeof fetch, limit = MAX_PROVIDER_RESPONSE_
       chunks.push(value);
     }
     const body = Buffer.concat(chunks);
-    if (res.ok && new URL(url).pathname.endsWith(DISCOVERY_PATH)) checkDiscoveryJson(url, res.headers.get('content-type'), body);
+    if (res.ok && new URL(url).pathname.endsWith(DISCOVERY_SUFFIX)) checkDiscoveryJson(url, res.headers.get('content-type'), body);
     // Copied header by header: the response may come from another fetch implementation (undici).
     const headers = new Headers([...res.headers]);
     return new Response(NULL_BODY_STATUS.has(res.status) ? null : body, { status: res.status, statusText: res.statusText, headers });
@@ -55,19 +55,18 @@ export function withDeadline(inner: typeof fetch, deadline: AbortSignal): typeof
 
 function tooLarge(url: string, limit: number): ProviderError {
   return new ProviderError(`The provider's answer from ${url} is larger than ${limit / 1024 / 1024} MB; xtalk stopped reading it.`, {
-    hint: 'Check that the issuer URL is the OpenID provider itself; its documents are a few KB.',
+    code: 'RESPONSE_TOO_LARGE',
   });
 }
 
 function checkDiscoveryJson(url: string, contentType: string | null, body: Buffer): void {
-  const issuer = url.slice(0, url.lastIndexOf(DISCOVERY_PATH));
-  const hint = `Check the issuer URL: ${issuer}${DISCOVERY_PATH} must return the provider's discovery document (JSON).`;
+  const facts = { reason: 'not_json', url: url.slice(0, url.lastIndexOf(DISCOVERY_SUFFIX) + DISCOVERY_SUFFIX.length) };
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(contentType ?? '')) {
-    throw new ProviderError(`The discovery document at ${url} is not JSON (content-type ${contentType ?? 'none'}).`, { hint });
+    throw new ProviderError(`The discovery document at ${url} is not JSON (content-type ${contentType ?? 'none'}).`, { code: 'DISCOVERY_FAILED', facts });
   }
   try {
     JSON.parse(body.toString('utf8'));
   } catch {
-    throw new ProviderError(`The discovery document at ${url} is not valid JSON.`, { hint });
+    throw new ProviderError(`The discovery document at ${url} is not valid JSON.`, { code: 'DISCOVERY_FAILED', facts });
   }
 }

@@ -1,0 +1,117 @@
+import { ConfigError } from '../errors.js';
+import { TOKEN_AUTH_METHODS, type CredentialStoreMode, type TokenAuthMethod } from '../shared/oauth-terms.js';
+import { DISCOVERY_SUFFIX, isSecureOrLoopback } from '../shared/url-rules.js';
+import { CONFIG_FILE_KEYS, FILE_NAMES, type ConfigKey } from './setting-names.js';
+
+/** The value parsers: one raw string in, a checked value out, or a ConfigError saying what to write. */
+
+/** When `xtalk logout` ends the provider's browser session without being asked (`logout_browser`). */
+export type LogoutBrowser = 'always' | 'never';
+
+export const DEFAULT_TIMEOUT_SECONDS = 300;
+export const DEFAULT_HTTP_TIMEOUT_SECONDS = 30;
+
+/**
+ * The issuer exactly as given (a trailing slash is part of it: issuers compare byte for byte), or,
+ * for a full discovery URL (with or without a trailing slash), the URL before the well-known path
+ * plus that URL itself, fetched verbatim.
+ */
+export function parseIssuer(raw: string): { issuer: string; discoveryUrl: string | undefined } {
+  const given = checkEndpointUrl(raw, 'issuer');
+  const at = given.endsWith(`${DISCOVERY_SUFFIX}/`) ? given.length - DISCOVERY_SUFFIX.length - 1 : given.endsWith(DISCOVERY_SUFFIX) ? given.length - DISCOVERY_SUFFIX.length : -1;
+  if (at < 0) return { issuer: given, discoveryUrl: undefined };
+  return { issuer: checkEndpointUrl(given.slice(0, at), 'issuer'), discoveryUrl: given };
+}
+
+export function parseSigningAlg(raw: string): string {
+  const v = raw.trim();
+  // JWS algorithm names (RFC 7518): letters and digits; "none" is never acceptable for an ID token.
+  if (/^[A-Za-z][A-Za-z0-9]{2,15}$/.test(v) && v.toLowerCase() !== 'none') return v;
+  throw new ConfigError(`Unknown ID-token signing algorithm "${raw}".`, 'Use the alg the client is registered for, e.g. XTALK_ID_TOKEN_SIGNING_ALG=HS256 or RS256 (or unset it).');
+}
+
+export function parseTokenAuthMethod(raw: string): TokenAuthMethod {
+  const v = raw.trim() as TokenAuthMethod;
+  if (TOKEN_AUTH_METHODS.includes(v)) return v;
+  throw new ConfigError(`Unknown token endpoint auth method "${raw}".`, `Use one of ${TOKEN_AUTH_METHODS.join(', ')} (or unset it).`);
+}
+
+export function checkEndpointUrl(raw: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(`The ${what} "${raw}" is not a URL.`, `Give the full URL, e.g. https://account.iottalk.tw`);
+  }
+  if (isSecureOrLoopback(url)) return raw.trim();
+  throw new ConfigError(
+    `The ${what} must use https: (plain http: is allowed only on 127.0.0.1, ::1 or localhost), got ${url.protocol}//${url.host}.`,
+    `Use the https:// address of the provider.`,
+  );
+}
+
+export function parsePort(raw: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n > 65535) {
+    throw new ConfigError(`Invalid port "${raw}".`, 'Use a number from 1 to 65535, or 0 for any free port.');
+  }
+  return n;
+}
+
+export function parseTimeout(raw: string): number {
+  return positiveSeconds(raw, `Invalid timeout "${raw}".`, 'timeout');
+}
+
+export function parseHttpTimeout(raw: string): number {
+  return positiveSeconds(raw, `Invalid HTTP timeout "${raw}".`, 'http_timeout');
+}
+
+/** A positive number of seconds, an `s` suffix allowed. */
+function positiveSeconds(raw: string, message: string, setting: 'timeout' | 'http_timeout'): number {
+  const n = Number(raw.trim().replace(/s$/, ''));
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(message, undefined, undefined, { facts: { setting } });
+  return n;
+}
+
+export function parseCredentialStore(raw: string): CredentialStoreMode {
+  const v = raw.trim().toLowerCase();
+  if (v === 'keychain' || v === 'file' || v === 'auto') return v;
+  throw new ConfigError(`Unknown credential store "${raw}".`, 'Set XTALK_CREDENTIAL_STORE to "keychain" or "file" (or unset it).');
+}
+
+export function parseLogoutBrowser(raw: string): LogoutBrowser {
+  const v = raw.trim().toLowerCase();
+  if (v === 'always' || v === 'never') return v;
+  throw new ConfigError(`Unknown logout_browser value "${raw}".`, undefined, undefined, { facts: { setting: 'logout_browser' } });
+}
+
+/**
+ * Checks a value for a `config.json` key exactly as resolveConfig will read it, and returns what
+ * to store (numbers for port and timeout).
+ */
+export function checkConfigFileValue(name: string, raw: string): string | number {
+  const key = (Object.keys(FILE_NAMES) as ConfigKey[]).find((k) => FILE_NAMES[k] === name);
+  if (!key) throw new ConfigError(`Unknown setting "${name}".`, `Known settings: ${CONFIG_FILE_KEYS.join(', ')}.`);
+  const check = FILE_VALUE_CHECKS[key];
+  if (check) return check(raw);
+  if (!raw.trim()) throw new ConfigError(`The ${name} must not be empty.`, undefined, undefined, { facts: { setting: name, empty: true } });
+  return raw.trim();
+}
+
+/** What each checked `config.json` key stores: the parser resolveConfig applies (the issuer is kept as written). */
+const FILE_VALUE_CHECKS: Partial<Record<ConfigKey, (raw: string) => string | number>> = {
+  issuer: (raw) => {
+    parseIssuer(raw);
+    return raw.trim();
+  },
+  idTokenSigningAlg: parseSigningAlg,
+  tokenAuthMethod: parseTokenAuthMethod,
+  revocationEndpoint: (raw) => checkEndpointUrl(raw, 'revocation endpoint'),
+  port: parsePort,
+  timeout: parseTimeout,
+  httpTimeout: parseHttpTimeout,
+  credentialStore: parseCredentialStore,
+  apiUrl: (raw) => checkEndpointUrl(raw, 'API URL'),
+  logoutBrowser: parseLogoutBrowser,
+};
+

@@ -1,0 +1,96 @@
+import * as oidc from 'openid-client';
+import { NetworkError, ProviderError, SessionExpiredError, XtalkError } from '../errors.js';
+import { capitalize, isRefusedEndpointUrl, refusedEndpointMessage, validationReason } from './error-text.js';
+
+/**
+ * Turns what openid-client (and the fetch under it) throws into our typed errors, each with a
+ * stable code and the facts its hint needs (src/hints.ts words them). `what` names the request in
+ * the message ("the token refresh").
+ */
+export function mapError(e: unknown, what: string): Error {
+  if (e instanceof XtalkError) return e;
+  // openid-client wraps what our fetch throws (an oversized answer …) in "something went wrong".
+  if ((e as Error | null)?.cause instanceof XtalkError) return (e as Error).cause as XtalkError;
+  const response = responseOf(e);
+  if (response && !(e instanceof oidc.ResponseBodyError) && !(e instanceof oidc.WWWAuthenticateChallengeError)) {
+    return new ProviderError(`The provider answered ${what} with HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`, {
+      facts: { answer: 'status', status: response.status },
+      cause: e,
+    });
+  }
+  if (e instanceof oidc.ResponseBodyError) {
+    if (e.error === 'invalid_grant') return new SessionExpiredError(`The provider rejected the session (${describe(e)}).`, { cause: e });
+    return refused(`The provider refused ${what} (${describe(e)}).`, e.error, e.error_description, e);
+  }
+  if (e instanceof oidc.AuthorizationResponseError) {
+    return refused(`The provider refused the sign-in (${describe(e)}).`, e.error, e.error_description, e);
+  }
+  if (e instanceof oidc.WWWAuthenticateChallengeError) {
+    const error = e.cause[0]?.parameters.error;
+    if (error === 'invalid_token') return new SessionExpiredError('The provider no longer accepts the access token.', { cause: e });
+    return refused(`The provider refused ${what} (${error ?? `HTTP ${e.status}`}).`, error, undefined, e);
+  }
+  const err = e as Error & { code?: string; cause?: unknown };
+  // openid-client wraps its own request timeout in a ClientError with one of these codes.
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError' || err?.code === 'OAUTH_TIMEOUT' || err?.code === 'OAUTH_ABORT') {
+    return new NetworkError(`The provider did not answer ${what} in time.`, { facts: { timedOut: true }, cause: e });
+  }
+  if (err instanceof TypeError && /fetch failed/i.test(err.message)) {
+    const reason = (err.cause as Error | undefined)?.message ?? err.message;
+    return new NetworkError(`Cannot reach the provider for ${what}: ${reason}`, { cause: e });
+  }
+  if (err?.code === 'OAUTH_MISSING_SERVER_METADATA') {
+    return new ProviderError(`The provider's discovery document lacks what ${what} needs (${err.message}).`, { code: 'ENDPOINT_MISSING', cause: e });
+  }
+  if (isRefusedEndpointUrl(err)) {
+    return new ProviderError(refusedEndpointMessage(`endpoint for ${what}`, undefined), { code: 'ENDPOINT_REFUSED', cause: e });
+  }
+  if (err instanceof oidc.ClientError || err?.name === 'OperationProcessingError' || typeof err?.code === 'string') {
+    return new ProviderError(`${capitalize(what)} failed validation: ${validationReason(err)}`, { code: 'ID_TOKEN_INVALID', cause: e });
+  }
+  return err instanceof Error ? err : new Error(String(e));
+}
+
+function refused(message: string, error: string | undefined, errorDescription: string | undefined, cause: unknown): ProviderError {
+  return new ProviderError(message, { error, errorDescription, facts: { answer: 'oauth' }, cause });
+}
+
+/** Runs one provider call and turns openid-client's errors into ours. */
+export async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw mapError(e, what);
+  }
+}
+
+/** The codes a failed discovery had before DISCOVERY_FAILED: all of them mean "wrong or broken issuer" there. */
+const DISCOVERY_FAILURES = new Set(['PROVIDER_ERROR', 'ID_TOKEN_INVALID', 'ENDPOINT_MISSING', 'ENDPOINT_REFUSED', 'RESPONSE_TOO_LARGE']);
+
+/**
+ * A provider that answers discovery with something unusable gets code DISCOVERY_FAILED, so scripts
+ * can tell a wrong issuer from a refused request; an unreachable one stays NETWORK_ERROR.
+ */
+export function asDiscoveryFailure(e: unknown): unknown {
+  if (!(e instanceof ProviderError) || !DISCOVERY_FAILURES.has(e.code)) return e;
+  return new ProviderError(e.message, {
+    error: e.error,
+    errorDescription: e.errorDescription,
+    hint: e.hint,
+    facts: e.facts,
+    cause: e.cause,
+    code: 'DISCOVERY_FAILED',
+  });
+}
+
+/** The HTTP response behind an openid-client error, when there was one. */
+export function responseOf(e: unknown): Response | undefined {
+  if (e instanceof oidc.ResponseBodyError || e instanceof oidc.WWWAuthenticateChallengeError) return e.response;
+  const cause = (e as { cause?: unknown } | null)?.cause;
+  return cause instanceof Response ? cause : undefined;
+}
+
+/** `error: description`, or the error alone. */
+export function describe(e: { error: string; error_description?: string | undefined }): string {
+  return e.error_description ? `${e.error}: ${e.error_description}` : e.error;
+}

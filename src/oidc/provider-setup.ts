@@ -1,0 +1,56 @@
+import * as oidc from 'openid-client';
+import type { TokenAuthMethod } from '../shared/oauth-terms.js';
+import { checkSameOrigin } from '../shared/endpoint-origin.js';
+import { isLoopbackHost } from '../shared/url-rules.js';
+import { boundedFetch, withDeadline } from '../net/bounded-fetch.js';
+import { basicAuthorization, requireSecret, type ClientFacts } from './client-auth.js';
+import { fetchDiscovery } from './discovery.js';
+import { asDiscoveryFailure, call } from './map-error.js';
+import type { ProviderSettings } from './types.js';
+
+/**
+ * From settings to a ready openid-client Configuration: discovery (see {@link fetchDiscovery}:
+ * verbatim discovery URL, same-origin redirects, exact issuer), the configured revocation endpoint
+ * where discovery has none, client authentication, the ID-token alg, timeouts and the bounded
+ * fetch. A loopback `http:` issuer is allowed, nothing else insecure.
+ */
+export async function setUpProvider(settings: ProviderSettings): Promise<{ config: oidc.Configuration; client: ClientFacts }> {
+  const issuerUrl = new URL(settings.issuer);
+  const method = settings.tokenAuthMethod ?? (settings.clientSecret ? 'client_secret_basic' : 'none');
+  const auth = clientAuthentication(method, settings.clientId, settings.clientSecret);
+  const alg = settings.idTokenSigningAlg;
+  // HS* ID tokens are MACs under the client secret: openid-client cannot check those, the client does.
+  const hmacSecret = alg?.startsWith('HS') ? requireSecret(settings, `XTALK_ID_TOKEN_SIGNING_ALG=${alg}`) : undefined;
+  const execute = hmacSecret === undefined ? [oidc.enableNonRepudiationChecks] : [];
+  if (issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname)) execute.push(oidc.allowInsecureRequests);
+  const timeout = settings.timeoutSeconds ?? 30;
+  const inner = settings.fetch ?? fetch;
+  const boundFetch = boundedFetch(settings.deadline ? withDeadline(inner, settings.deadline) : inner);
+  const doc = await call(`discovery at ${settings.discoveryUrl ?? settings.issuer}`, () =>
+    fetchDiscovery({ issuer: settings.issuer, discoveryUrl: settings.discoveryUrl, fetch: boundFetch, timeoutMs: timeout * 1000 }),
+  ).catch((e: unknown) => {
+    throw asDiscoveryFailure(e);
+  });
+  const discovered = doc.metadata as oidc.ServerMetadata;
+  const fillRevocation = Boolean(settings.revocationEndpoint && !discovered.revocation_endpoint);
+  if (fillRevocation) checkSameOrigin(settings.issuer, settings.revocationEndpoint!, 'revocation endpoint', settings.revocationEndpointFrom);
+  const server: oidc.ServerMetadata = fillRevocation ? { ...discovered, revocation_endpoint: settings.revocationEndpoint } : discovered;
+  const metadata: Partial<oidc.ClientMetadata> = {};
+  if (settings.clientSecret && method !== 'none') metadata.client_secret = settings.clientSecret;
+  if (alg) metadata.id_token_signed_response_alg = alg;
+  const config = new oidc.Configuration(server, settings.clientId, metadata, auth);
+  for (const fn of execute) fn(config);
+  config.timeout = timeout;
+  config[oidc.customFetch] = boundFetch as oidc.CustomFetch;
+  return { config, client: { method, clientId: settings.clientId, hmacSecret, discovery: { url: doc.url, redirects: doc.redirects } } };
+}
+
+/** openid-client's client authentication for a method; Basic is ours (see basicAuthorization). */
+function clientAuthentication(method: TokenAuthMethod, clientId: string, clientSecret: string | undefined): oidc.ClientAuth {
+  if (method === 'none') return oidc.None();
+  const secret = requireSecret({ clientSecret }, `XTALK_TOKEN_AUTH_METHOD=${method}`);
+  if (method === 'client_secret_post') return oidc.ClientSecretPost(secret);
+  return (_as, _client, _body, headers) => {
+    headers.set('authorization', basicAuthorization(clientId, secret));
+  };
+}

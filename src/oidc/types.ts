@@ -1,0 +1,62 @@
+import type { TokenAuthMethod, TokenGrant } from '../shared/oauth-terms.js';
+
+/** What the OIDC layer needs to talk to one provider as one client. */
+export interface ProviderSettings {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string | undefined;
+  /** Fills in a revocation endpoint missing from discovery; it must share the issuer's origin. */
+  revocationEndpoint?: string | undefined;
+  /** Where that endpoint came from (`XTALK_REVOCATION_ENDPOINT`, …), for the refusal message. */
+  revocationEndpointFrom?: string | undefined;
+  /** A full discovery URL the user gave, fetched verbatim. */
+  discoveryUrl?: string | undefined;
+  /** The ID-token alg this client is registered for; HS* is checked with the client secret. */
+  idTokenSigningAlg?: string | undefined;
+  tokenAuthMethod?: TokenAuthMethod | undefined;
+  fetch?: typeof fetch;
+  /** Per-request limit in seconds. */
+  timeoutSeconds?: number;
+  /** Ends every request of this client once it fires (a limit on all of them together). */
+  deadline?: AbortSignal | undefined;
+  now?: () => number;
+}
+
+/** The parameters a login must remember between building the URL and the callback. */
+export interface AuthorizationRequest {
+  url: string;
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  redirectUri: string;
+  /** Epoch ms when the URL was built; with `maxAge: 0` the ID token's `auth_time` must not be older. */
+  requestedAt: number;
+  maxAge: number | undefined;
+}
+
+/** `prompt` values a login may send (OIDC Core 3.1.2.1). */
+export type LoginPrompt = 'login' | 'select_account' | 'consent';
+
+/** A validated token response. */
+export interface TokenResult {
+  grant: TokenGrant;
+  /** Claims of the validated ID token, when the response carried one. */
+  idClaims: Record<string, unknown> | undefined;
+}
+
+/** An RFC 8628 device authorization: what the user is shown, and what the client polls with. */
+export interface DeviceAuthorization {
+  /** Secret: sent to the token endpoint only, never shown or logged. */
+  deviceCode: string;
+  userCode: string;
+  verificationUri: string;
+  /** The verification URI with the user code in it; what a browser is given. */
+  verificationUriComplete: string | undefined;
+  /** Seconds the codes stay valid. */
+  expiresIn: number;
+  /** Seconds between polls, when the provider says (RFC 8628 default: 5). */
+  interval: number | undefined;
+}
+
+/** One poll of the token endpoint with a device code. */
+export type DevicePoll = { status: 'pending' } | { status: 'slow_down' } | { status: 'approved'; result: TokenResult };

@@ -1,0 +1,43 @@
+import { guardSqlite, type Db } from './db.js';
+import type { Sql } from './sql.js';
+import type { CredentialStoreKind, RefreshFailure } from './types.js';
+
+/** What the store keeps in `meta` besides the current-account pointer: refresh failures, learned scopes, the key's place. */
+
+const refreshFailureKey = (userId: number) => `refresh_failure:${userId}`;
+const UPSERT = 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
+
+export function recordRefreshFailure(sql: Sql, userId: number, failure: RefreshFailure): void {
+  sql.guard(() => sql.stmt(UPSERT).run(refreshFailureKey(userId), JSON.stringify(failure)));
+}
+
+/** Inside the caller's transaction: a successful refresh clears the failure. */
+export function clearRefreshFailure(sql: Sql, userId: number): void {
+  sql.stmt('DELETE FROM meta WHERE key = ?').run(refreshFailureKey(userId));
+}
+
+export function refreshFailureSince(sql: Sql, userId: number, since: number): RefreshFailure | undefined {
+  const value = sql.guard(() => sql.stmt('SELECT value FROM meta WHERE key = ?').pluck().get(refreshFailureKey(userId))) as string | undefined;
+  if (value === undefined) return undefined;
+  try {
+    const failure = JSON.parse(value) as RefreshFailure;
+    return typeof failure.at === 'number' && failure.at >= since && typeof failure.message === 'string' ? failure : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function learnedScope(sql: Sql, issuer: string): string | undefined {
+  const value = sql.guard(() => sql.stmt('SELECT value FROM meta WHERE key = ?').pluck().get(`scope:${issuer}`));
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function rememberScope(sql: Sql, issuer: string, scope: string): void {
+  sql.guard(() => sql.stmt(UPSERT).run(`scope:${issuer}`, scope));
+}
+
+/** Where the data key lives, as recorded in `meta.credential_store` when it was created; null before that. */
+export function recordedCredentialStore(db: Db, dbPath: string): CredentialStoreKind | null {
+  const value = guardSqlite(dbPath, () => db.prepare("SELECT value FROM meta WHERE key = 'credential_store'").pluck().get());
+  return value === 'keychain' || value === 'file' ? value : null;
+}
