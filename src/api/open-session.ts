@@ -1,4 +1,4 @@
-import type { FreshTokenDeps } from '../auth/fresh-token.js';
+import type { FreshTokenDeps } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
 import { resolveConfig } from '../config/resolve.js';
 import type { AccountStore } from '../store/index.js';

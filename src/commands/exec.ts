@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
-import { getFreshToken } from '../auth/fresh-token.js';
+import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
 import { withoutXtalkSecrets } from '../browser/child-env.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
-import type { RunOutcome } from '../cli/program.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
 import type { Context } from '../context.js';
 import { ExitCode, UsageError, XtalkError } from '../errors.js';
 
@@ -14,7 +13,7 @@ export interface ExecOptions extends CommonOptions {
   minTtl?: string;
 }
 
-export function registerExec(program: Command, ctx: Context, outcome: RunOutcome, runner = runExec): void {
+export function registerExec(program: Command, ctx: Context): void {
   const cmd = program
     .command('exec')
     .description('Run a command with a fresh access token in its environment (never in its argv).')
@@ -33,9 +32,7 @@ Examples:
   $ xtalk exec --env IOTTALK_TOKEN -- python3 upload.py
   $ xtalk exec --min-ttl 900 -- ./long-running-job.sh`,
   );
-  cmd.action(async (command: string[], opts: ExecOptions) => {
-    outcome.exitCode = await runner(ctx, command, opts);
-  });
+  cmd.action((command: string[], opts: ExecOptions) => runExec(ctx, command, opts));
 }
 
 /**

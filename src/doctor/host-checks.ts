@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { findBrowserLauncher } from '../auth/login-method.js';
+import { findBrowserLauncher } from '../auth/sign-in/method-choice.js';
 import { findExecutable } from '../browser/host-probe.js';
 import { splitCommandLine } from '../browser/open-browser.js';
 import type { HostFacts } from '../context.js';

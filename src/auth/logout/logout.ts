@@ -1,12 +1,12 @@
-import type { Context } from '../context.js';
-import type { ResolvedConfig } from '../config/resolve.js';
-import { ConfigError, RevocationFailedError, SessionExpiredError, XtalkError } from '../errors.js';
-import type { ProviderClient } from '../oidc/client.js';
-import type { Ui } from '../output/ui.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord } from '../store/types.js';
-import { displayName } from './account-view.js';
-import { discoverFor } from './fresh-token.js';
+import type { Context } from '../../context.js';
+import type { ResolvedConfig } from '../../config/resolve.js';
+import { ConfigError, RevocationFailedError, SessionExpiredError, XtalkError } from '../../errors.js';
+import type { ProviderClient } from '../../oidc/client.js';
+import type { Ui } from '../../output/ui.js';
+import type { AccountStore } from '../../store/index.js';
+import type { AccountRecord } from '../../store/types.js';
+import { displayName } from '../account-view.js';
+import { discoverFor } from '../provider-for.js';
 
 export interface LogoutDeps {
   ctx: Pick<Context, 'now' | 'discover' | 'faultPoint'>;

@@ -1,17 +1,17 @@
-import type { Context } from '../context.js';
-import { ProviderError, UsageError } from '../errors.js';
-import type { Ui } from '../output/ui.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord } from '../store/types.js';
-import { displayName } from './account-view.js';
-import { clientSettings } from './fresh-token.js';
+import type { Context } from '../../context.js';
+import { ProviderError, UsageError } from '../../errors.js';
+import type { Ui } from '../../output/ui.js';
+import type { AccountStore } from '../../store/index.js';
+import type { AccountRecord } from '../../store/types.js';
+import { displayName } from '../account-view.js';
+import { clientSettings } from '../provider-for.js';
 import { loginWithDevice } from './device-flow.js';
-import { loginWithRedirect } from './login-flow.js';
+import { loginWithRedirect } from './redirect.js';
 import { signInWithScopes } from './scope-fallback.js';
 import { acquireLoginLock } from './login-lock.js';
-import { chooseLoginMethod, sshForwardHint, type LoginMethodChoice } from './login-method.js';
-import type { ClientConfig, LoginDeps } from './login-session.js';
-import type { LoginPrompt } from '../oidc/client.js';
+import { chooseLoginMethod, sshForwardHint, type LoginMethodChoice } from './method-choice.js';
+import type { ClientConfig, LoginDeps } from './save-session.js';
+import type { LoginPrompt } from '../../oidc/client.js';
 
 /** How the user asked to sign in; none of the flags set means "choose by yourself". */
 export interface SignInRequest {

@@ -1,5 +1,5 @@
-import type { BrowserVia } from '../context.js';
-import { UsageError } from '../errors.js';
+import type { BrowserVia } from '../../context.js';
+import { UsageError } from '../../errors.js';
 
 /**
  * How a sign-in reaches the provider: `browser` launches one and waits on the loopback listener;

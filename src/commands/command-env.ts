@@ -4,6 +4,16 @@ import { resolveConfig, type ConfigFlags, type ResolvedConfig } from '../config/
 import { createUi, type Ui } from '../output/ui.js';
 import type { AccountStore } from '../store/index.js';
 
+declare module 'commander' {
+  interface Command {
+    /**
+     * xtalk's actions resolve to their command's exit code: each `runX` returns it (or throws an
+     * XtalkError, which carries one). src/cli/program.ts keeps what commander itself would drop.
+     */
+    action(fn: (this: this, ...args: any[]) => Promise<number>): this;
+  }
+}
+
 /** Options every command understands. */
 export interface CommonOptions {
   debug?: boolean;

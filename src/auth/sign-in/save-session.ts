@@ -1,11 +1,11 @@
-import { personClaims } from './account-view.js';
-import type { Context } from '../context.js';
-import type { ResolvedConfig } from '../config/resolve.js';
-import { ProviderError } from '../errors.js';
-import type { ProviderClient, TokenResult } from '../oidc/client.js';
-import type { Ui } from '../output/ui.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord, SessionIdentity } from '../store/types.js';
+import { personClaims } from '../account-view.js';
+import type { Context } from '../../context.js';
+import type { ResolvedConfig } from '../../config/resolve.js';
+import { ProviderError } from '../../errors.js';
+import type { ProviderClient, TokenResult } from '../../oidc/client.js';
+import type { Ui } from '../../output/ui.js';
+import type { AccountStore } from '../../store/index.js';
+import type { AccountRecord, SessionIdentity } from '../../store/types.js';
 
 export type ClientConfig = ResolvedConfig & { issuer: string; clientId: string };
 

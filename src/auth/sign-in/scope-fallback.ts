@@ -1,10 +1,10 @@
-import { DEFAULT_SCOPE } from '../config/resolve.js';
-import { ProviderError } from '../errors.js';
-import type { ProviderClient } from '../oidc/client.js';
-import type { Ui } from '../output/ui.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord } from '../store/types.js';
-import type { ClientConfig } from './login-session.js';
+import { DEFAULT_SCOPE } from '../../config/resolve.js';
+import { ProviderError } from '../../errors.js';
+import type { ProviderClient } from '../../oidc/client.js';
+import type { Ui } from '../../output/ui.js';
+import type { AccountStore } from '../../store/index.js';
+import type { AccountRecord } from '../../store/types.js';
+import type { ClientConfig } from './save-session.js';
 
 /** What to drop, in order, when a provider without `scopes_supported` answers `invalid_scope`. */
 const FALLBACKS = [DEFAULT_SCOPE, 'openid profile email', 'openid'];
