@@ -1,8 +1,7 @@
 import type { Context } from '../context.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { SessionExpiredError } from '../errors.js';
-import type { ProviderClient, ProviderSettings } from '../oidc/client.js';
-import type { AccountRecord } from '../store/types.js';
+import type { AccountRecord, OpenIdProvider, ProviderSettings } from './ports.js';
 
 /** Per-request limit while the write lock is held: two calls must fit inside the SQLite busy timeout. */
 const LOCKED_REQUEST_TIMEOUT_SECONDS = 10;
@@ -22,7 +21,7 @@ export function discoverFor(
   account: AccountRecord,
   revocation?: { endpoint: string; from: string },
   deadline?: AbortSignal,
-): Promise<ProviderClient> {
+): Promise<OpenIdProvider> {
   const { config } = deps;
   const clientId = account.clientId ?? config.clientId;
   if (!clientId) throw new SessionExpiredError('The stored session does not say which client it belongs to.');

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { resolveConfig, type ConfigFlags, type ResolvedConfig } from '../config/resolve.js';
 import { createUi, type Ui } from '../output/ui.js';
-import type { AccountStore } from '../store/index.js';
+import type { TokenStore } from '../auth/ports.js';
 
 declare module 'commander' {
   interface Command {
@@ -32,7 +32,7 @@ export function addCommonOptions(cmd: Command, opts: { json?: boolean } = {}): C
 export interface CommandEnv {
   config: ResolvedConfig;
   ui: Ui;
-  store(): AccountStore;
+  store(): TokenStore;
   close(): void;
 }
 
@@ -42,7 +42,7 @@ export function createCommandEnv(ctx: Context, opts: CommonOptions, flags: Confi
   const config = resolveConfig({ flags, env: ctx.env, cwd: ctx.cwd, platform: ctx.platform });
   if (config.clientSecret) secrets.push(config.clientSecret);
   ui.debug(`config: ${describeSources(config)}`);
-  let store: AccountStore | undefined;
+  let store: TokenStore | undefined;
   return {
     config,
     ui,

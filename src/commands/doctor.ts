@@ -53,9 +53,9 @@ export async function printDoctorReport(ctx: Context, opts: DoctorOptions, deps:
   if (notice) ui.info(notice);
   // Loaded here so the other commands never pay for the checks.
   const { runDoctorChecks, formatReport, summarize } = await import('../doctor/run-doctor.js');
-  const started = Date.now();
+  const started = ctx.now();
   const report = await runDoctorChecks(ctx, { issuer: opts.issuer, clientId: opts.clientId, port: opts.port }, deps, opts.account);
-  ui.debug(`doctor: ${report.checks.length} checks in ${Date.now() - started} ms`);
+  ui.debug(`doctor: ${report.checks.length} checks in ${ctx.now() - started} ms`);
   if (opts.json) {
     ui.json(report);
   } else {

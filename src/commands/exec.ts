@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { getFreshToken } from '../auth/refresh/single-flight.js';
@@ -54,25 +53,21 @@ export async function runExec(ctx: Context, command: string[], opts: ExecOptions
   }
   const [file, ...args] = command;
   env.ui.debug(`running ${file} with the token in $${opts.env}`);
-  return new Promise((resolve, reject) => {
-    // The command is the user's program, not xtalk: it gets the token and none of xtalk's other secrets.
-    const childEnv = { ...withoutXtalkSecrets(ctx.env), [opts.env]: token };
-    const child = spawn(file!, args, { stdio: 'inherit', env: childEnv, shell: false });
-    // Ctrl-C reaches the child from the terminal too; a signal sent to xtalk alone is passed on.
-    const forward = () => child.kill(typeof ctx.signal.reason === 'string' ? (ctx.signal.reason as NodeJS.Signals) : 'SIGTERM');
-    ctx.signal.addEventListener('abort', forward, { once: true });
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      ctx.signal.removeEventListener('abort', forward);
-      reject(
-        new XtalkError(`Cannot run ${file}: ${e.code === 'ENOENT' ? 'command not found' : e.message}.`, {
-          exitCode: e.code === 'ENOENT' ? ExitCode.CommandNotFound : ExitCode.CannotExecute,
-          hint: 'Check the command name and PATH; put the command after `--`.',
-        }),
-      );
+  // The command is the user's program, not xtalk: it gets the token and none of xtalk's other secrets.
+  const child = ctx.launch(file!, args, { ...withoutXtalkSecrets(ctx.env), [opts.env]: token });
+  // Ctrl-C reaches the child from the terminal too; a signal sent to xtalk alone is passed on.
+  const forward = () => child.kill(typeof ctx.signal.reason === 'string' ? (ctx.signal.reason as NodeJS.Signals) : 'SIGTERM');
+  ctx.signal.addEventListener('abort', forward, { once: true });
+  try {
+    const { code, signal } = await child.exited;
+    return code ?? 128 + (signal ? constants.signals[signal] : 0);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new XtalkError(`Cannot run ${file}: ${err.code === 'ENOENT' ? 'command not found' : err.message}.`, {
+      exitCode: err.code === 'ENOENT' ? ExitCode.CommandNotFound : ExitCode.CannotExecute,
+      hint: 'Check the command name and PATH; put the command after `--`.',
     });
-    child.on('exit', (code, signal) => {
-      ctx.signal.removeEventListener('abort', forward);
-      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
-    });
-  });
+  } finally {
+    ctx.signal.removeEventListener('abort', forward);
+  }
 }

@@ -6,9 +6,7 @@ import { addCommonOptions, createCommandEnv, dotenvNotice, type CommonOptions } 
 import { requireClientConfig, type ConfigFlags } from '../config/resolve.js';
 import type { Context } from '../context.js';
 import { ExitCode, UsageError } from '../errors.js';
-import type { LoginPrompt } from '../oidc/client.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord } from '../store/types.js';
+import type { AccountRecord, LoginPrompt, TokenStore } from '../auth/ports.js';
 
 export interface LoginOptions extends CommonOptions, ConfigFlags {
   json?: boolean;
@@ -95,7 +93,7 @@ export async function runLogin(ctx: Context, opts: LoginOptions): Promise<number
 }
 
 /** The current account, when it still holds a session (a logged-out one is not "someone else"). */
-function currentSession(store: AccountStore): AccountRecord | undefined {
+function currentSession(store: TokenStore): AccountRecord | undefined {
   const current = store.currentAccount();
   return current && store.hasSession(current.id) ? current : undefined;
 }

@@ -6,8 +6,7 @@ import { selectAccount } from '../auth/select-account.js';
 import { addCommonOptions, createCommandEnv, dotenvNotice, type CommandEnv, type CommonOptions } from './command-env.js';
 import type { Context } from '../context.js';
 import { ExitCode, RevocationFailedError, XtalkError } from '../errors.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord } from '../store/types.js';
+import type { AccountRecord, TokenStore } from '../auth/ports.js';
 
 export interface LogoutOptions extends CommonOptions {
   all?: boolean;
@@ -104,7 +103,7 @@ async function endBrowserSession(ctx: Context, env: CommandEnv, account: Account
   if (outcome === 'ended') env.ui.success(`Signed out of ${account.issuer} in the browser too`);
 }
 
-async function readIdToken(env: CommandEnv, store: AccountStore, account: AccountRecord): Promise<string | undefined> {
+async function readIdToken(env: CommandEnv, store: TokenStore, account: AccountRecord): Promise<string | undefined> {
   try {
     return await store.idToken(account.id);
   } catch (e) {

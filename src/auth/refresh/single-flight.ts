@@ -14,8 +14,7 @@ import {
 import { quote, VALIDATION_HINT } from '../../oidc/error-text.js';
 import type { Ui } from '../../output/ui.js';
 import { discoverFor } from '../provider-for.js';
-import type { AccountStore } from '../../store/index.js';
-import type { AccountRecord, RefreshFailure, StoredAccessToken } from '../../store/types.js';
+import type { AccountRecord, RefreshFailure, StoredAccessToken, TokenStore } from '../ports.js';
 
 /** The default refresh margin; capped at half the token's lifetime so short-lived tokens don't refresh on every call. */
 export const DEFAULT_MIN_TTL_SECONDS = 60;
@@ -30,7 +29,7 @@ export const LOCKED_WORK_SECONDS = 20;
 export interface FreshTokenDeps {
   ctx: Pick<Context, 'now' | 'discover' | 'faultPoint'>;
   ui: Pick<Ui, 'debug'>;
-  store: AccountStore;
+  store: TokenStore;
   config: ResolvedConfig;
   /** Default {@link LOCKED_WORK_SECONDS}; tests shorten it. */
   lockedWorkSeconds?: number;
