@@ -1,3 +1,4 @@
+import type { Keychain } from '../auth/ports.js';
 import { KeychainError } from '../errors.js';
 // Static, not lazy: the read must be able to start before the caller's next synchronous work.
 import { askSecretService, checkSecretService } from './dbus-probe.js';
@@ -8,15 +9,10 @@ export const KEYCHAIN_SERVICE = 'xtalk';
 export const KEYCHAIN_TIMEOUT_MS = 3000;
 
 /**
- * The OS keychain as the store sees it: one secret per account name under service `xtalk`.
- * A missing entry is `null` / `false`, never an error. Implementations should stop work when
- * `signal` aborts; {@link guardKeychain} supplies it.
+ * The OS keychain as the store sees it: the core's Keychain port (src/auth/ports.ts). The signal
+ * every call gets comes from {@link guardKeychain}.
  */
-export interface KeychainPort {
-  get(account: string, signal?: AbortSignal): Promise<string | null>;
-  set(account: string, secret: string, signal?: AbortSignal): Promise<void>;
-  delete(account: string, signal?: AbortSignal): Promise<boolean>;
-}
+export type KeychainPort = Keychain;
 
 /** The keychain failed, was locked or did not answer in time; `reason` says which, for messages. */
 export class KeychainUnavailableError extends KeychainError {
