@@ -2,8 +2,9 @@
  * The ports of the core: what the use cases in auth/ (and the commands above them) need from the
  * outside world, as interfaces. The adapters implement them — store/ (TokenStore, Keychain), oidc/
  * (OpenIdProvider), browser/ (Browser), system-services.ts (Clock, ProcessLauncher) — by shape,
- * without importing this file; tests build them from test/fakes. Only types cross this file's
- * imports (the record shapes the store and the provider client define), so every floor may import it.
+ * without importing this file; tests build them from test/fakes. This file holds no code: it
+ * imports only types (the record shapes the store and the provider client define) and re-exports
+ * the default scope, so every floor may import its types (test/unit/architecture.test.ts).
  */
 import type { AuthorizationRequest, DeviceAuthorization, DevicePoll, LoginPrompt, TokenResult } from '../oidc/client.js';
 import type { AccountRecord, CredentialStoreKind, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken, TokenGrant } from '../store/types.js';
