@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { assertSafeBrowserUrl } from '../../browser/url-guard.js';
 import { XtalkError } from '../../errors.js';
 import { startCallbackServer, type CallbackRequest } from '../../loopback/server.js';
-import type { LoginPrompt } from '../../oidc/client.js';
-import type { AccountRecord } from '../../store/types.js';
 import { displayName } from '../account-view.js';
 import type { BrowserLauncher } from './method-choice.js';
 import { saveSignIn, type ClientConfig, type LoginDeps } from './save-session.js';
 import { readPastedCallback, type PasteReader } from './paste-callback.js';
+import type { AccountRecord, LoginPrompt } from '../ports.js';
 
 export type { ClientConfig, LoginDeps } from './save-session.js';
 
