@@ -1,35 +1,7 @@
-import type { Readable, Writable } from 'node:stream';
 import type { XtalkPaths } from './config/paths.js';
-import type { ProviderClient, ProviderSettings } from './oidc/client.js';
-import type { AccountStore } from './store/index.js';
-import type { CredentialStoreMode } from './store/types.js';
+import type { Browser, Clock, CredentialStoreMode, Io, OpenIdProvider, ProcessLauncher, ProviderSettings, TokenStore } from './auth/ports.js';
 
-/** The process's streams and what we know about them. */
-export interface Io {
-  stdin: Readable;
-  stdout: Writable;
-  stderr: Writable;
-  stdinIsTTY: boolean;
-  stderrIsTTY: boolean;
-  /** `xtalk api` pretty-prints JSON for a person; unset counts as a pipe. */
-  stdoutIsTTY?: boolean;
-}
-
-/** What decides how a browser can be shown here; read only by login, and only when needed. */
-export interface HostFacts {
-  /** Contents of `/proc/version` on Linux (WSL says "microsoft" there). */
-  procVersion: string | undefined;
-  /** Paths of the WSL openers, when present. */
-  wslview: string | undefined;
-  powershell: string | undefined;
-}
-
-/** A way to hand a URL to a browser other than XTALK_BROWSER/BROWSER or the system opener. */
-export interface BrowserVia {
-  /** The program to run with the URL (`wslview`, `powershell.exe`). */
-  kind: 'wslview' | 'powershell';
-  path: string;
-}
+export type { BrowserVia, HostFacts, Io } from './auth/ports.js';
 
 export interface StoreRequest {
   paths: XtalkPaths;
@@ -37,33 +9,31 @@ export interface StoreRequest {
   warn: (message: string) => void;
 }
 
-/** Everything a command may touch outside its own memory; tests build one from test/fakes. */
-export interface Context {
+/**
+ * Everything a command may touch outside its own memory, as the ports of src/auth/ports.ts; the
+ * real machine's is built in system-context.ts, tests build one from test/fakes.
+ */
+export interface Context extends Clock, Browser {
   io: Io;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
   platform: NodeJS.Platform;
-  /** Epoch milliseconds. */
-  now(): number;
   /** Aborted on Ctrl-C / SIGTERM. */
   signal: AbortSignal;
-  /** Hands a URL to the user's browser; rejects when no browser could be started. */
-  openBrowser(url: string, via?: BrowserVia): Promise<void>;
-  /** Resolves after `ms`; rejects with CancelledError once `signal` aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-  probeHost(): Promise<HostFacts>;
   /** This process's id, and whether another process still runs (stale-lock detection). */
   pid: number;
   isProcessAlive(pid: number): boolean;
+  /** Starts the program of `xtalk exec`. */
+  launch: ProcessLauncher;
   /** Opens the SQLite store (the data key is fetched only when a token is read or written). */
-  openStore(request: StoreRequest): AccountStore;
+  openStore(request: StoreRequest): TokenStore;
   /**
    * Optional: `xtalk token` is about to decrypt a token; start reading the store's data key from
    * the OS keychain now, so it travels while the store opens. Resolves once the request is on its way.
    */
   readKeyEarly?(request: Pick<StoreRequest, 'paths' | 'mode'>): Promise<void>;
   /** Discovers the provider; loads openid-client only when called. */
-  discover(settings: ProviderSettings): Promise<ProviderClient>;
+  discover(settings: ProviderSettings): Promise<OpenIdProvider>;
   /**
    * A named point inside login, refresh and logout where crash tests stop the process
    * (`XTALK_TEST_FAULT_POINT=<name>` makes it announce itself on stderr and hang until killed).

@@ -1,4 +1,5 @@
-import { parseFastArgs, runFast } from './cli/fast-path.js';
+import { runFast } from './cli/fast-path.js';
+import { parseFastArgs } from './commands/fast-path.js';
 import { createSystemContext } from './system-context.js';
 
 /** The only place that touches the process: argv, signals, exit code. */

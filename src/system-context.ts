@@ -20,7 +20,7 @@ export function createSystemContext(opts: { signal: AbortSignal }): Context {
     signal: opts.signal,
     openBrowser: async (url, via) => {
       const { openBrowser } = await import('./browser/open-browser.js');
-      await openBrowser(url, { env, platform: process.platform, via });
+      await openBrowser(url, { env, platform: process.platform, via, processEnv: process.env });
     },
     probeHost: async () => (await import('./browser/host-probe.js')).probeHost(env, process.platform),
     ...createSystemServices(env),
@@ -28,4 +28,4 @@ export function createSystemContext(opts: { signal: AbortSignal }): Context {
   };
 }
 
-export { isProcessAlive, sleep } from './system-services.js';
+export { isProcessAlive, launchProcess, sleep } from './system-services.js';

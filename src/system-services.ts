@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
+import type { LaunchedProcess } from './auth/ports.js';
 import type { Context } from './context.js';
 import { CancelledError } from './errors.js';
 import { openStore } from './store/index.js';
 
 /** What the CLI and the Node API share on the real machine: clock, store, provider, fault points. */
-export type SystemServices = Pick<Context, 'now' | 'sleep' | 'pid' | 'isProcessAlive' | 'openStore' | 'discover' | 'faultPoint'>;
+export type SystemServices = Pick<Context, 'now' | 'sleep' | 'pid' | 'isProcessAlive' | 'launch' | 'openStore' | 'discover' | 'faultPoint'>;
 
 /** The services that need no terminal or browser, so the Node API gets exactly the CLI's. */
 export function createSystemServices(env: Readonly<Record<string, string | undefined>>): SystemServices {
@@ -13,6 +15,7 @@ export function createSystemServices(env: Readonly<Record<string, string | undef
     sleep,
     pid: process.pid,
     isProcessAlive,
+    launch: launchProcess,
     openStore: ({ paths, mode, warn }) =>
       openStore({ dbPath: paths.dbPath, keyFilePath: paths.keyFilePath, mode, warn, faultPoint: (name) => hangAtFaultPoint(env, name) }),
     discover: async (settings) => {
@@ -63,4 +66,16 @@ export function isProcessAlive(pid: number): boolean {
     // EPERM: it exists but belongs to someone else.
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Starts `file` with the terminal's stdio and exactly `env`, no shell (the Context's ProcessLauncher). */
+export function launchProcess(file: string, args: readonly string[], env: Readonly<Record<string, string | undefined>>): LaunchedProcess {
+  const child = spawn(file, args, { stdio: 'inherit', env, shell: false });
+  return {
+    exited: new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('exit', (code, signal) => resolve({ code, signal }));
+    }),
+    kill: (signal) => void child.kill(signal),
+  };
 }

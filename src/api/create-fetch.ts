@@ -1,4 +1,4 @@
-import { getFreshToken } from '../auth/fresh-token.js';
+import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { isInvalidTokenChallenge } from '../net/bearer-challenge.js';
 import { withSession } from './open-session.js';
 import type { TokenRequest } from './options.js';

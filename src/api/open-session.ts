@@ -1,20 +1,19 @@
-import type { FreshTokenDeps } from '../auth/fresh-token.js';
+import type { FreshTokenDeps } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
 import { resolveConfig } from '../config/resolve.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord } from '../store/types.js';
 import { createSystemServices } from '../system-services.js';
 import type { SessionOptions } from './options.js';
+import type { AccountRecord, TokenStore } from '../auth/ports.js';
 
 /** One call's view of the machine: the CLI's configuration, store and refresh, without a terminal. */
 export interface Session {
   deps: FreshTokenDeps;
-  store: AccountStore;
+  store: TokenStore;
   account: AccountRecord;
 }
 
 /** Opens the store for one call, selects the account as the CLI does, and always closes the store. */
-export async function withStore<T>(opts: SessionOptions, fn: (store: AccountStore, deps: FreshTokenDeps) => Promise<T> | T): Promise<T> {
+export async function withStore<T>(opts: SessionOptions, fn: (store: TokenStore, deps: FreshTokenDeps) => Promise<T> | T): Promise<T> {
   const env = opts.env ?? process.env;
   const config = resolveConfig({ flags: {}, env, cwd: opts.cwd ?? process.cwd(), platform: process.platform });
   const services = createSystemServices(env);

@@ -1,5 +1,5 @@
 import { toAccountJson, toTokenJson, type AccountJson, type TokenJson } from '../auth/account-view.js';
-import { getFreshToken } from '../auth/fresh-token.js';
+import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { UsageError } from '../errors.js';
 import { withSession, withStore } from './open-session.js';
 import type { SessionOptions, TokenRequest } from './options.js';

@@ -1,4 +1,4 @@
-import type { AccountRecord, CredentialStoreKind, StoredAccessToken } from '../store/types.js';
+import type { AccountRecord, CredentialStoreKind, StoredAccessToken } from './ports.js';
 
 /** The account object of the CLI contract (`whoami --json`, `login --json`, `status --json`). */
 export interface AccountJson {

@@ -1,8 +1,8 @@
 import { SessionExpiredError } from '../errors.js';
 import { isInvalidToken, sendApiRequest, type ApiHttpRequest } from '../net/api-http.js';
 import type { Ui } from '../output/ui.js';
-import type { AccountRecord } from '../store/types.js';
-import { getFreshToken, type FreshTokenDeps } from './fresh-token.js';
+import { getFreshToken, type FreshTokenDeps } from './refresh/single-flight.js';
+import type { AccountRecord } from './ports.js';
 
 export interface ApiRequestDeps extends Omit<FreshTokenDeps, 'ui'> {
   ui: Pick<Ui, 'debug' | 'warn'>;

@@ -1,5 +1,5 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import type { BrowserVia } from '../context.js';
+import type { BrowserVia } from '../auth/ports.js';
 import { ConfigError, XtalkError } from '../errors.js';
 import { scrubEnv } from './child-env.js';
 import { assertSafeBrowserUrl } from './url-guard.js';
@@ -17,6 +17,11 @@ export interface OpenBrowserOptions {
   platform: NodeJS.Platform;
   spawn?: SpawnFunction;
   openPackage?: OpenPackageFunction;
+  /**
+   * The environment the `open` package's opener inherits (it has no env option): the real
+   * machine's root passes process.env, whose secret-looking variables are hidden while it spawns.
+   */
+  processEnv?: NodeJS.ProcessEnv;
   /** On WSL: open through `wslview` or `powershell.exe` rather than the `open` package. */
   via?: BrowserVia | undefined;
 }
@@ -126,17 +131,18 @@ export function wslOpenerArgv(via: BrowserVia, url: string): string[] {
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-async function importOpenPackage(): Promise<OpenPackageFunction> {
+async function importOpenPackage(processEnv: NodeJS.ProcessEnv | undefined): Promise<OpenPackageFunction> {
+  if (!processEnv) throw new Error('openBrowser needs processEnv (or openPackage) to use the system opener');
   const { default: open } = await import('open');
   return async (target, options) => {
-    // `open` has no env option and its opener inherits process.env: hide secrets while it spawns.
-    const kept = scrubEnv(process.env);
-    const hidden = Object.entries(process.env).filter(([k]) => !(k in kept));
-    for (const [k] of hidden) delete process.env[k];
+    // `open` has no env option and its opener inherits processEnv: hide secrets while it spawns.
+    const kept = scrubEnv(processEnv);
+    const hidden = Object.entries(processEnv).filter(([k]) => !(k in kept));
+    for (const [k] of hidden) delete processEnv[k];
     try {
       return await open(target, options);
     } finally {
-      for (const [k, v] of hidden) process.env[k] = v;
+      for (const [k, v] of hidden) processEnv[k] = v;
     }
   };
 }
@@ -172,7 +178,7 @@ export async function openBrowser(url: string, opts: OpenBrowserOptions): Promis
     return;
   }
   try {
-    const open = opts.openPackage ?? (await importOpenPackage());
+    const open = opts.openPackage ?? (await importOpenPackage(opts.processEnv));
     await open(safeUrl, { wait: false });
   } catch (err) {
     throw new XtalkError(`Could not open the system browser: ${errorText(err)}`, {

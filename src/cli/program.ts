@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import type { Context } from '../context.js';
+import { ExitCode } from '../errors.js';
 import { registerApi } from '../commands/api.js';
 import { registerCompletion } from '../commands/completion.js';
 import { registerConfig } from '../commands/config.js';
@@ -17,14 +18,32 @@ import { registerWhoami } from '../commands/whoami.js';
 /** From package.json (inlined by the bundler), so `xtalk --version` never disagrees with npm. */
 export const VERSION: string = pkg.version;
 
-/** What a command that decides its own exit code (exec, doctor) reports back to run(). */
-export interface RunOutcome {
-  exitCode: number;
+/**
+ * Commander drops what an action returns; xtalk's actions return their command's exit code (each
+ * `runX` in src/commands resolves to it, or throws an XtalkError that carries one). This subclass,
+ * inherited by every sub-command through createCommand, keeps it on the root for run() to return.
+ */
+export class XtalkProgram extends Command {
+  /** The exit code the last action returned (0 when it returned nothing). */
+  actionExitCode: number = ExitCode.Ok;
+
+  override createCommand(name?: string): XtalkProgram {
+    return new XtalkProgram(name);
+  }
+
+  override action(fn: (this: this, ...args: any[]) => unknown): this {
+    return super.action(async (...args: unknown[]) => {
+      const code = await fn.apply(this, args);
+      let root: Command = this;
+      while (root.parent) root = root.parent;
+      if (typeof code === 'number') (root as XtalkProgram).actionExitCode = code;
+    });
+  }
 }
 
 /** A fresh commander program per run, writing through the context's streams and never exiting. */
-export function buildProgram(ctx: Context, outcome: RunOutcome = { exitCode: 0 }): Command {
-  const program = new Command('xtalk')
+export function buildProgram(ctx: Context): XtalkProgram {
+  const program = new XtalkProgram('xtalk')
     .description('Sign in to the IoTtalk Account Subsystem and use the session from a terminal and scripts.')
     .version(VERSION, '-V, --version')
     .showSuggestionAfterError(true)
@@ -54,9 +73,9 @@ Installed from npm as ${pkg.name}; upgrade with: npm install -g ${pkg.name}@late
   registerStatus(program, ctx);
   registerSwitch(program, ctx);
   registerLogout(program, ctx);
-  registerExec(program, ctx, outcome);
-  registerApi(program, ctx, outcome);
-  registerDoctor(program, ctx, outcome);
+  registerExec(program, ctx);
+  registerApi(program, ctx);
+  registerDoctor(program, ctx);
   registerConfig(program, ctx);
   registerCompletion(program, ctx);
   return program;

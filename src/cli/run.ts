@@ -1,15 +1,13 @@
 import type { Context } from '../context.js';
-import { ExitCode } from '../errors.js';
-import { buildProgram, type RunOutcome } from './program.js';
+import { buildProgram } from './program.js';
 import { reportError } from './report.js';
 
 /** Runs one command line through commander and returns the exit code. */
 export async function run(argv: string[], ctx: Context): Promise<number> {
-  const outcome: RunOutcome = { exitCode: ExitCode.Ok };
-  const program = buildProgram(ctx, outcome);
+  const program = buildProgram(ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return outcome.exitCode;
+    return program.actionExitCode;
   } catch (e) {
     return reportError(e, ctx, argv.includes('--debug'));
   }

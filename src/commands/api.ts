@@ -4,8 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { callApi } from '../auth/api-request.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
-import type { RunOutcome } from '../cli/program.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
 import type { Context } from '../context.js';
 import { ExitCode, NetworkError, UsageError } from '../errors.js';
 import type { ApiBody, ApiHttpRequest } from '../net/api-http.js';
@@ -18,7 +17,7 @@ export interface ApiOptions extends CommonOptions {
   include?: boolean;
 }
 
-export function registerApi(program: Command, ctx: Context, outcome: RunOutcome, runner = runApi): void {
+export function registerApi(program: Command, ctx: Context): void {
   const cmd = program
     .command('api')
     .description('Make an authenticated HTTP request to an API with the access token (the token stays out of argv).')
@@ -43,9 +42,7 @@ Examples:
   $ echo '{"name":"lamp"}' | xtalk api devices --data @- -H 'X-Request-Id: 42'
   $ xtalk api devices/7 -X DELETE --include`,
   );
-  cmd.action(async (url: string, opts: ApiOptions) => {
-    outcome.exitCode = await runner(ctx, url, opts);
-  });
+  cmd.action((url: string, opts: ApiOptions) => runApi(ctx, url, opts));
 }
 
 /** Sends the request and writes the body to stdout; resolves to the exit code (0 for < 400, else 1). */

@@ -1,6 +1,6 @@
 import type { Command, Option } from 'commander';
 import { displayName } from '../auth/account-view.js';
-import { createCommandEnv } from '../cli/common.js';
+import { createCommandEnv } from './command-env.js';
 import type { Context } from '../context.js';
 import { typeableName } from '../output/sanitize.js';
 import { UsageError } from '../errors.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addCommonOptions, type CommonOptions } from '../cli/common.js';
+import { addCommonOptions, type CommonOptions } from './command-env.js';
 import { updateConfigFile } from '../config/config-file.js';
 import { resolvePaths } from '../config/paths.js';
 import { CONFIG_FILE_KEYS, checkConfigFileValue, readConfigFile } from '../config/resolve.js';

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import type { RunOutcome } from '../cli/program.js';
 import type { Context } from '../context.js';
 import type { DoctorReport } from '../doctor/check.js';
 import type { DoctorDeps } from '../doctor/run-doctor.js';
-import { dotenvNotice } from '../cli/common.js';
+import { dotenvNotice } from './command-env.js';
 import { resolveConfig } from '../config/resolve.js';
 import { ExitCode, isXtalkError } from '../errors.js';
 import { createUi } from '../output/ui.js';
@@ -17,7 +16,7 @@ export interface DoctorOptions {
   account?: string;
 }
 
-export function registerDoctor(program: Command, ctx: Context, outcome: RunOutcome, runner = runDoctor): void {
+export function registerDoctor(program: Command, ctx: Context): void {
   const cmd = program
     .command('doctor')
     .description('Check the configuration, the provider, the keychain, the browser and the network; each line ok, warning or failure with a fix.')
@@ -38,22 +37,25 @@ Examples:
   $ HTTPS_PROXY=http://proxy.example:3128 xtalk doctor
   $ xtalk doctor --account alice@example.com     # also checks that account's stored session`,
   );
-  cmd.action(async (opts: DoctorOptions) => {
-    const report = await runner(ctx, opts);
-    outcome.exitCode = report.ok ? ExitCode.Ok : ExitCode.Error;
-  });
+  cmd.action((opts: DoctorOptions) => runDoctor(ctx, opts));
+}
+
+/** Runs every check and prints them; exit code 1 when any check fails (warnings alone exit 0). */
+export async function runDoctor(ctx: Context, opts: DoctorOptions, deps: DoctorDeps = {}): Promise<number> {
+  const report = await printDoctorReport(ctx, opts, deps);
+  return report.ok ? ExitCode.Ok : ExitCode.Error;
 }
 
 /** Runs every check and prints them: one line each on stdout (they are the answer), a summary on stderr. */
-export async function runDoctor(ctx: Context, opts: DoctorOptions, deps: DoctorDeps = {}): Promise<DoctorReport> {
+export async function printDoctorReport(ctx: Context, opts: DoctorOptions, deps: DoctorDeps = {}): Promise<DoctorReport> {
   const ui = createUi(ctx.io, ctx.env, { debug: opts.debug });
   const notice = dotenvNoticeFor(ctx, opts);
   if (notice) ui.info(notice);
   // Loaded here so the other commands never pay for the checks.
   const { runDoctorChecks, formatReport, summarize } = await import('../doctor/run-doctor.js');
-  const started = Date.now();
+  const started = ctx.now();
   const report = await runDoctorChecks(ctx, { issuer: opts.issuer, clientId: opts.clientId, port: opts.port }, deps, opts.account);
-  ui.debug(`doctor: ${report.checks.length} checks in ${Date.now() - started} ms`);
+  ui.debug(`doctor: ${report.checks.length} checks in ${ctx.now() - started} ms`);
   if (opts.json) {
     ui.json(report);
   } else {

@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
-import { getFreshToken } from '../auth/fresh-token.js';
+import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
 import { withoutXtalkSecrets } from '../browser/child-env.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
-import type { RunOutcome } from '../cli/program.js';
+import { addCommonOptions, createCommandEnv, parseMinTtl, type CommonOptions } from './command-env.js';
 import type { Context } from '../context.js';
 import { ExitCode, UsageError, XtalkError } from '../errors.js';
 
@@ -14,7 +12,7 @@ export interface ExecOptions extends CommonOptions {
   minTtl?: string;
 }
 
-export function registerExec(program: Command, ctx: Context, outcome: RunOutcome, runner = runExec): void {
+export function registerExec(program: Command, ctx: Context): void {
   const cmd = program
     .command('exec')
     .description('Run a command with a fresh access token in its environment (never in its argv).')
@@ -33,9 +31,7 @@ Examples:
   $ xtalk exec --env IOTTALK_TOKEN -- python3 upload.py
   $ xtalk exec --min-ttl 900 -- ./long-running-job.sh`,
   );
-  cmd.action(async (command: string[], opts: ExecOptions) => {
-    outcome.exitCode = await runner(ctx, command, opts);
-  });
+  cmd.action((command: string[], opts: ExecOptions) => runExec(ctx, command, opts));
 }
 
 /**
@@ -49,33 +45,28 @@ export async function runExec(ctx: Context, command: string[], opts: ExecOptions
   try {
     const store = env.store();
     const account = selectAccount(store, opts.account);
-    const minTtlSeconds = opts.minTtl === undefined ? undefined : Number(opts.minTtl);
-    if (minTtlSeconds !== undefined && !(minTtlSeconds >= 0)) throw new UsageError(`--min-ttl expects a number of seconds, got "${opts.minTtl}".`);
+    const minTtlSeconds = parseMinTtl(opts.minTtl, 'exec');
     token = (await getFreshToken({ ctx, ui: env.ui, store, config: env.config }, account, { minTtlSeconds })).accessToken;
   } finally {
     env.close();
   }
   const [file, ...args] = command;
   env.ui.debug(`running ${file} with the token in $${opts.env}`);
-  return new Promise((resolve, reject) => {
-    // The command is the user's program, not xtalk: it gets the token and none of xtalk's other secrets.
-    const childEnv = { ...withoutXtalkSecrets(ctx.env), [opts.env]: token };
-    const child = spawn(file!, args, { stdio: 'inherit', env: childEnv, shell: false });
-    // Ctrl-C reaches the child from the terminal too; a signal sent to xtalk alone is passed on.
-    const forward = () => child.kill(typeof ctx.signal.reason === 'string' ? (ctx.signal.reason as NodeJS.Signals) : 'SIGTERM');
-    ctx.signal.addEventListener('abort', forward, { once: true });
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      ctx.signal.removeEventListener('abort', forward);
-      reject(
-        new XtalkError(`Cannot run ${file}: ${e.code === 'ENOENT' ? 'command not found' : e.message}.`, {
-          exitCode: e.code === 'ENOENT' ? ExitCode.CommandNotFound : ExitCode.CannotExecute,
-          hint: 'Check the command name and PATH; put the command after `--`.',
-        }),
-      );
+  // The command is the user's program, not xtalk: it gets the token and none of xtalk's other secrets.
+  const child = ctx.launch(file!, args, { ...withoutXtalkSecrets(ctx.env), [opts.env]: token });
+  // Ctrl-C reaches the child from the terminal too; a signal sent to xtalk alone is passed on.
+  const forward = () => child.kill(typeof ctx.signal.reason === 'string' ? (ctx.signal.reason as NodeJS.Signals) : 'SIGTERM');
+  ctx.signal.addEventListener('abort', forward, { once: true });
+  try {
+    const { code, signal } = await child.exited;
+    return code ?? 128 + (signal ? constants.signals[signal] : 0);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new XtalkError(`Cannot run ${file}: ${err.code === 'ENOENT' ? 'command not found' : err.message}.`, {
+      exitCode: err.code === 'ENOENT' ? ExitCode.CommandNotFound : ExitCode.CannotExecute,
+      hint: 'Check the command name and PATH; put the command after `--`.',
     });
-    child.on('exit', (code, signal) => {
-      ctx.signal.removeEventListener('abort', forward);
-      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
-    });
-  });
+  } finally {
+    ctx.signal.removeEventListener('abort', forward);
+  }
 }

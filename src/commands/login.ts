@@ -1,14 +1,12 @@
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { displayName, toAccountJson } from '../auth/account-view.js';
-import { signIn } from '../auth/sign-in.js';
-import { addCommonOptions, createCommandEnv, dotenvNotice, type CommonOptions } from '../cli/common.js';
+import { signIn } from '../auth/sign-in/sign-in.js';
+import { addCommonOptions, createCommandEnv, dotenvNotice, type CommonOptions } from './command-env.js';
 import { requireClientConfig, type ConfigFlags } from '../config/resolve.js';
 import type { Context } from '../context.js';
-import { UsageError } from '../errors.js';
-import type { LoginPrompt } from '../oidc/client.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord } from '../store/types.js';
+import { ExitCode, UsageError } from '../errors.js';
+import type { AccountRecord, LoginPrompt, TokenStore } from '../auth/ports.js';
 
 export interface LoginOptions extends CommonOptions, ConfigFlags {
   json?: boolean;
@@ -20,7 +18,7 @@ export interface LoginOptions extends CommonOptions, ConfigFlags {
   fresh?: boolean;
 }
 
-export function registerLogin(program: Command, ctx: Context, runner = runLogin): void {
+export function registerLogin(program: Command, ctx: Context): void {
   const cmd = program
     .command('login')
     .description('Sign in and store the session (it becomes the current account).')
@@ -59,10 +57,10 @@ Examples:
   $ xtalk login --prompt select_account     # let the provider offer its account chooser
   $ xtalk login --json | jq -r .username`,
   );
-  cmd.action(async (opts: LoginOptions) => runner(ctx, opts));
+  cmd.action(async (opts: LoginOptions) => runLogin(ctx, opts));
 }
 
-export async function runLogin(ctx: Context, opts: LoginOptions): Promise<void> {
+export async function runLogin(ctx: Context, opts: LoginOptions): Promise<number> {
   const env = createCommandEnv(ctx, opts, opts);
   try {
     const notice = dotenvNotice(env.config);
@@ -88,13 +86,14 @@ export async function runLogin(ctx: Context, opts: LoginOptions): Promise<void> 
       const store = env.store();
       env.ui.json(toAccountJson(account, store.latestAccessTokenExpiry(account.id), store.credentialStore()));
     }
+    return ExitCode.Ok;
   } finally {
     env.close();
   }
 }
 
 /** The current account, when it still holds a session (a logged-out one is not "someone else"). */
-function currentSession(store: AccountStore): AccountRecord | undefined {
+function currentSession(store: TokenStore): AccountRecord | undefined {
   const current = store.currentAccount();
   return current && store.hasSession(current.id) ? current : undefined;
 }

@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import { displayName } from '../auth/account-view.js';
-import { endProviderSession } from '../auth/end-session.js';
-import { logoutAccount, type LogoutResult } from '../auth/logout.js';
+import { endProviderSession } from '../auth/logout/end-session.js';
+import { logoutAccount, type LogoutResult } from '../auth/logout/logout.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, dotenvNotice, type CommandEnv, type CommonOptions } from '../cli/common.js';
+import { addCommonOptions, createCommandEnv, dotenvNotice, type CommandEnv, type CommonOptions } from './command-env.js';
 import type { Context } from '../context.js';
-import { RevocationFailedError, XtalkError } from '../errors.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord } from '../store/types.js';
+import { ExitCode, RevocationFailedError, XtalkError } from '../errors.js';
+import type { AccountRecord, TokenStore } from '../auth/ports.js';
 
 export interface LogoutOptions extends CommonOptions {
   all?: boolean;
@@ -16,7 +15,7 @@ export interface LogoutOptions extends CommonOptions {
   browser?: boolean;
 }
 
-export function registerLogout(program: Command, ctx: Context, runner = runLogout): void {
+export function registerLogout(program: Command, ctx: Context): void {
   const cmd = program
     .command('logout')
     .description('Revoke the tokens at the provider, then delete them locally.')
@@ -45,10 +44,10 @@ Examples:
   $ xtalk logout --all
   $ xtalk logout --force          # the provider is gone for good`,
   );
-  cmd.action(async (opts: LogoutOptions) => runner(ctx, opts));
+  cmd.action(async (opts: LogoutOptions) => runLogout(ctx, opts));
 }
 
-export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<void> {
+export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<number> {
   const env = createCommandEnv(ctx, opts);
   try {
     const notice = dotenvNotice(env.config);
@@ -69,12 +68,12 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<void
       const account = selectAccount(store, opts.account);
       const hint = await logout(account);
       if (endSession) await endBrowserSession(ctx, env, account, hint, opts.browser !== false);
-      return;
+      return ExitCode.Ok;
     }
     const accounts = store.listAccounts().filter((a) => store.hasSession(a.id));
     if (accounts.length === 0) {
       env.ui.info('No account is signed in.');
-      return;
+      return ExitCode.Ok;
     }
     const failed: string[] = [];
     // One browser session per provider: ended once, with the hint of its last account.
@@ -91,8 +90,9 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<void
     if (failed.length > 0) {
       throw new RevocationFailedError(`${failed.length} of ${accounts.length} accounts are still logged in: ${failed.join(', ')}.`);
     }
-    if (!endSession) return;
+    if (!endSession) return ExitCode.Ok;
     for (const { account, hint } of hints.values()) await endBrowserSession(ctx, env, account, hint, opts.browser !== false);
+    return ExitCode.Ok;
   } finally {
     env.close();
   }
@@ -103,7 +103,7 @@ async function endBrowserSession(ctx: Context, env: CommandEnv, account: Account
   if (outcome === 'ended') env.ui.success(`Signed out of ${account.issuer} in the browser too`);
 }
 
-async function readIdToken(env: CommandEnv, store: AccountStore, account: AccountRecord): Promise<string | undefined> {
+async function readIdToken(env: CommandEnv, store: TokenStore, account: AccountRecord): Promise<string | undefined> {
   try {
     return await store.idToken(account.id);
   } catch (e) {

@@ -1,16 +1,17 @@
 import type { Command } from 'commander';
 import { displayName, toTokenJson } from '../auth/account-view.js';
-import { getFreshToken } from '../auth/fresh-token.js';
+import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
 import type { Context } from '../context.js';
+import { ExitCode } from '../errors.js';
 import { formatRelative } from '../output/time.js';
 
 export interface RefreshOptions extends CommonOptions {
   json?: boolean;
 }
 
-export function registerRefresh(program: Command, ctx: Context, runner = runRefresh): void {
+export function registerRefresh(program: Command, ctx: Context): void {
   const cmd = program.command('refresh').description('Refresh the access token now, even if it is still valid.');
   addCommonOptions(cmd, { json: true });
   cmd.addHelpText(
@@ -20,10 +21,10 @@ Examples:
   $ xtalk refresh
   $ xtalk refresh --json | jq -r .expires_at`,
   );
-  cmd.action(async (opts: RefreshOptions) => runner(ctx, opts));
+  cmd.action(async (opts: RefreshOptions) => runRefresh(ctx, opts));
 }
 
-export async function runRefresh(ctx: Context, opts: RefreshOptions): Promise<void> {
+export async function runRefresh(ctx: Context, opts: RefreshOptions): Promise<number> {
   const env = createCommandEnv(ctx, opts);
   try {
     const store = env.store();
@@ -31,6 +32,7 @@ export async function runRefresh(ctx: Context, opts: RefreshOptions): Promise<vo
     const token = await getFreshToken({ ctx, ui: env.ui, store, config: env.config }, account, { force: true });
     if (opts.json) env.ui.json(toTokenJson(token));
     env.ui.success(`Refreshed the access token of ${displayName(account)}; it expires ${formatRelative(token.expiresAt, ctx.now())}.`);
+    return ExitCode.Ok;
   } finally {
     env.close();
   }

@@ -1,15 +1,16 @@
 import type { Command } from 'commander';
 import { displayName, toAccountJson } from '../auth/account-view.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
 import type { Context } from '../context.js';
+import { ExitCode } from '../errors.js';
 import { formatRelative } from '../output/time.js';
 
 export interface StatusOptions extends CommonOptions {
   json?: boolean;
 }
 
-export function registerStatus(program: Command, ctx: Context, runner = runStatus): void {
+export function registerStatus(program: Command, ctx: Context): void {
   const cmd = program.command('status').description('List every stored account; the current one is marked with *.');
   addCommonOptions(cmd, { json: true });
   cmd.addHelpText(
@@ -19,10 +20,10 @@ Examples:
   $ xtalk status
   $ xtalk status --json | jq -r '.[] | select(.current) | .username'`,
   );
-  cmd.action(async (opts: StatusOptions) => runner(ctx, opts));
+  cmd.action(async (opts: StatusOptions) => runStatus(ctx, opts));
 }
 
-export async function runStatus(ctx: Context, opts: StatusOptions): Promise<void> {
+export async function runStatus(ctx: Context, opts: StatusOptions): Promise<number> {
   const env = createCommandEnv(ctx, opts);
   try {
     const store = env.store();
@@ -32,11 +33,11 @@ export async function runStatus(ctx: Context, opts: StatusOptions): Promise<void
     const views = accounts.map((a) => toAccountJson(a, store.latestAccessTokenExpiry(a.id), backend));
     if (opts.json) {
       env.ui.json(views);
-      return;
+      return ExitCode.Ok;
     }
     if (views.length === 0) {
       env.ui.info('No stored accounts. Run `xtalk login` to add one.');
-      return;
+      return ExitCode.Ok;
     }
     const now = ctx.now();
     const rows = views.map((v, i) => {
@@ -53,6 +54,7 @@ export async function runStatus(ctx: Context, opts: StatusOptions): Promise<void
     const header = [' ', 'ACCOUNT', 'EMAIL', 'SUB', 'ISSUER', 'ACCESS TOKEN'];
     env.ui.data(formatTable([header, ...rows]));
     env.ui.info(`Credential store: ${backend ?? 'none yet'}; database ${env.config.paths.dbPath}`);
+    return ExitCode.Ok;
   } finally {
     env.close();
   }

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { displayName } from '../auth/account-view.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
 import type { Context } from '../context.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 
 export type SwitchOptions = CommonOptions;
 
-export function registerSwitch(program: Command, ctx: Context, runner = runSwitch): void {
+export function registerSwitch(program: Command, ctx: Context): void {
   const cmd = program
     .command('switch')
     .description('Make another stored account the current one.')
@@ -21,10 +21,10 @@ Examples:
   $ xtalk switch alice@example.com
   $ xtalk switch 5f1c…                 # by sub, when two accounts share a username`,
   );
-  cmd.action(async (account: string | undefined, opts: SwitchOptions) => runner(ctx, account, opts));
+  cmd.action(async (account: string | undefined, opts: SwitchOptions) => runSwitch(ctx, account, opts));
 }
 
-export async function runSwitch(ctx: Context, positional: string | undefined, opts: SwitchOptions): Promise<void> {
+export async function runSwitch(ctx: Context, positional: string | undefined, opts: SwitchOptions): Promise<number> {
   if (positional && opts.account && positional !== opts.account) {
     throw new UsageError(`Two different accounts given: "${positional}" and --account "${opts.account}".`, 'Name the account once.');
   }
@@ -36,6 +36,7 @@ export async function runSwitch(ctx: Context, positional: string | undefined, op
     const account = selectAccount(store, selector);
     store.setCurrent(account.id);
     env.ui.success(`Switched to ${displayName(account)} at ${account.issuer}.`);
+    return ExitCode.Ok;
   } finally {
     env.close();
   }

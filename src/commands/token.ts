@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { toTokenJson } from '../auth/account-view.js';
-import { getFreshToken } from '../auth/fresh-token.js';
+import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import { addCommonOptions, createCommandEnv, parseMinTtl, type CommonOptions } from './command-env.js';
 import type { Context } from '../context.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 
 export interface TokenOptions extends CommonOptions {
   /** Alias of `--format json`. */
@@ -17,7 +17,7 @@ export interface TokenOptions extends CommonOptions {
 
 const FORMATS = ['raw', 'header', 'json'] as const;
 
-export function registerToken(program: Command, ctx: Context, runner = runToken): void {
+export function registerToken(program: Command, ctx: Context): void {
   const cmd = program
     .command('token')
     .description('Print a valid access token (refreshed first when it expires soon).')
@@ -33,21 +33,22 @@ Only the token and a newline go to stdout, so it can be captured:
   $ xtalk token --min-ttl 300          # a token valid for at least 5 more minutes
   $ xtalk token --json | jq -r .expires_at    # same as --format json`,
   );
-  cmd.action(async (opts: TokenOptions) => runner(ctx, opts));
+  cmd.action(async (opts: TokenOptions) => runToken(ctx, opts));
 }
 
-export async function runToken(ctx: Context, opts: TokenOptions): Promise<void> {
+export async function runToken(ctx: Context, opts: TokenOptions): Promise<number> {
   const env = createCommandEnv(ctx, opts);
   try {
     await ctx.readKeyEarly?.({ paths: env.config.paths, mode: env.config.credentialStore });
     const store = env.store();
-    const minTtlSeconds = opts.minTtl === undefined ? undefined : parseSeconds(opts.minTtl, '--min-ttl');
+    const minTtlSeconds = parseMinTtl(opts.minTtl, 'token');
     const format = tokenFormat(opts);
     const account = selectAccount(store, opts.account);
     const token = await getFreshToken({ ctx, ui: env.ui, store, config: env.config }, account, { minTtlSeconds });
     if (format === 'json') env.ui.json(toTokenJson(token));
     else if (format === 'header') env.ui.data(`Authorization: ${token.tokenType} ${token.accessToken}\n`);
     else env.ui.data(token.accessToken + '\n');
+    return ExitCode.Ok;
   } finally {
     env.close();
   }
@@ -62,7 +63,3 @@ function tokenFormat(opts: TokenOptions): (typeof FORMATS)[number] {
   return opts.json ? 'json' : (format as (typeof FORMATS)[number]);
 }
 
-function parseSeconds(value: string, flag: string): number {
-  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw new UsageError(`${flag} expects a number of seconds, got "${value}".`, `For example: xtalk token ${flag} 300`);
-  return Number(value);
-}

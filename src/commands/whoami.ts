@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { displayName, toAccountJson, type AccountJson } from '../auth/account-view.js';
-import { discoverFor, getFreshToken } from '../auth/fresh-token.js';
+import { discoverFor } from '../auth/provider-for.js';
+import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
 import type { Context } from '../context.js';
+import { ExitCode } from '../errors.js';
 import { formatRelative } from '../output/time.js';
 
 export interface WhoamiOptions extends CommonOptions {
@@ -11,7 +13,7 @@ export interface WhoamiOptions extends CommonOptions {
   verify?: boolean;
 }
 
-export function registerWhoami(program: Command, ctx: Context, runner = runWhoami): void {
+export function registerWhoami(program: Command, ctx: Context): void {
   const cmd = program
     .command('whoami')
     .description('Show the signed-in account (read from the local store; no network unless --verify).')
@@ -26,10 +28,10 @@ Examples:
   $ xtalk whoami --account alice@example.com
   $ xtalk whoami --verify || xtalk login`,
   );
-  cmd.action(async (opts: WhoamiOptions) => runner(ctx, opts));
+  cmd.action(async (opts: WhoamiOptions) => runWhoami(ctx, opts));
 }
 
-export async function runWhoami(ctx: Context, opts: WhoamiOptions): Promise<void> {
+export async function runWhoami(ctx: Context, opts: WhoamiOptions): Promise<number> {
   const env = createCommandEnv(ctx, opts);
   try {
     const store = env.store();
@@ -44,6 +46,7 @@ export async function runWhoami(ctx: Context, opts: WhoamiOptions): Promise<void
     const view = toAccountJson(account, store.latestAccessTokenExpiry(account.id), store.credentialStore());
     if (opts.json) env.ui.json(view);
     else env.ui.data(formatAccount(view, ctx.now()));
+    return ExitCode.Ok;
   } finally {
     env.close();
   }

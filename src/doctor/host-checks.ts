@@ -1,12 +1,12 @@
 import { createServer } from 'node:net';
-import { findBrowserLauncher } from '../auth/login-method.js';
+import { findBrowserLauncher } from '../auth/sign-in/method-choice.js';
 import { findExecutable } from '../browser/host-probe.js';
 import { splitCommandLine } from '../browser/open-browser.js';
 import type { HostFacts } from '../context.js';
-import type { CredentialStoreMode } from '../store/types.js';
 import { KeychainUnavailableError, type KeychainPort } from '../store/keychain.js';
 import { fail, ok, warn, type CheckResult } from './check.js';
 import { browserSetting } from '../shared/browser-setting.js';
+import type { CredentialStoreMode } from '../auth/ports.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

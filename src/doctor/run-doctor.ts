@@ -32,7 +32,7 @@ export async function runDoctorChecks(ctx: Context, flags: ConfigFlags, deps: Do
   const { result: configResult, config } = checkConfig({ flags, env: ctx.env, cwd: ctx.cwd, platform: ctx.platform });
   const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000;
   const keychainTimeoutMs = deps.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;
-  const keychain = (): KeychainPort => (deps.keychain ? guardKeychain(deps.keychain, keychainTimeoutMs) : createSystemKeychain({ timeoutMs: keychainTimeoutMs }));
+  const keychain = (): KeychainPort => (deps.keychain ? guardKeychain(deps.keychain, keychainTimeoutMs) : createSystemKeychain({ timeoutMs: keychainTimeoutMs, host: { platform: ctx.platform, env: ctx.env } }));
   const issuer = config?.issuer;
   const providerFetch = deps.fetch ?? proxyFetchOrReason(ctx.env);
 

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import { boundedFetch } from './bounded-fetch.js';
+import { boundedFetch } from '../shared/bounded-fetch.js';
 import { hasProxy, PROXY_FIX, proxyProblem, readProxyEnv, type ProxyEnv } from './proxy-env.js';
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -8,12 +8,12 @@ import { checkAuthorizedParty, checkAuthTime, verifyHmacIdToken } from './id-tok
 import { describe, mapError, responseOf } from './map-error.js';
 import { setUpProvider } from './provider-setup.js';
 import { delay, revokeToken } from './revocation.js';
-import type { AuthorizationRequest, DeviceAuthorization, DevicePoll, LoginPrompt, ProviderSettings, TokenResult } from './types.js';
+import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, ProviderSettings, TokenResult } from './types.js';
 
 // The files of this folder: provider-setup.ts (discovery and the openid-client Configuration),
 // this class (the grants), id-token-checks.ts (what xtalk checks beyond openid-client),
 // device-grant.ts, revocation.ts, map-error.ts (openid-client's errors to ours) and types.ts.
-export type { AuthorizationRequest, DeviceAuthorization, DevicePoll, LoginPrompt, ProviderSettings, TokenResult } from './types.js';
+export type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, LoginPrompt, ProviderSettings, TokenResult } from './types.js';
 export { AUTH_TIME_TOLERANCE_SECONDS } from './id-token-checks.js';
 
 /** Tokens an access token without `expires_in` is assumed to live for: short, so it is renewed early. */
@@ -93,14 +93,7 @@ export class ProviderClient {
    * Builds the authorization URL with PKCE S256, a fresh nonce and a fresh state (or the one given,
    * when the listener had to know it before the URL existed).
    */
-  async createAuthorizationRequest(opts: {
-    redirectUri: string;
-    scope: string;
-    state?: string;
-    loginHint?: string | undefined;
-    prompt?: LoginPrompt | undefined;
-    maxAge?: number | undefined;
-  }): Promise<AuthorizationRequest> {
+  async createAuthorizationRequest(opts: AuthorizationRequestOptions): Promise<AuthorizationRequest> {
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = opts.state ?? oidc.randomState();
     const nonce = oidc.randomNonce();

@@ -1,13 +1,8 @@
-import { HINTS } from '../hints.js';
-
 /**
  * The messages of xtalk's provider errors: which check failed, with what was expected and what
  * arrived. No openid-client here (src/oidc/map-error.ts maps its errors), and no hints: those are
  * in src/hints.ts, chosen by the error's code.
  */
-
-/** Kept for src/auth/fresh-token.ts until it throws code ID_TOKEN_INVALID; the words live in src/hints.ts. */
-export const VALIDATION_HINT = HINTS.ID_TOKEN_INVALID;
 
 /** Claims, parameters and attributes whose expected and received values are safe and useful to show. */
 const SHOWN_VALUES = new Set(['iss', 'aud', 'azp', 'sub', 'issuer']);

@@ -37,6 +37,16 @@ export interface AuthorizationRequest {
 /** `prompt` values a login may send (OIDC Core 3.1.2.1). */
 export type LoginPrompt = 'login' | 'select_account' | 'consent';
 
+/** What a sign-in asks of the authorization endpoint; `state` when the listener had to know it first. */
+export interface AuthorizationRequestOptions {
+  redirectUri: string;
+  scope: string;
+  state?: string;
+  loginHint?: string | undefined;
+  prompt?: LoginPrompt | undefined;
+  maxAge?: number | undefined;
+}
+
 /** A validated token response. */
 export interface TokenResult {
   grant: TokenGrant;

@@ -1,5 +1,5 @@
 import chalk, { Chalk, type ChalkInstance } from 'chalk';
-import type { Io } from '../context.js';
+import type { Io } from '../auth/ports.js';
 import { redact } from './redact.js';
 import { sanitize, toSafeJson } from './sanitize.js';
 

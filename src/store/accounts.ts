@@ -28,11 +28,6 @@ export class AccountStore {
     this.#warn = warn;
   }
 
-  /** @internal The connection, for store-level use cases that lock it across an await. */
-  get db(): Db {
-    return this.#sql.db;
-  }
-
   /** @internal */
   get dbPath(): string {
     return this.#sql.dbPath;

@@ -54,7 +54,6 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
     let settled = false;
     let authenticated = false;
     let busAnswered = false;
-    let pinged = false;
     let pending: Buffer = Buffer.alloc(0);
     const crypto = lookup ? transferKeys() : undefined;
     let session: string | undefined;
@@ -117,7 +116,6 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
             const problem = pingFailure(m.errorName ?? '');
             if (problem || !lookup) return finish({ problem });
           } else if (m.type !== METHOD_RETURN) continue;
-          pinged = true;
           if (!lookup) return finish({});
           continue;
         }

@@ -1,3 +1,4 @@
+import type { Keychain } from '../auth/ports.js';
 import { KeychainError } from '../errors.js';
 // Static, not lazy: the read must be able to start before the caller's next synchronous work.
 import { askSecretService, checkSecretService } from './dbus-probe.js';
@@ -8,15 +9,10 @@ export const KEYCHAIN_SERVICE = 'xtalk';
 export const KEYCHAIN_TIMEOUT_MS = 3000;
 
 /**
- * The OS keychain as the store sees it: one secret per account name under service `xtalk`.
- * A missing entry is `null` / `false`, never an error. Implementations should stop work when
- * `signal` aborts; {@link guardKeychain} supplies it.
+ * The OS keychain as the store sees it: the core's Keychain port (src/auth/ports.ts). The signal
+ * every call gets comes from {@link guardKeychain}.
  */
-export interface KeychainPort {
-  get(account: string, signal?: AbortSignal): Promise<string | null>;
-  set(account: string, secret: string, signal?: AbortSignal): Promise<void>;
-  delete(account: string, signal?: AbortSignal): Promise<boolean>;
-}
+export type KeychainPort = Keychain;
 
 /** The keychain failed, was locked or did not answer in time; `reason` says which, for messages. */
 export class KeychainUnavailableError extends KeychainError {
@@ -44,17 +40,26 @@ export function guardKeychain(port: KeychainPort, timeoutMs = KEYCHAIN_TIMEOUT_M
   return wrapped;
 }
 
+/** What the keychain depends on outside the process's memory: the platform and the session bus. */
+export interface KeychainHost {
+  platform: NodeJS.Platform;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
 /**
  * The platform keychain (macOS Keychain, Windows Credential Manager, Secret Service on Linux),
- * loaded on first use so commands that never touch it don't pay for the native module.
+ * loaded on first use so commands that never touch it don't pay for the native module. `host`
+ * comes from the Context (the caller's env and platform); without it, this process's.
  */
-export function createSystemKeychain(opts: { timeoutMs?: number } = {}): KeychainPort {
-  const secretService = process.platform !== 'darwin' && process.platform !== 'win32';
+export function createSystemKeychain(opts: { timeoutMs?: number; host?: KeychainHost } = {}): KeychainPort {
+  const host = opts.host ?? { platform: process.platform, env: process.env };
+  const busAddress = host.env.DBUS_SESSION_BUS_ADDRESS;
+  const secretService = host.platform !== 'darwin' && host.platform !== 'win32';
   let busCheck: Promise<string | undefined> | undefined;
   const entry = async (account: string, signal: AbortSignal | undefined) => {
     if (secretService) {
       // The library would block this thread on a bus that never answers; ask without blocking first.
-      const problem = await (busCheck ??= checkSecretService(process.env.DBUS_SESSION_BUS_ADDRESS, signal));
+      const problem = await (busCheck ??= checkSecretService(busAddress, signal));
       if (problem) throw new KeychainUnavailableError(problem);
     }
     return libraryEntry(account);
@@ -63,7 +68,7 @@ export function createSystemKeychain(opts: { timeoutMs?: number } = {}): Keychai
     if (secretService && !busCheck) {
       // The common read in one non-blocking conversation that also serves as the probe; anything
       // unusual (no such item, several, locked) is left to the library, as before.
-      const answer = askSecretService(process.env.DBUS_SESSION_BUS_ADDRESS, signal, { service: KEYCHAIN_SERVICE, username: account });
+      const answer = askSecretService(busAddress, signal, { service: KEYCHAIN_SERVICE, username: account });
       busCheck = answer.then((a) => a.problem);
       const { problem, secret } = await answer;
       if (problem) throw new KeychainUnavailableError(problem);

@@ -8,6 +8,7 @@ import { createTestContext } from '../fakes/context.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
 import { clientEnv, runCli, XTALK_BIN } from './cli.js';
+import { rawDb } from '../helpers/raw-db.js';
 
 let provider: TestProvider;
 beforeAll(async () => {
@@ -129,7 +130,7 @@ describe('single-flight refresh across processes', () => {
     const token = JSON.parse(next.stdout).access_token as string;
     expect((await provider.introspect(token)).active).toBe(true);
     const store = storeOf(home);
-    expect(store.db.prepare('PRAGMA integrity_check').pluck().get()).toBe('ok');
+    expect(rawDb(store.dbPath).value('PRAGMA integrity_check')).toBe('ok');
     store.close();
   }, 60_000);
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { openStore, type CredentialStoreMode } from '../../src/store/index.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { ROOT, XTALK_BIN, type CliResult } from './cli.js';
+import { rawDb } from '../helpers/raw-db.js';
 
 export type CliEnv = Record<string, string | undefined>;
 
@@ -142,15 +143,15 @@ export interface StoreSnapshot {
 export async function inspectStore(home: string, opts: { decrypt?: boolean; mode?: CredentialStoreMode } = {}): Promise<StoreSnapshot> {
   const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: opts.mode ?? 'file', warn: () => {} });
   try {
-    const db = store.db;
+    const db = rawDb(store.dbPath);
     const accounts = store.listAccounts();
     const snapshot: StoreSnapshot = {
-      integrity: (db.prepare('PRAGMA integrity_check').pluck().all() as string[]).join('; '),
-      foreignKeyViolations: db.prepare('PRAGMA foreign_key_check').all().length,
+      integrity: (db.values('PRAGMA integrity_check') as string[]).join('; '),
+      foreignKeyViolations: db.values('PRAGMA foreign_key_check').length,
       users: accounts.map((a) => a.sub),
       currentSub: store.currentAccount()?.sub,
-      refreshTokenRows: db.prepare('SELECT count(*) FROM refresh_token').pluck().get() as number,
-      accessTokenRows: db.prepare('SELECT count(*) FROM access_token').pluck().get() as number,
+      refreshTokenRows: db.value('SELECT count(*) FROM refresh_token') as number,
+      accessTokenRows: db.value('SELECT count(*) FROM access_token') as number,
       credentialStore: store.credentialStore(),
       refreshTokens: {},
       accessTokens: {},

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { BrowserVia, Context, HostFacts } from '../../src/context.js';
 import { ProviderClient } from '../../src/oidc/client.js';
 import { openStore } from '../../src/store/index.js';
-import { isProcessAlive, sleep } from '../../src/system-context.js';
+import { isProcessAlive, launchProcess, sleep } from '../../src/system-context.js';
 import type { KeychainPort } from '../../src/store/keychain.js';
 import type { PassThrough } from 'node:stream';
 import { CaptureStream, createStdin } from './streams.js';
@@ -85,6 +85,8 @@ export function createTestContext(opts: TestContextOptions = {}): TestContext {
     probeHost: async () => ({ procVersion: undefined, wslview: undefined, powershell: undefined, ...opts.host }),
     pid: opts.pid ?? process.pid,
     isProcessAlive: opts.isProcessAlive ?? isProcessAlive,
+    // `xtalk exec` runs real programs in the tests too.
+    launch: launchProcess,
     stdout,
     stderr,
     opened,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
-import { runDoctor } from '../../src/commands/doctor.js';
+import { printDoctorReport } from '../../src/commands/doctor.js';
 import type { CheckResult } from '../../src/doctor/check.js';
 import { createTestContext, type TestContextOptions } from '../fakes/context.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
@@ -181,7 +181,7 @@ describe('xtalk doctor: clock skew from the provider Date header', () => {
     try {
       const ctx = createTestContext({ env: providerEnv(fake.issuer) });
       const started = Date.now();
-      const report = await runDoctor(ctx, { json: true }, { requestTimeoutMs: 300 });
+      const report = await printDoctorReport(ctx, { json: true }, { requestTimeoutMs: 300 });
       expect(Date.now() - started).toBeLessThan(3000);
       expect(report.checks.find((c) => c.name === 'discovery')).toMatchObject({ status: 'fail', detail: expect.stringContaining('no answer within 0.3 s') });
     } finally {
@@ -207,7 +207,7 @@ describe('xtalk doctor: keychain', () => {
   it('does not touch the keychain with XTALK_CREDENTIAL_STORE=file', async () => {
     const keychain = new FakeKeychain().forbidCalls();
     const ctx = createTestContext({ env: { ...providerEnv(), XTALK_CREDENTIAL_STORE: 'file' } });
-    const report = await runDoctor(ctx, { json: true }, { keychain });
+    const report = await printDoctorReport(ctx, { json: true }, { keychain });
     keychain.verify();
     expect(report.checks.find((c) => c.name === 'keychain')).toMatchObject({ status: 'ok', detail: expect.stringContaining('file store in use') });
   });
@@ -215,7 +215,7 @@ describe('xtalk doctor: keychain', () => {
   it('reads one missing entry and writes nothing when the keychain is used', async () => {
     const keychain = new FakeKeychain();
     const ctx = createTestContext({ env: providerEnv(), keychain });
-    const report = await runDoctor(ctx, { json: true }, { keychain });
+    const report = await printDoctorReport(ctx, { json: true }, { keychain });
     expect(keychain.calls).toEqual([{ op: 'get', account: 'xtalk-doctor-probe' }]);
     expect(keychain.entries.size).toBe(0);
     expect(report.checks.find((c) => c.name === 'keychain')).toMatchObject({ status: 'ok', detail: expect.stringContaining('answers') });
@@ -223,7 +223,7 @@ describe('xtalk doctor: keychain', () => {
 
   it('warns when the keychain is unavailable and xtalk would fall back to the key file', async () => {
     const keychain = new FakeKeychain('unavailable');
-    const report = await runDoctor(createTestContext({ env: providerEnv(), keychain }), { json: true }, { keychain });
+    const report = await printDoctorReport(createTestContext({ env: providerEnv(), keychain }), { json: true }, { keychain });
     expect(report.ok).toBe(true);
     expect(report.checks.find((c) => c.name === 'keychain')).toMatchObject({ status: 'warn', detail: expect.stringContaining('no D-Bus session bus') });
   });
@@ -231,7 +231,7 @@ describe('xtalk doctor: keychain', () => {
   it('fails when the keychain is required, and gives up on a hanging one at the time limit', async () => {
     const keychain = new FakeKeychain('hang');
     const ctx = createTestContext({ env: { ...providerEnv(), XTALK_CREDENTIAL_STORE: 'keychain' }, keychain });
-    const report = await runDoctor(ctx, { json: true }, { keychain, keychainTimeoutMs: 200 });
+    const report = await printDoctorReport(ctx, { json: true }, { keychain, keychainTimeoutMs: 200 });
     keychain.verify();
     expect(report.ok).toBe(false);
     expect(report.checks.find((c) => c.name === 'keychain')).toMatchObject({

@@ -11,6 +11,7 @@ import { ProviderClient } from '../../src/oidc/client.js';
 import { openStore } from '../../src/store/index.js';
 import { createTestContext } from '../fakes/context.js';
 import { followAuthorization, PATHS, ROGUE_SUBJECT, startRogueProvider, type Claims, type RogueProvider } from '../provider/rogue-provider.js';
+import { rawDb } from '../helpers/raw-db.js';
 
 let rogue: RogueProvider;
 beforeAll(async () => {
@@ -41,7 +42,7 @@ function userRows(home: string): number {
   if (!existsSync(join(home, 'xtalk.db'))) return 0;
   const s = openHome(home);
   try {
-    return s.db.prepare('SELECT count(*) FROM user').pluck().get() as number;
+    return rawDb(s.dbPath).value('SELECT count(*) FROM user') as number;
   } finally {
     s.close();
   }
@@ -55,7 +56,7 @@ async function session(home: string) {
     return {
       refreshToken: (await s.refreshToken(id))?.refreshToken,
       accessToken: await s.latestAccessToken(id),
-      accessTokenRows: s.db.prepare('SELECT count(*) FROM access_token').pluck().get() as number,
+      accessTokenRows: rawDb(s.dbPath).value('SELECT count(*) FROM access_token') as number,
     };
   } finally {
     s.close();

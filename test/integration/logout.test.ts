@@ -7,6 +7,7 @@ import { createTestContext } from '../fakes/context.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type KoaMiddleware, type TestProvider } from '../provider/provider.js';
+import { rawDb } from '../helpers/raw-db.js';
 
 let provider: TestProvider;
 let hidden: TestProvider;
@@ -70,7 +71,7 @@ async function heldTokens(home: string): Promise<string[]> {
 function tokenRowCount(home: string): number {
   const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
   try {
-    return (store.db.prepare('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)').pluck().get() as number);
+    return (rawDb(store.dbPath).value('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)') as number);
   } finally {
     store.close();
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getFreshToken } from '../../src/auth/fresh-token.js';
+import { getFreshToken } from '../../src/auth/refresh/single-flight.js';
 import { run } from '../../src/cli/run.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { NetworkError } from '../../src/errors.js';

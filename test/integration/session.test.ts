@@ -5,6 +5,7 @@ import { openStore } from '../../src/store/index.js';
 import { createTestContext, type TestContextOptions } from '../fakes/context.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
+import { rawDb } from '../helpers/raw-db.js';
 
 let provider: TestProvider;
 beforeAll(async () => {
@@ -46,7 +47,7 @@ function withStore<T>(home: string, fn: (store: ReturnType<typeof openStore>) =>
   }
 }
 
-const accessTokenRows = (home: string) => withStore(home, (s) => s.db.prepare('SELECT count(*) FROM access_token').pluck().get() as number);
+const accessTokenRows = (home: string) => withStore(home, (s) => rawDb(s.dbPath).value('SELECT count(*) FROM access_token') as number);
 
 describe('xtalk token', () => {
   it('prints the stored token and nothing else, with no provider call', async () => {
@@ -92,6 +93,12 @@ describe('xtalk token', () => {
     expect((await provider.introspect(res.stdout.trim())).active).toBe(true);
 
     expect((await xtalk(home, ['token', '--min-ttl', 'soon'])).code).toBe(2);
+    // One rule for token and exec: an empty or negative value is a usage error, not 0.
+    for (const args of [['token', '--min-ttl', ''], ['exec', '--min-ttl', '', '--', 'true'], ['exec', '--min-ttl', '-5', '--', 'true']]) {
+      const bad = await xtalk(home, args);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr).toMatch(/--min-ttl expects a number of seconds/);
+    }
   });
 
   it('exits 4 with the hint `xtalk login` without a session', async () => {

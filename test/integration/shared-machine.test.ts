@@ -13,6 +13,7 @@ import { waitFor } from '../helpers/wait-for.js';
 import { CookieJar, followStartLink, signInWithHttp, signOutWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
 import { followAuthorization, startRogueProvider, type RogueProvider } from '../provider/rogue-provider.js';
+import { rawDb } from '../helpers/raw-db.js';
 
 let provider: TestProvider;
 let rogue: RogueProvider;
@@ -70,7 +71,7 @@ async function storedIdToken(home: string): Promise<{ token: string | undefined;
   const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
   try {
     const account = store.listAccounts()[0]!;
-    const column = store.db.prepare('SELECT id_token FROM user WHERE id = ?').pluck().get(account.id);
+    const column = rawDb(store.dbPath).value('SELECT id_token FROM user WHERE id = ?', account.id);
     return { token: store.hasSession(account.id) ? await store.idToken(account.id) : undefined, column };
   } finally {
     store.close();

@@ -7,6 +7,7 @@ import { openStore } from '../../src/store/index.js';
 import { createTestContext } from '../fakes/context.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
+import { rawDb } from '../helpers/raw-db.js';
 
 let provider: TestProvider;
 beforeAll(async () => {
@@ -36,7 +37,7 @@ function storeOf(home: string) {
 function tokenRows(home: string): number {
   const store = storeOf(home);
   try {
-    return store.db.prepare('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)').pluck().get() as number;
+    return rawDb(store.dbPath).value('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)') as number;
   } finally {
     store.close();
   }

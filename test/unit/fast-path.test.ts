@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFastArgs, parseFastTokenArgs } from '../../src/cli/fast-path.js';
+import { parseFastArgs, parseFastTokenArgs } from '../../src/commands/fast-path.js';
 
 describe('the fast path of `xtalk token`', () => {
   it('takes the common forms', () => {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
 import { openStore, type AccountStore, type SessionIdentity, type TokenGrant } from '../../src/store/index.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
+import { rawDb } from '../helpers/raw-db.js';
 
 const ISSUER = 'https://id.example.test';
 const T0 = Date.UTC(2025, 0, 1);
@@ -31,7 +32,7 @@ function grant(over: Partial<TokenGrant> = {}): TokenGrant {
   return { accessToken: 'AT-1', tokenType: 'Bearer', scope: 'openid email', expiresAt: T0 + HOUR, refreshToken: 'RT-1', ...over };
 }
 
-const count = (store: AccountStore, table: string) => store.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
+const count = (store: AccountStore, table: string) => rawDb(store.dbPath).value(`SELECT count(*) FROM ${table}`);
 
 describe('AccountStore', () => {
   it('keeps the latest ID token encrypted and bound to its user; logout forgets it', async () => {
@@ -39,7 +40,7 @@ describe('AccountStore', () => {
     const a = await store.saveLogin(who('sub-a'), grant({ idToken: 'ID-1' }), T0);
     const b = await store.saveLogin(who('sub-b'), grant({ accessToken: 'AT-b', refreshToken: 'RT-b', idToken: 'ID-b' }), T0);
     expect(await store.idToken(a.id)).toBe('ID-1');
-    const column = () => store.db.prepare('SELECT id_token FROM user WHERE id = ?').pluck().get(a.id) as string | null;
+    const column = () => rawDb(store.dbPath).value('SELECT id_token FROM user WHERE id = ?', a.id) as string | null;
     expect(column()).toMatch(/^v1\./);
     expect(column()).not.toContain('ID-1');
     // A refresh without an ID token keeps the one there is; one with an ID token replaces it.
@@ -48,7 +49,7 @@ describe('AccountStore', () => {
     await store.saveRefresh(a.id, grant({ accessToken: 'AT-3', refreshToken: null, idToken: 'ID-2' }), undefined, T0 + 2);
     expect(await store.idToken(a.id)).toBe('ID-2');
     // Copied to another user's row, the ciphertext no longer decrypts.
-    store.db.prepare('UPDATE user SET id_token = ? WHERE id = ?').run(column(), b.id);
+    rawDb(store.dbPath).run('UPDATE user SET id_token = ? WHERE id = ?', column(), b.id);
     await expect(store.idToken(b.id)).rejects.toBeInstanceOf(StoreError);
     store.deleteSession(a.id, null);
     expect(column()).toBeNull();
@@ -111,7 +112,7 @@ describe('AccountStore', () => {
     await store.saveLogin(who('sub-a'), grant({ accessToken: 'AT-3', refreshToken: undefined, expiresAt: T0 + 3 * HOUR }), T0 + 2000);
     expect((await store.refreshToken(id))!.refreshToken).toBe('RT-2');
     expect(count(store, 'refresh_token')).toBe(1);
-    const linked = store.db.prepare('SELECT DISTINCT refresh_token_id FROM access_token').pluck().all();
+    const linked = rawDb(store.dbPath).values('SELECT DISTINCT refresh_token_id FROM access_token');
     expect(linked).toEqual([rt1.id]);
   });
 
@@ -139,7 +140,7 @@ describe('AccountStore', () => {
     expect(store.latestAccessTokenExpiry(id)).toBe(T0 + 2 * HOUR);
 
     await store.saveLogin(who('sub-a'), grant({ accessToken: 'AT-4', expiresAt: T0 + 5 * HOUR }), T0 + 2 * HOUR);
-    const left = store.db.prepare('SELECT expires_at FROM access_token ORDER BY expires_at').pluck().all();
+    const left = rawDb(store.dbPath).values('SELECT expires_at FROM access_token ORDER BY expires_at');
     expect(left).toEqual([T0 + 3 * HOUR, T0 + 5 * HOUR]);
   });
 
@@ -181,7 +182,7 @@ describe('AccountStore', () => {
     const a = await store.saveLogin(who('sub-a'), grant({ accessToken: 'AT-a', refreshToken: 'RT-a' }), T0);
     const b = await store.saveLogin(who('sub-b'), grant({ accessToken: 'AT-b', refreshToken: 'RT-b' }), T0);
     for (const table of ['access_token', 'refresh_token']) {
-      store.db.prepare(`UPDATE ${table} SET token = (SELECT token FROM ${table} WHERE user_id = ?) WHERE user_id = ?`).run(a.id, b.id);
+      rawDb(store.dbPath).run(`UPDATE ${table} SET token = (SELECT token FROM ${table} WHERE user_id = ?) WHERE user_id = ?`, a.id, b.id);
     }
     await expect(store.latestAccessToken(b.id)).rejects.toMatchObject({ code: 'TOKEN_UNDECRYPTABLE', message: 'stored token could not be decrypted' });
     await expect(store.refreshToken(b.id)).rejects.toThrow(StoreError);
@@ -207,7 +208,7 @@ describe('AccountStore', () => {
     // Proves the scan can see row data in the WAL at all.
     expect(readFileSync(`${dbPath}-wal`).includes('sub-a')).toBe(true);
     scan();
-    store.db.pragma('wal_checkpoint(TRUNCATE)');
+    rawDb(dbPath).value('PRAGMA wal_checkpoint(TRUNCATE)');
     scan();
     expect(readFileSync(dbPath).includes('sub-a')).toBe(true);
   });

@@ -63,8 +63,11 @@ describe('guardKeychain', () => {
 
 describe.runIf(process.platform === 'linux')('createSystemKeychain', () => {
   it('reports a missing session bus as unavailable, not as a crash', async () => {
-    vi.stubEnv('DBUS_SESSION_BUS_ADDRESS', 'unix:path=/nonexistent/xtalk-test-bus');
-    const err = await createSystemKeychain().get(`xtalk-test-${process.pid}`).catch((e: unknown) => e);
+    const host = { platform: 'linux' as const, env: { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/xtalk-test-bus' } };
+    // xtalk's own bus conversation takes the address from `host`; the keychain library it falls
+    // back to is native code that reads this process's environment itself.
+    vi.stubEnv('DBUS_SESSION_BUS_ADDRESS', host.env.DBUS_SESSION_BUS_ADDRESS);
+    const err = await createSystemKeychain({ host }).get(`xtalk-test-${process.pid}`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KeychainUnavailableError);
     expect((err as KeychainUnavailableError).reason).toBe('no D-Bus session bus (is DBUS_SESSION_BUS_ADDRESS set?)');
   });

@@ -2,7 +2,18 @@ import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { resolveConfig, type ConfigFlags, type ResolvedConfig } from '../config/resolve.js';
 import { createUi, type Ui } from '../output/ui.js';
-import type { AccountStore } from '../store/index.js';
+import type { TokenStore } from '../auth/ports.js';
+import { UsageError } from '../errors.js';
+
+declare module 'commander' {
+  interface Command {
+    /**
+     * xtalk's actions resolve to their command's exit code: each `runX` returns it (or throws an
+     * XtalkError, which carries one). src/cli/program.ts keeps what commander itself would drop.
+     */
+    action(fn: (this: this, ...args: any[]) => Promise<number>): this;
+  }
+}
 
 /** Options every command understands. */
 export interface CommonOptions {
@@ -22,7 +33,7 @@ export function addCommonOptions(cmd: Command, opts: { json?: boolean } = {}): C
 export interface CommandEnv {
   config: ResolvedConfig;
   ui: Ui;
-  store(): AccountStore;
+  store(): TokenStore;
   close(): void;
 }
 
@@ -32,7 +43,7 @@ export function createCommandEnv(ctx: Context, opts: CommonOptions, flags: Confi
   const config = resolveConfig({ flags, env: ctx.env, cwd: ctx.cwd, platform: ctx.platform });
   if (config.clientSecret) secrets.push(config.clientSecret);
   ui.debug(`config: ${describeSources(config)}`);
-  let store: AccountStore | undefined;
+  let store: TokenStore | undefined;
   return {
     config,
     ui,
@@ -53,4 +64,13 @@ function describeSources(config: ResolvedConfig): string {
 export function dotenvNotice(config: Pick<ResolvedConfig, 'dotenv'>): string | undefined {
   if (!config.dotenv) return undefined;
   return `Using ${config.dotenv.names.join(', ')} from ${config.dotenv.path} (a .env file in the current folder).`;
+}
+
+/** `--min-ttl` of `token` and `exec`: whole or decimal seconds, nothing else (not even ""). */
+export function parseMinTtl(value: string | undefined, command: 'token' | 'exec'): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(value.trim())) {
+    throw new UsageError(`--min-ttl expects a number of seconds, got "${value}".`, `For example: xtalk ${command} --min-ttl 300${command === 'exec' ? ' -- CMD' : ''}`);
+  }
+  return Number(value);
 }

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { parsePastedCallback, readPastedCallback } from '../../src/auth/paste-callback.js';
+import { parsePastedCallback, readPastedCallback } from '../../src/auth/sign-in/paste-callback.js';
 import { createUi } from '../../src/output/ui.js';
 import { CaptureStream } from '../fakes/streams.js';
 

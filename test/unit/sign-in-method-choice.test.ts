@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseLoginMethod, sshForwardHint, type LoginMethodInput } from '../../src/auth/login-method.js';
+import { chooseLoginMethod, sshForwardHint, type LoginMethodInput } from '../../src/auth/sign-in/method-choice.js';
 import { UsageError } from '../../src/errors.js';
 
 const WSL_VERSION = 'Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) (gcc (GCC) 11.2.0) #1 SMP';

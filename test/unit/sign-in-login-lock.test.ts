@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLoginLock, loginLockPath, type LoginLockOptions } from '../../src/auth/login-lock.js';
+import { acquireLoginLock, loginLockPath, type LoginLockOptions } from '../../src/auth/sign-in/login-lock.js';
 
 const ISSUER = 'https://account.iottalk.example';
 

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { assertSafeBrowserUrl } from '../browser/url-guard.js';
-import { XtalkError } from '../errors.js';
-import { startCallbackServer, type CallbackRequest } from '../loopback/server.js';
-import type { LoginPrompt } from '../oidc/client.js';
-import type { AccountRecord } from '../store/types.js';
-import { displayName } from './account-view.js';
-import type { BrowserLauncher } from './login-method.js';
-import { saveSignIn, type ClientConfig, type LoginDeps } from './login-session.js';
+import { assertSafeBrowserUrl } from '../../browser/url-guard.js';
+import { XtalkError } from '../../errors.js';
+import { startCallbackServer, type CallbackRequest } from '../../loopback/server.js';
+import { displayName } from '../account-view.js';
+import type { BrowserLauncher } from './method-choice.js';
+import { saveSignIn, type ClientConfig, type LoginDeps } from './save-session.js';
 import { readPastedCallback, type PasteReader } from './paste-callback.js';
+import type { AccountRecord, LoginPrompt } from '../ports.js';
 
-export type { ClientConfig, LoginDeps } from './login-session.js';
+export type { ClientConfig, LoginDeps } from './save-session.js';
 
 export interface RedirectLoginOptions {
   /** Launch a browser this way; undefined prints the URL only (the user opens it, e.g. through `ssh -L`). */

@@ -1,6 +1,6 @@
-import { personClaims } from './account-view.js';
-import type { Context } from '../context.js';
-import type { ResolvedConfig } from '../config/resolve.js';
+import { personClaims } from '../account-view.js';
+import type { Context } from '../../context.js';
+import type { ResolvedConfig } from '../../config/resolve.js';
 import {
   CancelledError,
   KeychainError,
@@ -10,18 +10,14 @@ import {
   StoreError,
   XtalkError,
   type ExitCodeValue,
-} from '../errors.js';
-import type { ProviderClient, ProviderSettings } from '../oidc/client.js';
-import { quote, VALIDATION_HINT } from '../oidc/error-text.js';
-import type { Ui } from '../output/ui.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord, RefreshFailure, StoredAccessToken } from '../store/types.js';
+} from '../../errors.js';
+import { quote } from '../../oidc/error-text.js';
+import type { Ui } from '../../output/ui.js';
+import { discoverFor } from '../provider-for.js';
+import type { AccountRecord, RefreshFailure, StoredAccessToken, TokenStore } from '../ports.js';
 
 /** The default refresh margin; capped at half the token's lifetime so short-lived tokens don't refresh on every call. */
 export const DEFAULT_MIN_TTL_SECONDS = 60;
-
-/** Per-request limit while the write lock is held: two calls must fit inside the SQLite busy timeout. */
-const LOCKED_REQUEST_TIMEOUT_SECONDS = 10;
 
 /**
  * All provider calls under the write lock together (discovery, the refresh, the keys, a retry) end
@@ -33,7 +29,7 @@ export const LOCKED_WORK_SECONDS = 20;
 export interface FreshTokenDeps {
   ctx: Pick<Context, 'now' | 'discover' | 'faultPoint'>;
   ui: Pick<Ui, 'debug'>;
-  store: AccountStore;
+  store: TokenStore;
   config: ResolvedConfig;
   /** Default {@link LOCKED_WORK_SECONDS}; tests shorten it. */
   lockedWorkSeconds?: number;
@@ -157,42 +153,10 @@ function reviveFailure(f: RefreshFailure): XtalkError {
   }
 }
 
-/**
- * The provider client for a stored account, with this machine's client secret when it is the same
- * client. `revocation` fills in an endpoint discovery lacks (logout decides which one).
- */
-export function discoverFor(
-  deps: Pick<FreshTokenDeps, 'ctx' | 'config'>,
-  account: AccountRecord,
-  revocation?: { endpoint: string; from: string },
-  deadline?: AbortSignal,
-): Promise<ProviderClient> {
-  const { config } = deps;
-  const clientId = account.clientId ?? config.clientId;
-  if (!clientId) throw new SessionExpiredError('The stored session does not say which client it belongs to.');
-  const sameClient = config.issuer === account.issuer && config.clientId === clientId;
-  return deps.ctx.discover({
-    issuer: account.issuer,
-    clientId,
-    ...(sameClient ? clientSettings(config) : {}),
-    clientSecret: sameClient ? config.clientSecret : undefined,
-    revocationEndpoint: revocation?.endpoint,
-    revocationEndpointFrom: revocation?.from,
-    timeoutSeconds: Math.min(LOCKED_REQUEST_TIMEOUT_SECONDS, config.httpTimeoutSeconds),
-    deadline,
-    now: deps.ctx.now,
-  });
-}
-
-/** How this machine's configured client presents itself: discovery URL, ID-token alg, auth method. */
-export function clientSettings(config: ResolvedConfig): Pick<ProviderSettings, 'discoveryUrl' | 'idTokenSigningAlg' | 'tokenAuthMethod'> {
-  return { discoveryUrl: config.discoveryUrl, idTokenSigningAlg: config.idTokenSigningAlg, tokenAuthMethod: config.tokenAuthMethod };
-}
-
 /** OIDC Core 12.2: an ID token in a refresh response must be about the same session. */
 function checkSameSession(idClaims: Record<string, unknown> | undefined, account: AccountRecord, issuer: string): void {
   if (!idClaims) return;
-  const hint = { hint: VALIDATION_HINT };
+  const hint = { code: 'ID_TOKEN_INVALID' } as const;
   if (idClaims.iss !== account.issuer || issuer !== account.issuer) {
     throw new ProviderError(`The refreshed ID token was issued by ${quote(idClaims.iss)}, not ${quote(account.issuer)}; nothing was stored.`, hint);
   }

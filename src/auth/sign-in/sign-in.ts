@@ -1,17 +1,15 @@
-import type { Context } from '../context.js';
-import { ProviderError, UsageError } from '../errors.js';
-import type { Ui } from '../output/ui.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord } from '../store/types.js';
-import { displayName } from './account-view.js';
-import { clientSettings } from './fresh-token.js';
+import type { Context } from '../../context.js';
+import { ProviderError, UsageError } from '../../errors.js';
+import type { Ui } from '../../output/ui.js';
+import { displayName } from '../account-view.js';
+import { clientSettings } from '../provider-for.js';
 import { loginWithDevice } from './device-flow.js';
-import { loginWithRedirect } from './login-flow.js';
+import { loginWithRedirect } from './redirect.js';
 import { signInWithScopes } from './scope-fallback.js';
 import { acquireLoginLock } from './login-lock.js';
-import { chooseLoginMethod, sshForwardHint, type LoginMethodChoice } from './login-method.js';
-import type { ClientConfig, LoginDeps } from './login-session.js';
-import type { LoginPrompt } from '../oidc/client.js';
+import { chooseLoginMethod, sshForwardHint, type LoginMethodChoice } from './method-choice.js';
+import type { ClientConfig, LoginDeps } from './save-session.js';
+import type { AccountRecord, LoginPrompt, TokenStore } from '../ports.js';
 
 /** How the user asked to sign in; none of the flags set means "choose by yourself". */
 export interface SignInRequest {
@@ -30,7 +28,7 @@ export interface SignInRequest {
 export interface SignInDeps {
   ctx: Context;
   ui: Ui;
-  store: () => AccountStore;
+  store: () => TokenStore;
 }
 
 /**
@@ -131,7 +129,7 @@ function redirectOptions(ctx: Context, config: ClientConfig, request: SignInRequ
  * After waiting for another login to the same issuer: the session it stored, if it stored one
  * meanwhile (and for the requested account, when --account names one).
  */
-function sessionFromOtherLogin(store: AccountStore, config: ClientConfig, selector: string | undefined, since: number): AccountRecord | undefined {
+function sessionFromOtherLogin(store: TokenStore, config: ClientConfig, selector: string | undefined, since: number): AccountRecord | undefined {
   const account = store.currentAccount();
   if (!account || account.issuer !== config.issuer) return undefined;
   if (Date.parse(account.updatedAt) < since - 1000 || !store.hasSession(account.id)) return undefined;

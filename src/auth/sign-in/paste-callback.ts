@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import { XtalkError } from '../errors.js';
-import { hasExpectedState } from '../loopback/server.js';
-import type { Ui } from '../output/ui.js';
+import { XtalkError } from '../../errors.js';
+import { hasExpectedState } from '../../loopback/server.js';
+import type { Ui } from '../../output/ui.js';
 
 export interface PasteOptions {
   stdin: Readable;

@@ -1,17 +1,15 @@
-import type { Context } from '../context.js';
-import type { ResolvedConfig } from '../config/resolve.js';
-import { ConfigError, RevocationFailedError, SessionExpiredError, XtalkError } from '../errors.js';
-import type { ProviderClient } from '../oidc/client.js';
-import type { Ui } from '../output/ui.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord } from '../store/types.js';
-import { displayName } from './account-view.js';
-import { discoverFor } from './fresh-token.js';
+import type { Context } from '../../context.js';
+import type { ResolvedConfig } from '../../config/resolve.js';
+import { ConfigError, RevocationFailedError, SessionExpiredError, XtalkError } from '../../errors.js';
+import type { Ui } from '../../output/ui.js';
+import { displayName } from '../account-view.js';
+import { discoverFor } from '../provider-for.js';
+import type { AccountRecord, OpenIdProvider, TokenStore } from '../ports.js';
 
 export interface LogoutDeps {
   ctx: Pick<Context, 'now' | 'discover' | 'faultPoint'>;
   ui: Ui;
-  store: AccountStore;
+  store: TokenStore;
   config: ResolvedConfig;
   /** How the 503 retry waits; tests shorten it. */
   sleep?: (ms: number) => Promise<void>;
@@ -48,7 +46,7 @@ export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, op
   }
   let revoked = 0;
   if (tokens.length > 0) {
-    let provider: ProviderClient | undefined;
+    let provider: OpenIdProvider | undefined;
     try {
       provider = await discoverFor(deps, account, revocationFor(deps.config, account));
     } catch (e) {
@@ -131,7 +129,7 @@ async function heldTokens(deps: LogoutDeps, account: AccountRecord): Promise<{ t
 }
 
 /** Logging out the current account leaves exactly one other signed-in account current, else none. */
-function nextCurrent(store: AccountStore, account: AccountRecord): number | null {
+function nextCurrent(store: TokenStore, account: AccountRecord): number | null {
   const others = store.listAccounts().filter((a) => a.id !== account.id && store.hasSession(a.id));
   return others.length === 1 ? others[0]!.id : null;
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { XtalkError } from '../errors.js';
+import { XtalkError } from '../../errors.js';
 
 /** Who holds a login lock, as written in the lock file. */
 export interface LockHolder {

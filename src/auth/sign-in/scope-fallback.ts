@@ -1,10 +1,7 @@
-import { DEFAULT_SCOPE } from '../config/resolve.js';
-import { ProviderError } from '../errors.js';
-import type { ProviderClient } from '../oidc/client.js';
-import type { Ui } from '../output/ui.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord } from '../store/types.js';
-import type { ClientConfig } from './login-session.js';
+import { ProviderError } from '../../errors.js';
+import type { Ui } from '../../output/ui.js';
+import type { ClientConfig } from './save-session.js';
+import { DEFAULT_SCOPE, type AccountRecord, type OpenIdProvider, type TokenStore } from '../ports.js';
 
 /** What to drop, in order, when a provider without `scopes_supported` answers `invalid_scope`. */
 const FALLBACKS = [DEFAULT_SCOPE, 'openid profile email', 'openid'];
@@ -14,7 +11,7 @@ const FALLBACKS = [DEFAULT_SCOPE, 'openid profile email', 'openid'];
  * publishes are asked for once; otherwise what an earlier login at this issuer settled on, else the
  * default and then ever fewer scopes.
  */
-export function scopeAttempts(config: Pick<ClientConfig, 'scope'>, provider: Pick<ProviderClient, 'publishesScopes' | 'defaultScope'>, learned: string | undefined): string[] {
+export function scopeAttempts(config: Pick<ClientConfig, 'scope'>, provider: Pick<OpenIdProvider, 'publishesScopes' | 'defaultScope'>, learned: string | undefined): string[] {
   if (config.scope) return [config.scope];
   if (provider.publishesScopes) return [provider.defaultScope()];
   return learned ? [learned] : FALLBACKS;
@@ -26,7 +23,7 @@ export function scopeAttempts(config: Pick<ClientConfig, 'scope'>, provider: Pic
  * refresh token (it cannot renew itself).
  */
 export async function signInWithScopes(
-  deps: { ui: Ui; store: () => AccountStore; provider: ProviderClient },
+  deps: { ui: Ui; store: () => TokenStore; provider: OpenIdProvider },
   config: ClientConfig,
   attempt: (config: ClientConfig) => Promise<AccountRecord>,
 ): Promise<AccountRecord> {

@@ -1,11 +1,9 @@
-import { personClaims } from './account-view.js';
-import type { Context } from '../context.js';
-import type { ResolvedConfig } from '../config/resolve.js';
-import { ProviderError } from '../errors.js';
-import type { ProviderClient, TokenResult } from '../oidc/client.js';
-import type { Ui } from '../output/ui.js';
-import type { AccountStore } from '../store/index.js';
-import type { AccountRecord, SessionIdentity } from '../store/types.js';
+import { personClaims } from '../account-view.js';
+import type { Context } from '../../context.js';
+import type { ResolvedConfig } from '../../config/resolve.js';
+import { ProviderError } from '../../errors.js';
+import type { Ui } from '../../output/ui.js';
+import type { AccountRecord, OpenIdProvider, SessionIdentity, TokenResult, TokenStore } from '../ports.js';
 
 export type ClientConfig = ResolvedConfig & { issuer: string; clientId: string };
 
@@ -13,8 +11,8 @@ export type ClientConfig = ResolvedConfig & { issuer: string; clientId: string }
 export interface LoginDeps {
   ctx: Pick<Context, 'signal' | 'openBrowser' | 'now' | 'faultPoint' | 'sleep' | 'io'>;
   ui: Ui;
-  provider: ProviderClient;
-  store: () => AccountStore;
+  provider: OpenIdProvider;
+  store: () => TokenStore;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ProviderError } from '../errors.js';
-import { DISCOVERY_SUFFIX } from '../shared/url-rules.js';
+import { DISCOVERY_SUFFIX } from './url-rules.js';
 
 /** Provider answers are JSON documents of a few KB; a discovery document or JWKS of 1 MB is not real. */
 export const MAX_PROVIDER_RESPONSE_BYTES = 1024 * 1024;

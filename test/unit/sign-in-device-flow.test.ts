@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pollForDeviceTokens } from '../../src/auth/device-flow.js';
+import { pollForDeviceTokens } from '../../src/auth/sign-in/device-flow.js';
 import { CancelledError, ProviderError, XtalkError } from '../../src/errors.js';
 import type { DevicePoll, TokenResult } from '../../src/oidc/client.js';
 

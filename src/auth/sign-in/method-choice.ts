@@ -1,5 +1,6 @@
-import type { BrowserVia } from '../context.js';
-import { UsageError } from '../errors.js';
+import type { BrowserVia } from '../../context.js';
+import { UsageError } from '../../errors.js';
+import { browserSetting } from '../../shared/browser-setting.js';
 
 /**
  * How a sign-in reaches the provider: `browser` launches one and waits on the loopback listener;
@@ -40,7 +41,7 @@ export interface LoginMethodChoice {
 export function findBrowserLauncher(input: Pick<LoginMethodInput, 'env' | 'platform' | 'procVersion' | 'wslview' | 'powershell'>): { launcher?: BrowserLauncher; reason: string } {
   const { env, platform } = input;
   // The user named a browser command: trust it, even over SSH (it may be a text browser).
-  if (env.XTALK_BROWSER?.trim() || env.BROWSER?.trim()) return { launcher: { kind: 'command' }, reason: 'BROWSER is set' };
+  if (browserSetting(env)) return { launcher: { kind: 'command' }, reason: 'BROWSER is set' };
   if (isSshSession(env)) return { reason: 'this is an SSH session' };
   if (platform === 'darwin' || platform === 'win32') return { launcher: { kind: 'system' }, reason: 'desktop' };
   if (isWsl(input.procVersion)) {

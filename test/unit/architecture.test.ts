@@ -1,0 +1,144 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { findCycles, importsOf, readImportGraph, type ImportEdge } from '../helpers/import-graph.js';
+
+/**
+ * The floor plan of src/ (README, Development): an import goes to a lower floor, or stays inside
+ * its folder. `cli → commands → doctor → auth (use cases + ports, with context.ts) → adapters
+ * (oidc, store, loopback, browser, net) → config, output, shared → errors and hints (the words for each error code)`. Adapters do not import
+ * each other; config, output and shared import only each other and errors. The composition roots
+ * wire everything together and nothing imports them.
+ */
+const FLOORS: Record<string, number> = {
+  cli: 6,
+  commands: 5,
+  doctor: 4,
+  auth: 3,
+  oidc: 2,
+  store: 2,
+  loopback: 2,
+  browser: 2,
+  net: 2,
+  config: 1,
+  output: 1,
+  shared: 1,
+  'errors.ts': 0,
+  'hints.ts': 0,
+};
+/** Floors whose folders may import one another (circles are still refused, below). */
+const SHARED_FLOORS = new Set([0, 1]);
+/** main.ts (the CLI), index.ts and api/ (the Node API), the real machine's Context. */
+const ROOTS = new Set(['main.ts', 'index.ts', 'api', 'system-context.ts', 'system-services.ts']);
+/** The interfaces the use cases need; adapters and output implement them, so they may import its types. */
+const PORTS = 'auth/ports.ts';
+
+/**
+ * Imports against the plan that are known and accepted, each with its reason. Keep this short: an
+ * entry names the issue that removes it.
+ */
+const ALLOWED: ReadonlyArray<{ from: string; to: string; why: string }> = [];
+
+/** The unit an import is judged by: a top-level folder of src/, or a top-level file. */
+export function unitOf(path: string): string {
+  if (path === 'context.ts') return 'auth'; // the Context is the bundle of ports every use case gets
+  return path.includes('/') ? path.slice(0, path.indexOf('/')) : path;
+}
+
+/** Every import of `edges` that runs against the floor plan, as `from -> to: why`. */
+export function floorViolations(edges: readonly ImportEdge[]): string[] {
+  const found: string[] = [];
+  for (const e of edges) {
+    const from = unitOf(e.from);
+    const to = unitOf(e.to);
+    const say = (why: string) => found.push(`${e.from} -> ${e.to}: ${why}`);
+    if (ALLOWED.some((a) => a.from === e.from && a.to === e.to)) continue;
+    if (ROOTS.has(to) && !ROOTS.has(from)) say('nothing imports a composition root');
+    else if (from === to || ROOTS.has(from)) continue;
+    else if (e.to === PORTS && e.typeOnly) continue;
+    else if (e.to === PORTS) say('outside auth/, the ports are imported as types only');
+    else if (FLOORS[from] === undefined || FLOORS[to] === undefined) say(`${FLOORS[from] === undefined ? from : to} is not on the floor plan`);
+    else if (FLOORS[from]! < FLOORS[to]!) say(`${from} is below ${to}`);
+    else if (FLOORS[from] === FLOORS[to] && !SHARED_FLOORS.has(FLOORS[from]!)) say(`${from} and ${to} are on the same floor and do not import each other`);
+  }
+  return found;
+}
+
+const SRC = fileURLToPath(new URL('../../src', import.meta.url));
+const edge = (from: string, to: string, typeOnly = false): ImportEdge => ({ from, to, typeOnly, dynamic: false });
+
+describe('the floor plan of src/', () => {
+  const graph = readImportGraph(SRC);
+
+  it('reads the imports of src/', () => {
+    expect(graph.length).toBeGreaterThan(200);
+    // A dynamic import counts: the full CLI is loaded that way.
+    expect(graph).toContainEqual({ from: 'main.ts', to: 'cli/run.ts', typeOnly: false, dynamic: true });
+  });
+
+  it('has no import circle', () => {
+    expect(findCycles(graph).map((c) => c.join(' -> '))).toEqual([]);
+  });
+
+  it('has no import against the floor plan', () => {
+    expect(floorViolations(graph)).toEqual([]);
+  });
+
+  it('keeps the ports free of code: only types from below, plain terms from config/shared, errors', () => {
+    const fine = (e: ImportEdge) => e.to === 'errors.ts' || FLOORS[unitOf(e.to)] === 1 || (e.typeOnly && FLOORS[unitOf(e.to)]! < FLOORS.auth!);
+    expect(graph.filter((e) => e.from === PORTS && !fine(e))).toEqual([]);
+  });
+});
+
+describe('the structure check itself', () => {
+  it('finds a circle, also through type-only and dynamic imports', () => {
+    expect(findCycles([edge('a.ts', 'b.ts'), edge('b.ts', 'c.ts', true), edge('c.ts', 'a.ts')])).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
+    const parsed = [...importsOf('cli/x.ts', "const m = await import('../commands/y.js');"), ...importsOf('commands/y.ts', "import type { X } from '../cli/x.js';")];
+    expect(parsed).toEqual([
+      { from: 'cli/x.ts', to: 'commands/y.ts', typeOnly: false, dynamic: true },
+      { from: 'commands/y.ts', to: 'cli/x.ts', typeOnly: true, dynamic: false },
+    ]);
+    expect(findCycles(parsed)).toHaveLength(1);
+    expect(findCycles([edge('a.ts', 'b.ts'), edge('b.ts', 'c.ts')])).toEqual([]);
+  });
+
+  it('parses export-from, `type` bindings and leaves packages out', () => {
+    const text = [
+      "import { a, type B } from './a.js';",
+      "import { type C } from './c.js';",
+      "export { d } from '../d.js';",
+      "export type { E } from './e.js';",
+      "import { readFileSync } from 'node:fs';",
+      "import chalk from 'chalk';",
+    ].join('\n');
+    expect(importsOf('auth/x.ts', text)).toEqual([
+      { from: 'auth/x.ts', to: 'auth/a.ts', typeOnly: false, dynamic: false },
+      { from: 'auth/x.ts', to: 'auth/c.ts', typeOnly: true, dynamic: false },
+      { from: 'auth/x.ts', to: 'd.ts', typeOnly: false, dynamic: false },
+      { from: 'auth/x.ts', to: 'auth/e.ts', typeOnly: true, dynamic: false },
+    ]);
+  });
+
+  it('refuses imports that run up the floors, across adapters, or into a root', () => {
+    expect(floorViolations([edge('commands/exec.ts', 'cli/program.ts', true)])).toEqual(['commands/exec.ts -> cli/program.ts: commands is below cli']);
+    expect(floorViolations([edge('oidc/discovery.ts', 'store/types.ts', true)])).toEqual(['oidc/discovery.ts -> store/types.ts: oidc and store are on the same floor and do not import each other']);
+    expect(floorViolations([edge('config/x.ts', 'store/db.ts')])).toEqual(['config/x.ts -> store/db.ts: config is below store']);
+    expect(floorViolations([edge('auth/x.ts', 'system-context.ts')])).toEqual(['auth/x.ts -> system-context.ts: nothing imports a composition root']);
+    expect(floorViolations([edge('store/x.ts', 'auth/ports.ts')])).toEqual(['store/x.ts -> auth/ports.ts: outside auth/, the ports are imported as types only']);
+    expect(floorViolations([edge('magic/x.ts', 'errors.ts')])).toEqual(['magic/x.ts -> errors.ts: magic is not on the floor plan']);
+  });
+
+  it('accepts imports down the floors, inside a folder, of the ports as types, and from the roots', () => {
+    const fine = [
+      edge('cli/run.ts', 'commands/token.ts'),
+      edge('commands/token.ts', 'auth/refresh/single-flight.ts'),
+      edge('auth/refresh/single-flight.ts', 'auth/provider-for.ts'),
+      edge('auth/sign-in/redirect.ts', 'loopback/server.ts'),
+      edge('store/accounts.ts', 'auth/ports.ts', true),
+      edge('output/ui.ts', 'auth/ports.ts', true),
+      edge('config/resolve.ts', 'output/ui.ts'),
+      edge('main.ts', 'cli/run.ts'),
+      edge('system-context.ts', 'store/index.ts'),
+    ];
+    expect(floorViolations(fine)).toEqual([]);
+  });
+});
