@@ -181,9 +181,11 @@ describe('xtalk doctor: clock skew from the provider Date header', () => {
     try {
       const ctx = createTestContext({ env: providerEnv(fake.issuer) });
       const started = Date.now();
-      const report = await printDoctorReport(ctx, { json: true }, { requestTimeoutMs: 300 });
-      expect(Date.now() - started).toBeLessThan(3000);
-      expect(report.checks.find((c) => c.name === 'discovery')).toMatchObject({ status: 'fail', detail: expect.stringContaining('no answer within 0.3 s') });
+      // 1 s, not less: the check's own limit (2 × 1 s + 1 s) also covers loading the provider
+      // modules, which takes more than a second on a loaded machine.
+      const report = await printDoctorReport(ctx, { json: true }, { requestTimeoutMs: 1000 });
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(report.checks.find((c) => c.name === 'discovery')).toMatchObject({ status: 'fail', detail: expect.stringContaining('no answer within 1 s') });
     } finally {
       await fake.close();
     }
