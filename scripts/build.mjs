@@ -23,3 +23,75 @@ await build({
   },
   logLevel: 'warning',
 });
+
+// The Node API (`import … from '@iottalk/xtalk'`): an ESM and a CommonJS bundle (Node 20.18 cannot
+// require() ESM) and type declarations. The plugin makes the guarantee a build error: nothing the
+// API reaches may import commander or the CLI's wiring.
+const apiOnly = {
+  name: 'api-only',
+  setup(b) {
+    b.onResolve({ filter: /^commander$|(^|\/)(cli|commands)\// }, (args) => ({
+      errors: [{ text: `the Node API must not load ${args.path} (imported by ${args.importer})` }],
+    }));
+  },
+};
+const library = {
+  entryPoints: { index: 'src/index.ts' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  legalComments: 'none',
+  external: ['better-sqlite3', '@napi-rs/keyring', 'open', 'undici'],
+  plugins: [apiOnly],
+  logLevel: 'warning',
+};
+await build({
+  ...library,
+  outdir: 'dist',
+  format: 'esm',
+  splitting: true,
+  chunkNames: 'chunks/api-[name]-[hash]',
+  banner: {
+    js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
+  },
+});
+await build({
+  ...library,
+  outfile: 'dist/index.cjs',
+  format: 'cjs',
+  // The store finds better-sqlite3 through createRequire(import.meta.url); CommonJS has __filename.
+  define: { 'import.meta.url': '__xtalk_module_url' },
+  inject: ['scripts/shims/cjs-module-url.js'],
+});
+await buildDeclarations();
+
+/**
+ * `tsc` declarations of what src/index.ts exports, trimmed to the files it reaches, as `.d.ts`
+ * for `import` and a `.d.cts` twin for `require` (TypeScript reads a `.d.ts` in this
+ * `"type": "module"` package as ESM, which a CommonJS caller cannot import).
+ */
+async function buildDeclarations() {
+  const { execFileSync } = await import('node:child_process');
+  const { readFileSync, writeFileSync, mkdirSync } = await import('node:fs');
+  const { dirname, join, relative } = await import('node:path');
+  const root = new URL('..', import.meta.url).pathname;
+  const tmp = join(root, 'dist', '.types-all');
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.types.json'), '--outDir', tmp], { stdio: 'inherit' });
+  const seen = new Set();
+  const walk = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const [, spec] of text.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) walk(join(dirname(file), `${spec}.d.ts`));
+  };
+  walk(join(tmp, 'index.d.ts'));
+  for (const file of seen) {
+    const text = readFileSync(file, 'utf8');
+    const out = join(root, 'dist', 'types', relative(tmp, file));
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, text);
+    writeFileSync(out.replace(/\.d\.ts$/, '.d.cts'), text.replace(/from '(\.{1,2}\/[^']+)\.js'/g, "from '$1.cjs'"));
+  }
+  rmSync(tmp, { recursive: true, force: true });
+}

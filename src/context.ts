@@ -11,6 +11,8 @@ export interface Io {
   stderr: Writable;
   stdinIsTTY: boolean;
   stderrIsTTY: boolean;
+  /** `xtalk api` pretty-prints JSON for a person; unset counts as a pipe. */
+  stdoutIsTTY?: boolean;
 }
 
 /** What decides how a browser can be shown here; read only by login, and only when needed. */

@@ -13,98 +13,164 @@ export const ExitCode = {
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 /**
+ * The stable codes errors carry (the CLI contract; README "Error codes"). Scripts and the Node API
+ * branch on these, never on messages. A more specific code may be given where a class is used for
+ * several situations; unknown codes exit 1.
+ */
+export const ErrorCodes = {
+  /** Anything expected without a more specific code. */
+  ERROR: { exitCode: ExitCode.Error, hint: undefined },
+  USAGE: { exitCode: ExitCode.Usage, hint: undefined },
+  CONFIG_INVALID: { exitCode: ExitCode.Error, hint: undefined },
+  LOGIN_REQUIRED: { exitCode: ExitCode.AuthRequired, hint: 'Run `xtalk login` to sign in.' },
+  SESSION_EXPIRED: { exitCode: ExitCode.AuthRequired, hint: 'Run `xtalk login` to sign in again.' },
+  PROVIDER_ERROR: { exitCode: ExitCode.Error, hint: undefined },
+  DISCOVERY_FAILED: { exitCode: ExitCode.Error, hint: undefined },
+  NETWORK_ERROR: { exitCode: ExitCode.Error, hint: 'Check the network connection and the issuer URL.' },
+  KEYCHAIN_UNAVAILABLE: {
+    exitCode: ExitCode.Error,
+    hint: 'Unlock or start the keychain, or set XTALK_CREDENTIAL_STORE=file to keep the key in a 0600 file.',
+  },
+  STORE_ERROR: { exitCode: ExitCode.Error, hint: undefined },
+  REVOCATION_FAILED: {
+    exitCode: ExitCode.RevocationFailed,
+    hint: 'Retry later, or run `xtalk logout --force` to delete the tokens locally anyway.',
+  },
+  CANCELLED: { exitCode: ExitCode.Interrupted, hint: undefined },
+} as const satisfies Record<string, { exitCode: ExitCodeValue; hint: string | undefined }>;
+
+export type KnownErrorCode = keyof typeof ErrorCodes;
+/** A known code, or a more specific one a caller chose (`string & {}` keeps editor completion). */
+export type ErrorCode = KnownErrorCode | (string & {});
+
+/** The code a bare XtalkError gets from the exit code it was given. */
+const CODE_BY_EXIT: Partial<Record<ExitCodeValue, KnownErrorCode>> = {
+  [ExitCode.Usage]: 'USAGE',
+  [ExitCode.AuthRequired]: 'LOGIN_REQUIRED',
+  [ExitCode.RevocationFailed]: 'REVOCATION_FAILED',
+  [ExitCode.Interrupted]: 'CANCELLED',
+};
+
+function known(code: string): { exitCode: ExitCodeValue; hint: string | undefined } | undefined {
+  return Object.hasOwn(ErrorCodes, code) ? ErrorCodes[code as KnownErrorCode] : undefined;
+}
+
+/** What every error constructor accepts besides its message. */
+export interface XtalkErrorOptions {
+  exitCode?: ExitCodeValue;
+  hint?: string;
+  cause?: unknown;
+  /** A stable code more specific than the class's default. */
+  code?: ErrorCode;
+}
+
+/**
  * An expected failure: printed as one line plus a hint, never with a stack trace.
- * Anything that is not an XtalkError is a bug.
+ * Anything that is not an XtalkError is a bug. The exit code and hint follow from `code`
+ * ({@link ErrorCodes}) unless given explicitly.
  */
 export class XtalkError extends Error {
+  readonly code: ErrorCode;
   readonly exitCode: ExitCodeValue;
   readonly hint: string | undefined;
-  constructor(message: string, opts: { exitCode?: ExitCodeValue; hint?: string; cause?: unknown } = {}) {
+  constructor(message: string, opts: XtalkErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
-    this.exitCode = opts.exitCode ?? ExitCode.Error;
-    this.hint = opts.hint;
+    this.code = opts.code ?? (opts.exitCode !== undefined ? CODE_BY_EXIT[opts.exitCode] : undefined) ?? 'ERROR';
+    const entry = known(this.code);
+    this.exitCode = opts.exitCode ?? entry?.exitCode ?? ExitCode.Error;
+    this.hint = opts.hint ?? entry?.hint;
   }
 }
 
-/** Wrong flags, missing required configuration: exit 2. */
+/** Options of the subclasses: the exit code follows from the class (or the code). */
+export type ErrorOptions = Omit<XtalkErrorOptions, 'exitCode'>;
+
+/** Wrong flags, missing required configuration: exit 2, code USAGE. */
 export class UsageError extends XtalkError {
-  constructor(message: string, hint?: string) {
-    super(message, { exitCode: ExitCode.Usage, hint });
+  constructor(message: string, hint?: string, opts: ErrorOptions = {}) {
+    super(message, { ...opts, hint: hint ?? opts.hint, exitCode: ExitCode.Usage, code: opts.code ?? 'USAGE' });
   }
 }
 
 /**
- * A bad configuration value: exit 1 (the contract's "bad config") when it comes from the
- * environment, `.env` or `config.json`; exit 2 when the user typed it as a flag or argument.
+ * A bad configuration value: exit 1 (the contract's "bad config", code CONFIG_INVALID) when it
+ * comes from the environment, `.env` or `config.json`; exit 2 (code USAGE) when the user typed it
+ * as a flag or argument.
  */
 export class ConfigError extends XtalkError {
-  constructor(message: string, hint?: string, exitCode: ExitCodeValue = ExitCode.Error) {
-    super(message, { exitCode, hint });
+  constructor(message: string, hint?: string, exitCode: ExitCodeValue = ExitCode.Error, opts: ErrorOptions = {}) {
+    super(message, { ...opts, hint: hint ?? opts.hint, exitCode, code: opts.code ?? (exitCode === ExitCode.Usage ? 'USAGE' : 'CONFIG_INVALID') });
   }
 }
 
-/** No stored session for the selected account: exit 4. */
-export class NotLoggedInError extends XtalkError {
-  constructor(message = 'You are not logged in.', hint = 'Run `xtalk login` to sign in.') {
-    super(message, { exitCode: ExitCode.AuthRequired, hint });
+/**
+ * The selected account has no usable session: exit 4, hint `xtalk login`. The Node API throws
+ * this (or a subclass) wherever the CLI exits 4; catch it to ask the user to sign in.
+ */
+export class LoginRequiredError extends XtalkError {
+  constructor(message = 'You are not logged in.', opts: ErrorOptions = {}) {
+    super(message, { ...opts, exitCode: ExitCode.AuthRequired, code: opts.code ?? 'LOGIN_REQUIRED' });
   }
 }
 
-/** The session exists but the provider no longer accepts it: exit 4. */
-export class SessionExpiredError extends XtalkError {
-  constructor(message = 'Your session has expired.', opts: { hint?: string; cause?: unknown } = {}) {
-    super(message, { exitCode: ExitCode.AuthRequired, hint: opts.hint ?? 'Run `xtalk login` to sign in again.', cause: opts.cause });
+/** No stored session for the selected account: exit 4, code LOGIN_REQUIRED. */
+export class NotLoggedInError extends LoginRequiredError {
+  constructor(message = 'You are not logged in.', hint?: string, opts: ErrorOptions = {}) {
+    super(message, { ...opts, hint: hint ?? opts.hint });
   }
 }
 
-/** The provider answered with an OAuth error, or an ID token failed validation: exit 1. */
+/** The session exists but the provider no longer accepts it: exit 4, code SESSION_EXPIRED. */
+export class SessionExpiredError extends LoginRequiredError {
+  constructor(message = 'Your session has expired.', opts: ErrorOptions = {}) {
+    super(message, { ...opts, code: opts.code ?? 'SESSION_EXPIRED' });
+  }
+}
+
+/** The provider answered with an OAuth error, or an ID token failed validation: exit 1, code PROVIDER_ERROR. */
 export class ProviderError extends XtalkError {
   readonly error: string | undefined;
   readonly errorDescription: string | undefined;
-  constructor(message: string, opts: { error?: string; errorDescription?: string; hint?: string; cause?: unknown } = {}) {
-    super(message, { exitCode: ExitCode.Error, hint: opts.hint, cause: opts.cause });
+  constructor(message: string, opts: ErrorOptions & { error?: string; errorDescription?: string } = {}) {
+    super(message, { hint: opts.hint, cause: opts.cause, code: opts.code ?? 'PROVIDER_ERROR' });
     this.error = opts.error;
     this.errorDescription = opts.errorDescription;
   }
 }
 
-/** The provider could not be reached or timed out: exit 1. */
+/** The provider could not be reached or timed out: exit 1, code NETWORK_ERROR. */
 export class NetworkError extends XtalkError {
-  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
-    super(message, { exitCode: ExitCode.Error, hint: opts.hint ?? 'Check the network connection and the issuer URL.', cause: opts.cause });
+  constructor(message: string, opts: ErrorOptions = {}) {
+    super(message, { ...opts, code: opts.code ?? 'NETWORK_ERROR' });
   }
 }
 
-/** The OS keychain could not be used where it was required: exit 1. */
+/** The OS keychain could not be used where it was required: exit 1, code KEYCHAIN_UNAVAILABLE. */
 export class KeychainError extends XtalkError {
-  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
-    super(message, {
-      exitCode: ExitCode.Error,
-      hint: opts.hint ?? 'Unlock or start the keychain, or set XTALK_CREDENTIAL_STORE=file to keep the key in a 0600 file.',
-      cause: opts.cause,
-    });
+  constructor(message: string, opts: ErrorOptions = {}) {
+    super(message, { ...opts, code: opts.code ?? 'KEYCHAIN_UNAVAILABLE' });
   }
 }
 
-/** The local store is unusable (corrupt, foreign or newer database): exit 1. */
+/** The local store is unusable (corrupt, foreign or newer database): exit 1, code STORE_ERROR. */
 export class StoreError extends XtalkError {
-  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
-    super(message, { exitCode: ExitCode.Error, hint: opts.hint, cause: opts.cause });
+  constructor(message: string, opts: ErrorOptions = {}) {
+    super(message, { ...opts, code: opts.code ?? 'STORE_ERROR' });
   }
 }
 
-/** Logout could not revoke every token; nothing was deleted: exit 5. */
+/** Logout could not revoke every token; nothing was deleted: exit 5, code REVOCATION_FAILED. */
 export class RevocationFailedError extends XtalkError {
-  constructor(message: string, hint = 'Retry later, or run `xtalk logout --force` to delete the tokens locally anyway.') {
-    super(message, { exitCode: ExitCode.RevocationFailed, hint });
+  constructor(message: string, hint?: string, opts: ErrorOptions = {}) {
+    super(message, { ...opts, hint: hint ?? opts.hint, exitCode: ExitCode.RevocationFailed, code: opts.code ?? 'REVOCATION_FAILED' });
   }
 }
 
-/** Ctrl-C or SIGTERM: exit 130. */
+/** Ctrl-C or SIGTERM (or an aborted signal in the Node API): exit 130, code CANCELLED. */
 export class CancelledError extends XtalkError {
-  constructor(message = 'Cancelled.') {
-    super(message, { exitCode: ExitCode.Interrupted });
+  constructor(message = 'Cancelled.', opts: ErrorOptions = {}) {
+    super(message, { ...opts, exitCode: ExitCode.Interrupted, code: opts.code ?? 'CANCELLED' });
   }
 }
 

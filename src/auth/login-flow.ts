@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { assertSafeBrowserUrl } from '../browser/url-guard.js';
 import { XtalkError } from '../errors.js';
 import { startCallbackServer, type CallbackRequest } from '../loopback/server.js';
+import type { LoginPrompt } from '../oidc/client.js';
 import type { AccountRecord } from '../store/types.js';
 import { displayName } from './account-view.js';
 import type { BrowserLauncher } from './login-method.js';
@@ -22,13 +23,16 @@ export interface RedirectLoginOptions {
   hint?: string | undefined;
   /** Passed to the provider as `login_hint`. */
   loginHint?: string | undefined;
+  /** `prompt` and `max_age` for the provider (`--prompt`, `--fresh`); max_age also checks `auth_time`. */
+  prompt?: LoginPrompt | undefined;
+  maxAge?: number | undefined;
 }
 
 /**
  * The authorization-code sign-in: loopback listener first, then the authorization URL (PKCE S256,
- * state, nonce), then the redirect — through the listener or pasted on stdin, whichever comes first —
- * then the code exchange with full ID-token validation, then one store transaction. The new
- * account becomes the current one.
+ * state, nonce; a launched browser gets a one-time local link to it), then the redirect — through
+ * the listener or pasted on stdin, whichever comes first — then the code exchange with full
+ * ID-token validation, then one store transaction. The new account becomes the current one.
  */
 export async function loginWithRedirect(deps: LoginDeps, config: ClientConfig, opts: RedirectLoginOptions): Promise<AccountRecord> {
   const { ctx, ui, provider } = deps;
@@ -46,14 +50,19 @@ export async function loginWithRedirect(deps: LoginDeps, config: ClientConfig, o
       scope: config.scope ?? provider.defaultScope(),
       state,
       loginHint: opts.loginHint,
+      prompt: opts.prompt,
+      maxAge: opts.maxAge,
     });
     ui.debug(`listening on ${server.redirectUri}`);
     assertSafeBrowserUrl(request.url);
     ui.info(`Open this URL to sign in:\n${request.url}`);
     if (opts.hint) ui.info(opts.hint);
     if (opts.launcher) {
+      // A browser's argv is readable by every user of the machine (ps): it gets a one-time link to
+      // the listener, which redirects to the authorization URL, never the state, nonce or challenge.
+      const startUrl = server.offerStart(request.url);
       try {
-        await ctx.openBrowser(request.url, opts.launcher.kind === 'wsl' ? opts.launcher.via : undefined);
+        await ctx.openBrowser(startUrl, opts.launcher.kind === 'wsl' ? opts.launcher.via : undefined);
       } catch (e) {
         ui.warn(`Could not open a browser (${(e as Error).message}); open the URL above yourself.`);
       }

@@ -50,5 +50,7 @@ async function identify(deps: LoginDeps, config: ClientConfig, result: TokenResu
     email: typeof claims.email === 'string' ? claims.email : null,
     claims,
     clientId: config.clientId,
+    // Decided now, for logout: what happens to be configured then must not choose where tokens go.
+    revocationEndpoint: deps.provider.revocationEndpoint ?? null,
   };
 }

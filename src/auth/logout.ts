@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { RevocationFailedError, SessionExpiredError, XtalkError } from '../errors.js';
+import { ConfigError, RevocationFailedError, SessionExpiredError, XtalkError } from '../errors.js';
 import type { ProviderClient } from '../oidc/client.js';
 import type { Ui } from '../output/ui.js';
 import type { AccountStore } from '../store/index.js';
@@ -38,21 +38,34 @@ interface HeldToken {
  */
 export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, opts: { force: boolean }): Promise<LogoutResult> {
   const { ctx, store, ui } = deps;
-  const tokens = await heldTokens(deps, account);
+  const { tokens, unreadable } = await heldTokens(deps, account);
   const failures: string[] = [];
+  if (unreadable > 0 && !opts.force) {
+    throw new RevocationFailedError(
+      `${unreadable} stored token(s) of ${displayName(account)} cannot be decrypted with the current data key (it was replaced), so they cannot be revoked; nothing was deleted.`,
+      'Run `xtalk logout --force` to delete them (and revoke the readable ones), or `xtalk login` to replace them.',
+    );
+  }
   let revoked = 0;
   if (tokens.length > 0) {
     let provider: ProviderClient | undefined;
     try {
-      provider = await discoverFor(deps, account);
+      provider = await discoverFor(deps, account, revocationFor(deps.config, account));
     } catch (e) {
+      // A refused endpoint is one reason for every token: said once, with the fix.
+      if (e instanceof ConfigError && !opts.force) {
+        throw new RevocationFailedError(
+          `${e.message} None of the ${tokens.length} token(s) of ${displayName(account)} was sent there or deleted.`,
+          `${e.hint ?? ''} Or run \`xtalk logout --force\` to delete the tokens locally without revoking them.`.trim(),
+        );
+      }
       failures.push(...tokens.map((t) => `${t.label}: ${reason(e)}`));
     }
     if (provider && !provider.revocationEndpoint) {
       if (!opts.force) {
         throw new RevocationFailedError(
           `${account.issuer} publishes no revocation endpoint, so the ${tokens.length} token(s) of ${displayName(account)} cannot be revoked; nothing was deleted.`,
-          'Set XTALK_REVOCATION_ENDPOINT (or OAUTH2_REVOCATION_ENDPOINT in .env) to the provider\'s revocation URL, or run `xtalk logout --force` to delete the tokens locally anyway.',
+          'Set XTALK_REVOCATION_ENDPOINT (or OAUTH2_REVOCATION_ENDPOINT in .env) to the provider\'s revocation URL on the issuer\'s origin, or run `xtalk logout --force` to delete the tokens locally anyway.',
         );
       }
       failures.push(...tokens.map((t) => `${t.label}: the provider has no revocation endpoint`));
@@ -77,24 +90,43 @@ export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, op
   await ctx.faultPoint('logout-before-delete');
   store.deleteSession(account.id, nextCurrent(store, account));
   if (failures.length > 0) ui.warn(`Deleted ${failures.length} token(s) of ${displayName(account)} locally without revoking them (--force).`);
+  if (unreadable > 0) {
+    ui.warn(`Deleted ${unreadable} token(s) of ${displayName(account)} that could not be decrypted (their data key was replaced); they could not be revoked.`);
+  }
   if (!store.listAccounts().some((a) => store.hasSession(a.id))) await store.deleteDataKey();
   return { account, revoked, failures };
 }
 
-/** The refresh token first (at most providers its revocation also ends its access tokens), then the access tokens. */
-async function heldTokens(deps: LogoutDeps, account: AccountRecord): Promise<HeldToken[]> {
+/**
+ * Where the account's tokens may be revoked, when discovery names no endpoint: the one decided at
+ * login and stored with the account. An account without one (none was known at login, or it was
+ * stored by an xtalk before the column existed) may use the configured endpoint of the same client —
+ * like any endpoint discovery does not name, only on the issuer's origin (checked by the client).
+ */
+function revocationFor(config: ResolvedConfig, account: AccountRecord): { endpoint: string; from: string } | undefined {
+  if (account.revocationEndpoint) return { endpoint: account.revocationEndpoint, from: 'the account, stored at login' };
+  const sameClient = config.issuer === account.issuer && config.clientId === (account.clientId ?? config.clientId);
+  if (!sameClient || !config.revocationEndpoint) return undefined;
+  return { endpoint: config.revocationEndpoint, from: config.origins.revocationEndpoint ?? 'the configuration' };
+}
+
+/**
+ * The refresh token first (at most providers its revocation also ends its access tokens), then the
+ * access tokens; `unreadable` counts rows the current data key cannot decrypt.
+ */
+async function heldTokens(deps: LogoutDeps, account: AccountRecord): Promise<{ tokens: HeldToken[]; unreadable: number }> {
   try {
-    const refresh = await deps.store.refreshToken(account.id);
-    const access = await deps.store.unexpiredAccessTokens(account.id, deps.ctx.now());
-    return [
+    const { refresh, access, unreadable } = await deps.store.sessionTokens(account.id, deps.ctx.now());
+    const tokens = [
       ...(refresh ? [{ label: 'refresh token', value: refresh.refreshToken, hint: 'refresh_token' as const }] : []),
       ...access.map((a, i) => ({ label: `access token ${i + 1} (expires ${new Date(a.expiresAt).toISOString()})`, value: a.accessToken, hint: 'access_token' as const })),
     ];
+    return { tokens, unreadable };
   } catch (e) {
     // Tokens whose data key is gone can neither be used nor revoked: forgetting them is all that is left.
     if (!(e instanceof SessionExpiredError)) throw e;
     deps.ui.warn(`The tokens of ${displayName(account)} can no longer be read (${e.message}); deleting them locally.`);
-    return [];
+    return { tokens: [], unreadable: 0 };
   }
 }
 

@@ -1,4 +1,5 @@
 import { NotLoggedInError, UsageError } from '../errors.js';
+import { typeableName } from '../output/sanitize.js';
 import type { AccountStore } from '../store/index.js';
 import type { AccountRecord } from '../store/types.js';
 import { displayName } from './account-view.js';
@@ -19,7 +20,7 @@ export function selectAccount(store: AccountStore, selector: string | undefined)
     }
     throw new NotLoggedInError();
   }
-  const matches = store.findAccounts(selector);
+  const matches = findAccounts(store, selector);
   if (matches.length === 0) {
     throw new NotLoggedInError(`No stored account matches "${selector}".`, 'Run `xtalk status` to list accounts, or `xtalk login` to add one.');
   }
@@ -32,4 +33,14 @@ export function selectAccount(store: AccountStore, selector: string | undefined)
     throw new NotLoggedInError(`${displayName(account)} at ${account.issuer} is logged out.`, 'Run `xtalk login` to sign in again.');
   }
   return account;
+}
+
+/**
+ * Accounts whose sub, username or email is `selector`; else those whose name, with its control and
+ * bidi characters escaped, is — the form `xtalk status` shows and completion offers.
+ */
+function findAccounts(store: AccountStore, selector: string): AccountRecord[] {
+  const exact = store.findAccounts(selector);
+  if (exact.length > 0 || !selector.includes('\\u')) return exact;
+  return store.listAccounts().filter((a) => [a.sub, a.username, a.email].some((v) => v && v !== typeableName(v) && typeableName(v) === selector));
 }

@@ -1,14 +1,17 @@
 import type { Context } from '../context.js';
-import { ProviderError } from '../errors.js';
+import { ProviderError, UsageError } from '../errors.js';
 import type { Ui } from '../output/ui.js';
 import type { AccountStore } from '../store/index.js';
 import type { AccountRecord } from '../store/types.js';
 import { displayName } from './account-view.js';
+import { clientSettings } from './fresh-token.js';
 import { loginWithDevice } from './device-flow.js';
 import { loginWithRedirect } from './login-flow.js';
+import { signInWithScopes } from './scope-fallback.js';
 import { acquireLoginLock } from './login-lock.js';
 import { chooseLoginMethod, sshForwardHint, type LoginMethodChoice } from './login-method.js';
 import type { ClientConfig, LoginDeps } from './login-session.js';
+import type { LoginPrompt } from '../oidc/client.js';
 
 /** How the user asked to sign in; none of the flags set means "choose by yourself". */
 export interface SignInRequest {
@@ -18,6 +21,10 @@ export interface SignInRequest {
   device?: boolean | undefined;
   /** `--account`, passed to the provider as `login_hint`. */
   account?: string | undefined;
+  /** `--prompt`, or `login` for `--fresh`. */
+  prompt?: LoginPrompt | undefined;
+  /** 0 for `--fresh`: the provider must authenticate anew, checked through the ID token's `auth_time`. */
+  maxAge?: number | undefined;
 }
 
 export interface SignInDeps {
@@ -47,7 +54,9 @@ export async function signIn(deps: SignInDeps, config: ClientConfig, request: Si
       ui.info(`Another xtalk login for ${config.issuer} is in progress (pid ${holder.pid}); waiting for it to finish (Ctrl-C to cancel)…`),
   });
   try {
-    const adopted = lock.waitedFor ? sessionFromOtherLogin(deps.store(), config, request.account, startedAt) : undefined;
+    // A forced sign-in (--fresh, --prompt) must not take over a session someone else's login made.
+    const mayAdopt = lock.waitedFor && request.prompt === undefined && request.maxAge === undefined;
+    const adopted = mayAdopt ? sessionFromOtherLogin(deps.store(), config, request.account, startedAt) : undefined;
     if (adopted) ui.info(`The other xtalk login signed in as ${displayName(adopted)}; using that session.`);
     return adopted ?? (await signInOnce(deps, config, request));
   } finally {
@@ -60,14 +69,21 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
   const provider = await ctx.discover({
     issuer: config.issuer,
     clientId: config.clientId,
+    ...clientSettings(config),
     clientSecret: config.clientSecret,
     revocationEndpoint: config.revocationEndpoint,
+    revocationEndpointFrom: config.origins.revocationEndpoint,
     timeoutSeconds: config.httpTimeoutSeconds,
     now: ctx.now,
   });
-  ui.debug(`discovered ${provider.issuer}`);
+  const followed = provider.discovery.redirects.map((r) => ` after HTTP ${r.status} from ${r.from}`).join('');
+  ui.debug(`discovered ${provider.issuer} at ${provider.discovery.url}${followed}`);
   // A store that cannot keep the session must fail before anyone signs in and tokens are issued.
   deps.store();
+  const forcing = request.prompt !== undefined || request.maxAge !== undefined;
+  if (forcing && request.device) {
+    throw new UsageError('--prompt and --fresh need a browser redirect; the device flow cannot pass them on.', 'Leave out --device (use --no-browser or --manual on a remote machine).');
+  }
   const forced = Boolean(request.manual || request.device || request.browser === false);
   const host = forced && !request.device ? { procVersion: undefined, wslview: undefined, powershell: undefined } : await ctx.probeHost();
   const choice = chooseLoginMethod({
@@ -75,12 +91,18 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
     env: ctx.env,
     platform: ctx.platform,
     ...host,
-    providerHasDeviceFlow: Boolean(provider.deviceAuthorizationEndpoint),
+    // The device flow has no prompt or max_age: a forced sign-in prints the URL instead.
+    providerHasDeviceFlow: Boolean(provider.deviceAuthorizationEndpoint) && !forcing,
     stdinIsTTY: ctx.io.stdinIsTTY,
   });
   ui.debug(`login method: ${choice.method}${choice.launcher ? ` (browser: ${choice.launcher.kind})` : ''}${choice.paste ? ', paste prompt' : ''}`);
   if (choice.notice) ui.info(choice.notice);
   const loginDeps: LoginDeps = { ctx, ui, provider, store: deps.store };
+  return signInWithScopes({ ui, provider, store: deps.store }, config, (scoped) => signInWithMethod(ctx, loginDeps, scoped, request, choice));
+}
+
+async function signInWithMethod(ctx: Context, loginDeps: LoginDeps, config: ClientConfig, request: SignInRequest, choice: LoginMethodChoice): Promise<AccountRecord> {
+  const { ui } = loginDeps;
   if (choice.method === 'device') {
     try {
       return await loginWithDevice(loginDeps, config, { launcher: choice.launcher });
@@ -100,6 +122,8 @@ function redirectOptions(ctx: Context, config: ClientConfig, request: SignInRequ
     paste: choice.method === 'manual' ? ('required' as const) : choice.paste ? ('optional' as const) : ('off' as const),
     hint: choice.method === 'no-browser' ? sshForwardHint(ctx.env, config.port) : undefined,
     loginHint: request.account,
+    prompt: request.prompt,
+    maxAge: request.maxAge,
   };
 }
 
@@ -109,7 +133,7 @@ function redirectOptions(ctx: Context, config: ClientConfig, request: SignInRequ
  */
 function sessionFromOtherLogin(store: AccountStore, config: ClientConfig, selector: string | undefined, since: number): AccountRecord | undefined {
   const account = store.currentAccount();
-  if (!account || account.issuer.replace(/\/+$/, '') !== config.issuer) return undefined;
+  if (!account || account.issuer !== config.issuer) return undefined;
   if (Date.parse(account.updatedAt) < since - 1000 || !store.hasSession(account.id)) return undefined;
   if (selector && ![account.sub, account.username, account.email].includes(selector)) return undefined;
   return account;

@@ -1,7 +1,10 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import type { BrowserVia } from '../context.js';
 import { ConfigError, XtalkError } from '../errors.js';
+import { scrubEnv } from './child-env.js';
 import { assertSafeBrowserUrl } from './url-guard.js';
+
+export { scrubEnv } from './child-env.js';
 
 /** The subset of `child_process.spawn` that openBrowser uses; tests inject a spy. */
 export type SpawnFunction = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
@@ -17,24 +20,8 @@ export interface OpenBrowserOptions {
   via?: BrowserVia | undefined;
 }
 
-// A browser never needs these, and child processes leak their environment (ps e, /proc, crash reports).
-const SECRET_NAMES = new Set(['XTALK_CLIENT_SECRET', 'OAUTH2_CLIENT_SECRET']);
-const SECRET_PATTERN = /SECRET|TOKEN|PASSWORD/i;
-// One-shot token the desktop hands to a launched app so its window may take focus (Wayland).
-const LAUNCH_TOKENS = new Set(['XDG_ACTIVATION_TOKEN']);
 // Long enough for exec to fail with ENOENT/EACCES; a healthy spawn reports 'spawn' within milliseconds.
 const SPAWN_SETTLE_MS = 2000;
-
-/** A copy of env without the client secret or anything whose name looks like a credential. */
-export function scrubEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || SECRET_NAMES.has(name)) continue;
-    if (SECRET_PATTERN.test(name) && !LAUNCH_TOKENS.has(name)) continue;
-    out[name] = value;
-  }
-  return out;
-}
 
 /**
  * Splits a `BROWSER`-style command line into argv the way a POSIX shell splits words, but with

@@ -45,3 +45,12 @@ function describeSources(config: ResolvedConfig): string {
   const parts = Object.entries(config.sources).map(([k, v]) => `${k} from ${v}`);
   return `${parts.join(', ')}; data in ${config.paths.dataDir}`;
 }
+
+/**
+ * The stderr line `login`, `logout` and `doctor` print when settings come from `./.env`: a cloned
+ * repository's file can choose the provider, so nobody should sign in there without seeing it.
+ */
+export function dotenvNotice(config: Pick<ResolvedConfig, 'dotenv'>): string | undefined {
+  if (!config.dotenv) return undefined;
+  return `Using ${config.dotenv.names.join(', ')} from ${config.dotenv.path} (a .env file in the current folder).`;
+}

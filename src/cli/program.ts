@@ -1,5 +1,7 @@
 import { Command, Option } from 'commander';
+import pkg from '../../package.json' with { type: 'json' };
 import type { Context } from '../context.js';
+import { registerApi } from '../commands/api.js';
 import { registerCompletion } from '../commands/completion.js';
 import { registerConfig } from '../commands/config.js';
 import { registerDoctor } from '../commands/doctor.js';
@@ -12,7 +14,8 @@ import { registerSwitch } from '../commands/switch.js';
 import { registerToken } from '../commands/token.js';
 import { registerWhoami } from '../commands/whoami.js';
 
-export const VERSION = '0.1.0';
+/** From package.json (inlined by the bundler), so `xtalk --version` never disagrees with npm. */
+export const VERSION: string = pkg.version;
 
 /** What a command that decides its own exit code (exec, doctor) reports back to run(). */
 export interface RunOutcome {
@@ -40,7 +43,8 @@ Examples:
   $ curl -H "Authorization: Bearer $(xtalk token)" https://iottalk.example/api
   $ xtalk whoami --json | jq -r .sub
 
-Exit codes: 0 ok, 1 error, 2 usage, 4 login required, 5 logout could not revoke, 130 interrupted.`,
+Exit codes: 0 ok, 1 error, 2 usage, 4 login required, 5 logout could not revoke, 130 interrupted.
+Installed from npm as ${pkg.name}; upgrade with: npm install -g ${pkg.name}@latest`,
     );
   program.addOption(new Option('--no-color', 'disable colors (same as NO_COLOR=1)').hideHelp());
   registerLogin(program, ctx);
@@ -51,6 +55,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 4 login required, 5 logout could not revoke,
   registerSwitch(program, ctx);
   registerLogout(program, ctx);
   registerExec(program, ctx, outcome);
+  registerApi(program, ctx, outcome);
   registerDoctor(program, ctx, outcome);
   registerConfig(program, ctx);
   registerCompletion(program, ctx);

@@ -15,6 +15,7 @@ export function reportError(e: unknown, ctx: Context, debug: boolean): number {
   const ui = createUi(ctx.io, ctx.env);
   if (isXtalkError(e)) {
     ui.error(redact(e.message), e.hint);
+    if (debug) ctx.io.stderr.write(`code: ${e.code}\n`);
     if (debug && e.cause instanceof Error) ctx.io.stderr.write(redact(`cause: ${e.cause.stack ?? e.cause.message}`) + '\n');
     return e.exitCode;
   }

@@ -2,6 +2,7 @@ import type { Command, Option } from 'commander';
 import { displayName } from '../auth/account-view.js';
 import { createCommandEnv } from '../cli/common.js';
 import type { Context } from '../context.js';
+import { typeableName } from '../output/sanitize.js';
 import { UsageError } from '../errors.js';
 
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
@@ -40,9 +41,10 @@ Examples:
       const env = createCommandEnv(ctx, {});
       try {
         const names = new Set<string>();
+        // One word per line that a terminal cannot act on; switch and --account accept it back.
         for (const a of env.store().listAccounts()) {
-          names.add(displayName(a));
-          if (a.email) names.add(a.email);
+          names.add(typeableName(displayName(a)));
+          if (a.email) names.add(typeableName(a.email));
         }
         ctx.io.stdout.write([...names].map((n) => n + '\n').join(''));
       } finally {
@@ -85,8 +87,14 @@ _xtalk() {
     return
   fi
   if [ "$prev" = "--account" ] || { [ "\${COMP_WORDS[1]}" = "switch" ] && [ "$COMP_CWORD" -eq 2 ]; }; then
-    local IFS=$'\\n'
-    COMPREPLY=($(compgen -W "$(xtalk __complete accounts 2>/dev/null)" -- "$cur"))
+    # Names come from the provider: never through compgen -W (which expands its word list), and
+    # quoted with %q so the completed line runs nothing either.
+    local name quoted
+    COMPREPLY=()
+    while IFS= read -r name; do
+      printf -v quoted '%q' "$name"
+      if [[ $name == "$cur"* || $quoted == "$cur"* ]]; then COMPREPLY+=("$quoted"); fi
+    done < <(xtalk __complete accounts 2>/dev/null)
     return
   fi
   case "\${COMP_WORDS[1]}" in
@@ -115,7 +123,8 @@ ${list}
     _describe 'xtalk command' commands
     return
   fi
-  if [[ \${words[CURRENT-1]} == --account ]] || [[ \${words[2]} == switch && CURRENT == 3 ]]; then
+  if [[ \${words[CURRENT-1]} == --account ]] || { [[ \${words[2]} == switch ]] && (( CURRENT == 3 )) }; then
+    # Names come from the provider: one per line, no expansion; compadd quotes them for the line.
     accounts=(\${(f)"$(xtalk __complete accounts 2>/dev/null)"})
     compadd -a accounts
     return
@@ -125,7 +134,12 @@ ${cases}
   esac
   _arguments -s $flags
 }
-compdef _xtalk xtalk
+# Autoloaded from $fpath, this file is the function's first call: complete now; sourced, register.
+if [[ \${zsh_eval_context[-1]} == loadautofunc ]]; then
+  _xtalk "$@"
+else
+  compdef _xtalk xtalk
+fi
 `;
 }
 

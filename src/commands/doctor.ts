@@ -3,7 +3,9 @@ import type { RunOutcome } from '../cli/program.js';
 import type { Context } from '../context.js';
 import type { DoctorReport } from '../doctor/check.js';
 import type { DoctorDeps } from '../doctor/run-doctor.js';
-import { ExitCode } from '../errors.js';
+import { dotenvNotice } from '../cli/common.js';
+import { resolveConfig } from '../config/resolve.js';
+import { ExitCode, isXtalkError } from '../errors.js';
 import { createUi } from '../output/ui.js';
 
 export interface DoctorOptions {
@@ -45,6 +47,8 @@ Examples:
 /** Runs every check and prints them: one line each on stdout (they are the answer), a summary on stderr. */
 export async function runDoctor(ctx: Context, opts: DoctorOptions, deps: DoctorDeps = {}): Promise<DoctorReport> {
   const ui = createUi(ctx.io, ctx.env, { debug: opts.debug });
+  const notice = dotenvNoticeFor(ctx, opts);
+  if (notice) ui.info(notice);
   // Loaded here so the other commands never pay for the checks.
   const { runDoctorChecks, formatReport, summarize } = await import('../doctor/run-doctor.js');
   const started = Date.now();
@@ -61,4 +65,14 @@ export async function runDoctor(ctx: Context, opts: DoctorOptions, deps: DoctorD
   if (report.ok) ui.info(line);
   else ui.error(line, 'Fix the lines marked ✗ (see "fix:"), then run `xtalk doctor` again.');
   return report;
+}
+
+/** The `.env` line for doctor; a configuration that cannot be read is the config check's to report. */
+function dotenvNoticeFor(ctx: Context, opts: DoctorOptions): string | undefined {
+  try {
+    return dotenvNotice(resolveConfig({ flags: { issuer: opts.issuer, clientId: opts.clientId, port: opts.port }, env: ctx.env, cwd: ctx.cwd, platform: ctx.platform }));
+  } catch (e) {
+    if (isXtalkError(e)) return undefined;
+    throw e;
+  }
 }

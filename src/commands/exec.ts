@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { getFreshToken } from '../auth/fresh-token.js';
 import { selectAccount } from '../auth/select-account.js';
+import { withoutXtalkSecrets } from '../browser/child-env.js';
 import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
 import type { RunOutcome } from '../cli/program.js';
 import type { Context } from '../context.js';
@@ -37,7 +38,10 @@ Examples:
   });
 }
 
-/** Runs `command` with the token in `opts.env`; resolves to its exit code (128+N for signal N). */
+/**
+ * Runs `command` with the token in `opts.env` and without xtalk's own secrets (the client secret, a
+ * parent's token); resolves to its exit code (128+N for signal N).
+ */
 export async function runExec(ctx: Context, command: string[], opts: ExecOptions): Promise<number> {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.env)) throw new UsageError(`"${opts.env}" is not a valid environment variable name.`);
   const env = createCommandEnv(ctx, opts);
@@ -54,7 +58,9 @@ export async function runExec(ctx: Context, command: string[], opts: ExecOptions
   const [file, ...args] = command;
   env.ui.debug(`running ${file} with the token in $${opts.env}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(file!, args, { stdio: 'inherit', env: { ...ctx.env, [opts.env]: token }, shell: false });
+    // The command is the user's program, not xtalk: it gets the token and none of xtalk's other secrets.
+    const childEnv = { ...withoutXtalkSecrets(ctx.env), [opts.env]: token };
+    const child = spawn(file!, args, { stdio: 'inherit', env: childEnv, shell: false });
     // Ctrl-C reaches the child from the terminal too; a signal sent to xtalk alone is passed on.
     const forward = () => child.kill(typeof ctx.signal.reason === 'string' ? (ctx.signal.reason as NodeJS.Signals) : 'SIGTERM');
     ctx.signal.addEventListener('abort', forward, { once: true });

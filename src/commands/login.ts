@@ -1,9 +1,14 @@
-import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { Option, type Command } from 'commander';
 import { displayName, toAccountJson } from '../auth/account-view.js';
 import { signIn } from '../auth/sign-in.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import { addCommonOptions, createCommandEnv, dotenvNotice, type CommonOptions } from '../cli/common.js';
 import { requireClientConfig, type ConfigFlags } from '../config/resolve.js';
 import type { Context } from '../context.js';
+import { UsageError } from '../errors.js';
+import type { LoginPrompt } from '../oidc/client.js';
+import type { AccountStore } from '../store/index.js';
+import type { AccountRecord } from '../store/types.js';
 
 export interface LoginOptions extends CommonOptions, ConfigFlags {
   json?: boolean;
@@ -11,6 +16,8 @@ export interface LoginOptions extends CommonOptions, ConfigFlags {
   browser?: boolean;
   manual?: boolean;
   device?: boolean;
+  prompt?: LoginPrompt;
+  fresh?: boolean;
 }
 
 export function registerLogin(program: Command, ctx: Context, runner = runLogin): void {
@@ -24,7 +31,9 @@ export function registerLogin(program: Command, ctx: Context, runner = runLogin)
     .option('--timeout <seconds>', 'how long to wait for the sign-in (default 300)')
     .option('--no-browser', 'print the URL instead of opening a browser; the listener still waits for the redirect')
     .option('--manual', 'for a browser on another machine: paste the address it is redirected to (read from stdin)')
-    .option('--device', 'use the device flow (RFC 8628): enter a code on any device');
+    .option('--device', 'use the device flow (RFC 8628): enter a code on any device')
+    .addOption(new Option('--prompt <prompt>', 'make the provider ask: login (credentials), select_account, consent').choices(['login', 'select_account', 'consent']))
+    .option('--fresh', 'make the provider ask for credentials even if the browser is signed in (prompt=login, max_age=0, auth_time checked)');
   addCommonOptions(cmd, { json: true });
   cmd.addHelpText(
     'after',
@@ -36,11 +45,18 @@ the device flow when the provider offers it, else the printed URL. It says on st
 The client secret is never taken from argv: set XTALK_CLIENT_SECRET or put it in .env.
 --account is passed to the provider as a login hint.
 
+On a shared machine the browser may still be signed in at the provider as someone else, who would
+then be signed in without a question: --fresh makes the provider ask for credentials and refuses a
+sign-in that is not new (its auth_time older than this login). When the person who signs in is not
+the current account, xtalk says so; the other account stays stored (\`xtalk switch\` goes back).
+
 Examples:
   $ XTALK_ISSUER=https://account.iottalk.tw XTALK_CLIENT_ID=my-client xtalk login
   $ xtalk login --no-browser --port 8765    # then on your computer: ssh -L 8765:127.0.0.1:8765 this-host
   $ xtalk login --manual                    # sign in anywhere, paste the address the browser ends on
   $ xtalk login --device                    # enter the shown code at the provider on any device
+  $ xtalk login --fresh                     # shared machine: sign in as yourself, not as the last person
+  $ xtalk login --prompt select_account     # let the provider offer its account chooser
   $ xtalk login --json | jq -r .username`,
   );
   cmd.action(async (opts: LoginOptions) => runner(ctx, opts));
@@ -49,10 +65,25 @@ Examples:
 export async function runLogin(ctx: Context, opts: LoginOptions): Promise<void> {
   const env = createCommandEnv(ctx, opts, opts);
   try {
+    const notice = dotenvNotice(env.config);
+    if (notice) env.ui.info(notice);
     const config = requireClientConfig(env.config);
-    const account = await signIn({ ctx, ui: env.ui, store: env.store }, config, opts);
+    if (opts.fresh && opts.prompt && opts.prompt !== 'login') {
+      throw new UsageError(`--fresh already sends prompt=login; it cannot be combined with --prompt ${opts.prompt}.`);
+    }
+    // An existing store only: a login that fails before signing in must leave no database behind.
+    const before = existsSync(config.paths.dbPath) ? currentSession(env.store()) : undefined;
+    const request = { ...opts, prompt: opts.fresh ? ('login' as const) : opts.prompt, maxAge: opts.fresh ? 0 : undefined };
+    const account = await signIn({ ctx, ui: env.ui, store: env.store }, config, request);
     const email = account.email ? ` (${account.email})` : '';
     env.ui.success(`Logged in to ${account.issuer} as ${displayName(account)}${email}`);
+    if (before && (before.issuer !== account.issuer || before.sub !== account.sub)) {
+      env.ui.warn(
+        `This is a different account than the one that was current: signed in as ${displayName(account)}${email}, ` +
+          `not as ${displayName(before)}${before.email ? ` (${before.email})` : ''}. ${displayName(before)} stays stored; ` +
+          `\`xtalk switch ${before.email ?? before.sub}\` goes back to it.`,
+      );
+    }
     if (opts.json) {
       const store = env.store();
       env.ui.json(toAccountJson(account, store.latestAccessTokenExpiry(account.id), store.credentialStore()));
@@ -60,4 +91,10 @@ export async function runLogin(ctx: Context, opts: LoginOptions): Promise<void> 
   } finally {
     env.close();
   }
+}
+
+/** The current account, when it still holds a session (a logged-out one is not "someone else"). */
+function currentSession(store: AccountStore): AccountRecord | undefined {
+  const current = store.currentAccount();
+  return current && store.hasSession(current.id) ? current : undefined;
 }

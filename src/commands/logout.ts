@@ -1,14 +1,19 @@
 import type { Command } from 'commander';
 import { displayName } from '../auth/account-view.js';
+import { endProviderSession } from '../auth/end-session.js';
 import { logoutAccount, type LogoutResult } from '../auth/logout.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import { addCommonOptions, createCommandEnv, dotenvNotice, type CommandEnv, type CommonOptions } from '../cli/common.js';
 import type { Context } from '../context.js';
 import { RevocationFailedError, XtalkError } from '../errors.js';
+import type { AccountStore } from '../store/index.js';
+import type { AccountRecord } from '../store/types.js';
 
 export interface LogoutOptions extends CommonOptions {
   all?: boolean;
   force?: boolean;
+  /** `--browser` true, `--no-browser` false (both end the provider session); unset: `logout_browser`. */
+  browser?: boolean;
 }
 
 export function registerLogout(program: Command, ctx: Context, runner = runLogout): void {
@@ -16,7 +21,9 @@ export function registerLogout(program: Command, ctx: Context, runner = runLogou
     .command('logout')
     .description('Revoke the tokens at the provider, then delete them locally.')
     .option('--all', 'log out every stored account')
-    .option('--force', 'delete the tokens locally even if the provider cannot revoke them');
+    .option('--force', 'delete the tokens locally even if the provider cannot revoke them')
+    .option('--browser', "also end the provider's browser session (RP-Initiated Logout) in the browser")
+    .option('--no-browser', "also end the provider's browser session, but print the URL instead of opening a browser");
   addCommonOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -24,8 +31,16 @@ export function registerLogout(program: Command, ctx: Context, runner = runLogou
 Nothing is deleted unless every token was revoked (exit 5 says which were not); --force deletes
 them anyway. The account row stays, so \`xtalk login\` as the same person reuses it.
 
+Revoking the tokens does not sign the browser out of the provider: on a shared machine the next
+\`xtalk login\` would silently sign in as you again. --browser then opens the provider's
+end_session_endpoint and waits until the provider sends the browser back to 127.0.0.1. With
+\`xtalk config set logout_browser always\` (or XTALK_LOGOUT_BROWSER=always) every logout does so;
+XTALK_LOGOUT_BROWSER=never turns that off for one run.
+
 Examples:
   $ xtalk logout
+  $ xtalk logout --browser        # shared machine: the provider forgets you in the browser too
+  $ xtalk logout --no-browser     # as --browser, but open the printed URL yourself
   $ xtalk logout --account alice@example.com
   $ xtalk logout --all
   $ xtalk logout --force          # the provider is gone for good`,
@@ -36,13 +51,24 @@ Examples:
 export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<void> {
   const env = createCommandEnv(ctx, opts);
   try {
+    const notice = dotenvNotice(env.config);
+    if (notice) env.ui.info(notice);
     const store = env.store();
     const deps = { ctx, ui: env.ui, store, config: env.config };
     const force = Boolean(opts.force);
+    const endSession = opts.browser !== undefined || env.config.logoutBrowser === 'always';
     const report = (r: LogoutResult) =>
       env.ui.success(`Logged out ${displayName(r.account)} from ${r.account.issuer}; ${r.revoked} token${r.revoked === 1 ? '' : 's'} revoked`);
+    const logout = async (account: AccountRecord) => {
+      // Read before the local logout deletes it (and perhaps the data key).
+      const idTokenHint = endSession ? await readIdToken(env, store, account) : undefined;
+      report(await logoutAccount(deps, account, { force }));
+      return idTokenHint;
+    };
     if (!opts.all) {
-      report(await logoutAccount(deps, selectAccount(store, opts.account), { force }));
+      const account = selectAccount(store, opts.account);
+      const hint = await logout(account);
+      if (endSession) await endBrowserSession(ctx, env, account, hint, opts.browser !== false);
       return;
     }
     const accounts = store.listAccounts().filter((a) => store.hasSession(a.id));
@@ -51,9 +77,11 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<void
       return;
     }
     const failed: string[] = [];
+    // One browser session per provider: ended once, with the hint of its last account.
+    const hints = new Map<string, { account: AccountRecord; hint: string | undefined }>();
     for (const account of accounts) {
       try {
-        report(await logoutAccount(deps, account, { force }));
+        hints.set(account.issuer, { account, hint: await logout(account) });
       } catch (e) {
         if (!(e instanceof XtalkError)) throw e;
         env.ui.error(e.message);
@@ -63,7 +91,25 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<void
     if (failed.length > 0) {
       throw new RevocationFailedError(`${failed.length} of ${accounts.length} accounts are still logged in: ${failed.join(', ')}.`);
     }
+    if (!endSession) return;
+    for (const { account, hint } of hints.values()) await endBrowserSession(ctx, env, account, hint, opts.browser !== false);
   } finally {
     env.close();
+  }
+}
+
+async function endBrowserSession(ctx: Context, env: CommandEnv, account: AccountRecord, idTokenHint: string | undefined, launch: boolean): Promise<void> {
+  const outcome = await endProviderSession({ ctx, ui: env.ui, config: env.config }, account, { idTokenHint, launch });
+  if (outcome === 'ended') env.ui.success(`Signed out of ${account.issuer} in the browser too`);
+}
+
+async function readIdToken(env: CommandEnv, store: AccountStore, account: AccountRecord): Promise<string | undefined> {
+  try {
+    return await store.idToken(account.id);
+  } catch (e) {
+    if (!(e instanceof XtalkError)) throw e;
+    // Without the hint the provider may ask which session to end; the logout itself goes on.
+    env.ui.debug(`cannot read the stored ID token: ${e.message}`);
+    return undefined;
   }
 }

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readSettingsFile } from './small-file.js';
 
 /**
  * Parses a `.env` file the way the X-Talk web examples write them (python-dotenv style):
@@ -26,14 +26,11 @@ export function parseDotenv(text: string): Record<string, string> {
   return out;
 }
 
-/** Reads `.env` from `dir`; a missing file is an empty one. */
+/**
+ * Reads `.env` from `dir`; a missing file is an empty one, and so is a folder (virtualenvs are often
+ * named `.env`). Anything else that is not a small regular file is refused with a ConfigError.
+ */
 export function readDotenv(dir: string): Record<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(join(dir, '.env'), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EISDIR') return {};
-    throw e;
-  }
-  return parseDotenv(text);
+  const text = readSettingsFile(join(dir, '.env'), '.env file', { ignoreDirectory: true });
+  return text === undefined ? {} : parseDotenv(text);
 }

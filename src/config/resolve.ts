@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, ExitCode, UsageError, XtalkError } from '../errors.js';
 import type { CredentialStoreMode } from '../store/types.js';
 import { readDotenv } from './dotenv.js';
 import { resolvePaths, type XtalkPaths } from './paths.js';
+import { readSettingsFile } from './small-file.js';
 
 export type ConfigSource = 'flag' | 'env' | '.env' | 'config' | 'default';
 
@@ -26,13 +27,30 @@ export interface ResolvedConfig {
   /** Limit for each request to the provider (`XTALK_HTTP_TIMEOUT`), not the whole sign-in. */
   httpTimeoutSeconds: number;
   revocationEndpoint: string | undefined;
+  /** Set when the user gave a full discovery URL: fetched verbatim instead of `issuer` + the well-known path. */
+  discoveryUrl?: string | undefined;
+  /** The ID-token `alg` this client is registered for (`XTALK_ID_TOKEN_SIGNING_ALG`); unset: the provider's keys. */
+  idTokenSigningAlg?: string | undefined;
+  /** How the client authenticates at the token endpoint; unset: Basic with a secret, none without. */
+  tokenAuthMethod?: TokenAuthMethod | undefined;
   credentialStore: CredentialStoreMode;
+  /** Base URL for relative `xtalk api` paths. */
+  apiUrl: string | undefined;
+  /** `always`: every `xtalk logout` also ends the provider's browser session, as with `--browser`. */
+  logoutBrowser: LogoutBrowser;
   /** The browser command line (`XTALK_BROWSER`, else `BROWSER`). */
   browser: string | undefined;
   paths: XtalkPaths;
   /** Where each setting came from, for `--debug` and `xtalk doctor`. */
   sources: Partial<Record<ConfigKey, ConfigSource>>;
+  /** Where each set value was read, in a user's words: `--port`, `XTALK_PORT`, `OAUTH2_CLIENT_ID in .env` … */
+  origins: Partial<Record<ConfigKey, string>>;
+  /** The `./.env` file and the names taken from it, when any setting came from there. */
+  dotenv: { path: string; names: string[] } | undefined;
 }
+
+/** When `xtalk logout` ends the provider's browser session without being asked (`logout_browser`). */
+export type LogoutBrowser = 'always' | 'never';
 
 export type ConfigKey =
   | 'issuer'
@@ -43,7 +61,14 @@ export type ConfigKey =
   | 'timeout'
   | 'httpTimeout'
   | 'revocationEndpoint'
-  | 'credentialStore';
+  | 'credentialStore'
+  | 'apiUrl'
+  | 'logoutBrowser'
+  | 'idTokenSigningAlg'
+  | 'tokenAuthMethod';
+
+export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+const TOKEN_AUTH_METHODS: readonly TokenAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 
 export const DEFAULT_SCOPE = 'openid profile email offline_access';
 export const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -62,6 +87,10 @@ const ENV_NAMES: Record<ConfigKey, string[]> = {
   httpTimeout: ['XTALK_HTTP_TIMEOUT'],
   revocationEndpoint: ['XTALK_REVOCATION_ENDPOINT'],
   credentialStore: ['XTALK_CREDENTIAL_STORE'],
+  apiUrl: ['XTALK_API_URL'],
+  logoutBrowser: ['XTALK_LOGOUT_BROWSER'],
+  idTokenSigningAlg: ['XTALK_ID_TOKEN_SIGNING_ALG'],
+  tokenAuthMethod: ['XTALK_TOKEN_AUTH_METHOD'],
 };
 
 /** Names the X-Talk web examples put in their `.env`, accepted there only. */
@@ -82,6 +111,10 @@ const FILE_NAMES: Record<ConfigKey, string> = {
   httpTimeout: 'http_timeout',
   revocationEndpoint: 'revocation_endpoint',
   credentialStore: 'credential_store',
+  apiUrl: 'api_url',
+  logoutBrowser: 'logout_browser',
+  idTokenSigningAlg: 'id_token_signing_alg',
+  tokenAuthMethod: 'token_endpoint_auth_method',
 };
 
 export interface ResolveInput {
@@ -99,6 +132,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const sources: ResolvedConfig['sources'] = {};
   /** Where each value was read, in the words a user would search for: `--port`, `XTALK_PORT` … */
   const origins: Partial<Record<ConfigKey, string>> = {};
+  const dotenvNames: string[] = [];
 
   const pick = (key: ConfigKey, flag?: string | number): string | undefined => {
     if (flag !== undefined && flag !== '') {
@@ -116,10 +150,11 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     }
     for (const name of [...ENV_NAMES[key], XTALK_WEB_NAMES[key]]) {
       const v = name ? dotenv[name] : undefined;
-      if (v) {
+      if (name && v) {
         sources[key] = '.env';
         origins[key] = `${name} in .env`;
-        return name === 'OIDC_DISCOVERY_ENDPOINT' ? stripDiscoverySuffix(v) : v;
+        dotenvNames.push(name);
+        return v;
       }
     }
     const fv = file[FILE_NAMES[key]];
@@ -148,10 +183,18 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const timeout = pick('timeout', input.flags.timeout);
   const httpTimeout = pick('httpTimeout');
   const store = pick('credentialStore');
+  const apiUrl = pick('apiUrl');
+  const logoutBrowser = pick('logoutBrowser');
+  const idTokenAlg = pick('idTokenSigningAlg');
+  const authMethod = pick('tokenAuthMethod');
+  const where = parse('issuer', issuer, undefined, parseIssuer);
   for (const k of ['port', 'timeout', 'httpTimeout', 'credentialStore', 'scope'] as const) sources[k] ??= 'default';
 
   return {
-    issuer: parse('issuer', issuer, undefined, normalizeIssuer),
+    issuer: where?.issuer,
+    discoveryUrl: where?.discoveryUrl,
+    idTokenSigningAlg: parse('idTokenSigningAlg', idTokenAlg, undefined, parseSigningAlg),
+    tokenAuthMethod: parse('tokenAuthMethod', authMethod, undefined, parseTokenAuthMethod),
     clientId: pick('clientId', input.flags.clientId),
     clientSecret: pick('clientSecret'),
     scope: pick('scope', input.flags.scope),
@@ -160,9 +203,13 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     httpTimeoutSeconds: parse('httpTimeout', httpTimeout, DEFAULT_HTTP_TIMEOUT_SECONDS, parseHttpTimeout),
     revocationEndpoint: parse('revocationEndpoint', revocationEndpoint, undefined, (v) => checkEndpointUrl(v, 'revocation endpoint')),
     credentialStore: parse('credentialStore', store, 'auto', parseCredentialStore),
+    apiUrl: parse('apiUrl', apiUrl, undefined, (v) => checkEndpointUrl(v, 'API URL')),
+    logoutBrowser: parse('logoutBrowser', logoutBrowser, 'never', parseLogoutBrowser),
     browser: input.env.XTALK_BROWSER || input.env.BROWSER || undefined,
     paths,
     sources,
+    origins,
+    dotenv: dotenvNames.length > 0 ? { path: join(input.cwd, '.env'), names: dotenvNames } : undefined,
   };
 }
 
@@ -185,14 +232,29 @@ export function isLoopbackHost(hostname: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
-function stripDiscoverySuffix(url: string): string {
-  const trimmed = url.trim();
-  return trimmed.endsWith(DISCOVERY_SUFFIX) ? trimmed.slice(0, -DISCOVERY_SUFFIX.length) : trimmed;
+/**
+ * The issuer exactly as given (a trailing slash is part of it: issuers compare byte for byte), or,
+ * for a full discovery URL (with or without a trailing slash), the URL before the well-known path
+ * plus that URL itself, fetched verbatim.
+ */
+export function parseIssuer(raw: string): { issuer: string; discoveryUrl: string | undefined } {
+  const given = checkEndpointUrl(raw, 'issuer');
+  const at = given.endsWith(`${DISCOVERY_SUFFIX}/`) ? given.length - DISCOVERY_SUFFIX.length - 1 : given.endsWith(DISCOVERY_SUFFIX) ? given.length - DISCOVERY_SUFFIX.length : -1;
+  if (at < 0) return { issuer: given, discoveryUrl: undefined };
+  return { issuer: checkEndpointUrl(given.slice(0, at), 'issuer'), discoveryUrl: given };
 }
 
-function normalizeIssuer(raw: string): string {
-  const url = checkEndpointUrl(stripDiscoverySuffix(raw), 'issuer');
-  return url.replace(/\/+$/, '');
+function parseSigningAlg(raw: string): string {
+  const v = raw.trim();
+  // JWS algorithm names (RFC 7518): letters and digits; "none" is never acceptable for an ID token.
+  if (/^[A-Za-z][A-Za-z0-9]{2,15}$/.test(v) && v.toLowerCase() !== 'none') return v;
+  throw new ConfigError(`Unknown ID-token signing algorithm "${raw}".`, 'Use the alg the client is registered for, e.g. XTALK_ID_TOKEN_SIGNING_ALG=HS256 or RS256 (or unset it).');
+}
+
+function parseTokenAuthMethod(raw: string): TokenAuthMethod {
+  const v = raw.trim() as TokenAuthMethod;
+  if (TOKEN_AUTH_METHODS.includes(v)) return v;
+  throw new ConfigError(`Unknown token endpoint auth method "${raw}".`, `Use one of ${TOKEN_AUTH_METHODS.join(', ')} (or unset it).`);
 }
 
 function checkEndpointUrl(raw: string, what: string): string {
@@ -239,6 +301,12 @@ function parseCredentialStore(raw: string): CredentialStoreMode {
   throw new ConfigError(`Unknown credential store "${raw}".`, 'Set XTALK_CREDENTIAL_STORE to "keychain" or "file" (or unset it).');
 }
 
+function parseLogoutBrowser(raw: string): LogoutBrowser {
+  const v = raw.trim().toLowerCase();
+  if (v === 'always' || v === 'never') return v;
+  throw new ConfigError(`Unknown logout_browser value "${raw}".`, 'Use "always" (every `xtalk logout` also signs out of the provider in the browser) or "never".');
+}
+
 /** The keys `config.json` may hold, as written in the file. */
 export const CONFIG_FILE_KEYS = Object.values(FILE_NAMES);
 
@@ -251,7 +319,12 @@ export function checkConfigFileValue(name: string, raw: string): string | number
   if (!key) throw new ConfigError(`Unknown setting "${name}".`, `Known settings: ${CONFIG_FILE_KEYS.join(', ')}.`);
   switch (key) {
     case 'issuer':
-      return normalizeIssuer(raw);
+      parseIssuer(raw);
+      return raw.trim();
+    case 'idTokenSigningAlg':
+      return parseSigningAlg(raw);
+    case 'tokenAuthMethod':
+      return parseTokenAuthMethod(raw);
     case 'revocationEndpoint':
       return checkEndpointUrl(raw, 'revocation endpoint');
     case 'port':
@@ -262,6 +335,10 @@ export function checkConfigFileValue(name: string, raw: string): string | number
       return parseHttpTimeout(raw);
     case 'credentialStore':
       return parseCredentialStore(raw);
+    case 'apiUrl':
+      return checkEndpointUrl(raw, 'API URL');
+    case 'logoutBrowser':
+      return parseLogoutBrowser(raw);
     default:
       if (!raw.trim()) throw new ConfigError(`The ${name} must not be empty.`, `Use \`xtalk config unset ${name}\` to remove it.`);
       return raw.trim();
@@ -270,13 +347,8 @@ export function checkConfigFileValue(name: string, raw: string): string | number
 
 /** The config file as an object; a missing file is an empty one. */
 export function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ConfigError(`Cannot read the config file ${path}: ${(e as Error).message}`);
-  }
+  const text = readSettingsFile(path, 'config file');
+  if (text === undefined) return {};
   // Editors on Windows save UTF-8 with a byte-order mark, which JSON.parse refuses.
   const json = text.replace(/^\uFEFF/, '');
   let parsed: unknown;

@@ -25,9 +25,12 @@ export function checkConfig(input: { flags: ConfigFlags; env: Readonly<Record<st
   const missing = [!config.issuer && 'issuer', !config.clientId && 'client id'].filter(Boolean);
   const found = [
     config.issuer && `issuer ${config.issuer} (${where(config.sources.issuer)})`,
+    config.discoveryUrl && `discovery URL ${config.discoveryUrl}`,
     config.clientId && `client id ${config.clientId} (${where(config.sources.clientId)})`,
     config.clientSecret ? `client secret set (${where(config.sources.clientSecret)})` : config.clientId && 'no client secret (public client)',
     config.revocationEndpoint && `revocation endpoint (${where(config.sources.revocationEndpoint)})`,
+    config.idTokenSigningAlg && `ID tokens ${config.idTokenSigningAlg} (${where(config.sources.idTokenSigningAlg)})`,
+    config.tokenAuthMethod && `token endpoint auth ${config.tokenAuthMethod} (${where(config.sources.tokenAuthMethod)})`,
   ].filter(Boolean);
   if (missing.length > 0) {
     const has = found.length > 0 ? `; found ${found.join(', ')}` : '';

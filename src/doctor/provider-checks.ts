@@ -1,4 +1,7 @@
-import { isLoopbackHost } from '../config/resolve.js';
+import { checkSameOrigin } from '../config/endpoint-origin.js';
+import { DEFAULT_SCOPE, isLoopbackHost } from '../config/resolve.js';
+import { isXtalkError } from '../errors.js';
+import { discoveryUrlFor, fetchDiscovery, type DiscoveredDocument } from '../oidc/discovery.js';
 import { fail, ok, warn, type CheckResult } from './check.js';
 
 /** Warn from this much clock difference; fail from the next (ID-token checks allow only a little). */
@@ -7,15 +10,20 @@ export const SKEW_FAIL_MS = 300_000;
 
 export interface ProviderProbe {
   issuer: string;
-  /** From the configuration, when set there; overrides discovery like login and logout do. */
+  /** A full discovery URL from the configuration, fetched verbatim as login does. */
+  discoveryUrl?: string | undefined;
+  /** The configured scope; undefined means the defaults, which depend on `scopes_supported`. */
+  scope?: string | undefined;
+  /** From the configuration, when set there; used like login does: only where discovery names none. */
   revocationEndpoint: string | undefined;
+  /** Where that setting came from (`OAUTH2_REVOCATION_ENDPOINT in .env`, …). */
+  revocationEndpointFrom?: string | undefined;
   fetch: typeof fetch;
   now: () => number;
   signal: AbortSignal;
   requestTimeoutMs: number;
 }
 
-const DISCOVERY_SUFFIX = '/.well-known/openid-configuration';
 const NETWORK_FIX =
   'Check the issuer URL and the network; behind a proxy set HTTPS_PROXY (and NO_PROXY), behind a TLS-inspecting proxy set NODE_EXTRA_CA_CERTS to its CA certificate.';
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
@@ -25,26 +33,42 @@ export function providerNotChecked(reason: string): CheckResult[] {
   return ['discovery', 'jwks', 'clock', 'revocation'].map((name) => warn(name, `not checked: ${reason}`));
 }
 
-/** Discovery, JWKS, clock skew against the provider's `Date` header, and the revocation endpoint. */
+/**
+ * Discovery exactly as login does it (the discovery URL given, or the issuer's well-known URL,
+ * same-origin redirects, the exact issuer), then JWKS, clock skew against the provider's `Date`
+ * header, and the revocation endpoint.
+ */
 export async function checkProvider(p: ProviderProbe): Promise<CheckResult[]> {
-  const url = `${p.issuer}${DISCOVERY_SUFFIX}`;
-  const got = await getJson(p, url);
-  if ('error' in got) {
+  let got: DiscoveredDocument;
+  try {
+    got = await fetchDiscovery({ issuer: p.issuer, discoveryUrl: p.discoveryUrl, fetch: p.fetch, timeoutMs: p.requestTimeoutMs, signal: p.signal, now: p.now });
+  } catch (e) {
+    const [error, fix] =
+      isXtalkError(e)
+        ? [e.message.replace(/\.$/, ''), e.hint ?? 'Check the issuer URL.']
+        : [`cannot reach ${discoveryUrlFor(p.issuer, p.discoveryUrl)}: ${describeFetchError(e, p.requestTimeoutMs)}`, NETWORK_FIX];
     const [, jwks, clock, revocationUnknown] = providerNotChecked('discovery failed');
-    return [fail('discovery', got.error, got.fix), jwks!, clock!, p.revocationEndpoint ? revocation(p, undefined) : revocationUnknown!];
+    return [fail('discovery', error, fix), jwks!, clock!, p.revocationEndpoint ? revocation(p, undefined) : revocationUnknown!];
   }
-  const doc = got.body as Record<string, unknown>;
-  const missing = ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'].filter((k) => typeof doc[k] !== 'string');
+  const doc = got.metadata;
+  const url = got.url;
+  const missing = ['authorization_endpoint', 'token_endpoint', 'jwks_uri'].filter((k) => typeof doc[k] !== 'string');
   let discovery: CheckResult;
   if (missing.length > 0) {
     discovery = fail('discovery', `${url} lacks ${missing.join(', ')}`, 'Check that the issuer URL points at an OpenID provider.');
-  } else if (doc.issuer !== p.issuer) {
-    discovery = fail('discovery', `${url} names the issuer ${String(doc.issuer)}, not ${p.issuer}`, `Set XTALK_ISSUER to exactly ${String(doc.issuer)}.`);
   } else {
-    discovery = ok('discovery', `${url} (HTTP ${got.status}, ${got.ms} ms)`);
+    const followed = got.redirects.map((r) => `; followed HTTP ${r.status} from ${r.from}`).join('');
+    discovery = ok('discovery', `${url} (HTTP ${got.status}, ${got.ms} ms${followed}); scopes: ${scopesToAsk(p.scope, doc.scopes_supported)}`);
   }
   const jwks = typeof doc.jwks_uri === 'string' ? await checkJwks(p, doc.jwks_uri) : warn('jwks', 'not checked: discovery names no jwks_uri');
   return [discovery, jwks, checkClock(got.date, got.receivedAt), revocation(p, typeof doc.revocation_endpoint === 'string' ? doc.revocation_endpoint : undefined)];
+}
+
+/** The scopes login will ask for, in words: the configured ones, the defaults narrowed, or the fallback. */
+function scopesToAsk(configured: string | undefined, supported: unknown): string {
+  if (configured) return `"${configured}" (configured)`;
+  if (Array.isArray(supported)) return `"${DEFAULT_SCOPE.split(' ').filter((s) => s === 'openid' || supported.includes(s)).join(' ')}" (defaults the provider lists)`;
+  return `"${DEFAULT_SCOPE}", fewer if the provider refuses one (it publishes no scopes_supported)`;
 }
 
 async function checkJwks(p: ProviderProbe, uri: string): Promise<CheckResult> {
@@ -84,8 +108,19 @@ export function checkClock(date: string | null, receivedAt: number): CheckResult
 }
 
 function revocation(p: ProviderProbe, discovered: string | undefined): CheckResult {
-  if (p.revocationEndpoint) return ok('revocation', `${p.revocationEndpoint} (from the configuration)`);
-  if (discovered) return ok('revocation', `${discovered} (from discovery)`);
+  if (discovered) {
+    const unused = p.revocationEndpoint && p.revocationEndpoint !== discovered ? `; ${p.revocationEndpoint} (from ${p.revocationEndpointFrom ?? 'the configuration'}) is not used` : '';
+    return ok('revocation', `${discovered} (from discovery${unused})`);
+  }
+  if (p.revocationEndpoint) {
+    try {
+      checkSameOrigin(p.issuer, p.revocationEndpoint, 'revocation endpoint', p.revocationEndpointFrom);
+    } catch (e) {
+      if (!isXtalkError(e)) throw e;
+      return fail('revocation', e.message, e.hint);
+    }
+    return ok('revocation', `${p.revocationEndpoint} (from ${p.revocationEndpointFrom ?? 'the configuration'})`);
+  }
   return warn(
     'revocation',
     'the provider publishes no revocation endpoint, so `xtalk logout` cannot revoke tokens',
@@ -109,10 +144,10 @@ async function getJson(p: ProviderProbe, url: string): Promise<Got> {
   }
   const receivedAt = p.now();
   if (res.status >= 300 && res.status < 400) {
-    return { error: `${url} redirects (HTTP ${res.status}) to ${res.headers.get('location') ?? 'nowhere'}`, fix: 'Set the issuer to the exact URL the provider names as its issuer; xtalk does not follow redirects here.' };
+    return { error: `${url} redirects (HTTP ${res.status}) to ${res.headers.get('location') ?? 'nowhere'}`, fix: 'xtalk does not follow redirects for the keys; the provider should publish their final URL (tell its administrator).' };
   }
   if (res.status !== 200) {
-    return { error: `${url} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, fix: 'Check the issuer URL (without /.well-known/openid-configuration); a 5xx is the provider\'s problem.' };
+    return { error: `${url} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, fix: 'The provider publishes a URL that does not answer; a 5xx is the provider\'s problem, anything else its configuration (tell its administrator).' };
   }
   try {
     const body: unknown = await res.json();

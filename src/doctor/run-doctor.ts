@@ -40,7 +40,7 @@ export async function runDoctorChecks(ctx: Context, flags: ConfigFlags, deps: Do
     !issuer ? Promise.resolve(providerNotChecked(config ? 'no issuer configured' : 'the configuration is invalid'))
     : typeof providerFetch === 'string' ? Promise.resolve(providerNotChecked(providerFetch))
     : runLimited('discovery', 2 * requestTimeoutMs + 1_000, ctx.signal, (signal) =>
-        checkProvider({ issuer, revocationEndpoint: config?.revocationEndpoint, fetch: providerFetch, now: () => ctx.now(), signal, requestTimeoutMs }),
+        checkProvider({ issuer, discoveryUrl: config?.discoveryUrl, scope: config?.scope, revocationEndpoint: config?.revocationEndpoint, revocationEndpointFrom: config?.origins.revocationEndpoint, fetch: providerFetch, now: () => ctx.now(), signal, requestTimeoutMs }),
       );
   const keychainCheck = config
     ? runLimited('keychain', keychainTimeoutMs + 2_000, ctx.signal, () => checkKeychain(config.credentialStore, config.paths.keyFilePath, keychain))

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { CancelledError, UsageError, XtalkError } from '../errors.js';
+import { StartLink } from './start-link.js';
 
 /** What the browser is told once the login flow knows how the sign-in ended. */
 export type CallbackResult =
@@ -26,6 +27,12 @@ export interface CallbackServer {
    * Rejects on timeout (XtalkError, exit 1), on abort (CancelledError) or when closed first.
    */
   waitForCallback(): Promise<CallbackRequest>;
+  /**
+   * A one-time `http://127.0.0.1:PORT/start/<random>` to hand a browser instead of `target` (see
+   * StartLink), so the state, nonce and PKCE challenge stay out of its argv. A second request for
+   * it ends the wait with an error: someone else may have opened it first.
+   */
+  offerStart(target: string): string;
   /** Stops listening and drops every connection; idempotent. */
   close(): Promise<void>;
 }
@@ -39,6 +46,8 @@ export interface CallbackServerOptions {
   signal?: AbortSignal;
   /** Defaults to 300 s; `Infinity` waits forever. */
   timeoutMs?: number;
+  /** What the timeout error names and suggests; defaults to the sign-in and `xtalk login`. */
+  timeoutText?: { what: string; hint: string };
 }
 
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -96,9 +105,9 @@ export function hasExpectedState(url: URL, expectedState: string): boolean {
   return states.length === 1 && sameSecret(states[0] ?? '', expectedState);
 }
 
-type Verdict = { kind: 'callback'; url: URL } | { kind: 'reject'; status: number; title: string; message: string; headers?: Record<string, string> };
+type Verdict = { kind: 'callback'; url: URL } | { kind: 'start' } | { kind: 'reject'; status: number; title: string; message: string; headers?: Record<string, string> };
 
-function classify(req: IncomingMessage, expectedHost: string, path: string, expectedState: string): Verdict {
+function classify(req: IncomingMessage, expectedHost: string, path: string, expectedState: string, start: StartLink): Verdict {
   // A page on another origin that rebinds its DNS name to 127.0.0.1 still sends its own Host.
   const hostCount = req.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'host').length;
   if (hostCount !== 1 || req.headers.host !== expectedHost) {
@@ -108,12 +117,15 @@ function classify(req: IncomingMessage, expectedHost: string, path: string, expe
   if (rawUrl.length > MAX_URL_CHARS) {
     return { kind: 'reject', status: 414, title: 'URI too long', message: 'The request URL is too long.' };
   }
-  if (rawUrl.split('?', 1)[0] !== path) {
+  const requestPath = rawUrl.split('?', 1)[0] ?? '';
+  const isStart = start.matches(requestPath);
+  if (requestPath !== path && !isStart) {
     return { kind: 'reject', status: 404, title: 'Not found', message: 'Nothing here.' };
   }
   if (req.method !== 'GET') {
     return { kind: 'reject', status: 405, title: 'Method not allowed', message: 'Only GET is accepted here.', headers: { Allow: 'GET' } };
   }
+  if (isStart) return { kind: 'start' };
   const url = new URL(`http://${expectedHost}${rawUrl}`);
   // An unexpected state is a stale tab or a forged request: refuse it but keep waiting for the real one.
   if (!hasExpectedState(url, expectedState)) {
@@ -223,9 +235,8 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
   let timer: NodeJS.Timeout | undefined;
   if (Number.isFinite(timeoutMs)) {
     timer = setTimeout(() => {
-      fail(new XtalkError(`Timed out after ${formatSeconds(timeoutMs)} s waiting for the sign-in to finish.`, {
-        hint: 'Run `xtalk login` again, or allow more time with --timeout <seconds>.',
-      }));
+      const text = opts.timeoutText ?? { what: 'the sign-in', hint: 'Run `xtalk login` again, or allow more time with --timeout <seconds>.' };
+      fail(new XtalkError(`Timed out after ${formatSeconds(timeoutMs)} s waiting for ${text.what} to finish.`, { hint: text.hint }));
       void close();
     }, Math.min(timeoutMs, MAX_TIMER_MS));
   }
@@ -265,10 +276,25 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
       })());
   };
 
+  const start = new StartLink(`http://${expectedHost}`);
+  const reused = (): XtalkError =>
+    new XtalkError('The one-time sign-in link xtalk gave the browser was opened twice, so someone else on this machine may have used it; the sign-in was stopped.', {
+      hint: 'Run `xtalk login` again. If it happens again, another user of this machine may be watching your processes: run `xtalk login --no-browser` and paste the printed URL into your browser yourself.',
+    });
+
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const verdict = classify(req, expectedHost, path, opts.expectedState);
+    const verdict = classify(req, expectedHost, path, opts.expectedState, start);
     if (verdict.kind === 'reject') {
       sendPage(res, verdict.status, { ok: false, title: verdict.title, message: verdict.message }, verdict.headers);
+      return;
+    }
+    if (verdict.kind === 'start') {
+      const outcome = start.answer(req, res, (r, status, title, message) => sendPage(r, status, { ok: false, title, message }));
+      // The browser xtalk started asks once; a second request means another client had the link too.
+      if (outcome === 'reused' && !settled) {
+        fail(reused());
+        void close();
+      }
       return;
     }
     if (settled) {
@@ -284,5 +310,5 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
   // Without a listener Node drops CONNECT silently; answer it like any other wrong method.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => answerOnSocket(socket, 405, 'Method Not Allowed', 'Allow: GET\r\n'));
 
-  return { port, redirectUri, waitForCallback: () => waiting, close };
+  return { port, redirectUri, waitForCallback: () => waiting, offerStart: (target) => start.offer(target), close };
 }

@@ -17,6 +17,17 @@ interface Loaded {
  * Throws ConfigError for a proxy variable that is not an http: or https: URL.
  */
 export function createProviderFetch(env: Env): typeof fetch | undefined {
+  const proxied = createProxiedFetch(env);
+  // boundedFetch reads the body with the 1 MB limit and rebuilds it as this realm's Response:
+  // callers tell HTTP errors apart with `instanceof Response`.
+  return proxied && boundedFetch(proxied);
+}
+
+/**
+ * The same proxy routing without the provider's size limit, for `xtalk api` (whose answers may be
+ * large and are streamed); undefined when no proxy variable is set. Same ConfigError as above.
+ */
+export function createProxiedFetch(env: Env): typeof fetch | undefined {
   const settings = readProxyEnv(env);
   if (!hasProxy(settings)) return undefined;
   for (const v of [settings.https, settings.http]) {
@@ -31,9 +42,7 @@ export function createProviderFetch(env: Env): typeof fetch | undefined {
     const { fetch: undiciFetch, dispatcher } = await (loading ??= load(settings));
     return (await undiciFetch(String(input), { ...init, dispatcher })) as unknown as Response;
   };
-  // boundedFetch reads the body with the 1 MB limit and rebuilds it as this realm's Response:
-  // callers tell HTTP errors apart with `instanceof Response`.
-  return boundedFetch(proxiedFetch as typeof fetch);
+  return proxiedFetch as typeof fetch;
 }
 
 /** Fills in the proxy-aware fetch unless the caller brought its own. */

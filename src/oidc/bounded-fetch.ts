@@ -44,6 +44,15 @@ export function boundedFetch(inner: typeof fetch, limit = MAX_PROVIDER_RESPONSE_
   return bounded as typeof fetch;
 }
 
+/**
+ * Makes every request through `inner` also end when `deadline` fires: a limit on a whole sequence
+ * of calls (the refresh under the store's write lock), on top of each request's own timeout.
+ */
+export function withDeadline(inner: typeof fetch, deadline: AbortSignal): typeof fetch {
+  return ((input: string | URL | Request, init?: RequestInit) =>
+    inner(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline })) as typeof fetch;
+}
+
 function tooLarge(url: string, limit: number): ProviderError {
   return new ProviderError(`The provider's answer from ${url} is larger than ${limit / 1024 / 1024} MB; xtalk stopped reading it.`, {
     hint: 'Check that the issuer URL is the OpenID provider itself; its documents are a few KB.',

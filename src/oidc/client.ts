@@ -1,8 +1,22 @@
 import * as oidc from 'openid-client';
 import { NetworkError, ProviderError, SessionExpiredError, UsageError, XtalkError } from '../errors.js';
-import { DEFAULT_SCOPE, isLoopbackHost } from '../config/resolve.js';
-import { boundedFetch } from './bounded-fetch.js';
-import { capitalize, hintFor, quote, retryAfterMs, validationReason, VALIDATION_HINT } from './error-text.js';
+import { checkSameOrigin } from '../config/endpoint-origin.js';
+import { DEFAULT_SCOPE, isLoopbackHost, type TokenAuthMethod } from '../config/resolve.js';
+import { boundedFetch, withDeadline } from './bounded-fetch.js';
+import { basicAuthorization, explainClientError, requireSecret, verifyHmacIdToken, type ClientFacts } from './client-auth.js';
+import { fetchDiscovery } from './discovery.js';
+import {
+  capitalize,
+  hintFor,
+  isRefusedEndpointUrl,
+  quote,
+  refusedEndpointText,
+  rejectedAlg,
+  retryAfterMs,
+  signingAlgHint,
+  validationReason,
+  VALIDATION_HINT,
+} from './error-text.js';
 import type { TokenGrant } from '../store/types.js';
 
 /** What the OIDC layer needs to talk to one provider as one client. */
@@ -10,11 +24,20 @@ export interface ProviderSettings {
   issuer: string;
   clientId: string;
   clientSecret?: string | undefined;
-  /** Fills in a revocation endpoint missing from discovery. */
+  /** Fills in a revocation endpoint missing from discovery; it must share the issuer's origin. */
   revocationEndpoint?: string | undefined;
+  /** Where that endpoint came from (`XTALK_REVOCATION_ENDPOINT`, …), for the refusal message. */
+  revocationEndpointFrom?: string | undefined;
+  /** A full discovery URL the user gave, fetched verbatim. */
+  discoveryUrl?: string | undefined;
+  /** The ID-token alg this client is registered for; HS* is checked with the client secret. */
+  idTokenSigningAlg?: string | undefined;
+  tokenAuthMethod?: TokenAuthMethod | undefined;
   fetch?: typeof fetch;
   /** Per-request limit in seconds. */
   timeoutSeconds?: number;
+  /** Ends every request of this client once it fires (a limit on all of them together). */
+  deadline?: AbortSignal | undefined;
   now?: () => number;
 }
 
@@ -25,7 +48,13 @@ export interface AuthorizationRequest {
   nonce: string;
   codeVerifier: string;
   redirectUri: string;
+  /** Epoch ms when the URL was built; with `maxAge: 0` the ID token's `auth_time` must not be older. */
+  requestedAt: number;
+  maxAge: number | undefined;
 }
+
+/** `prompt` values a login may send (OIDC Core 3.1.2.1). */
+export type LoginPrompt = 'login' | 'select_account' | 'consent';
 
 /** A validated token response. */
 export interface TokenResult {
@@ -75,30 +104,52 @@ export class ProviderClient {
   private constructor(
     private readonly config: oidc.Configuration,
     private readonly now: () => number,
+    private readonly client: ClientFacts,
   ) {}
 
-  /** Fetches discovery and JWKS metadata; a loopback `http:` issuer is allowed, nothing else insecure. */
+  /** Where the discovery document came from: the URL that answered and the redirects followed. */
+  get discovery(): ClientFacts['discovery'] {
+    return this.client.discovery;
+  }
+
+  /**
+   * Fetches the discovery document (see {@link fetchDiscovery}: verbatim discovery URL, same-origin
+   * redirects, exact issuer); a loopback `http:` issuer is allowed, nothing else insecure.
+   */
   static async discover(settings: ProviderSettings): Promise<ProviderClient> {
     const issuerUrl = new URL(settings.issuer);
-    const auth = settings.clientSecret ? oidc.ClientSecretBasic(settings.clientSecret) : oidc.None();
-    const execute = [oidc.enableNonRepudiationChecks];
+    const method = settings.tokenAuthMethod ?? (settings.clientSecret ? 'client_secret_basic' : 'none');
+    const auth = clientAuthentication(method, settings.clientId, settings.clientSecret);
+    const alg = settings.idTokenSigningAlg;
+    // HS* ID tokens are MACs under the client secret: openid-client cannot check those, toResult does.
+    const hmacSecret = alg?.startsWith('HS') ? requireSecret(settings, `XTALK_ID_TOKEN_SIGNING_ALG=${alg}`) : undefined;
+    const execute = hmacSecret === undefined ? [oidc.enableNonRepudiationChecks] : [];
     if (issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname)) execute.push(oidc.allowInsecureRequests);
-    const options: oidc.DiscoveryRequestOptions = { execute, timeout: settings.timeoutSeconds ?? 30 };
-    options[oidc.customFetch] = boundedFetch(settings.fetch ?? fetch) as oidc.CustomFetch;
-    const metadata = settings.clientSecret ? { client_secret: settings.clientSecret } : undefined;
-    let config = await call(`discovery at ${settings.issuer}`, () =>
-      oidc.discovery(issuerUrl, settings.clientId, metadata, auth, options),
-    );
-    if (settings.revocationEndpoint && !config.serverMetadata().revocation_endpoint) {
-      // serverMetadata() is a copy: a new Configuration is the only way to add the endpoint.
-      const { supportsPKCE: _drop, ...server } = config.serverMetadata() as oidc.ServerMetadata & { supportsPKCE?: unknown };
-      const patched = new oidc.Configuration({ ...server, revocation_endpoint: settings.revocationEndpoint }, settings.clientId, metadata, auth);
-      for (const fn of execute) fn(patched);
-      patched.timeout = config.timeout;
-      patched[oidc.customFetch] = options[oidc.customFetch]!;
-      config = patched;
-    }
-    return new ProviderClient(config, settings.now ?? Date.now);
+    const timeout = settings.timeoutSeconds ?? 30;
+    const inner = settings.fetch ?? fetch;
+    const boundFetch = boundedFetch(settings.deadline ? withDeadline(inner, settings.deadline) : inner);
+    const doc = await call(`discovery at ${settings.discoveryUrl ?? settings.issuer}`, () =>
+      fetchDiscovery({ issuer: settings.issuer, discoveryUrl: settings.discoveryUrl, fetch: boundFetch, timeoutMs: timeout * 1000 }),
+    ).catch((e: unknown) => {
+      throw asDiscoveryFailure(e);
+    });
+    const discovered = doc.metadata as oidc.ServerMetadata;
+    const fillRevocation = Boolean(settings.revocationEndpoint && !discovered.revocation_endpoint);
+    if (fillRevocation) checkSameOrigin(settings.issuer, settings.revocationEndpoint!, 'revocation endpoint', settings.revocationEndpointFrom);
+    const server: oidc.ServerMetadata = fillRevocation ? { ...discovered, revocation_endpoint: settings.revocationEndpoint } : discovered;
+    const metadata: Partial<oidc.ClientMetadata> = {};
+    if (settings.clientSecret && method !== 'none') metadata.client_secret = settings.clientSecret;
+    if (alg) metadata.id_token_signed_response_alg = alg;
+    const config = new oidc.Configuration(server, settings.clientId, metadata, auth);
+    for (const fn of execute) fn(config);
+    config.timeout = timeout;
+    config[oidc.customFetch] = boundFetch as oidc.CustomFetch;
+    return new ProviderClient(config, settings.now ?? Date.now, {
+      method,
+      clientId: settings.clientId,
+      hmacSecret,
+      discovery: { url: doc.url, redirects: doc.redirects },
+    });
   }
 
   get issuer(): string {
@@ -117,6 +168,29 @@ export class ProviderClient {
     return this.config.serverMetadata().device_authorization_endpoint;
   }
 
+  /** Whether discovery lists `scopes_supported`; without it an unknown scope can only be found by asking. */
+  get publishesScopes(): boolean {
+    return Array.isArray(this.config.serverMetadata().scopes_supported);
+  }
+
+  /** RP-Initiated Logout 1.0: where the provider's browser session can be ended, when it says. */
+  get endSessionEndpoint(): string | undefined {
+    return this.config.serverMetadata().end_session_endpoint;
+  }
+
+  /**
+   * The end-session URL with `id_token_hint` (when known), `client_id`, `state` and the
+   * `post_logout_redirect_uri`; undefined without an end_session_endpoint.
+   */
+  buildEndSessionUrl(opts: { idTokenHint: string | undefined; postLogoutRedirectUri: string; state: string }): string | undefined {
+    if (!this.endSessionEndpoint) return undefined;
+    return oidc.buildEndSessionUrl(this.config, {
+      ...(opts.idTokenHint ? { id_token_hint: opts.idTokenHint } : {}),
+      post_logout_redirect_uri: opts.postLogoutRedirectUri,
+      state: opts.state,
+    }).href;
+  }
+
   /** The default scopes narrowed to `scopes_supported` when the provider publishes that list. */
   defaultScope(): string {
     const supported = this.config.serverMetadata().scopes_supported;
@@ -130,21 +204,38 @@ export class ProviderClient {
    * Builds the authorization URL with PKCE S256, a fresh nonce and a fresh state (or the one given,
    * when the listener had to know it before the URL existed).
    */
-  async createAuthorizationRequest(opts: { redirectUri: string; scope: string; state?: string; loginHint?: string | undefined }): Promise<AuthorizationRequest> {
+  async createAuthorizationRequest(opts: {
+    redirectUri: string;
+    scope: string;
+    state?: string;
+    loginHint?: string | undefined;
+    prompt?: LoginPrompt | undefined;
+    maxAge?: number | undefined;
+  }): Promise<AuthorizationRequest> {
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = opts.state ?? oidc.randomState();
     const nonce = oidc.randomNonce();
-    const url = oidc.buildAuthorizationUrl(this.config, {
-      redirect_uri: opts.redirectUri,
-      response_type: 'code',
-      scope: opts.scope,
-      state,
-      nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
-      code_challenge_method: 'S256',
-      ...(opts.loginHint ? { login_hint: opts.loginHint } : {}),
-    });
-    return { url: url.href, state, nonce, codeVerifier, redirectUri: opts.redirectUri };
+    const codeChallenge = await oidc.calculatePKCECodeChallenge(codeVerifier);
+    let url: URL;
+    try {
+      url = oidc.buildAuthorizationUrl(this.config, {
+        redirect_uri: opts.redirectUri,
+        response_type: 'code',
+        scope: opts.scope,
+        state,
+        nonce,
+        code_challenge: codeChallenge,
+        code_challenge_method: 'S256',
+        ...(opts.loginHint ? { login_hint: opts.loginHint } : {}),
+        ...(opts.prompt ? { prompt: opts.prompt } : {}),
+        ...(opts.maxAge !== undefined ? { max_age: String(opts.maxAge) } : {}),
+      });
+    } catch (e) {
+      if (!isRefusedEndpointUrl(e)) throw mapError(e, 'the authorization request');
+      const { message, hint } = refusedEndpointText('authorization endpoint', this.config.serverMetadata().authorization_endpoint);
+      throw new ProviderError(message, { hint, cause: e });
+    }
+    return { url: url.href, state, nonce, codeVerifier, redirectUri: opts.redirectUri, requestedAt: this.now(), maxAge: opts.maxAge };
   }
 
   /**
@@ -152,7 +243,7 @@ export class ProviderClient {
    * ID token (signature, nonce …).
    */
   async exchangeCode(callbackUrl: URL, request: AuthorizationRequest): Promise<TokenResult> {
-    const res = await call('the token exchange', async () => {
+    const res = await this.run('the token exchange', async () => {
       try {
         return await oidc.authorizationCodeGrant(this.config, callbackUrl, {
           expectedState: request.state,
@@ -173,7 +264,10 @@ export class ProviderClient {
         throw e;
       }
     });
-    return this.toResult(res);
+    const result = this.toResult(res);
+    // Not openid-client's maxAge check ("now - max_age"): the request time is the stricter bound.
+    if (request.maxAge !== undefined) checkAuthTime(result.idClaims, request);
+    return result;
   }
 
   /** Starts an RFC 8628 device authorization; a provider without the endpoint is a usage error (exit 2). */
@@ -184,7 +278,7 @@ export class ProviderClient {
         'Use `xtalk login --no-browser` (with ssh -L) or `xtalk login --manual` instead.',
       );
     }
-    const res = await call('the device authorization request', () => oidc.initiateDeviceAuthorization(this.config, { scope }));
+    const res = await this.run('the device authorization request', () => oidc.initiateDeviceAuthorization(this.config, { scope }));
     return {
       deviceCode: res.device_code,
       userCode: res.user_code,
@@ -205,27 +299,40 @@ export class ProviderClient {
     try {
       res = await oidc.genericGrantRequest(this.config, DEVICE_CODE_GRANT, { device_code: deviceCode });
     } catch (e) {
-      if (!(e instanceof oidc.ResponseBodyError)) throw mapError(e, 'the device token request');
+      if (!(e instanceof oidc.ResponseBodyError)) throw this.explain(mapError(e, 'the device token request'));
       if (e.error === 'authorization_pending') return { status: 'pending' };
       if (e.error === 'slow_down') return { status: 'slow_down' };
       const ending = DEVICE_GRANT_ERRORS[e.error];
-      if (!ending) throw mapError(e, 'the device token request');
+      if (!ending) throw this.explain(mapError(e, 'the device token request'));
       throw new ProviderError(`${ending[0]} (${describe(e)}).`, { error: e.error, errorDescription: e.error_description, hint: ending[1], cause: e });
     }
     return { status: 'approved', result: this.toResult(res) };
   }
 
-  /** Uses a refresh token; `invalid_grant` becomes SessionExpiredError. */
+  /**
+   * Uses a refresh token; `invalid_grant` becomes SessionExpiredError, and so does a bare 400 or 401
+   * without a readable error (providers answer a dead refresh token that way too). 5xx and network
+   * failures stay errors: the session may be fine.
+   */
   async refresh(refreshToken: string, scope?: string): Promise<TokenResult> {
-    const res = await call('the token refresh', () =>
-      oidc.refreshTokenGrant(this.config, refreshToken, scope ? { scope } : undefined),
-    );
+    const res = await this.run('the token refresh', async () => {
+      try {
+        return await oidc.refreshTokenGrant(this.config, refreshToken, scope ? { scope } : undefined);
+      } catch (e) {
+        const status = responseOf(e)?.status;
+        const readable = e instanceof oidc.ResponseBodyError || (e instanceof oidc.WWWAuthenticateChallengeError && e.cause[0]?.parameters.error);
+        if ((status === 400 || status === 401) && !readable) {
+          throw new SessionExpiredError(`The provider rejected the session (HTTP ${status} to the refresh, without an error code).`, { cause: e });
+        }
+        throw e;
+      }
+    });
     return this.toResult(res);
   }
 
   /** Userinfo for a session; a different `sub` than expected is rejected by openid-client. */
   async userinfo(accessToken: string, expectedSub: string): Promise<Record<string, unknown>> {
-    return { ...(await call('the userinfo request', () => oidc.fetchUserInfo(this.config, accessToken, expectedSub))) };
+    return { ...(await this.run('the userinfo request', () => oidc.fetchUserInfo(this.config, accessToken, expectedSub))) };
   }
 
   /**
@@ -243,13 +350,40 @@ export class ProviderClient {
           await sleep(retryAfterMs(response.headers.get('retry-after'), this.now()));
           continue;
         }
-        throw mapError(e, 'the revocation request');
+        throw this.explain(mapError(e, 'the revocation request'));
       }
     }
   }
 
+  /** Runs one provider call of this client: errors mapped, then explained with what this client sent. */
+  private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.explain(mapError(e, what));
+    }
+  }
+
+  private explain(e: unknown): unknown {
+    const alg = rejectedAlg(e);
+    if (alg && e instanceof ProviderError && e.hint === VALIDATION_HINT && alg !== this.config.clientMetadata().id_token_signed_response_alg) {
+      const listed = this.config.serverMetadata().id_token_signing_alg_values_supported;
+      if (listed?.includes(alg)) {
+        const configured = this.config.clientMetadata().id_token_signed_response_alg;
+        return new ProviderError(e.message, { error: e.error, errorDescription: e.errorDescription, hint: signingAlgHint(alg, configured), cause: e });
+      }
+    }
+    return explainClientError(e, this.client);
+  }
+
   private toResult(res: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): TokenResult {
-    const expiresIn = res.expiresIn() ?? UNKNOWN_LIFETIME_SECONDS;
+    // Now, not openid-client's expiresIn(): that rounds down to whole seconds when it is called, which
+    // can make a token received later look older than the one before it.
+    const receivedAt = this.now();
+    const expiresIn = typeof res.expires_in === 'number' && Number.isFinite(res.expires_in) && res.expires_in >= 0 ? res.expires_in : UNKNOWN_LIFETIME_SECONDS;
+    if (res.id_token && this.client.hmacSecret !== undefined) {
+      verifyHmacIdToken(res.id_token, String(this.config.clientMetadata().id_token_signed_response_alg), this.client.hmacSecret);
+    }
     const tokenType = res.token_type.toLowerCase() === 'bearer' ? 'Bearer' : res.token_type;
     const claims = res.claims();
     // OIDC Core 3.1.3.7: openid-client checks `azp` only when `aud` lists several clients; xtalk asked
@@ -266,12 +400,44 @@ export class ProviderClient {
         accessToken: res.access_token,
         tokenType,
         scope: res.scope ?? null,
-        expiresAt: this.now() + expiresIn * 1000,
+        expiresAt: receivedAt + Math.round(expiresIn * 1000),
         refreshToken: res.refresh_token ?? null,
+        idToken: res.id_token ?? null,
       },
       idClaims: claims ? { ...claims } : undefined,
     };
   }
+}
+
+/** How far the provider's clock may lag behind ours before a fresh sign-in looks old. */
+export const AUTH_TIME_TOLERANCE_SECONDS = 30;
+
+/**
+ * OIDC Core 3.1.2.1 `max_age`: the ID token must carry `auth_time`, and it must not be older than
+ * the request minus `max_age` (and the clock tolerance) — `max_age=0` means "signed in just now".
+ */
+function checkAuthTime(claims: Record<string, unknown> | undefined, request: AuthorizationRequest): void {
+  const authTime = claims?.auth_time;
+  const hint = 'The provider did not make you sign in again although xtalk asked it to (prompt=login, max_age=0); run `xtalk login --fresh` again, or ask the provider administrator.';
+  if (typeof authTime !== 'number' || !Number.isFinite(authTime)) {
+    throw new ProviderError('The ID token has no auth_time, so xtalk cannot tell whether you just signed in; nothing was stored.', { hint });
+  }
+  const oldest = Math.floor(request.requestedAt / 1000) - (request.maxAge ?? 0) - AUTH_TIME_TOLERANCE_SECONDS;
+  if (authTime < oldest) {
+    throw new ProviderError(
+      `The provider reused a sign-in from ${new Date(authTime * 1000).toISOString()}, older than this login (auth_time check); nothing was stored.`,
+      { hint },
+    );
+  }
+}
+
+/**
+ * A provider that answers discovery with something unusable gets code DISCOVERY_FAILED, so scripts
+ * can tell a wrong issuer from a refused request; an unreachable one stays NETWORK_ERROR.
+ */
+function asDiscoveryFailure(e: unknown): unknown {
+  if (!(e instanceof ProviderError) || e.code !== 'PROVIDER_ERROR') return e;
+  return new ProviderError(e.message, { error: e.error, errorDescription: e.errorDescription, hint: e.hint, cause: e.cause, code: 'DISCOVERY_FAILED' });
 }
 
 /** Runs one provider call and turns openid-client's errors into ours. */
@@ -311,7 +477,7 @@ function mapError(e: unknown, what: string): Error {
     return new ProviderError(`The provider refused the sign-in (${detail}).`, {
       error: e.error,
       errorDescription: e.error_description,
-      hint: e.error === 'access_denied' ? 'Run `xtalk login` again and allow access.' : undefined,
+      hint: hintFor(e.error),
       cause: e,
     });
   }
@@ -333,7 +499,14 @@ function mapError(e: unknown, what: string): Error {
     return new NetworkError(`Cannot reach the provider for ${what}: ${reason}`, { cause: e });
   }
   if (err?.code === 'OAUTH_MISSING_SERVER_METADATA') {
-    return new ProviderError(`The provider's discovery document lacks what ${what} needs (${err.message}).`, { cause: e });
+    return new ProviderError(`The provider's discovery document lacks what ${what} needs (${err.message}).`, {
+      hint: 'The provider does not publish this endpoint; see `xtalk doctor`, and set it in the configuration if the provider has one.',
+      cause: e,
+    });
+  }
+  if (isRefusedEndpointUrl(err)) {
+    const { message, hint } = refusedEndpointText(`endpoint for ${what}`, undefined);
+    return new ProviderError(message, { hint, cause: e });
   }
   if (err instanceof oidc.ClientError || err?.name === 'OperationProcessingError' || typeof err?.code === 'string') {
     return new ProviderError(`${capitalize(what)} failed validation: ${validationReason(err)}`, { hint: VALIDATION_HINT, cause: e });
@@ -354,4 +527,14 @@ function delay(ms: number): Promise<void> {
 
 function describe(e: oidc.ResponseBodyError): string {
   return e.error_description ? `${e.error}: ${e.error_description}` : e.error;
+}
+
+/** openid-client's client authentication for a method; Basic is ours (see basicAuthorization). */
+function clientAuthentication(method: TokenAuthMethod, clientId: string, clientSecret: string | undefined): oidc.ClientAuth {
+  if (method === 'none') return oidc.None();
+  const secret = requireSecret({ clientSecret }, `XTALK_TOKEN_AUTH_METHOD=${method}`);
+  if (method === 'client_secret_post') return oidc.ClientSecretPost(secret);
+  return (_as, _client, _body, headers) => {
+    headers.set('authorization', basicAuthorization(clientId, secret));
+  };
 }

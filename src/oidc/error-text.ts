@@ -48,6 +48,24 @@ export function validationReason(err: Error): string {
   return details.length ? `${inner.message} (${details.join('; ')})` : inner.message;
 }
 
+/** The `alg` of a JWT that failed the algorithm check, when the error says. */
+export function rejectedAlg(err: unknown): string | undefined {
+  for (let e = err as { cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    const facts = e.cause as CheckFacts | undefined;
+    const alg = facts && typeof facts === 'object' ? (facts.header?.alg ?? facts.alg) : undefined;
+    if (typeof alg === 'string') return alg;
+  }
+  return undefined;
+}
+
+/** The hint for an ID token signed with `alg` that the provider says it uses, naming the setting. */
+export function signingAlgHint(alg: string, configured: string | undefined): string {
+  const set = `XTALK_ID_TOKEN_SIGNING_ALG=${alg} (id_token_signing_alg in config.json)`;
+  return configured
+    ? `Nothing was stored. The provider signs ID tokens for this client with ${alg}, not ${configured}: set ${set}, or unset it for the provider's published keys.`
+    : `Nothing was stored. The provider lists ${alg} for ID tokens: if this client is registered for ${alg} ID tokens, set ${set}.`;
+}
+
 /** A provider-supplied value for a one-line message: JSON-quoted, no terminal control characters, short. */
 export function quote(value: unknown): string {
   const text = (JSON.stringify(value) ?? String(value)).replace(
@@ -55,6 +73,32 @@ export function quote(value: unknown): string {
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
   return text.length > 120 ? `${text.slice(0, 117)}…` : text;
+}
+
+// openid-client's codes for an endpoint URL it will not send a request to (or build a URL on).
+const REFUSED_URL_CODES = new Set(['OAUTH_REQUEST_PROTOCOL_FORBIDDEN', 'OAUTH_HTTP_REQUEST_FORBIDDEN']);
+
+/** True for openid-client's refusal of an endpoint URL: a scheme other than https: (or loopback http:). */
+export function isRefusedEndpointUrl(err: unknown): boolean {
+  return REFUSED_URL_CODES.has((err as { code?: unknown } | null)?.code as string);
+}
+
+/**
+ * A provider endpoint xtalk refuses (`javascript:`, `file:`, `ms-msdt:` …): such a URL handed to a
+ * browser or the OS opener can run programs or read files, so it is a provider problem, not a bug.
+ */
+export function refusedEndpointText(endpoint: string, url: unknown): { message: string; hint: string } {
+  let scheme: string | undefined;
+  try {
+    scheme = new URL(String(url)).protocol;
+  } catch {
+    scheme = undefined;
+  }
+  const shown = url === undefined ? '' : ` ${quote(url)}${scheme ? ` (scheme ${quote(scheme)})` : ''}`;
+  return {
+    message: `The provider's discovery document names an ${endpoint}${shown} that xtalk refuses to use: only https: URLs (and http: on this machine) are allowed.`,
+    hint: 'Check that the issuer URL points at the right provider; a provider that publishes such an endpoint is misconfigured or hostile, so tell its administrator.',
+  };
 }
 
 const MAX_RETRY_AFTER_MS = 30_000;
@@ -72,7 +116,16 @@ export function hintFor(error: string | undefined): string {
     case 'unauthorized_client':
       return 'Check the client id and XTALK_CLIENT_SECRET (a public client must have no secret).';
     case 'invalid_scope':
-      return 'Ask for fewer scopes with --scope or XTALK_SCOPE.';
+      return 'Ask only for scopes the provider knows, with --scope or XTALK_SCOPE (e.g. "openid profile email").';
+    case 'access_denied':
+      return 'Run `xtalk login` again and allow access.';
+    case 'invalid_request':
+    case 'unsupported_grant_type':
+    case 'unsupported_response_type':
+      return 'The provider does not accept this request from this client; check the client registration (redirect URI, grant types), or run with --debug for details.';
+    case 'server_error':
+    case 'temporarily_unavailable':
+      return 'The provider has a problem; try again later.';
     default:
       return 'Run the command again with --debug for details.';
   }

@@ -1,7 +1,7 @@
 import chalk, { Chalk, type ChalkInstance } from 'chalk';
 import type { Io } from '../context.js';
 import { redact } from './redact.js';
-import { sanitize } from './sanitize.js';
+import { sanitize, toSafeJson } from './sanitize.js';
 
 /** Human output on stderr, data on stdout; colors and spinners only for a TTY without NO_COLOR. */
 export interface Ui {
@@ -33,9 +33,9 @@ export function createUi(io: Io, env: Readonly<Record<string, string | undefined
     interactive,
     color: c,
     // Text for people may carry provider-supplied claims: control characters are escaped before
-    // styling. JSON needs no such step: JSON.stringify escapes them.
+    // styling. JSON escapes them as \uXXXX, which keeps the same value.
     data: (text) => io.stdout.write(sanitize(text)),
-    json: (value) => io.stdout.write(JSON.stringify(value, null, 2) + '\n'),
+    json: (value) => io.stdout.write(toSafeJson(value, 2) + '\n'),
     info: (line) => err(sanitize(line)),
     success: (line) => err(`${c.green('✓')} ${sanitize(line)}`),
     warn: (line) => err(`${c.yellow('!')} ${sanitize(line)}`),

@@ -1,10 +1,11 @@
 import { StoreError } from '../errors.js';
-import { decrypt, encrypt } from './crypto.js';
+import { decrypt, encrypt, UndecryptableTokenError } from './crypto.js';
 import type { DataKey } from './data-key.js';
 import { guardSqlite, withImmediateLock, type Db, type Statement } from './db.js';
 import type {
   AccountRecord,
   CredentialStoreKind,
+  RefreshFailure,
   SessionIdentity,
   StoredAccessToken,
   StoredRefreshToken,
@@ -19,6 +20,7 @@ interface UserRow {
   email: string | null;
   claims: string;
   client_id: string | null;
+  revocation_endpoint: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -41,8 +43,10 @@ interface RefreshTokenRow {
   updated_at: string;
 }
 
+const refreshFailureKey = (userId: number) => `refresh_failure:${userId}`;
+
 /** AAD of a token column: binds each ciphertext to its table and user. */
-const aad = (table: 'access_token' | 'refresh_token', userId: number) => `${table}:${userId}`;
+const aad = (table: 'access_token' | 'refresh_token' | 'id_token', userId: number) => `${table}:${userId}`;
 
 /**
  * Stored accounts (`user`) and their encrypted tokens (`refresh_token`, `access_token`).
@@ -55,12 +59,14 @@ export class AccountStore {
   readonly #dataKey: DataKey;
   readonly #statements = new Map<string, Statement>();
   readonly #faultPoint: (name: string) => void;
+  readonly #warn: (message: string) => void;
 
-  constructor(db: Db, dbPath: string, dataKey: DataKey, faultPoint: (name: string) => void = () => {}) {
+  constructor(db: Db, dbPath: string, dataKey: DataKey, faultPoint: (name: string) => void = () => {}, warn: (message: string) => void = () => {}) {
     this.#db = db;
     this.#dbPath = dbPath;
     this.#dataKey = dataKey;
     this.#faultPoint = faultPoint;
+    this.#warn = warn;
   }
 
   /** @internal The connection, for store-level use cases that lock it across an await. */
@@ -85,10 +91,11 @@ export class AccountStore {
       this.#db
         .transaction(() => {
           const id = this.#stmt(
-            `INSERT INTO user (issuer, sub, username, email, claims, client_id, created_at, updated_at)
-             VALUES (@issuer, @sub, @username, @email, @claims, @clientId, @iso, @iso)
+            `INSERT INTO user (issuer, sub, username, email, claims, client_id, revocation_endpoint, created_at, updated_at)
+             VALUES (@issuer, @sub, @username, @email, @claims, @clientId, @revocationEndpoint, @iso, @iso)
              ON CONFLICT (issuer, sub) DO UPDATE SET username = excluded.username, email = excluded.email,
-               claims = excluded.claims, client_id = excluded.client_id, updated_at = excluded.updated_at
+               claims = excluded.claims, client_id = excluded.client_id, revocation_endpoint = excluded.revocation_endpoint,
+               updated_at = excluded.updated_at
              RETURNING id`,
           )
             .pluck()
@@ -99,8 +106,12 @@ export class AccountStore {
               email: identity.email,
               claims: JSON.stringify(identity.claims),
               clientId: identity.clientId,
+              revocationEndpoint: identity.revocationEndpoint ?? null,
               iso,
             }) as number;
+          // Rows of an earlier session that this key cannot open would block its logout for good.
+          const dropped = this.#deleteUndecryptable(id, key);
+          if (dropped > 0) this.#warn(`Removed ${dropped} stored token(s) of this account that could not be decrypted (their data key was replaced); they can no longer be used or revoked.`);
           this.#writeGrant(id, grant, key, now);
           this.#setCurrent(id);
           this.#faultPoint('login-in-transaction');
@@ -143,11 +154,37 @@ export class AccountStore {
             );
           }
           this.#writeGrant(userId, grant, key, now);
+          this.#stmt('DELETE FROM meta WHERE key = ?').run(refreshFailureKey(userId));
           this.#faultPoint('refresh-in-transaction');
         })
         .immediate(),
     );
     return (await this.latestAccessToken(userId))!;
+  }
+
+  /**
+   * Records why the refresh of `userId` failed; call under {@link withWriteLock} so the processes
+   * waiting for the lock read it ({@link refreshFailureSince}) instead of repeating the attempt.
+   */
+  recordRefreshFailure(userId: number, failure: RefreshFailure): void {
+    this.#guard(() =>
+      this.#stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
+        refreshFailureKey(userId),
+        JSON.stringify(failure),
+      ),
+    );
+  }
+
+  /** The refresh failure recorded for `userId` at or after `since` (epoch ms), if any. */
+  refreshFailureSince(userId: number, since: number): RefreshFailure | undefined {
+    const value = this.#guard(() => this.#stmt('SELECT value FROM meta WHERE key = ?').pluck().get(refreshFailureKey(userId))) as string | undefined;
+    if (value === undefined) return undefined;
+    try {
+      const failure = JSON.parse(value) as RefreshFailure;
+      return typeof failure.at === 'number' && failure.at >= since && typeof failure.message === 'string' ? failure : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Every stored account, oldest first, with `current` set on the current one. */
@@ -202,11 +239,14 @@ export class AccountStore {
     );
   }
 
-  /** The access token with the latest expiry (possibly expired), decrypted. */
+  /**
+   * The newest access token (possibly expired), decrypted. Newest by insertion, not by expiry: the
+   * token just received is the one to use even if it expires sooner than an older one.
+   */
   async latestAccessToken(userId: number): Promise<StoredAccessToken | undefined> {
     const row = this.#guard(
       () =>
-        this.#stmt('SELECT * FROM access_token WHERE user_id = ? ORDER BY expires_at DESC, id DESC LIMIT 1').get(userId) as
+        this.#stmt('SELECT * FROM access_token WHERE user_id = ? ORDER BY id DESC LIMIT 1').get(userId) as
           | AccessTokenRow
           | undefined,
     );
@@ -222,6 +262,36 @@ export class AccountStore {
     if (rows.length === 0) return [];
     const key = await this.#dataKey.forReading();
     return rows.map((row) => decodeAccessToken(row, key));
+  }
+
+  /**
+   * The user's refresh token and unexpired access tokens, each decrypted on its own: rows the data
+   * key cannot open are counted in `unreadable` instead of failing the whole read (logout --force).
+   */
+  async sessionTokens(userId: number, now: number): Promise<{ refresh: StoredRefreshToken | undefined; access: StoredAccessToken[]; unreadable: number }> {
+    const refreshRow = this.#guard(
+      () => this.#stmt('SELECT id, user_id, token, updated_at FROM refresh_token WHERE user_id = ?').get(userId) as RefreshTokenRow | undefined,
+    );
+    const accessRows = this.#guard(
+      () => this.#stmt('SELECT * FROM access_token WHERE user_id = ? AND expires_at > ? ORDER BY id').all(userId, now) as AccessTokenRow[],
+    );
+    if (!refreshRow && accessRows.length === 0) return { refresh: undefined, access: [], unreadable: 0 };
+    const key = await this.#dataKey.forReading();
+    let unreadable = 0;
+    const attempt = <T>(fn: () => T): T | undefined => {
+      try {
+        return fn();
+      } catch (e) {
+        if (!(e instanceof UndecryptableTokenError)) throw e;
+        unreadable++;
+        return undefined;
+      }
+    };
+    const refresh = refreshRow
+      ? attempt(() => ({ id: refreshRow.id, userId: refreshRow.user_id, refreshToken: decrypt(key, refreshRow.token, aad('refresh_token', refreshRow.user_id)), updatedAt: refreshRow.updated_at }))
+      : undefined;
+    const access = accessRows.map((row) => attempt(() => decodeAccessToken(row, key))).filter((t): t is StoredAccessToken => t !== undefined);
+    return { refresh, access, unreadable };
   }
 
   /** Whether the user has a refresh token, i.e. the session can renew itself; reads no secret. */
@@ -252,6 +322,7 @@ export class AccountStore {
         .transaction(() => {
           this.#stmt('DELETE FROM access_token WHERE user_id = ?').run(userId);
           this.#stmt('DELETE FROM refresh_token WHERE user_id = ?').run(userId);
+          this.#stmt('UPDATE user SET id_token = NULL WHERE id = ?').run(userId);
           if (this.#currentId() === userId) this.#setCurrent(nextCurrent);
           this.#faultPoint('logout-in-transaction');
         })
@@ -259,9 +330,9 @@ export class AccountStore {
     );
   }
 
-  /** Epoch ms of the latest access-token expiry; reads no secret, so it never needs the data key. */
+  /** Epoch ms when the newest access token expires; reads no secret, so it never needs the data key. */
   latestAccessTokenExpiry(userId: number): number | undefined {
-    const value = this.#guard(() => this.#stmt('SELECT max(expires_at) FROM access_token WHERE user_id = ?').pluck().get(userId));
+    const value = this.#guard(() => this.#stmt('SELECT expires_at FROM access_token WHERE user_id = ? ORDER BY id DESC LIMIT 1').pluck().get(userId));
     return typeof value === 'number' ? value : undefined;
   }
 
@@ -280,10 +351,33 @@ export class AccountStore {
     };
   }
 
+  /** The latest ID token the provider issued to the user (the logout `id_token_hint`), decrypted. */
+  async idToken(userId: number): Promise<string | undefined> {
+    const value = this.#guard(() => this.#stmt('SELECT id_token FROM user WHERE id = ?').pluck().get(userId)) as string | null | undefined;
+    if (!value) return undefined;
+    return decrypt(await this.#dataKey.forReading(), value, aad('id_token', userId));
+  }
+
   /** Where the data key lives, as recorded when it was created; null before the first login. */
   credentialStore(): CredentialStoreKind | null {
     const value = this.#guard(() => this.#stmt("SELECT value FROM meta WHERE key = 'credential_store'").pluck().get());
     return value === 'keychain' || value === 'file' ? value : null;
+  }
+
+  /**
+   * The scope a login at `issuer` settled on after the provider refused the default one, so the next
+   * login skips the failed round trip. Kept in `meta` (key `scope:<issuer>`): it is learned, not a
+   * user setting, and belongs with the sessions it was learned for.
+   */
+  learnedScope(issuer: string): string | undefined {
+    const value = this.#guard(() => this.#stmt('SELECT value FROM meta WHERE key = ?').pluck().get(`scope:${issuer}`));
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  rememberScope(issuer: string, scope: string): void {
+    this.#guard(() =>
+      this.#stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(`scope:${issuer}`, scope),
+    );
   }
 
   /** Removes the data key (keychain entry or key file); call once no account holds tokens. */
@@ -295,8 +389,30 @@ export class AccountStore {
     if (this.#db.open) this.#db.close();
   }
 
+  /** Inside a write transaction: deletes the user's token rows that `key` cannot decrypt; returns how many. */
+  #deleteUndecryptable(userId: number, key: Buffer): number {
+    const opens = (table: 'access_token' | 'refresh_token', token: string): boolean => {
+      try {
+        decrypt(key, token, aad(table, userId));
+        return true;
+      } catch (e) {
+        if (e instanceof UndecryptableTokenError) return false;
+        throw e;
+      }
+    };
+    let dropped = 0;
+    for (const table of ['access_token', 'refresh_token'] as const) {
+      const rows = this.#stmt(`SELECT id, token FROM ${table} WHERE user_id = ?`).all(userId) as { id: number; token: string }[];
+      for (const row of rows.filter((r) => !opens(table, r.token))) {
+        dropped += this.#stmt(`DELETE FROM ${table} WHERE id = ?`).run(row.id).changes;
+      }
+    }
+    return dropped;
+  }
+
   /** Must run inside a write transaction; `key` must come from the data key's forWriting(). */
   #writeGrant(userId: number, grant: TokenGrant, key: Buffer, now: number): void {
+    if (grant.idToken) this.#stmt('UPDATE user SET id_token = ? WHERE id = ?').run(encrypt(key, grant.idToken, aad('id_token', userId)), userId);
     let refreshTokenId: number | null;
     if (grant.refreshToken) {
       const iso = new Date(now).toISOString();
@@ -369,6 +485,7 @@ function toAccount(row: UserRow, currentId: number | undefined): AccountRecord {
     email: row.email,
     claims: JSON.parse(row.claims) as Record<string, unknown>,
     clientId: row.client_id,
+    revocationEndpoint: row.revocation_endpoint ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     current: row.id === currentId,

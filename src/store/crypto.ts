@@ -45,9 +45,12 @@ export function decrypt(key: Buffer, ciphertext: string, aad: string): string {
   }
 }
 
+/** A stored ciphertext that the current data key cannot open: it can never be used or revoked. */
+export class UndecryptableTokenError extends StoreError {}
+
 function undecryptable(cause?: unknown): StoreError {
-  return new StoreError('stored token could not be decrypted', {
-    hint: 'The token or its data key was changed or replaced. Run `xtalk login` to sign in again.',
+  return new UndecryptableTokenError('stored token could not be decrypted', {
+    hint: 'The token or its data key was changed or replaced. Run `xtalk login` to sign in again, or `xtalk logout --force` to delete the unreadable tokens.',
     cause,
   });
 }

@@ -13,7 +13,7 @@ export type Db = DatabaseConstructor.Database;
 export type Statement = DatabaseConstructor.Statement<unknown[], unknown>;
 
 /** Version of the schema below, kept in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 3;
 /** How long a statement waits for another xtalk process's write lock before SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 30_000;
 /** `PRAGMA application_id` ("xtlk"): tells our file apart from any other SQLite database. */
@@ -60,6 +60,11 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX access_token_user_expiry ON access_token (user_id, expires_at);
    CREATE INDEX access_token_refresh_token ON access_token (refresh_token_id);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+  // The latest ID token (encrypted like every token column): the id_token_hint of RP-initiated logout.
+  `ALTER TABLE user ADD COLUMN id_token TEXT;`,
+  // The revocation endpoint decided at login (discovery's, else a configured one on the issuer's
+  // origin); NULL when none was known then, and for accounts stored before this column existed.
+  `ALTER TABLE user ADD COLUMN revocation_endpoint TEXT;`,
 ];
 
 /**
@@ -100,16 +105,33 @@ export function openDatabase(path: string): Db {
  */
 export async function withImmediateLock<T>(db: Db, path: string, fn: () => Promise<T>): Promise<T> {
   if (db.inTransaction) throw new StoreError('internal error: nested store lock', { hint: 'Please report this bug.' });
-  guardSqlite(path, () => db.exec('BEGIN IMMEDIATE'));
+  // SQLite's busy wait blocks the thread: a second connection in this process waiting for the lock
+  // would stop the holder's own network I/O until busy_timeout. Same-process callers (the Node API
+  // called concurrently) therefore queue here and reach BEGIN IMMEDIATE one at a time.
+  const previous = lockQueue.get(path) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => (release = resolve));
+  const tail = previous.then(() => mine);
+  lockQueue.set(path, tail);
+  await previous;
   try {
-    const result = await fn();
-    guardSqlite(path, () => db.exec('COMMIT'));
-    return result;
-  } catch (e) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    throw e;
+    guardSqlite(path, () => db.exec('BEGIN IMMEDIATE'));
+    try {
+      const result = await fn();
+      guardSqlite(path, () => db.exec('COMMIT'));
+      return result;
+    } catch (e) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw e;
+    }
+  } finally {
+    release();
+    if (lockQueue.get(path) === tail) lockQueue.delete(path);
   }
 }
+
+/** The last holder of (or waiter for) each database's write lock in this process. */
+const lockQueue = new Map<string, Promise<void>>();
 
 /** Runs `fn`, turning better-sqlite3 and file-system errors into a StoreError with a hint. */
 export function guardSqlite<T>(path: string, fn: () => T): T {

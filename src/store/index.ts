@@ -5,6 +5,7 @@ import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type Keychain
 import type { CredentialStoreMode } from './types.js';
 
 export { AccountStore } from './accounts.js';
+export { UndecryptableTokenError } from './crypto.js';
 export { BUSY_TIMEOUT_MS, SCHEMA_VERSION } from './db.js';
 export { createSystemKeychain, KEYCHAIN_TIMEOUT_MS, KeychainUnavailableError, type KeychainPort } from './keychain.js';
 export type * from './types.js';
@@ -36,5 +37,5 @@ export function openStore(opts: OpenStoreOptions): AccountStore {
   const db = openDatabase(opts.dbPath);
   const faultPoint = opts.faultPoint ?? (() => {});
   const dataKey = new DataKey({ db, dbPath: opts.dbPath, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint });
-  return new AccountStore(db, opts.dbPath, dataKey, faultPoint);
+  return new AccountStore(db, opts.dbPath, dataKey, faultPoint, opts.warn);
 }

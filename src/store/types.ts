@@ -13,6 +13,8 @@ export interface AccountRecord {
   claims: Record<string, unknown>;
   /** The client the session was obtained with, needed to refresh it later. */
   clientId: string | null;
+  /** Where logout revokes this session's tokens, decided at login; null when none was known then. */
+  revocationEndpoint: string | null;
   createdAt: string;
   updatedAt: string;
   current: boolean;
@@ -26,6 +28,8 @@ export interface SessionIdentity {
   email: string | null;
   claims: Record<string, unknown>;
   clientId: string;
+  /** The revocation endpoint the provider client used at sign-in (discovery's, else the checked configured one). */
+  revocationEndpoint?: string | null;
 }
 
 /** Tokens from one token-endpoint response, in plaintext (only ever held in memory). */
@@ -37,6 +41,8 @@ export interface TokenGrant {
   expiresAt: number;
   /** Present only when the provider issued a (new) refresh token. */
   refreshToken?: string | null;
+  /** The raw ID token of the response, kept (encrypted) as the hint for RP-initiated logout. */
+  idToken?: string | null;
 }
 
 /** A decrypted access-token row. */
@@ -51,6 +57,17 @@ export interface StoredAccessToken {
   expiresAt: number;
   /** Epoch milliseconds. */
   createdAt: number;
+}
+
+/** Why a refresh failed, kept for the processes that waited for it: enough to report the same error. */
+export interface RefreshFailure {
+  /** Epoch milliseconds. */
+  at: number;
+  /** The XtalkError subclass, e.g. `NetworkError`. */
+  name: string;
+  message: string;
+  hint: string | undefined;
+  exitCode: number;
 }
 
 /** A decrypted refresh-token row. */

@@ -3,7 +3,7 @@
 // sign-in pages the way a user would.
 //
 //   node test/e2e/chromium-browser.mjs [--login NAME] [--password PW] [--device-code CODE | --device]
-//                                      [--deny] [--capture-callback FILE] URL
+//                                      [--deny] [--capture-callback FILE] [--profile DIR] [--report FILE] URL
 //
 // The URL is the last argument because that is how xtalk invokes $BROWSER. Exit 0 once the
 // loopback callback page has loaded (or, with --device-code / --device, the provider's success page
@@ -13,6 +13,10 @@
 // reach the loopback listener named in the URL's redirect_uri: the callback address is written to
 // FILE and the browser gets an error page, as when the browser runs on another machine (page.route
 // cannot do this: it does not see a redirect's follow-up request).
+// --profile keeps the browser profile (and so the provider's session cookie) in DIR across runs, as
+// on a shared machine; --report appends a line to FILE for each page acted on (`login-form`,
+// `logout-confirm`). An RP-initiated logout URL is followed to the loopback post-logout redirect,
+// pressing "Yes, sign me out" on the provider's confirmation page.
 // Runs fine as a detached child with ignored stdio: set XTALK_TEST_BROWSER_LOG to keep diagnostics.
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
@@ -41,6 +45,7 @@ const ACTIONABLE = [
   'input[name="user_code"]:not([type="hidden"])',
   'input[name="prompt"][value="consent"]',
   '[id="op.deviceConfirmForm"]',
+  '[id="op.logoutForm"]',
 ].join(', ');
 
 const logFile = process.env.XTALK_TEST_BROWSER_LOG;
@@ -58,7 +63,7 @@ function log(message) {
 }
 
 function parseArgs(argv) {
-  const opts = { login: 'alice', password: 'any-password', deviceCode: undefined, device: false, deny: false, captureFile: undefined, url: undefined };
+  const opts = { login: 'alice', password: 'any-password', deviceCode: undefined, device: false, deny: false, captureFile: undefined, profile: undefined, report: undefined, url: undefined };
   const args = [...argv];
   opts.url = args.pop();
   while (args.length) {
@@ -74,6 +79,8 @@ function parseArgs(argv) {
     else if (flag === '--password') opts.password = value;
     else if (flag === '--device-code') opts.deviceCode = value;
     else if (flag === '--capture-callback') opts.captureFile = value;
+    else if (flag === '--profile') opts.profile = value;
+    else if (flag === '--report') opts.report = value;
     else throw new Error(`unknown option ${flag}`);
   }
   if (opts.deviceCode) opts.device = true;
@@ -122,11 +129,13 @@ async function startCapturingProxy(listenerOrigin, file) {
   return server.address().port;
 }
 
-const isCallback = (url) => url.href.startsWith('http://127.0.0.1:') && url.pathname.includes('/callback');
+const isCallback = (url) =>
+  url.href.startsWith('http://127.0.0.1:') && (url.pathname.includes('/callback') || url.pathname === '/logout-callback');
 const isLoopback = (url) => ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 
 let context;
 let profileDir;
+let keepProfile = false;
 let finished = false;
 
 async function cleanUp() {
@@ -134,7 +143,7 @@ async function cleanUp() {
     const closing = context.close().catch(() => {});
     await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
   }
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true, maxRetries: 3 });
+  if (profileDir && !keepProfile) rmSync(profileDir, { recursive: true, force: true, maxRetries: 3 });
 }
 
 async function finish(code, message) {
@@ -156,7 +165,9 @@ async function run(opts) {
     // <-loopback> removes Chromium's implicit loopback bypass, so loopback goes through the proxy too.
     flags = [...FLAGS.filter((f) => !f.startsWith('--proxy-server=')), `--proxy-server=http://127.0.0.1:${port}`, '--proxy-bypass-list=<-loopback>'];
   }
-  profileDir = mkdtempSync(join(tmpdir(), 'xtalk-chromium-'));
+  keepProfile = Boolean(opts.profile);
+  profileDir = opts.profile ?? mkdtempSync(join(tmpdir(), 'xtalk-chromium-'));
+  const report = (what) => opts.report && appendFileSync(opts.report, `${what}\n`);
   context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
@@ -192,6 +203,7 @@ async function run(opts) {
       login: Boolean(document.querySelector('input[name="login"]')),
       userCode: document.querySelector('input[name="user_code"]:not([type="hidden"])')?.value ?? null,
       confirm: Boolean(document.querySelector('[id="op.deviceConfirmForm"]')),
+      logout: Boolean(document.querySelector('[id="op.logoutForm"]')),
       heading: document.querySelector('h1')?.textContent?.trim() ?? '',
       text: document.body?.innerText?.replace(/\s+/g, ' ').slice(0, 300) ?? '',
     }), ACTIONABLE);
@@ -206,8 +218,13 @@ async function run(opts) {
       timeout: remaining(),
     });
     navigated.catch(() => {});
-    if (state.login) {
+    if (state.logout) {
+      log('confirming the sign-out');
+      report('logout-confirm');
+      await page.click('button[form="op.logoutForm"][name="logout"]');
+    } else if (state.login) {
       log(`signing in as ${opts.login}`);
+      report('login-form');
       await page.fill('input[name="login"]', opts.login);
       await page.fill('input[name="password"]', opts.password);
       await page.click('form:has(input[name="login"]) [type="submit"]');

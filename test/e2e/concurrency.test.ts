@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
 import { openStore } from '../../src/store/index.js';
@@ -15,6 +16,28 @@ beforeAll(async () => {
 afterAll(async () => {
   await provider?.stop();
 });
+
+const API_CALLER = fileURLToPath(new URL('./api-caller.mjs', import.meta.url));
+
+/** A JavaScript program calling getAccessToken() from the built Node API, as its own process. */
+function runApiCaller(format: 'esm' | 'cjs', env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [API_CALLER, format], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 function cliEnv(home: string) {
   return clientEnv(provider, home, { XTALK_CREDENTIAL_STORE: 'file' });
@@ -48,6 +71,26 @@ describe('single-flight refresh across processes', () => {
       await untilExpired(home);
       const before = provider.refreshGrantCount();
       const results = await Promise.all(Array.from({ length: 20 }, () => runCli(['token'], { env: cliEnv(home) })));
+      for (const r of results) expect(r.code, r.stderr).toBe(0);
+      const tokens = new Set(results.map((r) => r.stdout));
+      expect(tokens.size, `round ${round}`).toBe(1);
+      const token = [...tokens][0]!;
+      expect(token).toMatch(/^\S+\n$/);
+      expect(provider.refreshGrantCount() - before, `round ${round}`).toBe(1);
+      expect((await provider.introspect(token.trim())).active).toBe(true);
+      expect(provider.grantErrors.filter((e) => e.grantType === 'refresh_token')).toEqual([]);
+    }
+  }, 120_000);
+
+  it('10 Node API callers (ESM and CommonJS) and 10 `xtalk token` at once after expiry: one refresh grant, one token', async () => {
+    const home = await loginHome('api-and-cli');
+    for (let round = 0; round < 2; round++) {
+      await untilExpired(home);
+      const before = provider.refreshGrantCount();
+      const results = await Promise.all([
+        ...Array.from({ length: 10 }, (_, i) => runApiCaller(i % 2 ? 'cjs' : 'esm', cliEnv(home))),
+        ...Array.from({ length: 10 }, () => runCli(['token'], { env: cliEnv(home) })),
+      ]);
       for (const r of results) expect(r.code, r.stderr).toBe(0);
       const tokens = new Set(results.map((r) => r.stdout));
       expect(tokens.size, `round ${round}`).toBe(1);

@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
+import { run as runInProcess } from '../../src/cli/run.js';
+import { createTestContext } from '../fakes/context.js';
+import { signInWithHttp } from '../provider/http-browser.js';
+import { startTestProvider } from '../provider/provider.js';
 import { ROOT } from './cli.js';
 
 const exec = promisify(execFile);
@@ -17,7 +21,7 @@ const tempDir = (prefix: string) => {
 afterEach(() => {
   for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; bin: Record<string, string>; files: string[] };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; bin: Record<string, string>; files: string[]; exports: unknown };
 
 /**
  * The machine's environment without what `npm test` adds (npm_config_prefix would point the
@@ -41,9 +45,18 @@ async function run(file: string, args: string[], env: NodeJS.ProcessEnv, cwd = R
   }
 }
 
-it('npm pack holds only the built CLI, README and license, and installs into an empty prefix', { timeout: 300_000 }, async () => {
+it('npm pack holds only the built CLI and Node API, README and license, and installs into an empty prefix', { timeout: 600_000 }, async () => {
   expect(existsSync(join(ROOT, 'dist', 'main.js')), 'run `npm run build` first').toBe(true);
+  // `xtalk` on npm is someone else's package; ours is scoped, the command keeps its name.
+  expect(pkg.name).toBe('@iottalk/xtalk');
   expect(pkg.bin).toEqual({ xtalk: 'bin/xtalk.js' });
+  expect(pkg.exports).toEqual({
+    '.': {
+      import: { types: './dist/types/index.d.ts', default: './dist/index.js' },
+      require: { types: './dist/types/index.d.cts', default: './dist/index.cjs' },
+    },
+    './package.json': './package.json',
+  });
   const npm = 'npm';
   const env = cleanEnv();
   const out = tempDir('xtalk-pack-');
@@ -53,8 +66,18 @@ it('npm pack holds only the built CLI, README and license, and installs into an 
   expect(packed.code, packed.stderr).toBe(0);
   const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
   const files = info!.files.map((f) => f.path).sort();
-  for (const f of files) expect(f).toMatch(/^(package\.json|README\.md|LICENSE|bin\/xtalk\.js|dist\/(main|chunks\/[\w-]+)\.js)$/);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/xtalk.js', 'dist/main.js']) expect(files).toContain(f);
+  for (const f of files) {
+    expect(f).toMatch(/^(package\.json|README\.md|LICENSE|bin\/xtalk\.js|dist\/(main|index|chunks\/[\w-]+)\.js|dist\/index\.cjs|dist\/types\/[\w/-]+\.d\.c?ts)$/);
+  }
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/xtalk.js', 'dist/main.js', 'dist/index.js', 'dist/index.cjs', 'dist/types/index.d.ts', 'dist/types/index.d.cts']) {
+    expect(files).toContain(f);
+  }
+  // Every declaration file a shipped one refers to is shipped too, in the same flavour.
+  for (const f of files.filter((p) => /\.d\.c?ts$/.test(p))) {
+    for (const [, spec] of readFileSync(join(ROOT, f), 'utf8').matchAll(/from '(\.[^']+)\.(c?js)'/g)) {
+      expect(files, `${f} refers to ${spec}`).toContain(join(dirname(f), `${spec}.d.${f.endsWith('.d.cts') ? 'cts' : 'ts'}`));
+    }
+  }
   // Every lazily loaded chunk that a shipped file imports is shipped too.
   for (const f of files.filter((p) => p.startsWith('dist/'))) {
     const source = readFileSync(join(ROOT, f), 'utf8');
@@ -93,7 +116,83 @@ it('npm pack holds only the built CLI, README and license, and installs into an 
   const report = JSON.parse(doctor.stdout) as { checks: { name: string; status: string; detail: string }[] };
   expect(doctor.code).toBe(1);
   expect(report.checks.find((c) => c.name === 'discovery')!.detail).toMatch(/cannot reach .*ECONNREFUSED/);
+
+  await useInstalledPackage(prefix, userEnv);
 });
+
+/**
+ * A JavaScript project elsewhere on disk that depends on the installed package: an ESM and a
+ * CommonJS script call getAccessToken() against the local provider (the CommonJS one forces a
+ * refresh, so openid-client runs from the CommonJS bundle), TypeScript checks both scripts against
+ * the shipped declarations, and npx runs the package's `xtalk` bin.
+ */
+async function useInstalledPackage(prefix: string, userEnv: NodeJS.ProcessEnv): Promise<void> {
+  const installed = join(prefix, 'lib', 'node_modules', '@iottalk', 'xtalk');
+  expect(existsSync(join(installed, 'package.json'))).toBe(true);
+  const app = tempDir('xtalk-app-');
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'device-agent', private: true }));
+  // The project depends on the installed copy (npm links a folder and its bin; nothing is fetched).
+  const globalconfig = (await run('npm', ['config', 'get', 'globalconfig'], userEnv)).stdout.trim();
+  const linked = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--globalconfig', globalconfig, installed], userEnv, app);
+  expect(linked.code, linked.stderr).toBe(0);
+  writeFileSync(
+    join(app, 'agent.mjs'),
+    `import { getAccessToken, whoami, LoginRequiredError } from '@iottalk/xtalk';
+const token = await getAccessToken({ minTtl: 30 });
+const me = await whoami();
+console.log(JSON.stringify({ token, sub: me.sub, loginRequired: typeof LoginRequiredError }));
+`,
+  );
+  writeFileSync(
+    join(app, 'uploader.cjs'),
+    `const { getAccessToken, LoginRequiredError } = require('@iottalk/xtalk');
+getAccessToken({ minTtl: 3600 }).then(
+  (token) => console.log(JSON.stringify({ token })),
+  (e) => { console.error(e instanceof LoginRequiredError ? 'login required' : e.code, e.message); process.exitCode = 1; },
+);
+`,
+  );
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', allowJs: true, checkJs: true, noEmit: true, strict: true, skipLibCheck: false, typeRoots: [join(ROOT, 'node_modules', '@types')], types: ['node'] },
+      files: ['agent.mjs', 'uploader.cjs'],
+    }),
+  );
+
+  const provider = await startTestProvider({ accessTokenTtl: 600 });
+  try {
+    const env = { ...userEnv, XTALK_HOME: tempDir('xtalk-api-home-'), XTALK_CREDENTIAL_STORE: 'file', XTALK_ISSUER: provider.issuer, XTALK_CLIENT_ID: provider.confidentialClient.clientId, XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret };
+    const ctx = createTestContext({ env, browser: (url) => signInWithHttp(url, { login: 'packaged' }) });
+    expect(await runInProcess(['login'], ctx), ctx.stderr.text).toBe(0);
+    await Promise.all(ctx.browserRuns);
+
+    const esm = await run(process.execPath, ['agent.mjs'], env, app);
+    expect(esm.code, esm.stderr).toBe(0);
+    const first = JSON.parse(esm.stdout) as { token: string; sub: string; loginRequired: string };
+    expect(first).toMatchObject({ sub: 'packaged', loginRequired: 'function' });
+    expect((await provider.introspect(first.token)).active).toBe(true);
+
+    const grants = provider.refreshGrantCount();
+    const cjs = await run(process.execPath, ['uploader.cjs'], env, app);
+    expect(cjs.code, cjs.stderr).toBe(0);
+    const { token } = JSON.parse(cjs.stdout) as { token: string };
+    expect(provider.refreshGrantCount() - grants).toBe(1);
+    expect(token).not.toBe(first.token);
+    expect((await provider.introspect(token)).active).toBe(true);
+
+    // npx finds the installed package (offline: nothing is fetched) and runs its `xtalk` bin.
+    const npx = await run('npx', ['--offline', '--no-install', '@iottalk/xtalk', 'token'], env, app);
+    expect(npx, npx.stderr).toMatchObject({ code: 0, stdout: `${token}\n` });
+    const byBin = await run('npx', ['--offline', '--no-install', 'xtalk', '--version'], env, app);
+    expect(byBin, byBin.stderr).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+
+    const tsc = await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app], env, app);
+    expect(tsc, tsc.stdout).toMatchObject({ code: 0 });
+  } finally {
+    await provider.stop();
+  }
+}
 
 /** A port nothing listens on (fetch refuses the well-known "bad ports" such as 1 or 9 outright). */
 async function closedPort(): Promise<number> {

@@ -5,6 +5,7 @@
  * and `refresh --json`'s answer), on stderr, in any file under XTALK_HOME, or in the argv and
  * environment of the browser process xtalk started. `npm run build` first.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,13 +140,20 @@ it('every command with --debug: no token, code, verifier, state, client secret o
   const browserRuns = readFileSync(records, 'utf8')
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as { argv?: string[]; env?: Record<string, string>; callback?: string; error?: string });
+    .map((line) => JSON.parse(line) as { argv?: string[]; execArgv?: string[]; env?: Record<string, string>; callback?: string; error?: string });
   const launches = browserRuns.filter((r) => r.argv);
   expect(launches).toHaveLength(4);
   expect(browserRuns.filter((r) => r.error)).toEqual([]);
-  const authorizationUrls = launches.map((r) => r.argv!.at(-1)!);
+  // The browser gets a one-time local link; the authorization URL is shown on the terminal only.
+  for (const launch of launches) expect(launch.argv!.at(-1)).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/start\/[\w-]{43}$/);
+  const authorizationUrls = ran.flatMap((r) => [...r.stderr.matchAll(/Open this URL to sign in:\n(\S+)/g)].map((m) => m[1]!));
+  expect(authorizationUrls).toHaveLength(launches.length);
   for (const url of authorizationUrls) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/auth\?/);
-  /** The authorization URL carries the state by design; nowhere else may it appear. */
+  // Any other user of the machine can read a process's argv: state, nonce and PKCE challenge stay out of it.
+  const challenges = recorder.values('code_verifier').map((v) => createHash('sha256').update(v).digest('base64url'));
+  const signInValues = [...states, ...recorder.values('nonce'), ...challenges];
+  expect(signInValues.length).toBeGreaterThanOrEqual(3 * launches.length);
+  /** The authorization URL (on stderr) carries the state by design; nowhere else may it appear. */
   const withoutAuthorizationUrls = (text: string) => authorizationUrls.reduce((t, url) => t.split(url).join('<authorization url>'), text);
 
   const hits: string[] = [];
@@ -176,7 +184,10 @@ it('every command with --debug: no token, code, verifier, state, client secret o
     }
   }
   for (const [i, launch] of launches.entries()) {
-    search(`argv of browser launch ${i + 1}`, JSON.stringify([...launch.argv!]));
+    const argv = JSON.stringify([...launch.argv!, ...launch.execArgv!]);
+    search(`argv of browser launch ${i + 1}`, argv);
+    for (const v of signInValues) if (argv.includes(v)) hits.push(`state, nonce or code challenge in the argv of browser launch ${i + 1}`);
+    if (/state=|nonce=|code_challenge|redirect_uri/.test(argv)) hits.push(`authorization parameters in the argv of browser launch ${i + 1}`);
     search(`environment of browser launch ${i + 1}`, JSON.stringify(launch.env));
     expect(Object.keys(launch.env!).filter((k) => /SECRET|TOKEN|PASSWORD/i.test(k))).toEqual([]);
   }

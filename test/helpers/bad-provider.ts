@@ -14,7 +14,9 @@ export type BadDiscovery =
   /** Accepts the connection and never answers. */
   | 'hang'
   /** Sends the headers and the first bytes of the body, then nothing more. */
-  | 'stall-body';
+  | 'stall-body'
+  /** A well-formed document whose authorization endpoint is `authorizationEndpoint`. */
+  | 'endpoint';
 
 export interface BadProvider {
   issuer: string;
@@ -28,7 +30,7 @@ export interface BadProvider {
 const CHUNK = 64 * 1024;
 
 /** A provider on 127.0.0.1 whose discovery document is broken in one way. */
-export async function startBadProvider(mode: BadDiscovery, opts: { hugeBytes?: number } = {}): Promise<BadProvider> {
+export async function startBadProvider(mode: BadDiscovery, opts: { hugeBytes?: number; authorizationEndpoint?: string } = {}): Promise<BadProvider> {
   const requests: string[] = [];
   const sockets = new Set<Socket>();
   let sent = 0;
@@ -78,6 +80,11 @@ export async function startBadProvider(mode: BadDiscovery, opts: { hugeBytes?: n
         return;
       }
       case 'hang':
+        return;
+      case 'endpoint':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        write(JSON.stringify({ ...discoveryDocument(issuer), authorization_endpoint: opts.authorizationEndpoint }));
+        res.end();
         return;
       case 'stall-body':
         res.writeHead(200, { 'content-type': 'application/json' });

@@ -199,8 +199,8 @@ describe('a bad configuration', () => {
     if ('dotenv' in how) writeFileSync(join(home, '.env'), how.dotenv);
     if ('file' in how) writeFileSync(join(home, 'config.json'), JSON.stringify(how.file));
     const outcome = await xtalkLeavesHomeAlone(['login', ...('args' in how ? how.args : [])], { home, env });
-    const shown = value.replace('/.well-known/openid-configuration', '');
-    expectFailure(outcome, origin === '--issuer' ? BAD_FLAG : BAD_CONFIG, new RegExp(`The issuer "${escape(shown)}" is not a URL \\(from ${escape(origin).replace(' in config', ' in .*config')}\\)\\.$`), /Give the full URL, e\.g\. https:\/\//);
+    // Named as the user wrote it, discovery suffix and all.
+    expectFailure(outcome, origin === '--issuer' ? BAD_FLAG : BAD_CONFIG, new RegExp(`The issuer "${escape(value)}" is not a URL \\(from ${escape(origin).replace(' in config', ' in .*config')}\\)\\.$`), /Give the full URL, e\.g\. https:\/\//);
     expect(outcome.discoveries).toBe(0);
   });
 
@@ -251,6 +251,25 @@ describe('a broken discovery document', () => {
       await bad.stop();
     }
   });
+});
+
+describe('a hostile authorization endpoint', () => {
+  it.each(['javascript:alert(document.cookie)', 'file:///etc/passwd', 'ms-msdt:/id PCWDiagnostic /skip force'])(
+    '%s: login refuses it as a provider error with a hint, opens nothing, stores nothing',
+    async (endpoint) => {
+      const bad = await startBadProvider('endpoint', { authorizationEndpoint: endpoint });
+      try {
+        const home = tempDir();
+        const outcome = await xtalk(['login'], { home, env: { XTALK_ISSUER: bad.issuer } });
+        const scheme = endpoint.slice(0, endpoint.indexOf(':') + 1);
+        expectFailure(outcome, ExitCode.Error, new RegExp(`names an authorization endpoint .*\\(scheme "${scheme}"\\) that xtalk refuses to use`), /issuer URL points at the right provider/);
+        expect(outcome.opened).toEqual([]);
+        expect((await xtalk(['whoami'], { home, env: { XTALK_ISSUER: bad.issuer } })).code).toBe(ExitCode.AuthRequired);
+      } finally {
+        await bad.stop();
+      }
+    },
+  );
 });
 
 describe('a provider that stops answering', () => {

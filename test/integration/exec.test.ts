@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../e2e/cli.js';
 import { run } from '../../src/cli/run.js';
 import { createTestContext } from '../fakes/context.js';
 import { signInWithHttp } from '../provider/http-browser.js';
@@ -40,6 +41,29 @@ describe('xtalk exec', () => {
     const ctx = createTestContext({ env: env(), home });
     expect(await run(node(script), ctx)).toBe(7);
     expect(ctx.stderr.text).toBe('');
+  });
+
+  it('gives the command none of xtalk\'s secrets: `xtalk exec -- env` shows the token only', async () => {
+    const expected = await token();
+    const res = await runCli(['exec', '--', 'env'], {
+      env: {
+        ...env(),
+        XTALK_HOME: home,
+        XTALK_CREDENTIAL_STORE: 'file',
+        OAUTH2_CLIENT_SECRET: 'dotenv-style-secret',
+        XTALK_ACCESS_TOKEN: 'a-parent-exec-token',
+        XTALK_REFRESH_TOKEN: 'looks-secret',
+        XTALK_TOKEN_AUTH_METHOD: 'client_secret_basic',
+        GITHUB_TOKEN: 'the-users-own-token',
+      },
+    });
+    expect(res.code, res.stderr).toBe(0);
+    const names = new Map(res.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    expect(res.stdout).not.toContain(provider.confidentialClient.clientSecret);
+    expect([...names.keys()].filter((n) => /^(XTALK|OAUTH2)_/.test(n)).sort()).toEqual(['XTALK_ACCESS_TOKEN', 'XTALK_CREDENTIAL_STORE', 'XTALK_HOME', 'XTALK_ISSUER', 'XTALK_CLIENT_ID', 'XTALK_TOKEN_AUTH_METHOD'].sort());
+    expect(names.get('XTALK_ACCESS_TOKEN')).toBe(expected);
+    // Not xtalk's to take away: the user's own credentials for the command.
+    expect(names.get('GITHUB_TOKEN')).toBe('the-users-own-token');
   });
 
   it('uses --env for the variable name', async () => {

@@ -188,8 +188,11 @@ describe('provider-supplied values in messages', () => {
 describe('discovery and the authorization response', () => {
   it('rejects a discovery document naming another issuer, before any browser opens', async () => {
     rogue.behaviour.discoveryIssuer = 'https://evil.example';
-    const res = await expectLoginRejected(/issuer does not match the expected issuer \(expected "http:\/\/127\.0\.0\.1:\d+\/", got "https:\/\/evil\.example"\)/);
+    const res = await expectLoginRejected(/names the issuer "https:\/\/evil\.example", not "http:\/\/127\.0\.0\.1:\d+"/);
     expect(res.stderr).toContain(rogue.issuer);
+    // Another provider's document: the advice is to check the URL, never to trust the other issuer.
+    expect(res.stderr).toMatch(/hint: .*another provider/);
+    expect(res.stderr).not.toContain('set XTALK_ISSUER to exactly');
     expect(res.opened).toEqual([]);
     expect(rogue.count(PATHS.authorize)).toBe(0);
     expect(rogue.count(PATHS.token)).toBe(0);

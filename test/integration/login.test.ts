@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
 import { openStore } from '../../src/store/index.js';
 import { createTestContext } from '../fakes/context.js';
-import { signInWithHttp } from '../provider/http-browser.js';
+import { followStartLink, signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -50,7 +50,10 @@ describe('xtalk login against the local provider', () => {
     expect(ctx.stderr.text).not.toContain('✗');
     expect(code).toBe(0);
     expect(ctx.opened).toHaveLength(1);
-    const authUrl = new URL(ctx.opened[0]!);
+    // The browser got a one-time local link; the terminal shows the authorization URL itself.
+    expect(ctx.opened[0]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/start\/[\w-]{43}$/);
+    const authUrl = new URL(/Open this URL to sign in:\n(\S+)/.exec(ctx.stderr.text)![1]!);
+    expect(authUrl.href.startsWith(`${provider.issuer}/`)).toBe(true);
     expect(authUrl.searchParams.get('code_challenge_method')).toBe('S256');
     expect(authUrl.searchParams.get('state')).toBeTruthy();
     expect(authUrl.searchParams.get('nonce')).toBeTruthy();
@@ -73,7 +76,6 @@ describe('xtalk login against the local provider', () => {
     expect(account.claims.nonce).toBeUndefined();
     expect(account.claims.at_hash).toBeUndefined();
     expect(Date.parse(account.access_token_expires_at)).toBeGreaterThan(Date.now());
-    expect(ctx.stderr.text).toContain(`Open this URL to sign in:\n${ctx.opened[0]}`);
     expect(ctx.stderr.text).toContain(`Logged in to ${provider.issuer} as alice (alice@example.test)`);
 
     const store = readDb(ctx.home);
@@ -142,6 +144,50 @@ describe('xtalk login against the local provider', () => {
   });
 });
 
+describe('the one-time start link a launched browser gets', () => {
+  it('holds no state, nonce or PKCE challenge, redirects once to the authorization URL, then is dead', async () => {
+    const seen: { status: number; location: string | null }[] = [];
+    const ctx = createTestContext({
+      env: confidentialEnv(),
+      browser: async (url) => {
+        const first = await fetch(url, { redirect: 'manual' });
+        seen.push({ status: first.status, location: first.headers.get('location') });
+        expect(first.headers.get('cache-control')).toBe('no-store');
+        expect(first.headers.get('referrer-policy')).toBe('no-referrer');
+        return signInWithHttp(first.headers.get('location')!, { login: 'erin' });
+      },
+    });
+    expect(await run(['login'], ctx), ctx.stderr.text).toBe(0);
+    await Promise.all(ctx.browserRuns);
+    const start = ctx.opened[0]!;
+    for (const secret of ['state=', 'nonce=', 'code_challenge', 'redirect_uri', provider.issuer]) expect(start).not.toContain(secret);
+    const authUrl = /Open this URL to sign in:\n(\S+)/.exec(ctx.stderr.text)![1]!;
+    expect(seen).toEqual([{ status: 302, location: authUrl }]);
+    // The listener is gone once the sign-in finished, and the link with it.
+    await expect(fetch(start)).rejects.toThrow();
+  });
+
+  it('opened a second time (someone else was first), it stops the sign-in and stores nothing', async () => {
+    const ctx = createTestContext({
+      env: confidentialEnv(),
+      browser: async (url) => {
+        // Another local user read the link from `ps` and opened it before the browser did.
+        const stolen = await fetch(url, { redirect: 'manual' });
+        expect(stolen.status).toBe(302);
+        const late = await fetch(url, { redirect: 'manual' });
+        return { status: late.status, page: await late.text() };
+      },
+    });
+    expect(await run(['login'], ctx)).toBe(1);
+    const late = (await Promise.all(ctx.browserRuns))[0] as { status: number; page: string };
+    expect(late.status).toBe(410);
+    expect(late.page).toContain('already opened');
+    expect(ctx.stderr.text).toContain('The one-time sign-in link xtalk gave the browser was opened twice');
+    expect(ctx.stderr.text).toContain('hint:');
+    expect(await run(['whoami'], createTestContext({ home: ctx.home }))).toBe(4);
+  });
+});
+
 describe('xtalk login waiting for the browser', () => {
   it('exits 130 on Ctrl-C and closes the listener', async () => {
     const controller = new AbortController();
@@ -166,7 +212,7 @@ describe('xtalk login waiting for the browser', () => {
     const ctx = createTestContext({
       env: confidentialEnv(),
       browser: async (url) => {
-        const u = new URL(url);
+        const u = new URL(await followStartLink(url));
         const cb = new URL(u.searchParams.get('redirect_uri')!);
         cb.search = new URLSearchParams({ error: 'access_denied', error_description: 'user said no', state: u.searchParams.get('state')!, iss: provider.issuer }).toString();
         const res = await fetch(cb);

@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,13 +6,24 @@ import { openStore } from '../../src/store/index.js';
 import { createTestContext } from '../fakes/context.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
 import { signInWithHttp } from '../provider/http-browser.js';
-import { startTestProvider, type TestProvider } from '../provider/provider.js';
+import { startTestProvider, type KoaMiddleware, type TestProvider } from '../provider/provider.js';
 
 let provider: TestProvider;
 let hidden: TestProvider;
+let revocationCalls = 0;
+/** How many of the next revocation requests to `hidden` get a 503 with Retry-After: 1. */
+let revocationFailures = 0;
+const busyRevocation: KoaMiddleware = async (ctx, next) => {
+  if (ctx.path !== '/token/revocation') return next();
+  revocationCalls++;
+  if (revocationFailures-- <= 0) return next();
+  ctx.status = 503;
+  ctx.set('retry-after', '1');
+  ctx.body = 'busy';
+};
 beforeAll(async () => {
   provider = await startTestProvider();
-  hidden = await startTestProvider({ hideRevocationEndpoint: true });
+  hidden = await startTestProvider({ hideRevocationEndpoint: true, middleware: [busyRevocation] });
 });
 afterAll(async () => {
   await provider?.stop();
@@ -165,46 +175,24 @@ describe('xtalk logout', () => {
   });
 
   it('honours Retry-After once on 503, then reports', async () => {
-    let calls = 0;
-    let failures = 1;
-    const proxy: Server = createServer(async (req, res) => {
-      calls++;
-      if (failures-- > 0) {
-        res.writeHead(503, { 'retry-after': '1' }).end('busy');
-        return;
-      }
-      const body = await new Promise<string>((r) => {
-        let b = '';
-        req.on('data', (d) => (b += d)).on('end', () => r(b));
-      });
-      const upstream = await fetch(`${hidden.issuer}/token/revocation`, {
-        method: 'POST',
-        headers: { authorization: req.headers.authorization!, 'content-type': req.headers['content-type']! },
-        body,
-      });
-      res.writeHead(upstream.status).end(await upstream.text());
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const endpoint = `http://127.0.0.1:${(proxy.address() as { port: number }).port}/revoke`;
-    try {
-      const env = envFor(hidden, { XTALK_REVOCATION_ENDPOINT: endpoint });
-      const home = await login('pia', env);
-      const started = Date.now();
-      const ok = await xtalk(home, ['logout'], env);
-      expect(ok.code, ok.stderr).toBe(0);
-      expect(calls).toBe(3); // 503, retry, then the access token
-      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    revocationCalls = 0;
+    revocationFailures = 1;
+    // The endpoint decided at login: the provider's own (same origin), which discovery does not name.
+    const env = envFor(hidden, { XTALK_REVOCATION_ENDPOINT: `${hidden.issuer}/token/revocation` });
+    const home = await login('pia', env);
+    const started = Date.now();
+    const ok = await xtalk(home, ['logout'], env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(revocationCalls).toBe(3); // 503, retry, then the access token
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
 
-      const home2 = await login('paul', env);
-      failures = 2;
-      calls = 0;
-      const busy = await xtalk(home2, ['logout'], env);
-      expect(busy.code).toBe(5);
-      expect(busy.stderr).toContain('HTTP 503');
-      expect(tokenRowCount(home2)).toBeGreaterThan(0);
-    } finally {
-      proxy.close();
-    }
+    const home2 = await login('paul', env);
+    revocationFailures = 2;
+    revocationCalls = 0;
+    const busy = await xtalk(home2, ['logout'], env);
+    expect(busy.code).toBe(5);
+    expect(busy.stderr).toContain('HTTP 503');
+    expect(tokenRowCount(home2)).toBeGreaterThan(0);
   });
 
   it('--all logs out accounts at two issuers; the remaining account becomes current', async () => {

@@ -11,6 +11,8 @@ export interface HttpSignInOptions {
   deliverCallback?: boolean;
   /** Reuse a jar to keep the provider session between sign-ins (default: a fresh jar). */
   jar?: CookieJar;
+  /** Gets `login-form` pushed each time the provider's login form is filled in. */
+  seen?: string[];
 }
 
 export interface HttpDeviceApprovalOptions {
@@ -66,6 +68,21 @@ export class CookieJar {
 }
 
 /**
+ * Where a URL xtalk handed to a browser leads: its one-time local start link
+ * (`http://127.0.0.1:PORT/start/…`) is opened once and the authorization URL it redirects to is
+ * returned; any other URL is returned as it is.
+ */
+export async function followStartLink(url: string): Promise<string> {
+  const parsed = new URL(url);
+  if (parsed.hostname !== '127.0.0.1' || !parsed.pathname.startsWith('/start/')) return url;
+  const res = await fetch(parsed, { redirect: 'manual' });
+  await res.arrayBuffer();
+  const location = res.headers.get('location');
+  if (res.status !== 302 || !location) throw new Error(`the start link answered HTTP ${res.status} without a redirect`);
+  return location;
+}
+
+/**
  * Signs in through `authorizationUrl` and returns the loopback callback URL the provider
  * redirected to (`http://127.0.0.1:<port>/callback?code=…&state=…&iss=…`, or `?error=…`).
  */
@@ -93,6 +110,7 @@ interface WalkOptions {
   password?: string;
   userCode?: string;
   stopAtCallback: boolean;
+  seen?: string[];
 }
 
 const MAX_STEPS = 30;
@@ -141,6 +159,48 @@ async function walk(start: URL, jar: CookieJar, opts: WalkOptions): Promise<{ ur
   throw new Error(`gave up after ${MAX_STEPS} requests`);
 }
 
+/**
+ * Follows an RP-initiated logout URL (`end_session_endpoint?…`) as a browser would, pressing
+ * "Yes, sign me out" (or, with `confirm: false`, "No"), and delivers the redirect to the loopback
+ * `post_logout_redirect_uri`, which it returns.
+ */
+export async function signOutWithHttp(endSessionUrl: string, opts: { jar?: CookieJar; confirm?: boolean } = {}): Promise<URL> {
+  const jar = opts.jar ?? new CookieJar();
+  let request: { url: URL; method: 'GET' | 'POST'; body?: URLSearchParams } = { url: new URL(endSessionUrl), method: 'GET' };
+  for (let step = 0; step < MAX_STEPS; step++) {
+    const { url } = request;
+    if (url.protocol === 'http:' && url.hostname === '127.0.0.1' && url.pathname === '/logout-callback') {
+      await fetch(url, { redirect: 'manual' }).then((res) => res.arrayBuffer());
+      return url;
+    }
+    const res = await fetch(url, {
+      method: request.method,
+      redirect: 'manual',
+      headers: {
+        accept: 'text/html',
+        ...(jar.header(url) ? { cookie: jar.header(url) } : {}),
+        ...(request.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      ...(request.body ? { body: request.body.toString() } : {}),
+    });
+    jar.store(url, res.headers.getSetCookie());
+    const location = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && location) {
+      await res.arrayBuffer();
+      request = { url: new URL(location, url), method: 'GET' };
+      continue;
+    }
+    const html = await res.text();
+    if (res.status >= 400) throw new Error(`HTTP ${res.status} at ${url}: ${textOf(html)}`);
+    const form = parseForms(html, url)[0];
+    if (!form) throw new Error(`no form to submit at ${url}: ${textOf(html)}`);
+    // The confirmation page's buttons sit outside the form (form="op.logoutForm").
+    if (form.id === 'op.logoutForm' && (opts.confirm ?? true)) form.fields.set('logout', 'yes');
+    request = { url: form.action, method: form.method, body: form.fields };
+  }
+  throw new Error(`gave up after ${MAX_STEPS} requests`);
+}
+
 function isLoopbackCallback(url: URL): boolean {
   return url.protocol === 'http:' && url.hostname === '127.0.0.1' && url.pathname === '/callback';
 }
@@ -160,6 +220,7 @@ function chooseForm(forms: HtmlForm[], opts: WalkOptions): HtmlForm | undefined 
 
   const login = forms.find((f) => has(f, 'login') || has(f, 'password'));
   if (login) {
+    opts.seen?.push('login-form');
     login.fields.set('login', opts.login);
     login.fields.set('password', opts.password ?? 'any-password');
     return login;

@@ -23,18 +23,32 @@ export interface TestProviderOptions {
   devicePollScript?: ScriptedDeviceAnswer[];
   /** Rotate the refresh token on every refresh (default true). */
   rotateRefreshToken?: boolean;
-  /** Seconds (default 3600). */
-  accessTokenTtl?: number;
+  /** Seconds (default 3600); a function is asked for each access token issued. */
+  accessTokenTtl?: number | (() => number);
   /** Seconds (default 3600). */
   idTokenTtl?: number;
   /** Seconds (default 14 days). */
   refreshTokenTtl?: number;
   /** Remove `revocation_endpoint` from discovery; the endpoint itself stays live. */
   hideRevocationEndpoint?: boolean;
+  /** The issuer's path, e.g. `/` (Auth0-style `https://tenant/`) or `/oidc/`; default: none (`http://127.0.0.1:PORT`). */
+  issuerPath?: string;
+  /** Serve discovery only at the well-known path plus `/`, answering the spec path with 301 (Django's APPEND_SLASH). */
+  discoveryTrailingSlash?: boolean;
+  /** Remove `scopes_supported` from discovery. */
+  hideScopesSupported?: boolean;
+  /** Scopes the authorization endpoint answers with `error=invalid_scope` (like DOT for scopes it does not know). */
+  rejectScopes?: string[];
+  /** Issue refresh tokens only when `offline_access` was granted (default: whenever the client may refresh). */
+  refreshOnlyWithOfflineAccess?: boolean;
+  /** The confidential client's `id_token_signed_response_alg`, e.g. `HS256` (signed with its secret). */
+  confidentialIdTokenAlg?: string;
   confidentialClientId?: string;
   publicClientId?: string;
   /** Secret of the confidential client (default: random per instance). */
   clientSecret?: string;
+  /** Koa middleware run ahead of the provider's own (it is composed once, at start). */
+  middleware?: KoaMiddleware[];
 }
 
 export interface GrantRecord {
@@ -70,6 +84,8 @@ export interface TestProvider {
   grants: GrantRecord[];
   /** Failed token-endpoint requests, in order. */
   grantErrors: GrantErrorRecord[];
+  /** The `Authorization` header of every request to the token endpoint, exactly as it arrived. */
+  tokenAuthorizations: (string | undefined)[];
   /** Every device-code token request and what it was answered. */
   devicePolls: DevicePollRecord[];
   refreshGrantCount(): number;
@@ -85,19 +101,25 @@ export interface TestProvider {
 }
 
 export const REDIRECT_URI = 'http://127.0.0.1/callback';
+/** RP-Initiated Logout: as with REDIRECT_URI, any loopback port matches for a native client. */
+export const POST_LOGOUT_REDIRECT_URI = 'http://127.0.0.1/logout-callback';
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const INTROSPECTION_PATH = '/token/introspection';
 const REVOCATION_PATH = '/token/revocation';
 const DAY = 24 * 60 * 60;
 
-interface KoaContext {
+export interface KoaContext {
   method: string;
   path: string;
+  querystring: string;
+  redirect(url: string): void;
   type: string;
   body: unknown;
+  status: number;
+  set(name: string, value: string): void;
   oidc?: { params?: Record<string, unknown> };
 }
-type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+export type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 type ProviderConstructor = new (issuer: string, configuration: object) => OidcProvider;
 
 /**
@@ -112,14 +134,22 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
   };
   // No keep-alive: after stop() or restart() an in-process client must not reuse a pooled socket
   // the server already closed ("other side closed"); it gets a clean refusal or a new connection.
+  const tokenAuthorizations: (string | undefined)[] = [];
+  const prefix = (opts.issuerPath ?? '').replace(/\/$/, '');
   const serve = (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('connection', 'close');
+    // Mounted under the issuer's path the way a framework mounts it: oidc-provider reads originalUrl.
+    if (prefix && req.url?.startsWith(`${prefix}/`)) {
+      (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
+      req.url = req.url.slice(prefix.length);
+    }
+    if (req.url?.startsWith('/token') && !req.url.startsWith('/token/')) tokenAuthorizations.push(req.headers.authorization);
     handler(req, res);
   };
   let server = createServer(serve);
   await listen(server, opts.port ?? 0);
   const port = (server.address() as AddressInfo).port;
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://127.0.0.1:${port}${opts.issuerPath ?? ''}`;
 
   const confidentialClient = {
     clientId: opts.confidentialClientId ?? 'xtalk-confidential',
@@ -129,7 +159,11 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
 
   const provider = quietly(() => new Provider(issuer, buildConfiguration(opts, confidentialClient, publicClient)));
   if (opts.hideRevocationEndpoint) provider.use(hideRevocationEndpoint);
+  if (opts.hideScopesSupported) provider.use(hideScopesSupported);
+  if (opts.discoveryTrailingSlash) provider.use(discoveryOnlyWithSlash(prefix));
+  if (opts.rejectScopes) provider.use(rejectScopes(opts.rejectScopes, issuer));
   provider.use(stripRemoteStylesheets);
+  for (const m of opts.middleware ?? []) provider.use(m);
   const devicePolls: DevicePollRecord[] = [];
   provider.use(scriptDevicePolls(opts.devicePollScript ?? [], devicePolls) as unknown as KoaMiddleware);
 
@@ -156,6 +190,7 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
     publicClient,
     grants,
     grantErrors,
+    tokenAuthorizations,
     devicePolls,
     refreshGrantCount: () => grants.filter((g) => g.grantType === 'refresh_token').length,
     introspect: (token) => introspect(issuer, confidentialClient, token),
@@ -182,6 +217,7 @@ function buildConfiguration(
   const clientBase = {
     application_type: 'native',
     redirect_uris: [REDIRECT_URI],
+    post_logout_redirect_uris: [POST_LOGOUT_REDIRECT_URI],
     grant_types: grantTypes,
     response_types: ['code'],
   };
@@ -198,9 +234,11 @@ function buildConfiguration(
         client_id: confidential.clientId,
         client_secret: confidential.clientSecret,
         token_endpoint_auth_method: 'client_secret_basic',
+        ...(opts.confidentialIdTokenAlg ? { id_token_signed_response_alg: opts.confidentialIdTokenAlg } : {}),
       },
       { ...clientBase, client_id: publicClient.clientId, token_endpoint_auth_method: 'none' },
     ],
+    ...(opts.confidentialIdTokenAlg ? { enabledJWA: { idTokenSigningAlgValues: ['RS256', opts.confidentialIdTokenAlg] } } : {}),
     claims: {
       openid: ['sub'],
       profile: ['preferred_username', 'group'],
@@ -212,14 +250,14 @@ function buildConfiguration(
     conformIdTokenClaims: false,
     findAccount: (_ctx: unknown, sub: string) => findAccount(opts.users ?? {}, sub),
     // Refresh tokens without the prompt=consent ritual, as the Account Subsystem does.
-    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) =>
-      client.grantTypeAllowed('refresh_token'),
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }, code: { scopes: Set<string> }) =>
+      client.grantTypeAllowed('refresh_token') && (!opts.refreshOnlyWithOfflineAccess || code.scopes.has('offline_access')),
     // A CLI session must outlive the browser session that created it.
     expiresWithSession: async () => false,
     rotateRefreshToken: () => rotate,
     pkce: { required: () => true },
     ttl: {
-      AccessToken: opts.accessTokenTtl ?? 3600,
+      AccessToken: typeof opts.accessTokenTtl === 'function' ? opts.accessTokenTtl : (opts.accessTokenTtl ?? 3600),
       AuthorizationCode: 60,
       BackchannelAuthenticationRequest: 600,
       ClientCredentials: 600,
@@ -273,6 +311,43 @@ const hideRevocationEndpoint: KoaMiddleware = async (ctx, next) => {
   }
 };
 
+const hideScopesSupported: KoaMiddleware = async (ctx, next) => {
+  await next();
+  if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
+    delete (ctx.body as Record<string, unknown>).scopes_supported;
+  }
+};
+
+function discoveryOnlyWithSlash(prefix: string): KoaMiddleware {
+  return async (ctx, next) => {
+    if (ctx.path === '/.well-known/openid-configuration') {
+      ctx.status = 301;
+      ctx.redirect(`${prefix}/.well-known/openid-configuration/`);
+      return;
+    }
+    if (ctx.path === '/.well-known/openid-configuration/') ctx.path = '/.well-known/openid-configuration';
+    await next();
+  };
+}
+
+/** Ends an authorization asking for one of `scopes` with `invalid_scope`, back at the redirect URI (with `iss`, RFC 9207). */
+function rejectScopes(scopes: string[], issuer: string): KoaMiddleware {
+  return async (ctx, next) => {
+    if (ctx.path === '/auth' && ctx.method === 'GET') {
+      const params = new URLSearchParams(ctx.querystring);
+      const asked = (params.get('scope') ?? '').split(' ');
+      const redirectUri = params.get('redirect_uri');
+      if (redirectUri && asked.some((s) => scopes.includes(s))) {
+        const back = new URL(redirectUri);
+        back.search = new URLSearchParams({ error: 'invalid_scope', state: params.get('state') ?? '', iss: issuer }).toString();
+        ctx.redirect(back.href);
+        return;
+      }
+    }
+    await next();
+  };
+}
+
 // The built-in pages @import a Google font; a test browser must never leave loopback.
 const stripRemoteStylesheets: KoaMiddleware = async (ctx, next) => {
   await next();
@@ -283,7 +358,7 @@ const stripRemoteStylesheets: KoaMiddleware = async (ctx, next) => {
 
 function clientPost(issuer: string, client: { clientId: string; clientSecret: string }, path: string, token: string): Promise<Response> {
   const credentials = `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`;
-  return fetch(`${issuer}${path}`, {
+  return fetch(`${issuer.replace(/\/$/, '')}${path}`, {
     method: 'POST',
     headers: {
       authorization: `Basic ${Buffer.from(credentials).toString('base64')}`,

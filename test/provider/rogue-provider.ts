@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { followStartLink } from './http-browser.js';
 import { createSigningKey, signJwt, unpublishedKey, type AsymmetricAlg, type Signature, type SigningKey } from './rogue-jwt.js';
 
 export type Claims = Record<string, unknown>;
@@ -302,11 +303,12 @@ export async function startRogueProvider(): Promise<RogueProvider> {
 }
 
 /**
- * What a browser does at the rogue authorization endpoint: follow its redirect to the loopback
- * callback and read the page xtalk answers with (which arrives once xtalk has finished).
+ * What a browser does with xtalk's start link and the rogue authorization endpoint: follow their
+ * redirects to the loopback callback and read the page xtalk answers with (which arrives once xtalk
+ * has finished).
  */
-export async function followAuthorization(authorizationUrl: string): Promise<{ callback: URL; page: string }> {
-  const res = await fetch(authorizationUrl, { redirect: 'manual' });
+export async function followAuthorization(browserUrl: string): Promise<{ callback: URL; page: string }> {
+  const res = await fetch(await followStartLink(browserUrl), { redirect: 'manual' });
   await res.arrayBuffer();
   const location = res.headers.get('location');
   if (res.status !== 302 || !location) throw new Error(`the authorization endpoint answered HTTP ${res.status} without a redirect`);

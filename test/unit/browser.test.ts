@@ -6,6 +6,7 @@ import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, XtalkError } from '../../src/errors.js';
 import { assertSafeBrowserUrl, isSafeBrowserUrl } from '../../src/browser/url-guard.js';
+import { withoutXtalkSecrets } from '../../src/browser/child-env.js';
 import { openBrowser, scrubEnv, splitCommandLine, type OpenPackageFunction, type SpawnFunction } from '../../src/browser/open-browser.js';
 
 const AUTH_URL = 'https://idp.example/authorize?client_id=xtalk&state=abc&redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcallback';
@@ -134,6 +135,12 @@ describe('scrubEnv', () => {
       UNSET: undefined,
     });
     expect(env).toEqual({ PATH: '/usr/bin', DISPLAY: ':0', XDG_ACTIVATION_TOKEN: 'focus' });
+  });
+
+  it('is the browser side of one rule: exec children lose only xtalk\'s own secrets', () => {
+    const env = { XTALK_CLIENT_SECRET: 's', oauth2_client_secret: 's', XTALK_ACCESS_TOKEN: 't', XTALK_TOKEN_AUTH_METHOD: 'none', XTALK_ISSUER: 'i', GITHUB_TOKEN: 'g' };
+    expect(withoutXtalkSecrets(env)).toEqual({ XTALK_TOKEN_AUTH_METHOD: 'none', XTALK_ISSUER: 'i', GITHUB_TOKEN: 'g' });
+    expect(scrubEnv(env)).toEqual({ XTALK_ISSUER: 'i' });
   });
 });
 

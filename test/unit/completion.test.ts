@@ -55,4 +55,24 @@ describe('xtalk completion', () => {
     expect(await run(['__complete', 'accounts'], names)).toBe(0);
     expect(names.stdout.text).toBe('carol\ncarol@example.test\n');
   });
+
+  it('offers names with control or bidi characters escaped, and switch accepts that form back', async () => {
+    const home = createTestContext().home;
+    const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
+    const grant = { accessToken: 'a', tokenType: 'Bearer', scope: null, expiresAt: Date.now() + 60_000, refreshToken: 'r' };
+    for (const [sub, username] of [['s1', 'evil\u202egnp.exe'], ['s2', 'two\nlines\u009b\u001b[2J'], ['s3', 'plain']]) {
+      await store.saveLogin({ issuer: 'https://i.example', sub: sub!, username: username!, email: null, claims: {}, clientId: 'c' }, grant, Date.now());
+    }
+    store.close();
+    const names = createTestContext({ home });
+    expect(await run(['__complete', 'accounts'], names)).toBe(0);
+    expect(names.stdout.text).toBe('evil\\u202egnp.exe\ntwo\\u000alines\\u009b\\u001b[2J\nplain\n');
+    for (const [offered, sub] of [['evil\\u202egnp.exe', 's1'], ['two\\u000alines\\u009b\\u001b[2J', 's2']]) {
+      const ctx = createTestContext({ home });
+      expect(await run(['switch', offered!], ctx), ctx.stderr.text).toBe(0);
+      const who = createTestContext({ home });
+      expect(await run(['whoami', '--json'], who)).toBe(0);
+      expect(JSON.parse(who.stdout.text).sub).toBe(sub);
+    }
+  });
 });

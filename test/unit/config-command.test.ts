@@ -17,17 +17,22 @@ describe('xtalk config', () => {
     expect((await xtalk(home, ['config', 'set', 'issuer', 'https://account.iottalk.example/'])).code).toBe(0);
     expect((await xtalk(home, ['config', 'set', 'client_id', 'cli-client'])).code).toBe(0);
     expect((await xtalk(home, ['config', 'set', 'port', '8765'])).code).toBe(0);
-    expect((await xtalk(home, ['config', 'get', 'issuer'])).stdout).toBe('https://account.iottalk.example\n');
+    // Kept as given: a trailing slash is part of an issuer.
+    expect((await xtalk(home, ['config', 'get', 'issuer'])).stdout).toBe('https://account.iottalk.example/\n');
     expect((await xtalk(home, ['config', 'path'])).stdout).toBe(join(home, 'config.json') + '\n');
 
     const file = join(home, 'config.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ issuer: 'https://account.iottalk.example', client_id: 'cli-client', port: 8765 });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ issuer: 'https://account.iottalk.example/', client_id: 'cli-client', port: 8765 });
     const resolved = resolveConfig({ flags: {}, env: { XTALK_HOME: home }, cwd: home, platform: 'linux' });
-    expect(resolved).toMatchObject({ issuer: 'https://account.iottalk.example', clientId: 'cli-client', port: 8765 });
+    expect(resolved).toMatchObject({ issuer: 'https://account.iottalk.example/', clientId: 'cli-client', port: 8765 });
     expect(resolved.sources.issuer).toBe('config');
 
     expect(JSON.parse((await xtalk(home, ['config', 'list', '--json'])).stdout)).toMatchObject({ client_id: 'cli-client' });
+    expect((await xtalk(home, ['config', 'set', 'id_token_signing_alg', 'HS256'])).code).toBe(0);
+    expect((await xtalk(home, ['config', 'set', 'token_endpoint_auth_method', 'client_secret_post'])).code).toBe(0);
+    const withAuth = resolveConfig({ flags: {}, env: { XTALK_HOME: home }, cwd: home, platform: 'linux' });
+    expect(withAuth).toMatchObject({ idTokenSigningAlg: 'HS256', tokenAuthMethod: 'client_secret_post' });
     expect((await xtalk(home, ['config', 'unset', 'port'])).code).toBe(0);
     const missing = await xtalk(home, ['config', 'get', 'port']);
     expect(missing.code).toBe(1);
@@ -60,6 +65,8 @@ describe('xtalk config', () => {
       ['config', 'set', 'port', 'eighty'],
       ['config', 'set', 'issuer', 'http://account.iottalk.example'],
       ['config', 'set', 'credential_store', 'vault'],
+      ['config', 'set', 'id_token_signing_alg', 'none'],
+      ['config', 'set', 'token_endpoint_auth_method', 'private_key_jwt'],
       ['config', 'get', 'colour'],
     ]) {
       const res = await xtalk(home, args);

@@ -83,12 +83,49 @@ describe('resolveConfig precedence', () => {
     expect(r({ issuer: 'http://account.iottalk.tw' })).toThrow(/https/);
     expect(r({ issuer: 'ftp://127.0.0.1' })).toThrow(ConfigError);
     expect(r({ issuer: 'http://127.0.0.1:3000' })()).toMatchObject({ issuer: 'http://127.0.0.1:3000' });
-    expect(r({ issuer: 'http://[::1]:3000/' })()).toMatchObject({ issuer: 'http://[::1]:3000' });
+    expect(r({ issuer: 'http://[::1]:3000/' })()).toMatchObject({ issuer: 'http://[::1]:3000/' });
     expect(r({ port: '70000' })).toThrow(/port/);
     expect(r({ port: 'abc' })).toThrow(/port/);
     expect(r({ timeout: '-1' })).toThrow(/timeout/);
     expect(r({}, { XTALK_CREDENTIAL_STORE: 'vault' })).toThrow(/credential store/);
     expect(r({}, { XTALK_CREDENTIAL_STORE: 'file' })()).toMatchObject({ credentialStore: 'file' });
+  });
+
+  it('keeps the issuer exactly as given and takes a full discovery URL (with or without a trailing slash) verbatim', () => {
+    const { cwd, env } = setup();
+    const c = (issuer: string) => resolveConfig({ flags: { issuer }, env, cwd, platform: 'linux' });
+    expect(c('https://tenant.example/')).toMatchObject({ issuer: 'https://tenant.example/', discoveryUrl: undefined });
+    expect(c('https://idp.example/oidc/')).toMatchObject({ issuer: 'https://idp.example/oidc/', discoveryUrl: undefined });
+    expect(c('https://idp.example/o/.well-known/openid-configuration/')).toMatchObject({
+      issuer: 'https://idp.example/o',
+      discoveryUrl: 'https://idp.example/o/.well-known/openid-configuration/',
+    });
+    expect(c('https://idp.example/o/.well-known/openid-configuration')).toMatchObject({
+      issuer: 'https://idp.example/o',
+      discoveryUrl: 'https://idp.example/o/.well-known/openid-configuration',
+    });
+    const fromEnv = resolveConfig({ flags: {}, env: { ...env, XTALK_ISSUER: 'https://idp.example/.well-known/openid-configuration/' }, cwd, platform: 'linux' });
+    expect(fromEnv).toMatchObject({ issuer: 'https://idp.example', discoveryUrl: 'https://idp.example/.well-known/openid-configuration/' });
+    const dot = setup({ dotenv: 'OIDC_DISCOVERY_ENDPOINT=http://127.0.0.1:8000/o/.well-known/openid-configuration/' });
+    expect(resolveConfig({ flags: {}, env: dot.env, cwd: dot.cwd, platform: 'linux' })).toMatchObject({
+      issuer: 'http://127.0.0.1:8000/o',
+      discoveryUrl: 'http://127.0.0.1:8000/o/.well-known/openid-configuration/',
+    });
+  });
+
+  it('reads the ID-token alg and the token endpoint auth method through the same precedence, and refuses bad values', () => {
+    const { cwd, env } = setup({ config: { id_token_signing_alg: 'RS256', token_endpoint_auth_method: 'client_secret_post' } });
+    const r = (extra: Record<string, string> = {}) => resolveConfig({ flags: {}, env: { ...env, ...extra }, cwd, platform: 'linux' });
+    expect(r()).toMatchObject({ idTokenSigningAlg: 'RS256', tokenAuthMethod: 'client_secret_post', sources: { idTokenSigningAlg: 'config', tokenAuthMethod: 'config' } });
+    expect(r({ XTALK_ID_TOKEN_SIGNING_ALG: 'HS256', XTALK_TOKEN_AUTH_METHOD: 'none' })).toMatchObject({
+      idTokenSigningAlg: 'HS256',
+      tokenAuthMethod: 'none',
+      sources: { idTokenSigningAlg: 'env', tokenAuthMethod: 'env' },
+    });
+    expect(() => r({ XTALK_ID_TOKEN_SIGNING_ALG: 'none' })).toThrow(/signing algorithm.*XTALK_ID_TOKEN_SIGNING_ALG/);
+    expect(() => r({ XTALK_TOKEN_AUTH_METHOD: 'private_key_jwt' })).toThrow(/auth method.*XTALK_TOKEN_AUTH_METHOD/);
+    const plain = setup();
+    expect(resolveConfig({ flags: {}, env: plain.env, cwd: plain.cwd, platform: 'linux' })).toMatchObject({ idTokenSigningAlg: undefined, tokenAuthMethod: undefined });
   });
 
   it('reports a malformed config file clearly', () => {

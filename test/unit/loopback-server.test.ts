@@ -245,6 +245,33 @@ describe('startCallbackServer', () => {
 });
 
 describe('renderResultPage / escapeHtml', () => {
+  it('serves a one-time start link: forged, foreign-Host or POST requests do not use it up; the first GET redirects', async () => {
+    const server = await start();
+    const target = 'https://idp.example/authorize?state=s&nonce=n&code_challenge=c';
+    const link = new URL(server.offerStart(target));
+    expect(link.href).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${server.port}/start/[\\w-]{43}$`));
+    expect((await send(server.port, '/start/guessed')).status).toBe(404);
+    expect((await send(server.port, `${link.pathname}x`)).status).toBe(404);
+    expect((await send(server.port, link.pathname, { host: 'evil.example' })).status).toBe(421);
+    expect((await send(server.port, link.pathname, { method: 'POST' })).status).toBe(405);
+    const first = await send(server.port, link.pathname);
+    expect(first.status).toBe(302);
+    expect(first.headers.location).toBe(target);
+    expect(first.headers['cache-control']).toBe('no-store');
+    await completeGenuine(server);
+  });
+
+  it('fails the wait when the start link is requested a second time before the callback', async () => {
+    const server = await start();
+    const link = new URL(server.offerStart('https://idp.example/authorize'));
+    expect((await send(server.port, link.pathname)).status).toBe(302);
+    const waiting = server.waitForCallback();
+    const second = await send(server.port, link.pathname);
+    expect(second.status).toBe(410);
+    await expect(waiting).rejects.toThrow(/opened twice/);
+    await expectClosedWithin(server.port, 2000);
+  });
+
   it('escapes every HTML metacharacter', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createUi } from '../../src/output/ui.js';
-import { sanitize } from '../../src/output/sanitize.js';
+import { join } from 'node:path';
+import { run } from '../../src/cli/run.js';
+import { sanitize, toSafeJson } from '../../src/output/sanitize.js';
+import { openStore } from '../../src/store/index.js';
+import { createTestContext } from '../fakes/context.js';
 import { CaptureStream, createStdin } from '../fakes/streams.js';
 
 describe('terminal output of provider-supplied text', () => {
@@ -22,5 +26,35 @@ describe('terminal output of provider-supplied text', () => {
     expect(stderr.text).not.toContain('\u0007');
     expect(stdout.text).toContain('alice\\u001b[2J\n');
     expect(JSON.parse(stdout.text.split('\n').slice(1).join('\n')).name).toBe('x\u001by');
+  });
+});
+
+// A username a provider chose: a right-to-left override, a C1 CSI (U+009B), ESC, BEL, DEL.
+const HOSTILE = 'evil\u202egnp.exe\u009b2J\u001b[31m\u0007\u007f\u2066x\u2069';
+const RAW = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+describe('JSON output of provider-supplied text', () => {
+  it('escapes C0, C1 and bidi controls as \\uXXXX and stays the same JSON value', () => {
+    const text = toSafeJson({ name: HOSTILE, list: ['\u2028', 'ok ✓ ünï'] }, 2);
+    expect(text.replace(/\n/g, '')).not.toMatch(RAW);
+    expect(text).toContain('evil\\u202egnp.exe\\u009b2J\\u001b[31m\\u0007\\u007f\\u2066x\\u2069');
+    expect(JSON.parse(text)).toEqual({ name: HOSTILE, list: ['\u2028', 'ok ✓ ünï'] });
+  });
+
+  it('whoami --json and status --json print such a name escaped, as valid JSON', async () => {
+    const home = createTestContext().home;
+    const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
+    const grant = { accessToken: 'a', tokenType: 'Bearer', scope: null, expiresAt: Date.now() + 60_000, refreshToken: 'r' };
+    const claims = { preferred_username: HOSTILE, group: 'dev\u009b' };
+    await store.saveLogin({ issuer: 'https://i.example', sub: 's1', username: HOSTILE, email: 'e\u202e@example.test', claims, clientId: 'c' }, grant, Date.now());
+    store.close();
+    for (const args of [['whoami', '--json'], ['status', '--json']]) {
+      const ctx = createTestContext({ home });
+      expect(await run(args, ctx), ctx.stderr.text).toBe(0);
+      expect(ctx.stdout.text.replace(/\n/g, ''), args.join(' ')).not.toMatch(RAW);
+      const parsed = JSON.parse(ctx.stdout.text);
+      const account = Array.isArray(parsed) ? parsed[0] : parsed;
+      expect(account).toMatchObject({ username: HOSTILE, email: 'e\u202e@example.test', claims: { group: 'dev\u009b' } });
+    }
   });
 });

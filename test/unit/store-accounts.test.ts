@@ -34,6 +34,27 @@ function grant(over: Partial<TokenGrant> = {}): TokenGrant {
 const count = (store: AccountStore, table: string) => store.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
 
 describe('AccountStore', () => {
+  it('keeps the latest ID token encrypted and bound to its user; logout forgets it', async () => {
+    const { store } = setup();
+    const a = await store.saveLogin(who('sub-a'), grant({ idToken: 'ID-1' }), T0);
+    const b = await store.saveLogin(who('sub-b'), grant({ accessToken: 'AT-b', refreshToken: 'RT-b', idToken: 'ID-b' }), T0);
+    expect(await store.idToken(a.id)).toBe('ID-1');
+    const column = () => store.db.prepare('SELECT id_token FROM user WHERE id = ?').pluck().get(a.id) as string | null;
+    expect(column()).toMatch(/^v1\./);
+    expect(column()).not.toContain('ID-1');
+    // A refresh without an ID token keeps the one there is; one with an ID token replaces it.
+    await store.saveRefresh(a.id, grant({ accessToken: 'AT-2', refreshToken: null }), undefined, T0 + 1);
+    expect(await store.idToken(a.id)).toBe('ID-1');
+    await store.saveRefresh(a.id, grant({ accessToken: 'AT-3', refreshToken: null, idToken: 'ID-2' }), undefined, T0 + 2);
+    expect(await store.idToken(a.id)).toBe('ID-2');
+    // Copied to another user's row, the ciphertext no longer decrypts.
+    store.db.prepare('UPDATE user SET id_token = ? WHERE id = ?').run(column(), b.id);
+    await expect(store.idToken(b.id)).rejects.toBeInstanceOf(StoreError);
+    store.deleteSession(a.id, null);
+    expect(column()).toBeNull();
+    expect(await store.idToken(a.id)).toBeUndefined();
+  });
+
   it('creates a new user for a new sub even when the username is taken', async () => {
     const { store } = setup();
     const a = await store.saveLogin(who('sub-a'), grant(), T0);
@@ -101,7 +122,7 @@ describe('AccountStore', () => {
     expect((await store.latestAccessToken(id))!).toMatchObject({ accessToken: 'AT-1', refreshTokenId: null });
   });
 
-  it('accumulates access tokens, returns the latest expiry, and prunes expired ones', async () => {
+  it('accumulates access tokens, returns the newest (not the longest-lived), and prunes expired ones', async () => {
     const { store } = setup();
     const { id } = await store.saveLogin(who('sub-a'), grant({ accessToken: 'AT-1', expiresAt: T0 + HOUR }), T0);
     await store.saveLogin(who('sub-a'), grant({ accessToken: 'AT-2', expiresAt: T0 + 3 * HOUR }), T0 + 10);
@@ -109,13 +130,13 @@ describe('AccountStore', () => {
     expect(count(store, 'access_token')).toBe(3);
     expect(await store.latestAccessToken(id)).toMatchObject({
       userId: id,
-      accessToken: 'AT-2',
+      accessToken: 'AT-3',
       tokenType: 'Bearer',
       scope: 'openid email',
-      expiresAt: T0 + 3 * HOUR,
-      createdAt: T0 + 10,
+      expiresAt: T0 + 2 * HOUR,
+      createdAt: T0 + 20,
     });
-    expect(store.latestAccessTokenExpiry(id)).toBe(T0 + 3 * HOUR);
+    expect(store.latestAccessTokenExpiry(id)).toBe(T0 + 2 * HOUR);
 
     await store.saveLogin(who('sub-a'), grant({ accessToken: 'AT-4', expiresAt: T0 + 5 * HOUR }), T0 + 2 * HOUR);
     const left = store.db.prepare('SELECT expires_at FROM access_token ORDER BY expires_at').pluck().all();

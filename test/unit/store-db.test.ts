@@ -80,8 +80,25 @@ describe('openDatabase', () => {
     db.close();
     const err = catchError(() => openDatabase(path));
     expect(err).toBeInstanceOf(StoreError);
-    expect(err.message).toMatch(/newer xtalk \(schema version 2/);
+    expect(err.message).toMatch(new RegExp(`newer xtalk \\(schema version ${SCHEMA_VERSION + 1}`));
     expect(err.hint).toMatch(/Upgrade xtalk, or move it away/);
+  });
+
+  it('migrates a version 1 database in place: the id_token and revocation_endpoint columns are added, rows stay', () => {
+    const path = join(tempDir(), 'xtalk.db');
+    const db = openDb(path);
+    db.prepare("INSERT INTO user (issuer, sub, created_at, updated_at) VALUES ('https://op.example', 'alice', 'now', 'now')").run();
+    db.exec('ALTER TABLE user DROP COLUMN id_token');
+    db.exec('ALTER TABLE user DROP COLUMN revocation_endpoint');
+    db.pragma('user_version = 1');
+    db.close();
+    const again = openDatabase(path);
+    try {
+      expect(again.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(again.prepare('SELECT sub, id_token, revocation_endpoint FROM user').all()).toEqual([{ sub: 'alice', id_token: null, revocation_endpoint: null }]);
+    } finally {
+      again.close();
+    }
   });
 
   it('refuses a file that is not SQLite at all', () => {

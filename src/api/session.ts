@@ -1,0 +1,45 @@
+import { toAccountJson, toTokenJson, type AccountJson, type TokenJson } from '../auth/account-view.js';
+import { getFreshToken } from '../auth/fresh-token.js';
+import { UsageError } from '../errors.js';
+import { withSession, withStore } from './open-session.js';
+import type { SessionOptions, TokenRequest } from './options.js';
+
+export type { SessionOptions, TokenRequest } from './options.js';
+
+/** `minTtl` as the refresh margin in seconds; anything but a non-negative number is a usage error. */
+export function minTtlSeconds(minTtl: number | undefined): number | undefined {
+  if (minTtl === undefined) return undefined;
+  if (typeof minTtl !== 'number' || !Number.isFinite(minTtl) || minTtl < 0) {
+    throw new UsageError(`minTtl expects a number of seconds, got ${String(minTtl)}.`, 'For example: getAccessToken({ minTtl: 300 })');
+  }
+  return minTtl;
+}
+
+/**
+ * A valid access token for the account, refreshed first when it expires within `minTtl` seconds.
+ * The same single-flight refresh as `xtalk token`: Node processes and shells calling at once cause
+ * one refresh. Throws {@link LoginRequiredError} (code LOGIN_REQUIRED or SESSION_EXPIRED) where
+ * the CLI exits 4.
+ */
+export async function getAccessToken(opts: TokenRequest = {}): Promise<string> {
+  return (await getToken(opts)).access_token;
+}
+
+/** As {@link getAccessToken}, with the token's type, expiry and scope (the `xtalk token --json` object). */
+export async function getToken(opts: TokenRequest = {}): Promise<TokenJson> {
+  const minTtl = minTtlSeconds(opts.minTtl);
+  return withSession(opts, async ({ deps, account }) => toTokenJson(await getFreshToken(deps, account, { minTtlSeconds: minTtl })));
+}
+
+/** The account as `xtalk whoami --json` shows it, from the local store only (no network). */
+export function whoami(opts: SessionOptions = {}): Promise<AccountJson> {
+  return withSession(opts, ({ store, account }) => toAccountJson(account, store.latestAccessTokenExpiry(account.id), store.credentialStore()));
+}
+
+/** Every stored account as `xtalk status --json` lists them, the current one with `current: true`. */
+export function listAccounts(opts: Omit<SessionOptions, 'account'> = {}): Promise<AccountJson[]> {
+  return withStore(opts, (store) => {
+    const backend = store.credentialStore();
+    return store.listAccounts().map((a) => toAccountJson(a, store.latestAccessTokenExpiry(a.id), backend));
+  });
+}

@@ -1,0 +1,41 @@
+import { SessionExpiredError } from '../errors.js';
+import { isInvalidToken, sendApiRequest, type ApiHttpRequest } from '../net/api-http.js';
+import type { Ui } from '../output/ui.js';
+import type { AccountRecord } from '../store/types.js';
+import { getFreshToken, type FreshTokenDeps } from './fresh-token.js';
+
+export interface ApiRequestDeps extends Omit<FreshTokenDeps, 'ui'> {
+  ui: Pick<Ui, 'debug' | 'warn'>;
+  fetch: typeof fetch;
+  signal: AbortSignal;
+}
+
+/**
+ * `xtalk api`: one request with a fresh access token of `account`. When the API answers 401
+ * `invalid_token` (the token was revoked or rotated early), the session is refreshed once and the
+ * request sent once more — unless its body was a stream (stdin) already consumed: then the session
+ * is still refreshed, so running the command again works, and the 401 is returned.
+ * A second 401 `invalid_token` after the refresh throws SessionExpiredError (exit 4).
+ */
+export async function callApi(deps: ApiRequestDeps, account: AccountRecord, req: ApiHttpRequest): Promise<Response> {
+  const http = { fetch: deps.fetch, signal: deps.signal, warn: (l: string) => deps.ui.warn(l), debug: (l: string) => deps.ui.debug(l) };
+  const token = await getFreshToken(deps, account);
+  const first = await sendApiRequest(http, req, token.accessToken);
+  if (!(await isInvalidToken(first))) return first;
+  deps.ui.debug('api: the access token was refused (invalid_token); refreshing the session');
+  // Not `force`: callers refused at the same moment share one refresh.
+  const renewed = await getFreshToken(deps, account, { rejected: token.accessToken });
+  if (req.body.kind === 'stream') {
+    deps.ui.warn('The API refused the access token; the session is refreshed now, but the request body from stdin was used up: run the command again.');
+    return first;
+  }
+  await first.body?.cancel().catch(() => {});
+  const second = await sendApiRequest(http, req, renewed.accessToken);
+  if (await isInvalidToken(second)) {
+    await second.body?.cancel().catch(() => {});
+    throw new SessionExpiredError('The API refused the access token again after a refresh (401 invalid_token).', {
+      hint: 'Run `xtalk login` to sign in again; if that does not help, the API may not accept tokens from this provider or client.',
+    });
+  }
+  return second;
+}

@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { assertSafeBrowserUrl } from '../browser/url-guard.js';
+import type { Context } from '../context.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { startCallbackServer } from '../loopback/server.js';
+import type { Ui } from '../output/ui.js';
+import type { AccountRecord } from '../store/types.js';
+import { discoverFor } from './fresh-token.js';
+import { findBrowserLauncher } from './login-method.js';
+
+/** Where the provider sends the browser after the sign-out; register `http://127.0.0.1/logout-callback`. */
+export const POST_LOGOUT_PATH = '/logout-callback';
+
+export interface EndSessionDeps {
+  ctx: Pick<Context, 'now' | 'discover' | 'faultPoint' | 'signal' | 'openBrowser' | 'probeHost' | 'env' | 'platform'>;
+  ui: Ui;
+  config: ResolvedConfig;
+}
+
+export interface EndSessionOptions {
+  /** The stored ID token, sent as `id_token_hint` so the provider knows whose session to end. */
+  idTokenHint: string | undefined;
+  /** false (`--no-browser`): print the URL only; the listener still waits for the provider. */
+  launch: boolean;
+}
+
+/** `ended`: the provider sent the browser back; `unsupported`: it publishes no end_session_endpoint. */
+export type EndSessionOutcome = 'ended' | 'unsupported';
+
+/**
+ * OpenID Connect RP-Initiated Logout 1.0, after the tokens are revoked: ends the provider's browser
+ * session, so the next person's `xtalk login` on this machine is asked who they are. A one-shot
+ * loopback listener (127.0.0.1, Host and `state` checked) is the `post_logout_redirect_uri`; the
+ * provider's redirect to it is its confirmation. The browser is sent there through the listener's
+ * one-time start link, so the ID token never shows on the terminal or in a process's argv.
+ */
+export async function endProviderSession(deps: EndSessionDeps, account: AccountRecord, opts: EndSessionOptions): Promise<EndSessionOutcome> {
+  const { ctx, ui, config } = deps;
+  const provider = await discoverFor(deps, account);
+  if (!provider.endSessionEndpoint) {
+    ui.warn(
+      `${account.issuer} publishes no end_session_endpoint, so xtalk cannot end its browser session; the tokens are revoked. ` +
+        'Sign out on the provider\'s web page or close the browser before someone else signs in.',
+    );
+    return 'unsupported';
+  }
+  const state = randomBytes(32).toString('base64url');
+  const server = await startCallbackServer({
+    port: config.port,
+    path: POST_LOGOUT_PATH,
+    expectedState: state,
+    signal: ctx.signal,
+    timeoutMs: config.timeoutSeconds * 1000,
+    timeoutText: {
+      what: 'the sign-out at the provider',
+      hint: 'The tokens are revoked; sign out on the provider\'s web page, or run `xtalk logout --browser` again after `xtalk login`.',
+    },
+  });
+  try {
+    const endSessionUrl = assertSafeBrowserUrl(
+      provider.buildEndSessionUrl({ idTokenHint: opts.idTokenHint, postLogoutRedirectUri: server.redirectUri, state })!,
+    );
+    // The end-session URL carries the ID token: the terminal and the browser's argv (readable by
+    // every user of the machine) get a one-time local link that redirects to it instead.
+    const url = server.offerStart(endSessionUrl);
+    ui.debug(`listening on ${server.redirectUri}`);
+    ui.info(`Open this URL on this machine to sign out of ${account.issuer} in the browser (it works once):\n${url}`);
+    if (opts.launch) {
+      const host = await ctx.probeHost();
+      const { launcher, reason } = findBrowserLauncher({ env: ctx.env, platform: ctx.platform, ...host });
+      if (!launcher) ui.info(`No browser can be opened here (${reason}); open the URL above yourself.`);
+      else {
+        try {
+          await ctx.openBrowser(url, launcher.kind === 'wsl' ? launcher.via : undefined);
+        } catch (e) {
+          ui.warn(`Could not open a browser (${(e as Error).message}); open the URL above yourself.`);
+        }
+      }
+    }
+    const stop = ui.progress(`Waiting for the provider to confirm the sign-out (Ctrl-C to cancel, gives up after ${config.timeoutSeconds} s)…`);
+    let callback;
+    try {
+      callback = await server.waitForCallback();
+    } finally {
+      stop();
+    }
+    await callback.respond({ ok: true, title: 'Signed out', message: `You are signed out of ${account.issuer} — you can close this tab.` });
+    return 'ended';
+  } finally {
+    await server.close();
+  }
+}

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { callApi } from '../auth/api-request.js';
+import { selectAccount } from '../auth/select-account.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from '../cli/common.js';
+import type { RunOutcome } from '../cli/program.js';
+import type { Context } from '../context.js';
+import { ExitCode, NetworkError, UsageError } from '../errors.js';
+import type { ApiBody, ApiHttpRequest } from '../net/api-http.js';
+import { sanitize } from '../output/sanitize.js';
+
+export interface ApiOptions extends CommonOptions {
+  method?: string;
+  header?: string[];
+  data?: string;
+  include?: boolean;
+}
+
+export function registerApi(program: Command, ctx: Context, outcome: RunOutcome, runner = runApi): void {
+  const cmd = program
+    .command('api')
+    .description('Make an authenticated HTTP request to an API with the access token (the token stays out of argv).')
+    .argument('<url>', 'https URL, or a path relative to XTALK_API_URL / api_url')
+    .option('-X, --method <method>', 'HTTP method (default GET, or POST with --data)')
+    .option('-H, --header <header>', "request header 'Name: value' (repeatable)", (v: string, all: string[] = []) => [...all, v])
+    .option('-d, --data <data>', 'request body: a string, @file, or @- for stdin (sent as is; Content-Type defaults to application/json)')
+    .option('-i, --include', 'print the response status and headers on stderr');
+  addCommonOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+The response body goes to stdout as received (JSON is pretty-printed when stdout is a terminal).
+Exit 0 for 2xx and 3xx, 1 for 4xx and 5xx, 4 when you need to log in. On 401 invalid_token the
+session is refreshed once and the request sent once more (not for a body read from stdin). Redirects
+are followed only within the URL's origin; the token is never sent anywhere else.
+
+Examples:
+  $ xtalk api https://iottalk.example/api/devices
+  $ XTALK_API_URL=https://iottalk.example/api xtalk api devices | jq '.[].name'
+  $ xtalk api devices --method POST --data @device.json
+  $ echo '{"name":"lamp"}' | xtalk api devices --data @- -H 'X-Request-Id: 42'
+  $ xtalk api devices/7 -X DELETE --include`,
+  );
+  cmd.action(async (url: string, opts: ApiOptions) => {
+    outcome.exitCode = await runner(ctx, url, opts);
+  });
+}
+
+/** Sends the request and writes the body to stdout; resolves to the exit code (0 for < 400, else 1). */
+export async function runApi(ctx: Context, target: string, opts: ApiOptions): Promise<number> {
+  const env = createCommandEnv(ctx, opts);
+  try {
+    const url = resolveApiUrl(target, env.config.apiUrl);
+    const body = readBody(ctx, opts.data);
+    const method = (opts.method ?? (body.kind === 'none' ? 'GET' : 'POST')).toUpperCase();
+    if (!/^[A-Z][A-Z-]*$/.test(method)) throw new UsageError(`"${opts.method}" is not an HTTP method.`);
+    if (body.kind !== 'none' && (method === 'GET' || method === 'HEAD')) throw new UsageError(`A ${method} request cannot carry --data.`, 'Leave out --method, or use POST, PUT or PATCH.');
+    const headers = (opts.header ?? []).map(parseHeader);
+    if (body.kind !== 'none' && !headers.some(([k]) => k.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/json']);
+    const request: ApiHttpRequest = { url, method, headers, body };
+    const store = env.store();
+    const account = selectAccount(store, opts.account);
+    // Loaded here, as for provider calls: no other command pays for the proxy support.
+    const { createProxiedFetch } = await import('../net/proxy-fetch.js');
+    const fetchImpl = createProxiedFetch(ctx.env) ?? fetch;
+    const res = await callApi({ ctx, ui: env.ui, store, config: env.config, fetch: fetchImpl, signal: ctx.signal }, account, request);
+    if (opts.include) {
+      env.ui.info(`HTTP ${res.status} ${res.statusText}`.trimEnd());
+      for (const [k, v] of res.headers) env.ui.info(`${k}: ${v}`);
+      env.ui.info('');
+    }
+    await writeBody(ctx, res);
+    if (res.status >= 400) {
+      env.ui.error(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} from ${method} ${url.href}`);
+      return ExitCode.Error;
+    }
+    return ExitCode.Ok;
+  } finally {
+    env.close();
+  }
+}
+
+/** An absolute URL as given; anything else is a path below the configured API base URL. */
+export function resolveApiUrl(target: string, base: string | undefined): URL {
+  if (/^[a-z][a-z\d+.-]*:/i.test(target)) {
+    try {
+      return new URL(target);
+    } catch {
+      throw new UsageError(`"${target}" is not a URL.`);
+    }
+  }
+  if (!base) {
+    throw new UsageError(`"${target}" is a relative path, but no API base URL is configured.`, 'Set XTALK_API_URL (or `xtalk config set api_url https://…`), or give the full https:// URL.');
+  }
+  return new URL(`${base.replace(/\/+$/, '')}/${target.replace(/^\/+/, '')}`);
+}
+
+function readBody(ctx: Context, data: string | undefined): ApiBody {
+  if (data === undefined) return { kind: 'none' };
+  if (data === '@-') return { kind: 'stream', stream: ctx.io.stdin as Readable };
+  if (data.startsWith('@')) {
+    const file = data.slice(1);
+    try {
+      return { kind: 'bytes', data: readFileSync(file) };
+    } catch (e) {
+      throw new UsageError(`Cannot read the request body from ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+    }
+  }
+  return { kind: 'bytes', data: Buffer.from(data, 'utf8') };
+}
+
+function parseHeader(raw: string): [string, string] {
+  const colon = raw.indexOf(':');
+  const name = colon > 0 ? raw.slice(0, colon).trim() : '';
+  if (!/^[!#$%&'*+.^_`|~\w-]+$/.test(name)) throw new UsageError(`"${raw}" is not a header; write it as 'Name: value'.`);
+  if (name.toLowerCase() === 'authorization') {
+    throw new UsageError('xtalk api sends the Authorization header itself.', 'Leave out -H Authorization; use curl for other credentials.');
+  }
+  const value = raw.slice(colon + 1).trim();
+  if (/[\r\n\0]/.test(value)) throw new UsageError(`The value of header ${name} contains a line break.`);
+  return [name, value];
+}
+
+/** Raw bytes to a pipe; for a terminal, JSON pretty-printed and control characters escaped. */
+async function writeBody(ctx: Context, res: Response): Promise<void> {
+  if (!res.body) return;
+  if (!ctx.io.stdoutIsTTY) {
+    try {
+      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), ctx.io.stdout, { end: false });
+    } catch (e) {
+      // `xtalk api … | head` closes the pipe early: not an error of the request.
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') return;
+      throw new NetworkError(`The answer from ${new URL(res.url || 'http://unknown').origin} broke off: ${(e as Error).message}`, { hint: 'Try again.', cause: e });
+    }
+    return;
+  }
+  const text = await res.text();
+  if (/json/i.test(res.headers.get('content-type') ?? '')) {
+    try {
+      ctx.io.stdout.write(JSON.stringify(JSON.parse(text), null, 2) + '\n');
+      return;
+    } catch {
+      // Not JSON after all: shown like any other text.
+    }
+  }
+  ctx.io.stdout.write(sanitize(text));
+}

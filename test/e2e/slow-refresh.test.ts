@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/run.js';
+import { openStore } from '../../src/store/index.js';
+import { createTestContext } from '../fakes/context.js';
+import { signInWithHttp } from '../provider/http-browser.js';
+import { startTestProvider, type KoaMiddleware, type TestProvider } from '../provider/provider.js';
+import { clientEnv, runCli } from './cli.js';
+
+/** How long the provider sits on each token-endpoint request before answering it. */
+let tokenDelayMs = 0;
+const slowToken: KoaMiddleware = async (ctx, next) => {
+  if (ctx.path !== '/token' || ctx.method !== 'POST' || tokenDelayMs === 0) return next();
+  await new Promise((r) => setTimeout(r, tokenDelayMs));
+  // The client gave up meanwhile: a real provider's answer would be lost too; do not rotate anything.
+  if ((ctx as unknown as { req: { socket: { destroyed: boolean } } }).req.socket.destroyed) return;
+  await next();
+};
+
+let provider: TestProvider;
+beforeAll(async () => {
+  provider = await startTestProvider({ accessTokenTtl: 4, middleware: [slowToken] });
+});
+afterAll(async () => {
+  await provider?.stop();
+});
+
+const cliEnv = (home: string) => clientEnv(provider, home, { XTALK_CREDENTIAL_STORE: 'file' });
+
+async function loginHome(name: string): Promise<string> {
+  const ctx = createTestContext({ env: { ...cliEnv(''), XTALK_HOME: undefined }, browser: (url) => signInWithHttp(url, { login: name }) });
+  (ctx.env as Record<string, string>).XTALK_HOME = ctx.home;
+  const code = await run(['login'], ctx);
+  await Promise.all(ctx.browserRuns);
+  expect(code, ctx.stderr.text).toBe(0);
+  return ctx.home;
+}
+
+async function untilExpired(home: string): Promise<void> {
+  const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
+  const token = (await store.latestAccessToken(store.currentAccount()!.id))!;
+  store.close();
+  const wait = token.expiresAt - Date.now() + 50;
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
+
+const parallelTokens = (home: string) => Promise.all(Array.from({ length: 12 }, () => runCli(['token'], { env: cliEnv(home), timeoutMs: 90_000 })));
+
+describe('12 parallel `xtalk token` against a provider that answers the refresh slowly', () => {
+  it('slower than xtalk waits: every caller gets the same clear error, none "database is locked"; the session survives', async () => {
+    const home = await loginHome('slowpoke');
+    await untilExpired(home);
+    tokenDelayMs = 60_000;
+    let results;
+    try {
+      results = await parallelTokens(home);
+    } finally {
+      tokenDelayMs = 0;
+    }
+    const stderrs = new Set(results.map((r) => r.stderr));
+    for (const r of results) {
+      expect(r.signal).toBeNull();
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).not.toMatch(/locked/);
+    }
+    expect([...stderrs], 'callers got different answers').toHaveLength(1);
+    expect([...stderrs][0]).toMatch(/^✗ The provider did not answer the token refresh in time\.\n {2}hint: /);
+    expect(provider.grantErrors).toEqual([]);
+
+    // Nothing was recorded against the session: the next call refreshes normally.
+    const next = await runCli(['token'], { env: cliEnv(home) });
+    expect(next.code, next.stderr).toBe(0);
+  }, 120_000);
+
+  it('slow within the limits: every caller gets the one token from a single refresh grant', async () => {
+    const home = await loginHome('patient');
+    await untilExpired(home);
+    const before = provider.refreshGrantCount();
+    tokenDelayMs = 3_000;
+    let results;
+    try {
+      results = await parallelTokens(home);
+    } finally {
+      tokenDelayMs = 0;
+    }
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(new Set(results.map((r) => r.stdout)).size).toBe(1);
+    expect(provider.refreshGrantCount() - before).toBe(1);
+  }, 120_000);
+});

@@ -1,0 +1,258 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/run.js';
+import {
+  createFetch,
+  getAccessToken,
+  getToken,
+  listAccounts,
+  LoginRequiredError,
+  SessionExpiredError,
+  UsageError,
+  whoami,
+  XtalkError,
+} from '../../src/index.js';
+import { ProviderClient } from '../../src/oidc/client.js';
+import { openStore } from '../../src/store/index.js';
+import { startBadProvider } from '../helpers/bad-provider.js';
+import { createTestContext } from '../fakes/context.js';
+import { signInWithHttp } from '../provider/http-browser.js';
+import { startTestProvider, type TestProvider } from '../provider/provider.js';
+
+let provider: TestProvider;
+beforeAll(async () => {
+  provider = await startTestProvider({ accessTokenTtl: 600, rotateRefreshToken: true });
+});
+afterAll(async () => {
+  await provider?.stop();
+});
+
+function envFor(home: string): Record<string, string> {
+  return {
+    XTALK_HOME: home,
+    XTALK_CREDENTIAL_STORE: 'file',
+    XTALK_ISSUER: provider.issuer,
+    XTALK_CLIENT_ID: provider.confidentialClient.clientId,
+    XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret,
+  };
+}
+
+/** Signs `login` in through the CLI into a fresh XTALK_HOME; returns the environment the API reads. */
+async function signedIn(login: string): Promise<Record<string, string>> {
+  const ctx = createTestContext({ env: envFor(''), browser: (url) => signInWithHttp(url, { login }) });
+  (ctx.env as Record<string, string>).XTALK_HOME = ctx.home;
+  const code = await run(['login'], ctx);
+  await Promise.all(ctx.browserRuns);
+  expect(code, ctx.stderr.text).toBe(0);
+  return envFor(ctx.home);
+}
+
+async function cliToken(env: Record<string, string>): Promise<string> {
+  const ctx = createTestContext({ env });
+  expect(await run(['token'], ctx), ctx.stderr.text).toBe(0);
+  return ctx.stdout.text.trim();
+}
+
+function storedRefreshToken(env: Record<string, string>): Promise<string | undefined> {
+  const store = openStore({ dbPath: join(env.XTALK_HOME!, 'xtalk.db'), keyFilePath: join(env.XTALK_HOME!, 'xtalk.key'), mode: 'file', warn: () => {} });
+  return store.refreshToken(store.currentAccount()!.id).then((r) => {
+    store.close();
+    return r?.refreshToken;
+  });
+}
+
+describe('the Node API over the CLI store', () => {
+  it('getAccessToken, getToken, whoami and listAccounts see what the CLI stored', async () => {
+    const env = await signedIn('api-alice');
+    const token = await getAccessToken({ env });
+    expect(token).toBe(await cliToken(env));
+    expect(await getToken({ env })).toMatchObject({ access_token: token, token_type: 'Bearer' });
+    expect(await whoami({ env })).toMatchObject({ sub: 'api-alice', username: 'api-alice', current: true, credential_store: 'file' });
+    expect(await whoami({ env, account: 'api-alice' })).toMatchObject({ sub: 'api-alice' });
+    const accounts = await listAccounts({ env });
+    expect(accounts.map((a) => [a.sub, a.current])).toEqual([['api-alice', true]]);
+    expect((await provider.introspect(token)).active).toBe(true);
+  });
+
+  it('minTtl longer than the token lives refreshes once, and the CLI then serves the new token', async () => {
+    const env = await signedIn('api-bob');
+    const before = await getAccessToken({ env });
+    const grants = provider.refreshGrantCount();
+    const after = await getAccessToken({ env, minTtl: 3600 });
+    expect(provider.refreshGrantCount() - grants).toBe(1);
+    expect(after).not.toBe(before);
+    expect(await cliToken(env)).toBe(after);
+    expect((await provider.introspect(after)).active).toBe(true);
+  });
+
+  it('typed errors with stable codes where the CLI exits 4 or 2', async () => {
+    const empty = envFor(createTestContext().home);
+    const notLoggedIn = await getAccessToken({ env: empty }).catch((e: unknown) => e);
+    expect(notLoggedIn).toBeInstanceOf(LoginRequiredError);
+    expect(notLoggedIn).toMatchObject({ code: 'LOGIN_REQUIRED', exitCode: 4, hint: expect.stringMatching(/xtalk login/) });
+    await expect(whoami({ env: empty })).rejects.toBeInstanceOf(LoginRequiredError);
+    await expect(whoami({ env: empty, account: 'nobody' })).rejects.toMatchObject({ code: 'LOGIN_REQUIRED' });
+    expect(await listAccounts({ env: empty })).toEqual([]);
+    await expect(getAccessToken({ env: empty, minTtl: -1 })).rejects.toBeInstanceOf(UsageError);
+    await expect(getAccessToken({ env: empty, minTtl: Number.NaN })).rejects.toMatchObject({ code: 'USAGE' });
+
+    const env = await signedIn('api-revoked');
+    await provider.revoke((await storedRefreshToken(env))!);
+    const expired = await getAccessToken({ env, minTtl: 3600 }).catch((e: unknown) => e);
+    expect(expired).toBeInstanceOf(SessionExpiredError);
+    expect(expired).toBeInstanceOf(LoginRequiredError);
+    expect(expired).toMatchObject({ code: 'SESSION_EXPIRED', exitCode: 4 });
+  });
+
+  it('a broken discovery document is DISCOVERY_FAILED; an unreachable provider NETWORK_ERROR', async () => {
+    const bad = await startBadProvider('html');
+    try {
+      const e = await ProviderClient.discover({ issuer: bad.issuer, clientId: 'x', timeoutSeconds: 5 }).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(XtalkError);
+      expect(e).toMatchObject({ code: 'DISCOVERY_FAILED', exitCode: 1 });
+    } finally {
+      await bad.stop();
+    }
+    const closed = await startBadProvider('html');
+    await closed.stop();
+    const e = await ProviderClient.discover({ issuer: closed.issuer, clientId: 'x', timeoutSeconds: 5 }).catch((err: unknown) => err);
+    expect(e).toMatchObject({ code: 'NETWORK_ERROR', exitCode: 1 });
+  });
+});
+
+/**
+ * A resource server on 127.0.0.1 that accepts tokens the provider says are active, except that it
+ * refuses the first `refusals` requests with 401 `invalid_token` (a token revoked early).
+ */
+async function startResourceServer(
+  refusals: number,
+  challenge = 'Bearer realm="iottalk", error="invalid_token", error_description="revoked"',
+  denied = new Set<string>(),
+) {
+  const seen: { authorization: string | undefined; body: string }[] = [];
+  let refused = 0;
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', async () => {
+      seen.push({ authorization: req.headers.authorization, body });
+      const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+      if (refused < refusals || !token || denied.has(token) || !(await provider.introspect(token)).active) {
+        refused++;
+        res.writeHead(401, { 'www-authenticate': challenge, 'content-type': 'application/json' });
+        res.end('{"error":"invalid_token"}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: true, body }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/devices`;
+  return { url, seen, stop: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+describe('createFetch', () => {
+  it('401 invalid_token once: one refresh, one retry with the new token, success', async () => {
+    const env = await signedIn('fetch-once');
+    const api = await startResourceServer(1);
+    try {
+      const grants = provider.refreshGrantCount();
+      const res = await createFetch({ env })(api.url, { method: 'POST', body: 'temperature=21', headers: { 'content-type': 'text/plain' } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ ok: true, body: 'temperature=21' });
+      expect(provider.refreshGrantCount() - grants).toBe(1);
+      expect(api.seen).toHaveLength(2);
+      const [first, second] = api.seen.map((s) => s.authorization);
+      expect(first).toMatch(/^Bearer \S+$/);
+      expect(second).toBe(`Bearer ${await getAccessToken({ env })}`);
+      expect(second).not.toBe(first);
+      expect(api.seen[1]!.body).toBe('temperature=21');
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it('401 invalid_token again after the retry: that answer surfaces, after one refresh and two requests', async () => {
+    const env = await signedIn('fetch-twice');
+    const api = await startResourceServer(2);
+    try {
+      const grants = provider.refreshGrantCount();
+      const res = await createFetch({ env })(new URL(api.url));
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ error: 'invalid_token' });
+      expect(provider.refreshGrantCount() - grants).toBe(1);
+      expect(api.seen).toHaveLength(2);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it('a token the API server no longer accepts: five requests at once cause one refresh and all succeed', async () => {
+    const env = await signedIn('fetch-denied');
+    const api = await startResourceServer(0, undefined, new Set([await getAccessToken({ env })]));
+    try {
+      const grants = provider.refreshGrantCount();
+      const xfetch = createFetch({ env });
+      const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => xfetch(`${api.url}?n=${i}`)));
+      expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+      expect(provider.refreshGrantCount() - grants).toBe(1);
+      expect(api.seen).toHaveLength(10);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it('never refreshes or resends for a one-shot stream body, another 401, or a Request with a body', async () => {
+    const env = await signedIn('fetch-stream');
+    const grants = provider.refreshGrantCount();
+    const xfetch = createFetch({ env });
+    const api = await startResourceServer(1);
+    try {
+      const stream = new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode('chunk'));
+          c.close();
+        },
+      });
+      const res = await xfetch(api.url, { method: 'PUT', body: stream, duplex: 'half' } as RequestInit);
+      expect(res.status).toBe(401);
+      expect(api.seen).toHaveLength(1);
+      expect(api.seen[0]!.body).toBe('chunk');
+    } finally {
+      await api.stop();
+    }
+    const withRequest = await startResourceServer(1);
+    try {
+      const res = await xfetch(new Request(withRequest.url, { method: 'POST', body: 'x', headers: { 'x-device': 'd1' } }));
+      expect(res.status).toBe(401);
+      expect(withRequest.seen).toHaveLength(1);
+    } finally {
+      await withRequest.stop();
+    }
+    const scope = await startResourceServer(1, 'Bearer error="insufficient_scope", scope="devices:write"');
+    try {
+      expect((await xfetch(scope.url)).status).toBe(401);
+      expect(scope.seen).toHaveLength(1);
+    } finally {
+      await scope.stop();
+    }
+    expect(provider.refreshGrantCount() - grants).toBe(0);
+  });
+
+  it('keeps the caller\'s headers, replaces an Authorization header, and sends a Request\'s own headers', async () => {
+    const env = await signedIn('fetch-headers');
+    const api = await startResourceServer(0);
+    try {
+      const xfetch = createFetch({ env });
+      const token = await getAccessToken({ env });
+      expect((await xfetch(api.url, { headers: { authorization: 'Basic eDp5', accept: 'application/json' } })).status).toBe(200);
+      expect((await xfetch(new Request(api.url, { headers: { accept: 'text/plain' } }))).status).toBe(200);
+      expect(api.seen.map((s) => s.authorization)).toEqual([`Bearer ${token}`, `Bearer ${token}`]);
+    } finally {
+      await api.stop();
+    }
+  });
+});

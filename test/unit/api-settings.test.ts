@@ -1,0 +1,64 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveApiUrl } from '../../src/commands/api.js';
+import { checkConfigFileValue, resolveConfig } from '../../src/config/resolve.js';
+import { ConfigError, UsageError } from '../../src/errors.js';
+import { checkApiUrl, isInvalidToken } from '../../src/net/api-http.js';
+
+function resolveWith(env: Record<string, string>, config?: object) {
+  const home = join(mkdtempSync(join(tmpdir(), 'xtalk-api-settings-')), 'home');
+  mkdirSync(home);
+  if (config) writeFileSync(join(home, 'config.json'), JSON.stringify(config));
+  return resolveConfig({ flags: {}, env: { XTALK_HOME: home, ...env }, cwd: home, platform: 'linux' });
+}
+
+describe('api_url and logout_browser settings', () => {
+  it('come from the environment over config.json, with defaults', () => {
+    expect(resolveWith({})).toMatchObject({ apiUrl: undefined, logoutBrowser: 'never' });
+    const file = { api_url: 'https://file.example/api', logout_browser: 'always' };
+    expect(resolveWith({}, file)).toMatchObject({ apiUrl: 'https://file.example/api', logoutBrowser: 'always' });
+    expect(resolveWith({ XTALK_API_URL: 'http://127.0.0.1:8080', XTALK_LOGOUT_BROWSER: 'never' }, file)).toMatchObject({
+      apiUrl: 'http://127.0.0.1:8080',
+      logoutBrowser: 'never',
+    });
+  });
+
+  it('refuse bad values with where they came from', () => {
+    expect(() => resolveWith({ XTALK_API_URL: 'http://iottalk.example/api' })).toThrow(/API URL must use https:.*\(from XTALK_API_URL\)/);
+    expect(() => resolveWith({}, { logout_browser: 'sometimes' })).toThrow(ConfigError);
+    expect(checkConfigFileValue('logout_browser', ' Always ')).toBe('always');
+    expect(checkConfigFileValue('api_url', 'https://iottalk.example/api')).toBe('https://iottalk.example/api');
+    expect(() => checkConfigFileValue('api_url', 'ftp://x')).toThrow(ConfigError);
+  });
+});
+
+describe('xtalk api URLs', () => {
+  it('joins a relative path to the base with exactly one slash, keeping the query', () => {
+    for (const base of ['https://iottalk.example/api', 'https://iottalk.example/api/']) {
+      for (const path of ['devices', '/devices']) expect(resolveApiUrl(path, base).href).toBe('https://iottalk.example/api/devices');
+    }
+    expect(resolveApiUrl('devices?limit=2&q=a b', 'https://iottalk.example').href).toBe('https://iottalk.example/devices?limit=2&q=a%20b');
+    expect(resolveApiUrl('https://other.example/x', 'https://iottalk.example').href).toBe('https://other.example/x');
+    expect(() => resolveApiUrl('devices', undefined)).toThrow(UsageError);
+  });
+
+  it('sends the token only to https: or loopback http:', () => {
+    for (const ok of ['https://iottalk.example/', 'http://127.0.0.1:9/', 'http://[::1]:9/', 'http://localhost/']) expect(() => checkApiUrl(new URL(ok))).not.toThrow();
+    for (const bad of ['http://iottalk.example/', 'http://127.0.0.1.nip.io/', 'ftp://iottalk.example/', 'file:///etc/passwd']) {
+      expect(() => checkApiUrl(new URL(bad)), bad).toThrow(UsageError);
+    }
+  });
+
+  it('recognises invalid_token in the challenge or a JSON body, and nothing else', async () => {
+    const r = (status: number, headers: Record<string, string>, body = '') => new Response(body, { status, headers });
+    expect(await isInvalidToken(r(401, { 'www-authenticate': 'Bearer realm="x", error="invalid_token", error_description="expired"' }))).toBe(true);
+    expect(await isInvalidToken(r(401, { 'www-authenticate': 'Bearer error=invalid_token' }))).toBe(true);
+    expect(await isInvalidToken(r(401, { 'content-type': 'application/json' }, '{"error":"invalid_token"}'))).toBe(true);
+    expect(await isInvalidToken(r(401, { 'www-authenticate': 'Bearer realm="x"' }))).toBe(false);
+    expect(await isInvalidToken(r(401, { 'www-authenticate': 'Basic realm="x", error="invalid_token"' }))).toBe(false);
+    expect(await isInvalidToken(r(401, { 'content-type': 'application/json' }, '{"error":"insufficient_scope"}'))).toBe(false);
+    expect(await isInvalidToken(r(403, { 'www-authenticate': 'Bearer error="invalid_token"' }))).toBe(false);
+  });
+});
