@@ -18,13 +18,15 @@ import { dotAvailability, startDot, type DotApplication, type DotProvider, type 
 const { run, skip, reason: unavailable } = dotAvailability();
 
 let dot: DotProvider;
-const base = mkdtempSync(join(tmpdir(), 'xtalk-interop-'));
+let base: string;
 beforeAll(async () => {
-  if (run) dot = await startDot({ accessTokenSeconds: 30 });
+  if (!run) return;
+  base = mkdtempSync(join(tmpdir(), 'xtalk-interop-'));
+  dot = await startDot({ accessTokenSeconds: 30 });
 }, 120_000);
 afterAll(async () => {
   await dot?.stop();
-  rmSync(base, { recursive: true, force: true });
+  if (base) rmSync(base, { recursive: true, force: true });
 });
 
 const show = (r: CliResult) => `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
@@ -53,7 +55,7 @@ async function storedRefreshToken(home: string): Promise<string> {
 }
 
 function interopRun(alg: IdTokenAlg, extraEnv: Record<string, string>) {
-  const home = join(base, alg);
+  let home: string;
   let app: DotApplication;
   const seen = new Set<string>();
   let loggedIn = false;
@@ -83,6 +85,7 @@ function interopRun(alg: IdTokenAlg, extraEnv: Record<string, string>) {
   };
 
   beforeAll(() => {
+    home = join(base, alg);
     app = dot.applications[alg];
   });
 
