@@ -15,6 +15,14 @@ export async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A reader that stops early (`xtalk status | head -1`) closes the pipe: what is left to write is
+  // unwanted, so stop quietly, as `cat` does, instead of an unhandled EPIPE with a stack trace.
+  const onStreamError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  };
+  process.stdout.on('error', onStreamError);
+  process.stderr.on('error', onStreamError);
   const argv = process.argv.slice(2);
   const ctx = createSystemContext({ signal: controller.signal });
   const fast = parseFastArgs(argv);
