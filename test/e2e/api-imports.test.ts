@@ -1,18 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { run } from '../../src/cli/run.js';
-import { createTestContext } from '../fakes/context.js';
-import { signInWithHttp } from '../provider/http-browser.js';
-import { startTestProvider } from '../provider/provider.js';
 import { ROOT } from './cli.js';
+import { importTrace, offlineSession } from './offline-session.js';
 
 const exec = promisify(execFile);
-const TRACER = fileURLToPath(new URL('./import-trace.mjs', import.meta.url));
 const API_CALLER = fileURLToPath(new URL('./api-caller.mjs', import.meta.url));
 const DIST = join(ROOT, 'dist');
 /** Text only commander (and so the CLI's parser) contains, and text only openid-client contains. */
@@ -20,24 +15,14 @@ const COMMANDER = 'showSuggestionAfterError';
 const OPENID_CLIENT = 'enableNonRepudiationChecks';
 
 it('the Node API loads neither commander nor the CLI, and no openid-client for a valid token', { timeout: 60_000 }, async () => {
-  const provider = await startTestProvider();
-  const env = {
-    XTALK_CREDENTIAL_STORE: 'file',
-    XTALK_ISSUER: provider.issuer,
-    XTALK_CLIENT_ID: provider.confidentialClient.clientId,
-    XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret,
-  };
-  const ctx = createTestContext({ env, browser: (url) => signInWithHttp(url, { login: 'api-imports' }) });
-  expect(await run(['login'], ctx)).toBe(0);
-  await Promise.all(ctx.browserRuns);
-  await provider.stop();
-  const childEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...env, XTALK_HOME: ctx.home };
+  const { env } = await offlineSession('api-imports');
+  const childEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...env };
 
   // ESM: every module the process loads, recorded by a loader hook.
-  const trace = join(mkdtempSync(join(tmpdir(), 'xtalk-trace-')), 'imports.txt');
-  const esm = await exec(process.execPath, [API_CALLER, 'esm'], { env: { ...childEnv, XTALK_TRACE_IMPORTS: trace, NODE_OPTIONS: `--import ${TRACER}` } });
+  const trace = importTrace();
+  const esm = await exec(process.execPath, [API_CALLER, 'esm'], { env: { ...childEnv, ...trace.env } });
   expect(esm.stdout).toMatch(/^\S+\n$/);
-  const loaded = readFileSync(trace, 'utf8').split('\n').filter(Boolean);
+  const loaded = readFileSync(trace.file, 'utf8').split('\n').filter(Boolean);
   expect(loaded.some((u) => u.endsWith('/dist/index.js'))).toBe(true);
   expect(loaded.filter((u) => u.endsWith('/dist/main.js') || /\/chunks\/run-/.test(u))).toEqual([]);
   expect(loaded.filter((u) => /node_modules\/(commander|openid-client|oauth4webapi|jose)\//.test(u))).toEqual([]);

@@ -116,34 +116,19 @@ interface WalkOptions {
 const MAX_STEPS = 30;
 
 async function walk(start: URL, jar: CookieJar, opts: WalkOptions): Promise<{ url: URL; callback?: URL }> {
-  let request: { url: URL; method: 'GET' | 'POST'; body?: URLSearchParams } = { url: start, method: 'GET' };
+  let request: PageRequest = { url: start, method: 'GET' };
   const submitted = new Set<string>();
 
   for (let step = 0; step < MAX_STEPS; step++) {
     const { url } = request;
     if (opts.stopAtCallback && isLoopbackCallback(url)) return { url, callback: url };
 
-    const res = await fetch(url, {
-      method: request.method,
-      redirect: 'manual',
-      headers: {
-        accept: 'text/html,application/xhtml+xml',
-        ...(jar.header(url) ? { cookie: jar.header(url) } : {}),
-        ...(request.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      ...(request.body ? { body: request.body.toString() } : {}),
-    });
-    jar.store(url, res.headers.getSetCookie());
-
-    const location = res.headers.get('location');
-    if (res.status >= 300 && res.status < 400 && location) {
-      await res.arrayBuffer();
-      request = { url: new URL(location, url), method: 'GET' };
+    const page = await load(request, jar);
+    if ('redirect' in page) {
+      request = { url: page.redirect, method: 'GET' };
       continue;
     }
-
-    const html = await res.text();
-    if (res.status >= 400) throw new Error(`HTTP ${res.status} at ${url}: ${textOf(html)}`);
+    const { html } = page;
 
     const form = chooseForm(parseForms(html, url), opts);
     if (!form) {
@@ -166,32 +151,19 @@ async function walk(start: URL, jar: CookieJar, opts: WalkOptions): Promise<{ ur
  */
 export async function signOutWithHttp(endSessionUrl: string, opts: { jar?: CookieJar; confirm?: boolean } = {}): Promise<URL> {
   const jar = opts.jar ?? new CookieJar();
-  let request: { url: URL; method: 'GET' | 'POST'; body?: URLSearchParams } = { url: new URL(endSessionUrl), method: 'GET' };
+  let request: PageRequest = { url: new URL(endSessionUrl), method: 'GET' };
   for (let step = 0; step < MAX_STEPS; step++) {
     const { url } = request;
     if (url.protocol === 'http:' && url.hostname === '127.0.0.1' && url.pathname === '/logout-callback') {
       await fetch(url, { redirect: 'manual' }).then((res) => res.arrayBuffer());
       return url;
     }
-    const res = await fetch(url, {
-      method: request.method,
-      redirect: 'manual',
-      headers: {
-        accept: 'text/html',
-        ...(jar.header(url) ? { cookie: jar.header(url) } : {}),
-        ...(request.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      ...(request.body ? { body: request.body.toString() } : {}),
-    });
-    jar.store(url, res.headers.getSetCookie());
-    const location = res.headers.get('location');
-    if (res.status >= 300 && res.status < 400 && location) {
-      await res.arrayBuffer();
-      request = { url: new URL(location, url), method: 'GET' };
+    const page = await load(request, jar);
+    if ('redirect' in page) {
+      request = { url: page.redirect, method: 'GET' };
       continue;
     }
-    const html = await res.text();
-    if (res.status >= 400) throw new Error(`HTTP ${res.status} at ${url}: ${textOf(html)}`);
+    const { html } = page;
     const form = parseForms(html, url)[0];
     if (!form) throw new Error(`no form to submit at ${url}: ${textOf(html)}`);
     // The confirmation page's buttons sit outside the form (form="op.logoutForm").
@@ -199,6 +171,32 @@ export async function signOutWithHttp(endSessionUrl: string, opts: { jar?: Cooki
     request = { url: form.action, method: form.method, body: form.fields };
   }
   throw new Error(`gave up after ${MAX_STEPS} requests`);
+}
+
+type PageRequest = { url: URL; method: 'GET' | 'POST'; body?: URLSearchParams };
+
+/** One request as a browser sends it (cookies in and out): where it redirects, or its HTML. */
+async function load(request: PageRequest, jar: CookieJar): Promise<{ redirect: URL } | { html: string }> {
+  const { url } = request;
+  const res = await fetch(url, {
+    method: request.method,
+    redirect: 'manual',
+    headers: {
+      accept: 'text/html,application/xhtml+xml',
+      ...(jar.header(url) ? { cookie: jar.header(url) } : {}),
+      ...(request.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+    },
+    ...(request.body ? { body: request.body.toString() } : {}),
+  });
+  jar.store(url, res.headers.getSetCookie());
+  const location = res.headers.get('location');
+  if (res.status >= 300 && res.status < 400 && location) {
+    await res.arrayBuffer();
+    return { redirect: new URL(location, url) };
+  }
+  const html = await res.text();
+  if (res.status >= 400) throw new Error(`HTTP ${res.status} at ${url}: ${textOf(html)}`);
+  return { html };
 }
 
 function isLoopbackCallback(url: URL): boolean {
