@@ -1,7 +1,7 @@
 // `npm run bench`: start-up cost of the built CLI, reported as ratios to `node -e 0` measured in the
 // same run, interleaved (shared machines are noisy; absolute milliseconds mean little).
 //
-//   npm run bench [-- --rounds N] [--bin PATH]   (--bin: time another build's bin/xtalk.js, e.g. an older checkout)
+//   npm run bench [-- --rounds N] [--bin PATH]   (--bin: time another build's bin/xtalk.cjs, e.g. an older checkout)
 //
 // Starts the local OpenID provider in-process and signs in once per credential store with
 // `xtalk login` (scripted HTTP "browser"): one temp XTALK_HOME with the file store, one with the
@@ -35,7 +35,7 @@ const TARGET_WHOAMI_VS_NODE = 1.4;
 const TARGET_LARGE_VS_SMALL = 1.05;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-let bin = join(root, 'bin', 'xtalk.js');
+let bin = join(root, 'bin', 'xtalk.cjs');
 
 if (process.argv[2] === SIGN_IN_FLAG) await signInMode(process.argv.slice(3));
 else process.exitCode = await bench();

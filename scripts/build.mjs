@@ -25,6 +25,32 @@ await build({
   logLevel: 'warning',
 });
 
+// The quick path (src/quick.ts): `xtalk token` and `xtalk whoami` as one CommonJS file, which Node
+// loads without its ES-module loader. Everything the provider needs stays out of it (see
+// src/quick.ts); what it reaches only through import() is wrapped and initialised on first use.
+await build({
+  entryPoints: { quick: 'src/quick.ts' },
+  outfile: 'dist/quick.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  legalComments: 'none',
+  external: ['better-sqlite3/build/*', '@napi-rs/keyring', 'open', 'undici'],
+  // As in the CommonJS API build: src/store/db.ts finds better-sqlite3 through import.meta.url.
+  define: { 'import.meta.url': '__xtalk_module_url' },
+  inject: ['scripts/shims/cjs-module-url.js'],
+  plugins: [
+    {
+      name: 'own-require',
+      setup(b) {
+        b.onResolve({ filter: /^node:module$/ }, () => ({ path: new URL('./shims/cjs-node-module.js', import.meta.url).pathname }));
+      },
+    },
+  ],
+  logLevel: 'warning',
+});
+
 // The banner is needed only where bundled CommonJS code calls `require`; elsewhere it would be one
 // createRequire() per chunk on every start (issue 13: the fast path loads ~10 chunks).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { startTestProvider } from '../test/provider/provider.js';
 
-const bin = fileURLToPath(new URL('../bin/xtalk.js', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/xtalk.cjs', import.meta.url));
 const provider = await startTestProvider();
 const home = mkdtempSync(join(tmpdir(), 'xtalk-demo-'));
 const env = {

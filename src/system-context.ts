@@ -1,29 +1,58 @@
 import type { Context } from './context.js';
+import type { ProcessEdge } from './cli/process-edge.js';
 import { readKeychainKeyEarly } from './store/index.js';
-import { createSystemServices } from './system-services.js';
+import { createLocalServices, systemDiscover } from './system-services.js';
 
 /** The real machine: process streams, the system browser, keychain and network. */
-export function createSystemContext(opts: { signal: AbortSignal }): Context {
+export function createSystemContext(edge: Pick<ProcessEdge, 'signal' | 'stream'>): Context {
+  const local = createLocalContext(edge);
+  const { env, platform } = local;
+  return {
+    ...local,
+    openBrowser: async (url, via) => {
+      const { openBrowser } = await import('./browser/open-browser.js');
+      await openBrowser(url, { env, platform, via, processEnv: process.env });
+    },
+    probeHost: async () => (await import('./browser/host-probe.js')).probeHost(env, platform),
+    discover: systemDiscover(env),
+  };
+}
+
+/** The parts of the Context that reach neither the provider nor a browser: all the quick path has. */
+export type LocalContext = Omit<Context, 'openBrowser' | 'probeHost' | 'discover'>;
+
+/**
+ * The machine without network or browser. The streams and their TTY flags are looked up when first
+ * read: `xtalk token` never touches stdin, and creating a stream loads node:net and the stream machinery.
+ */
+export function createLocalContext(edge: Pick<ProcessEdge, 'signal' | 'stream'>): LocalContext {
   const env = process.env;
   return {
     io: {
-      stdin: process.stdin,
-      stdout: process.stdout,
-      stderr: process.stderr,
-      stdinIsTTY: Boolean(process.stdin.isTTY),
-      stderrIsTTY: Boolean(process.stderr.isTTY),
-      stdoutIsTTY: Boolean(process.stdout.isTTY),
+      get stdin() {
+        return process.stdin;
+      },
+      get stdout() {
+        return edge.stream(1);
+      },
+      get stderr() {
+        return edge.stream(2);
+      },
+      get stdinIsTTY() {
+        return Boolean(process.stdin.isTTY);
+      },
+      get stderrIsTTY() {
+        return Boolean(edge.stream(2).isTTY);
+      },
+      get stdoutIsTTY() {
+        return Boolean(edge.stream(1).isTTY);
+      },
     },
     env,
     cwd: process.cwd(),
     platform: process.platform,
-    signal: opts.signal,
-    openBrowser: async (url, via) => {
-      const { openBrowser } = await import('./browser/open-browser.js');
-      await openBrowser(url, { env, platform: process.platform, via, processEnv: process.env });
-    },
-    probeHost: async () => (await import('./browser/host-probe.js')).probeHost(env, process.platform),
-    ...createSystemServices(env),
+    signal: edge.signal,
+    ...createLocalServices(env),
     readKeyEarly: ({ paths, mode }) => readKeychainKeyEarly(paths.dbPath, mode),
   };
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import type * as NodeChildProcess from 'node:child_process';
 import { writeSync } from 'node:fs';
 import type { LaunchedProcess } from './auth/ports.js';
 import type { Context } from './context.js';
@@ -8,8 +8,15 @@ import { openStore } from './store/index.js';
 /** What the CLI and the Node API share on the real machine: clock, store, provider, fault points. */
 export type SystemServices = Pick<Context, 'now' | 'sleep' | 'pid' | 'isProcessAlive' | 'launch' | 'openStore' | 'discover' | 'faultPoint'>;
 
+/** The services that never reach the network: all the quick path (src/quick.ts) has. */
+export type LocalServices = Omit<SystemServices, 'discover'>;
+
 /** The services that need no terminal or browser, so the Node API gets exactly the CLI's. */
 export function createSystemServices(env: Readonly<Record<string, string | undefined>>): SystemServices {
+  return { ...createLocalServices(env), discover: systemDiscover(env) };
+}
+
+export function createLocalServices(env: Readonly<Record<string, string | undefined>>): LocalServices {
   return {
     now: () => Date.now(),
     sleep,
@@ -18,16 +25,20 @@ export function createSystemServices(env: Readonly<Record<string, string | undef
     launch: launchProcess,
     openStore: ({ paths, mode, warn }) =>
       openStore({ dbPath: paths.dbPath, keyFilePath: paths.keyFilePath, mode, warn, faultPoint: (name) => hangAtFaultPoint(env, name) }),
-    discover: async (settings) => {
-      const [{ ProviderClient }, { withProviderFetch }] = await Promise.all([import('./oidc/client.js'), import('./net/proxy-fetch.js')]);
-      // Node's fetch ignores HTTPS_PROXY and friends; undici's proxy agent does not.
-      return ProviderClient.discover(withProviderFetch(settings, env));
-    },
     faultPoint: async (name) => {
       if (env.XTALK_TEST_FAULT_POINT !== name) return;
       process.stderr.write(`xtalk-fault-point:${name}\n`);
       await new Promise(() => setInterval(() => {}, 60_000));
     },
+  };
+}
+
+/** Discovery with openid-client, loaded on first use (a refresh, login, logout). */
+export function systemDiscover(env: Readonly<Record<string, string | undefined>>): Context['discover'] {
+  return async (settings) => {
+    const [{ ProviderClient }, { withProviderFetch }] = await Promise.all([import('./oidc/client.js'), import('./net/proxy-fetch.js')]);
+    // Node's fetch ignores HTTPS_PROXY and friends; undici's proxy agent does not.
+    return ProviderClient.discover(withProviderFetch(settings, env));
   };
 }
 
@@ -70,6 +81,8 @@ export function isProcessAlive(pid: number): boolean {
 
 /** Starts `file` with the terminal's stdio and exactly `env`, no shell (the Context's ProcessLauncher). */
 export function launchProcess(file: string, args: readonly string[], env: Readonly<Record<string, string | undefined>>): LaunchedProcess {
+  // Loaded here: node:child_process (with node:net and dgram) is for `xtalk exec` only.
+  const { spawn } = process.getBuiltinModule('node:child_process') as typeof NodeChildProcess;
   const child = spawn(file, args, { stdio: 'inherit', env, shell: false });
   return {
     exited: new Promise((resolve, reject) => {

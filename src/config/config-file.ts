@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import type * as NodeCrypto from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -12,7 +12,7 @@ import { readSettingsFile } from './small-file.js';
 export function updateConfigFile(path: string, change: (current: Record<string, unknown>) => Record<string, unknown>): void {
   const next = change(readConfigFile(path));
   ensurePrivateDir(dirname(path));
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = `${path}.${(process.getBuiltinModule('node:crypto') as typeof NodeCrypto).randomBytes(6).toString('hex')}.tmp`;
   writeFileSync(tmp, JSON.stringify(next, null, 2) + '\n', { mode: 0o600 });
   renameSync(tmp, path);
 }

@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import type * as NodeOs from 'node:os';
 import { join } from 'node:path';
 
 /** Where xtalk keeps its database, key file and config file. */
@@ -15,7 +15,8 @@ export interface XtalkPaths {
  * (XDG on Linux, Application Support on macOS, AppData on Windows).
  */
 export function resolvePaths(env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform): XtalkPaths {
-  const home = env.HOME || env.USERPROFILE || homedir();
+  // node:os only without HOME: every command resolves its paths, and few machines lack HOME.
+  const home = env.HOME || env.USERPROFILE || (process.getBuiltinModule('node:os') as typeof NodeOs).homedir();
   let dataDir: string;
   let configDir: string;
   if (env.XTALK_HOME) {

@@ -1,5 +1,5 @@
-import chalk, { Chalk, type ChalkInstance } from 'chalk';
 import type { Io } from '../auth/ports.js';
+import { COLORS, PLAIN, type Palette } from './palette.js';
 import { redact } from './redact.js';
 import { sanitize, toSafeJson } from './sanitize.js';
 
@@ -16,7 +16,7 @@ export interface Ui {
   /** A spinner on a TTY, a single plain line otherwise; returns a stop function. */
   progress(line: string): () => void;
   readonly interactive: boolean;
-  readonly color: ChalkInstance;
+  readonly color: Palette;
 }
 
 export interface UiOptions {
@@ -26,34 +26,41 @@ export interface UiOptions {
 }
 
 export function createUi(io: Io, env: Readonly<Record<string, string | undefined>>, opts: UiOptions = {}): Ui {
-  const interactive = io.stderrIsTTY && !env.NO_COLOR && env.TERM !== 'dumb';
-  const c = interactive ? chalk : new Chalk({ level: 0 });
+  // Decided when first needed: asking whether stderr is a TTY creates process.stderr, which a run
+  // that only prints its data (`xtalk token`) never needs.
+  let interactive: boolean | undefined;
+  const isInteractive = () => (interactive ??= io.stderrIsTTY && !env.NO_COLOR && env.TERM !== 'dumb');
+  const palette = () => (isInteractive() ? COLORS : PLAIN);
   const err = (s: string) => io.stderr.write(s + '\n');
   return {
-    interactive,
-    color: c,
+    get interactive() {
+      return isInteractive();
+    },
+    get color() {
+      return palette();
+    },
     // Text for people may carry provider-supplied claims: control characters are escaped before
     // styling. JSON escapes them as \uXXXX, which keeps the same value.
     data: (text) => io.stdout.write(sanitize(text)),
     json: (value) => io.stdout.write(toSafeJson(value, 2) + '\n'),
     info: (line) => err(sanitize(line)),
-    success: (line) => err(`${c.green('✓')} ${sanitize(line)}`),
-    warn: (line) => err(`${c.yellow('!')} ${sanitize(line)}`),
+    success: (line) => err(`${palette().green('✓')} ${sanitize(line)}`),
+    warn: (line) => err(`${palette().yellow('!')} ${sanitize(line)}`),
     error: (line, hint) => {
-      err(`${c.red('✗')} ${sanitize(line)}`);
-      if (hint) err(`  ${c.dim('hint:')} ${sanitize(hint)}`);
+      err(`${palette().red('✗')} ${sanitize(line)}`);
+      if (hint) err(`  ${palette().dim('hint:')} ${sanitize(hint)}`);
     },
     debug: (line) => {
-      if (opts.debug) err(c.dim(`[debug] ${sanitize(redact(line, opts.secrets?.() ?? []))}`));
+      if (opts.debug) err(palette().dim(`[debug] ${sanitize(redact(line, opts.secrets?.() ?? []))}`));
     },
     progress: (line) => {
-      if (!interactive) {
+      if (!isInteractive()) {
         err(line);
         return () => {};
       }
-      const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+      const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
       let i = 0;
-      const draw = () => io.stderr.write(`\r${c.cyan(frames[i++ % frames.length])} ${line}`);
+      const draw = () => io.stderr.write(`\r${COLORS.cyan(frames.charAt(i++ % frames.length))} ${line}`);
       draw();
       const timer = setInterval(draw, 100);
       timer.unref?.();

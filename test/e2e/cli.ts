@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const XTALK_BIN = fileURLToPath(new URL('../../bin/xtalk.js', import.meta.url));
+export const XTALK_BIN = fileURLToPath(new URL('../../bin/xtalk.cjs', import.meta.url));
 export const CHROMIUM_BROWSER = fileURLToPath(new URL('./chromium-browser.mjs', import.meta.url));
 
 export interface CliResult {

@@ -49,7 +49,7 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
   expect(existsSync(join(ROOT, 'dist', 'main.js')), 'run `npm run build` first').toBe(true);
   // `xtalk` on npm is someone else's package; ours is scoped, the command keeps its name.
   expect(pkg.name).toBe('@iottalk/xtalk');
-  expect(pkg.bin).toEqual({ xtalk: 'bin/xtalk.js' });
+  expect(pkg.bin).toEqual({ xtalk: 'bin/xtalk.cjs' });
   expect(pkg.exports).toEqual({
     '.': {
       import: { types: './dist/types/index.d.ts', default: './dist/index.js' },
@@ -69,7 +69,7 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
   for (const f of files) {
     expect(f).toMatch(/^(package\.json|README\.md|LICENSE|bin\/xtalk\.js|dist\/(main|index|chunks\/[\w-]+)\.js|dist\/index\.cjs|dist\/types\/[\w/-]+\.d\.c?ts)$/);
   }
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/xtalk.js', 'dist/main.js', 'dist/index.js', 'dist/index.cjs', 'dist/types/index.d.ts', 'dist/types/index.d.cts']) {
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/xtalk.cjs', 'dist/main.js', 'dist/index.js', 'dist/index.cjs', 'dist/types/index.d.ts', 'dist/types/index.d.cts']) {
     expect(files).toContain(f);
   }
   // Every declaration file a shipped one refers to is shipped too, in the same flavour.

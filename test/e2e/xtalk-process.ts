@@ -22,7 +22,7 @@ export interface SpawnedCli {
   done: Promise<CliResult & { ms: number; endedAt: number }>;
 }
 
-/** Starts `node bin/xtalk.js …` with exactly `env` (plus PATH and HOME); stdin is closed. */
+/** Starts `node bin/xtalk.cjs …` with exactly `env` (plus PATH and HOME); stdin is closed. */
 export function spawnCli(args: string[], env: CliEnv, timeoutMs = 60_000): SpawnedCli {
   const started = performance.now();
   const child = spawn(process.execPath, [XTALK_BIN, ...args], {

@@ -27,8 +27,8 @@ const FLOORS: Record<string, number> = {
 };
 /** Floors whose folders may import one another (circles are still refused, below). */
 const SHARED_FLOORS = new Set([0, 1]);
-/** main.ts (the CLI), index.ts and api/ (the Node API), the real machine's Context. */
-const ROOTS = new Set(['main.ts', 'index.ts', 'api', 'system-context.ts', 'system-services.ts']);
+/** main.ts and quick.ts (the CLI), index.ts and api/ (the Node API), the real machine's Context. */
+const ROOTS = new Set(['main.ts', 'quick.ts', 'index.ts', 'api', 'system-context.ts', 'system-services.ts']);
 /** The interfaces the use cases need; adapters and output implement them, so they may import its types. */
 const PORTS = 'auth/ports.ts';
 

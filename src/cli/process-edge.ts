@@ -1,0 +1,57 @@
+/**
+ * What every xtalk run does to the process itself: Ctrl-C / SIGTERM abort the run's signal (a second
+ * Ctrl-C exits at once), a closed stdout pipe ends the run quietly, and the exit code is set with a
+ * short grace period, after which nothing (a detached browser, a keep-alive socket) holds the process.
+ */
+export interface ProcessEdge {
+  /** Aborted on the first Ctrl-C or SIGTERM; the reason names the signal (for `xtalk exec`). */
+  signal: AbortSignal;
+  /**
+   * process.stdout or process.stderr, created on first use with the EPIPE handling attached: creating
+   * them up front would load node:net and the stream machinery on every start.
+   */
+  stream(fd: 1 | 2): NodeJS.WriteStream;
+  finish(code: number): void;
+  /** Removes the handlers again: the quick path hands a run over to the full program, which attaches its own. */
+  detach(): void;
+}
+
+export function attachProcessEdge(): ProcessEdge {
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    // A second Ctrl-C means "now", even if cleanup hangs.
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    controller.abort(signal);
+  };
+  // A reader that stops early (`xtalk status | head -1`) closes the pipe: what is left to write is
+  // unwanted, so stop quietly, as `cat` does, instead of an unhandled EPIPE with a stack trace.
+  const onStreamError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const watched = new Set<NodeJS.WriteStream>();
+  return {
+    signal: controller.signal,
+    stream(fd) {
+      const stream = fd === 1 ? process.stdout : process.stderr;
+      if (!watched.has(stream)) {
+        watched.add(stream);
+        stream.on('error', onStreamError);
+      }
+      return stream;
+    },
+    finish(code) {
+      process.exitCode = code;
+      setTimeout(() => process.exit(code), 200).unref();
+    },
+    detach() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      for (const stream of watched) stream.off('error', onStreamError);
+    },
+  };
+}

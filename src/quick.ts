@@ -1,0 +1,42 @@
+import { attachProcessEdge } from './cli/process-edge.js';
+import { reportError } from './cli/report.js';
+import { parseFastArgs, runFastCommand } from './commands/fast-path.js';
+import type { Context } from './context.js';
+import { createLocalContext } from './system-context.js';
+
+/**
+ * The quick path: `xtalk token` and `xtalk whoami` run from one CommonJS file (dist/quick.cjs, loaded
+ * by bin/xtalk.cjs), without Node's ES-module loader and without the chunks of the full program.
+ * It runs the same commands with the same Context, except that it cannot reach the provider: when
+ * the stored token must be refreshed (or `whoami --verify` asks the provider), the run is handed
+ * over before anything was written, and bin/xtalk.cjs starts the full program (dist/main.js), which
+ * does it all again with openid-client at hand.
+ *
+ * Resolves with the exit code, or undefined when the run was handed over (or is not a fast form).
+ */
+export async function runQuick(argv: readonly string[]): Promise<number | undefined> {
+  const fast = parseFastArgs(argv);
+  if (!fast) return undefined;
+  const edge = attachProcessEdge();
+  const handOver = () => Promise.reject(new HandOver());
+  const ctx: Context = { ...createLocalContext(edge), discover: handOver, openBrowser: handOver, probeHost: handOver };
+  let code: number;
+  try {
+    code = await runFastCommand(fast, ctx);
+  } catch (e) {
+    if (e instanceof HandOver) {
+      edge.detach();
+      return undefined;
+    }
+    code = reportError(e, ctx, Boolean(fast.opts.debug));
+  }
+  edge.finish(code);
+  return code;
+}
+
+/** Thrown where the run needs the provider; not an XtalkError, so nothing records or reports it. */
+class HandOver extends Error {
+  constructor() {
+    super('the quick path hands this run over to the full program');
+  }
+}
