@@ -41,11 +41,8 @@ function runQuick(args) {
   } catch {
     // None yet.
   }
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: file,
-    cachedData,
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  // No import() in the bundle (the build makes sure): a script from node:vm has no module loader.
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
   const module = { exports: {} };
   // bin/ and dist/ are siblings in the package: `require` finds the same node_modules from either.
   script.runInThisContext().call(module.exports, module.exports, require, module, file, path.dirname(file));

@@ -1,7 +1,7 @@
 // Bundles the CLI into dist/ so `xtalk token` starts fast; openid-client and the browser launcher
 // stay in lazily loaded chunks, native modules stay in node_modules.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
@@ -40,6 +40,10 @@ await build({
   // As in the CommonJS API build: src/store/db.ts finds better-sqlite3 through import.meta.url.
   define: { 'import.meta.url': '__xtalk_module_url' },
   inject: ['scripts/shims/cjs-module-url.js'],
+  // bin/xtalk.cjs runs the bundle through node:vm with a code cache, where import() has no loader
+  // (and Node 20's vm loader option is experimental and lost with a cached script): @napi-rs/keyring,
+  // the one module it imports lazily, is CommonJS and comes through require() instead.
+  supported: { 'dynamic-import': false },
   plugins: [
     {
       name: 'own-require',
@@ -51,9 +55,10 @@ await build({
   logLevel: 'warning',
 });
 
+if (/\bimport\(/.test(readFileSync(new URL('../dist/quick.cjs', import.meta.url), 'utf8'))) throw new Error('dist/quick.cjs must not use import() (see above)');
+
 // The banner is needed only where bundled CommonJS code calls `require`; elsewhere it would be one
 // createRequire() per chunk on every start (issue 13: the fast path loads ~10 chunks).
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 const BANNER = 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);\n';
 for (const file of readdirSync(new URL('../dist', import.meta.url), { recursive: true })) {
   if (!String(file).endsWith('.js')) continue;

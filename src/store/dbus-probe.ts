@@ -56,8 +56,10 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
     let busAnswered = false;
     let pending: Buffer = Buffer.alloc(0);
     const crypto = lookup ? transferKeys() : undefined;
+    let serverKey: Buffer | undefined;
     let session: string | undefined;
     let items: string[] | undefined;
+    let decryptSecret: ((iv: Buffer, value: Buffer) => string) | undefined;
     const finish = (answer: SecretServiceAnswer) => {
       if (settled) return;
       settled = true;
@@ -126,7 +128,7 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
           if (m.replySerial === SESSION_SERIAL) {
             const r = new WireReader(m);
             if (m.signature !== 'vo' || r.signature() !== 'ay') return finish({});
-            crypto.serverKey = r.bytes();
+            serverKey = r.bytes();
             session = r.string();
           } else if (m.replySerial === SEARCH_SERIAL) {
             if (m.signature !== 'aoao') return finish({});
@@ -141,15 +143,21 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
             r.string();
             const iv = r.bytes();
             const value = r.bytes();
-            return finish({ secret: crypto.decrypt(iv, value) });
+            return finish(decryptSecret ? { secret: decryptSecret(iv, value) } : {});
           }
         } catch {
           return finish({});
         }
-        if (session && items && crypto.serverKey) {
+        if (session && items && serverKey) {
           const body = new WireWriter().string(session).done();
           socket.write(methodCall(SECRET_SERIAL, { path: items[0]!, iface: 'org.freedesktop.Secret.Item', member: 'GetSecret', destination: SECRETS, signature: 'o', body }));
           items = undefined;
+          // The shared key is worked out while the secret is on its way.
+          try {
+            decryptSecret = crypto.agree(serverKey);
+          } catch {
+            return finish({});
+          }
         }
       }
     });
@@ -164,7 +172,7 @@ const DH_ALGORITHM = 'dh-ietf1024-sha256-aes128-cbc-pkcs7';
  * HKDF-SHA256 without salt or info to an AES-128 key, the secret AES-128-CBC with PKCS#7 padding.
  * Key objects rather than getDiffieHellman(), whose constructor re-checks the prime (≈ 35 ms).
  */
-function transferKeys(): { publicKey: Buffer; serverKey?: Buffer; decrypt(iv: Buffer, value: Buffer): string } {
+function transferKeys(): { publicKey: Buffer; agree(serverKey: Buffer): (iv: Buffer, value: Buffer) => string } {
   // Loaded here, not at the top: this module is on every fast path, node:crypto only on the keychain's.
   const { createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync } = process.getBuiltinModule('node:crypto') as typeof NodeCrypto;
   // @types/node 20 lacks the 'dh' overload that Node 20 has.
@@ -176,23 +184,24 @@ function transferKeys(): { publicKey: Buffer; serverKey?: Buffer; decrypt(iv: Bu
   const algorithm = derItem(ours, spki.start);
   const bits = derItem(ours, algorithm.end);
   const y = derItem(ours, bits.start + 1);
-  const keys = {
+  return {
     publicKey: unsigned(ours.subarray(y.start, y.end)),
-    serverKey: undefined as Buffer | undefined,
-    decrypt(iv: Buffer, value: Buffer): string {
-      const theirs = der(0x30, Buffer.concat([ours.subarray(spki.start, algorithm.end), der(0x03, Buffer.concat([Buffer.of(0), derInteger(keys.serverKey!)]))]));
+    agree(serverKey) {
+      const theirs = der(0x30, Buffer.concat([ours.subarray(spki.start, algorithm.end), der(0x03, Buffer.concat([Buffer.of(0), derInteger(serverKey)]))]));
       const secret = diffieHellman({ privateKey, publicKey: createPublicKey({ key: theirs, format: 'der', type: 'spki' }) });
       // The service pads the shared secret to the prime's 128 bytes.
       const shared = Buffer.concat([Buffer.alloc(Math.max(0, 128 - secret.length)), secret]);
       const aesKey = Buffer.from(hkdfSync('sha256', shared, Buffer.alloc(0), Buffer.alloc(0), 16));
-      const decipher = createDecipheriv('aes-128-cbc', aesKey, iv);
-      const plain = Buffer.concat([decipher.update(value), decipher.final()]);
-      const text = plain.toString('utf8');
-      for (const b of [plain, aesKey, shared, secret]) b.fill(0);
-      return text;
+      for (const b of [shared, secret]) b.fill(0);
+      return (iv, value) => {
+        const decipher = createDecipheriv('aes-128-cbc', aesKey, iv);
+        const plain = Buffer.concat([decipher.update(value), decipher.final()]);
+        const text = plain.toString('utf8');
+        for (const b of [plain, aesKey]) b.fill(0);
+        return text;
+      };
     },
   };
-  return keys;
 }
 
 /** The DER item at `at`: where its content starts and where it ends. */
