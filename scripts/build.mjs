@@ -37,9 +37,9 @@ await build({
   target: 'node20',
   legalComments: 'none',
   external: ['better-sqlite3/build/*', '@napi-rs/keyring', 'open', 'undici'],
-  // As in the CommonJS API build: src/store/db.ts finds better-sqlite3 through import.meta.url.
-  define: { 'import.meta.url': '__xtalk_module_url' },
-  inject: ['scripts/shims/cjs-module-url.js'],
+  // import.meta.url feeds only createRequire() in src/store/db.ts, which takes a path as well as a
+  // URL; __filename spares every start loading node:url to make one (the API's CommonJS build does).
+  define: { 'import.meta.url': '__filename' },
   // bin/xtalk.cjs runs the bundle through node:vm with a code cache, where import() has no loader
   // (and Node 20's vm loader option is experimental and lost with a cached script): @napi-rs/keyring,
   // the one module it imports lazily, is CommonJS and comes through require() instead.
