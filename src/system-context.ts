@@ -4,7 +4,7 @@ import { readKeychainKeyEarly } from './store/index.js';
 import { createLocalServices, systemDiscover } from './system-services.js';
 
 /** The real machine: process streams, the system browser, keychain and network. */
-export function createSystemContext(edge: Pick<ProcessEdge, 'signal' | 'stream'>): Context {
+export function createSystemContext(edge: Pick<ProcessEdge, 'signal' | 'stream' | 'writeOut'>): Context {
   const local = createLocalContext(edge);
   const { env, platform } = local;
   return {
@@ -25,7 +25,7 @@ export type LocalContext = Omit<Context, 'openBrowser' | 'probeHost' | 'discover
  * The machine without network or browser. The streams and their TTY flags are looked up when first
  * read: `xtalk token` never touches stdin, and creating a stream loads node:net and the stream machinery.
  */
-export function createLocalContext(edge: Pick<ProcessEdge, 'signal' | 'stream'>): LocalContext {
+export function createLocalContext(edge: Pick<ProcessEdge, 'signal' | 'stream' | 'writeOut'>): LocalContext {
   const env = process.env;
   return {
     io: {
@@ -47,6 +47,7 @@ export function createLocalContext(edge: Pick<ProcessEdge, 'signal' | 'stream'>)
       get stdoutIsTTY() {
         return Boolean(edge.stream(1).isTTY);
       },
+      writeOut: (text) => edge.writeOut(text),
     },
     env,
     cwd: process.cwd(),

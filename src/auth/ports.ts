@@ -23,6 +23,12 @@ export interface Io {
   stderrIsTTY: boolean;
   /** `xtalk api` pretty-prints JSON for a person; unset counts as a pipe. */
   stdoutIsTTY?: boolean;
+  /**
+   * Writes data to stdout at once. The real machine writes to the file descriptor without creating
+   * process.stdout, which on a pipe would load node:net for one line (`xtalk token`); unset, the
+   * data goes to `stdout`.
+   */
+  writeOut?(text: string): void;
 }
 
 /** Time, for expiry decisions and waits. */

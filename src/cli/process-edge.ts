@@ -1,3 +1,5 @@
+import { writeSync } from 'node:fs';
+
 /**
  * What every xtalk run does to the process itself: Ctrl-C / SIGTERM abort the run's signal (a second
  * Ctrl-C exits at once), a closed stdout pipe ends the run quietly, and the exit code is set with a
@@ -11,6 +13,11 @@ export interface ProcessEdge {
    * them up front would load node:net and the stream machinery on every start.
    */
   stream(fd: 1 | 2): NodeJS.WriteStream;
+  /**
+   * Writes to stdout synchronously through its file descriptor, without creating process.stdout;
+   * once that stream exists (or the pipe is full), through the stream, so the order holds.
+   */
+  writeOut(text: string): void;
   finish(code: number): void;
   /** Removes the handlers again: the quick path hands a run over to the full program, which attaches its own. */
   detach(): void;
@@ -34,15 +41,35 @@ export function attachProcessEdge(): ProcessEdge {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const watched = new Set<NodeJS.WriteStream>();
+  const stream = (fd: 1 | 2) => {
+    const s = fd === 1 ? process.stdout : process.stderr;
+    if (!watched.has(s)) {
+      watched.add(s);
+      s.on('error', onStreamError);
+    }
+    return s;
+  };
+  let stdoutStream = false;
   return {
     signal: controller.signal,
     stream(fd) {
-      const stream = fd === 1 ? process.stdout : process.stderr;
-      if (!watched.has(stream)) {
-        watched.add(stream);
-        stream.on('error', onStreamError);
+      if (fd === 1) stdoutStream = true;
+      return stream(fd);
+    },
+    writeOut(text) {
+      if (stdoutStream) return void stream(1).write(text);
+      const bytes = Buffer.from(text, 'utf8');
+      let written = 0;
+      try {
+        while (written < bytes.length) written += writeSync(1, bytes, written);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') return onStreamError(e as NodeJS.ErrnoException);
+        // A non-blocking pipe that is full: the stream queues the rest.
+        if (code !== 'EAGAIN') throw e;
+        stdoutStream = true;
+        stream(1).write(bytes.subarray(written));
       }
-      return stream;
     },
     finish(code) {
       process.exitCode = code;

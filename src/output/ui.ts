@@ -32,6 +32,7 @@ export function createUi(io: Io, env: Readonly<Record<string, string | undefined
   const isInteractive = () => (interactive ??= io.stderrIsTTY && !env.NO_COLOR && env.TERM !== 'dumb');
   const palette = () => (isInteractive() ? COLORS : PLAIN);
   const err = (s: string) => io.stderr.write(s + '\n');
+  const out = (s: string) => (io.writeOut ? io.writeOut(s) : io.stdout.write(s));
   return {
     get interactive() {
       return isInteractive();
@@ -41,8 +42,8 @@ export function createUi(io: Io, env: Readonly<Record<string, string | undefined
     },
     // Text for people may carry provider-supplied claims: control characters are escaped before
     // styling. JSON escapes them as \uXXXX, which keeps the same value.
-    data: (text) => io.stdout.write(sanitize(text)),
-    json: (value) => io.stdout.write(toSafeJson(value, 2) + '\n'),
+    data: (text) => out(sanitize(text)),
+    json: (value) => out(toSafeJson(value, 2) + '\n'),
     info: (line) => err(sanitize(line)),
     success: (line) => err(`${palette().green('✓')} ${sanitize(line)}`),
     warn: (line) => err(`${palette().yellow('!')} ${sanitize(line)}`),
