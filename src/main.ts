@@ -3,7 +3,7 @@ import { attachProcessEdge } from './cli/process-edge.js';
 import { parseFastArgs } from './commands/fast-path.js';
 import { createSystemContext } from './system-context.js';
 
-/** The only place that touches the process: argv, signals, exit code. */
+/** The full program (every command; bin/xtalk.cjs tries src/quick.ts first for token and whoami). */
 export async function main(): Promise<void> {
   const edge = attachProcessEdge();
   const argv = process.argv.slice(2);

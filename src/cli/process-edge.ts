@@ -78,7 +78,7 @@ export function attachProcessEdge(): ProcessEdge {
     detach() {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      for (const stream of watched) stream.off('error', onStreamError);
+      for (const s of watched) s.off('error', onStreamError);
     },
   };
 }
