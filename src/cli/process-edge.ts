@@ -15,7 +15,7 @@ export interface ProcessEdge {
   stream(fd: 1 | 2): NodeJS.WriteStream;
   /**
    * Writes to stdout synchronously through its file descriptor, without creating process.stdout;
-   * once that stream exists (or the pipe is full), through the stream, so the order holds.
+   * once that stream exists (or the pipe is full), and on Windows, through the stream.
    */
   writeOut(text: string): void;
   finish(code: number): void;
@@ -57,7 +57,9 @@ export function attachProcessEdge(): ProcessEdge {
       return stream(fd);
     },
     writeOut(text) {
-      if (stdoutStream) return void stream(1).write(text);
+      // Windows consoles take text through the stream (WriteConsoleW); raw UTF-8 bytes would be read
+      // in the console's code page.
+      if (stdoutStream || process.platform === 'win32') return void stream(1).write(text);
       const bytes = Buffer.from(text, 'utf8');
       let written = 0;
       try {
