@@ -5,6 +5,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import type { AccessTokenRow } from '../src/store/token-tables.js';
 
 export interface SeedOptions {
   /** Accounts in the store afterwards, the signed-in one included. */
@@ -30,17 +31,6 @@ interface UserRow {
   client_id: string | null;
 }
 
-interface AccessRow {
-  id: number;
-  user_id: number;
-  refresh_token_id: number | null;
-  token: string;
-  token_type: string;
-  scope: string | null;
-  expires_at: number;
-  created_at: number;
-}
-
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
@@ -54,7 +44,7 @@ export function seedLargeStore(dbPath: string, opts: SeedOptions): SeedResult {
     const current = db.prepare('SELECT id, issuer, client_id FROM user WHERE id = ?').get(currentId) as UserRow | undefined;
     if (!current) throw new Error('seed: the store has no current account; log in first');
     const real = db.prepare('SELECT * FROM access_token WHERE user_id = ? ORDER BY expires_at DESC, id DESC LIMIT 1').get(currentId) as
-      | AccessRow
+      | AccessTokenRow
       | undefined;
     if (!real) throw new Error('seed: the current account has no access token');
     const refreshToken = db.prepare('SELECT token FROM refresh_token WHERE user_id = ?').pluck().get(currentId) as string;

@@ -8,7 +8,8 @@ import type { StoredAccessToken, StoredRefreshToken, TokenGrant } from './types.
  * that write expect the caller's write transaction; `key` is the data key (forWriting to write).
  */
 
-interface AccessTokenRow {
+/** A row of `access_token` as SQLite returns it (the token still ciphertext). */
+export interface AccessTokenRow {
   id: number;
   user_id: number;
   refresh_token_id: number | null;

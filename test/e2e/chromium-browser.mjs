@@ -24,22 +24,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/chromium.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TIME_LIMIT_MS = Number(process.env.XTALK_TEST_BROWSER_TIMEOUT_MS) || 60_000;
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // Loopback bypasses a proxy implicitly; everything else hits a closed loopback port, so the
-  // browser cannot reach any other address even through a redirect.
-  '--proxy-server=http://127.0.0.1:9',
-];
 const ACTIONABLE = [
   'input[name="login"]',
   'input[name="user_code"]:not([type="hidden"])',
@@ -158,12 +145,12 @@ async function run(opts) {
   const deadline = Date.now() + TIME_LIMIT_MS;
   const remaining = () => Math.max(1, deadline - Date.now());
 
-  let flags = FLAGS;
+  let flags = CHROMIUM_FLAGS;
   if (opts.captureFile) {
     const listener = new URL(new URL(opts.url).searchParams.get('redirect_uri') ?? 'missing:');
     const port = await startCapturingProxy(listener.origin, opts.captureFile);
     // <-loopback> removes Chromium's implicit loopback bypass, so loopback goes through the proxy too.
-    flags = [...FLAGS.filter((f) => !f.startsWith('--proxy-server=')), `--proxy-server=http://127.0.0.1:${port}`, '--proxy-bypass-list=<-loopback>'];
+    flags = [...CHROMIUM_FLAGS.filter((f) => !f.startsWith('--proxy-server=')), `--proxy-server=http://127.0.0.1:${port}`, '--proxy-bypass-list=<-loopback>'];
   }
   keepProfile = Boolean(opts.profile);
   profileDir = opts.profile ?? mkdtempSync(join(tmpdir(), 'xtalk-chromium-'));

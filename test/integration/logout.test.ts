@@ -7,6 +7,7 @@ import { createTestContext } from '../fakes/context.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type KoaMiddleware, type TestProvider } from '../provider/provider.js';
+import { heldTokens } from '../helpers/held-tokens.js';
 import { rawDb } from '../helpers/raw-db.js';
 
 let provider: TestProvider;
@@ -50,22 +51,6 @@ async function login(name: string, env: Record<string, string>, home = createTes
   const res = await xtalk(home, ['login'], env);
   expect(res.code, res.stderr).toBe(0);
   return home;
-}
-
-/** Every token value xtalk holds for each account, read through the store. */
-async function heldTokens(home: string): Promise<string[]> {
-  const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
-  try {
-    const out: string[] = [];
-    for (const a of store.listAccounts()) {
-      const rt = await store.refreshToken(a.id);
-      if (rt) out.push(rt.refreshToken);
-      for (const at of await store.unexpiredAccessTokens(a.id, Date.now())) out.push(at.accessToken);
-    }
-    return out;
-  } finally {
-    store.close();
-  }
 }
 
 function tokenRowCount(home: string): number {

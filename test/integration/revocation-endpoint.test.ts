@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
 import { openStore } from '../../src/store/index.js';
 import { createTestContext } from '../fakes/context.js';
+import { heldTokens } from '../helpers/held-tokens.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type KoaMiddleware, type TestProvider } from '../provider/provider.js';
 
@@ -76,21 +77,6 @@ async function login(name: string, env: Record<string, string>): Promise<string>
   const r = await xtalk(['login'], { home, env, login: name });
   expect(r.code, r.stderr).toBe(0);
   return home;
-}
-
-async function heldTokens(home: string): Promise<string[]> {
-  const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
-  try {
-    const out: string[] = [];
-    for (const a of store.listAccounts()) {
-      const rt = await store.refreshToken(a.id);
-      if (rt) out.push(rt.refreshToken);
-      for (const at of await store.unexpiredAccessTokens(a.id, Date.now())) out.push(at.accessToken);
-    }
-    return out;
-  } finally {
-    store.close();
-  }
 }
 
 function storedEndpoint(home: string): string | null {

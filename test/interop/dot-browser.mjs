@@ -13,20 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/chromium.mjs';
 
 const TIME_LIMIT_MS = Number(process.env.XTALK_TEST_BROWSER_TIMEOUT_MS) || 60_000;
-// As test/e2e/chromium-browser.mjs: headless, and nothing but loopback reachable.
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--proxy-server=http://127.0.0.1:9',
-];
 const LOGIN_FORM = 'form:has(input[name="username"])';
 const AUTHORIZE = '#authorizationForm input[name="allow"]';
 const ERROR = '.block-center h2';
@@ -81,7 +70,7 @@ async function run(opts) {
   const remaining = () => Math.max(1, deadline - Date.now());
   // A fresh profile each time: cookies on 127.0.0.1 are shared across ports.
   profileDir = mkdtempSync(join(tmpdir(), 'xtalk-dot-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
+  context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
   await context.route('**/*', (route) => (isLoopback(new URL(route.request().url())) ? route.continue() : route.abort('blockedbyclient')));
   const page = context.pages()[0] ?? (await context.newPage());
   const callback = page.waitForURL(isCallback, { waitUntil: 'load', timeout: remaining() }).then(() => 'callback');
