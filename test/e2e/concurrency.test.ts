@@ -65,6 +65,21 @@ async function untilExpired(home: string): Promise<void> {
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }
 
+/**
+ * Every caller of one round succeeded and printed the same token, which one refresh grant (of the
+ * round, counted from `before`) produced and the provider holds active; no refresh was refused.
+ */
+async function expectOneRefreshOneToken(results: { code: number | null; stdout: string; stderr: string }[], before: number, round: number): Promise<void> {
+  for (const r of results) expect(r.code, r.stderr).toBe(0);
+  const tokens = new Set(results.map((r) => r.stdout));
+  expect(tokens.size, `round ${round}`).toBe(1);
+  const token = [...tokens][0]!;
+  expect(token).toMatch(/^\S+\n$/);
+  expect(provider.refreshGrantCount() - before, `round ${round}`).toBe(1);
+  expect((await provider.introspect(token.trim())).active).toBe(true);
+  expect(provider.grantErrors.filter((e) => e.grantType === 'refresh_token')).toEqual([]);
+}
+
 describe('single-flight refresh across processes', () => {
   it('20 parallel `xtalk token` after expiry: one refresh grant, one token, active at the provider (3 rounds)', async () => {
     const home = await loginHome('parallel');
@@ -72,14 +87,7 @@ describe('single-flight refresh across processes', () => {
       await untilExpired(home);
       const before = provider.refreshGrantCount();
       const results = await Promise.all(Array.from({ length: 20 }, () => runCli(['token'], { env: cliEnv(home) })));
-      for (const r of results) expect(r.code, r.stderr).toBe(0);
-      const tokens = new Set(results.map((r) => r.stdout));
-      expect(tokens.size, `round ${round}`).toBe(1);
-      const token = [...tokens][0]!;
-      expect(token).toMatch(/^\S+\n$/);
-      expect(provider.refreshGrantCount() - before, `round ${round}`).toBe(1);
-      expect((await provider.introspect(token.trim())).active).toBe(true);
-      expect(provider.grantErrors.filter((e) => e.grantType === 'refresh_token')).toEqual([]);
+      await expectOneRefreshOneToken(results, before, round);
     }
   }, 120_000);
 
@@ -92,14 +100,7 @@ describe('single-flight refresh across processes', () => {
         ...Array.from({ length: 10 }, (_, i) => runApiCaller(i % 2 ? 'cjs' : 'esm', cliEnv(home))),
         ...Array.from({ length: 10 }, () => runCli(['token'], { env: cliEnv(home) })),
       ]);
-      for (const r of results) expect(r.code, r.stderr).toBe(0);
-      const tokens = new Set(results.map((r) => r.stdout));
-      expect(tokens.size, `round ${round}`).toBe(1);
-      const token = [...tokens][0]!;
-      expect(token).toMatch(/^\S+\n$/);
-      expect(provider.refreshGrantCount() - before, `round ${round}`).toBe(1);
-      expect((await provider.introspect(token.trim())).active).toBe(true);
-      expect(provider.grantErrors.filter((e) => e.grantType === 'refresh_token')).toEqual([]);
+      await expectOneRefreshOneToken(results, before, round);
     }
   }, 120_000);
 
