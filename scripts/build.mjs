@@ -1,7 +1,10 @@
 // Bundles the CLI into dist/ so `xtalk token` starts fast; openid-client and the browser launcher
 // stay in lazily loaded chunks, native modules stay in node_modules.
 import { build } from 'esbuild';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
@@ -108,6 +111,29 @@ await build({
   inject: ['scripts/shims/cjs-module-url.js'],
 });
 await buildDeclarations();
+buildKeyctl();
+
+/**
+ * dist/keyctl.node, the kernel key cache's addon (src/store/native/keyctl.c; Linux only, N-API, so
+ * one build serves every Node version): compiled with the C compiler (`$CC`, else `cc`) against
+ * the running Node's headers. Without them the build says so and goes on: xtalk then reads the
+ * keychain on every run, as it did before the cache (src/store/key-cache.ts).
+ */
+function buildKeyctl() {
+  if (process.platform !== 'linux') return;
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const headers = [join(dirname(process.execPath), '..', 'include', 'node'), process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node')]
+    .filter(Boolean)
+    .find((dir) => existsSync(join(dir, 'node_api.h')));
+  const source = join(root, 'src', 'store', 'native', 'keyctl.c');
+  const out = join(root, 'dist', 'keyctl.node');
+  const cc = process.env.CC || 'cc';
+  const args = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', `-I${headers}`, '-o', out, source];
+  const result = headers ? spawnSync(cc, args, { encoding: 'utf8' }) : undefined;
+  if (result?.status === 0) return;
+  const why = !headers ? "Node's headers (node_api.h) were not found" : result.error ? `${cc} could not run (${result.error.message})` : `${cc} failed:\n${result.stderr}`;
+  process.stderr.write(`build: no dist/keyctl.node, so no kernel key cache: ${why}\n`);
+}
 
 /**
  * `tsc` declarations of what src/index.ts exports, trimmed to the files it reaches, as `.d.ts`

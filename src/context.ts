@@ -6,6 +6,8 @@ export type { BrowserVia, HostFacts, Io } from './auth/ports.js';
 export interface StoreRequest {
   paths: XtalkPaths;
   mode: CredentialStoreMode;
+  /** How long a keychain key may stay in the kernel key cache (`XTALK_KEY_CACHE_SECONDS`; 0: not at all). */
+  keyCacheSeconds: number;
   warn: (message: string) => void;
 }
 
@@ -31,7 +33,7 @@ export interface Context extends Clock, Browser {
    * Optional: `xtalk token` is about to decrypt a token; start reading the store's data key from
    * the OS keychain now, so it travels while the store opens. Resolves once the request is on its way.
    */
-  readKeyEarly?(request: Pick<StoreRequest, 'paths' | 'mode'>): Promise<void>;
+  readKeyEarly?(request: Pick<StoreRequest, 'paths' | 'mode' | 'keyCacheSeconds'>): Promise<void>;
   /** Discovers the provider; loads openid-client only when called. */
   discover(settings: ProviderSettings): Promise<OpenIdProvider>;
   /**

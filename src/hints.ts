@@ -167,6 +167,8 @@ function configHint(facts: Facts): string | undefined {
       return 'Give the seconds each request to the provider may take, e.g. XTALK_HTTP_TIMEOUT=30.';
     case 'logout_browser':
       return 'Use "always" (every `xtalk logout` also signs out of the provider in the browser) or "never".';
+    case 'key_cache_seconds':
+      return 'Give whole seconds from 0 (no key cache) to 86400, e.g. XTALK_KEY_CACHE_SECONDS=600.';
     default:
       return undefined;
   }

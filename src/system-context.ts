@@ -54,7 +54,7 @@ export function createLocalContext(edge: Pick<ProcessEdge, 'signal' | 'stream' |
     platform: process.platform,
     signal: edge.signal,
     ...createLocalServices(env),
-    readKeyEarly: ({ paths, mode }) => readKeychainKeyEarly(paths.dbPath, mode),
+    readKeyEarly: ({ paths, mode, keyCacheSeconds }) => readKeychainKeyEarly(paths.dbPath, mode, keyCacheSeconds),
   };
 }
 

@@ -19,7 +19,7 @@ export async function withStore<T>(opts: SessionOptions, fn: (store: TokenStore,
   const services = createSystemServices(env);
   // A library must not write to the host program's stderr: the keychain fallback becomes a process warning.
   const warn = (message: string) => process.emitWarning(message, { type: 'XtalkWarning', code: 'XTALK_CREDENTIAL_STORE_FALLBACK' });
-  const store = services.openStore({ paths: config.paths, mode: config.credentialStore, warn });
+  const store = services.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn });
   try {
     return await fn(store, { ctx: services, ui: { debug: () => {} }, store, config });
   } finally {

@@ -47,7 +47,7 @@ export function createCommandEnv(ctx: Context, opts: CommonOptions, flags: Confi
   return {
     config,
     ui,
-    store: () => (store ??= ctx.openStore({ paths: config.paths, mode: config.credentialStore, warn: (m) => ui.warn(m) })),
+    store: () => (store ??= ctx.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn: (m) => ui.warn(m) })),
     close: () => store?.close(),
   };
 }

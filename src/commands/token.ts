@@ -39,7 +39,7 @@ Only the token and a newline go to stdout, so it can be captured:
 export async function runToken(ctx: Context, opts: TokenOptions): Promise<number> {
   const env = createCommandEnv(ctx, opts);
   try {
-    await ctx.readKeyEarly?.({ paths: env.config.paths, mode: env.config.credentialStore });
+    await ctx.readKeyEarly?.({ paths: env.config.paths, mode: env.config.credentialStore, keyCacheSeconds: env.config.keyCacheSeconds });
     const store = env.store();
     const minTtlSeconds = parseMinTtl(opts.minTtl, 'token');
     const format = tokenFormat(opts);

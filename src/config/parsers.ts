@@ -10,6 +10,10 @@ export type LogoutBrowser = 'always' | 'never';
 
 export const DEFAULT_TIMEOUT_SECONDS = 300;
 export const DEFAULT_HTTP_TIMEOUT_SECONDS = 30;
+/** How long `xtalk token` may reuse a keychain key from the kernel key cache (gpg-agent's default). */
+export const DEFAULT_KEY_CACHE_SECONDS = 600;
+/** The longest the key cache may keep a key: a day. */
+export const MAX_KEY_CACHE_SECONDS = 86_400;
 
 /**
  * The issuer exactly as given (a trailing slash is part of it: issuers compare byte for byte), or,
@@ -73,6 +77,15 @@ function positiveSeconds(raw: string, message: string, setting: 'timeout' | 'htt
   return n;
 }
 
+/** Whole seconds from 0 (no key cache) to a day, an `s` suffix allowed. */
+export function parseKeyCacheSeconds(raw: string): number {
+  const n = Number(raw.trim().replace(/s$/, ''));
+  if (!/^\s*\d+s?\s*$/.test(raw) || n > MAX_KEY_CACHE_SECONDS) {
+    throw new ConfigError(`Invalid key cache time "${raw}".`, undefined, undefined, { facts: { setting: 'key_cache_seconds' } });
+  }
+  return n;
+}
+
 export function parseCredentialStore(raw: string): CredentialStoreMode {
   const v = raw.trim().toLowerCase();
   if (v === 'keychain' || v === 'file' || v === 'auto') return v;
@@ -113,5 +126,6 @@ const FILE_VALUE_CHECKS: Partial<Record<ConfigKey, (raw: string) => string | num
   credentialStore: parseCredentialStore,
   apiUrl: (raw) => checkEndpointUrl(raw, 'API URL'),
   logoutBrowser: parseLogoutBrowser,
+  keyCacheSeconds: parseKeyCacheSeconds,
 };
 

@@ -7,8 +7,10 @@ import { readDotenv } from './dotenv.js';
 import {
   checkEndpointUrl,
   DEFAULT_HTTP_TIMEOUT_SECONDS,
+  DEFAULT_KEY_CACHE_SECONDS,
   DEFAULT_TIMEOUT_SECONDS,
   parseCredentialStore,
+  parseKeyCacheSeconds,
   parseHttpTimeout,
   parseIssuer,
   parseLogoutBrowser,
@@ -19,7 +21,7 @@ import {
   type LogoutBrowser,
 } from './parsers.js';
 import { resolvePaths, type XtalkPaths } from './paths.js';
-import { ENV_NAMES, FILE_NAMES, XTALK_WEB_NAMES, type ConfigKey } from './setting-names.js';
+import { ENV_NAMES, FILE_NAMES, NOT_FROM_DOTENV, XTALK_WEB_NAMES, type ConfigKey } from './setting-names.js';
 
 // The precedence (flags > environment > `.env` > config.json > defaults). The names live in
 // setting-names.ts, the value parsers in parsers.ts, the file reader in config-file.ts; what
@@ -27,7 +29,7 @@ import { ENV_NAMES, FILE_NAMES, XTALK_WEB_NAMES, type ConfigKey } from './settin
 export { DEFAULT_SCOPE, type TokenAuthMethod } from '../shared/oauth-terms.js';
 export { isLoopbackHost } from '../shared/url-rules.js';
 export { readConfigFile } from './config-file.js';
-export { checkConfigFileValue, DEFAULT_HTTP_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, parseIssuer, type LogoutBrowser } from './parsers.js';
+export { checkConfigFileValue, DEFAULT_HTTP_TIMEOUT_SECONDS, DEFAULT_KEY_CACHE_SECONDS, DEFAULT_TIMEOUT_SECONDS, parseIssuer, type LogoutBrowser } from './parsers.js';
 export { CONFIG_FILE_KEYS, type ConfigKey } from './setting-names.js';
 
 export type ConfigSource = 'flag' | 'env' | '.env' | 'config' | 'default';
@@ -59,6 +61,8 @@ export interface ResolvedConfig {
   /** How the client authenticates at the token endpoint; unset: Basic with a secret, none without. */
   tokenAuthMethod?: TokenAuthMethod | undefined;
   credentialStore: CredentialStoreMode;
+  /** How long a keychain data key may stay in the kernel key cache (Linux); 0 turns the cache off. */
+  keyCacheSeconds: number;
   /** Base URL for relative `xtalk api` paths. */
   apiUrl: string | undefined;
   /** `always`: every `xtalk logout` also ends the provider's browser session, as with `--browser`. */
@@ -105,7 +109,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
         return v;
       }
     }
-    for (const name of [...ENV_NAMES[key], XTALK_WEB_NAMES[key]]) {
+    for (const name of NOT_FROM_DOTENV.has(key) ? [] : [...ENV_NAMES[key], XTALK_WEB_NAMES[key]]) {
       const v = name ? dotenv[name] : undefined;
       if (name && v) {
         sources[key] = '.env';
@@ -144,8 +148,9 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const logoutBrowser = pick('logoutBrowser');
   const idTokenAlg = pick('idTokenSigningAlg');
   const authMethod = pick('tokenAuthMethod');
+  const keyCache = pick('keyCacheSeconds');
   const where = parse('issuer', issuer, undefined, parseIssuer);
-  for (const k of ['port', 'timeout', 'httpTimeout', 'credentialStore', 'scope'] as const) sources[k] ??= 'default';
+  for (const k of ['port', 'timeout', 'httpTimeout', 'credentialStore', 'scope', 'keyCacheSeconds'] as const) sources[k] ??= 'default';
 
   return {
     issuer: where?.issuer,
@@ -160,6 +165,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     httpTimeoutSeconds: parse('httpTimeout', httpTimeout, DEFAULT_HTTP_TIMEOUT_SECONDS, parseHttpTimeout),
     revocationEndpoint: parse('revocationEndpoint', revocationEndpoint, undefined, (v) => checkEndpointUrl(v, 'revocation endpoint')),
     credentialStore: parse('credentialStore', store, 'auto', parseCredentialStore),
+    keyCacheSeconds: parse('keyCacheSeconds', keyCache, DEFAULT_KEY_CACHE_SECONDS, parseKeyCacheSeconds),
     apiUrl: parse('apiUrl', apiUrl, undefined, (v) => checkEndpointUrl(v, 'API URL')),
     logoutBrowser: parse('logoutBrowser', logoutBrowser, 'never', parseLogoutBrowser),
     browser: browserSetting(input.env)?.value,

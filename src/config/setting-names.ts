@@ -13,7 +13,8 @@ export type ConfigKey =
   | 'apiUrl'
   | 'logoutBrowser'
   | 'idTokenSigningAlg'
-  | 'tokenAuthMethod';
+  | 'tokenAuthMethod'
+  | 'keyCacheSeconds';
 
 /** The variable names each key is read from, first match wins (XTALK_* before the X-Talk names). */
 export const ENV_NAMES: Record<ConfigKey, string[]> = {
@@ -30,6 +31,7 @@ export const ENV_NAMES: Record<ConfigKey, string[]> = {
   logoutBrowser: ['XTALK_LOGOUT_BROWSER'],
   idTokenSigningAlg: ['XTALK_ID_TOKEN_SIGNING_ALG'],
   tokenAuthMethod: ['XTALK_TOKEN_AUTH_METHOD'],
+  keyCacheSeconds: ['XTALK_KEY_CACHE_SECONDS'],
 };
 
 /** Names the X-Talk web examples put in their `.env`, accepted there only. */
@@ -54,7 +56,14 @@ export const FILE_NAMES: Record<ConfigKey, string> = {
   logoutBrowser: 'logout_browser',
   idTokenSigningAlg: 'id_token_signing_alg',
   tokenAuthMethod: 'token_endpoint_auth_method',
+  keyCacheSeconds: 'key_cache_seconds',
 };
+
+/**
+ * Settings a `.env` in the current folder may not give: they decide how long the data key stays
+ * in memory outside the keychain, and a folder's files are not the user's word on that.
+ */
+export const NOT_FROM_DOTENV: ReadonlySet<ConfigKey> = new Set<ConfigKey>(['keyCacheSeconds']);
 
 /** The keys `config.json` may hold, as written in the file. */
 export const CONFIG_FILE_KEYS = Object.values(FILE_NAMES);

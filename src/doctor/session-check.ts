@@ -18,7 +18,7 @@ export function checkSession(ctx: Pick<Context, 'openStore' | 'now'>, config: Re
   }
   let store;
   try {
-    store = ctx.openStore({ paths: config.paths, mode: config.credentialStore, warn: () => {} });
+    store = ctx.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn: () => {} });
   } catch (e) {
     if (!isXtalkError(e)) throw e;
     return fail('session', e.message, e.hint);

@@ -14,6 +14,15 @@ export function generateDataKey(): Buffer {
   return lazyCrypto().randomBytes(KEY_BYTES);
 }
 
+/**
+ * A check value of a data key (HMAC-SHA256 of a fixed label, 128 bits): kept in `meta` beside the
+ * record of where the key lives, it tells whether a copy of the key (the kernel key cache) is the
+ * store's current key, and reveals nothing of the key itself.
+ */
+export function dataKeyCheck(key: Buffer): string {
+  return lazyCrypto().createHmac('sha256', key).update('xtalk data-key check v1').digest().subarray(0, 16).toString('base64url');
+}
+
 /** True when `key` has the length {@link encrypt} needs. */
 export function isDataKey(key: Buffer): boolean {
   return key.length === KEY_BYTES;

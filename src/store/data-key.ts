@@ -1,11 +1,12 @@
 import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeSync, constants as fsc } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KeychainError, SessionExpiredError, StoreError } from '../errors.js';
-import { generateDataKey, isDataKey } from './crypto.js';
+import { dataKeyCheck, generateDataKey, isDataKey } from './crypto.js';
 import { ensurePrivateDir, guardSqlite, tightenMode, withImmediateLock, type Db } from './db.js';
+import type { KeyCachePort } from './key-cache.js';
 import { KeychainUnavailableError, type KeychainPort } from './keychain.js';
 import type { CredentialStoreKind, CredentialStoreMode } from './types.js';
-import { recordedCredentialStore } from './meta-records.js';
+import { recordedCredentialStore, recordedKeyCheck, recordKeyCheck } from './meta-records.js';
 
 /** What the data key needs to know about its store. */
 export interface DataKeyDeps {
@@ -19,7 +20,16 @@ export interface DataKeyDeps {
   /** Crash tests stop the process at the named point (see `faultPoint` in the Context). */
   faultPoint?: (name: string) => void;
   /** A keychain read started before the store opened (see readKeychainKeyEarly); used once. */
-  early?: { account: string; secret: Promise<string | null> } | undefined;
+  early?: EarlyKeyRead | undefined;
+  /** The kernel key cache of a keychain key (Linux); undefined where there is none. */
+  keyCache?: KeyCachePort | undefined;
+}
+
+/** What readKeychainKeyEarly found or started: the cached copy of the key, else the keychain read. */
+export interface EarlyKeyRead {
+  account: string;
+  cached: Buffer | null;
+  secret: Promise<string | null> | undefined;
 }
 
 /**
@@ -81,7 +91,13 @@ export class DataKey {
   async #resolveForWriting(): Promise<Buffer> {
     const kind = recordedKind(this.#deps);
     const existing = kind ? await this.#load(kind) : null;
-    if (existing) return existing;
+    if (existing) {
+      // Stores from before the check value get it with their first write, and with it the key cache.
+      if (kind === 'keychain' && recordedKeyCheck(this.#deps.db, this.#deps.dbPath) === null) {
+        recordKeyCheck(this.#deps.db, this.#deps.dbPath, dataKeyCheck(existing));
+      }
+      return existing;
+    }
     const { db, dbPath } = this.#deps;
     // Another process may have created the key while we waited for a lock.
     const raced = async () => {
@@ -108,6 +124,7 @@ export class DataKey {
       guardSqlite(dbPath, () =>
         db.prepare("INSERT INTO meta (key, value) VALUES ('credential_store', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(created),
       );
+      recordKeyCheck(db, dbPath, created === 'keychain' ? dataKeyCheck(key) : null);
       return key;
     });
   }
@@ -117,7 +134,7 @@ export class DataKey {
     const { db, dbPath } = this.#deps;
     const wiped = guardSqlite(dbPath, () => {
       const n = db.prepare('DELETE FROM access_token').run().changes + db.prepare('DELETE FROM refresh_token').run().changes;
-      db.prepare("DELETE FROM meta WHERE key = 'credential_store'").run();
+      db.prepare("DELETE FROM meta WHERE key IN ('credential_store', 'data_key_check')").run();
       return n;
     });
     if (wiped > 0) this.#deps.warn(`The stored data key was missing; removed ${wiped} unreadable token(s). Other accounts must sign in again.`);
@@ -129,10 +146,14 @@ export class DataKey {
     const rows = guardSqlite(dbPath, () => db.prepare('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)').pluck().get() as number);
     if (rows > 0) throw new StoreError('internal error: the data key is still needed by stored tokens', { hint: 'Please report this bug.' });
     const kind = recordedKind(this.#deps);
-    if (kind === 'keychain') await this.#deps.keychain.delete(keychainAccount(dbPath));
+    if (kind === 'keychain') {
+      const account = keychainAccount(dbPath);
+      this.#deps.keyCache?.forget(account);
+      await this.#deps.keychain.delete(account);
+    }
     if (kind === 'file') rmSync(this.#deps.keyFilePath, { force: true });
     this.#deps.faultPoint?.('logout-key-deleted');
-    guardSqlite(dbPath, () => db.prepare("DELETE FROM meta WHERE key = 'credential_store'").run());
+    guardSqlite(dbPath, () => db.prepare("DELETE FROM meta WHERE key IN ('credential_store', 'data_key_check')").run());
     this.#key = undefined;
   }
 
@@ -142,9 +163,19 @@ export class DataKey {
     this.#deps.early = undefined;
     if (kind === 'file') return readKeyFile(this.#deps.keyFilePath);
     const account = keychainAccount(this.#deps.dbPath);
+    const { db, dbPath, keyCache } = this.#deps;
+    const ours = early?.account === account ? early : undefined;
+    // The cached copy counts only when it is the store's current key: another session may have
+    // logged out and in again (a new key) while this session's copy lived on.
+    const check = recordedKeyCheck(db, dbPath);
+    const copy = ours ? ours.cached : (keyCache?.read(account) ?? null);
+    if (copy) {
+      if (check !== null && isDataKey(copy) && dataKeyCheck(copy) === check) return copy;
+      keyCache?.forget(account);
+    }
     let secret: string | null;
     try {
-      secret = await (early?.account === account ? early.secret : this.#deps.keychain.get(account));
+      secret = await (ours?.secret ?? this.#deps.keychain.get(account));
     } catch (e) {
       const reason = e instanceof KeychainUnavailableError ? e.reason : String(e);
       throw new KeychainError(`the data key of ${this.#deps.dbPath} is kept in the OS keychain, which is unavailable: ${reason}`, {
@@ -152,15 +183,21 @@ export class DataKey {
         cause: e,
       });
     }
-    return secret === null ? null : decodeKey(secret, 'the OS keychain entry');
+    if (secret === null) return null;
+    const key = decodeKey(secret, 'the OS keychain entry');
+    if (check !== null && dataKeyCheck(key) === check) keyCache?.store(account, key);
+    return key;
   }
 
   async #create(): Promise<{ key: Buffer; kind: CredentialStoreKind }> {
     const { mode, keyFilePath, faultPoint } = this.#deps;
     if (mode === 'file') return { key: this.#createKeyFile(), kind: 'file' };
     const key = generateDataKey();
+    const account = keychainAccount(this.#deps.dbPath);
     try {
-      await this.#deps.keychain.set(keychainAccount(this.#deps.dbPath), key.toString('base64'));
+      // A copy of an earlier key must not be mistaken for this one (the check value would catch it).
+      this.#deps.keyCache?.forget(account);
+      await this.#deps.keychain.set(account, key.toString('base64'));
       faultPoint?.('login-after-keychain-write');
       return { key, kind: 'keychain' };
     } catch (e) {

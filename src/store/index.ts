@@ -1,6 +1,7 @@
 import { AccountStore } from './accounts.js';
-import { DataKey, keychainAccount } from './data-key.js';
+import { DataKey, keychainAccount, type EarlyKeyRead } from './data-key.js';
 import { openDatabase } from './db.js';
+import { systemKeyCache, type KeyCachePort } from './key-cache.js';
 import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from './keychain.js';
 import type { CredentialStoreMode } from './types.js';
 
@@ -8,6 +9,7 @@ export { AccountStore } from './accounts.js';
 export { UndecryptableTokenError } from './crypto.js';
 export { BUSY_TIMEOUT_MS, SCHEMA_VERSION } from './db.js';
 export { createSystemKeychain, KEYCHAIN_TIMEOUT_MS, KeychainUnavailableError, type KeychainPort } from './keychain.js';
+export type { KeyCachePort } from './key-cache.js';
 export type * from './types.js';
 
 /** Where the store lives and how its data key is kept. */
@@ -21,6 +23,12 @@ export interface OpenStoreOptions {
   keychain?: KeychainPort;
   /** Each keychain call gives up after this long; default {@link KEYCHAIN_TIMEOUT_MS}. */
   keychainTimeoutMs?: number;
+  /**
+   * How long a keychain key read may be kept in the kernel key cache (Linux; 0 or unset: not at
+   * all). Only with the system keychain; `keyCache` replaces the cache (tests).
+   */
+  keyCacheSeconds?: number;
+  keyCache?: KeyCachePort;
   /** Receives the one-line warning when `auto` falls back to the key file. */
   warn: (message: string) => void;
   /** Crash tests stop the process here; synchronous because some points are inside transactions. */
@@ -35,13 +43,14 @@ export function openStore(opts: OpenStoreOptions): AccountStore {
   const timeoutMs = opts.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;
   const keychain = opts.keychain ? guardKeychain(opts.keychain, timeoutMs) : createSystemKeychain({ timeoutMs });
   const early = opts.keychain ? undefined : takeEarlyRead(opts.dbPath);
+  const keyCache = opts.keyCache ?? (opts.keychain ? undefined : systemKeyCache(opts.keyCacheSeconds ?? 0));
   const db = openDatabase(opts.dbPath);
   const faultPoint = opts.faultPoint ?? (() => {});
-  const dataKey = new DataKey({ db, dbPath: opts.dbPath, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint, early });
+  const dataKey = new DataKey({ db, dbPath: opts.dbPath, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint, early, keyCache });
   return new AccountStore(db, opts.dbPath, dataKey, faultPoint, opts.warn);
 }
 
-const earlyReads = new Map<string, { account: string; secret: Promise<string | null> }>();
+const earlyReads = new Map<string, EarlyKeyRead>();
 
 /**
  * Starts reading the data key of the store at `dbPath` from the OS keychain (the Secret Service on
@@ -49,19 +58,26 @@ const earlyReads = new Map<string, { account: string; secret: Promise<string | n
  * caller opens the store; the next {@link openStore} of that path uses the answer when the store
  * records a keychain key, and ignores it otherwise. The read is the usual guarded one: same 3 s
  * limit, same failures. Only where a session bus is configured: elsewhere there is nothing to overlap.
+ * A copy of the key in the kernel key cache (`keyCacheSeconds` > 0) replaces the read; the store
+ * checks that copy against its own record before using it, and reads the keychain when it fails.
  */
-export async function readKeychainKeyEarly(dbPath: string, mode: CredentialStoreMode): Promise<void> {
+export async function readKeychainKeyEarly(dbPath: string, mode: CredentialStoreMode, keyCacheSeconds = 0): Promise<void> {
   if (mode === 'file' || process.platform === 'darwin' || process.platform === 'win32' || !process.env.DBUS_SESSION_BUS_ADDRESS) return;
   const account = keychainAccount(dbPath);
+  const cached = systemKeyCache(keyCacheSeconds)?.read(account) ?? null;
+  if (cached) {
+    earlyReads.set(dbPath, { account, cached, secret: undefined });
+    return;
+  }
   const secret = createSystemKeychain().get(account);
   // Unused when the store turns out to keep its key in a file; its failure then matters to nobody.
   secret.catch(() => undefined);
-  earlyReads.set(dbPath, { account, secret });
+  earlyReads.set(dbPath, { account, cached: null, secret });
   // Node sends on a new socket only once the event loop turns.
   await new Promise((resolve) => setImmediate(resolve));
 }
 
-function takeEarlyRead(dbPath: string): { account: string; secret: Promise<string | null> } | undefined {
+function takeEarlyRead(dbPath: string): EarlyKeyRead | undefined {
   const early = earlyReads.get(dbPath);
   earlyReads.delete(dbPath);
   return early;

@@ -41,3 +41,18 @@ export function recordedCredentialStore(db: Db, dbPath: string): CredentialStore
   const value = guardSqlite(dbPath, () => db.prepare("SELECT value FROM meta WHERE key = 'credential_store'").pluck().get());
   return value === 'keychain' || value === 'file' ? value : null;
 }
+
+/** The check value of the current data key (see dataKeyCheck), recorded when the key was created or first written with. */
+export function recordedKeyCheck(db: Db, dbPath: string): string | null {
+  const value = guardSqlite(dbPath, () => db.prepare("SELECT value FROM meta WHERE key = 'data_key_check'").pluck().get());
+  return typeof value === 'string' ? value : null;
+}
+
+/** Records (or, with null, removes) the current data key's check value. */
+export function recordKeyCheck(db: Db, dbPath: string, check: string | null): void {
+  guardSqlite(dbPath, () =>
+    check === null
+      ? db.prepare("DELETE FROM meta WHERE key = 'data_key_check'").run()
+      : db.prepare(UPSERT).run('data_key_check', check),
+  );
+}

@@ -33,7 +33,7 @@ describe('the refresh under the write lock is bounded as a whole', () => {
 
     ctx.discover = (settings) => ProviderClient.discover({ ...settings, fetch: slowFetch(700) });
     const config = resolveConfig({ flags: {}, env: ctx.env, cwd: ctx.cwd, platform: ctx.platform });
-    const store = ctx.openStore({ paths: config.paths, mode: config.credentialStore, warn: () => {} });
+    const store = ctx.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: 0, warn: () => {} });
     try {
       const account = store.currentAccount()!;
       const before = await store.latestAccessToken(account.id);

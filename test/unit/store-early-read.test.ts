@@ -27,7 +27,7 @@ describe('a keychain read started before the store opened', () => {
     const { db, dbPath, keyFilePath } = store('keychain');
     const key = generateDataKey();
     const keychain = new FakeKeychain().forbidCalls();
-    const early = { account: keychainAccount(dbPath), secret: Promise.resolve(key.toString('base64')) };
+    const early = { account: keychainAccount(dbPath), cached: null, secret: Promise.resolve(key.toString('base64')) };
     const dataKey = new DataKey({ db, dbPath, keyFilePath, mode: 'auto', keychain: guardKeychain(keychain), warn: () => {}, early });
     expect(await dataKey.forReading()).toEqual(key);
     keychain.verify();
@@ -36,7 +36,7 @@ describe('a keychain read started before the store opened', () => {
   it('fails like the keychain call it replaces', async () => {
     const { db, dbPath, keyFilePath } = store('keychain');
     const keychain = new FakeKeychain().forbidCalls();
-    const early = { account: keychainAccount(dbPath), secret: Promise.reject(new Error('boom')) };
+    const early = { account: keychainAccount(dbPath), cached: null, secret: Promise.reject(new Error('boom')) };
     early.secret.catch(() => undefined);
     const dataKey = new DataKey({ db, dbPath, keyFilePath, mode: 'auto', keychain: guardKeychain(keychain), warn: () => {}, early });
     await expect(dataKey.forReading()).rejects.toThrow(/kept in the OS keychain, which is unavailable/);
@@ -47,7 +47,7 @@ describe('a keychain read started before the store opened', () => {
     const file = store('file');
     const key = generateDataKey();
     writeFileSync(file.keyFilePath, key.toString('base64'), { mode: 0o600 });
-    const wrong = { account: keychainAccount(file.dbPath), secret: Promise.resolve(generateDataKey().toString('base64')) };
+    const wrong = { account: keychainAccount(file.dbPath), cached: null, secret: Promise.resolve(generateDataKey().toString('base64')) };
     const fileKey = new DataKey({ ...file, mode: 'auto', keychain: guardKeychain(new FakeKeychain().forbidCalls()), warn: () => {}, early: wrong });
     expect(await fileKey.forReading()).toEqual(key);
 
@@ -55,7 +55,7 @@ describe('a keychain read started before the store opened', () => {
     const keychain = new FakeKeychain();
     const right = generateDataKey();
     keychain.entries.set(keychainAccount(other.dbPath), right.toString('base64'));
-    const elsewhere = { account: 'data-key:/somewhere/else/xtalk.db', secret: Promise.resolve(generateDataKey().toString('base64')) };
+    const elsewhere = { account: 'data-key:/somewhere/else/xtalk.db', cached: null, secret: Promise.resolve(generateDataKey().toString('base64')) };
     const otherKey = new DataKey({ ...other, mode: 'auto', keychain: guardKeychain(keychain), warn: () => {}, early: elsewhere });
     expect(await otherKey.forReading()).toEqual(right);
     expect(keychain.calls).toEqual([{ op: 'get', account: keychainAccount(other.dbPath) }]);
