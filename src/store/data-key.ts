@@ -41,6 +41,8 @@ export interface EarlyKeyRead {
 export class DataKey {
   readonly #deps: DataKeyDeps;
   #key: Buffer | undefined;
+  /** `#key` is the kernel key cache's copy: good for reading, but a write confirms it with the keychain first. */
+  #fromCopy = false;
   #warned = false;
   #pending: Promise<Buffer> | undefined;
 
@@ -58,13 +60,14 @@ export class DataKey {
    * recorded key is gone, the token rows it protected are unreadable, so they are deleted first.
    */
   forWriting(): Promise<Buffer> {
-    return this.#key ? Promise.resolve(this.#key) : this.#once(() => this.#resolveForWriting());
+    return this.#key && !this.#fromCopy ? Promise.resolve(this.#key) : this.#once(() => this.#resolveForWriting(), 'writing');
   }
 
   /** One resolution at a time per store: a second caller must not open a nested lock or a second key. */
-  async #once(resolve: () => Promise<Buffer>): Promise<Buffer> {
+  async #once(resolve: () => Promise<Buffer>, writing?: 'writing'): Promise<Buffer> {
     while (this.#pending) await this.#pending.catch(() => undefined);
-    if (this.#key) return this.#key;
+    if (this.#key && !(writing && this.#fromCopy)) return this.#key;
+    this.#fromCopy = false;
     this.#pending = resolve();
     try {
       return (this.#key = await this.#pending);
@@ -75,7 +78,7 @@ export class DataKey {
 
   async #resolveForReading(): Promise<Buffer> {
     const kind = recordedKind(this.#deps);
-    const key = kind ? await this.#load(kind) : null;
+    const key = kind ? await this.#load(kind, 'may use the cached copy') : null;
     if (!key) {
       const where =
         kind === 'keychain'
@@ -90,6 +93,7 @@ export class DataKey {
 
   async #resolveForWriting(): Promise<Buffer> {
     const kind = recordedKind(this.#deps);
+    // Never the cached copy: what is written must be readable with the keychain's key once the copy is gone.
     const existing = kind ? await this.#load(kind) : null;
     if (existing) {
       // Stores from before the check value get it with their first write, and with it the key cache.
@@ -157,8 +161,11 @@ export class DataKey {
     this.#key = undefined;
   }
 
-  /** The recorded key, or null when it is gone; an unreachable keychain is an error, never "gone". */
-  async #load(kind: CredentialStoreKind): Promise<Buffer | null> {
+  /**
+   * The recorded key, or null when it is gone; an unreachable keychain is an error, never "gone".
+   * Only reads may take the kernel key cache's copy (`copy`): a copy may outlive the keychain entry.
+   */
+  async #load(kind: CredentialStoreKind, copy?: 'may use the cached copy'): Promise<Buffer | null> {
     const early = this.#deps.early;
     this.#deps.early = undefined;
     if (kind === 'file') return readKeyFile(this.#deps.keyFilePath);
@@ -168,9 +175,12 @@ export class DataKey {
     // The cached copy counts only when it is the store's current key: another session may have
     // logged out and in again (a new key) while this session's copy lived on.
     const check = recordedKeyCheck(db, dbPath);
-    const copy = ours ? ours.cached : (keyCache?.read(account) ?? null);
-    if (copy) {
-      if (check !== null && isDataKey(copy) && dataKeyCheck(copy) === check) return copy;
+    const cached = !copy ? null : ours ? ours.cached : (keyCache?.read(account) ?? null);
+    if (cached) {
+      if (check !== null && isDataKey(cached) && dataKeyCheck(cached) === check) {
+        this.#fromCopy = true;
+        return cached;
+      }
       keyCache?.forget(account);
     }
     let secret: string | null;

@@ -67,8 +67,10 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
   const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
   const files = info!.files.map((f) => f.path).sort();
   for (const f of files) {
-    expect(f).toMatch(/^(package\.json|README\.md|LICENSE|bin\/xtalk\.cjs|dist\/(main|index|chunks\/[\w-]+)\.js|dist\/(index|quick)\.cjs|dist\/types\/[\w/-]+\.d\.c?ts)$/);
+    expect(f).toMatch(/^(package\.json|README\.md|LICENSE|bin\/xtalk\.cjs|dist\/(main|index|chunks\/[\w-]+)\.js|dist\/(index|quick)\.cjs|dist\/keyctl\.node|dist\/types\/[\w/-]+\.d\.c?ts)$/);
   }
+  // The kernel key cache's addon, built where the package is packed (Linux).
+  if (process.platform === 'linux') expect(files).toContain('dist/keyctl.node');
   for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/xtalk.cjs', 'dist/quick.cjs', 'dist/main.js', 'dist/index.js', 'dist/index.cjs', 'dist/types/index.d.ts', 'dist/types/index.d.cts']) {
     expect(files).toContain(f);
   }

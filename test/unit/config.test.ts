@@ -164,3 +164,36 @@ describe('parseDotenv', () => {
     });
   });
 });
+
+describe('key cache time (XTALK_KEY_CACHE_SECONDS / key_cache_seconds)', () => {
+  it('defaults to 600 s; env beats config.json; 0 turns it off; an s suffix is allowed', () => {
+    const { cwd, env } = setup({ config: { key_cache_seconds: 60 } });
+    expect(resolveConfig({ flags: {}, env, cwd, platform: 'linux' })).toMatchObject({ keyCacheSeconds: 60 });
+    expect(resolveConfig({ flags: {}, env: { ...env, XTALK_KEY_CACHE_SECONDS: '0' }, cwd, platform: 'linux' }).keyCacheSeconds).toBe(0);
+    expect(resolveConfig({ flags: {}, env: { ...env, XTALK_KEY_CACHE_SECONDS: '30s' }, cwd, platform: 'linux' }).keyCacheSeconds).toBe(30);
+    const bare = setup();
+    const c = resolveConfig({ flags: {}, env: bare.env, cwd: bare.cwd, platform: 'linux' });
+    expect(c.keyCacheSeconds).toBe(600);
+    expect(c.sources.keyCacheSeconds).toBe('default');
+  });
+
+  it('a .env in the current folder cannot set it (it decides how long the key stays outside the keychain)', () => {
+    const { cwd, env } = setup({ dotenv: 'XTALK_KEY_CACHE_SECONDS=86400\nXTALK_CLIENT_ID=from-dotenv' });
+    const c = resolveConfig({ flags: {}, env, cwd, platform: 'linux' });
+    expect(c.clientId).toBe('from-dotenv');
+    expect(c.keyCacheSeconds).toBe(600);
+    expect(c.dotenv?.names).toEqual(['XTALK_CLIENT_ID']);
+  });
+
+  it.each(['-1', '1.5', 'ten', '86401', ''])('refuses %j with a hint naming the range', (raw) => {
+    const { cwd, env } = setup({ config: { key_cache_seconds: raw === '' ? ' ' : raw } });
+    try {
+      resolveConfig({ flags: {}, env, cwd, platform: 'linux' });
+      expect.fail('accepted');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).message).toMatch(/Invalid key cache time .*key_cache_seconds/);
+      expect((e as ConfigError).hint).toBe('Give whole seconds from 0 (no key cache) to 86400, e.g. XTALK_KEY_CACHE_SECONDS=600.');
+    }
+  });
+});
