@@ -20,12 +20,12 @@ const NO_BROWSER_FIX =
  * With the file store the keychain is not touched at all. Otherwise one read of an entry that does
  * not exist, within the keychain's own time limit (`keychain` is already bounded).
  */
-export async function checkKeychain(mode: CredentialStoreMode, keyFilePath: string, keychain: () => KeychainPort): Promise<CheckResult> {
+export async function checkKeychain(mode: CredentialStoreMode, keyFilePath: string, keychain: () => KeychainPort, keyCache?: string): Promise<CheckResult> {
   if (mode === 'file') return ok('keychain', `not used: file store in use (XTALK_CREDENTIAL_STORE=file), key in ${keyFilePath}`);
   const started = Date.now();
   try {
     await keychain().get(PROBE_ACCOUNT);
-    return ok('keychain', `the OS keychain answers (${Date.now() - started} ms)`);
+    return ok('keychain', `the OS keychain answers (${Date.now() - started} ms)${keyCache ? `; ${keyCache}` : ''}`);
   } catch (e) {
     const reason = e instanceof KeychainUnavailableError ? e.reason : e instanceof Error ? e.message : String(e);
     if (mode === 'keychain') return fail('keychain', `OS keychain unavailable: ${reason} (XTALK_CREDENTIAL_STORE=keychain)`, KEYCHAIN_FIX);

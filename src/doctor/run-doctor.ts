@@ -3,6 +3,7 @@ import type { Context } from '../context.js';
 import { isXtalkError } from '../errors.js';
 import { createProviderFetch } from '../net/proxy-fetch.js';
 import type { Ui } from '../output/ui.js';
+import { describeKeyCache } from '../store/key-cache.js';
 import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from '../store/keychain.js';
 import { runLimited, warn, type CheckResult, type DoctorReport } from './check.js';
 
@@ -43,7 +44,9 @@ export async function runDoctorChecks(ctx: Context, flags: ConfigFlags, deps: Do
         checkProvider({ issuer, discoveryUrl: config?.discoveryUrl, scope: config?.scope, revocationEndpoint: config?.revocationEndpoint, revocationEndpointFrom: config?.origins.revocationEndpoint, fetch: providerFetch, now: () => ctx.now(), signal, requestTimeoutMs }),
       );
   const keychainCheck = config
-    ? runLimited('keychain', keychainTimeoutMs + 2_000, ctx.signal, () => checkKeychain(config.credentialStore, config.paths.keyFilePath, keychain))
+    ? runLimited('keychain', keychainTimeoutMs + 2_000, ctx.signal, () =>
+        checkKeychain(config.credentialStore, config.paths.keyFilePath, keychain, describeKeyCache(config.keyCacheSeconds, ctx.platform)),
+      )
     : Promise.resolve([warn('keychain', 'not checked: the configuration is invalid')]);
   const browser = runLimited('browser', LOCAL_CHECK_LIMIT_MS, ctx.signal, async () => checkBrowser(ctx.env, ctx.platform, await ctx.probeHost()));
   const loopback = config

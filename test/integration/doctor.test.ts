@@ -223,6 +223,18 @@ describe('xtalk doctor: keychain', () => {
     expect(report.checks.find((c) => c.name === 'keychain')).toMatchObject({ status: 'ok', detail: expect.stringContaining('answers') });
   });
 
+  it('says what the key cache does with the key (Linux: kept N s in the kernel session keyring, or off)', async () => {
+    const keychain = new FakeKeychain();
+    const detail = async (env: Record<string, string>, platform: NodeJS.Platform) => {
+      const ctx = Object.assign(createTestContext({ env: { ...providerEnv(), ...env }, keychain }), { platform });
+      const report = await printDoctorReport(ctx, { json: true }, { keychain });
+      return report.checks.find((c) => c.name === 'keychain')?.detail;
+    };
+    expect(await detail({ XTALK_KEY_CACHE_SECONDS: '120' }, 'linux')).toMatch(/answers \(\d+ ms\); a key read is kept 120 s in the kernel session keyring \(key cache\)$/);
+    expect(await detail({ XTALK_KEY_CACHE_SECONDS: '0' }, 'linux')).toMatch(/; key cache off \(key_cache_seconds 0\): every `xtalk token` asks the keychain$/);
+    expect(await detail({}, 'darwin')).toMatch(/answers \(\d+ ms\)$/);
+  });
+
   it('warns when the keychain is unavailable and xtalk would fall back to the key file', async () => {
     const keychain = new FakeKeychain('unavailable');
     const report = await printDoctorReport(createTestContext({ env: providerEnv(), keychain }), { json: true }, { keychain });
