@@ -163,7 +163,8 @@ export class DataKey {
 
   /**
    * The recorded key, or null when it is gone; an unreachable keychain is an error, never "gone".
-   * Only reads may take the kernel key cache's copy (`copy`): a copy may outlive the keychain entry.
+   * Only reads may take (and keep) the kernel key cache's copy (`copy`): a copy may outlive the
+   * keychain entry, and a write must not produce tokens that only the copy can open.
    */
   async #load(kind: CredentialStoreKind, copy?: 'may use the cached copy'): Promise<Buffer | null> {
     const early = this.#deps.early;
@@ -195,7 +196,8 @@ export class DataKey {
     }
     if (secret === null) return null;
     const key = decodeKey(secret, 'the OS keychain entry');
-    if (check !== null && dataKeyCheck(key) === check) keyCache?.store(account, key);
+    // Only reads fill the cache, as only reads use it.
+    if (copy && check !== null && dataKeyCheck(key) === check) keyCache?.store(account, key);
     return key;
   }
 

@@ -128,13 +128,15 @@ describe.runIf(onLinux)('a keychain store with the key cache', () => {
   it('the first read asks the keychain and keeps a copy; the next runs read the copy', async () => {
     const s = setup();
     const a = await s.open().saveLogin(who('a'), grant('a'), T0);
-    // A login does not fill the cache: only a read does (so a keychain in trouble shows at once).
+    // Writes (a login, a refresh) do not fill the cache: only a read does.
+    expect(s.keyCache.read(s.account())).toBeNull();
+    await s.open().saveRefresh(a.id, grant('a1'), undefined, T0 + 1000);
     expect(s.keyCache.read(s.account())).toBeNull();
     const before = s.gets();
-    expect((await s.open().latestAccessToken(a.id))?.accessToken).toBe('AT-a');
+    expect((await s.open().latestAccessToken(a.id))?.accessToken).toBe('AT-a1');
     expect(s.gets()).toBe(before + 1);
     expect(s.keyCache.read(s.account())).toEqual(Buffer.from(s.keychain.entries.get(s.account())!, 'base64'));
-    for (let i = 0; i < 3; i++) expect((await s.open().latestAccessToken(a.id))?.accessToken).toBe('AT-a');
+    for (let i = 0; i < 3; i++) expect((await s.open().latestAccessToken(a.id))?.accessToken).toBe('AT-a1');
     expect(s.gets()).toBe(before + 1);
   });
 
