@@ -6,12 +6,13 @@ import type * as NodeUrl from 'node:url';
  * (keyrings(7)), so `xtalk token` need not ask the Secret Service on every run: one system call
  * instead of a D-Bus conversation with a Diffie-Hellman exchange (README "Security", key cache).
  *
- * The copy is a "user" key in the caller's session keyring (the login session's; the user-session
- * keyring where the session has none), readable only by the processes that possess that keyring
- * (not by the same user's other sessions), held in kernel memory (never swapped or written to a
- * file), and removed by the kernel after `seconds` — counted from the read that stored it, never
- * extended by use, so a locked or changed keychain takes effect within that time. `forget` removes
- * it at once (logout, a new key).
+ * The copy is a "user" key linked into the caller's session keyring (the login session's; the
+ * user-session keyring where the session has none), so it ends with the session at the latest;
+ * readable by this user's processes only (owner rights, no possessor rights: another user's process
+ * that shares the session keyring after `su` gets nothing), held in kernel memory (never swapped or
+ * written to a file), and removed by the kernel after `seconds` — counted from the read that stored
+ * it, never extended by use, so a locked or changed keychain takes effect within that time.
+ * `forget` removes it at once (logout, a new key).
  *
  * Best effort throughout: anything unavailable (not Linux, no addon, keyctl refused in a container)
  * means no cache, and the key comes from the keychain as before.

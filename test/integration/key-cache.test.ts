@@ -1,11 +1,13 @@
 /**
  * The kernel key cache (src/store/key-cache.ts, src/store/native/keyctl.c) on this machine's real
- * session keyring: what the addon stores and how (possessor-only, expiring), and how the store
+ * session keyring: what the addon stores and how (owner-only, expiring), and how the store
  * uses it — a copy serves reads only while it matches the store's key check value, a logout or a
  * new key removes it, stores from before the check value get one with their next write.
  * The keychain behind it is the fake one, so the tests can count what reached it.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +50,7 @@ describe.runIf(onLinux)('the keyctl addon on the session keyring', () => {
     expect(existsSync(addon), 'dist/keyctl.node: see the build output for why it is missing').toBe(true);
   });
 
-  it('stores, reads and forgets a copy readable by its possessor only, with an expiry', () => {
+  it('stores, reads and forgets a copy readable by its owner only, with an expiry', () => {
     const account = uniqueAccount();
     const key = randomBytes(32);
     const c = cache(600);
@@ -57,8 +59,8 @@ describe.runIf(onLinux)('the keyctl addon on the session keyring', () => {
     c.store(account, key);
     expect(c.read(account)).toEqual(key);
     const listed = procKey(`xtalk:${account}`);
-    // Possessor: view read write search link setattr; user, group, other: nothing.
-    expect(listed?.perm).toBe('3f000000');
+    // The owner: view read write search link setattr; possessor, group, other: nothing.
+    expect(listed?.perm).toBe('003f0000');
     // An expiry in minutes (10m, 9m), not "perm".
     expect(listed?.expiry).toMatch(/^(10|9)m$/);
     // Storing again replaces the payload (a new key for the same store).
@@ -67,9 +69,25 @@ describe.runIf(onLinux)('the keyctl addon on the session keyring', () => {
     expect(c.read(account)).toEqual(other);
     c.forget(account);
     expect(c.read(account)).toBeNull();
-    expect(procKey(`xtalk:${account}`)).toBeUndefined();
     // Forgetting what is not there is fine.
     c.forget(account);
+  });
+
+  // su without pam_keyinit leaves the session keyring to a process of another user, who then
+  // possesses it: possession alone must not open the copy.
+  it.runIf(process.getuid?.() === 0 && existsSync('/usr/bin/setpriv'))('another user sharing this session keyring cannot read the copy', () => {
+    const account = uniqueAccount();
+    const key = randomBytes(32);
+    const c = cache(600);
+    cleanups.push(() => c.forget(account));
+    c.store(account, key);
+    const script = `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(fileURLToPath(addon))}); const k = m.exports.read(${JSON.stringify(`xtalk:${account}`)}); process.stdout.write(k ? k.toString('hex') : 'null');`;
+    const as = (uid: string[]) => spawnSync(uid.length ? '/usr/bin/setpriv' : process.execPath, [...uid, ...(uid.length ? [process.execPath] : []), '-e', script], { cwd: '/', encoding: 'utf8' });
+    // The same script as this user reads it (so the refusal below is the kernel's, not the script's).
+    expect(as([]).stdout).toBe(key.toString('hex'));
+    const other = as(['--reuid=65534', '--regid=65534', '--clear-groups']);
+    expect(other.status, other.stderr).toBe(0);
+    expect(other.stdout).toBe('null');
   });
 
   it('the kernel removes the copy when its time is up', async () => {

@@ -5,7 +5,7 @@
  * then reads the key from the Secret Service as it would without it.
  *
  *   read(description)                  -> Buffer | null
- *   store(description, payload, secs)  -> boolean   (possessor-only permissions, expires in secs)
+ *   store(description, payload, secs)  -> boolean   (owner-only permissions, expires in secs)
  *   forget(description)                -> boolean   (invalidated: gone for every process at once)
  */
 #define _GNU_SOURCE
@@ -24,9 +24,10 @@
 #define KEYCTL_READ 11
 #define KEYCTL_SET_TIMEOUT 15
 #define KEYCTL_INVALIDATE 21
-/* Possessor: view, read, write, search, link, setattr. Nobody else, not even the same user's
- * processes outside this session. */
-#define POSSESSOR_ONLY 0x3f000000u
+/* The owner (this user): view, read, write, search, link, setattr; possessor, group, other:
+ * nothing. Not possessor rights: a process of another user that shares this session keyring (su
+ * without pam_keyinit) possesses it too, and must not read the key. */
+#define OWNER_ONLY 0x003f0000u
 
 #define MAX_DESCRIPTION 1024
 #define MAX_PAYLOAD 4096
@@ -97,7 +98,7 @@ static napi_value store_key(napi_env env, napi_callback_info info) {
   /* add_key replaces the payload of a key with the same type and description in that keyring. */
   int32_t key = (int32_t)syscall(SYS_add_key, "user", description, payload, length, ring);
   if (key < 0) return boolean_value(env, 0);
-  if (keyctl5(KEYCTL_SETPERM, key, POSSESSOR_ONLY, 0, 0) < 0 || keyctl5(KEYCTL_SET_TIMEOUT, key, seconds, 0, 0) < 0) {
+  if (keyctl5(KEYCTL_SETPERM, key, OWNER_ONLY, 0, 0) < 0 || keyctl5(KEYCTL_SET_TIMEOUT, key, seconds, 0, 0) < 0) {
     keyctl5(KEYCTL_INVALIDATE, key, 0, 0, 0);
     return boolean_value(env, 0);
   }
