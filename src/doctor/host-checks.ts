@@ -33,6 +33,20 @@ export async function checkKeychain(mode: CredentialStoreMode, keyFilePath: stri
   }
 }
 
+/** The keychain line's words on the key cache (README "Where data lives"); undefined where there is none. */
+export function keyCacheNote(seconds: number, state: 'none' | 'off' | 'no-addon' | 'on'): string | undefined {
+  switch (state) {
+    case 'off':
+      return 'key cache off (key_cache_seconds 0): every `xtalk token` asks the keychain';
+    case 'no-addon':
+      return 'no key cache (dist/keyctl.node missing or not loadable): every `xtalk token` asks the keychain';
+    case 'on':
+      return `a key read is kept ${seconds} s in the kernel session keyring (key cache)`;
+    default:
+      return undefined;
+  }
+}
+
 /** Whether `xtalk login` can show a browser here, decided as login decides it, plus whether BROWSER runs. */
 export function checkBrowser(env: Env, platform: NodeJS.Platform, host: HostFacts): CheckResult {
   const named = browserSetting(env);

@@ -3,12 +3,12 @@ import type { Context } from '../context.js';
 import { isXtalkError } from '../errors.js';
 import { createProviderFetch } from '../net/proxy-fetch.js';
 import type { Ui } from '../output/ui.js';
-import { describeKeyCache } from '../store/key-cache.js';
+import { keyCacheState } from '../store/key-cache.js';
 import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from '../store/keychain.js';
 import { runLimited, warn, type CheckResult, type DoctorReport } from './check.js';
 
 import { checkConfig } from './config-check.js';
-import { checkBrowser, checkKeychain, checkLoopback } from './host-checks.js';
+import { checkBrowser, checkKeychain, checkLoopback, keyCacheNote } from './host-checks.js';
 import { checkCa, checkProxy } from './network-env-checks.js';
 import { checkSession } from './session-check.js';
 import { checkProvider, providerNotChecked } from './provider-checks.js';
@@ -45,7 +45,7 @@ export async function runDoctorChecks(ctx: Context, flags: ConfigFlags, deps: Do
       );
   const keychainCheck = config
     ? runLimited('keychain', keychainTimeoutMs + 2_000, ctx.signal, () =>
-        checkKeychain(config.credentialStore, config.paths.keyFilePath, keychain, describeKeyCache(config.keyCacheSeconds, ctx.platform)),
+        checkKeychain(config.credentialStore, config.paths.keyFilePath, keychain, keyCacheNote(config.keyCacheSeconds, keyCacheState(config.keyCacheSeconds, ctx.platform))),
       )
     : Promise.resolve([warn('keychain', 'not checked: the configuration is invalid')]);
   const browser = runLimited('browser', LOCAL_CHECK_LIMIT_MS, ctx.signal, async () => checkBrowser(ctx.env, ctx.platform, await ctx.probeHost()));

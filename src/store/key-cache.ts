@@ -53,12 +53,11 @@ export function systemKeyCache(seconds: number, platform: NodeJS.Platform = proc
   };
 }
 
-/** For `xtalk doctor`: what the key cache does here, in a few words; undefined where there is none to speak of. */
-export function describeKeyCache(seconds: number, platform: NodeJS.Platform): string | undefined {
-  if (platform !== 'linux') return undefined;
-  if (seconds <= 0) return 'key cache off (key_cache_seconds 0): every `xtalk token` asks the keychain';
-  if (!loadAddon()) return 'no key cache (dist/keyctl.node missing or not loadable): every `xtalk token` asks the keychain';
-  return `a key read is kept ${seconds} s in the kernel session keyring (key cache)`;
+/** What the key cache does here: nothing to speak of (not Linux), turned off, its addon missing, or on. */
+export function keyCacheState(seconds: number, platform: NodeJS.Platform): 'none' | 'off' | 'no-addon' | 'on' {
+  if (platform !== 'linux') return 'none';
+  if (seconds <= 0) return 'off';
+  return loadAddon() ? 'on' : 'no-addon';
 }
 
 function loadAddon(): Keyctl | null {
