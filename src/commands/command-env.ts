@@ -63,7 +63,10 @@ function describeSources(config: ResolvedConfig): string {
  */
 export function dotenvNotice(config: Pick<ResolvedConfig, 'dotenv'>): string | undefined {
   if (!config.dotenv) return undefined;
-  return `Using ${config.dotenv.names.join(', ')} from ${config.dotenv.path} (a .env file in the current folder).`;
+  const { names, ignored, path } = config.dotenv;
+  const using = names.length > 0 ? `Using ${names.join(', ')} from ${path} (a .env file in the current folder).` : '';
+  const notUsing = ignored.length > 0 ? `Not using ${ignored.join(', ')} from ${names.length > 0 ? 'it' : path}: only the environment or config.json may set ${ignored.length > 1 ? 'these' : 'that'}.` : '';
+  return [using, notUsing].filter(Boolean).join(' ');
 }
 
 /** `--min-ttl` of `token` and `exec`: whole or decimal seconds, nothing else (not even ""). */

@@ -74,8 +74,8 @@ export interface ResolvedConfig {
   sources: Partial<Record<ConfigKey, ConfigSource>>;
   /** Where each set value was read, in a user's words: `--port`, `XTALK_PORT`, `OAUTH2_CLIENT_ID in .env` … */
   origins: Partial<Record<ConfigKey, string>>;
-  /** The `./.env` file and the names taken from it, when any setting came from there. */
-  dotenv: { path: string; names: string[] } | undefined;
+  /** The `./.env` file, the names taken from it and those it may not set (NOT_FROM_DOTENV), when it has any of either. */
+  dotenv: { path: string; names: string[]; ignored: string[] } | undefined;
 }
 
 export interface ResolveInput {
@@ -149,6 +149,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const idTokenAlg = pick('idTokenSigningAlg');
   const authMethod = pick('tokenAuthMethod');
   const keyCache = pick('keyCacheSeconds');
+  const ignored = [...NOT_FROM_DOTENV].flatMap((key) => ENV_NAMES[key].filter((name) => dotenv[name]));
   const where = parse('issuer', issuer, undefined, parseIssuer);
   for (const k of ['port', 'timeout', 'httpTimeout', 'credentialStore', 'scope', 'keyCacheSeconds'] as const) sources[k] ??= 'default';
 
@@ -172,7 +173,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     paths,
     sources,
     origins,
-    dotenv: dotenvNames.length > 0 ? { path: join(input.cwd, '.env'), names: dotenvNames } : undefined,
+    dotenv: dotenvNames.length > 0 || ignored.length > 0 ? { path: join(input.cwd, '.env'), names: dotenvNames, ignored } : undefined,
   };
 }
 

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { dotenvNotice } from '../../src/commands/command-env.js';
 import { parseDotenv } from '../../src/config/dotenv.js';
 import { requireClientConfig, resolveConfig } from '../../src/config/resolve.js';
 import { resolvePaths } from '../../src/config/paths.js';
@@ -183,6 +184,15 @@ describe('key cache time (XTALK_KEY_CACHE_SECONDS / key_cache_seconds)', () => {
     expect(c.clientId).toBe('from-dotenv');
     expect(c.keyCacheSeconds).toBe(600);
     expect(c.dotenv?.names).toEqual(['XTALK_CLIENT_ID']);
+    expect(c.dotenv?.ignored).toEqual(['XTALK_KEY_CACHE_SECONDS']);
+    // login, logout and doctor say so on stderr.
+    expect(dotenvNotice(c)).toBe(
+      `Using XTALK_CLIENT_ID from ${join(cwd, '.env')} (a .env file in the current folder). Not using XTALK_KEY_CACHE_SECONDS from it: only the environment or config.json may set that.`,
+    );
+    const only = setup({ dotenv: 'XTALK_KEY_CACHE_SECONDS=0' });
+    expect(dotenvNotice(resolveConfig({ flags: {}, env: only.env, cwd: only.cwd, platform: 'linux' }))).toBe(
+      `Not using XTALK_KEY_CACHE_SECONDS from ${join(only.cwd, '.env')}: only the environment or config.json may set that.`,
+    );
   });
 
   it.each(['-1', '1.5', 'ten', '86401', ''])('refuses %j with a hint naming the range', (raw) => {
