@@ -6,8 +6,7 @@
  * The keychain behind it is the fake one, so the tests can count what reached it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +80,13 @@ describe.runIf(onLinux)('the keyctl addon on the session keyring', () => {
     const c = cache(600);
     cleanups.push(() => c.forget(account));
     c.store(account, key);
-    const script = `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(fileURLToPath(addon))}); const k = m.exports.read(${JSON.stringify(`xtalk:${account}`)}); process.stdout.write(k ? k.toString('hex') : 'null');`;
+    // A copy of the addon the other user can load (the checkout may sit in a private folder).
+    const shared = mkdtempSync(join(tmpdir(), 'xtalk-keyctl-'));
+    cleanups.push(() => rmSync(shared, { recursive: true, force: true }));
+    chmodSync(shared, 0o755);
+    copyFileSync(addon, join(shared, 'keyctl.node'));
+    chmodSync(join(shared, 'keyctl.node'), 0o755);
+    const script = `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(join(shared, 'keyctl.node'))}); const k = m.exports.read(${JSON.stringify(`xtalk:${account}`)}); process.stdout.write(k ? k.toString('hex') : 'null');`;
     const as = (uid: string[]) => spawnSync(uid.length ? '/usr/bin/setpriv' : process.execPath, [...uid, ...(uid.length ? [process.execPath] : []), '-e', script], { cwd: '/', encoding: 'utf8' });
     // The same script as this user reads it (so the refusal below is the kernel's, not the script's).
     expect(as([]).stdout).toBe(key.toString('hex'));
