@@ -29,7 +29,7 @@ import { ENV_NAMES, FILE_NAMES, NOT_FROM_DOTENV, XTALK_WEB_NAMES, type ConfigKey
 export { DEFAULT_SCOPE, type TokenAuthMethod } from '../shared/oauth-terms.js';
 export { isLoopbackHost } from '../shared/url-rules.js';
 export { readConfigFile } from './config-file.js';
-export { checkConfigFileValue, DEFAULT_HTTP_TIMEOUT_SECONDS, DEFAULT_KEY_CACHE_SECONDS, DEFAULT_TIMEOUT_SECONDS, parseIssuer, type LogoutBrowser } from './parsers.js';
+export { checkConfigFileValue, DEFAULT_HTTP_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, parseIssuer, type LogoutBrowser } from './parsers.js';
 export { CONFIG_FILE_KEYS, type ConfigKey } from './setting-names.js';
 
 export type ConfigSource = 'flag' | 'env' | '.env' | 'config' | 'default';
