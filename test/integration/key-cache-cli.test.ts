@@ -5,12 +5,13 @@
  * with the cache turned off the same keyring trouble gives up within the 3 s limit with the same
  * message as always; logout removes the copy.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keychainAccount } from '../../src/store/data-key.js';
 import { systemKeyCache } from '../../src/store/key-cache.js';
+import { importTrace } from '../e2e/offline-session.js';
 import { loginCli, runXtalk, type CliEnv } from '../e2e/xtalk-process.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
 import { canStartSecretService, keychainCall, startPrivateSecretService, type PrivateSecretService } from './private-secret-service.js';
@@ -54,12 +55,17 @@ describe.runIf(process.platform === 'linux' && (canStartSecretService || process
     expect(key).toHaveLength(32);
     expect(cache.read(account), 'the read kept a copy of the keychain key').toEqual(key);
 
-    // The keychain no longer answers; the copy does.
+    // The keychain no longer answers; the copy does, without a socket or the keychain library.
     secretService.freeze();
-    const second = await runXtalk(['token'], env(home));
+    const trace = importTrace();
+    const second = await runXtalk(['token'], env(home, trace.env));
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toBe(first.stdout);
     expect(second.ms).toBeLessThan(LIMIT_MS);
+    const loaded = readFileSync(trace.file, 'utf8').split('\n');
+    expect(loaded).toContain('node:crypto');
+    expect(loaded, 'no D-Bus socket').not.toContain('node:net');
+    expect(loaded.filter((l) => l.includes('@napi-rs')), 'no keychain library').toEqual([]);
 
     // Turned off: the copy is not read, and the frozen keyring is met with the usual limit and words.
     const off = await runXtalk(['token'], env(home, { XTALK_KEY_CACHE_SECONDS: '0' }));
