@@ -4,6 +4,7 @@ import { findExecutable } from '../browser/host-probe.js';
 import { splitCommandLine } from '../browser/open-browser.js';
 import type { HostFacts } from '../context.js';
 import { KeychainUnavailableError, type KeychainPort } from '../store/keychain.js';
+import type { KeyCacheState } from '../store/key-cache.js';
 import { fail, ok, warn, type CheckResult } from './check.js';
 import { browserSetting } from '../shared/browser-setting.js';
 import type { CredentialStoreMode } from '../auth/ports.js';
@@ -34,7 +35,7 @@ export async function checkKeychain(mode: CredentialStoreMode, keyFilePath: stri
 }
 
 /** The keychain line's words on the key cache (README "Where data lives"); undefined where there is none. */
-export function keyCacheNote(seconds: number, state: 'none' | 'off' | 'no-addon' | 'on'): string | undefined {
+export function keyCacheNote(seconds: number, state: KeyCacheState): string | undefined {
   switch (state) {
     case 'off':
       return 'key cache off (key_cache_seconds 0): every `xtalk token` asks the keychain';

@@ -6,7 +6,7 @@ import { ensurePrivateDir, guardSqlite, tightenMode, withImmediateLock, type Db 
 import type { KeyCachePort } from './key-cache.js';
 import { KeychainUnavailableError, type KeychainPort } from './keychain.js';
 import type { CredentialStoreKind, CredentialStoreMode } from './types.js';
-import { recordedCredentialStore, recordedKeyCheck, recordKeyCheck } from './meta-records.js';
+import { forgetDataKeyRecord, recordDataKey, recordedCredentialStore, recordedKeyCheck, recordKeyCheck } from './meta-records.js';
 
 /** What the data key needs to know about its store. */
 export interface DataKeyDeps {
@@ -125,10 +125,7 @@ export class DataKey {
       if (found) return found;
       this.#forgetUnreadableTokens();
       const { key, kind: created } = await this.#create();
-      guardSqlite(dbPath, () =>
-        db.prepare("INSERT INTO meta (key, value) VALUES ('credential_store', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(created),
-      );
-      recordKeyCheck(db, dbPath, created === 'keychain' ? dataKeyCheck(key) : null);
+      recordDataKey(db, dbPath, created, created === 'keychain' ? dataKeyCheck(key) : null);
       return key;
     });
   }
@@ -138,7 +135,7 @@ export class DataKey {
     const { db, dbPath } = this.#deps;
     const wiped = guardSqlite(dbPath, () => {
       const n = db.prepare('DELETE FROM access_token').run().changes + db.prepare('DELETE FROM refresh_token').run().changes;
-      db.prepare("DELETE FROM meta WHERE key IN ('credential_store', 'data_key_check')").run();
+      forgetDataKeyRecord(db, dbPath);
       return n;
     });
     if (wiped > 0) this.#deps.warn(`The stored data key was missing; removed ${wiped} unreadable token(s). Other accounts must sign in again.`);
@@ -157,7 +154,7 @@ export class DataKey {
     }
     if (kind === 'file') rmSync(this.#deps.keyFilePath, { force: true });
     this.#deps.faultPoint?.('logout-key-deleted');
-    guardSqlite(dbPath, () => db.prepare("DELETE FROM meta WHERE key IN ('credential_store', 'data_key_check')").run());
+    forgetDataKeyRecord(db, dbPath);
     this.#key = undefined;
   }
 
@@ -175,7 +172,7 @@ export class DataKey {
     const ours = early?.account === account ? early : undefined;
     // The cached copy counts only when it is the store's current key: another session may have
     // logged out and in again (a new key) while this session's copy lived on.
-    const check = recordedKeyCheck(db, dbPath);
+    const check = copy ? recordedKeyCheck(db, dbPath) : null;
     const cached = !copy ? null : ours ? ours.cached : (keyCache?.read(account) ?? null);
     if (cached) {
       if (check !== null && isDataKey(cached) && dataKeyCheck(cached) === check) {

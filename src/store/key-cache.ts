@@ -54,7 +54,9 @@ export function systemKeyCache(seconds: number, platform: NodeJS.Platform = proc
 }
 
 /** What the key cache does here: nothing to speak of (not Linux), turned off, its addon missing, or on. */
-export function keyCacheState(seconds: number, platform: NodeJS.Platform): 'none' | 'off' | 'no-addon' | 'on' {
+export type KeyCacheState = 'none' | 'off' | 'no-addon' | 'on';
+
+export function keyCacheState(seconds: number, platform: NodeJS.Platform): KeyCacheState {
   if (platform !== 'linux') return 'none';
   if (seconds <= 0) return 'off';
   return loadAddon() ? 'on' : 'no-addon';

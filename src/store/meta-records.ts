@@ -48,11 +48,21 @@ export function recordedKeyCheck(db: Db, dbPath: string): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-/** Records (or, with null, removes) the current data key's check value. */
-export function recordKeyCheck(db: Db, dbPath: string, check: string | null): void {
-  guardSqlite(dbPath, () =>
-    check === null
-      ? db.prepare("DELETE FROM meta WHERE key = 'data_key_check'").run()
-      : db.prepare(UPSERT).run('data_key_check', check),
-  );
+/** Records the current data key's check value (a store from before it gets one with its first write). */
+export function recordKeyCheck(db: Db, dbPath: string, check: string): void {
+  guardSqlite(dbPath, () => db.prepare(UPSERT).run('data_key_check', check));
+}
+
+/** Records where a new data key lives and, for a keychain key, its check value; in the caller's transaction. */
+export function recordDataKey(db: Db, dbPath: string, kind: CredentialStoreKind, check: string | null): void {
+  guardSqlite(dbPath, () => {
+    db.prepare(UPSERT).run('credential_store', kind);
+    if (check === null) db.prepare("DELETE FROM meta WHERE key = 'data_key_check'").run();
+    else db.prepare(UPSERT).run('data_key_check', check);
+  });
+}
+
+/** Forgets where the data key lived and its check value (the key is gone or being deleted). */
+export function forgetDataKeyRecord(db: Db, dbPath: string): void {
+  guardSqlite(dbPath, () => db.prepare("DELETE FROM meta WHERE key IN ('credential_store', 'data_key_check')").run());
 }
