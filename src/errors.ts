@@ -54,6 +54,8 @@ export const ErrorCodes = {
   ACCOUNT_GONE: { exitCode: ExitCode.Error, hint: HINTS.ACCOUNT_GONE },
   ACCOUNT_NOT_FOUND: { exitCode: ExitCode.Error, hint: HINTS.ACCOUNT_NOT_FOUND },
   INTERNAL: { exitCode: ExitCode.Error, hint: HINTS.INTERNAL },
+  NOT_OAUTH_ANSWER: { exitCode: ExitCode.Error, hint: HINTS.NOT_OAUTH_ANSWER },
+  REFRESH_WAIT_TIMEOUT: { exitCode: ExitCode.Error, hint: HINTS.REFRESH_WAIT_TIMEOUT },
 } as const satisfies Record<string, { exitCode: ExitCodeValue; hint: string | undefined }>;
 
 export type KnownErrorCode = keyof typeof ErrorCodes;

@@ -42,6 +42,11 @@ export const HINTS = {
   ACCOUNT_NOT_FOUND: 'Run `xtalk status` to list the stored accounts.',
   INTERNAL: 'Please report this bug.',
   RESPONSE_TOO_LARGE: 'Check that the issuer URL is the OpenID provider itself; its documents are a few KB.',
+  ANSWER_LOST:
+    'The refresh request reached the provider but its answer did not reach xtalk. Try again; a provider that rotates refresh tokens strictly may have ended the session, and then the next call says to run `xtalk login`.',
+  NOT_OAUTH_ANSWER:
+    'Something between xtalk and the provider (a login page, a proxy, a captive portal) answered instead of it. Check the network and the issuer URL; if the provider had already rotated the refresh token, run `xtalk login`.',
+  REFRESH_WAIT_TIMEOUT: 'The provider is slow to answer the refresh another xtalk process sent; try again shortly.',
   PROVIDER_TIMEOUT: 'Check the network and the issuer URL; XTALK_HTTP_TIMEOUT sets how many seconds xtalk waits for each request (default 30).',
   PROVIDER_PROBLEM: 'The provider has a problem; try again later.',
 } as const;
@@ -145,7 +150,7 @@ function storeHint(facts: Facts): string | undefined {
     case 'newer':
       return `Upgrade xtalk, or ${moveAway('move', 'to start with an empty store')}`;
     case 'full':
-      return 'Free some disk space and try again.';
+      return facts.grantNotSent ? 'Free some disk space and try again; the session is unchanged.' : 'Free some disk space and try again.';
     case 'permissions':
       return 'Check the permissions of the file and its folder.';
     case 'cannot_open':
@@ -206,6 +211,7 @@ export function hintFor(code: string, facts: Facts, error: string | undefined): 
       if (facts.dataKeyGone) return `${String(facts.dataKeyGone)}, so the stored tokens cannot be decrypted. Run \`xtalk login\` to sign in again.`;
       return HINTS.SESSION_EXPIRED;
     case 'NETWORK_ERROR':
+      if (facts.grantSent) return HINTS.ANSWER_LOST;
       return facts.timedOut ? HINTS.PROVIDER_TIMEOUT : HINTS.NETWORK_ERROR;
     default:
       return Object.hasOwn(HINTS, code) ? HINTS[code as keyof typeof HINTS] : undefined;

@@ -6,12 +6,12 @@
  * imports only types (the record shapes the store and the provider client define) and re-exports
  * the default scope, so every floor may import its types (test/unit/architecture.test.ts).
  */
-import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, LoginPrompt, TokenResult } from '../oidc/client.js';
+import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, LoginPrompt, RefreshOptions, RefreshResult, TokenResult } from '../oidc/client.js';
 import type { AccountRecord, CredentialStoreKind, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken, TokenGrant } from '../store/types.js';
 import type { Readable, Writable } from 'node:stream';
 
 export type { AccountRecord, CredentialStoreKind, CredentialStoreMode, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken, TokenGrant } from '../store/types.js';
-export type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, LoginPrompt, ProviderSettings, TokenResult } from '../oidc/client.js';
+export type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, LoginPrompt, ProviderSettings, RefreshOptions, RefreshResult, TokenResult } from '../oidc/client.js';
 export { DEFAULT_SCOPE } from '../shared/oauth-terms.js';
 
 /** The process's streams and what we know about them. */
@@ -87,8 +87,15 @@ export interface TokenStore {
   /** One transaction: the user row, the tokens, the account made current. */
   saveLogin(identity: SessionIdentity, grant: TokenGrant, now: number): Promise<AccountRecord>;
   saveRefresh(userId: number, grant: TokenGrant, idClaims: Record<string, unknown> | undefined, now: number): Promise<StoredAccessToken>;
-  /** Runs `work` holding the database write lock: one refresh at a time across processes. */
-  withWriteLock<T>(work: () => Promise<T>): Promise<T>;
+  /** Keeps only the rotated refresh token of an answer whose other parts failed a check. */
+  saveRotatedRefreshToken(userId: number, refreshToken: string, now: number): Promise<void>;
+  /** Before a refresh grant: the data key for writing in hand and room for the rows, or it throws. */
+  prepareRefreshWrite(): Promise<void>;
+  /**
+   * Runs `work` holding the database write lock (one refresh at a time across processes), or
+   * resolves with `{ locked: false }` at once when another process holds it.
+   */
+  tryWriteLock<T>(work: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }>;
   recordRefreshFailure(userId: number, failure: RefreshFailure): void;
   refreshFailureSince(userId: number, since: number): RefreshFailure | undefined;
   listAccounts(): AccountRecord[];
@@ -127,7 +134,10 @@ export interface OpenIdProvider {
   exchangeCode(callbackUrl: URL, request: AuthorizationRequest): Promise<TokenResult>;
   startDeviceAuthorization(scope: string): Promise<DeviceAuthorization>;
   pollDeviceToken(deviceCode: string): Promise<DevicePoll>;
-  refresh(refreshToken: string, scope?: string): Promise<TokenResult>;
+  /** Once sent, the answer is awaited and returned, `unverified` when a check after it failed. */
+  refresh(refreshToken: string, opts?: RefreshOptions): Promise<RefreshResult>;
+  /** Fetches the signing keys now, so checking a refresh answer needs no request after the grant. */
+  prefetchKeys(): Promise<boolean>;
   /** Rejects an answer about another subject than `expectedSub`. */
   userinfo(accessToken: string, expectedSub: string): Promise<Record<string, unknown>>;
   revoke(token: string, hint: 'refresh_token' | 'access_token', sleep?: (ms: number) => Promise<void>): Promise<void>;

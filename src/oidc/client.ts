@@ -1,20 +1,22 @@
 import * as oidc from 'openid-client';
-import { ProviderError, SessionExpiredError } from '../errors.js';
+import { ProviderError, SessionExpiredError, XtalkError } from '../errors.js';
 import { DEFAULT_SCOPE } from '../shared/oauth-terms.js';
 import { explainClientError, type ClientFacts } from './client-auth.js';
 import { pollDeviceToken, startDeviceAuthorization } from './device-grant.js';
 import { isRefusedEndpointUrl, refusedEndpointMessage, rejectedAlg } from './error-text.js';
 import { checkAuthorizedParty, checkAuthTime, verifyHmacIdToken } from './id-token-checks.js';
 import { describe, mapError, responseOf } from './map-error.js';
-import { setUpProvider } from './provider-setup.js';
+import { setUpProvider, type ProviderFetches } from './provider-setup.js';
+import { afterSending, GRANT_ANSWER_SECONDS, grantFetch, notAnOAuthAnswer, retryDelayMs, salvageGrant, type GrantTap } from './refresh-grant.js';
 import { delay, revokeToken } from './revocation.js';
-import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, ProviderSettings, TokenResult } from './types.js';
+import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, ProviderSettings, RefreshOptions, RefreshResult, TokenResult } from './types.js';
 
 // The files of this folder: provider-setup.ts (discovery and the openid-client Configuration),
 // this class (the grants), id-token-checks.ts (what xtalk checks beyond openid-client),
 // device-grant.ts, revocation.ts, map-error.ts (openid-client's errors to ours) and types.ts.
-export type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, LoginPrompt, ProviderSettings, TokenResult } from './types.js';
+export type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, LoginPrompt, ProviderSettings, RefreshOptions, RefreshResult, TokenResult } from './types.js';
 export { AUTH_TIME_TOLERANCE_SECONDS } from './id-token-checks.js';
+export { GRANT_ANSWER_SECONDS } from './refresh-grant.js';
 
 /** Tokens an access token without `expires_in` is assumed to live for: short, so it is renewed early. */
 const UNKNOWN_LIFETIME_SECONDS = 300;
@@ -28,6 +30,7 @@ export class ProviderClient {
     private readonly config: oidc.Configuration,
     private readonly now: () => number,
     private readonly client: ClientFacts,
+    private readonly fetches: ProviderFetches,
   ) {}
 
   /** Where the discovery document came from: the URL that answered and the redirects followed. */
@@ -37,8 +40,8 @@ export class ProviderClient {
 
   /** Discovers the provider and sets up the client (see {@link setUpProvider}). */
   static async discover(settings: ProviderSettings): Promise<ProviderClient> {
-    const { config, client } = await setUpProvider(settings);
-    return new ProviderClient(config, settings.now ?? Date.now, client);
+    const { config, client, fetches } = await setUpProvider(settings);
+    return new ProviderClient(config, settings.now ?? Date.now, client, fetches);
   }
 
   get issuer(): string {
@@ -167,24 +170,78 @@ export class ProviderClient {
   }
 
   /**
-   * Uses a refresh token; `invalid_grant` becomes SessionExpiredError, and so does a bare 400 or 401
-   * without a readable error (providers answer a dead refresh token that way too). 5xx and network
-   * failures stay errors: the session may be fine.
+   * Fetches the provider's signing keys (within the settings' deadline) so that checking the ID
+   * token of a refresh answer needs no request after the grant. False when there are none to fetch
+   * or they could not be had; the answer's check then fetches them itself.
    */
-  async refresh(refreshToken: string, scope?: string): Promise<TokenResult> {
-    const res = await this.run('the token refresh', async () => {
-      try {
-        return await oidc.refreshTokenGrant(this.config, refreshToken, scope ? { scope } : undefined);
-      } catch (e) {
-        const status = responseOf(e)?.status;
-        const readable = e instanceof oidc.ResponseBodyError || (e instanceof oidc.WWWAuthenticateChallengeError && e.cause[0]?.parameters.error);
-        if ((status === 400 || status === 401) && !readable) {
-          throw new SessionExpiredError(`The provider rejected the session (HTTP ${status} to the refresh, without an error code).`, { cause: e });
+  async prefetchKeys(): Promise<boolean> {
+    const uri = this.config.serverMetadata().jwks_uri;
+    if (this.client.hmacSecret !== undefined || !uri) return false;
+    // openid-client's own rule for the keys endpoint: https, or http only where the issuer may be.
+    if (new URL(uri).protocol !== 'https:' && !this.fetches.insecure) return false;
+    try {
+      const res = await this.fetches.deadlined(uri, { headers: { accept: 'application/json, application/jwk-set+json' }, signal: AbortSignal.timeout(this.fetches.timeoutMs) });
+      if (!res.ok) return false;
+      const jwks = (await res.json()) as { keys?: unknown };
+      if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys)) return false;
+      oidc.setJwksCache(this.config, { jwks: jwks as oidc.JWKS, uat: Math.floor(Date.now() / 1000) });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Uses a refresh token. Once the request has left, its answer is awaited for `answerSeconds`
+   * whatever the settings' deadline, and an answer that fails a check after it arrived (the ID
+   * token, the keys endpoint) is still returned, unverified, so the rotated refresh token is kept.
+   * `invalid_grant` becomes SessionExpiredError, and so does a bare 400 or 401 without a readable
+   * error (providers answer a dead refresh token that way too). 5xx and network failures stay
+   * errors: the session may be fine. One retry after a 429/503 whose `Retry-After` fits the bound.
+   */
+  async refresh(refreshToken: string, opts: RefreshOptions = {}): Promise<RefreshResult> {
+    const answerMs = (opts.answerSeconds ?? GRANT_ANSWER_SECONDS) * 1000;
+    const sleep = opts.sleep ?? delay;
+    const metadata = this.config.serverMetadata();
+    const tokenEndpoint = metadata.token_endpoint ? new URL(metadata.token_endpoint).href : '';
+    const jwksUri = metadata.jwks_uri ? new URL(metadata.jwks_uri).href : undefined;
+    const previous = this.config[oidc.customFetch]!;
+    const startedAt = this.now();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const tap: GrantTap = { sent: false, answer: undefined, keysFailed: false };
+        this.config[oidc.customFetch] = grantFetch(this.fetches.undeadlined, tokenEndpoint, jwksUri, answerMs, tap) as oidc.CustomFetch;
+        try {
+          return this.toResult(await oidc.refreshTokenGrant(this.config, refreshToken, opts.scope ? { scope: opts.scope } : undefined));
+        } catch (e) {
+          const answer = tap.answer;
+          if (answer?.status === 200) {
+            const grant = salvageGrant(answer, this.now(), UNKNOWN_LIFETIME_SECONDS);
+            if (!grant) throw notAnOAuthAnswer(answer);
+            const error = this.explain(mapError(e, 'the token refresh'));
+            return { grant, idClaims: undefined, unverified: { error: error instanceof Error ? error : new Error(String(error)), keysUnavailable: tap.keysFailed } };
+          }
+          const wait = attempt === 0 ? retryDelayMs(answer, this.now(), answerMs - (this.now() - startedAt)) : undefined;
+          if (wait !== undefined) {
+            await sleep(wait);
+            continue;
+          }
+          throw this.refreshFailure(e, tap);
         }
-        throw e;
       }
-    });
-    return this.toResult(res);
+    } finally {
+      this.config[oidc.customFetch] = previous;
+    }
+  }
+
+  private refreshFailure(e: unknown, tap: GrantTap): unknown {
+    const status = responseOf(e)?.status;
+    const readable = e instanceof oidc.ResponseBodyError || (e instanceof oidc.WWWAuthenticateChallengeError && e.cause[0]?.parameters.error);
+    if ((status === 400 || status === 401) && !readable) {
+      return new SessionExpiredError(`The provider rejected the session (HTTP ${status} to the refresh, without an error code).`, { cause: e });
+    }
+    const mapped = this.explain(mapError(e, 'the token refresh'));
+    return mapped instanceof XtalkError ? afterSending(mapped, tap) : mapped;
   }
 
   /** Userinfo for a session; a different `sub` than expected is rejected by openid-client. */

@@ -14,7 +14,7 @@ import type { ProviderSettings } from './types.js';
  * where discovery has none, client authentication, the ID-token alg, timeouts and the bounded
  * fetch. A loopback `http:` issuer is allowed, nothing else insecure.
  */
-export async function setUpProvider(settings: ProviderSettings): Promise<{ config: oidc.Configuration; client: ClientFacts }> {
+export async function setUpProvider(settings: ProviderSettings): Promise<{ config: oidc.Configuration; client: ClientFacts; fetches: ProviderFetches }> {
   const issuerUrl = new URL(settings.issuer);
   const method = settings.tokenAuthMethod ?? (settings.clientSecret ? 'client_secret_basic' : 'none');
   const auth = clientAuthentication(method, settings.clientId, settings.clientSecret);
@@ -25,7 +25,8 @@ export async function setUpProvider(settings: ProviderSettings): Promise<{ confi
   if (issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname)) execute.push(oidc.allowInsecureRequests);
   const timeout = settings.timeoutSeconds ?? 30;
   const inner = settings.fetch ?? fetch;
-  const boundFetch = boundedFetch(settings.deadline ? withDeadline(inner, settings.deadline) : inner);
+  const undeadlined = boundedFetch(inner);
+  const boundFetch = settings.deadline ? boundedFetch(withDeadline(inner, settings.deadline)) : undeadlined;
   const doc = await call(`discovery at ${settings.discoveryUrl ?? settings.issuer}`, () =>
     fetchDiscovery({ issuer: settings.issuer, discoveryUrl: settings.discoveryUrl, fetch: boundFetch, timeoutMs: timeout * 1000 }),
   ).catch((e: unknown) => {
@@ -42,7 +43,22 @@ export async function setUpProvider(settings: ProviderSettings): Promise<{ confi
   for (const fn of execute) fn(config);
   config.timeout = timeout;
   config[oidc.customFetch] = boundFetch as oidc.CustomFetch;
-  return { config, client: { method, clientId: settings.clientId, hmacSecret, discovery: { url: doc.url, redirects: doc.redirects } } };
+  const insecure = execute.includes(oidc.allowInsecureRequests);
+  return {
+    config,
+    client: { method, clientId: settings.clientId, hmacSecret, discovery: { url: doc.url, redirects: doc.redirects } },
+    fetches: { deadlined: boundFetch, undeadlined, timeoutMs: timeout * 1000, insecure },
+  };
+}
+
+/** The provider's fetches: with the settings' deadline (everything before a grant), and without (the grant's answer). */
+export interface ProviderFetches {
+  deadlined: typeof fetch;
+  undeadlined: typeof fetch;
+  /** The per-request limit. */
+  timeoutMs: number;
+  /** Plain `http:` is allowed (a loopback issuer). */
+  insecure: boolean;
 }
 
 /** openid-client's client authentication for a method; Basic is ours (see basicAuthorization). */

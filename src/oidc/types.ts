@@ -54,6 +54,24 @@ export interface TokenResult {
   idClaims: Record<string, unknown> | undefined;
 }
 
+/** How a refresh grant is sent. */
+export interface RefreshOptions {
+  scope?: string | undefined;
+  /** How long the answer is awaited once the request has left (default GRANT_ANSWER_SECONDS). */
+  answerSeconds?: number;
+  /** Waits before the one Retry-After retry (tests pass their own). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * A refresh answer. With `unverified`, a check after the answer failed: the grant holds what the
+ * provider sent (no ID token), `idClaims` is undefined, and `keysUnavailable` says whether the
+ * failure was the provider's keys endpoint (the ID token is then merely not verified yet).
+ */
+export interface RefreshResult extends TokenResult {
+  unverified?: { error: Error; keysUnavailable: boolean };
+}
+
 /** An RFC 8628 device authorization: what the user is shown, and what the client polls with. */
 export interface DeviceAuthorization {
   /** Secret: sent to the token endpoint only, never shown or logged. */

@@ -2,8 +2,9 @@ import { StoreError } from '../errors.js';
 import { UndecryptableTokenError } from './crypto.js';
 import { currentUserId, pointCurrentAt } from './current-account.js';
 import type { DataKey } from './data-key.js';
-import { withImmediateLock, type Db } from './db.js';
+import { tryImmediateLock, type Db } from './db.js';
 import * as meta from './meta-records.js';
+import { releaseReserveIfLow, secureRoom } from './room.js';
 import { Sql } from './sql.js';
 import * as tokens from './token-tables.js';
 import type { AccountRecord, CredentialStoreKind, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken, TokenGrant } from './types.js';
@@ -59,18 +60,29 @@ export class AccountStore {
   }
 
   /**
-   * Holds the database write lock (`BEGIN IMMEDIATE`) across `fn`, awaits included: the
-   * single-flight refresh. The OS drops the lock if the process dies, so a killed holder never
-   * wedges the others; readers of a valid token never wait for it (WAL).
+   * Holds the database write lock (`BEGIN IMMEDIATE`) across `fn`, awaits included, or resolves
+   * with `{ locked: false }` at once when another process holds it: the single-flight refresh. The
+   * OS drops the lock if the process dies, so a killed holder never wedges the others; readers of
+   * a valid token never wait for it (WAL).
    */
-  withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
-    return withImmediateLock(this.#sql.db, this.#sql.dbPath, fn);
+  tryWriteLock<T>(fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+    return tryImmediateLock(this.#sql.db, this.#sql.dbPath, fn);
+  }
+
+  /**
+   * Everything a refresh answer's write needs that can fail here, done before the grant is sent:
+   * the data key for writing (the keychain read, with its time limit) and room on the disk.
+   */
+  async prepareRefreshWrite(): Promise<void> {
+    await this.#dataKey.forWriting();
+    secureRoom(this.#sql.dbPath);
   }
 
   /**
    * Records a refresh response: a new access token linked to the user's refresh-token row, whose
    * secret is replaced in place when the provider rotated it, and the identity claims of a new ID
-   * token — all in one transaction (a savepoint when called under {@link withWriteLock}).
+   * token — all in one transaction (a savepoint when called under {@link tryWriteLock}, committed
+   * when the lock is released, right after).
    */
   async saveRefresh(userId: number, grant: TokenGrant, idClaims: Record<string, unknown> | undefined, now: number): Promise<StoredAccessToken> {
     const key = await this.#dataKey.forWriting();
@@ -87,11 +99,23 @@ export class AccountStore {
         })
         .immediate(),
     );
+    releaseReserveIfLow(sql.dbPath);
     return (await this.latestAccessToken(userId))!;
   }
 
   /**
-   * Records why the refresh of `userId` failed; call under {@link withWriteLock} so the processes
+   * Keeps a rotated refresh token of an answer whose other parts are not used (a check after the
+   * answer failed): the session stays renewable; the access token and ID token are dropped.
+   */
+  async saveRotatedRefreshToken(userId: number, refreshToken: string, now: number): Promise<void> {
+    const key = await this.#dataKey.forWriting();
+    const sql = this.#sql;
+    sql.guard(() => sql.db.transaction(() => tokens.replaceRefreshToken(sql, userId, refreshToken, key, now)).immediate());
+    releaseReserveIfLow(sql.dbPath);
+  }
+
+  /**
+   * Records why the refresh of `userId` failed; call under {@link tryWriteLock} so the processes
    * waiting for the lock read it ({@link refreshFailureSince}) instead of repeating the attempt.
    */
   recordRefreshFailure(userId: number, failure: RefreshFailure): void {

@@ -129,15 +129,16 @@ export function openDatabase(path: string): Db {
 }
 
 /**
- * Runs `fn` inside `BEGIN IMMEDIATE` … `COMMIT` (ROLLBACK when it throws). Unlike `db.transaction()`
- * the lock survives `await`, so other xtalk processes wait (busy_timeout) while `fn` talks to the
+ * Runs `fn` inside `BEGIN IMMEDIATE` … `COMMIT` (ROLLBACK when it throws), or resolves with
+ * `{ locked: false }` at once when another process holds the write lock: the caller decides how
+ * to wait (SQLite's own busy wait would block the thread, and with it whatever the caller could
+ * do meanwhile). Unlike `db.transaction()` the lock survives `await`, so `fn` may talk to the
  * keychain or the provider. Synchronous `db.transaction()` calls inside `fn` become savepoints.
  */
-export async function withImmediateLock<T>(db: Db, path: string, fn: () => Promise<T>): Promise<T> {
+export async function tryImmediateLock<T>(db: Db, path: string, fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
   if (db.inTransaction) throw new StoreError('internal error: nested store lock', { hint: 'Please report this bug.' });
-  // SQLite's busy wait blocks the thread: a second connection in this process waiting for the lock
-  // would stop the holder's own network I/O until busy_timeout. Same-process callers (the Node API
-  // called concurrently) therefore queue here and reach BEGIN IMMEDIATE one at a time.
+  // Same-process callers (the Node API called concurrently) queue here and reach BEGIN IMMEDIATE
+  // one at a time: a second connection of this process would otherwise wait on itself.
   const previous = lockQueue.get(path) ?? Promise.resolve();
   let release!: () => void;
   const mine = new Promise<void>((resolve) => (release = resolve));
@@ -145,11 +146,26 @@ export async function withImmediateLock<T>(db: Db, path: string, fn: () => Promi
   lockQueue.set(path, tail);
   await previous;
   try {
-    guardSqlite(path, () => db.exec('BEGIN IMMEDIATE'));
+    let began: boolean;
     try {
-      const result = await fn();
+      db.pragma('busy_timeout = 0');
+      began = guardSqlite(path, () => {
+        try {
+          db.exec('BEGIN IMMEDIATE');
+          return true;
+        } catch (e) {
+          if ((e as { code?: unknown }).code === 'SQLITE_BUSY') return false;
+          throw e;
+        }
+      });
+    } finally {
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+    if (!began) return { locked: false };
+    try {
+      const value = await fn();
       guardSqlite(path, () => db.exec('COMMIT'));
-      return result;
+      return { locked: true, value };
     } catch (e) {
       if (db.inTransaction) db.exec('ROLLBACK');
       throw e;
@@ -157,6 +173,16 @@ export async function withImmediateLock<T>(db: Db, path: string, fn: () => Promi
   } finally {
     release();
     if (lockQueue.get(path) === tail) lockQueue.delete(path);
+  }
+}
+
+/** {@link tryImmediateLock}, waiting (SQLite's busy timeout) for another process's lock. */
+export async function withImmediateLock<T>(db: Db, path: string, fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    const result = await tryImmediateLock(db, path, fn);
+    if (result.locked) return result.value;
+    // Waits in SQLite's busy handler (up to BUSY_TIMEOUT_MS), then tries again with the queue's turn.
+    guardSqlite(path, () => db.exec('BEGIN IMMEDIATE; ROLLBACK'));
   }
 }
 

@@ -35,21 +35,9 @@ const aad = (table: TokenTable, userId: number) => `${table}:${userId}`;
 /** Stores a token response: the ID token, the refresh token (replaced in place), a new access token; prunes expired ones. */
 export function writeGrant(sql: Sql, userId: number, grant: TokenGrant, key: Buffer, now: number): void {
   if (grant.idToken) sql.stmt('UPDATE user SET id_token = ? WHERE id = ?').run(encrypt(key, grant.idToken, aad('id_token', userId)), userId);
-  let refreshTokenId: number | null;
-  if (grant.refreshToken) {
-    const iso = new Date(now).toISOString();
-    // Upsert keeps the row id, so access tokens already linked to it stay linked.
-    refreshTokenId = sql
-      .stmt(
-        `INSERT INTO refresh_token (user_id, token, created_at, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (user_id) DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at
-         RETURNING id`,
-      )
-      .pluck()
-      .get(userId, encrypt(key, grant.refreshToken, aad('refresh_token', userId)), iso, iso) as number;
-  } else {
-    refreshTokenId = (sql.stmt('SELECT id FROM refresh_token WHERE user_id = ?').pluck().get(userId) as number | undefined) ?? null;
-  }
+  const refreshTokenId = grant.refreshToken
+    ? replaceRefreshToken(sql, userId, grant.refreshToken, key, now)
+    : ((sql.stmt('SELECT id FROM refresh_token WHERE user_id = ?').pluck().get(userId) as number | undefined) ?? null);
   // Pruned before the insert so a grant that is already expired is still stored once.
   sql.stmt('DELETE FROM access_token WHERE user_id = ? AND expires_at <= ?').run(userId, now);
   sql
@@ -58,6 +46,20 @@ export function writeGrant(sql: Sql, userId: number, grant: TokenGrant, key: Buf
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(userId, refreshTokenId, encrypt(key, grant.accessToken, aad('access_token', userId)), grant.tokenType, grant.scope, grant.expiresAt, now);
+}
+
+/** Stores the user's refresh token, replacing the one before in place; returns the row id. */
+export function replaceRefreshToken(sql: Sql, userId: number, refreshToken: string, key: Buffer, now: number): number {
+  const iso = new Date(now).toISOString();
+  // Upsert keeps the row id, so access tokens already linked to it stay linked.
+  return sql
+    .stmt(
+      `INSERT INTO refresh_token (user_id, token, created_at, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at
+       RETURNING id`,
+    )
+    .pluck()
+    .get(userId, encrypt(key, refreshToken, aad('refresh_token', userId)), iso, iso) as number;
 }
 
 /** Deletes the user's token rows that `key` cannot decrypt (their data key was replaced); returns how many. */

@@ -297,7 +297,7 @@ describe('refresh responses for another session', () => {
     ['changes iss', () => (rogue.behaviour.idTokenClaims = (c, grant) => (grant === 'refresh_token' ? { ...c, iss: 'https://evil.example' } : c)), /token refresh failed validation: unexpected JWT "iss".*"https:\/\/evil\.example"/],
     ['has a bad signature', () => (rogue.behaviour.signing = 'RS256-wrong-key'), /token refresh failed validation: JWT signature verification failed/],
   ];
-  it.each(cases)('rejects a refresh whose ID token %s, and keeps the stored tokens', async (_name, misbehave, reason) => {
+  it.each(cases)('rejects a refresh whose ID token %s: its access token and identity are not used, its rotated refresh token is kept', async (_name, misbehave, reason) => {
     const { home, code } = await login();
     expect(code).toBe(0);
     const before = await session(home);
@@ -306,7 +306,9 @@ describe('refresh responses for another session', () => {
     expectCleanFailure(res, reason);
     expect(rogue.count(PATHS.token, 'refresh_token')).toBe(1);
     const after = await session(home);
-    expect(after.refreshToken).toBe(before.refreshToken);
+    // Never lose a session: the provider rotated, so the old refresh token is spent.
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+    expect(after.refreshToken).toBeTruthy();
     expect(after.accessToken!.accessToken).toBe(before.accessToken!.accessToken);
     expect(after.accessTokenRows).toBe(before.accessTokenRows);
     expect(JSON.parse((await xtalk(home, ['whoami', '--json'])).stdout)).toMatchObject({ issuer: rogue.issuer, sub: ROGUE_SUBJECT });

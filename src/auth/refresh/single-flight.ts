@@ -12,27 +12,39 @@ import {
   type ExitCodeValue,
 } from '../../errors.js';
 import { quote } from '../../oidc/error-text.js';
+import { GRANT_ANSWER_SECONDS } from '../../oidc/refresh-grant.js';
 import type { Ui } from '../../output/ui.js';
 import { discoverFor } from '../provider-for.js';
-import type { AccountRecord, RefreshFailure, StoredAccessToken, TokenStore } from '../ports.js';
+import type { AccountRecord, OpenIdProvider, RefreshFailure, RefreshResult, StoredAccessToken, TokenStore } from '../ports.js';
 
 /** The default refresh margin; capped at half the token's lifetime so short-lived tokens don't refresh on every call. */
 export const DEFAULT_MIN_TTL_SECONDS = 60;
 
 /**
- * All provider calls under the write lock together (discovery, the refresh, the keys, a retry) end
- * by then: well inside the 30 s other xtalk processes wait for the lock, so they get its result
- * instead of "database is locked".
+ * Everything before the grant under the write lock (discovery, the provider's keys) ends by then.
+ * The grant itself is bounded apart (GRANT_ANSWER_SECONDS): once sent, its answer is awaited.
  */
-export const LOCKED_WORK_SECONDS = 20;
+export const PREPARE_SECONDS = 20;
+
+/**
+ * How long a caller waits for another process's refresh (a whole refresh's bounds, and some):
+ * then it takes the still-valid token if there is one, else it fails with REFRESH_WAIT_TIMEOUT.
+ */
+export const WAIT_FOR_REFRESH_SECONDS = PREPARE_SECONDS + GRANT_ANSWER_SECONDS + 10;
+
+/** Waiters look at the store this often (doubling from the first, with jitter so they spread out). */
+const FIRST_PAUSE_MS = 25;
+const MAX_PAUSE_MS = 250;
 
 export interface FreshTokenDeps {
-  ctx: Pick<Context, 'now' | 'discover' | 'faultPoint'>;
-  ui: Pick<Ui, 'debug'>;
+  ctx: Pick<Context, 'now' | 'sleep' | 'discover' | 'faultPoint'> & Partial<Pick<Context, 'signal'>>;
+  ui: Pick<Ui, 'debug'> & Partial<Pick<Ui, 'warn'>>;
   store: TokenStore;
   config: ResolvedConfig;
-  /** Default {@link LOCKED_WORK_SECONDS}; tests shorten it. */
-  lockedWorkSeconds?: number;
+  /** Defaults {@link PREPARE_SECONDS}, GRANT_ANSWER_SECONDS, {@link WAIT_FOR_REFRESH_SECONDS}; tests shorten them. */
+  prepareSeconds?: number;
+  answerSeconds?: number;
+  waitSeconds?: number;
 }
 
 export interface FreshTokenOptions {
@@ -53,10 +65,19 @@ export function isFresh(token: Pick<StoredAccessToken, 'expiresAt' | 'createdAt'
   return token.expiresAt - now > margin;
 }
 
+type Outcome = { token: StoredAccessToken } | { failure: XtalkError };
+
+/** A refresh answer not yet committed: stored again outside the lock if the commit itself fails. */
+interface Pending {
+  save?: () => Promise<StoredAccessToken>;
+}
+
 /**
  * A valid access token for `account`. The fast path reads the store only: no network, no
- * openid-client. Otherwise one refresh runs under the database write lock; whoever gets the lock
- * second re-reads the store and uses the token the first one stored (single flight across processes).
+ * openid-client. Otherwise one process refreshes under the database write lock and the others
+ * wait for its result, watching the store (single flight across processes). The holder secures
+ * everything that can fail locally and everything that can be fetched before it sends the grant,
+ * awaits the answer once sent, and stores it before any check can discard it (README "Reliability").
  */
 export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord, opts: FreshTokenOptions = {}): Promise<StoredAccessToken> {
   const { ctx, store } = deps;
@@ -65,77 +86,147 @@ export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord
     const current = await store.latestAccessToken(account.id);
     if (current && isFresh(current, startedAt, opts.minTtlSeconds)) return current;
   }
-  const outcome = await store.withWriteLock(async (): Promise<{ token: StoredAccessToken } | { failure: XtalkError }> => {
-    await ctx.faultPoint('refresh-locked');
-    // The process this one waited for failed: report its error rather than try again and hold
-    // everyone behind it up once more (waiters' patience is the SQLite busy timeout).
-    const shared = store.refreshFailureSince(account.id, startedAt);
-    if (shared) {
-      deps.ui.debug('the refresh another process did while this one waited failed; reporting its error');
-      return { failure: reviveFailure(shared) };
-    }
-    const limitSeconds = deps.lockedWorkSeconds ?? LOCKED_WORK_SECONDS;
-    const deadline = AbortSignal.timeout(limitSeconds * 1000);
+  const waitUntil = startedAt + (deps.waitSeconds ?? WAIT_FOR_REFRESH_SECONDS) * 1000;
+  for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
+    const pending: Pending = {};
+    let turn;
     try {
-      return { token: await refreshLocked(deps, account, opts, startedAt, deadline) };
+      turn = await store.tryWriteLock(() => refreshHolding(deps, account, opts, startedAt, pending));
     } catch (e) {
-      if (!(e instanceof XtalkError) || e instanceof CancelledError || e instanceof StoreError || e instanceof KeychainError) throw e;
-      const failure = deadline.aborted && e instanceof NetworkError ? lockDeadlineError(e, limitSeconds) : e;
-      // Committed with the lock: the waiting processes read it as soon as they get the lock.
-      store.recordRefreshFailure(account.id, { at: ctx.now(), name: failure.name, message: failure.message, hint: failure.hint, exitCode: failure.exitCode });
-      return { failure };
+      // The answer was in hand but its commit failed (the disk filled after the check): once more on its own.
+      if (pending.save && e instanceof StoreError) return pending.save();
+      throw e;
     }
-  });
-  if ('failure' in outcome) throw outcome.failure;
-  await ctx.faultPoint('refresh-committed');
-  return outcome.token;
+    if (turn.locked) {
+      if ('failure' in turn.value) throw turn.value.failure;
+      await ctx.faultPoint('refresh-committed');
+      return turn.value.token;
+    }
+    // Another process is refreshing: its result is what this caller wants.
+    const shared = store.refreshFailureSince(account.id, startedAt);
+    if (shared) throw reviveFailure(shared);
+    const latest = await store.latestAccessToken(account.id);
+    if (latest && refreshedSince(latest, opts, startedAt, ctx.now())) return latest;
+    if (ctx.now() >= waitUntil) {
+      if (latest && !opts.force && latest.accessToken !== opts.rejected && latest.expiresAt > ctx.now()) {
+        deps.ui.debug('another process is still refreshing; using the stored token, which is still valid');
+        return latest;
+      }
+      const seconds = Math.round((ctx.now() - startedAt) / 1000);
+      throw new NetworkError(`Another xtalk process has been refreshing this session for ${seconds} s without a result.`, { code: 'REFRESH_WAIT_TIMEOUT' });
+    }
+    await ctx.sleep(pause / 2 + Math.random() * pause, ctx.signal);
+  }
 }
 
-/** Under the write lock: the refresh itself, unless another process stored a fresh token meanwhile. */
-async function refreshLocked(deps: FreshTokenDeps, account: AccountRecord, opts: FreshTokenOptions, startedAt: number, deadline: AbortSignal): Promise<StoredAccessToken> {
+/** Whether `latest` is what this caller asked for, stored by another process after it started. */
+function refreshedSince(latest: StoredAccessToken, opts: FreshTokenOptions, startedAt: number, now: number): boolean {
+  if (opts.rejected !== undefined) return latest.accessToken !== opts.rejected && isFresh(latest, now, opts.minTtlSeconds);
+  if (opts.force) return latest.createdAt >= startedAt;
+  return isFresh(latest, now, opts.minTtlSeconds);
+}
+
+/** Under the write lock: the refresh itself, unless another process stored a fresh token (or failed) meanwhile. */
+async function refreshHolding(deps: FreshTokenDeps, account: AccountRecord, opts: FreshTokenOptions, startedAt: number, pending: Pending): Promise<Outcome> {
   const { ctx, store } = deps;
-  const latest = await store.latestAccessToken(account.id);
-  const refreshedMeanwhile =
-    latest &&
-    (opts.rejected !== undefined
-      ? latest.accessToken !== opts.rejected && isFresh(latest, ctx.now(), opts.minTtlSeconds)
-      : opts.force
-        ? latest.createdAt >= startedAt
-        : isFresh(latest, ctx.now(), opts.minTtlSeconds));
-  if (latest && refreshedMeanwhile) {
-    deps.ui.debug('another process refreshed the token while this one waited');
-    return latest;
+  await ctx.faultPoint('refresh-locked');
+  // The process this one waited for failed: report its error rather than try again and hold
+  // everyone behind it up once more.
+  const shared = store.refreshFailureSince(account.id, startedAt);
+  if (shared) {
+    deps.ui.debug('the refresh another process did while this one waited failed; reporting its error');
+    return { failure: reviveFailure(shared) };
   }
+  const latest = await store.latestAccessToken(account.id);
+  if (latest && refreshedSince(latest, opts, startedAt, ctx.now())) {
+    deps.ui.debug('another process refreshed the token while this one waited');
+    return { token: latest };
+  }
+  try {
+    const { provider, refreshToken } = await prepareGrant(deps, account);
+    return await grantAndStore(deps, account, provider, refreshToken, pending);
+  } catch (e) {
+    if (!(e instanceof XtalkError) || e instanceof CancelledError || e instanceof StoreError || e instanceof KeychainError) throw e;
+    // A limit of this process (under load it may be slow itself) is not the provider's answer:
+    // the next waiter tries on its own. Everything else is what every waiter would get.
+    if (e.facts.timedOut) throw e;
+    // Committed with the lock: the waiting processes read it as soon as it is released.
+    store.recordRefreshFailure(account.id, { at: ctx.now(), name: e.name, message: e.message, hint: e.hint, exitCode: e.exitCode });
+    return { failure: e };
+  }
+}
+
+/**
+ * Everything before the grant: the refresh token, the data key for writing and room for the rows
+ * (local failures), discovery and the provider's keys (fetched now, so nothing is fetched between
+ * the answer and its commit). A failure here leaves the session as it was.
+ */
+async function prepareGrant(deps: FreshTokenDeps, account: AccountRecord): Promise<{ provider: OpenIdProvider; refreshToken: string }> {
+  const { ctx, store } = deps;
   const stored = await store.refreshToken(account.id);
   if (!stored) {
     throw new SessionExpiredError('The access token has expired and the session has no refresh token.', {
       hint: 'Run `xtalk login` (with the offline_access scope the session renews itself).',
     });
   }
-  const provider = await discoverFor(deps, account, undefined, deadline);
-  let result;
+  await store.prepareRefreshWrite();
+  const limit = AbortSignal.timeout((deps.prepareSeconds ?? PREPARE_SECONDS) * 1000);
+  const deadline = ctx.signal ? AbortSignal.any([limit, ctx.signal]) : limit;
   try {
-    result = await provider.refresh(stored.refreshToken);
+    const provider = await discoverFor(deps, account, undefined, deadline);
+    await provider.prefetchKeys();
+    if (deadline.aborted) throw new NetworkError('The provider did not answer in time.', { facts: { timedOut: true } });
+    return { provider, refreshToken: stored.refreshToken };
+  } catch (e) {
+    if (ctx.signal?.aborted) throw new CancelledError();
+    throw e;
+  }
+}
+
+/**
+ * The grant, and its answer stored before anything can discard it: an answer whose ID token could
+ * not be checked for want of the provider's keys is stored (the account's details are left as they
+ * were); one that fails a check keeps its rotated refresh token and reports the failure.
+ */
+async function grantAndStore(deps: FreshTokenDeps, account: AccountRecord, provider: OpenIdProvider, refreshToken: string, pending: Pending): Promise<Outcome> {
+  const { ctx, store } = deps;
+  const answerSeconds = deps.answerSeconds ?? GRANT_ANSWER_SECONDS;
+  let result: RefreshResult;
+  try {
+    result = await provider.refresh(refreshToken, { answerSeconds });
   } catch (e) {
     if (!(e instanceof SessionExpiredError)) throw e;
     // A writer outside the lock may have rotated it; never retry with the token that just failed.
     const again = await store.refreshToken(account.id);
-    if (!again || again.refreshToken === stored.refreshToken) throw e;
-    result = await provider.refresh(again.refreshToken);
+    if (!again || again.refreshToken === refreshToken) throw e;
+    result = await provider.refresh(again.refreshToken, { answerSeconds });
   }
   await ctx.faultPoint('refresh-response');
-  checkSameSession(result.idClaims, account, provider.issuer);
-  const saved = await store.saveRefresh(account.id, result.grant, result.idClaims && personClaims(result.idClaims), ctx.now());
-  // Still inside the write lock: a crash here rolls the new tokens back like any point above.
-  await ctx.faultPoint('refresh-saved');
-  return saved;
-}
-
-function lockDeadlineError(cause: NetworkError, seconds: number): NetworkError {
-  return new NetworkError(`The provider did not complete the token refresh within ${seconds} s; xtalk gave up so that other xtalk processes waiting for it are not held up.`, {
-    hint: 'Check the network and the provider, then try again.',
-    cause,
-  });
+  const { grant } = result;
+  const problem = result.unverified ?? sameSessionProblem(result.idClaims, account, provider.issuer);
+  if (!problem || (problem.keysUnavailable && grant.accessToken)) {
+    const claims = problem ? undefined : result.idClaims && personClaims(result.idClaims);
+    const save = () => store.saveRefresh(account.id, grant, claims, ctx.now());
+    pending.save = save;
+    const saved = await save();
+    // Still inside the write lock: a crash here rolls the new tokens back like any point above.
+    await ctx.faultPoint('refresh-saved');
+    if (problem) {
+      deps.ui.warn?.("The provider's signing keys could not be fetched, so the refreshed ID token was not verified; the new tokens were stored and the account's details left as they were.");
+    }
+    return { token: saved };
+  }
+  if (grant.refreshToken) {
+    const rotated = grant.refreshToken;
+    pending.save = async () => {
+      await store.saveRotatedRefreshToken(account.id, rotated, ctx.now());
+      throw problem.error;
+    };
+    await store.saveRotatedRefreshToken(account.id, rotated, ctx.now());
+  }
+  const failure = problem.error instanceof XtalkError ? problem.error : new ProviderError(problem.error.message, { code: 'ID_TOKEN_INVALID', cause: problem.error });
+  store.recordRefreshFailure(account.id, { at: ctx.now(), name: failure.name, message: failure.message, hint: failure.hint, exitCode: failure.exitCode });
+  return { failure };
 }
 
 /** The error another process recorded, as the same class, so it is reported the same way. */
@@ -154,17 +245,15 @@ function reviveFailure(f: RefreshFailure): XtalkError {
 }
 
 /** OIDC Core 12.2: an ID token in a refresh response must be about the same session. */
-function checkSameSession(idClaims: Record<string, unknown> | undefined, account: AccountRecord, issuer: string): void {
-  if (!idClaims) return;
-  const hint = { code: 'ID_TOKEN_INVALID' } as const;
+function sameSessionProblem(idClaims: Record<string, unknown> | undefined, account: AccountRecord, issuer: string): RefreshResult['unverified'] {
+  if (!idClaims) return undefined;
+  const kept = 'the new tokens were not used (the rotated refresh token was kept)';
+  const problem = (message: string) => ({ error: new ProviderError(message, { code: 'ID_TOKEN_INVALID' }), keysUnavailable: false });
   if (idClaims.iss !== account.issuer || issuer !== account.issuer) {
-    throw new ProviderError(`The refreshed ID token was issued by ${quote(idClaims.iss)}, not ${quote(account.issuer)}; nothing was stored.`, hint);
+    return problem(`The refreshed ID token was issued by ${quote(idClaims.iss)}, not ${quote(account.issuer)}; ${kept}.`);
   }
-  if (idClaims.sub !== account.sub) {
-    throw new ProviderError(`The refreshed ID token is for subject ${quote(idClaims.sub)}, not ${quote(account.sub)}; nothing was stored.`, hint);
-  }
+  if (idClaims.sub !== account.sub) return problem(`The refreshed ID token is for subject ${quote(idClaims.sub)}, not ${quote(account.sub)}; ${kept}.`);
   const aud = Array.isArray(idClaims.aud) ? idClaims.aud : [idClaims.aud];
-  if (account.clientId && !aud.includes(account.clientId)) {
-    throw new ProviderError(`The refreshed ID token is not meant for client ${quote(account.clientId)}; nothing was stored.`, hint);
-  }
+  if (account.clientId && !aud.includes(account.clientId)) return problem(`The refreshed ID token is not meant for client ${quote(account.clientId)}; ${kept}.`);
+  return undefined;
 }
