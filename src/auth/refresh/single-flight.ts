@@ -174,8 +174,9 @@ async function prepareGrant(deps: FreshTokenDeps, account: AccountRecord): Promi
   const deadline = ctx.signal ? AbortSignal.any([limit, ctx.signal]) : limit;
   try {
     const provider = await discoverFor(deps, account, undefined, deadline);
+    // Best effort: without the keys the answer's ID token is checked (or found uncheckable) after it.
     await provider.prefetchKeys();
-    if (deadline.aborted) throw new NetworkError('The provider did not answer in time.', { facts: { timedOut: true } });
+    if (ctx.signal?.aborted) throw new CancelledError();
     return { provider, refreshToken: stored.refreshToken };
   } catch (e) {
     if (ctx.signal?.aborted) throw new CancelledError();
