@@ -87,10 +87,16 @@ export interface TokenStore {
   /** One transaction: the user row, the tokens, the account made current. */
   saveLogin(identity: SessionIdentity, grant: TokenGrant, now: number): Promise<AccountRecord>;
   saveRefresh(userId: number, grant: TokenGrant, idClaims: Record<string, unknown> | undefined, now: number): Promise<StoredAccessToken>;
+  /** Commits a refresh answer's tokens synchronously, before any check; returns the access token's row id. */
+  commitRefreshAnswer(userId: number, grant: TokenGrant, now: number): number;
+  /** The committed answer's ID token passed its checks: its token and claims are stored too. */
+  confirmRefresh(userId: number, idToken: string | null, idClaims: Record<string, unknown> | undefined, now: number): Promise<StoredAccessToken>;
+  /** The committed answer failed a check: its access token is not used. */
+  withdrawAccessToken(userId: number, rowId: number): void;
   /** Keeps only the rotated refresh token of an answer whose other parts failed a check. */
   saveRotatedRefreshToken(userId: number, refreshToken: string, now: number): Promise<void>;
   /** Before a refresh grant: the data key for writing in hand and room for the rows, or it throws. */
-  prepareRefreshWrite(): Promise<void>;
+  prepareRefreshWrite(userId: number): Promise<void>;
   /**
    * Runs `work` holding the database write lock (one refresh at a time across processes), or
    * resolves with `{ locked: false }` at once when another process holds it.

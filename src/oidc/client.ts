@@ -7,7 +7,7 @@ import { isRefusedEndpointUrl, refusedEndpointMessage, rejectedAlg } from './err
 import { checkAuthorizedParty, checkAuthTime, verifyHmacIdToken } from './id-token-checks.js';
 import { describe, mapError, responseOf } from './map-error.js';
 import { setUpProvider, type ProviderFetches } from './provider-setup.js';
-import { afterSending, GRANT_ANSWER_SECONDS, grantFetch, notAnOAuthAnswer, retryDelayMs, salvageGrant, type GrantTap } from './refresh-grant.js';
+import { afterSending, GRANT_ANSWER_SECONDS, grantFetch, notAnOAuthAnswer, retryDelayMs, salvageGrant, type GrantAnswer, type GrantTap } from './refresh-grant.js';
 import { delay, revokeToken } from './revocation.js';
 import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, ProviderSettings, RefreshOptions, RefreshResult, TokenResult } from './types.js';
 
@@ -210,7 +210,15 @@ export class ProviderClient {
     try {
       for (let attempt = 0; ; attempt++) {
         const tap: GrantTap = { sent: false, answer: undefined, keysFailed: false };
-        this.config[oidc.customFetch] = grantFetch(this.fetches.undeadlined, tokenEndpoint, jwksUri, answerMs, tap) as oidc.CustomFetch;
+        const onAnswer = opts.onAnswer && ((answer: GrantAnswer) => {
+          const grant = salvageGrant(answer, this.now(), UNKNOWN_LIFETIME_SECONDS);
+          try {
+            if (grant) opts.onAnswer!(grant);
+          } catch {
+            // The caller stores the result the usual way.
+          }
+        });
+        this.config[oidc.customFetch] = grantFetch(this.fetches.undeadlined, tokenEndpoint, jwksUri, answerMs, tap, onAnswer) as oidc.CustomFetch;
         try {
           return this.toResult(await oidc.refreshTokenGrant(this.config, refreshToken, opts.scope ? { scope: opts.scope } : undefined));
         } catch (e) {

@@ -1,4 +1,5 @@
 import { NetworkError, ProviderError, type XtalkError } from '../errors.js';
+import { bodyOf } from '../shared/bounded-fetch.js';
 import type { TokenGrant } from '../shared/oauth-terms.js';
 
 /**
@@ -32,18 +33,23 @@ export interface GrantTap {
  * answer that openid-client then rejects (an ID-token check, the keys endpoint down) can still be
  * stored; a failure of the keys endpoint (`jwksUri`) is noted.
  */
-export function grantFetch(base: typeof fetch, tokenEndpoint: string, jwksUri: string | undefined, answerMs: number, tap: GrantTap): typeof fetch {
+export function grantFetch(
+  base: typeof fetch,
+  tokenEndpoint: string,
+  jwksUri: string | undefined,
+  answerMs: number,
+  tap: GrantTap,
+  onAnswer?: (answer: GrantAnswer) => void,
+): typeof fetch {
   return (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = input instanceof Request ? input.url : String(input);
     if (url === tokenEndpoint) {
       tap.sent = true;
       const res = await base(input, { ...init, signal: AbortSignal.timeout(answerMs) });
-      tap.answer = {
-        status: res.status,
-        contentType: res.headers.get('content-type'),
-        retryAfter: res.headers.get('retry-after'),
-        body: Buffer.from(await res.clone().arrayBuffer()),
-      };
+      const body = bodyOf(res) ?? Buffer.from(await res.clone().arrayBuffer());
+      // Before anything else (even reading headers): the moment between the provider's rotation and the commit.
+      if (res.status === 200) onAnswer?.({ status: res.status, contentType: null, retryAfter: null, body });
+      tap.answer = { status: res.status, contentType: res.headers.get('content-type'), retryAfter: res.headers.get('retry-after'), body };
       return res;
     }
     try {

@@ -61,6 +61,12 @@ export interface RefreshOptions {
   answerSeconds?: number;
   /** Waits before the one Retry-After retry (tests pass their own). */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Called synchronously the moment a 200 answer's body is in, with its tokens read without any
+   * check (no ID token): the caller commits the rotated refresh token before anything else runs.
+   * What it throws is ignored here (the result is returned as usual).
+   */
+  onAnswer?: (grant: TokenGrant) => void;
 }
 
 /**

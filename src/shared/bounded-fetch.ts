@@ -39,9 +39,18 @@ export function boundedFetch(inner: typeof fetch, limit = MAX_PROVIDER_RESPONSE_
     if (res.ok && new URL(url).pathname.endsWith(DISCOVERY_SUFFIX)) checkDiscoveryJson(url, res.headers.get('content-type'), body);
     // Copied header by header: the response may come from another fetch implementation (undici).
     const headers = new Headers([...res.headers]);
-    return new Response(NULL_BODY_STATUS.has(res.status) ? null : body, { status: res.status, statusText: res.statusText, headers });
+    const response = new Response(NULL_BODY_STATUS.has(res.status) ? null : body, { status: res.status, statusText: res.statusText, headers });
+    bodies.set(response, body);
+    return response;
   };
   return bounded as typeof fetch;
+}
+
+const bodies = new WeakMap<Response, Buffer>();
+
+/** The body of a response {@link boundedFetch} returned, read already (no stream to go through). */
+export function bodyOf(res: Response): Buffer | undefined {
+  return bodies.get(res);
 }
 
 /**

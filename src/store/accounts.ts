@@ -73,9 +73,25 @@ export class AccountStore {
    * Everything a refresh answer's write needs that can fail here, done before the grant is sent:
    * the data key for writing (the keychain read, with its time limit) and room on the disk.
    */
-  async prepareRefreshWrite(): Promise<void> {
-    await this.#dataKey.forWriting();
-    secureRoom(this.#sql.dbPath);
+  async prepareRefreshWrite(userId: number): Promise<void> {
+    const key = await this.#dataKey.forWriting();
+    const sql = this.#sql;
+    secureRoom(sql.dbPath);
+    // The answer's commit rehearsed and rolled back: its statements prepared and its code warm, so
+    // the real one (the moment between the provider's rotation and xtalk's commit) is short.
+    const rehearsal = new Error('rehearsal');
+    const grant = { accessToken: 'a', tokenType: 'Bearer', scope: null, expiresAt: 0, refreshToken: 'r', idToken: null };
+    try {
+      sql.guard(() =>
+        sql.db.transaction(() => {
+          tokens.writeGrant(sql, userId, grant, key, 0);
+          meta.clearRefreshFailure(sql, userId);
+          throw rehearsal;
+        })(),
+      );
+    } catch (e) {
+      if (e !== rehearsal) throw e;
+    }
   }
 
   /**
@@ -101,6 +117,58 @@ export class AccountStore {
     );
     releaseReserveIfLow(sql.dbPath);
     return (await this.latestAccessToken(userId))!;
+  }
+
+  /**
+   * Commits a refresh answer's tokens (no ID token, no identity) the moment it arrives, before any
+   * check of it runs: a process killed after this keeps the rotated refresh token. Synchronous, so
+   * nothing else runs between the answer and the commit; needs the data key for writing in hand
+   * ({@link prepareRefreshWrite}). Under {@link tryWriteLock} it commits the lock's transaction
+   * (releasing the lock: waiters find the new token). Returns the access token's row id (0: none).
+   */
+  commitRefreshAnswer(userId: number, grant: TokenGrant, now: number): number {
+    const key = this.#dataKey.writingKeyInHand();
+    if (!key) throw new StoreError('internal error: the data key for writing is not in hand', { code: 'INTERNAL' });
+    const sql = this.#sql;
+    const rowId = sql.guard(() =>
+      sql.db.transaction(() => {
+        const id = tokens.writeGrant(sql, userId, { ...grant, idToken: null }, key, now);
+        meta.clearRefreshFailure(sql, userId);
+        return id;
+      })(),
+    );
+    releaseReserveIfLow(sql.dbPath);
+    if (sql.db.inTransaction) sql.guard(() => sql.db.exec('COMMIT'));
+    this.#faultPoint('refresh-answer-committed');
+    return rowId;
+  }
+
+  /**
+   * After {@link commitRefreshAnswer}: the answer's ID token passed its checks, so it and the
+   * identity claims it carries are stored too. Returns the newest access token.
+   */
+  async confirmRefresh(userId: number, idToken: string | null, idClaims: Record<string, unknown> | undefined, now: number): Promise<StoredAccessToken> {
+    const key = await this.#dataKey.forWriting();
+    const account = this.getAccount(userId);
+    if (!account) throw new StoreError(`account ${userId} disappeared during the refresh`, { code: 'ACCOUNT_GONE' });
+    const sql = this.#sql;
+    if (idToken || idClaims) {
+      sql.guard(() =>
+        sql.db
+          .transaction(() => {
+            if (idClaims) users.updateClaims(sql, account, idClaims, now);
+            if (idToken) tokens.writeIdToken(sql, userId, idToken, key);
+          })
+          .immediate(),
+      );
+    }
+    return (await this.latestAccessToken(userId))!;
+  }
+
+  /** After {@link commitRefreshAnswer}: the answer failed a check, so its access token is not used. */
+  withdrawAccessToken(userId: number, rowId: number): void {
+    const sql = this.#sql;
+    sql.guard(() => tokens.deleteAccessToken(sql, userId, rowId));
   }
 
   /**

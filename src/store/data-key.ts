@@ -63,6 +63,11 @@ export class DataKey {
     return this.#key && !this.#fromCopy ? Promise.resolve(this.#key) : this.#once(() => this.#resolveForWriting(), 'writing');
   }
 
+  /** The key for writing when it is already in hand (after {@link forWriting}), for writes that must not wait. */
+  writingKeyInHand(): Buffer | undefined {
+    return this.#key && !this.#fromCopy && !this.#pending ? this.#key : undefined;
+  }
+
   /** One resolution at a time per store: a second caller must not open a nested lock or a second key. */
   async #once(resolve: () => Promise<Buffer>, writing?: 'writing'): Promise<Buffer> {
     while (this.#pending) await this.#pending.catch(() => undefined);

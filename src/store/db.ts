@@ -164,7 +164,8 @@ export async function tryImmediateLock<T>(db: Db, path: string, fn: () => Promis
     if (!began) return { locked: false };
     try {
       const value = await fn();
-      guardSqlite(path, () => db.exec('COMMIT'));
+      // `fn` may have committed already (a refresh answer is committed the moment it arrives).
+      if (db.inTransaction) guardSqlite(path, () => db.exec('COMMIT'));
       return { locked: true, value };
     } catch (e) {
       if (db.inTransaction) db.exec('ROLLBACK');

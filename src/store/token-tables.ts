@@ -32,20 +32,36 @@ type TokenTable = 'access_token' | 'refresh_token' | 'id_token';
 /** AAD of a token column: binds each ciphertext to its table and user. */
 const aad = (table: TokenTable, userId: number) => `${table}:${userId}`;
 
-/** Stores a token response: the ID token, the refresh token (replaced in place), a new access token; prunes expired ones. */
-export function writeGrant(sql: Sql, userId: number, grant: TokenGrant, key: Buffer, now: number): void {
-  if (grant.idToken) sql.stmt('UPDATE user SET id_token = ? WHERE id = ?').run(encrypt(key, grant.idToken, aad('id_token', userId)), userId);
+/**
+ * Stores a token response: the ID token, the refresh token (replaced in place), a new access token
+ * (none when the grant has none); prunes expired ones. Returns the new access token's row id, or 0.
+ */
+export function writeGrant(sql: Sql, userId: number, grant: TokenGrant, key: Buffer, now: number): number {
+  if (grant.idToken) writeIdToken(sql, userId, grant.idToken, key);
   const refreshTokenId = grant.refreshToken
     ? replaceRefreshToken(sql, userId, grant.refreshToken, key, now)
     : ((sql.stmt('SELECT id FROM refresh_token WHERE user_id = ?').pluck().get(userId) as number | undefined) ?? null);
   // Pruned before the insert so a grant that is already expired is still stored once.
   sql.stmt('DELETE FROM access_token WHERE user_id = ? AND expires_at <= ?').run(userId, now);
-  sql
-    .stmt(
-      `INSERT INTO access_token (user_id, refresh_token_id, token, token_type, scope, expires_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .run(userId, refreshTokenId, encrypt(key, grant.accessToken, aad('access_token', userId)), grant.tokenType, grant.scope, grant.expiresAt, now);
+  if (!grant.accessToken) return 0;
+  return Number(
+    sql
+      .stmt(
+        `INSERT INTO access_token (user_id, refresh_token_id, token, token_type, scope, expires_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(userId, refreshTokenId, encrypt(key, grant.accessToken, aad('access_token', userId)), grant.tokenType, grant.scope, grant.expiresAt, now).lastInsertRowid,
+  );
+}
+
+/** Stores (or clears) the user's latest ID token. */
+export function writeIdToken(sql: Sql, userId: number, idToken: string, key: Buffer): void {
+  sql.stmt('UPDATE user SET id_token = ? WHERE id = ?').run(encrypt(key, idToken, aad('id_token', userId)), userId);
+}
+
+/** Deletes one access token row of the user. */
+export function deleteAccessToken(sql: Sql, userId: number, rowId: number): void {
+  sql.stmt('DELETE FROM access_token WHERE id = ? AND user_id = ?').run(rowId, userId);
 }
 
 /** Stores the user's refresh token, replacing the one before in place; returns the row id. */

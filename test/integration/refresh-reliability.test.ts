@@ -23,6 +23,8 @@ const misbehave = {
   tokenDelayMs: 0,
   /** The keys endpoint answers 503, or never answers. */
   jwks: 'ok' as 'ok' | '503' | 'hang',
+  /** Runs as the next token request arrives, before the provider answers it. */
+  onToken: undefined as (() => void) | undefined,
   /** Answers the next token request instead of the provider. */
   nextToken: undefined as ((ctx: KoaContext & { set(name: string, value: string): void }) => void) | undefined,
 };
@@ -38,6 +40,8 @@ const faults: KoaMiddleware = async (ctx, next) => {
   }
   if (ctx.path !== '/token' || ctx.method !== 'POST') return next();
   tokenPosts++;
+  misbehave.onToken?.();
+  misbehave.onToken = undefined;
   const answer = misbehave.nextToken;
   if (answer) {
     misbehave.nextToken = undefined;
@@ -60,7 +64,7 @@ afterAll(async () => {
   await provider?.stop();
 });
 afterEach(() => {
-  Object.assign(misbehave, { tokenDelayMs: 0, jwks: 'ok', nextToken: undefined });
+  Object.assign(misbehave, { tokenDelayMs: 0, jwks: 'ok', nextToken: undefined, onToken: undefined });
 });
 
 interface Session {
@@ -157,8 +161,9 @@ describe('before the grant: what can fail locally or be fetched does so first', 
       mkdirSync(home);
       const s = await signedIn('squeezed', { home });
       const before = await s.store.latestAccessToken(s.accountId);
-      const ctx = { ...s.ctx, faultPoint: async (name: string) => void (name === 'refresh-response' && fill(mount)) };
-      const token = await refresh(s, { ctx });
+      // After xtalk checked for room, before the answer arrives.
+      misbehave.onToken = () => void fill(mount);
+      const token = await refresh(s);
       expect(token.accessToken).not.toBe(before!.accessToken);
       expect(existsSync(reservePath(s.store.dbPath))).toBe(false);
       // What was committed is what the provider issued last: the session renews from it.

@@ -169,7 +169,7 @@ async function prepareGrant(deps: FreshTokenDeps, account: AccountRecord): Promi
       hint: 'Run `xtalk login` (with the offline_access scope the session renews itself).',
     });
   }
-  await store.prepareRefreshWrite();
+  await store.prepareRefreshWrite(account.id);
   const limit = AbortSignal.timeout((deps.prepareSeconds ?? PREPARE_SECONDS) * 1000);
   const deadline = ctx.signal ? AbortSignal.any([limit, ctx.signal]) : limit;
   try {
@@ -185,39 +185,51 @@ async function prepareGrant(deps: FreshTokenDeps, account: AccountRecord): Promi
 }
 
 /**
- * The grant, and its answer stored before anything can discard it: an answer whose ID token could
- * not be checked for want of the provider's keys is stored (the account's details are left as they
- * were); one that fails a check keeps its rotated refresh token and reports the failure.
+ * The grant, and its answer committed the moment it arrives (before openid-client reads it), so a
+ * process killed after that keeps the rotated refresh token. Then the checks: an ID token that
+ * passes adds its claims; one that cannot be checked for want of the provider's keys leaves the
+ * tokens in use and the account's details as they were; one that fails withdraws the access token
+ * (the rotated refresh token stays) and reports the failure.
  */
 async function grantAndStore(deps: FreshTokenDeps, account: AccountRecord, provider: OpenIdProvider, refreshToken: string, pending: Pending): Promise<Outcome> {
   const { ctx, store } = deps;
-  const answerSeconds = deps.answerSeconds ?? GRANT_ANSWER_SECONDS;
+  let committed: { rowId: number } | undefined;
+  const send = (token: string) =>
+    provider.refresh(token, {
+      answerSeconds: deps.answerSeconds ?? GRANT_ANSWER_SECONDS,
+      onAnswer: (grant) => {
+        committed = { rowId: store.commitRefreshAnswer(account.id, grant, ctx.now()) };
+      },
+    });
   let result: RefreshResult;
   try {
-    result = await provider.refresh(refreshToken, { answerSeconds });
+    result = await send(refreshToken);
   } catch (e) {
     if (!(e instanceof SessionExpiredError)) throw e;
     // A writer outside the lock may have rotated it; never retry with the token that just failed.
     const again = await store.refreshToken(account.id);
     if (!again || again.refreshToken === refreshToken) throw e;
-    result = await provider.refresh(again.refreshToken, { answerSeconds });
+    result = await send(again.refreshToken);
   }
   await ctx.faultPoint('refresh-response');
   const { grant } = result;
   const problem = result.unverified ?? sameSessionProblem(result.idClaims, account, provider.issuer);
   if (!problem || (problem.keysUnavailable && grant.accessToken)) {
     const claims = problem ? undefined : result.idClaims && personClaims(result.idClaims);
-    const save = () => store.saveRefresh(account.id, grant, claims, ctx.now());
+    const save = committed
+      ? () => store.confirmRefresh(account.id, problem ? null : (grant.idToken ?? null), claims, ctx.now())
+      : () => store.saveRefresh(account.id, grant, claims, ctx.now());
     pending.save = save;
     const saved = await save();
-    // Still inside the write lock: a crash here rolls the new tokens back like any point above.
     await ctx.faultPoint('refresh-saved');
     if (problem) {
       deps.ui.warn?.("The provider's signing keys could not be fetched, so the refreshed ID token was not verified; the new tokens were stored and the account's details left as they were.");
     }
     return { token: saved };
   }
-  if (grant.refreshToken) {
+  if (committed) {
+    if (committed.rowId) store.withdrawAccessToken(account.id, committed.rowId);
+  } else if (grant.refreshToken) {
     const rotated = grant.refreshToken;
     pending.save = async () => {
       await store.saveRotatedRefreshToken(account.id, rotated, ctx.now());
