@@ -1,6 +1,7 @@
 import type { FreshTokenDeps } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
 import { resolveConfig } from '../config/resolve.js';
+import { classifyEscapedError } from '../store/store-errors.js';
 import { createSystemServices } from '../system-services.js';
 import type { SessionOptions } from './options.js';
 import type { AccountRecord, TokenStore } from '../auth/ports.js';
@@ -19,11 +20,16 @@ export async function withStore<T>(opts: SessionOptions, fn: (store: TokenStore,
   const services = createSystemServices(env);
   // A library must not write to the host program's stderr: the keychain fallback becomes a process warning.
   const warn = (message: string) => process.emitWarning(message, { type: 'XtalkWarning', code: 'XTALK_CREDENTIAL_STORE_FALLBACK' });
-  const store = services.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn });
   try {
-    return await fn(store, { ctx: services, ui: { debug: () => {} }, store, config });
-  } finally {
-    store.close();
+    const store = services.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn });
+    try {
+      return await fn(store, { ctx: services, ui: { debug: () => {} }, store, config });
+    } finally {
+      store.close();
+    }
+  } catch (e) {
+    // The CLI's error edge does the same: what escaped the store is still a typed error for programs.
+    throw classifyEscapedError(e);
   }
 }
 
