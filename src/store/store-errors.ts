@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { StoreError, tooManyOpenFiles, XtalkError } from '../errors.js';
 
 /**
@@ -30,7 +31,7 @@ export function toStoreError(e: unknown, path?: string): unknown {
     }
     if (/^SQLITE_FULL(_|$)/.test(e.code)) return new StoreError(`no space left to write ${file}`, { facts: { reason: 'full' }, cause: e });
     if (/^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(e.code)) {
-      return new StoreError(`cannot read or write ${file} (${e.code})`, { facts: { reason: 'permissions' }, cause: e });
+      return (e.code.startsWith('SQLITE_CANTOPEN') && outOfFileDescriptors(e)) || new StoreError(`cannot read or write ${file} (${e.code})`, { facts: { reason: 'permissions' }, cause: e });
     }
     return new StoreError(`database error in ${file}: ${e.message}`, { facts: { reason: 'sqlite' }, cause: e });
   }
@@ -40,6 +41,20 @@ export function toStoreError(e: unknown, path?: string): unknown {
     return new StoreError(`cannot create or open ${path} (${String(code)})`, { facts: { reason: 'cannot_open' }, cause: e });
   }
   return e;
+}
+
+/**
+ * SQLite says only "unable to open database file" when the process has no file descriptor left
+ * (its -wal and -shm files are opened after the main file): opening any file tells.
+ */
+function outOfFileDescriptors(cause: unknown): XtalkError | undefined {
+  try {
+    closeSync(openSync(process.execPath, 'r'));
+    return undefined;
+  } catch (e) {
+    const found = tooManyOpenFiles(e);
+    return found && new XtalkError(found.message, { code: found.code, cause });
+  }
 }
 
 /**

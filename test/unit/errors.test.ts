@@ -139,4 +139,23 @@ describe('errors that escaped the store are reported as the store would word the
     expect((wrapped as XtalkError).code).toBe('TOO_MANY_OPEN_FILES');
     expect((wrapped as XtalkError).message).toMatch(/the system has reached its limit/);
   });
+
+  it('the guard of the store turns EMFILE into TOO_MANY_OPEN_FILES, and an unopenable file under descriptor shortage too', async () => {
+    const { guardSqlite } = await import('../../src/store/db.js');
+    const emfile = Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+    const caught = (() => {
+      try {
+        guardSqlite('/x/xtalk.db', () => {
+          throw emfile;
+        });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(caught).toBeInstanceOf(XtalkError);
+    expect((caught as XtalkError).code).toBe('TOO_MANY_OPEN_FILES');
+    // With descriptors to spare, SQLITE_CANTOPEN stays a store error about the file.
+    const { classifyEscapedError } = await import('../../src/store/store-errors.js');
+    expect((classifyEscapedError(rawSqliteError('unable to open database file', 'SQLITE_CANTOPEN')) as XtalkError).code).toBe('STORE_ERROR');
+  });
 });
