@@ -1,4 +1,5 @@
 import type { XtalkPaths } from './config/paths.js';
+import type { ConnectionLease } from './store/index.js';
 import type { Browser, Clock, CredentialStoreMode, Io, OpenIdProvider, ProcessLauncher, ProviderSettings, TokenStore } from './auth/ports.js';
 
 export type { BrowserVia, HostFacts, Io } from './auth/ports.js';
@@ -9,6 +10,8 @@ export interface StoreRequest {
   /** How long a keychain key may stay in the kernel key cache (`XTALK_KEY_CACHE_SECONDS`; 0: not at all). */
   keyCacheSeconds: number;
   warn: (message: string) => void;
+  /** An open connection to use instead of opening one (the Node API's shared ones); never closed by the store. */
+  connection?: ConnectionLease;
 }
 
 /**

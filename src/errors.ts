@@ -56,6 +56,7 @@ export const ErrorCodes = {
   INTERNAL: { exitCode: ExitCode.Error, hint: HINTS.INTERNAL },
   NOT_OAUTH_ANSWER: { exitCode: ExitCode.Error, hint: HINTS.NOT_OAUTH_ANSWER },
   REFRESH_WAIT_TIMEOUT: { exitCode: ExitCode.Error, hint: HINTS.REFRESH_WAIT_TIMEOUT },
+  TOO_MANY_OPEN_FILES: { exitCode: ExitCode.Error, hint: HINTS.TOO_MANY_OPEN_FILES },
 } as const satisfies Record<string, { exitCode: ExitCodeValue; hint: string | undefined }>;
 
 export type KnownErrorCode = keyof typeof ErrorCodes;
@@ -206,6 +207,23 @@ export class CancelledError extends XtalkError {
   constructor(message = 'Cancelled.', opts: ErrorOptions = {}) {
     super(message, { ...opts, exitCode: ExitCode.Interrupted, code: opts.code ?? 'CANCELLED' });
   }
+}
+
+/**
+ * EMFILE or ENFILE (the process's or the system's limit on open files), on `e` or a cause under it,
+ * as an XtalkError with code TOO_MANY_OPEN_FILES (also under an error of ours that blamed something
+ * else: the key file, the network); undefined for anything else.
+ */
+export function tooManyOpenFiles(e: unknown): XtalkError | undefined {
+  for (let err = e, depth = 0; err && typeof err === 'object' && depth < 5; err = (err as { cause?: unknown }).cause, depth++) {
+    if (err instanceof XtalkError && err.code === 'TOO_MANY_OPEN_FILES') return err;
+    const code = (err as { code?: unknown }).code;
+    if (code === 'EMFILE' || code === 'ENFILE') {
+      const which = code === 'EMFILE' ? 'this process has' : 'the system has';
+      return new XtalkError(`Too many open files: ${which} reached its limit (${code}).`, { code: 'TOO_MANY_OPEN_FILES', cause: e });
+    }
+  }
+  return undefined;
 }
 
 export function isXtalkError(e: unknown): e is XtalkError {

@@ -41,6 +41,7 @@ export const HINTS = {
   ACCOUNT_GONE: 'Run `xtalk login`.',
   ACCOUNT_NOT_FOUND: 'Run `xtalk status` to list the stored accounts.',
   INTERNAL: 'Please report this bug.',
+  TOO_MANY_OPEN_FILES: 'Make fewer calls at once, or raise the limit on open files (`ulimit -n`, LimitNOFILE in a systemd unit) and try again.',
   RESPONSE_TOO_LARGE: 'Check that the issuer URL is the OpenID provider itself; its documents are a few KB.',
   ANSWER_LOST:
     'The refresh request reached the provider but its answer did not reach xtalk. Try again; a provider that rotates refresh tokens strictly may have ended the session, and then the next call says to run `xtalk login`.',
@@ -139,7 +140,8 @@ function discoveryHint(facts: Facts): string | undefined {
 
 /** What to do about an unusable store (`facts.reason`, set by src/store/db.ts). */
 function storeHint(facts: Facts): string | undefined {
-  const moveAway = (move: string, then: string) => `${move} it away (for example \`mv ${String(facts.path)} ${String(facts.path)}.bak\`) ${then}.`;
+  const moveAway = (move: string, then: string) =>
+    facts.path === undefined ? `${move} it away (xtalk.db in the xtalk data folder) ${then}.` : `${move} it away (for example \`mv ${String(facts.path)} ${String(facts.path)}.bak\`) ${then}.`;
   switch (facts.reason) {
     case 'locked':
       return 'Try again; if it stays locked, look for a stuck xtalk process.';

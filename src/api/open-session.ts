@@ -1,6 +1,8 @@
 import type { FreshTokenDeps } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
 import { resolveConfig } from '../config/resolve.js';
+import { leaseConnection, type ConnectionLease } from '../store/index.js';
+import { classifyEscapedError } from '../store/store-errors.js';
 import { createSystemServices } from '../system-services.js';
 import type { SessionOptions } from './options.js';
 import type { AccountRecord, TokenStore } from '../auth/ports.js';
@@ -12,18 +14,30 @@ export interface Session {
   account: AccountRecord;
 }
 
-/** Opens the store for one call, selects the account as the CLI does, and always closes the store. */
+/**
+ * Runs `fn` with the store, selecting the account as the CLI does. The store's SQLite connection is
+ * lent by the process's pool for that file (see leaseConnection), not opened per call: a thousand
+ * calls at once need a few file descriptors, not three each. Everything else is the call's own —
+ * configuration, data key, account — so a login or logout by another process in between is seen.
+ * Whatever escaped the store (a SqliteError, EMFILE) is thrown as the typed error it stands for.
+ */
 export async function withStore<T>(opts: SessionOptions, fn: (store: TokenStore, deps: FreshTokenDeps) => Promise<T> | T): Promise<T> {
-  const env = opts.env ?? process.env;
-  const config = resolveConfig({ flags: {}, env, cwd: opts.cwd ?? process.cwd(), platform: process.platform });
-  const services = createSystemServices(env);
-  // A library must not write to the host program's stderr: the keychain fallback becomes a process warning.
-  const warn = (message: string) => process.emitWarning(message, { type: 'XtalkWarning', code: 'XTALK_CREDENTIAL_STORE_FALLBACK' });
-  const store = services.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn });
+  let connection: ConnectionLease | undefined;
   try {
+    const env = opts.env ?? process.env;
+    const config = resolveConfig({ flags: {}, env, cwd: opts.cwd ?? process.cwd(), platform: process.platform });
+    const services = createSystemServices(env);
+    // A library must not write to the host program's stderr: the keychain fallback becomes a process warning.
+    const warn = (message: string) => process.emitWarning(message, { type: 'XtalkWarning', code: 'XTALK_CREDENTIAL_STORE_FALLBACK' });
+    connection = await leaseConnection(config.paths.dbPath);
+    const store = services.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn, connection });
+    // Not store.close(): the connection goes back to the pool, which closes it once nobody uses it.
     return await fn(store, { ctx: services, ui: { debug: () => {} }, store, config });
+  } catch (e) {
+    // The CLI's error edge does the same: what escaped the store is still a typed error for programs.
+    throw classifyEscapedError(e);
   } finally {
-    store.close();
+    connection?.release();
   }
 }
 

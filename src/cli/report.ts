@@ -2,12 +2,16 @@ import type { Context } from '../context.js';
 import { ExitCode, isXtalkError } from '../errors.js';
 import { redact } from '../output/redact.js';
 import { createUi } from '../output/ui.js';
+import { classifyEscapedError } from '../store/store-errors.js';
 
 /**
  * Prints a failure as one line plus a hint and returns its exit code; the stack only with --debug.
  * The hint is the thrower's own, else the words src/hints.ts keeps for the error's code and facts.
+ * A SQLite error or a shortage of file descriptors that escaped the store is no bug of ours: it is
+ * reported as the typed error it stands for.
  */
-export function reportError(e: unknown, ctx: Context, debug: boolean): number {
+export function reportError(thrown: unknown, ctx: Context, debug: boolean): number {
+  const e = classifyEscapedError(thrown);
   const code = (e as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.startsWith('commander.')) {
     // commander already printed the message (or the help / version text).

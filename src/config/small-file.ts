@@ -17,7 +17,7 @@ export function readSettingsFile(path: string, what: string, opts: { ignoreDirec
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || (code === 'EISDIR' && opts.ignoreDirectory)) return undefined;
-    throw new ConfigError(`Cannot read the ${what} ${path}: ${(e as Error).message}`, `Check the permissions of ${path}, or remove it.`);
+    throw new ConfigError(`Cannot read the ${what} ${path}: ${(e as Error).message}`, `Check the permissions of ${path}, or remove it.`, undefined, { cause: e });
   }
   try {
     const stat = fstatSync(fd);

@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import type { TokenAuthMethod } from '../shared/oauth-terms.js';
+import { CancelledError } from '../errors.js';
 import { checkSameOrigin } from '../shared/endpoint-origin.js';
 import { isLoopbackHost } from '../shared/url-rules.js';
 import { boundedFetch, withDeadline } from '../shared/bounded-fetch.js';
@@ -28,8 +29,10 @@ export async function setUpProvider(settings: ProviderSettings): Promise<{ confi
   const undeadlined = boundedFetch(inner);
   const boundFetch = settings.deadline ? boundedFetch(withDeadline(inner, settings.deadline)) : undeadlined;
   const doc = await call(`discovery at ${settings.discoveryUrl ?? settings.issuer}`, () =>
-    fetchDiscovery({ issuer: settings.issuer, discoveryUrl: settings.discoveryUrl, fetch: boundFetch, timeoutMs: timeout * 1000 }),
+    fetchDiscovery({ issuer: settings.issuer, discoveryUrl: settings.discoveryUrl, fetch: boundFetch, timeoutMs: timeout * 1000, signal: settings.signal }),
   ).catch((e: unknown) => {
+    // The fetch rejects with the signal's reason (the signal's name), not with an error of ours.
+    if (settings.signal?.aborted) throw new CancelledError();
     throw asDiscoveryFailure(e);
   });
   const discovered = doc.metadata as oidc.ServerMetadata;

@@ -19,6 +19,11 @@ export interface ProviderSettings {
   timeoutSeconds?: number;
   /** Ends every request of this client once it fires (a limit on all of them together). */
   deadline?: AbortSignal | undefined;
+  /**
+   * Ends discovery (and only discovery) once it fires, with a CancelledError: Ctrl-C before anything
+   * was sent for. Later requests ignore it, since an answer to a token grant must still be stored.
+   */
+  signal?: AbortSignal | undefined;
   now?: () => number;
 }
 

@@ -4,8 +4,9 @@ import { createRequire } from 'node:module';
 import type DatabaseConstructor from 'better-sqlite3';
 import BundledDatabase from 'better-sqlite3';
 import bundledPackage from 'better-sqlite3/package.json' with { type: 'json' };
-import { StoreError, XtalkError } from '../errors.js';
+import { StoreError } from '../errors.js';
 import { ensurePrivateDir, tightenMode } from '../shared/private-files.js';
+import { toStoreError } from './store-errors.js';
 
 export { ensurePrivateDir, tightenMode };
 
@@ -168,7 +169,11 @@ export async function tryImmediateLock<T>(db: Db, path: string, fn: () => Promis
       if (db.inTransaction) guardSqlite(path, () => db.exec('COMMIT'));
       return { locked: true, value };
     } catch (e) {
-      if (db.inTransaction) db.exec('ROLLBACK');
+      try {
+        if (db.inTransaction) db.exec('ROLLBACK');
+      } catch {
+        // SQLite rolled back already (a failed COMMIT on a full disk does); `e` says why.
+      }
       throw e;
     }
   } finally {
@@ -197,28 +202,6 @@ export function guardSqlite<T>(path: string, fn: () => T): T {
   } catch (e) {
     throw toStoreError(e, path);
   }
-}
-
-function toStoreError(e: unknown, path: string): unknown {
-  if (e instanceof XtalkError) return e;
-  const code = (e as { code?: unknown } | null)?.code;
-  if (e instanceof Database.SqliteError) {
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-      return new StoreError(`the database ${path} is locked by another xtalk process`, { facts: { reason: 'locked' }, cause: e });
-    }
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-      return new StoreError(`${path} is not an xtalk database or is corrupt`, { facts: { reason: 'corrupt', path }, cause: e });
-    }
-    if (code === 'SQLITE_FULL') return new StoreError(`no space left to write ${path}`, { facts: { reason: 'full' }, cause: e });
-    if (typeof code === 'string' && /^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(code)) {
-      return new StoreError(`cannot read or write ${path} (${code})`, { facts: { reason: 'permissions' }, cause: e });
-    }
-    return new StoreError(`database error in ${path}: ${e.message}`, { facts: { reason: 'sqlite' }, cause: e });
-  }
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EISDIR') {
-    return new StoreError(`cannot create or open ${path} (${String(code)})`, { facts: { reason: 'cannot_open' }, cause: e });
-  }
-  return e;
 }
 
 function ensurePrivateFile(path: string): void {

@@ -1,11 +1,13 @@
 import { AccountStore } from './accounts.js';
 import { DataKey, keychainAccount, type EarlyKeyRead } from './data-key.js';
 import { openDatabase } from './db.js';
+import type { ConnectionLease } from './shared-connections.js';
 import { systemKeyCache, type KeyCachePort } from './key-cache.js';
 import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from './keychain.js';
 import type { CredentialStoreMode } from './types.js';
 
 export { AccountStore } from './accounts.js';
+export { leaseConnection, MAX_SHARED_CONNECTIONS, type ConnectionLease } from './shared-connections.js';
 export { UndecryptableTokenError } from './crypto.js';
 export { BUSY_TIMEOUT_MS, SCHEMA_VERSION } from './db.js';
 export { createSystemKeychain, KEYCHAIN_TIMEOUT_MS, KeychainUnavailableError, type KeychainPort } from './keychain.js';
@@ -33,6 +35,12 @@ export interface OpenStoreOptions {
   warn: (message: string) => void;
   /** Crash tests stop the process here; synchronous because some points are inside transactions. */
   faultPoint?: (name: string) => void;
+  /**
+   * A connection lent by {@link leaseConnection} (the Node API's): the store uses it instead of
+   * opening one, and the lease's holder gives it back instead of closing the store. The data key is
+   * still this store's own, read afresh, so a key another process deleted or replaced is never used.
+   */
+  connection?: ConnectionLease;
 }
 
 /**
@@ -44,7 +52,7 @@ export function openStore(opts: OpenStoreOptions): AccountStore {
   const keychain = opts.keychain ? guardKeychain(opts.keychain, timeoutMs) : createSystemKeychain({ timeoutMs });
   const early = opts.keychain ? undefined : takeEarlyRead(opts.dbPath);
   const keyCache = opts.keyCache ?? (opts.keychain ? undefined : systemKeyCache(opts.keyCacheSeconds ?? 0));
-  const db = openDatabase(opts.dbPath);
+  const db = opts.connection?.db ?? openDatabase(opts.dbPath);
   const faultPoint = opts.faultPoint ?? (() => {});
   const dataKey = new DataKey({ db, dbPath: opts.dbPath, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint, early, keyCache });
   return new AccountStore(db, opts.dbPath, dataKey, faultPoint, opts.warn);

@@ -15,7 +15,7 @@ import {
   XtalkError,
 } from '../../src/index.js';
 import { ProviderClient } from '../../src/oidc/client.js';
-import { openStore } from '../../src/store/index.js';
+import { leaseConnection, openStore } from '../../src/store/index.js';
 import { startBadProvider } from '../helpers/bad-provider.js';
 import { createTestContext } from '../fakes/context.js';
 import { signInWithHttp } from '../provider/http-browser.js';
@@ -85,6 +85,31 @@ describe('the Node API over the CLI store', () => {
     expect(after).not.toBe(before);
     expect(await cliToken(env)).toBe(after);
     expect((await provider.introspect(after)).active).toBe(true);
+  });
+
+  it('a connection the process keeps open between calls still sees a CLI logout and a new login (no stale key or account)', async () => {
+    const env = await signedIn('api-carol');
+    // Held like a concurrent call would hold it: the pool then keeps the API's connection open too.
+    const held = await leaseConnection(join(env.XTALK_HOME!, 'xtalk.db'));
+    try {
+      const first = await getAccessToken({ env });
+      expect(first).toBe(await cliToken(env));
+      // The last account logs out: its tokens and the store's data key (the key file) are deleted.
+      const logout = createTestContext({ env });
+      expect(await run(['logout'], logout), logout.stderr.text).toBe(0);
+      await expect(getAccessToken({ env })).rejects.toMatchObject({ code: 'LOGIN_REQUIRED' });
+      await expect(whoami({ env })).rejects.toMatchObject({ code: 'LOGIN_REQUIRED' });
+      // A new login writes with a new data key; a key kept from before could not decrypt its token.
+      const login = createTestContext({ env, browser: (url) => signInWithHttp(url, { login: 'api-dave' }) });
+      expect(await run(['login'], login), login.stderr.text).toBe(0);
+      await Promise.all(login.browserRuns);
+      const second = await getAccessToken({ env });
+      expect(second).not.toBe(first);
+      expect(second).toBe(await cliToken(env));
+      expect(await whoami({ env })).toMatchObject({ sub: 'api-dave', current: true });
+    } finally {
+      held.release();
+    }
   });
 
   it('typed errors with stable codes where the CLI exits 4 or 2', async () => {

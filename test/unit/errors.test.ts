@@ -81,3 +81,81 @@ describe('the CLI reports an error by its code', () => {
     expect(debug.stderr.text).toContain('code: DISCOVERY_FAILED\n');
   });
 });
+
+/** What better-sqlite3 throws, as another copy of its JavaScript made it (no `instanceof` holds). */
+function rawSqliteError(message: string, code: string): Error & { code: string } {
+  const e = new Error(message) as Error & { code: string };
+  Object.defineProperty(e, 'name', { value: 'SqliteError' });
+  e.code = code;
+  return e;
+}
+
+describe('errors that escaped the store are reported as the store would word them', () => {
+  it('a raw SQLITE_BUSY is a store error: "locked by another xtalk process" with its hint, never "Unexpected error"', async () => {
+    const { reportError } = await import('../../src/cli/report.js');
+    const { createTestContext } = await import('../fakes/context.js');
+    const ctx = createTestContext();
+    expect(reportError(rawSqliteError('database is locked', 'SQLITE_BUSY'), ctx, false)).toBe(ExitCode.Error);
+    expect(ctx.stderr.text).toBe(
+      '✗ the xtalk database is locked by another xtalk process\n  hint: Try again; if it stays locked, look for a stuck xtalk process.\n',
+    );
+    const debug = createTestContext();
+    reportError(rawSqliteError('database is locked', 'SQLITE_BUSY_SNAPSHOT'), debug, true);
+    expect(debug.stderr.text).toContain('code: STORE_ERROR\n');
+    expect(debug.stderr.text).not.toContain('Unexpected error');
+  });
+
+  it('the same words as a guarded StoreError, for every kind of SQLite failure', async () => {
+    const { classifyEscapedError } = await import('../../src/store/store-errors.js');
+    const cases: [string, string, RegExp][] = [
+      ['SQLITE_LOCKED', 'database table is locked', /locked by another xtalk process/],
+      ['SQLITE_CORRUPT', 'database disk image is malformed', /is not an xtalk database or is corrupt/],
+      ['SQLITE_FULL', 'database or disk is full', /no space left/],
+      ['SQLITE_IOERR_WRITE', 'disk I/O error', /cannot read or write .*SQLITE_IOERR_WRITE/],
+      ['SQLITE_CONSTRAINT_TRIGGER', 'nope', /database error in the xtalk database: nope/],
+    ];
+    for (const [code, message, words] of cases) {
+      const e = classifyEscapedError(rawSqliteError(message, code));
+      expect(e, code).toBeInstanceOf(StoreError);
+      expect((e as StoreError).code, code).toBe('STORE_ERROR');
+      expect((e as StoreError).message, code).toMatch(words);
+      expect((e as StoreError).hint, code).toBeDefined();
+      expect((e as StoreError).hint, code).not.toMatch(/undefined/);
+    }
+    // Only SQLite's own errors: a name or a code alone is not enough.
+    const plain = Object.assign(new Error('x'), { code: 'SQLITE_BUSY' });
+    expect(classifyEscapedError(plain)).toBe(plain);
+  });
+
+  it('EMFILE or ENFILE, raw or under an error of ours, is TOO_MANY_OPEN_FILES with its hint', async () => {
+    const { reportError } = await import('../../src/cli/report.js');
+    const { createTestContext } = await import('../fakes/context.js');
+    const emfile = Object.assign(new Error("EMFILE: too many open files, open '/x/xtalk.db'"), { code: 'EMFILE', errno: -24 });
+    const ctx = createTestContext();
+    expect(reportError(emfile, ctx, false)).toBe(ExitCode.Error);
+    expect(ctx.stderr.text).toMatch(/^✗ Too many open files: this process has reached its limit \(EMFILE\)\.\n  hint: .*ulimit -n/);
+    const { classifyEscapedError } = await import('../../src/store/store-errors.js');
+    const wrapped = classifyEscapedError(new StoreError('cannot read the key file /k', { cause: Object.assign(new Error('ENFILE'), { code: 'ENFILE' }) }));
+    expect((wrapped as XtalkError).code).toBe('TOO_MANY_OPEN_FILES');
+    expect((wrapped as XtalkError).message).toMatch(/the system has reached its limit/);
+  });
+
+  it('the guard of the store turns EMFILE into TOO_MANY_OPEN_FILES, and an unopenable file under descriptor shortage too', async () => {
+    const { guardSqlite } = await import('../../src/store/db.js');
+    const emfile = Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+    const caught = (() => {
+      try {
+        guardSqlite('/x/xtalk.db', () => {
+          throw emfile;
+        });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(caught).toBeInstanceOf(XtalkError);
+    expect((caught as XtalkError).code).toBe('TOO_MANY_OPEN_FILES');
+    // With descriptors to spare, SQLITE_CANTOPEN stays a store error about the file.
+    const { classifyEscapedError } = await import('../../src/store/store-errors.js');
+    expect((classifyEscapedError(rawSqliteError('unable to open database file', 'SQLITE_CANTOPEN')) as XtalkError).code).toBe('STORE_ERROR');
+  });
+});

@@ -72,6 +72,8 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
     revocationEndpoint: config.revocationEndpoint,
     revocationEndpointFrom: config.origins.revocationEndpoint,
     timeoutSeconds: config.httpTimeoutSeconds,
+    // Nothing is sent for yet: Ctrl-C ends a discovery that hangs at once.
+    signal: ctx.signal,
     now: ctx.now,
   });
   const followed = provider.discovery.redirects.map((r) => ` after HTTP ${r.status} from ${r.from}`).join('');

@@ -1,0 +1,67 @@
+import { closeSync, openSync } from 'node:fs';
+import { StoreError, tooManyOpenFiles, XtalkError } from '../errors.js';
+
+/**
+ * better-sqlite3's SqliteError, told by its shape: the addon throws instances of the class of the
+ * first copy of better-sqlite3's JavaScript a process loaded, and a process may hold several (the
+ * quick bundle hands a run over to the full program; a program may load both builds of the Node
+ * API), so `instanceof` misses the errors of another copy. Imports nothing of better-sqlite3: the
+ * edges (src/cli, src/api) use it too.
+ */
+export function isSqliteError(e: unknown): e is Error & { code: string } {
+  const code = (e as { code?: unknown } | null)?.code;
+  return e instanceof Error && e.name === 'SqliteError' && typeof code === 'string' && code.startsWith('SQLITE_');
+}
+
+/**
+ * A SQLite or file-system error as the StoreError (code STORE_ERROR, `facts.reason`) a user reads;
+ * EMFILE/ENFILE as TOO_MANY_OPEN_FILES. `path` is the database file, when known. Anything else is
+ * returned as it is.
+ */
+export function toStoreError(e: unknown, path?: string): unknown {
+  if (e instanceof XtalkError) return e;
+  const code = (e as { code?: unknown } | null)?.code;
+  const file = path ?? 'the xtalk database';
+  if (isSqliteError(e)) {
+    if (/^SQLITE_(BUSY|LOCKED)(_|$)/.test(e.code)) {
+      return new StoreError(`${path === undefined ? file : `the database ${path}`} is locked by another xtalk process`, { facts: { reason: 'locked' }, cause: e });
+    }
+    if (/^SQLITE_(NOTADB|CORRUPT)(_|$)/.test(e.code)) {
+      return new StoreError(`${file} is not an xtalk database or is corrupt`, { facts: { reason: 'corrupt', path }, cause: e });
+    }
+    if (/^SQLITE_FULL(_|$)/.test(e.code)) return new StoreError(`no space left to write ${file}`, { facts: { reason: 'full' }, cause: e });
+    if (/^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(e.code)) {
+      return (e.code.startsWith('SQLITE_CANTOPEN') && outOfFileDescriptors(e)) || new StoreError(`cannot read or write ${file} (${e.code})`, { facts: { reason: 'permissions' }, cause: e });
+    }
+    return new StoreError(`database error in ${file}: ${e.message}`, { facts: { reason: 'sqlite' }, cause: e });
+  }
+  const fileLimit = tooManyOpenFiles(e);
+  if (fileLimit) return fileLimit;
+  if (path !== undefined && (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EISDIR')) {
+    return new StoreError(`cannot create or open ${path} (${String(code)})`, { facts: { reason: 'cannot_open' }, cause: e });
+  }
+  return e;
+}
+
+/**
+ * SQLite says only "unable to open database file" when the process has no file descriptor left
+ * (its -wal and -shm files are opened after the main file): opening any file tells.
+ */
+function outOfFileDescriptors(cause: unknown): XtalkError | undefined {
+  try {
+    closeSync(openSync(process.execPath, 'r'));
+    return undefined;
+  } catch (e) {
+    const found = tooManyOpenFiles(e);
+    return found && new XtalkError(found.message, { code: found.code, cause });
+  }
+}
+
+/**
+ * What an edge (the CLI's error report, the Node API) makes of an error that escaped every guard:
+ * a SqliteError becomes the StoreError a guard would have thrown, a shortage of file descriptors
+ * TOO_MANY_OPEN_FILES; anything else stays as it is.
+ */
+export function classifyEscapedError(e: unknown): unknown {
+  return tooManyOpenFiles(e) ?? (isSqliteError(e) ? toStoreError(e) : e);
+}
