@@ -4,6 +4,7 @@ import { isSecureOrLoopback } from '../shared/url-rules.js';
 import { isXtalkError } from '../errors.js';
 import { discoveryUrlFor, fetchDiscovery, type DiscoveredDocument } from '../oidc/discovery.js';
 import { fail, ok, warn, type CheckResult } from './check.js';
+import { anySignal } from '../shared/abort.js';
 
 /** Warn from this much clock difference; fail from the next (ID-token checks allow only a little). */
 export const SKEW_WARN_MS = 30_000;
@@ -138,7 +139,7 @@ async function getJson(p: ProviderProbe, url: string): Promise<Got> {
     res = await p.fetch(url, {
       headers: { accept: 'application/json' },
       redirect: 'manual',
-      signal: AbortSignal.any([p.signal, AbortSignal.timeout(p.requestTimeoutMs)]),
+      signal: anySignal([p.signal], p.requestTimeoutMs),
     });
   } catch (e) {
     return { error: `cannot reach ${url}: ${describeFetchError(e, p.requestTimeoutMs)}`, fix: NETWORK_FIX };

@@ -10,6 +10,7 @@ import { setUpProvider, type ProviderFetches } from './provider-setup.js';
 import { afterSending, GRANT_ANSWER_SECONDS, grantFetch, notAnOAuthAnswer, retryDelayMs, salvageGrant, type GrantAnswer, type GrantTap } from './refresh-grant.js';
 import { delay, revokeToken } from './revocation.js';
 import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, ProviderSettings, RefreshOptions, RefreshResult, TokenResult } from './types.js';
+import { anySignal } from '../shared/abort.js';
 
 // The files of this folder: provider-setup.ts (discovery and the openid-client Configuration),
 // this class (the grants), id-token-checks.ts (what xtalk checks beyond openid-client),
@@ -180,7 +181,7 @@ export class ProviderClient {
     // openid-client's own rule for the keys endpoint: https, or http only where the issuer may be.
     if (new URL(uri).protocol !== 'https:' && !this.fetches.insecure) return false;
     try {
-      const res = await this.fetches.deadlined(uri, { headers: { accept: 'application/json, application/jwk-set+json' }, signal: AbortSignal.timeout(this.fetches.timeoutMs) });
+      const res = await this.fetches.deadlined(uri, { headers: { accept: 'application/json, application/jwk-set+json' }, signal: anySignal([], this.fetches.timeoutMs) });
       if (!res.ok) return false;
       const jwks = (await res.json()) as { keys?: unknown };
       if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys)) return false;

@@ -1,6 +1,7 @@
 import { ProviderError } from '../errors.js';
 import { quote } from './error-text.js';
 import { DISCOVERY_SUFFIX } from '../shared/url-rules.js';
+import { anySignal } from '../shared/abort.js';
 
 /** Real deployments add a slash or move the document once or twice; more is a loop or a misconfiguration. */
 export const MAX_DISCOVERY_REDIRECTS = 3;
@@ -56,7 +57,7 @@ export async function fetchDiscovery(req: DiscoveryRequest): Promise<DiscoveredD
   const redirects: DiscoveredDocument['redirects'] = [];
   let url = first;
   for (;;) {
-    const signal = req.signal ? AbortSignal.any([req.signal, AbortSignal.timeout(req.timeoutMs)]) : AbortSignal.timeout(req.timeoutMs);
+    const signal = anySignal([req.signal], req.timeoutMs);
     const res = await req.fetch(url, { method: 'GET', headers: { accept: 'application/json' }, redirect: 'manual', signal });
     const receivedAt = now();
     if (res.status >= 300 && res.status < 400) {

@@ -1,6 +1,7 @@
 import { NetworkError, ProviderError, type XtalkError } from '../errors.js';
 import { bodyOf } from '../shared/bounded-fetch.js';
 import type { TokenGrant } from '../shared/oauth-terms.js';
+import { anySignal } from '../shared/abort.js';
 
 /**
  * Once the refresh grant is on its way, its answer is awaited this long, whatever deadline the
@@ -45,7 +46,7 @@ export function grantFetch(
     const url = input instanceof Request ? input.url : String(input);
     if (url === tokenEndpoint) {
       tap.sent = true;
-      const res = await base(input, { ...init, signal: AbortSignal.timeout(answerMs) });
+      const res = await base(input, { ...init, signal: anySignal([], answerMs) });
       const body = bodyOf(res) ?? Buffer.from(await res.clone().arrayBuffer());
       // Before anything else (even reading headers): the moment between the provider's rotation and the commit.
       if (res.status === 200) onAnswer?.({ status: res.status, contentType: null, retryAfter: null, body });

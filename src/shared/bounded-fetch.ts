@@ -1,5 +1,6 @@
 import { ProviderError } from '../errors.js';
 import { DISCOVERY_SUFFIX } from './url-rules.js';
+import { anySignal } from './abort.js';
 
 /** Provider answers are JSON documents of a few KB; a discovery document or JWKS of 1 MB is not real. */
 export const MAX_PROVIDER_RESPONSE_BYTES = 1024 * 1024;
@@ -59,7 +60,7 @@ export function bodyOf(res: Response): Buffer | undefined {
  */
 export function withDeadline(inner: typeof fetch, deadline: AbortSignal): typeof fetch {
   return ((input: string | URL | Request, init?: RequestInit) =>
-    inner(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline })) as typeof fetch;
+    inner(input, { ...init, signal: anySignal([init?.signal ?? undefined, deadline]) })) as typeof fetch;
 }
 
 function tooLarge(url: string, limit: number): ProviderError {

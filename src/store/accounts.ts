@@ -56,6 +56,12 @@ export class AccountStore {
         })
         .immediate(),
     );
+    // The reserve every refresh of this session counts on; a disk too full for it is reported by the first refresh.
+    try {
+      secureRoom(sql.dbPath);
+    } catch {
+      // The refresh refuses to start without room, with the reason.
+    }
     return this.getAccount(userId)!;
   }
 

@@ -297,14 +297,6 @@ describe('a provider that stops answering', () => {
     if (path === '/token') expect(provider.grants.length).toBe(grants);
   });
 
-  it('refresh: the token endpoint hangs; the stored session is kept as it was', async () => {
-    const home = copyOfSignedIn();
-    hanging.add('/token');
-    const outcome = await xtalkKeepsSession(['refresh'], { home });
-    expectFailure(outcome, ExitCode.Error, /The provider did not answer the token refresh in time\.$/, /XTALK_HTTP_TIMEOUT sets how many seconds/);
-    expect(outcome.ms).toBeLessThan(HTTP_TIMEOUT_SECONDS * 1000 + 3000);
-  });
-
   it('whoami --verify: userinfo hangs', async () => {
     const home = copyOfSignedIn();
     hanging.add('/me');

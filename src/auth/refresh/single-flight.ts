@@ -16,6 +16,7 @@ import { GRANT_ANSWER_SECONDS } from '../../oidc/refresh-grant.js';
 import type { Ui } from '../../output/ui.js';
 import { discoverFor } from '../provider-for.js';
 import type { AccountRecord, OpenIdProvider, RefreshFailure, RefreshResult, StoredAccessToken, TokenStore } from '../ports.js';
+import { anySignal } from '../../shared/abort.js';
 
 /** The default refresh margin; capped at half the token's lifetime so short-lived tokens don't refresh on every call. */
 export const DEFAULT_MIN_TTL_SECONDS = 60;
@@ -170,8 +171,7 @@ async function prepareGrant(deps: FreshTokenDeps, account: AccountRecord): Promi
     });
   }
   await store.prepareRefreshWrite(account.id);
-  const limit = AbortSignal.timeout((deps.prepareSeconds ?? PREPARE_SECONDS) * 1000);
-  const deadline = ctx.signal ? AbortSignal.any([limit, ctx.signal]) : limit;
+  const deadline = anySignal([ctx.signal], (deps.prepareSeconds ?? PREPARE_SECONDS) * 1000);
   try {
     const provider = await discoverFor(deps, account, undefined, deadline);
     // Best effort: without the keys the answer's ID token is checked (or found uncheckable) after it.
