@@ -2,9 +2,9 @@ import { StoreError } from '../errors.js';
 import { UndecryptableTokenError } from './crypto.js';
 import { currentUserId, pointCurrentAt } from './current-account.js';
 import type { DataKey } from './data-key.js';
-import { withImmediateLock, type Db } from './db.js';
+import { withImmediateLock } from './db.js';
 import * as meta from './meta-records.js';
-import { Sql } from './sql.js';
+import type { Sql } from './sql.js';
 import * as tokens from './token-tables.js';
 import type { AccountRecord, CredentialStoreKind, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken, TokenGrant } from './types.js';
 import * as users from './users.js';
@@ -21,8 +21,9 @@ export class AccountStore {
   readonly #faultPoint: (name: string) => void;
   readonly #warn: (message: string) => void;
 
-  constructor(db: Db, dbPath: string, dataKey: DataKey, faultPoint: (name: string) => void = () => {}, warn: (message: string) => void = () => {}) {
-    this.#sql = new Sql(db, dbPath);
+  /** `sql` starts read-only when the store was opened for reading; the first write switches it (see Sql). */
+  constructor(sql: Sql, dataKey: DataKey, faultPoint: (name: string) => void = () => {}, warn: (message: string) => void = () => {}) {
+    this.#sql = sql;
     this.#dataKey = dataKey;
     this.#faultPoint = faultPoint;
     this.#warn = warn;
@@ -235,7 +236,7 @@ export class AccountStore {
 
   /** Where the data key lives, as recorded when it was created; null before the first login. */
   credentialStore(): CredentialStoreKind | null {
-    return meta.recordedCredentialStore(this.#sql.db, this.#sql.dbPath);
+    return meta.recordedCredentialStore(this.#sql);
   }
 
   /**
@@ -257,6 +258,6 @@ export class AccountStore {
   }
 
   close(): void {
-    if (this.#sql.db.open) this.#sql.db.close();
+    this.#sql.close();
   }
 }

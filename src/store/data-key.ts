@@ -2,16 +2,17 @@ import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, re
 import { basename, dirname, join, resolve } from 'node:path';
 import { KeychainError, SessionExpiredError, StoreError } from '../errors.js';
 import { dataKeyCheck, generateDataKey, isDataKey } from './crypto.js';
-import { ensurePrivateDir, guardSqlite, tightenMode, withImmediateLock, type Db } from './db.js';
+import { ensurePrivateDir, tightenMode, withImmediateLock } from './db.js';
 import type { KeyCachePort } from './key-cache.js';
 import { KeychainUnavailableError, type KeychainPort } from './keychain.js';
+import type { Sql } from './sql.js';
 import type { CredentialStoreKind, CredentialStoreMode } from './types.js';
 import { forgetDataKeyRecord, recordDataKey, recordedCredentialStore, recordedKeyCheck, recordKeyCheck } from './meta-records.js';
 
 /** What the data key needs to know about its store. */
 export interface DataKeyDeps {
-  db: Db;
-  dbPath: string;
+  /** The store's connection: reads stay on its read-only one until a write needs the other. */
+  sql: Sql;
   keyFilePath: string;
   mode: CredentialStoreMode;
   /** Already bounded by `guardKeychain`. */
@@ -82,7 +83,7 @@ export class DataKey {
     if (!key) {
       const where =
         kind === 'keychain'
-          ? `It was removed from the OS keychain (service "xtalk", account "${keychainAccount(this.#deps.dbPath)}")`
+          ? `It was removed from the OS keychain (service "xtalk", account "${keychainAccount(this.#deps.sql.dbPath)}")`
           : kind === 'file'
             ? `The key file ${this.#deps.keyFilePath} was removed`
             : 'The store does not record where its key is';
@@ -97,12 +98,12 @@ export class DataKey {
     const existing = kind ? await this.#load(kind) : null;
     if (existing) {
       // Stores from before the check value get it with their first write, and with it the key cache.
-      if (kind === 'keychain' && recordedKeyCheck(this.#deps.db, this.#deps.dbPath) === null) {
-        recordKeyCheck(this.#deps.db, this.#deps.dbPath, dataKeyCheck(existing));
+      if (kind === 'keychain' && recordedKeyCheck(this.#deps.sql) === null) {
+        recordKeyCheck(this.#deps.sql, dataKeyCheck(existing));
       }
       return existing;
     }
-    const { db, dbPath } = this.#deps;
+    const { sql } = this.#deps;
     // Another process may have created the key while we waited for a lock.
     const raced = async () => {
       const again = recordedKind(this.#deps);
@@ -112,7 +113,7 @@ export class DataKey {
       // The recorded key is gone. Its rows are forgotten in a transaction of their own: were they
       // deleted in the one that creates the new key, a crash after the new key reached the keychain
       // (or the key file) would roll them back next to a key that cannot open them.
-      const found = await withImmediateLock(db, dbPath, async () => {
+      const found = await withImmediateLock(sql.db, sql.dbPath, async () => {
         const again = await raced();
         if (!again) this.#forgetUnreadableTokens();
         return again;
@@ -120,22 +121,22 @@ export class DataKey {
       if (found) return found;
     }
     // Held across the keychain call so two first logins cannot each record a different key.
-    return withImmediateLock(db, dbPath, async () => {
+    return withImmediateLock(sql.db, sql.dbPath, async () => {
       const found = await raced();
       if (found) return found;
       this.#forgetUnreadableTokens();
       const { key, kind: created } = await this.#create();
-      recordDataKey(db, dbPath, created, created === 'keychain' ? dataKeyCheck(key) : null);
+      recordDataKey(sql, created, created === 'keychain' ? dataKeyCheck(key) : null);
       return key;
     });
   }
 
   /** Inside a write transaction: deletes the token rows and the record of a key that is gone. */
   #forgetUnreadableTokens(): void {
-    const { db, dbPath } = this.#deps;
-    const wiped = guardSqlite(dbPath, () => {
-      const n = db.prepare('DELETE FROM access_token').run().changes + db.prepare('DELETE FROM refresh_token').run().changes;
-      forgetDataKeyRecord(db, dbPath);
+    const { sql } = this.#deps;
+    const wiped = sql.guard(() => {
+      const n = sql.stmt('DELETE FROM access_token').run().changes + sql.stmt('DELETE FROM refresh_token').run().changes;
+      forgetDataKeyRecord(sql);
       return n;
     });
     if (wiped > 0) this.#deps.warn(`The stored data key was missing; removed ${wiped} unreadable token(s). Other accounts must sign in again.`);
@@ -143,18 +144,18 @@ export class DataKey {
 
   /** Removes the key and its record; only valid once no token rows remain (logout of the last account). */
   async delete(): Promise<void> {
-    const { db, dbPath } = this.#deps;
-    const rows = guardSqlite(dbPath, () => db.prepare('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)').pluck().get() as number);
+    const { sql } = this.#deps;
+    const rows = sql.guard(() => sql.stmt('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)').pluck().get() as number);
     if (rows > 0) throw new StoreError('internal error: the data key is still needed by stored tokens', { hint: 'Please report this bug.' });
     const kind = recordedKind(this.#deps);
     if (kind === 'keychain') {
-      const account = keychainAccount(dbPath);
+      const account = keychainAccount(sql.dbPath);
       this.#deps.keyCache?.forget(account);
       await this.#deps.keychain.delete(account);
     }
     if (kind === 'file') rmSync(this.#deps.keyFilePath, { force: true });
     this.#deps.faultPoint?.('logout-key-deleted');
-    forgetDataKeyRecord(db, dbPath);
+    forgetDataKeyRecord(sql);
     this.#key = undefined;
   }
 
@@ -167,12 +168,12 @@ export class DataKey {
     const early = this.#deps.early;
     this.#deps.early = undefined;
     if (kind === 'file') return readKeyFile(this.#deps.keyFilePath);
-    const account = keychainAccount(this.#deps.dbPath);
-    const { db, dbPath, keyCache } = this.#deps;
+    const account = keychainAccount(this.#deps.sql.dbPath);
+    const { sql, keyCache } = this.#deps;
     const ours = early?.account === account ? early : undefined;
     // The cached copy counts only when it is the store's current key: another session may have
     // logged out and in again (a new key) while this session's copy lived on.
-    const check = copy ? recordedKeyCheck(db, dbPath) : null;
+    const check = copy ? recordedKeyCheck(sql) : null;
     const cached = !copy ? null : ours ? ours.cached : (keyCache?.read(account) ?? null);
     if (cached) {
       if (check !== null && isDataKey(cached) && dataKeyCheck(cached) === check) {
@@ -186,7 +187,7 @@ export class DataKey {
       secret = await (ours?.secret ?? this.#deps.keychain.get(account));
     } catch (e) {
       const reason = e instanceof KeychainUnavailableError ? e.reason : String(e);
-      throw new KeychainError(`the data key of ${this.#deps.dbPath} is kept in the OS keychain, which is unavailable: ${reason}`, {
+      throw new KeychainError(`the data key of ${this.#deps.sql.dbPath} is kept in the OS keychain, which is unavailable: ${reason}`, {
         hint: 'Unlock or start the keychain and retry. xtalk will not switch to a key file by itself: the stored tokens are readable only with the keychain key.',
         cause: e,
       });
@@ -202,7 +203,7 @@ export class DataKey {
     const { mode, keyFilePath, faultPoint } = this.#deps;
     if (mode === 'file') return { key: this.#createKeyFile(), kind: 'file' };
     const key = generateDataKey();
-    const account = keychainAccount(this.#deps.dbPath);
+    const account = keychainAccount(this.#deps.sql.dbPath);
     try {
       // A copy of an earlier key must not be mistaken for this one (the check value would catch it).
       this.#deps.keyCache?.forget(account);
@@ -247,8 +248,8 @@ export function keychainAccount(dbPath: string): string {
   return `data-key:${path}`;
 }
 
-function recordedKind({ db, dbPath }: DataKeyDeps): CredentialStoreKind | null {
-  return recordedCredentialStore(db, dbPath);
+function recordedKind({ sql }: DataKeyDeps): CredentialStoreKind | null {
+  return recordedCredentialStore(sql);
 }
 
 function readKeyFile(path: string): Buffer | null {

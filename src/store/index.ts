@@ -1,8 +1,9 @@
 import { AccountStore } from './accounts.js';
 import { DataKey, keychainAccount, type EarlyKeyRead } from './data-key.js';
-import { openDatabase } from './db.js';
+import { openDatabase, openForReading } from './db.js';
 import { systemKeyCache, type KeyCachePort } from './key-cache.js';
 import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from './keychain.js';
+import { Sql } from './sql.js';
 import type { CredentialStoreMode } from './types.js';
 
 export { AccountStore } from './accounts.js';
@@ -38,16 +39,19 @@ export interface OpenStoreOptions {
 /**
  * Opens (creating and migrating when needed) the account store. Synchronous and cheap: the data
  * key, and with it the keychain, is resolved only on the first token encryption or decryption.
+ * An existing, current store is opened read-only, and read-write only once something is written,
+ * so reading works on a read-only folder or a full disk and leaves the folder as it was.
  */
 export function openStore(opts: OpenStoreOptions): AccountStore {
   const timeoutMs = opts.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;
   const keychain = opts.keychain ? guardKeychain(opts.keychain, timeoutMs) : createSystemKeychain({ timeoutMs });
   const early = opts.keychain ? undefined : takeEarlyRead(opts.dbPath);
   const keyCache = opts.keyCache ?? (opts.keychain ? undefined : systemKeyCache(opts.keyCacheSeconds ?? 0));
-  const db = openDatabase(opts.dbPath);
+  const reader = openForReading(opts.dbPath);
+  const sql = reader ? new Sql(reader, opts.dbPath, () => openDatabase(opts.dbPath)) : new Sql(openDatabase(opts.dbPath), opts.dbPath);
   const faultPoint = opts.faultPoint ?? (() => {});
-  const dataKey = new DataKey({ db, dbPath: opts.dbPath, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint, early, keyCache });
-  return new AccountStore(db, opts.dbPath, dataKey, faultPoint, opts.warn);
+  const dataKey = new DataKey({ sql, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint, early, keyCache });
+  return new AccountStore(sql, dataKey, faultPoint, opts.warn);
 }
 
 const earlyReads = new Map<string, EarlyKeyRead>();

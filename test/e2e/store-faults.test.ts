@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
+import { offlineSession } from './offline-session.js';
+
+// Mounting needs root (CI runs as root); elsewhere these tests cannot build the folder they need.
+const asRoot = process.getuid?.() === 0;
+
+const unmounts: string[] = [];
+afterEach(() => {
+  for (const dir of unmounts.splice(0).reverse()) execFileSync('umount', [dir]);
+});
+
+/** Every file in `dir` by name, with a hash of its bytes: what a read must leave exactly as it was. */
+function folderState(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).map((name) => [name, createHash('sha256').update(readFileSync(join(dir, name))).digest('hex')]));
+}
+
+/** A signed-in XTALK_HOME (file store, provider stopped) and the token a normal run serves from it. */
+async function session(login: string): Promise<{ env: Record<string, string | undefined>; home: string; token: string }> {
+  const { env } = await offlineSession(login);
+  const first = await runCli(['token'], { env });
+  expect(first.code, first.stderr).toBe(0);
+  return { env, home: env.XTALK_HOME!, token: first.stdout };
+}
+
+function readOnlyView(home: string): string {
+  const view = mkdtempSync(join(tmpdir(), 'xtalk-ro-'));
+  execFileSync('mount', ['--bind', '-o', 'ro', home, view]);
+  unmounts.push(view);
+  return view;
+}
+
+/** A copy of the store on a 1 MiB tmpfs, then filled up to the last byte. */
+function fullDiskCopy(home: string): string {
+  const disk = mkdtempSync(join(tmpdir(), 'xtalk-full-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', disk]);
+  unmounts.push(disk);
+  for (const name of readdirSync(home)) copyFileSync(join(home, name), join(disk, name));
+  const fd = openSync(join(disk, 'filler'), 'w');
+  const block = Buffer.alloc(4096);
+  try {
+    for (;;) writeSync(fd, block);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+  } finally {
+    closeSync(fd);
+  }
+  return disk;
+}
+
+/** The reads of a valid session: both ways into `xtalk token` (the quick bundle and, with `--`, commander), whoami, status. */
+async function expectReadsServed(env: Record<string, string | undefined>, home: string, token: string): Promise<void> {
+  const before = folderState(home);
+  for (const args of [['token'], ['token', '--'], ['whoami', '--json'], ['status', '--json']]) {
+    const res = await runCli(args, { env: { ...env, XTALK_HOME: home } });
+    expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);
+    expect(res.stderr).toBe('');
+    if (args[0] === 'token') expect(res.stdout).toBe(token);
+    else expect(res.stdout).toContain('"sub"');
+  }
+  // No -wal, no -shm, not a byte changed.
+  expect(folderState(home)).toEqual(before);
+}
+
+describe.skipIf(!asRoot)('a valid token is read without writing the store', () => {
+  it('from a read-only folder', async () => {
+    const { env, home, token } = await session('rofolder');
+    await expectReadsServed(env, readOnlyView(home), token);
+  });
+
+  it('from a full disk', async () => {
+    const { env, home, token } = await session('fulldisk');
+    await expectReadsServed(env, fullDiskCopy(home), token);
+  });
+});
