@@ -145,7 +145,9 @@ function storeHint(facts: Facts): string | undefined {
     case 'newer':
       return `Upgrade xtalk, or ${moveAway('move', 'to start with an empty store')}`;
     case 'full':
-      return 'Free some disk space and try again.';
+      return 'Free some disk space (or raise your disk quota) and try again; a valid token can still be read meanwhile.';
+    case 'read_only':
+      return 'Remount the file system read-write or make the folder writable, or set XTALK_HOME to a writable folder; a valid token can still be read meanwhile.';
     case 'permissions':
       return 'Check the permissions of the file and its folder.';
     case 'cannot_open':

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, re
 import { basename, dirname, join, resolve } from 'node:path';
 import { KeychainError, SessionExpiredError, StoreError } from '../errors.js';
 import { dataKeyCheck, generateDataKey, isDataKey } from './crypto.js';
-import { ensurePrivateDir, tightenMode, withImmediateLock } from './db.js';
+import { ensurePrivateDir, fileSystemFault, tightenMode, withImmediateLock } from './db.js';
 import type { KeyCachePort } from './key-cache.js';
 import { KeychainUnavailableError, type KeychainPort } from './keychain.js';
 import type { Sql } from './sql.js';
@@ -274,7 +274,7 @@ function createKeyFile(path: string, faultPoint?: (name: string) => void): Buffe
   const key = generateDataKey();
   const staged = `${path}.${process.pid}.tmp`;
   const failure = (e: unknown) =>
-    new StoreError(`cannot create the key file ${path}`, { hint: 'Check the permissions of its folder, or set XTALK_HOME.', cause: e });
+    fileSystemFault(e, path) ?? new StoreError(`cannot create the key file ${path}`, { hint: 'Check the permissions of its folder, or set XTALK_HOME.', cause: e });
   removeStaleStagedKeys(path);
   try {
     rmSync(staged, { force: true });

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readFileSync, statSync, constants as fsc, type BigIntStats } from 'node:fs';
+import { accessSync, closeSync, existsSync, openSync, readFileSync, statfsSync, statSync, constants as fsc, type BigIntStats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type DatabaseConstructor from 'better-sqlite3';
@@ -251,16 +251,53 @@ function toStoreError(e: unknown, path: string): unknown {
     if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
       return new StoreError(`${path} is not an xtalk database or is corrupt`, { facts: { reason: 'corrupt', path }, cause: e });
     }
-    if (code === 'SQLITE_FULL') return new StoreError(`no space left to write ${path}`, { facts: { reason: 'full' }, cause: e });
-    if (typeof code === 'string' && /^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(code)) {
-      return new StoreError(`cannot read or write ${path} (${code})`, { facts: { reason: 'permissions' }, cause: e });
+    if (code === 'SQLITE_FULL' || (typeof code === 'string' && code.startsWith('SQLITE_READONLY'))) return fileSystemFault(e, path)!;
+    if (typeof code === 'string' && /^SQLITE_(CANTOPEN|PERM|IOERR)/.test(code)) {
+      return fileSystemFault(e, path) ?? new StoreError(`cannot read or write ${path} (${code})`, { facts: { reason: 'permissions' }, cause: e });
     }
     return new StoreError(`database error in ${path}: ${e.message}`, { facts: { reason: 'sqlite' }, cause: e });
   }
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EISDIR') {
+  const fault = fileSystemFault(e, path);
+  if (fault) return fault;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EISDIR') {
     return new StoreError(`cannot create or open ${path} (${String(code)})`, { facts: { reason: 'cannot_open' }, cause: e });
   }
   return e;
+}
+
+/**
+ * A failure to write `path` (a file in the data folder) that is the disk's or the file system's,
+ * not the permissions': a full disk or quota (`facts.reason` 'full'), a read-only file system or
+ * file ('read_only'). SQLite reports a full disk as SQLITE_FULL only for its own files' pages; a
+ * `-shm` or `-wal` that cannot grow is some SQLITE_IOERR, so those ask the file system.
+ */
+export function fileSystemFault(e: unknown, path: string): StoreError | undefined {
+  const code = String((e as { code?: unknown } | null)?.code);
+  const dir = dirname(path);
+  const full = code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT' || (code.startsWith('SQLITE_IOERR') && noSpaceLeft(dir));
+  if (full) return new StoreError(`the disk holding ${path} is full (${code})`, { facts: { reason: 'full' }, cause: e });
+  const readOnly = code === 'EROFS' || code.startsWith('SQLITE_READONLY') || (/^SQLITE_(CANTOPEN|PERM|IOERR)/.test(code) && onReadOnlyFileSystem(dir));
+  if (readOnly) return new StoreError(`cannot write ${path}: it, its folder or its file system is read-only (${code})`, { facts: { reason: 'read_only' }, cause: e });
+  return undefined;
+}
+
+/** Less room than a new `-shm` takes (32 KiB), or no inode left: writing there fails for want of space. */
+function noSpaceLeft(dir: string): boolean {
+  try {
+    const fs = statfsSync(dir);
+    return fs.bavail * fs.bsize < 64 * 1024 || (fs.files > 0 && fs.ffree === 0);
+  } catch {
+    return false;
+  }
+}
+
+function onReadOnlyFileSystem(dir: string): boolean {
+  try {
+    accessSync(dir, fsc.W_OK);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EROFS';
+  }
 }
 
 function ensurePrivateFile(path: string): void {

@@ -4,7 +4,7 @@ import { closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
+import { runCli, type CliResult } from './cli.js';
 import { offlineSession } from './offline-session.js';
 
 // Mounting needs root (CI runs as root); elsewhere these tests cannot build the folder they need.
@@ -67,6 +67,14 @@ async function expectReadsServed(env: Record<string, string | undefined>, home: 
   expect(folderState(home)).toEqual(before);
 }
 
+function expectOneError(res: CliResult, message: RegExp): void {
+  expect(res.code, res.stderr).toBe(1);
+  expect(res.stdout).toBe('');
+  expect(res.stderr).toMatch(message);
+  expect(res.stderr.match(/✗/g)).toHaveLength(1);
+  expect(res.stderr).not.toMatch(/permissions/);
+}
+
 describe.skipIf(!asRoot)('a valid token is read without writing the store', () => {
   it('from a read-only folder', async () => {
     const { env, home, token } = await session('rofolder');
@@ -76,5 +84,19 @@ describe.skipIf(!asRoot)('a valid token is read without writing the store', () =
   it('from a full disk', async () => {
     const { env, home, token } = await session('fulldisk');
     await expectReadsServed(env, fullDiskCopy(home), token);
+  });
+});
+
+describe.skipIf(!asRoot)('a write the disk cannot take is named for what it is', () => {
+  it('a read-only folder: read-only, exit 1', async () => {
+    const { env, home } = await session('rowrite');
+    const res = await runCli(['switch', 'rowrite'], { env: { ...env, XTALK_HOME: readOnlyView(home) } });
+    expectOneError(res, /^✗ cannot write .*xtalk\.db: it, its folder or its file system is read-only \(EROFS\)\n {2}hint: Remount the file system read-write/);
+  });
+
+  it('a full disk: disk full, exit 1', async () => {
+    const { env, home } = await session('fullwrite');
+    const res = await runCli(['switch', 'fullwrite'], { env: { ...env, XTALK_HOME: fullDiskCopy(home) } });
+    expectOneError(res, /^✗ the disk holding .*xtalk\.db is full \(SQLITE_\w+\)\n {2}hint: Free some disk space/);
   });
 });

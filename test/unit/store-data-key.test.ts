@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -251,5 +252,27 @@ describe('leftovers of a killed key-file write', () => {
     expect(existsSync(fresh)).toBe(true);
     expect(existsSync(other)).toBe(true);
     expect(existsSync(join(dir, 'xtalk.key'))).toBe(true);
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('a key file on a full disk', () => {
+  // Mounting a tmpfs needs root (CI runs as root).
+  it('is reported as a full disk, not as a permissions problem', async () => {
+    const home = tempHome();
+    const disk = mkdtempSync(join(tmpdir(), 'xtalk-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', disk]);
+    cleanups.push(() => rmSync(disk, { recursive: true, force: true }), () => execFileSync('umount', [disk]));
+    try {
+      writeFileSync(join(disk, 'filler'), Buffer.alloc(1024 * 1024));
+    } catch (e) {
+      expect((e as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    }
+    const keychain = new FakeKeychain().forbidCalls();
+    const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(disk, 'xtalk.key'), mode: 'file', keychain, warn: () => {} });
+    cleanups.push(() => store.close());
+    const err = await login(store, 'a').catch((e: unknown) => e as StoreError);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).facts.reason).toBe('full');
+    expect((err as StoreError).hint).toMatch(/^Free some disk space/);
   });
 });

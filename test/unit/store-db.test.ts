@@ -222,6 +222,37 @@ describe('openStore', () => {
   });
 });
 
+describe('disk faults', () => {
+  it('a write the store cannot take because it is read-only says so, not "check the permissions"', () => {
+    const path = join(tempDir(), 'xtalk.db');
+    openDatabase(path).close();
+    const db = openForReading(path)!;
+    open.push(db);
+    const err = catchError(() => guardSqlite(path, () => db.prepare("INSERT INTO meta (key, value) VALUES ('a', 'b')").run()));
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err.facts.reason).toBe('read_only');
+    expect(err.message).toMatch(/read-only \(SQLITE_READONLY\)/);
+    expect(err.hint).toMatch(/set XTALK_HOME to a writable folder/);
+  });
+
+  it('ENOSPC, EDQUOT and SQLITE_FULL are a full disk; EROFS is a read-only file system', () => {
+    const path = join(tempDir(), 'xtalk.db');
+    for (const code of ['ENOSPC', 'EDQUOT']) {
+      const err = catchError(() => guardSqlite(path, () => {
+        throw Object.assign(new Error(`${code}: write failed`), { code });
+      }));
+      expect(err.facts.reason, code).toBe('full');
+      expect(err.message).toBe(`the disk holding ${path} is full (${code})`);
+      expect(err.hint).toMatch(/^Free some disk space/);
+    }
+    const rofs = catchError(() => guardSqlite(path, () => {
+      throw Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' });
+    }));
+    expect(rofs.facts.reason).toBe('read_only');
+    expect(rofs.hint).not.toMatch(/permissions/);
+  });
+});
+
 describe('withImmediateLock', () => {
   it('holds the write lock across an await, and rolls back when the callback throws', async () => {
     const path = join(tempDir(), 'xtalk.db');
