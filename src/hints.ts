@@ -209,6 +209,11 @@ export function hintFor(code: string, facts: Facts, error: string | undefined): 
       return HINTS.SESSION_EXPIRED;
     case 'NETWORK_ERROR':
       return facts.timedOut ? HINTS.PROVIDER_TIMEOUT : HINTS.NETWORK_ERROR;
+    case 'DATA_KEY_INVALID':
+      // The key file is something else (src/store/data-key.ts says what).
+      if (facts.keyFile === 'not_a_file') return 'The data key is kept in a regular file (a link to one is fine): put the key file back, or remove this one and run `xtalk login` to sign in again.';
+      if (facts.keyFile === 'too_large') return 'A key file holds one line of 44 characters: put the key file back, or remove this one and run `xtalk login` to sign in again.';
+      return HINTS.DATA_KEY_INVALID;
     default:
       return Object.hasOwn(HINTS, code) ? HINTS[code as keyof typeof HINTS] : undefined;
   }

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeSync, constants as fsc } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync, writeSync, constants as fsc } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KeychainError, SessionExpiredError, StoreError } from '../errors.js';
 import { dataKeyCheck, generateDataKey, isDataKey } from './crypto.js';
@@ -252,16 +252,50 @@ function recordedKind({ sql }: DataKeyDeps): CredentialStoreKind | null {
   return recordedCredentialStore(sql);
 }
 
+/** A key file holds one line of base64 (45 bytes); anything bigger is not one. */
+const MAX_KEY_FILE_BYTES = 4096;
+
+/**
+ * The key in the key file, or null when there is none. Only a regular file of at most
+ * {@link MAX_KEY_FILE_BYTES} is read (a link to one is fine): O_NONBLOCK keeps the open of a FIFO
+ * from waiting for a writer, and fstat judges what was opened, so a FIFO or a link to /dev/zero is
+ * one error instead of a hang or a read without end.
+ */
 function readKeyFile(path: string): Buffer | null {
-  let text: string;
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new StoreError(`cannot read the key file ${path}`, { hint: 'Check its permissions.', cause: e });
   }
-  tightenMode(path, 0o600);
+  let text: string;
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw keyFileRefused(path, 'is not a regular file', 'not_a_file');
+    if (stat.size > MAX_KEY_FILE_BYTES) throw keyFileRefused(path, `is larger than ${MAX_KEY_FILE_BYTES} bytes`, 'too_large');
+    // One byte more than allowed tells a file that grew after fstat from one that fits.
+    const buffer = Buffer.alloc(MAX_KEY_FILE_BYTES + 1);
+    let length = 0;
+    for (let n: number; (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) {
+      length += n;
+      if (length > MAX_KEY_FILE_BYTES) throw keyFileRefused(path, `is larger than ${MAX_KEY_FILE_BYTES} bytes`, 'too_large');
+    }
+    text = buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    tightenMode(path, 0o600);
+  } catch (e) {
+    // A read-only file system: nobody can change the file there, and reading needs no write.
+    if ((e as NodeJS.ErrnoException).code !== 'EROFS') throw e;
+  }
   return decodeKey(text, `the key file ${path}`);
+}
+
+function keyFileRefused(path: string, what: string, keyFile: 'not_a_file' | 'too_large'): StoreError {
+  return new StoreError(`the key file ${path} ${what}; xtalk did not read it`, { code: 'DATA_KEY_INVALID', facts: { keyFile } });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -99,4 +99,26 @@ describe.skipIf(!asRoot)('a write the disk cannot take is named for what it is',
     const res = await runCli(['switch', 'fullwrite'], { env: { ...env, XTALK_HOME: fullDiskCopy(home) } });
     expectOneError(res, /^✗ the disk holding .*xtalk\.db is full \(SQLITE_\w+\)\n {2}hint: Free some disk space/);
   });
+});
+
+describe('xtalk.key that is not a key file (file store)', () => {
+  // runCli kills a child that hangs (today's readFileSync on a FIFO) after its own limit; the test
+  // waits for the exit event either way, so it fails instead of hanging.
+  const LIMIT_MS = 60_000;
+
+  it.each([
+    ['a FIFO', 'keyfifo', (key: string) => execFileSync('mkfifo', [key])],
+    ['a link to /dev/zero', 'keyzero', (key: string) => symlinkSync('/dev/zero', key)],
+  ])('%s: one error line, exit 1, nothing printed on stdout', async (_, login, replace) => {
+    const { env, home } = await session(login);
+    const key = join(home, 'xtalk.key');
+    rmSync(key);
+    replace(key);
+    const res = await runCli(['token'], { env, timeoutMs: LIMIT_MS });
+    expect(res.signal, res.stderr).toBeNull();
+    expect(res.code, res.stderr).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(new RegExp(`^✗ the key file ${key} is not a regular file; xtalk did not read it\\n {2}hint: The data key is kept in a regular file`));
+    expect(res.stderr.match(/✗/g)).toHaveLength(1);
+  }, 120_000);
 });

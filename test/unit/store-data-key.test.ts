@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -101,6 +101,23 @@ describe('data key', () => {
     expect((await store.refreshToken(a.id))!.refreshToken).toBe('RT-a');
     expect(store.credentialStore()).toBe('file');
     expect(existsSync(keyFile)).toBe(true);
+  });
+
+  it('file: a key file over 4 KiB is refused unread; a link to the real key file is read', async () => {
+    const home = tempHome();
+    const first = open(home, 'file', new FakeKeychain().forbidCalls());
+    const a = await login(first.store, 'a');
+    first.store.close();
+    const real = join(home, 'real.key');
+    renameSync(first.keyFile, real);
+    symlinkSync(real, first.keyFile);
+    expect((await open(home, 'file', new FakeKeychain().forbidCalls()).store.latestAccessToken(a.id))!.accessToken).toBe('AT-a');
+    unlinkSync(first.keyFile);
+    writeFileSync(first.keyFile, `${readFileSync(real, 'utf8')}${' '.repeat(4096)}`);
+    const err = await open(home, 'file', new FakeKeychain().forbidCalls()).store.latestAccessToken(a.id).catch((e: unknown) => e as StoreError);
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err).toMatchObject({ code: 'DATA_KEY_INVALID', message: `the key file ${first.keyFile} is larger than 4096 bytes; xtalk did not read it` });
+    expect((err as StoreError).hint).toMatch(/put the key file back, or remove this one and run `xtalk login`/);
   });
 
   it('reads that need no secret never touch the keychain', async () => {
