@@ -9,6 +9,12 @@ export interface StoreRequest {
   /** How long a keychain key may stay in the kernel key cache (`XTALK_KEY_CACHE_SECONDS`; 0: not at all). */
   keyCacheSeconds: number;
   warn: (message: string) => void;
+  /**
+   * The command will write whatever happens (login, logout): open the store read-write at once, so
+   * one that cannot take the write fails before anything happens at the provider. Otherwise reads
+   * use a read-only connection until the first write.
+   */
+  writing?: boolean;
 }
 
 /**

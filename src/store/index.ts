@@ -30,6 +30,8 @@ export interface OpenStoreOptions {
    */
   keyCacheSeconds?: number;
   keyCache?: KeyCachePort;
+  /** Open read-write at once (see StoreRequest.writing); otherwise read-only until the first write. */
+  writing?: boolean;
   /** Receives the one-line warning when `auto` falls back to the key file. */
   warn: (message: string) => void;
   /** Crash tests stop the process here; synchronous because some points are inside transactions. */
@@ -47,7 +49,7 @@ export function openStore(opts: OpenStoreOptions): AccountStore {
   const keychain = opts.keychain ? guardKeychain(opts.keychain, timeoutMs) : createSystemKeychain({ timeoutMs });
   const early = opts.keychain ? undefined : takeEarlyRead(opts.dbPath);
   const keyCache = opts.keyCache ?? (opts.keychain ? undefined : systemKeyCache(opts.keyCacheSeconds ?? 0));
-  const reader = openForReading(opts.dbPath);
+  const reader = opts.writing ? undefined : openForReading(opts.dbPath);
   const sql = reader ? new Sql(reader, opts.dbPath, () => openDatabase(opts.dbPath)) : new Sql(openDatabase(opts.dbPath), opts.dbPath);
   const faultPoint = opts.faultPoint ?? (() => {});
   const dataKey = new DataKey({ sql, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint, early, keyCache });

@@ -94,6 +94,12 @@ describe.skipIf(!asRoot)('a write the disk cannot take is named for what it is',
     expectOneError(res, /^✗ cannot write .*xtalk\.db: it, its folder or its file system is read-only \(EROFS\)\n {2}hint: Remount the file system read-write/);
   });
 
+  it('logout in a read-only folder stops before revoking anything: read-only, exit 1 (not 5)', async () => {
+    const { env, home } = await session('rologout');
+    const res = await runCli(['logout'], { env: { ...env, XTALK_HOME: readOnlyView(home) } });
+    expectOneError(res, /^✗ cannot write .*xtalk\.db: it, its folder or its file system is read-only \(EROFS\)\n/);
+  });
+
   it('a full disk: disk full, exit 1', async () => {
     const { env, home } = await session('fullwrite');
     const res = await runCli(['switch', 'fullwrite'], { env: { ...env, XTALK_HOME: fullDiskCopy(home) } });

@@ -203,6 +203,18 @@ describe('openForReading', () => {
 });
 
 describe('openStore', () => {
+  it('opens read-write at once for a command that will write', () => {
+    const dir = tempDir();
+    const path = join(dir, 'xtalk.db');
+    openDatabase(path).close();
+    const store = openStore({ dbPath: path, keyFilePath: join(dir, 'xtalk.key'), mode: 'file', keychain: new FakeKeychain().forbidCalls(), warn: () => {}, writing: true });
+    try {
+      expect(readdirSync(dir).sort()).toEqual(['xtalk.db', 'xtalk.db-shm', 'xtalk.db-wal']);
+    } finally {
+      store.close();
+    }
+  });
+
   it('reads without opening the store read-write, and opens it read-write for the first write', () => {
     const dir = tempDir();
     const path = join(dir, 'xtalk.db');
