@@ -12,6 +12,12 @@ export interface StoreRequest {
   warn: (message: string) => void;
   /** An open connection to use instead of opening one (the Node API's shared ones); never closed by the store. */
   connection?: ConnectionLease;
+  /**
+   * The command will write whatever happens (login, logout): open the store read-write at once, so
+   * one that cannot take the write fails before anything happens at the provider. Otherwise reads
+   * use a read-only connection until the first write.
+   */
+  writing?: boolean;
 }
 
 /**

@@ -152,7 +152,11 @@ function storeHint(facts: Facts): string | undefined {
     case 'newer':
       return `Upgrade xtalk, or ${moveAway('move', 'to start with an empty store')}`;
     case 'full':
-      return facts.grantNotSent ? 'Free some disk space and try again; the session is unchanged.' : 'Free some disk space and try again.';
+      return facts.grantNotSent
+        ? 'Free some disk space (or raise your disk quota) and try again; the session is unchanged.'
+        : 'Free some disk space (or raise your disk quota) and try again; a valid token can still be read meanwhile.';
+    case 'read_only':
+      return 'Remount the file system read-write or make the folder writable, or set XTALK_HOME to a writable folder; a valid token can still be read meanwhile.';
     case 'permissions':
       return 'Check the permissions of the file and its folder.';
     case 'cannot_open':
@@ -215,6 +219,11 @@ export function hintFor(code: string, facts: Facts, error: string | undefined): 
     case 'NETWORK_ERROR':
       if (facts.grantSent) return HINTS.ANSWER_LOST;
       return facts.timedOut ? HINTS.PROVIDER_TIMEOUT : HINTS.NETWORK_ERROR;
+    case 'DATA_KEY_INVALID':
+      // The key file is something else (src/store/data-key.ts says what).
+      if (facts.keyFile === 'not_a_file') return 'The data key is kept in a regular file (a link to one is fine): put the key file back, or remove this one and run `xtalk login` to sign in again.';
+      if (facts.keyFile === 'too_large') return 'A key file holds one line of 44 characters: put the key file back, or remove this one and run `xtalk login` to sign in again.';
+      return HINTS.DATA_KEY_INVALID;
     default:
       return Object.hasOwn(HINTS, code) ? HINTS[code as keyof typeof HINTS] : undefined;
   }

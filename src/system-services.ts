@@ -23,8 +23,8 @@ export function createLocalServices(env: Readonly<Record<string, string | undefi
     pid: process.pid,
     isProcessAlive,
     launch: launchProcess,
-    openStore: ({ paths, mode, keyCacheSeconds, warn, connection }) =>
-      openStore({ dbPath: paths.dbPath, keyFilePath: paths.keyFilePath, mode, keyCacheSeconds, warn, connection, faultPoint: (name) => hangAtFaultPoint(env, name) }),
+    openStore: ({ paths, mode, keyCacheSeconds, warn, connection, writing }) =>
+      openStore({ dbPath: paths.dbPath, keyFilePath: paths.keyFilePath, mode, keyCacheSeconds, warn, connection, writing, faultPoint: (name) => hangAtFaultPoint(env, name) }),
     faultPoint: async (name) => {
       if (env.XTALK_TEST_FAULT_POINT !== name) return;
       process.stderr.write(`xtalk-fault-point:${name}\n`);

@@ -3,9 +3,13 @@ import { selectAccount } from '../auth/select-account.js';
 import { resolveConfig } from '../config/resolve.js';
 import { leaseConnection, type ConnectionLease } from '../store/index.js';
 import { classifyEscapedError } from '../store/store-errors.js';
+import { StoreError } from '../errors.js';
 import { createSystemServices } from '../system-services.js';
 import type { SessionOptions } from './options.js';
 import type { AccountRecord, TokenStore } from '../auth/ports.js';
+
+/** Store failures of a folder that cannot be written, where reading still works. */
+const UNWRITABLE = new Set(['read_only', 'full', 'cannot_open', 'permissions']);
 
 /** One call's view of the machine: the CLI's configuration, store and refresh, without a terminal. */
 export interface Session {
@@ -29,10 +33,18 @@ export async function withStore<T>(opts: SessionOptions, fn: (store: TokenStore,
     const services = createSystemServices(env);
     // A library must not write to the host program's stderr: the keychain fallback becomes a process warning.
     const warn = (message: string) => process.emitWarning(message, { type: 'XtalkWarning', code: 'XTALK_CREDENTIAL_STORE_FALLBACK' });
-    connection = await leaseConnection(config.paths.dbPath);
+    connection = await leaseConnection(config.paths.dbPath).catch((e: unknown) => {
+      // A read-only folder or a full disk refuses a read-write connection; reads work without one.
+      if (e instanceof StoreError && UNWRITABLE.has(String(e.facts.reason))) return undefined;
+      throw e;
+    });
     const store = services.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn, connection });
-    // Not store.close(): the connection goes back to the pool, which closes it once nobody uses it.
-    return await fn(store, { ctx: services, ui: { debug: () => {} }, store, config });
+    try {
+      return await fn(store, { ctx: services, ui: { debug: () => {} }, store, config });
+    } finally {
+      // A lent connection goes back to the pool (which closes it once nobody uses it); a store of its own is closed.
+      if (!connection) store.close();
+    }
   } catch (e) {
     // The CLI's error edge does the same: what escaped the store is still a typed error for programs.
     throw classifyEscapedError(e);

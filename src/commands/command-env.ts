@@ -37,18 +37,20 @@ export interface CommandEnv {
   close(): void;
 }
 
-export function createCommandEnv(ctx: Context, opts: CommonOptions, flags: ConfigFlags = {}): CommandEnv {
+/** `store.writing`: the command writes whatever happens, so its store opens read-write (see StoreRequest). */
+export function createCommandEnv(ctx: Context, opts: CommonOptions, flags: ConfigFlags = {}, store: { writing?: boolean } = {}): CommandEnv {
   const secrets: string[] = [];
   const ui = createUi(ctx.io, ctx.env, { debug: opts.debug, secrets: () => secrets });
   const config = resolveConfig({ flags, env: ctx.env, cwd: ctx.cwd, platform: ctx.platform });
   if (config.clientSecret) secrets.push(config.clientSecret);
   ui.debug(`config: ${describeSources(config)}`);
-  let store: TokenStore | undefined;
+  let opened: TokenStore | undefined;
   return {
     config,
     ui,
-    store: () => (store ??= ctx.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn: (m) => ui.warn(m) })),
-    close: () => store?.close(),
+    store: () =>
+      (opened ??= ctx.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn: (m) => ui.warn(m), writing: store.writing })),
+    close: () => opened?.close(),
   };
 }
 

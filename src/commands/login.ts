@@ -61,7 +61,7 @@ Examples:
 }
 
 export async function runLogin(ctx: Context, opts: LoginOptions): Promise<number> {
-  const env = createCommandEnv(ctx, opts, opts);
+  const env = createCommandEnv(ctx, opts, opts, { writing: true });
   try {
     const notice = dotenvNotice(env.config);
     if (notice) env.ui.info(notice);

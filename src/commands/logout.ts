@@ -48,7 +48,7 @@ Examples:
 }
 
 export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<number> {
-  const env = createCommandEnv(ctx, opts);
+  const env = createCommandEnv(ctx, opts, {}, { writing: true });
   try {
     const notice = dotenvNotice(env.config);
     if (notice) env.ui.info(notice);

@@ -2,10 +2,10 @@ import { StoreError } from '../errors.js';
 import { UndecryptableTokenError } from './crypto.js';
 import { currentUserId, pointCurrentAt } from './current-account.js';
 import type { DataKey } from './data-key.js';
-import { tryImmediateLock, type Db } from './db.js';
+import { tryImmediateLock, withImmediateLock } from './db.js';
 import * as meta from './meta-records.js';
 import { releaseReserveIfLow, secureRoom } from './room.js';
-import { Sql } from './sql.js';
+import type { Sql } from './sql.js';
 import * as tokens from './token-tables.js';
 import type { AccountRecord, CredentialStoreKind, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken, TokenGrant } from './types.js';
 import * as users from './users.js';
@@ -22,8 +22,9 @@ export class AccountStore {
   readonly #faultPoint: (name: string) => void;
   readonly #warn: (message: string) => void;
 
-  constructor(db: Db, dbPath: string, dataKey: DataKey, faultPoint: (name: string) => void = () => {}, warn: (message: string) => void = () => {}) {
-    this.#sql = new Sql(db, dbPath);
+  /** `sql` starts read-only when the store was opened for reading; the first write switches it (see Sql). */
+  constructor(sql: Sql, dataKey: DataKey, faultPoint: (name: string) => void = () => {}, warn: (message: string) => void = () => {}) {
+    this.#sql = sql;
     this.#dataKey = dataKey;
     this.#faultPoint = faultPoint;
     this.#warn = warn;
@@ -333,7 +334,7 @@ export class AccountStore {
 
   /** Where the data key lives, as recorded when it was created; null before the first login. */
   credentialStore(): CredentialStoreKind | null {
-    return meta.recordedCredentialStore(this.#sql.db, this.#sql.dbPath);
+    return meta.recordedCredentialStore(this.#sql);
   }
 
   /**
@@ -355,6 +356,6 @@ export class AccountStore {
   }
 
   close(): void {
-    if (this.#sql.db.open) this.#sql.db.close();
+    this.#sql.close();
   }
 }

@@ -1,17 +1,19 @@
-import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeSync, constants as fsc } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync, writeSync, constants as fsc } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KeychainError, SessionExpiredError, StoreError } from '../errors.js';
 import { dataKeyCheck, generateDataKey, isDataKey } from './crypto.js';
-import { ensurePrivateDir, guardSqlite, tightenMode, withImmediateLock, type Db } from './db.js';
+import { ensurePrivateDir, tightenMode, withImmediateLock } from './db.js';
+import { fileSystemFault } from './store-errors.js';
 import type { KeyCachePort } from './key-cache.js';
 import { KeychainUnavailableError, type KeychainPort } from './keychain.js';
+import type { Sql } from './sql.js';
 import type { CredentialStoreKind, CredentialStoreMode } from './types.js';
 import { forgetDataKeyRecord, recordDataKey, recordedCredentialStore, recordedKeyCheck, recordKeyCheck } from './meta-records.js';
 
 /** What the data key needs to know about its store. */
 export interface DataKeyDeps {
-  db: Db;
-  dbPath: string;
+  /** The store's connection: reads stay on its read-only one until a write needs the other. */
+  sql: Sql;
   keyFilePath: string;
   mode: CredentialStoreMode;
   /** Already bounded by `guardKeychain`. */
@@ -87,7 +89,7 @@ export class DataKey {
     if (!key) {
       const where =
         kind === 'keychain'
-          ? `It was removed from the OS keychain (service "xtalk", account "${keychainAccount(this.#deps.dbPath)}")`
+          ? `It was removed from the OS keychain (service "xtalk", account "${keychainAccount(this.#deps.sql.dbPath)}")`
           : kind === 'file'
             ? `The key file ${this.#deps.keyFilePath} was removed`
             : 'The store does not record where its key is';
@@ -102,12 +104,12 @@ export class DataKey {
     const existing = kind ? await this.#load(kind) : null;
     if (existing) {
       // Stores from before the check value get it with their first write, and with it the key cache.
-      if (kind === 'keychain' && recordedKeyCheck(this.#deps.db, this.#deps.dbPath) === null) {
-        recordKeyCheck(this.#deps.db, this.#deps.dbPath, dataKeyCheck(existing));
+      if (kind === 'keychain' && recordedKeyCheck(this.#deps.sql) === null) {
+        recordKeyCheck(this.#deps.sql, dataKeyCheck(existing));
       }
       return existing;
     }
-    const { db, dbPath } = this.#deps;
+    const { sql } = this.#deps;
     // Another process may have created the key while we waited for a lock.
     const raced = async () => {
       const again = recordedKind(this.#deps);
@@ -117,7 +119,7 @@ export class DataKey {
       // The recorded key is gone. Its rows are forgotten in a transaction of their own: were they
       // deleted in the one that creates the new key, a crash after the new key reached the keychain
       // (or the key file) would roll them back next to a key that cannot open them.
-      const found = await withImmediateLock(db, dbPath, async () => {
+      const found = await withImmediateLock(sql.db, sql.dbPath, async () => {
         const again = await raced();
         if (!again) this.#forgetUnreadableTokens();
         return again;
@@ -125,22 +127,22 @@ export class DataKey {
       if (found) return found;
     }
     // Held across the keychain call so two first logins cannot each record a different key.
-    return withImmediateLock(db, dbPath, async () => {
+    return withImmediateLock(sql.db, sql.dbPath, async () => {
       const found = await raced();
       if (found) return found;
       this.#forgetUnreadableTokens();
       const { key, kind: created } = await this.#create();
-      recordDataKey(db, dbPath, created, created === 'keychain' ? dataKeyCheck(key) : null);
+      recordDataKey(sql, created, created === 'keychain' ? dataKeyCheck(key) : null);
       return key;
     });
   }
 
   /** Inside a write transaction: deletes the token rows and the record of a key that is gone. */
   #forgetUnreadableTokens(): void {
-    const { db, dbPath } = this.#deps;
-    const wiped = guardSqlite(dbPath, () => {
-      const n = db.prepare('DELETE FROM access_token').run().changes + db.prepare('DELETE FROM refresh_token').run().changes;
-      forgetDataKeyRecord(db, dbPath);
+    const { sql } = this.#deps;
+    const wiped = sql.guard(() => {
+      const n = sql.stmt('DELETE FROM access_token').run().changes + sql.stmt('DELETE FROM refresh_token').run().changes;
+      forgetDataKeyRecord(sql);
       return n;
     });
     if (wiped > 0) this.#deps.warn(`The stored data key was missing; removed ${wiped} unreadable token(s). Other accounts must sign in again.`);
@@ -148,18 +150,18 @@ export class DataKey {
 
   /** Removes the key and its record; only valid once no token rows remain (logout of the last account). */
   async delete(): Promise<void> {
-    const { db, dbPath } = this.#deps;
-    const rows = guardSqlite(dbPath, () => db.prepare('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)').pluck().get() as number);
+    const { sql } = this.#deps;
+    const rows = sql.guard(() => sql.stmt('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)').pluck().get() as number);
     if (rows > 0) throw new StoreError('internal error: the data key is still needed by stored tokens', { hint: 'Please report this bug.' });
     const kind = recordedKind(this.#deps);
     if (kind === 'keychain') {
-      const account = keychainAccount(dbPath);
+      const account = keychainAccount(sql.dbPath);
       this.#deps.keyCache?.forget(account);
       await this.#deps.keychain.delete(account);
     }
     if (kind === 'file') rmSync(this.#deps.keyFilePath, { force: true });
     this.#deps.faultPoint?.('logout-key-deleted');
-    forgetDataKeyRecord(db, dbPath);
+    forgetDataKeyRecord(sql);
     this.#key = undefined;
   }
 
@@ -172,12 +174,12 @@ export class DataKey {
     const early = this.#deps.early;
     this.#deps.early = undefined;
     if (kind === 'file') return readKeyFile(this.#deps.keyFilePath);
-    const account = keychainAccount(this.#deps.dbPath);
-    const { db, dbPath, keyCache } = this.#deps;
+    const account = keychainAccount(this.#deps.sql.dbPath);
+    const { sql, keyCache } = this.#deps;
     const ours = early?.account === account ? early : undefined;
     // The cached copy counts only when it is the store's current key: another session may have
     // logged out and in again (a new key) while this session's copy lived on.
-    const check = copy ? recordedKeyCheck(db, dbPath) : null;
+    const check = copy ? recordedKeyCheck(sql) : null;
     const cached = !copy ? null : ours ? ours.cached : (keyCache?.read(account) ?? null);
     if (cached) {
       if (check !== null && isDataKey(cached) && dataKeyCheck(cached) === check) {
@@ -191,7 +193,7 @@ export class DataKey {
       secret = await (ours?.secret ?? this.#deps.keychain.get(account));
     } catch (e) {
       const reason = e instanceof KeychainUnavailableError ? e.reason : String(e);
-      throw new KeychainError(`the data key of ${this.#deps.dbPath} is kept in the OS keychain, which is unavailable: ${reason}`, {
+      throw new KeychainError(`the data key of ${this.#deps.sql.dbPath} is kept in the OS keychain, which is unavailable: ${reason}`, {
         hint: 'Unlock or start the keychain and retry. xtalk will not switch to a key file by itself: the stored tokens are readable only with the keychain key.',
         cause: e,
       });
@@ -207,7 +209,7 @@ export class DataKey {
     const { mode, keyFilePath, faultPoint } = this.#deps;
     if (mode === 'file') return { key: this.#createKeyFile(), kind: 'file' };
     const key = generateDataKey();
-    const account = keychainAccount(this.#deps.dbPath);
+    const account = keychainAccount(this.#deps.sql.dbPath);
     try {
       // A copy of an earlier key must not be mistaken for this one (the check value would catch it).
       this.#deps.keyCache?.forget(account);
@@ -252,20 +254,54 @@ export function keychainAccount(dbPath: string): string {
   return `data-key:${path}`;
 }
 
-function recordedKind({ db, dbPath }: DataKeyDeps): CredentialStoreKind | null {
-  return recordedCredentialStore(db, dbPath);
+function recordedKind({ sql }: DataKeyDeps): CredentialStoreKind | null {
+  return recordedCredentialStore(sql);
 }
 
+/** A key file holds one line of base64 (45 bytes); anything bigger is not one. */
+const MAX_KEY_FILE_BYTES = 4096;
+
+/**
+ * The key in the key file, or null when there is none. Only a regular file of at most
+ * {@link MAX_KEY_FILE_BYTES} is read (a link to one is fine): O_NONBLOCK keeps the open of a FIFO
+ * from waiting for a writer, and fstat judges what was opened, so a FIFO or a link to /dev/zero is
+ * one error instead of a hang or a read without end.
+ */
 function readKeyFile(path: string): Buffer | null {
-  let text: string;
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new StoreError(`cannot read the key file ${path}`, { hint: 'Check its permissions.', cause: e });
   }
-  tightenMode(path, 0o600);
+  let text: string;
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw keyFileRefused(path, 'is not a regular file', 'not_a_file');
+    if (stat.size > MAX_KEY_FILE_BYTES) throw keyFileRefused(path, `is larger than ${MAX_KEY_FILE_BYTES} bytes`, 'too_large');
+    // One byte more than allowed tells a file that grew after fstat from one that fits.
+    const buffer = Buffer.alloc(MAX_KEY_FILE_BYTES + 1);
+    let length = 0;
+    for (let n: number; (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) {
+      length += n;
+      if (length > MAX_KEY_FILE_BYTES) throw keyFileRefused(path, `is larger than ${MAX_KEY_FILE_BYTES} bytes`, 'too_large');
+    }
+    text = buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    tightenMode(path, 0o600);
+  } catch (e) {
+    // A read-only file system: nobody can change the file there, and reading needs no write.
+    if ((e as NodeJS.ErrnoException).code !== 'EROFS') throw e;
+  }
   return decodeKey(text, `the key file ${path}`);
+}
+
+function keyFileRefused(path: string, what: string, keyFile: 'not_a_file' | 'too_large'): StoreError {
+  return new StoreError(`the key file ${path} ${what}; xtalk did not read it`, { code: 'DATA_KEY_INVALID', facts: { keyFile } });
 }
 
 /**
@@ -278,7 +314,7 @@ function createKeyFile(path: string, faultPoint?: (name: string) => void): Buffe
   const key = generateDataKey();
   const staged = `${path}.${process.pid}.tmp`;
   const failure = (e: unknown) =>
-    new StoreError(`cannot create the key file ${path}`, { hint: 'Check the permissions of its folder, or set XTALK_HOME.', cause: e });
+    fileSystemFault(e, path) ?? new StoreError(`cannot create the key file ${path}`, { hint: 'Check the permissions of its folder, or set XTALK_HOME.', cause: e });
   removeStaleStagedKeys(path);
   try {
     rmSync(staged, { force: true });

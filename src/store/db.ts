@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, constants as fsc } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, constants as fsc, type BigIntStats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type DatabaseConstructor from 'better-sqlite3';
@@ -127,6 +127,75 @@ export function openDatabase(path: string): Db {
       throw e;
     }
   });
+}
+
+/** Above this size (never reached in practice) a read goes through SQLite instead of a copy in memory. */
+const MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Opens the store at `path` for reading only, or returns undefined where it must be opened read-write
+ * ({@link openDatabase}) first: it does not exist yet, is empty or needs migrating. Writes nothing,
+ * creates no file and needs no free space, so a valid token is served from a read-only folder or a
+ * full disk. Refuses foreign, newer and corrupt files as openDatabase does.
+ *
+ * A read-only SQLite connection to a WAL database creates `-wal` and `-shm` when they are missing
+ * (and leaves them behind); where it cannot (a read-only folder) it fails with SQLITE_CANTOPEN, and
+ * on a full disk growing the new `-shm` fails (SQLITE_IOERR_SHMSIZE). The `immutable` URI parameter
+ * that avoids both is out of reach: better-sqlite3 builds SQLite with SQLITE_USE_URI=0. So:
+ * - with a `-wal` file (another connection is open, or one crashed), a read-only connection through
+ *   SQLite's locks, which sees the WAL's commits;
+ * - without one, the main file is the whole database (the last connection checkpointed and deleted
+ *   its WAL): it is read into memory and opened there, marked as a rollback-journal database in the
+ *   copy only (SQLite refuses an in-memory WAL database). That read takes no lock, so a writer could
+ *   start, commit and checkpoint into the file meanwhile; the file's identity, size and times are
+ *   compared around the read and a `-wal` looked for after it, and a changed file is read again (a
+ *   tear slipping through would fail as a corrupt file or an undecryptable token, never as another
+ *   token). What the copy holds is the store as of that read, as for any read transaction.
+ */
+export function openForReading(path: string): Db | undefined {
+  return guardSqlite(path, () => {
+    const db = openReader(path);
+    if (!db) return undefined;
+    try {
+      if (checkIdentity(db, path) === SCHEMA_VERSION) return db;
+      db.close();
+      return undefined;
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  });
+}
+
+function openReader(path: string): Db | undefined {
+  const connection = () => new Database(path, { nativeBinding, readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (existsSync(`${path}-wal`)) return connection();
+    const before = statOrUndefined(path);
+    // Missing, empty or not a file: the read-write path creates it or says what is wrong, as before.
+    if (!before?.isFile() || before.size === 0n) return undefined;
+    if (before.size > MAX_SNAPSHOT_BYTES) return connection();
+    const bytes = readFileSync(path);
+    const after = statOrUndefined(path);
+    if (!after || !sameVersion(before, after) || existsSync(`${path}-wal`)) continue;
+    // Bytes 18 and 19 (write and read format versions): 2 is WAL, 1 the rollback journal.
+    if (bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
+    return new Database(bytes, { nativeBinding, readonly: true });
+  }
+  // A writer keeps changing the file: read through SQLite's locks.
+  return connection();
+}
+
+function statOrUndefined(path: string): BigIntStats | undefined {
+  try {
+    return statSync(path, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
+function sameVersion(a: BigIntStats, b: BigIntStats): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
 /**

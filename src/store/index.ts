@@ -1,9 +1,10 @@
 import { AccountStore } from './accounts.js';
 import { DataKey, keychainAccount, type EarlyKeyRead } from './data-key.js';
-import { openDatabase } from './db.js';
+import { openDatabase, openForReading } from './db.js';
 import type { ConnectionLease } from './shared-connections.js';
 import { systemKeyCache, type KeyCachePort } from './key-cache.js';
 import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from './keychain.js';
+import { Sql } from './sql.js';
 import type { CredentialStoreMode } from './types.js';
 
 export { AccountStore } from './accounts.js';
@@ -31,6 +32,8 @@ export interface OpenStoreOptions {
    */
   keyCacheSeconds?: number;
   keyCache?: KeyCachePort;
+  /** Open read-write at once (see StoreRequest.writing); otherwise read-only until the first write. */
+  writing?: boolean;
   /** Receives the one-line warning when `auto` falls back to the key file. */
   warn: (message: string) => void;
   /** Crash tests stop the process here; synchronous because some points are inside transactions. */
@@ -46,16 +49,23 @@ export interface OpenStoreOptions {
 /**
  * Opens (creating and migrating when needed) the account store. Synchronous and cheap: the data
  * key, and with it the keychain, is resolved only on the first token encryption or decryption.
+ * An existing, current store is opened read-only, and read-write only once something is written,
+ * so reading works on a read-only folder or a full disk and leaves the folder as it was.
  */
 export function openStore(opts: OpenStoreOptions): AccountStore {
   const timeoutMs = opts.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;
   const keychain = opts.keychain ? guardKeychain(opts.keychain, timeoutMs) : createSystemKeychain({ timeoutMs });
   const early = opts.keychain ? undefined : takeEarlyRead(opts.dbPath);
   const keyCache = opts.keyCache ?? (opts.keychain ? undefined : systemKeyCache(opts.keyCacheSeconds ?? 0));
-  const db = opts.connection?.db ?? openDatabase(opts.dbPath);
+  const reader = opts.connection || opts.writing ? undefined : openForReading(opts.dbPath);
+  const sql = opts.connection
+    ? new Sql(opts.connection.db, opts.dbPath)
+    : reader
+      ? new Sql(reader, opts.dbPath, () => openDatabase(opts.dbPath))
+      : new Sql(openDatabase(opts.dbPath), opts.dbPath);
   const faultPoint = opts.faultPoint ?? (() => {});
-  const dataKey = new DataKey({ db, dbPath: opts.dbPath, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint, early, keyCache });
-  return new AccountStore(db, opts.dbPath, dataKey, faultPoint, opts.warn);
+  const dataKey = new DataKey({ sql, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint, early, keyCache });
+  return new AccountStore(sql, dataKey, faultPoint, opts.warn);
 }
 
 const earlyReads = new Map<string, EarlyKeyRead>();

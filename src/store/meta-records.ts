@@ -1,4 +1,3 @@
-import { guardSqlite, type Db } from './db.js';
 import type { Sql } from './sql.js';
 import type { CredentialStoreKind, RefreshFailure } from './types.js';
 
@@ -37,32 +36,32 @@ export function rememberScope(sql: Sql, issuer: string, scope: string): void {
 }
 
 /** Where the data key lives, as recorded in `meta.credential_store` when it was created; null before that. */
-export function recordedCredentialStore(db: Db, dbPath: string): CredentialStoreKind | null {
-  const value = guardSqlite(dbPath, () => db.prepare("SELECT value FROM meta WHERE key = 'credential_store'").pluck().get());
+export function recordedCredentialStore(sql: Sql): CredentialStoreKind | null {
+  const value = sql.guard(() => sql.stmt("SELECT value FROM meta WHERE key = 'credential_store'").pluck().get());
   return value === 'keychain' || value === 'file' ? value : null;
 }
 
 /** The check value of the current data key (see dataKeyCheck), recorded when the key was created or first written with. */
-export function recordedKeyCheck(db: Db, dbPath: string): string | null {
-  const value = guardSqlite(dbPath, () => db.prepare("SELECT value FROM meta WHERE key = 'data_key_check'").pluck().get());
+export function recordedKeyCheck(sql: Sql): string | null {
+  const value = sql.guard(() => sql.stmt("SELECT value FROM meta WHERE key = 'data_key_check'").pluck().get());
   return typeof value === 'string' ? value : null;
 }
 
 /** Records the current data key's check value (a store from before it gets one with its first write). */
-export function recordKeyCheck(db: Db, dbPath: string, check: string): void {
-  guardSqlite(dbPath, () => db.prepare(UPSERT).run('data_key_check', check));
+export function recordKeyCheck(sql: Sql, check: string): void {
+  sql.guard(() => sql.stmt(UPSERT).run('data_key_check', check));
 }
 
 /** Records where a new data key lives and, for a keychain key, its check value; in the caller's transaction. */
-export function recordDataKey(db: Db, dbPath: string, kind: CredentialStoreKind, check: string | null): void {
-  guardSqlite(dbPath, () => {
-    db.prepare(UPSERT).run('credential_store', kind);
-    if (check === null) db.prepare("DELETE FROM meta WHERE key = 'data_key_check'").run();
-    else db.prepare(UPSERT).run('data_key_check', check);
+export function recordDataKey(sql: Sql, kind: CredentialStoreKind, check: string | null): void {
+  sql.guard(() => {
+    sql.stmt(UPSERT).run('credential_store', kind);
+    if (check === null) sql.stmt("DELETE FROM meta WHERE key = 'data_key_check'").run();
+    else sql.stmt(UPSERT).run('data_key_check', check);
   });
 }
 
 /** Forgets where the data key lived and its check value (the key is gone or being deleted). */
-export function forgetDataKeyRecord(db: Db, dbPath: string): void {
-  guardSqlite(dbPath, () => db.prepare("DELETE FROM meta WHERE key IN ('credential_store', 'data_key_check')").run());
+export function forgetDataKeyRecord(sql: Sql): void {
+  sql.guard(() => sql.stmt("DELETE FROM meta WHERE key IN ('credential_store', 'data_key_check')").run());
 }

@@ -1,4 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
+import { accessSync, closeSync, openSync, statfsSync, constants as fsc } from 'node:fs';
+import { dirname } from 'node:path';
 import { StoreError, tooManyOpenFiles, XtalkError } from '../errors.js';
 
 /**
@@ -29,18 +30,59 @@ export function toStoreError(e: unknown, path?: string): unknown {
     if (/^SQLITE_(NOTADB|CORRUPT)(_|$)/.test(e.code)) {
       return new StoreError(`${file} is not an xtalk database or is corrupt`, { facts: { reason: 'corrupt', path }, cause: e });
     }
-    if (/^SQLITE_FULL(_|$)/.test(e.code)) return new StoreError(`no space left to write ${file}`, { facts: { reason: 'full' }, cause: e });
-    if (/^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(e.code)) {
-      return (e.code.startsWith('SQLITE_CANTOPEN') && outOfFileDescriptors(e)) || new StoreError(`cannot read or write ${file} (${e.code})`, { facts: { reason: 'permissions' }, cause: e });
+    if (/^SQLITE_FULL(_|$)/.test(e.code) && path === undefined) return new StoreError(`no space left to write ${file}`, { facts: { reason: 'full' }, cause: e });
+    if (/^SQLITE_(FULL|READONLY|CANTOPEN|PERM|IOERR)/.test(e.code)) {
+      return (
+        (e.code.startsWith('SQLITE_CANTOPEN') && outOfFileDescriptors(e)) ||
+        (path !== undefined && fileSystemFault(e, path)) ||
+        new StoreError(`cannot read or write ${file} (${e.code})`, { facts: { reason: 'permissions' }, cause: e })
+      );
     }
     return new StoreError(`database error in ${file}: ${e.message}`, { facts: { reason: 'sqlite' }, cause: e });
   }
   const fileLimit = tooManyOpenFiles(e);
   if (fileLimit) return fileLimit;
-  if (path !== undefined && (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EISDIR')) {
+  const fault = path !== undefined ? fileSystemFault(e, path) : undefined;
+  if (fault) return fault;
+  if (path !== undefined && (code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EISDIR')) {
     return new StoreError(`cannot create or open ${path} (${String(code)})`, { facts: { reason: 'cannot_open' }, cause: e });
   }
   return e;
+}
+
+/**
+ * A failure to write `path` (a file in the data folder) that is the disk's or the file system's,
+ * not the permissions': a full disk or quota (`facts.reason` 'full'), a read-only file system or
+ * file ('read_only'). SQLite reports a full disk as SQLITE_FULL only for its own files' pages; a
+ * `-shm` or `-wal` that cannot grow is some SQLITE_IOERR, so those ask the file system.
+ */
+export function fileSystemFault(e: unknown, path: string): StoreError | undefined {
+  const code = String((e as { code?: unknown } | null)?.code);
+  const dir = dirname(path);
+  const full = code.startsWith('SQLITE_FULL') || code === 'ENOSPC' || code === 'EDQUOT' || (code.startsWith('SQLITE_IOERR') && noSpaceLeft(dir));
+  if (full) return new StoreError(`the disk holding ${path} is full (${code})`, { facts: { reason: 'full' }, cause: e });
+  const readOnly = code === 'EROFS' || code.startsWith('SQLITE_READONLY') || (/^SQLITE_(CANTOPEN|PERM|IOERR)/.test(code) && onReadOnlyFileSystem(dir));
+  if (readOnly) return new StoreError(`cannot write ${path}: it, its folder or its file system is read-only (${code})`, { facts: { reason: 'read_only' }, cause: e });
+  return undefined;
+}
+
+/** Less room than a new `-shm` takes (32 KiB), or no inode left: writing there fails for want of space. */
+function noSpaceLeft(dir: string): boolean {
+  try {
+    const fs = statfsSync(dir);
+    return fs.bavail * fs.bsize < 64 * 1024 || (fs.files > 0 && fs.ffree === 0);
+  } catch {
+    return false;
+  }
+}
+
+function onReadOnlyFileSystem(dir: string): boolean {
+  try {
+    accessSync(dir, fsc.W_OK);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EROFS';
+  }
 }
 
 /**

@@ -37,8 +37,9 @@ interface Ran {
   answersToken: boolean;
 }
 
+/** A read-write connection kept open, so the commands' writes stay in -wal (searched too) instead of being checkpointed away. */
 function holdStore(home: string) {
-  return openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
+  return openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {}, writing: true });
 }
 
 function filesUnder(dir: string): string[] {

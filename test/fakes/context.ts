@@ -74,8 +74,8 @@ export function createTestContext(opts: TestContextOptions = {}): TestContext {
       openedVia.push(via);
       if (opts.browser) browserRuns.push(opts.browser(url));
     },
-    openStore: ({ paths, mode, warn }) =>
-      openStore({ dbPath: paths.dbPath, keyFilePath: paths.keyFilePath, mode, warn, keychain: opts.keychain }),
+    openStore: ({ paths, mode, warn, writing }) =>
+      openStore({ dbPath: paths.dbPath, keyFilePath: paths.keyFilePath, mode, warn, writing, keychain: opts.keychain }),
     discover: (settings) => ProviderClient.discover(settings),
     faultPoint: async (name) => opts.faultPoint?.(name),
     sleep: (ms, signal) => {

@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
@@ -74,6 +77,22 @@ describe('the Node API over the CLI store', () => {
     const accounts = await listAccounts({ env });
     expect(accounts.map((a) => [a.sub, a.current])).toEqual([['api-alice', true]]);
     expect((await provider.introspect(token)).active).toBe(true);
+  });
+
+  // A read-only bind mount needs root (CI runs as root).
+  it.skipIf(process.getuid?.() !== 0)('getAccessToken, whoami and listAccounts read a store in a read-only folder', async () => {
+    const env = await signedIn('api-readonly');
+    const token = await cliToken(env);
+    const view = mkdtempSync(join(tmpdir(), 'xtalk-ro-'));
+    execFileSync('mount', ['--bind', '-o', 'ro', env.XTALK_HOME!, view]);
+    try {
+      const roEnv = { ...env, XTALK_HOME: view };
+      expect(await getAccessToken({ env: roEnv })).toBe(token);
+      expect(await whoami({ env: roEnv })).toMatchObject({ sub: 'api-readonly' });
+      expect((await listAccounts({ env: roEnv })).map((a) => a.sub)).toEqual(['api-readonly']);
+    } finally {
+      execFileSync('umount', [view]);
+    }
   });
 
   it('minTtl longer than the token lives refreshes once, and the CLI then serves the new token', async () => {

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -100,6 +101,23 @@ describe('data key', () => {
     expect((await store.refreshToken(a.id))!.refreshToken).toBe('RT-a');
     expect(store.credentialStore()).toBe('file');
     expect(existsSync(keyFile)).toBe(true);
+  });
+
+  it('file: a key file over 4 KiB is refused unread; a link to the real key file is read', async () => {
+    const home = tempHome();
+    const first = open(home, 'file', new FakeKeychain().forbidCalls());
+    const a = await login(first.store, 'a');
+    first.store.close();
+    const real = join(home, 'real.key');
+    renameSync(first.keyFile, real);
+    symlinkSync(real, first.keyFile);
+    expect((await open(home, 'file', new FakeKeychain().forbidCalls()).store.latestAccessToken(a.id))!.accessToken).toBe('AT-a');
+    unlinkSync(first.keyFile);
+    writeFileSync(first.keyFile, `${readFileSync(real, 'utf8')}${' '.repeat(4096)}`);
+    const err = await open(home, 'file', new FakeKeychain().forbidCalls()).store.latestAccessToken(a.id).catch((e: unknown) => e as StoreError);
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err).toMatchObject({ code: 'DATA_KEY_INVALID', message: `the key file ${first.keyFile} is larger than 4096 bytes; xtalk did not read it` });
+    expect((err as StoreError).hint).toMatch(/put the key file back, or remove this one and run `xtalk login`/);
   });
 
   it('reads that need no secret never touch the keychain', async () => {
@@ -251,5 +269,27 @@ describe('leftovers of a killed key-file write', () => {
     expect(existsSync(fresh)).toBe(true);
     expect(existsSync(other)).toBe(true);
     expect(existsSync(join(dir, 'xtalk.key'))).toBe(true);
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('a key file on a full disk', () => {
+  // Mounting a tmpfs needs root (CI runs as root).
+  it('is reported as a full disk, not as a permissions problem', async () => {
+    const home = tempHome();
+    const disk = mkdtempSync(join(tmpdir(), 'xtalk-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', disk]);
+    cleanups.push(() => rmSync(disk, { recursive: true, force: true }), () => execFileSync('umount', [disk]));
+    try {
+      writeFileSync(join(disk, 'filler'), Buffer.alloc(1024 * 1024));
+    } catch (e) {
+      expect((e as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    }
+    const keychain = new FakeKeychain().forbidCalls();
+    const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(disk, 'xtalk.key'), mode: 'file', keychain, warn: () => {} });
+    cleanups.push(() => store.close());
+    const err = await login(store, 'a').catch((e: unknown) => e as StoreError);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).facts.reason).toBe('full');
+    expect((err as StoreError).hint).toMatch(/^Free some disk space/);
   });
 });

@@ -1,9 +1,11 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
-import { APPLICATION_ID, BUSY_TIMEOUT_MS, guardSqlite, openDatabase, SCHEMA_VERSION, withImmediateLock, type Db } from '../../src/store/db.js';
+import { APPLICATION_ID, BUSY_TIMEOUT_MS, guardSqlite, openDatabase, openForReading, SCHEMA_VERSION, withImmediateLock, type Db } from '../../src/store/db.js';
+import { openStore } from '../../src/store/index.js';
+import { FakeKeychain } from '../fakes/fake-keychain.js';
 
 const dirs: string[] = [];
 const open: Db[] = [];
@@ -139,6 +141,127 @@ describe('openDatabase', () => {
     expect(err.message).toMatch(/locked by another xtalk process/);
     expect(err.hint).toBeTruthy();
     holder.exec('ROLLBACK');
+  });
+});
+
+describe('openForReading', () => {
+  function stored(): { dir: string; path: string } {
+    const dir = tempDir();
+    const path = join(dir, 'xtalk.db');
+    const db = openDatabase(path);
+    db.prepare("INSERT INTO meta (key, value) VALUES ('x', 'y')").run();
+    db.close();
+    return { dir, path };
+  }
+
+  it('reads a current store read-only, creating no -wal or -shm and changing no byte', () => {
+    const { dir, path } = stored();
+    const bytes = readFileSync(path);
+    const db = openForReading(path)!;
+    open.push(db);
+    expect(db.readonly).toBe(true);
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'x'").pluck().get()).toBe('y');
+    expect(() => db.prepare("INSERT INTO meta (key, value) VALUES ('a', 'b')").run()).toThrow(/readonly/);
+    db.close();
+    expect(readdirSync(dir)).toEqual(['xtalk.db']);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+  });
+
+  it("sees what is still only in another connection's WAL", () => {
+    const { path } = stored();
+    const writer = openDb(path);
+    writer.prepare("INSERT INTO meta (key, value) VALUES ('late', 'in the wal')").run();
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    const db = openForReading(path)!;
+    open.push(db);
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'late'").pluck().get()).toBe('in the wal');
+  });
+
+  it('leaves a missing, empty or older store to the read-write path, creating nothing', () => {
+    const dir = tempDir();
+    expect(openForReading(join(dir, 'home', 'xtalk.db'))).toBeUndefined();
+    expect(readdirSync(dir)).toEqual([]);
+    writeFileSync(join(dir, 'xtalk.db'), '');
+    expect(openForReading(join(dir, 'xtalk.db'))).toBeUndefined();
+    const { path } = stored();
+    const db = openDb(path);
+    db.pragma(`user_version = ${SCHEMA_VERSION - 1}`);
+    db.close();
+    expect(openForReading(path)).toBeUndefined();
+  });
+
+  it('refuses newer, foreign and corrupt files as openDatabase does', () => {
+    const { path } = stored();
+    const db = openDb(path);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(catchError(() => openForReading(path)).message).toMatch(/newer xtalk/);
+    const junk = join(tempDir(), 'xtalk.db');
+    writeFileSync(junk, 'this is definitely not a database\n'.repeat(200));
+    expect(catchError(() => openForReading(junk)).message).toMatch(/not an xtalk database or is corrupt/);
+  });
+});
+
+describe('openStore', () => {
+  it('opens read-write at once for a command that will write', () => {
+    const dir = tempDir();
+    const path = join(dir, 'xtalk.db');
+    openDatabase(path).close();
+    const store = openStore({ dbPath: path, keyFilePath: join(dir, 'xtalk.key'), mode: 'file', keychain: new FakeKeychain().forbidCalls(), warn: () => {}, writing: true });
+    try {
+      expect(readdirSync(dir).sort()).toEqual(['xtalk.db', 'xtalk.db-shm', 'xtalk.db-wal']);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('reads without opening the store read-write, and opens it read-write for the first write', () => {
+    const dir = tempDir();
+    const path = join(dir, 'xtalk.db');
+    openDatabase(path).close();
+    const store = openStore({ dbPath: path, keyFilePath: join(dir, 'xtalk.key'), mode: 'file', keychain: new FakeKeychain().forbidCalls(), warn: () => {} });
+    try {
+      expect(store.listAccounts()).toEqual([]);
+      expect(store.learnedScope('https://op.example')).toBeUndefined();
+      expect(readdirSync(dir)).toEqual(['xtalk.db']);
+      store.rememberScope('https://op.example', 'openid');
+      expect(existsSync(`${path}-wal`)).toBe(true);
+      expect(store.learnedScope('https://op.example')).toBe('openid');
+    } finally {
+      store.close();
+    }
+    expect(readdirSync(dir)).toEqual(['xtalk.db']);
+  });
+});
+
+describe('disk faults', () => {
+  it('a write the store cannot take because it is read-only says so, not "check the permissions"', () => {
+    const path = join(tempDir(), 'xtalk.db');
+    openDatabase(path).close();
+    const db = openForReading(path)!;
+    open.push(db);
+    const err = catchError(() => guardSqlite(path, () => db.prepare("INSERT INTO meta (key, value) VALUES ('a', 'b')").run()));
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err.facts.reason).toBe('read_only');
+    expect(err.message).toMatch(/read-only \(SQLITE_READONLY\)/);
+    expect(err.hint).toMatch(/set XTALK_HOME to a writable folder/);
+  });
+
+  it('ENOSPC, EDQUOT and SQLITE_FULL are a full disk; EROFS is a read-only file system', () => {
+    const path = join(tempDir(), 'xtalk.db');
+    for (const code of ['ENOSPC', 'EDQUOT']) {
+      const err = catchError(() => guardSqlite(path, () => {
+        throw Object.assign(new Error(`${code}: write failed`), { code });
+      }));
+      expect(err.facts.reason, code).toBe('full');
+      expect(err.message).toBe(`the disk holding ${path} is full (${code})`);
+      expect(err.hint).toMatch(/^Free some disk space/);
+    }
+    const rofs = catchError(() => guardSqlite(path, () => {
+      throw Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' });
+    }));
+    expect(rofs.facts.reason).toBe('read_only');
+    expect(rofs.hint).not.toMatch(/permissions/);
   });
 });
 

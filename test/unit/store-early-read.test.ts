@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateDataKey } from '../../src/store/crypto.js';
 import { DataKey, keychainAccount } from '../../src/store/data-key.js';
-import { openDatabase, type Db } from '../../src/store/db.js';
+import { openDatabase } from '../../src/store/db.js';
 import { guardKeychain } from '../../src/store/keychain.js';
+import { Sql } from '../../src/store/sql.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
 
 const cleanups: Array<() => void> = [];
@@ -13,32 +14,32 @@ afterEach(() => {
   for (const fn of cleanups.splice(0).reverse()) fn();
 });
 
-function store(kind: 'keychain' | 'file'): { db: Db; dbPath: string; keyFilePath: string } {
+function store(kind: 'keychain' | 'file'): { sql: Sql; dbPath: string; keyFilePath: string } {
   const home = mkdtempSync(join(tmpdir(), 'xtalk-early-'));
   const dbPath = join(home, 'xtalk.db');
   const db = openDatabase(dbPath);
   db.prepare("INSERT INTO meta (key, value) VALUES ('credential_store', ?)").run(kind);
   cleanups.push(() => rmSync(home, { recursive: true, force: true }), () => db.close());
-  return { db, dbPath, keyFilePath: join(home, 'xtalk.key') };
+  return { sql: new Sql(db, dbPath), dbPath, keyFilePath: join(home, 'xtalk.key') };
 }
 
 describe('a keychain read started before the store opened', () => {
   it('is the key of a keychain store, without a second keychain call', async () => {
-    const { db, dbPath, keyFilePath } = store('keychain');
+    const { sql, dbPath, keyFilePath } = store('keychain');
     const key = generateDataKey();
     const keychain = new FakeKeychain().forbidCalls();
     const early = { account: keychainAccount(dbPath), cached: null, secret: Promise.resolve(key.toString('base64')) };
-    const dataKey = new DataKey({ db, dbPath, keyFilePath, mode: 'auto', keychain: guardKeychain(keychain), warn: () => {}, early });
+    const dataKey = new DataKey({ sql, keyFilePath, mode: 'auto', keychain: guardKeychain(keychain), warn: () => {}, early });
     expect(await dataKey.forReading()).toEqual(key);
     keychain.verify();
   });
 
   it('fails like the keychain call it replaces', async () => {
-    const { db, dbPath, keyFilePath } = store('keychain');
+    const { sql, dbPath, keyFilePath } = store('keychain');
     const keychain = new FakeKeychain().forbidCalls();
     const early = { account: keychainAccount(dbPath), cached: null, secret: Promise.reject(new Error('boom')) };
     early.secret.catch(() => undefined);
-    const dataKey = new DataKey({ db, dbPath, keyFilePath, mode: 'auto', keychain: guardKeychain(keychain), warn: () => {}, early });
+    const dataKey = new DataKey({ sql, keyFilePath, mode: 'auto', keychain: guardKeychain(keychain), warn: () => {}, early });
     await expect(dataKey.forReading()).rejects.toThrow(/kept in the OS keychain, which is unavailable/);
     keychain.verify();
   });
@@ -48,7 +49,7 @@ describe('a keychain read started before the store opened', () => {
     const key = generateDataKey();
     writeFileSync(file.keyFilePath, key.toString('base64'), { mode: 0o600 });
     const wrong = { account: keychainAccount(file.dbPath), cached: null, secret: Promise.resolve(generateDataKey().toString('base64')) };
-    const fileKey = new DataKey({ ...file, mode: 'auto', keychain: guardKeychain(new FakeKeychain().forbidCalls()), warn: () => {}, early: wrong });
+    const fileKey = new DataKey({ sql: file.sql, keyFilePath: file.keyFilePath, mode: 'auto', keychain: guardKeychain(new FakeKeychain().forbidCalls()), warn: () => {}, early: wrong });
     expect(await fileKey.forReading()).toEqual(key);
 
     const other = store('keychain');
@@ -56,7 +57,7 @@ describe('a keychain read started before the store opened', () => {
     const right = generateDataKey();
     keychain.entries.set(keychainAccount(other.dbPath), right.toString('base64'));
     const elsewhere = { account: 'data-key:/somewhere/else/xtalk.db', cached: null, secret: Promise.resolve(generateDataKey().toString('base64')) };
-    const otherKey = new DataKey({ ...other, mode: 'auto', keychain: guardKeychain(keychain), warn: () => {}, early: elsewhere });
+    const otherKey = new DataKey({ sql: other.sql, keyFilePath: other.keyFilePath, mode: 'auto', keychain: guardKeychain(keychain), warn: () => {}, early: elsewhere });
     expect(await otherKey.forReading()).toEqual(right);
     expect(keychain.calls).toEqual([{ op: 'get', account: keychainAccount(other.dbPath) }]);
   });
