@@ -219,7 +219,7 @@ export class ProviderClient {
             // The caller stores the result the usual way.
           }
         });
-        this.config[oidc.customFetch] = grantFetch(this.fetches.undeadlined, tokenEndpoint, jwksUri, answerMs, tap, onAnswer) as oidc.CustomFetch;
+        this.config[oidc.customFetch] = grantFetch(this.fetches.inner, tokenEndpoint, jwksUri, answerMs, tap, onAnswer) as oidc.CustomFetch;
         try {
           return this.toResult(await oidc.refreshTokenGrant(this.config, refreshToken, opts.scope ? { scope: opts.scope } : undefined));
         } catch (e) {

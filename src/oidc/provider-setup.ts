@@ -26,8 +26,7 @@ export async function setUpProvider(settings: ProviderSettings): Promise<{ confi
   if (issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname)) execute.push(oidc.allowInsecureRequests);
   const timeout = settings.timeoutSeconds ?? 30;
   const inner = settings.fetch ?? fetch;
-  const undeadlined = boundedFetch(inner);
-  const boundFetch = settings.deadline ? boundedFetch(withDeadline(inner, settings.deadline)) : undeadlined;
+  const boundFetch = boundedFetch(settings.deadline ? withDeadline(inner, settings.deadline) : inner);
   const doc = await call(`discovery at ${settings.discoveryUrl ?? settings.issuer}`, () =>
     fetchDiscovery({ issuer: settings.issuer, discoveryUrl: settings.discoveryUrl, fetch: boundFetch, timeoutMs: timeout * 1000, signal: settings.signal }),
   ).catch((e: unknown) => {
@@ -50,14 +49,15 @@ export async function setUpProvider(settings: ProviderSettings): Promise<{ confi
   return {
     config,
     client: { method, clientId: settings.clientId, hmacSecret, discovery: { url: doc.url, redirects: doc.redirects } },
-    fetches: { deadlined: boundFetch, undeadlined, timeoutMs: timeout * 1000, insecure },
+    fetches: { deadlined: boundFetch, inner, timeoutMs: timeout * 1000, insecure },
   };
 }
 
-/** The provider's fetches: with the settings' deadline (everything before a grant), and without (the grant's answer). */
+/** The provider's fetches: with the settings' deadline (everything before a grant), and the one under it. */
 export interface ProviderFetches {
   deadlined: typeof fetch;
-  undeadlined: typeof fetch;
+  /** The fetch under both (no bound on the body, no deadline): the grant builds its own. */
+  inner: typeof fetch;
   /** The per-request limit. */
   timeoutMs: number;
   /** Plain `http:` is allowed (a loopback issuer). */

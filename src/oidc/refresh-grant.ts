@@ -1,7 +1,6 @@
 import { NetworkError, ProviderError, type XtalkError } from '../errors.js';
-import { bodyOf } from '../shared/bounded-fetch.js';
+import { bodyOf, boundedFetch } from '../shared/bounded-fetch.js';
 import type { TokenGrant } from '../shared/oauth-terms.js';
-import { anySignal } from '../shared/abort.js';
 
 /**
  * Once the refresh grant is on its way, its answer is awaited this long, whatever deadline the
@@ -30,23 +29,37 @@ export interface GrantTap {
 
 /**
  * The fetch of the refresh grant: the request to `tokenEndpoint` ends only after `answerMs` (not
- * at the caller's deadline, not at the per-request timeout) and its answer is kept in `tap`, so an
- * answer that openid-client then rejects (an ID-token check, the keys endpoint down) can still be
- * stored; a failure of the keys endpoint (`jwksUri`) is noted.
+ * at the caller's deadline, not at the per-request timeout; see {@link answerLimit}) and its answer
+ * is kept in `tap`, so an answer that openid-client then rejects (an ID-token check, the keys
+ * endpoint down) can still be stored; a failure of the keys endpoint (`jwksUri`) is noted. `inner`
+ * is the provider's own fetch, each answer read through boundedFetch.
  */
 export function grantFetch(
-  base: typeof fetch,
+  inner: typeof fetch,
   tokenEndpoint: string,
   jwksUri: string | undefined,
   answerMs: number,
   tap: GrantTap,
   onAnswer?: (answer: GrantAnswer) => void,
 ): typeof fetch {
+  const bounded = boundedFetch(inner);
   return (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = input instanceof Request ? input.url : String(input);
     if (url === tokenEndpoint) {
       tap.sent = true;
-      const res = await base(input, { ...init, signal: anySignal([], answerMs) });
+      let progress = 0;
+      const watched = (async (i: string | URL | Request, o?: RequestInit) => {
+        const res = await inner(i, o);
+        progress = 1;
+        return res;
+      }) as typeof fetch;
+      const limit = answerLimit(answerMs, () => progress);
+      let res: Response;
+      try {
+        res = await boundedFetch(watched)(input, { ...init, signal: limit.signal });
+      } finally {
+        limit.clear();
+      }
       const body = bodyOf(res) ?? Buffer.from(await res.clone().arrayBuffer());
       // Before anything else (even reading headers): the moment between the provider's rotation and the commit.
       if (res.status === 200) onAnswer?.({ status: res.status, contentType: null, retryAfter: null, body });
@@ -54,7 +67,7 @@ export function grantFetch(
       return res;
     }
     try {
-      const res = await base(input, init);
+      const res = await bounded(input, init);
       if (url === jwksUri && !res.ok) tap.keysFailed = true;
       return res;
     } catch (e) {
@@ -62,6 +75,41 @@ export function grantFetch(
       throw e;
     }
   }) as typeof fetch;
+}
+
+/**
+ * A time limit a stopped or starved process does not misread: when it fires, the I/O that waited
+ * meanwhile is let in first (one turn of the event loop; a process resumed after SIGSTOP runs its
+ * timers before reading its sockets), and the request is aborted only if no progress was made since
+ * the last look (`progress()` grows as the answer's headers arrive); otherwise it looks again later.
+ */
+function answerLimit(ms: number, progress: () => number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  let seen = progress();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    timer = setTimeout(() => {
+      setImmediate(() => {
+        if (timer === undefined) return;
+        const now = progress();
+        if (now > seen) {
+          seen = now;
+          arm();
+        } else {
+          controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+        }
+      });
+    }, ms);
+    timer.unref?.();
+  };
+  arm();
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
 }
 
 /**

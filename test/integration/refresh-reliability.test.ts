@@ -23,6 +23,8 @@ const misbehave = {
   tokenDelayMs: 0,
   /** The keys endpoint answers 503, or never answers. */
   jwks: 'ok' as 'ok' | '503' | 'hang',
+  /** The token endpoint's answer body follows its headers this much later. */
+  bodyDelayMs: 0,
   /** Runs as the next token request arrives, before the provider answers it. */
   onToken: undefined as (() => void) | undefined,
   /** Answers the next token request instead of the provider. */
@@ -54,6 +56,15 @@ const faults: KoaMiddleware = async (ctx, next) => {
     if ((ctx as unknown as { req: { socket: { destroyed: boolean } } }).req.socket.destroyed) return;
   }
   await next();
+  if (misbehave.bodyDelayMs > 0) {
+    // The headers now, the body later: written by hand, Koa would send both together.
+    const text = JSON.stringify(ctx.body);
+    const raw = ctx as unknown as { respond: boolean; res: import('node:http').ServerResponse };
+    raw.respond = false;
+    raw.res.writeHead(ctx.status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    raw.res.flushHeaders();
+    setTimeout(() => raw.res.end(text), misbehave.bodyDelayMs);
+  }
 };
 
 let provider: TestProvider;
@@ -64,7 +75,7 @@ afterAll(async () => {
   await provider?.stop();
 });
 afterEach(() => {
-  Object.assign(misbehave, { tokenDelayMs: 0, jwks: 'ok', nextToken: undefined, onToken: undefined });
+  Object.assign(misbehave, { bodyDelayMs: 0, tokenDelayMs: 0, jwks: 'ok', nextToken: undefined, onToken: undefined });
 });
 
 interface Session {
@@ -341,3 +352,26 @@ function fill(dir: string): string {
   }
   return path;
 }
+
+describe('a process stopped while its answer arrives', () => {
+  it('resumed after its answer bound, it stores the answer that arrived meanwhile instead of giving up on it', async () => {
+    const s = await signedIn('sleeper');
+    const before = await s.store.latestAccessToken(s.accountId);
+    // The answer's headers are in; then the process does not run for longer than its bound (as after
+    // SIGSTOP / SIGCONT or under heavy load) while the body arrives, so the bound's timer is due
+    // before the body is read when it runs again.
+    misbehave.bodyDelayMs = 200;
+    const stalling = (async (input: string | URL | Request, init?: RequestInit) => {
+      const res = await fetch(input, init);
+      if (String(input).endsWith('/token')) {
+        const until = Date.now() + 1_500;
+        while (Date.now() < until);
+      }
+      return res;
+    }) as typeof fetch;
+    const ctx = { ...s.ctx, discover: (settings: Parameters<TestContext['discover']>[0]) => ProviderClient.discover({ ...settings, fetch: stalling }) };
+    const token = await refresh(s, { ctx, answerSeconds: 1 });
+    expect(token.accessToken).not.toBe(before!.accessToken);
+    expect((await refresh(s)).accessToken).not.toBe(token.accessToken);
+  }, 30_000);
+});
