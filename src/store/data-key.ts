@@ -195,6 +195,7 @@ export class DataKey {
       const reason = e instanceof KeychainUnavailableError ? e.reason : String(e);
       throw new KeychainError(`the data key of ${this.#deps.sql.dbPath} is kept in the OS keychain, which is unavailable: ${reason}`, {
         hint: 'Unlock or start the keychain and retry. xtalk will not switch to a key file by itself: the stored tokens are readable only with the keychain key.',
+        facts: { timedOut: e instanceof KeychainError && e.facts.timedOut === true ? true : undefined },
         cause: e,
       });
     }

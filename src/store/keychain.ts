@@ -17,8 +17,8 @@ export type KeychainPort = Keychain;
 /** The keychain failed, was locked or did not answer in time; `reason` says which, for messages. */
 export class KeychainUnavailableError extends KeychainError {
   readonly reason: string;
-  constructor(reason: string, opts: { cause?: unknown } = {}) {
-    super(`OS keychain unavailable: ${reason}`, { cause: opts.cause });
+  constructor(reason: string, opts: { cause?: unknown; timedOut?: boolean } = {}) {
+    super(`OS keychain unavailable: ${reason}`, { cause: opts.cause, facts: { timedOut: opts.timedOut } });
     this.reason = reason;
   }
 }
@@ -99,7 +99,7 @@ async function bounded<T>(timeoutMs: number, call: (signal: AbortSignal) => Prom
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort();
-      reject(new KeychainUnavailableError(`timed out after ${formatSeconds(timeoutMs)}`));
+      reject(new KeychainUnavailableError(`timed out after ${formatSeconds(timeoutMs)}`, { timedOut: true }));
     }, timeoutMs);
   });
   try {

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +11,8 @@ import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
 import { clientEnv, runCli, XTALK_BIN } from './cli.js';
 import { rawDb } from '../helpers/raw-db.js';
+import { canStartSecretService, startPrivateSecretService } from '../integration/private-secret-service.js';
+import { loginCli } from './xtalk-process.js';
 
 let provider: TestProvider;
 beforeAll(async () => {
@@ -57,6 +61,15 @@ function storeOf(home: string) {
   return openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
 }
 
+/** Waits until the stored access token has expired; reads no secret, so any credential store will do. */
+async function untilExpiryPassed(home: string): Promise<void> {
+  const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'keychain', warn: () => {} });
+  const expiry = store.latestAccessTokenExpiry(store.currentAccount()!.id)!;
+  store.close();
+  const wait = expiry - Date.now() + 50;
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
+
 async function untilExpired(home: string): Promise<void> {
   const store = storeOf(home);
   const token = (await store.latestAccessToken(store.currentAccount()!.id))!;
@@ -103,6 +116,30 @@ describe('single-flight refresh across processes', () => {
       await expectOneRefreshOneToken(results, before, round);
     }
   }, 120_000);
+
+  it.runIf(canStartSecretService || process.env.CI)(
+    '128 parallel `xtalk token` after expiry, keychain store, the CPU loaded: one refresh grant, one token for every caller, the session alive',
+    async () => {
+      const secretService = await startPrivateSecretService();
+      // Two busy loops besides the 128 callers, on two cores: the keychain answers slowly too.
+      const burners = Array.from({ length: 2 }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+      try {
+        const env = (home: string) => ({ ...cliEnv(home), XTALK_CREDENTIAL_STORE: 'keychain', DBUS_SESSION_BUS_ADDRESS: secretService.address });
+        const home = mkdtempSync(join(tmpdir(), 'xtalk-crowd-'));
+        await loginCli(env(home), 'crowd');
+        await untilExpiryPassed(home);
+        const before = provider.refreshGrantCount();
+        const results = await Promise.all(Array.from({ length: 128 }, () => runCli(['token'], { env: env(home), timeoutMs: 180_000 })));
+        await expectOneRefreshOneToken(results, before, 0);
+        const after = await runCli(['refresh'], { env: env(home) });
+        expect(after.code, after.stderr).toBe(0);
+      } finally {
+        for (const b of burners) b.kill('SIGKILL');
+        await secretService.stop();
+      }
+    },
+    300_000,
+  );
 
   it('a process SIGKILLed while holding the refresh lock does not wedge the next one', async () => {
     const home = await loginHome('killed');

@@ -21,8 +21,10 @@ describe('a SQLite error in a run the quick path handed over', () => {
     rawDb(dbPath).run("CREATE TRIGGER refuse_new_token BEFORE INSERT ON access_token BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
     const before = provider.refreshGrantCount();
     const result = await runCli(['token', '--min-ttl', '100000'], { env: { ...session.env, NO_COLOR: '1' } });
-    // The full program did the refresh: the run was handed over.
-    expect(provider.refreshGrantCount() - before).toBe(1);
+    // The full program took the refresh over, and its rehearsal of storing the answer met the failure
+    // before any grant was sent: the session is as it was.
+    expect(provider.refreshGrantCount() - before).toBe(0);
+    expect(result.stderr).not.toMatch(/^xtalk-quick/m);
     expect(result.stdout).toBe('');
     expect(result.stderr).not.toMatch(/Unexpected error|bug in xtalk|^\s+at /m);
     expect(result.stderr).toContain(`✗ database error in ${dbPath}: refused by the test\n`);

@@ -66,7 +66,8 @@ export function isFresh(token: Pick<StoredAccessToken, 'expiresAt' | 'createdAt'
   return token.expiresAt - now > margin;
 }
 
-type Outcome = { token: StoredAccessToken } | { failure: XtalkError };
+/** `again`: nothing was sent, and this process ran out of its own time (under load): try again. */
+type Outcome = { token: StoredAccessToken } | { failure: XtalkError } | { again: XtalkError };
 
 /** A refresh answer not yet committed: stored again outside the lock if the commit itself fails. */
 interface Pending {
@@ -100,6 +101,14 @@ export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord
     }
     if (turn.locked) {
       if ('failure' in turn.value) throw turn.value.failure;
+      if ('again' in turn.value) {
+        // A slow keychain or discovery of this process's own, before anything was sent: nobody's
+        // session is at stake, so it waits its turn again like any caller, up to its bound.
+        if (ctx.now() >= waitUntil) throw turn.value.again;
+        deps.ui.debug(`nothing was sent (${turn.value.again.message}); trying again`);
+        await ctx.sleep(pause / 2 + Math.random() * pause, ctx.signal);
+        continue;
+      }
       await ctx.faultPoint('refresh-committed');
       return turn.value.token;
     }
@@ -143,13 +152,21 @@ async function refreshHolding(deps: FreshTokenDeps, account: AccountRecord, opts
     deps.ui.debug('another process refreshed the token while this one waited');
     return { token: latest };
   }
+  let prepared;
   try {
-    const { provider, refreshToken } = await prepareGrant(deps, account);
-    return await grantAndStore(deps, account, provider, refreshToken, pending);
+    prepared = await prepareGrant(deps, account);
+  } catch (e) {
+    // A limit of this process (under load it may be slow itself) is not the provider's answer.
+    if (e instanceof XtalkError && e.facts.timedOut && !(e instanceof CancelledError)) return { again: e };
+    if (!(e instanceof XtalkError) || e instanceof CancelledError || e instanceof StoreError || e instanceof KeychainError) throw e;
+    store.recordRefreshFailure(account.id, { at: ctx.now(), name: e.name, message: e.message, hint: e.hint, exitCode: e.exitCode });
+    return { failure: e };
+  }
+  try {
+    return await grantAndStore(deps, account, prepared.provider, prepared.refreshToken, pending);
   } catch (e) {
     if (!(e instanceof XtalkError) || e instanceof CancelledError || e instanceof StoreError || e instanceof KeychainError) throw e;
-    // A limit of this process (under load it may be slow itself) is not the provider's answer:
-    // the next waiter tries on its own. Everything else is what every waiter would get.
+    // An answer this process gave up on is not the provider's answer either: the next caller tries.
     if (e.facts.timedOut) throw e;
     // Committed with the lock: the waiting processes read it as soon as it is released.
     store.recordRefreshFailure(account.id, { at: ctx.now(), name: e.name, message: e.message, hint: e.hint, exitCode: e.exitCode });
