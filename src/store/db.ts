@@ -224,7 +224,7 @@ export async function tryImmediateLock<T>(db: Db, path: string, fn: () => Promis
           db.exec('BEGIN IMMEDIATE');
           return true;
         } catch (e) {
-          if ((e as { code?: unknown }).code === 'SQLITE_BUSY') return false;
+          if (String((e as { code?: unknown }).code).startsWith('SQLITE_BUSY')) return false;
           throw e;
         }
       });

@@ -1,39 +1,52 @@
 /**
  * SIGKILL at random moments of `xtalk refresh` against a provider that rotates refresh tokens
- * strictly (reusing one revokes the grant), the kill timed from the moment the refresh grant
- * reaches the provider. After each kill, the provider tells whether the refresh token xtalk kept
- * is still good, i.e. whether the session lived.
- * Each kill is sorted by when it landed: before the provider answered (mid-exchange: the provider
- * rotates for a process that is gone — the one loss xtalk cannot prevent) or after the answer left
- * the provider (xtalk's own window: reading the answer and committing it). `npm run build` first.
+ * strictly (reusing one revokes the grant). After each kill, the provider tells whether the refresh
+ * token xtalk kept is still good, i.e. whether the session lived. Each kill is sorted by when it
+ * landed: before the grant was sent (it never reached the provider), before the provider's answer
+ * left (mid-exchange: the provider rotates for a process that is gone — the one loss xtalk cannot
+ * prevent), or after the answer left (xtalk's own window: reading the answer and committing it). Two schedules: kills
+ * spread over a whole `xtalk refresh` run (what a user's random kill meets), and kills timed from
+ * the grant's arrival at the provider (a magnifier on the window). `npm run build` first.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRng, fuzzSeed } from '../helpers/prng.js';
+import { createRng, fuzzSeed, type Rng } from '../helpers/prng.js';
 import { startTestProvider, type KoaMiddleware, type TestProvider } from '../provider/provider.js';
 import { clientEnv } from './cli.js';
-import { inspectStore, loginCli, spawnCli, type CliEnv } from './xtalk-process.js';
+import { inspectStore, loginCli, runXtalk, spawnCli, type CliEnv } from './xtalk-process.js';
 
-const KILLS = Number(process.env.XTALK_TEST_KILLS ?? 200);
-/** Kills land this many ms (uniformly) after the grant reached the provider. */
+const KILLS_OVER_RUN = Number(process.env.XTALK_TEST_KILLS ?? 200);
+const KILLS_AFTER_GRANT = Number(process.env.XTALK_TEST_KILLS ?? 200);
+/** Kills of the magnifier land this many ms (uniformly) after the grant reached the provider. */
 const KILL_SPREAD_MS = 60;
 
-/** The process to kill once its refresh grant arrives, and when; what happened, for the tally. */
-let victim: { pid: number; delayMs: number; killedAt?: number; answeredAt?: number } | undefined;
+interface Victim {
+  pid: number;
+  /** Set for kills timed from the grant's arrival. */
+  delayAfterGrantMs?: number;
+  grantAt?: number;
+  answeredAt?: number;
+  killedAt?: number;
+}
+let victim: Victim | undefined;
 
-const killer: KoaMiddleware = async (ctx, next) => {
+function kill(target: Victim): void {
+  if (target.killedAt !== undefined) return;
+  target.killedAt = performance.now();
+  try {
+    process.kill(target.pid, 'SIGKILL');
+  } catch {
+    // Already gone: it finished first.
+  }
+}
+
+const watcher: KoaMiddleware = async (ctx, next) => {
   const target = victim;
-  if (ctx.path !== '/token' || ctx.method !== 'POST' || !target || target.killedAt !== undefined) return next();
-  setTimeout(() => {
-    target.killedAt = performance.now();
-    try {
-      process.kill(target.pid, 'SIGKILL');
-    } catch {
-      // Already gone: it finished first.
-    }
-  }, target.delayMs);
+  if (ctx.path !== '/token' || ctx.method !== 'POST' || !target || target.grantAt !== undefined) return next();
+  target.grantAt = performance.now();
+  if (target.delayAfterGrantMs !== undefined) setTimeout(() => kill(target), target.delayAfterGrantMs);
   // The answer has left once Node handed all of it to the socket.
   (ctx as unknown as { res: { once(event: 'finish', fn: () => void): void } }).res.once('finish', () => (target.answeredAt = performance.now()));
   await next();
@@ -42,7 +55,7 @@ const killer: KoaMiddleware = async (ctx, next) => {
 let provider: TestProvider;
 let home: string;
 beforeAll(async () => {
-  provider = await startTestProvider({ rotateRefreshToken: true, accessTokenTtl: 600, middleware: [killer] });
+  provider = await startTestProvider({ rotateRefreshToken: true, accessTokenTtl: 600, middleware: [watcher] });
   home = mkdtempSync(join(tmpdir(), 'xtalk-kill-'));
 });
 afterAll(async () => {
@@ -53,42 +66,78 @@ afterAll(async () => {
 const SUB = 'kill-target';
 const env = (): CliEnv => clientEnv(provider, home, { XTALK_CREDENTIAL_STORE: 'file' });
 
+interface Tally {
+  kills: number;
+  beforeGrant: number;
+  beforeGrantLost: number;
+  midExchange: number;
+  midExchangeLost: number;
+  afterAnswer: number;
+  afterAnswerLost: number;
+  finishedFirst: number;
+  finishedFirstLost: number;
+}
+
+/** `kills` refreshes, each killed as `schedule` says; the session checked (and signed in again if lost) after each. */
+async function killRefreshes(kills: number, schedule: (target: Victim) => void): Promise<Tally> {
+  const t: Tally = { kills, beforeGrant: 0, beforeGrantLost: 0, midExchange: 0, midExchangeLost: 0, afterAnswer: 0, afterAnswerLost: 0, finishedFirst: 0, finishedFirstLost: 0 };
+  for (let i = 0; i < kills; i++) {
+    const cli = spawnCli(['refresh'], env());
+    const target: Victim = { pid: cli.pid };
+    schedule(target);
+    victim = target;
+    const result = await cli.done;
+    victim = undefined;
+    // Alive when the refresh token xtalk kept is one the provider still honours.
+    const kept = (await inspectStore(home, { decrypt: true })).refreshTokens[SUB];
+    expect(kept, 'a refresh token is stored').toBeDefined();
+    const lost = !(await provider.introspect(kept!)).active;
+    const bucket =
+      result.signal !== 'SIGKILL'
+        ? 'finishedFirst'
+        : target.grantAt === undefined
+          ? 'beforeGrant'
+          : // A request that left before the kill may reach the provider after it: mid-exchange too.
+            target.answeredAt === undefined || target.killedAt! < target.answeredAt
+            ? 'midExchange'
+            : 'afterAnswer';
+    t[bucket]++;
+    if (lost) t[`${bucket}Lost`]++;
+    if (lost) await loginCli(env(), SUB);
+  }
+  return t;
+}
+
 describe('SIGKILL during refresh against a strictly rotating provider', () => {
-  it(`${KILLS} kills timed from the grant's arrival: a session is lost only when the kill lands before the answer leaves the provider, or within the few ms xtalk takes to commit the answer`, async () => {
-    const rng = createRng(fuzzSeed());
+  let rng: Rng;
+  beforeAll(async () => {
+    rng = createRng(fuzzSeed());
     await loginCli(env(), SUB);
-    const tally = { midExchange: 0, midExchangeLost: 0, afterAnswer: 0, afterAnswerLost: 0, finishedFirst: 0, lostWithoutKill: 0 };
-    for (let i = 0; i < KILLS; i++) {
-      const target = { pid: 0, delayMs: rng.next() * KILL_SPREAD_MS } as NonNullable<typeof victim>;
-      const cli = spawnCli(['refresh'], env());
-      target.pid = cli.pid;
-      victim = target;
-      const result = await cli.done;
-      victim = undefined;
-      // Alive when the refresh token xtalk kept is one the provider still honours.
-      const kept = (await inspectStore(home, { decrypt: true })).refreshTokens[SUB];
-      expect(kept, 'a refresh token is stored').toBeDefined();
-      const lost = !(await provider.introspect(kept!)).active;
-      if (result.signal !== 'SIGKILL') {
-        tally.finishedFirst++;
-        if (lost) tally.lostWithoutKill++;
-      } else if (target.answeredAt === undefined || target.killedAt! < target.answeredAt) {
-        tally.midExchange++;
-        if (lost) tally.midExchangeLost++;
-      } else {
-        tally.afterAnswer++;
-        if (lost) tally.afterAnswerLost++;
-      }
-      if (lost) await loginCli(env(), SUB);
-    }
-    console.info(`kill during refresh (seed ${rng.seed}): ${JSON.stringify(tally)}`);
-    // A refresh that finished was never lost, and nothing but the exchange itself loses one.
-    expect(tally.lostWithoutKill).toBe(0);
-    expect(tally.finishedFirst + tally.midExchange + tally.afterAnswer).toBe(KILLS);
+  });
+
+  it(`${KILLS_OVER_RUN} kills at random moments of a whole \`xtalk refresh\` run: none before the grant or after a finished refresh loses the session`, async () => {
+    const runs: number[] = [];
+    for (let i = 0; i < 5; i++) runs.push((await runXtalk(['refresh'], env())).ms);
+    const runMs = runs.sort((a, b) => a - b)[2]!;
+    const tally = await killRefreshes(KILLS_OVER_RUN, (target) => {
+      const at = rng.next() * runMs;
+      setTimeout(() => kill(target), at);
+    });
+    const lost = tally.beforeGrantLost + tally.midExchangeLost + tally.afterAnswerLost + tally.finishedFirstLost;
+    console.info(`kills over a whole run (${Math.round(runMs)} ms, seed ${rng.seed}): ${lost} of ${tally.kills} sessions lost ${JSON.stringify(tally)}`);
+    expect(tally.beforeGrantLost).toBe(0);
+    expect(tally.finishedFirstLost).toBe(0);
+    expect(tally.beforeGrant + tally.midExchange + tally.afterAnswer + tally.finishedFirst).toBe(KILLS_OVER_RUN);
+  }, 900_000);
+
+  it(`${KILLS_AFTER_GRANT} kills 0–${KILL_SPREAD_MS} ms after the grant reached the provider: most kills after the answer left find it stored`, async () => {
+    const tally = await killRefreshes(KILLS_AFTER_GRANT, (target) => (target.delayAfterGrantMs = rng.next() * KILL_SPREAD_MS));
+    console.info(`kills after the grant (seed ${rng.seed}): ${JSON.stringify(tally)}`);
+    expect(tally.beforeGrant).toBe(0);
     // Enough kills landed after the answer left the provider to measure xtalk's own window …
-    expect(tally.afterAnswer).toBeGreaterThan(KILLS / 4);
-    // … which is the few ms of reading and committing the answer: most kills after it left the
-    // provider find it stored (with a keys fetch and the checks before the commit, none did).
+    expect(tally.afterAnswer).toBeGreaterThan(KILLS_AFTER_GRANT / 4);
+    // … the few ms of reading and committing the answer: most kills after it left the provider find
+    // it stored (with a keys fetch and the checks before the commit, none did).
     expect(tally.afterAnswerLost / tally.afterAnswer).toBeLessThan(0.5);
   }, 900_000);
 });
