@@ -2,7 +2,7 @@ import { StoreError } from '../errors.js';
 import { UndecryptableTokenError } from './crypto.js';
 import { currentUserId, pointCurrentAt } from './current-account.js';
 import type { DataKey } from './data-key.js';
-import { tryImmediateLock, withImmediateLock } from './db.js';
+import { tryImmediateLock } from './db.js';
 import * as meta from './meta-records.js';
 import { releaseReserveIfLow, secureRoom } from './room.js';
 import type { Sql } from './sql.js';

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from './cli.js';
 import { offlineSession } from './offline-session.js';
+import { fillDisk, mountTinyDisk } from '../helpers/tiny-disk.js';
 
 // Mounting needs root (CI runs as root); elsewhere these tests cannot build the folder they need.
 const asRoot = process.getuid?.() === 0;
@@ -37,20 +38,11 @@ function readOnlyView(home: string): string {
 
 /** A copy of the store on a 1 MiB tmpfs, then filled up to the last byte. */
 function fullDiskCopy(home: string): string {
-  const disk = mkdtempSync(join(tmpdir(), 'xtalk-full-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', disk]);
-  unmounts.push(disk);
-  for (const name of readdirSync(home)) copyFileSync(join(home, name), join(disk, name));
-  const fd = openSync(join(disk, 'filler'), 'w');
-  const block = Buffer.alloc(4096);
-  try {
-    for (;;) writeSync(fd, block);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-  } finally {
-    closeSync(fd);
-  }
-  return disk;
+  const disk = mountTinyDisk('1m');
+  unmounts.push(disk.dir);
+  for (const name of readdirSync(home)) copyFileSync(join(home, name), join(disk.dir, name));
+  fillDisk(disk.dir);
+  return disk.dir;
 }
 
 /** The reads of a valid session: both ways into `xtalk token` (the quick bundle and, with `--`, commander), whoami, status. */

@@ -1,6 +1,4 @@
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getFreshToken, type FreshTokenDeps } from '../../src/auth/refresh/single-flight.js';
@@ -13,6 +11,7 @@ import { openStore, type AccountStore } from '../../src/store/index.js';
 import { reservePath } from '../../src/store/room.js';
 import { createTestContext, type TestContext } from '../fakes/context.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { fillDisk, mountTinyDisk } from '../helpers/tiny-disk.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import Database from 'better-sqlite3';
 import { startTestProvider, type KoaContext, type KoaMiddleware, type TestProvider } from '../provider/provider.js';
@@ -138,14 +137,14 @@ describe('before the grant: what can fail locally or be fetched does so first', 
 
   it('a disk filled before the refresh: no grant is sent, the session is unchanged, and it refreshes once there is room', async (t) => {
     if (process.getuid?.() !== 0) return t.skip('mounting a tmpfs needs root (CI runs as root)');
-    const mount = mkdtempSync(join(tmpdir(), 'xtalk-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mount]);
+    const disk = mountTinyDisk('2m');
+    const mount = disk.dir;
     try {
       const home = join(mount, 'home');
       mkdirSync(home);
       const s = await signedIn('crowded', { home });
       const before = await s.store.latestAccessToken(s.accountId);
-      const filler = fill(mount);
+      const filler = fillDisk(mount);
       const posts = tokenPosts;
       const err = await failure(refresh(s));
       expect(err).toBeInstanceOf(StoreError);
@@ -161,22 +160,21 @@ describe('before the grant: what can fail locally or be fetched does so first', 
       expect(tokenPosts).toBe(posts + 1);
     } finally {
       for (const s of opened.splice(0)) s.store.close();
-      execFileSync('umount', [mount]);
-      rmSync(mount, { recursive: true, force: true });
+      disk.unmount();
     }
   }, 30_000);
 
   it('a disk that fills between the check and the commit: the reserve makes room and the answer is stored', async (t) => {
     if (process.getuid?.() !== 0) return t.skip('mounting a tmpfs needs root (CI runs as root)');
-    const mount = mkdtempSync(join(tmpdir(), 'xtalk-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mount]);
+    const disk = mountTinyDisk('2m');
+    const mount = disk.dir;
     try {
       const home = join(mount, 'home');
       mkdirSync(home);
       const s = await signedIn('squeezed', { home });
       const before = await s.store.latestAccessToken(s.accountId);
       // After xtalk checked for room, before the answer arrives.
-      misbehave.onToken = () => void fill(mount);
+      misbehave.onToken = () => void fillDisk(mount);
       const token = await refresh(s);
       expect(token.accessToken).not.toBe(before!.accessToken);
       expect(existsSync(reservePath(s.store.dbPath))).toBe(false);
@@ -189,8 +187,7 @@ describe('before the grant: what can fail locally or be fetched does so first', 
       }
     } finally {
       for (const s of opened.splice(0)) s.store.close();
-      execFileSync('umount', [mount]);
-      rmSync(mount, { recursive: true, force: true });
+      disk.unmount();
     }
   }, 30_000);
 });
@@ -339,21 +336,6 @@ describe("waiting for another process's refresh", () => {
     expect(token.accessToken).not.toBe(before.accessToken);
   }, 30_000);
 });
-
-/** Fills the file system of `dir` to the last block; returns the filler's path. */
-function fill(dir: string): string {
-  const path = join(dir, `filler-${Math.random().toString(36).slice(2)}`);
-  const fd = openSync(path, 'w');
-  const block = Buffer.alloc(4096);
-  try {
-    for (;;) writeSync(fd, block);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-  } finally {
-    closeSync(fd);
-  }
-  return path;
-}
 
 describe('a process stopped while its answer arrives', () => {
   it('resumed after its answer bound, it stores the answer that arrived meanwhile instead of giving up on it', async () => {
