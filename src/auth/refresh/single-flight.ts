@@ -89,6 +89,7 @@ export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord
     if (current && isFresh(current, startedAt, opts.minTtlSeconds)) return current;
   }
   const waitUntil = startedAt + (deps.waitSeconds ?? WAIT_FOR_REFRESH_SECONDS) * 1000;
+  let triedAgain = false;
   for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
     const pending: Pending = {};
     let turn;
@@ -102,9 +103,11 @@ export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord
     if (turn.locked) {
       if ('failure' in turn.value) throw turn.value.failure;
       if ('again' in turn.value) {
-        // A slow keychain or discovery of this process's own, before anything was sent: nobody's
-        // session is at stake, so it waits its turn again like any caller, up to its bound.
-        if (ctx.now() >= waitUntil) throw turn.value.again;
+        // A keychain or discovery too slow for this process's limits, before anything was sent:
+        // under load that is often this process's own slowness, so it waits its turn once more
+        // like any caller; a second time it is the provider's (or the keychain's) and reported.
+        if (triedAgain || ctx.now() >= waitUntil) throw turn.value.again;
+        triedAgain = true;
         deps.ui.debug(`nothing was sent (${turn.value.again.message}); trying again`);
         await ctx.sleep(pause / 2 + Math.random() * pause, ctx.signal);
         continue;
