@@ -18,7 +18,6 @@ import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthoriza
 // map-error.ts (openid-client's errors to ours) and types.ts.
 export type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, LoginPrompt, ProviderSettings, RefreshOptions, RefreshResult, TokenResult } from './types.js';
 export { AUTH_TIME_TOLERANCE_SECONDS } from './id-token-checks.js';
-export { GRANT_ANSWER_SECONDS } from './refresh-grant.js';
 
 /** Tokens an access token without `expires_in` is assumed to live for: short, so it is renewed early. */
 const UNKNOWN_LIFETIME_SECONDS = 300;

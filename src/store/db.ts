@@ -205,7 +205,17 @@ function sameVersion(a: BigIntStats, b: BigIntStats): boolean {
  * do meanwhile). Unlike `db.transaction()` the lock survives `await`, so `fn` may talk to the
  * keychain or the provider. Synchronous `db.transaction()` calls inside `fn` become savepoints.
  */
-export async function tryImmediateLock<T>(db: Db, path: string, fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+export function tryImmediateLock<T>(db: Db, path: string, fn: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+  return immediateLock(db, path, fn, false);
+}
+
+/** {@link tryImmediateLock}, waiting (SQLite's busy timeout) for another process's lock. */
+export async function withImmediateLock<T>(db: Db, path: string, fn: () => Promise<T>): Promise<T> {
+  // Waiting, it either takes the lock or throws (locked after BUSY_TIMEOUT_MS).
+  return ((await immediateLock(db, path, fn, true)) as { locked: true; value: T }).value;
+}
+
+async function immediateLock<T>(db: Db, path: string, fn: () => Promise<T>, wait: boolean): Promise<{ locked: true; value: T } | { locked: false }> {
   if (db.inTransaction) throw new StoreError('internal error: nested store lock', { hint: 'Please report this bug.' });
   // Same-process callers (the Node API called concurrently) queue here and reach BEGIN IMMEDIATE
   // one at a time: a second connection of this process would otherwise wait on itself.
@@ -216,22 +226,8 @@ export async function tryImmediateLock<T>(db: Db, path: string, fn: () => Promis
   lockQueue.set(path, tail);
   await previous;
   try {
-    let began: boolean;
-    try {
-      db.pragma('busy_timeout = 0');
-      began = guardSqlite(path, () => {
-        try {
-          db.exec('BEGIN IMMEDIATE');
-          return true;
-        } catch (e) {
-          if (String((e as { code?: unknown }).code).startsWith('SQLITE_BUSY')) return false;
-          throw e;
-        }
-      });
-    } finally {
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    }
-    if (!began) return { locked: false };
+    if (wait) guardSqlite(path, () => db.exec('BEGIN IMMEDIATE'));
+    else if (!beginWithoutWaiting(db, path)) return { locked: false };
     try {
       const value = await fn();
       // `fn` may have committed already (a refresh answer is committed the moment it arrives).
@@ -251,13 +247,21 @@ export async function tryImmediateLock<T>(db: Db, path: string, fn: () => Promis
   }
 }
 
-/** {@link tryImmediateLock}, waiting (SQLite's busy timeout) for another process's lock. */
-export async function withImmediateLock<T>(db: Db, path: string, fn: () => Promise<T>): Promise<T> {
-  for (;;) {
-    const result = await tryImmediateLock(db, path, fn);
-    if (result.locked) return result.value;
-    // Waits in SQLite's busy handler (up to BUSY_TIMEOUT_MS), then tries again with the queue's turn.
-    guardSqlite(path, () => db.exec('BEGIN IMMEDIATE; ROLLBACK'));
+/** BEGIN IMMEDIATE, or false at once when another connection holds the write lock. */
+function beginWithoutWaiting(db: Db, path: string): boolean {
+  try {
+    db.pragma('busy_timeout = 0');
+    return guardSqlite(path, () => {
+      try {
+        db.exec('BEGIN IMMEDIATE');
+        return true;
+      } catch (e) {
+        if (String((e as { code?: unknown }).code).startsWith('SQLITE_BUSY')) return false;
+        throw e;
+      }
+    });
+  } finally {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   }
 }
 

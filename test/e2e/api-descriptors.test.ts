@@ -1,30 +1,14 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
+import { runCli, runProgram } from './cli.js';
 import { offlineSession } from './offline-session.js';
 
 const BURST = fileURLToPath(new URL('./api-burst.mjs', import.meta.url));
 
 /** Runs api-burst.mjs with at most 1,024 open files; resolves once the process has ended by itself. */
-function runUnderUlimit(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', 'ulimit -n 1024 && exec "$0" "$@"', process.execPath, BURST, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    // Only against a hang: a program that does not end by itself fails here.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+function runUnderUlimit(args: string[], env: Record<string, string | undefined>) {
+  // The timeout is only against a hang: a program that does not end by itself fails here.
+  return runProgram('bash', ['-c', 'ulimit -n 1024 && exec "$0" "$@"', process.execPath, BURST, ...args], { env, timeoutMs: 50_000 });
 }
 
 let env: Record<string, string | undefined>;

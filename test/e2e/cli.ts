@@ -17,8 +17,20 @@ export function runCli(
   args: string[],
   opts: { env: Record<string, string | undefined>; cwd?: string; stdin?: string; timeoutMs?: number },
 ): Promise<CliResult> {
+  return runProgram(process.execPath, [XTALK_BIN, ...args], opts);
+}
+
+/**
+ * Runs `file` with exactly the given environment (plus PATH and HOME) and `stdin` (empty unless
+ * given); SIGKILLed after `timeoutMs` (default 60 s), so a program that does not end by itself fails.
+ */
+export function runProgram(
+  file: string,
+  args: string[],
+  opts: { env: Record<string, string | undefined>; cwd?: string; stdin?: string; timeoutMs?: number },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [XTALK_BIN, ...args], {
+    const child = spawn(file, args, {
       cwd: opts.cwd ?? ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env } as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],

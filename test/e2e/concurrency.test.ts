@@ -9,7 +9,7 @@ import { openStore } from '../../src/store/index.js';
 import { createTestContext } from '../fakes/context.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
-import { clientEnv, runCli, XTALK_BIN } from './cli.js';
+import { clientEnv, runCli, runProgram, XTALK_BIN } from './cli.js';
 import { rawDb } from '../helpers/raw-db.js';
 import { canStartSecretService, startPrivateSecretService } from '../integration/private-secret-service.js';
 import { loginCli } from './xtalk-process.js';
@@ -25,23 +25,8 @@ afterAll(async () => {
 const API_CALLER = fileURLToPath(new URL('./api-caller.mjs', import.meta.url));
 
 /** A JavaScript program calling getAccessToken() from the built Node API, as its own process. */
-function runApiCaller(format: 'esm' | 'cjs', env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [API_CALLER, format], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runApiCaller(format: 'esm' | 'cjs', env: Record<string, string | undefined>) {
+  return runProgram(process.execPath, [API_CALLER, format], { env });
 }
 
 function cliEnv(home: string) {

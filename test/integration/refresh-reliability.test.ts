@@ -109,6 +109,19 @@ async function signedIn(login: string, opts: { home?: string; env?: Record<strin
   return session;
 }
 
+/** A session signed in with its XTALK_HOME on a 2 MiB tmpfs (`mount`), for `fn`; unmounted after. */
+async function onTinyDisk(login: string, fn: (s: Session, mount: string) => Promise<void>): Promise<void> {
+  const disk = mountTinyDisk('2m');
+  try {
+    const home = join(disk.dir, 'home');
+    mkdirSync(home);
+    await fn(await signedIn(login, { home }), disk.dir);
+  } finally {
+    for (const s of opened.splice(0)) s.store.close();
+    disk.unmount();
+  }
+}
+
 const account = (s: Session) => s.store.getAccount(s.accountId)!;
 const refresh = (s: Session, deps: Partial<FreshTokenDeps> = {}) => getFreshToken({ ...s.deps, ...deps }, account(s), { force: true });
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as XtalkError);
@@ -137,12 +150,7 @@ describe('before the grant: what can fail locally or be fetched does so first', 
 
   it('a disk filled before the refresh: no grant is sent, the session is unchanged, and it refreshes once there is room', async (t) => {
     if (process.getuid?.() !== 0) return t.skip('mounting a tmpfs needs root (CI runs as root)');
-    const disk = mountTinyDisk('2m');
-    const mount = disk.dir;
-    try {
-      const home = join(mount, 'home');
-      mkdirSync(home);
-      const s = await signedIn('crowded', { home });
+    await onTinyDisk('crowded', async (s, mount) => {
       const before = await s.store.latestAccessToken(s.accountId);
       const filler = fillDisk(mount);
       const posts = tokenPosts;
@@ -158,20 +166,12 @@ describe('before the grant: what can fail locally or be fetched does so first', 
       const token = await refresh(s);
       expect(token.accessToken).not.toBe(before!.accessToken);
       expect(tokenPosts).toBe(posts + 1);
-    } finally {
-      for (const s of opened.splice(0)) s.store.close();
-      disk.unmount();
-    }
+    });
   }, 30_000);
 
   it('a disk that fills between the check and the commit: the reserve makes room and the answer is stored', async (t) => {
     if (process.getuid?.() !== 0) return t.skip('mounting a tmpfs needs root (CI runs as root)');
-    const disk = mountTinyDisk('2m');
-    const mount = disk.dir;
-    try {
-      const home = join(mount, 'home');
-      mkdirSync(home);
-      const s = await signedIn('squeezed', { home });
+    await onTinyDisk('squeezed', async (s, mount) => {
       const before = await s.store.latestAccessToken(s.accountId);
       // After xtalk checked for room, before the answer arrives.
       misbehave.onToken = () => void fillDisk(mount);
@@ -179,16 +179,13 @@ describe('before the grant: what can fail locally or be fetched does so first', 
       expect(token.accessToken).not.toBe(before!.accessToken);
       expect(existsSync(reservePath(s.store.dbPath))).toBe(false);
       // What was committed is what the provider issued last: the session renews from it.
-      const reopened = openStore({ dbPath: s.store.dbPath, keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
+      const reopened = openStore({ dbPath: s.store.dbPath, keyFilePath: join(mount, 'home', 'xtalk.key'), mode: 'file', warn: () => {} });
       try {
         expect((await reopened.latestAccessToken(s.accountId))!.accessToken).toBe(token.accessToken);
       } finally {
         reopened.close();
       }
-    } finally {
-      for (const s of opened.splice(0)) s.store.close();
-      disk.unmount();
-    }
+    });
   }, 30_000);
 });
 
