@@ -10,8 +10,11 @@
 
 type Facts = Readonly<Record<string, string | number | boolean | undefined>>;
 
-const VALIDATION =
-  'Nothing was stored. The provider (or something between you and it) sent an answer that fails a security check; tell its administrator if this persists.';
+const NOTHING_STORED = 'Nothing was stored.';
+/** After a refresh whose provider rotated the refresh token: that token is never dropped (README, Reliability). */
+const REFRESH_TOKEN_KEPT = 'The refreshed tokens were not used, but the new refresh token was kept, so the next call can refresh again.';
+const FAILS_A_CHECK = 'The provider (or something between you and it) sent an answer that fails a security check; tell its administrator if this persists.';
+const VALIDATION = `${NOTHING_STORED} ${FAILS_A_CHECK}`;
 
 const CHOOSE_PORT = 'Choose another port with --port or XTALK_PORT, or use 0 to let the system pick a free one.';
 
@@ -86,19 +89,20 @@ const SET_SIGNING_ALG = (alg: string) => `XTALK_ID_TOKEN_SIGNING_ALG=${alg} (id_
 
 function idTokenHint(facts: Facts): string {
   const alg = String(facts.alg ?? '');
+  const stored = facts.refreshTokenKept ? REFRESH_TOKEN_KEPT : NOTHING_STORED;
   switch (facts.check) {
     case 'auth_time':
       return 'The provider did not make you sign in again although xtalk asked it to (prompt=login, max_age=0); run `xtalk login --fresh` again, or ask the provider administrator.';
     case 'listed_alg':
       return facts.configuredAlg
-        ? `Nothing was stored. The provider signs ID tokens for this client with ${alg}, not ${String(facts.configuredAlg)}: set ${SET_SIGNING_ALG(alg)}, or unset it for the provider's published keys.`
-        : `Nothing was stored. The provider lists ${alg} for ID tokens: if this client is registered for ${alg} ID tokens, set ${SET_SIGNING_ALG(alg)}.`;
+        ? `${stored} The provider signs ID tokens for this client with ${alg}, not ${String(facts.configuredAlg)}: set ${SET_SIGNING_ALG(alg)}, or unset it for the provider's published keys.`
+        : `${stored} The provider lists ${alg} for ID tokens: if this client is registered for ${alg} ID tokens, set ${SET_SIGNING_ALG(alg)}.`;
     case 'hmac_alg':
       return 'Set XTALK_ID_TOKEN_SIGNING_ALG to HS256, HS384, HS512 or an alg the provider publishes keys for.';
     case 'hmac_signature':
-      return 'Nothing was stored. Check XTALK_CLIENT_SECRET; if the provider signs with its own keys instead, unset XTALK_ID_TOKEN_SIGNING_ALG.';
+      return `${stored} Check XTALK_CLIENT_SECRET; if the provider signs with its own keys instead, unset XTALK_ID_TOKEN_SIGNING_ALG.`;
     default:
-      return VALIDATION;
+      return `${stored} ${FAILS_A_CHECK}`;
   }
 }
 

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
-import { NetworkError } from '../../src/errors.js';
+import { NetworkError, XtalkError } from '../../src/errors.js';
+import { getAccessToken } from '../../src/index.js';
 import { ProviderClient } from '../../src/oidc/client.js';
 import { openStore } from '../../src/store/index.js';
 import { createTestContext } from '../fakes/context.js';
@@ -312,5 +313,55 @@ describe('refresh responses for another session', () => {
     expect(after.accessToken!.accessToken).toBe(before.accessToken!.accessToken);
     expect(after.accessTokenRows).toBe(before.accessTokenRows);
     expect(JSON.parse((await xtalk(home, ['whoami', '--json'])).stdout)).toMatchObject({ issuer: rogue.issuer, sub: ROGUE_SUBJECT });
+  });
+});
+
+describe('never lose a rotated session to a check that runs after the provider answered', () => {
+  // The provider spends the old refresh token on every grant, so a refresh whose answer is dropped
+  // because a later check failed would end the session: the next refresh gets invalid_grant.
+  const failures: Array<[string, () => void]> = [
+    ['is not a JWT at all', () => (rogue.behaviour.rawIdToken = (grant) => (grant === 'refresh_token' ? 'not-a-jwt' : undefined))],
+    ['has expired', () => (rogue.behaviour.idTokenClaims = (c, grant) => (grant === 'refresh_token' ? { ...c, exp: Number(c.exp) - 7200, iat: Number(c.iat) - 7800 } : c))],
+    ['names another audience', () => (rogue.behaviour.idTokenClaims = (c, grant) => (grant === 'refresh_token' ? { ...c, aud: 'another-client' } : c))],
+  ];
+  type Outcome = { ok: boolean; text: string };
+  const doors: Array<[string, (home: string) => Promise<Outcome>]> = [
+    ['xtalk refresh', async (home) => outcome(await xtalk(home, ['refresh']))],
+    ['xtalk token', async (home) => outcome(await xtalk(home, ['token']))],
+    [
+      'getAccessToken()',
+      (home) =>
+        getAccessToken({ env: { ...rogue.env, XTALK_HOME: home, XTALK_CREDENTIAL_STORE: 'file' } }).then(
+          () => ({ ok: true, text: '' }),
+          (e: unknown) => ({ ok: false, text: e instanceof XtalkError ? `${e.code}: ${e.message}\n  hint: ${e.hint}` : String(e) }),
+        ),
+    ],
+  ];
+  const outcome = (res: { code: number; stderr: string }): Outcome => ({ ok: res.code === 0, text: res.stderr });
+  const cases = doors.flatMap(([door, call]) => failures.map(([name, misbehave]) => [door, name, call, misbehave] as const));
+
+  it.each(cases)('%s, the refreshed ID token %s: fails, keeps the rotated refresh token, and the next refresh goes through', async (_door, _name, call, misbehave) => {
+    const { home, code } = await login();
+    expect(code).toBe(0);
+    const before = await session(home);
+    // The stored access token has expired, so every door must refresh.
+    rawDb(join(home, 'xtalk.db')).run('UPDATE access_token SET expires_at = 1');
+    misbehave();
+    const failed = await call(home);
+    expect(failed.ok, failed.text).toBe(false);
+    expect(failed.text).not.toContain(rogue.clientSecret);
+    // Said as it is: the answer's refresh token was stored, so "nothing was stored" would be untrue.
+    expect(failed.text).toMatch(/failed validation[^]*hint: The refreshed tokens were not used, but the new refresh token was kept/);
+    expect(failed.text).not.toMatch(/Nothing was stored/);
+    expect(rogue.count(PATHS.token, 'refresh_token')).toBe(1);
+    const after = await session(home);
+    expect(after.refreshToken).toBeTruthy();
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+    // The provider behaves again: the kept refresh token is the one it accepts.
+    rogue.reset();
+    const again = await call(home);
+    expect(again.ok, again.text).toBe(true);
+    expect(rogue.count(PATHS.token, 'refresh_token')).toBe(1);
+    expect((await session(home)).refreshToken).not.toBe(after.refreshToken);
   });
 });

@@ -41,6 +41,8 @@ export interface RogueBehaviour {
   idTokenClaims: ((claims: Claims, grant: GrantType) => Claims) | undefined;
   /** The refresh response carries an ID token. */
   idTokenOnRefresh: boolean;
+  /** Replaces the ID token of a token response with this text as it is (e.g. something that is not a JWT). */
+  rawIdToken: ((grant: GrantType) => string | undefined) | undefined;
   /** `preferred_username` and `email` in the ID token; without them xtalk asks userinfo. */
   profileInIdToken: boolean;
   /** Rewrites the userinfo answer. */
@@ -97,6 +99,7 @@ export function defaultBehaviour(): RogueBehaviour {
     signing: 'RS256',
     idTokenClaims: undefined,
     idTokenOnRefresh: true,
+    rawIdToken: undefined,
     profileInIdToken: true,
     userinfo: undefined,
     tokenType: 'Bearer',
@@ -250,7 +253,7 @@ export async function startRogueProvider(): Promise<RogueProvider> {
     refreshTokens.set(refreshToken, scope);
     const response: Claims = { access_token: accessToken, token_type: b.tokenType, refresh_token: refreshToken, scope };
     if (b.expiresIn !== undefined) response.expires_in = b.expiresIn;
-    if (grant === 'authorization_code' || b.idTokenOnRefresh) response.id_token = idToken(grant, nonce);
+    if (grant === 'authorization_code' || b.idTokenOnRefresh) response.id_token = b.rawIdToken?.(grant) ?? idToken(grant, nonce);
     return response;
   }
 

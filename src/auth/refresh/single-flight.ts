@@ -257,9 +257,21 @@ async function grantAndStore(deps: FreshTokenDeps, account: AccountRecord, provi
     };
     await store.saveRotatedRefreshToken(account.id, rotated, ctx.now());
   }
-  const failure = problem.error instanceof XtalkError ? problem.error : new ProviderError(problem.error.message, { code: 'ID_TOKEN_INVALID', cause: problem.error });
+  const failure = checkFailure(problem.error, Boolean(grant.refreshToken));
   store.recordRefreshFailure(account.id, { at: ctx.now(), name: failure.name, message: failure.message, hint: failure.hint, exitCode: failure.exitCode });
   return { failure };
+}
+
+/**
+ * The error a failed check after the grant is reported with. When the provider rotated the refresh
+ * token, the new one was kept (above), and the hint must say so rather than "nothing was stored".
+ */
+function checkFailure(error: Error, refreshTokenKept: boolean): XtalkError {
+  if (error instanceof XtalkError && error.code !== 'ID_TOKEN_INVALID') return error;
+  if (!refreshTokenKept) return error instanceof XtalkError ? error : new ProviderError(error.message, { code: 'ID_TOKEN_INVALID', cause: error });
+  const facts = error instanceof XtalkError ? error.facts : {};
+  const answer = error instanceof ProviderError ? { error: error.error, errorDescription: error.errorDescription } : {};
+  return new ProviderError(error.message, { ...answer, code: 'ID_TOKEN_INVALID', facts: { ...facts, refreshTokenKept: true }, cause: error });
 }
 
 /** The error another process recorded, as the same class, so it is reported the same way. */
@@ -280,13 +292,12 @@ function reviveFailure(f: RefreshFailure): XtalkError {
 /** OIDC Core 12.2: an ID token in a refresh response must be about the same session. */
 function sameSessionProblem(idClaims: Record<string, unknown> | undefined, account: AccountRecord, issuer: string): RefreshResult['unverified'] {
   if (!idClaims) return undefined;
-  const kept = 'the new tokens were not used (the rotated refresh token was kept)';
   const problem = (message: string) => ({ error: new ProviderError(message, { code: 'ID_TOKEN_INVALID' }), keysUnavailable: false });
   if (idClaims.iss !== account.issuer || issuer !== account.issuer) {
-    return problem(`The refreshed ID token was issued by ${quote(idClaims.iss)}, not ${quote(account.issuer)}; ${kept}.`);
+    return problem(`The refreshed ID token was issued by ${quote(idClaims.iss)}, not ${quote(account.issuer)}.`);
   }
-  if (idClaims.sub !== account.sub) return problem(`The refreshed ID token is for subject ${quote(idClaims.sub)}, not ${quote(account.sub)}; ${kept}.`);
+  if (idClaims.sub !== account.sub) return problem(`The refreshed ID token is for subject ${quote(idClaims.sub)}, not ${quote(account.sub)}.`);
   const aud = Array.isArray(idClaims.aud) ? idClaims.aud : [idClaims.aud];
-  if (account.clientId && !aud.includes(account.clientId)) return problem(`The refreshed ID token is not meant for client ${quote(account.clientId)}; ${kept}.`);
+  if (account.clientId && !aud.includes(account.clientId)) return problem(`The refreshed ID token is not meant for client ${quote(account.clientId)}.`);
   return undefined;
 }
