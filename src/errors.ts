@@ -57,6 +57,11 @@ export const ErrorCodes = {
   NOT_OAUTH_ANSWER: { exitCode: ExitCode.Error, hint: HINTS.NOT_OAUTH_ANSWER },
   REFRESH_WAIT_TIMEOUT: { exitCode: ExitCode.Error, hint: HINTS.REFRESH_WAIT_TIMEOUT },
   TOO_MANY_OPEN_FILES: { exitCode: ExitCode.Error, hint: HINTS.TOO_MANY_OPEN_FILES },
+  // Issue 21: the trust rules of src/core/.
+  /** The loopback listener refused a connection whose owner is another local user, or unknown (facts: reason, peerUid). */
+  LOOPBACK_PEER_REFUSED: { exitCode: ExitCode.Error, hint: HINTS.LOOPBACK_PEER_REFUSED },
+  /** A request would carry the bearer token to an origin the rule does not allow (facts: origin, reason). */
+  BEARER_DESTINATION_REFUSED: { exitCode: ExitCode.Usage, hint: HINTS.BEARER_DESTINATION_REFUSED },
 } as const satisfies Record<string, { exitCode: ExitCodeValue; hint: string | undefined }>;
 
 export type KnownErrorCode = keyof typeof ErrorCodes;

@@ -5,7 +5,7 @@ import { findCycles, importsOf, readImportGraph, type ImportEdge } from '../help
 /**
  * The floor plan of src/ (README, Development): an import goes to a lower floor, or stays inside
  * its folder. `cli → commands → doctor → auth (use cases + ports, with context.ts) → adapters
- * (oidc, store, loopback, browser, net) → config, output, shared → errors and hints (the words for each error code)`. Adapters do not import
+ * (oidc, store, loopback, browser, net) → config, output, shared → the core: errors, hints (the words for each error code) and core/ (one owner per trust rule)`. Adapters do not import
  * each other; config, output and shared import only each other and errors. The composition roots
  * wire everything together and nothing imports them.
  */
@@ -24,6 +24,9 @@ const FLOORS: Record<string, number> = {
   shared: 1,
   'errors.ts': 0,
   'hints.ts': 0,
+  // The core (issue 21): one owner per trust rule (where a bearer may go, what a .env may set, what
+  // text may reach a terminal, who may use the loopback listener). Pure functions and tables.
+  core: 0,
 };
 /** Floors whose folders may import one another (circles are still refused, below). */
 const SHARED_FLOORS = new Set([0, 1]);
