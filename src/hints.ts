@@ -56,7 +56,10 @@ export const HINTS = {
   LOOPBACK_PEER_REFUSED:
     'Only the user who runs `xtalk` may open its sign-in page. If your browser runs as another user (or in a WSL/VM setup), use `xtalk login --manual` and paste the address it asks for.',
   BEARER_DESTINATION_REFUSED:
-    'The token is only sent to the configured api_url or issuer origin, over https (or http to loopback). Pass the URL as a path under api_url, or name the origin explicitly (`createFetch({ baseUrl })`); plain http to another host needs insecure_http_origins in config.json.',
+    'The token goes only to the API origin (api_url / XTALK_API_URL), the issuer, or an origin named as allowed (`xtalk api --allow-origin ORIGIN`, `createFetch({ baseUrl })` or `allowedOrigins`).',
+  BEARER_NOT_HTTPS:
+    'Use the https:// address. If this server has no https and the network to it is trusted, opt in for exactly this origin: insecure_http_origins in config.json or XTALK_INSECURE_HTTP_ORIGINS (createFetch: insecureHttpOrigins); a .env cannot set it.',
+  BEARER_URL_CREDENTIALS: 'Leave the user name and password out of the URL: the access token is the credential.',
 } as const;
 
 /** What to do about an OAuth `error` the provider answered with (RFC 6749 §5.2, OIDC Core 3.1.2.6). */
@@ -186,6 +189,8 @@ function configHint(facts: Facts): string | undefined {
       return 'Give the seconds each request to the provider may take, e.g. XTALK_HTTP_TIMEOUT=30.';
     case 'logout_browser':
       return 'Use "always" (every `xtalk logout` also signs out of the provider in the browser) or "never".';
+    case 'insecure_http_origins':
+      return 'List plain http: origins only, separated by commas, e.g. XTALK_INSECURE_HTTP_ORIGINS=http://lab.example:8080 (https: needs no opt-in).';
     case 'key_cache_seconds':
       return 'Give whole seconds from 0 (no key cache) to 86400, e.g. XTALK_KEY_CACHE_SECONDS=600.';
     default:
@@ -232,6 +237,11 @@ export function hintFor(code: string, facts: Facts, error: string | undefined): 
       if (facts.keyFile === 'not_a_file') return 'The data key is kept in a regular file (a link to one is fine): put the key file back, or remove this one and run `xtalk login` to sign in again.';
       if (facts.keyFile === 'too_large') return 'A key file holds one line of 44 characters: put the key file back, or remove this one and run `xtalk login` to sign in again.';
       return HINTS.DATA_KEY_INVALID;
+    case 'BEARER_DESTINATION_REFUSED':
+      if (facts.reason === 'not-https') return HINTS.BEARER_NOT_HTTPS;
+      if (facts.reason === 'credentials-in-url') return HINTS.BEARER_URL_CREDENTIALS;
+      if (facts.reason === 'not-http' || facts.reason === 'not-a-url') return 'Give an https:// URL, or a path under the API base URL.';
+      return HINTS.BEARER_DESTINATION_REFUSED;
     default:
       return Object.hasOwn(HINTS, code) ? HINTS[code as keyof typeof HINTS] : undefined;
   }

@@ -1,5 +1,5 @@
 import { XtalkError } from '../errors.js';
-import { isLoopbackHost } from '../shared/url-rules.js';
+import { isLoopbackHost } from '../core/url-rules.js';
 
 /**
  * True only for `https:` URLs and `http:` URLs on a loopback host. Everything else a provider

@@ -55,7 +55,7 @@ Examples:
         stored = checkTyped(key, await readSecret(ctx.io, 'Client secret: '));
       } else {
         if (value === undefined) throw new UsageError(`Which value? xtalk config set ${key} VALUE`);
-        stored = checkTyped(key, value);
+        stored = checkTyped(key, value, readConfigFile(path));
       }
       updateConfigFile(path, (c) => ({ ...c, [key]: stored }));
       env.ui.success(`Set ${key} in ${path}`);
@@ -93,9 +93,9 @@ function open(ctx: Context, opts: ConfigOptions) {
 }
 
 /** A value typed on the command line that the file may not hold is a usage error. */
-function checkTyped(key: string, value: string): string | number {
+function checkTyped(key: string, value: string, file: Readonly<Record<string, unknown>> = {}): string | number {
   try {
-    return checkConfigFileValue(key, value);
+    return checkConfigFileValue(key, value, file);
   } catch (e) {
     if (e instanceof XtalkError) throw new UsageError(e.message, e.hint);
     throw e;

@@ -1,6 +1,8 @@
 import { ConfigError } from '../errors.js';
 import { TOKEN_AUTH_METHODS, type CredentialStoreMode, type TokenAuthMethod } from '../shared/oauth-terms.js';
-import { DISCOVERY_SUFFIX, isSecureOrLoopback } from '../shared/url-rules.js';
+import { parseOrigin } from '../core/bearer-destination.js';
+import { isSecureOrLoopback } from '../core/url-rules.js';
+import { DISCOVERY_SUFFIX } from '../shared/url-rules.js';
 import { CONFIG_FILE_KEYS, FILE_NAMES, type ConfigKey } from './setting-names.js';
 
 /** The value parsers: one raw string in, a checked value out, or a ConfigError saying what to write. */
@@ -54,6 +56,39 @@ export function checkEndpointUrl(raw: string, what: string): string {
   );
 }
 
+/**
+ * `insecure_http_origins`: plain `http:` origins on other hosts that may get the bearer token in
+ * clear, separated by commas or spaces (a JSON array in config.json works too). Only origins:
+ * `http://lab.example:8080`, no path, no https: (that needs no opt-in).
+ */
+export function parseInsecureHttpOrigins(raw: string): string[] {
+  const origins: string[] = [];
+  for (const entry of raw.split(/[\s,]+/).filter(Boolean)) {
+    const origin = parseOrigin(entry);
+    if (!origin || !origin.startsWith('http:')) {
+      throw new ConfigError(`"${entry}" in the insecure http origins is not an http: origin.`, undefined, undefined, { facts: { setting: 'insecure_http_origins' } });
+    }
+    if (!origins.includes(origin)) origins.push(origin);
+  }
+  return origins;
+}
+
+/**
+ * The API base URL: https:, http: on a loopback host, or plain http: to an origin the user opted
+ * into (`insecure_http_origins`).
+ */
+export function parseApiUrl(raw: string, insecureHttpOrigins: readonly string[] = []): string {
+  const v = raw.trim();
+  let url: URL | undefined;
+  try {
+    url = new URL(v);
+  } catch {
+    // checkEndpointUrl says what is wrong.
+  }
+  if (url?.protocol === 'http:' && !url.username && !url.password && insecureHttpOrigins.includes(url.origin)) return v;
+  return checkEndpointUrl(raw, 'API URL');
+}
+
 export function parsePort(raw: string): number {
   const n = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || n > 65535) {
@@ -102,9 +137,15 @@ export function parseLogoutBrowser(raw: string): LogoutBrowser {
  * Checks a value for a `config.json` key exactly as resolveConfig will read it, and returns what
  * to store (numbers for port and timeout).
  */
-export function checkConfigFileValue(name: string, raw: string): string | number {
+export function checkConfigFileValue(name: string, raw: string, file: Readonly<Record<string, unknown>> = {}): string | number {
   const key = (Object.keys(FILE_NAMES) as ConfigKey[]).find((k) => FILE_NAMES[k] === name);
   if (!key) throw new ConfigError(`Unknown setting "${name}".`, `Known settings: ${CONFIG_FILE_KEYS.join(', ')}.`);
+  if (key === 'apiUrl') {
+    // An http: API on another host is fine once the file opts into its origin.
+    const listed = file[FILE_NAMES.insecureHttpOrigins];
+    const optedIn = listed === undefined || listed === null ? [] : safeOrigins(String(listed));
+    return parseApiUrl(raw, optedIn);
+  }
   const check = FILE_VALUE_CHECKS[key];
   if (check) return check(raw);
   if (!raw.trim()) throw new ConfigError(`The ${name} must not be empty.`, undefined, undefined, { facts: { setting: name, empty: true } });
@@ -124,8 +165,16 @@ const FILE_VALUE_CHECKS: Partial<Record<ConfigKey, (raw: string) => string | num
   timeout: parseTimeout,
   httpTimeout: parseHttpTimeout,
   credentialStore: parseCredentialStore,
-  apiUrl: (raw) => checkEndpointUrl(raw, 'API URL'),
   logoutBrowser: parseLogoutBrowser,
   keyCacheSeconds: parseKeyCacheSeconds,
+  insecureHttpOrigins: (raw) => parseInsecureHttpOrigins(raw).join(','),
 };
+
+function safeOrigins(raw: string): string[] {
+  try {
+    return parseInsecureHttpOrigins(raw);
+  } catch {
+    return [];
+  }
+}
 

@@ -12,6 +12,8 @@ import {
   parseCredentialStore,
   parseKeyCacheSeconds,
   parseHttpTimeout,
+  parseApiUrl,
+  parseInsecureHttpOrigins,
   parseIssuer,
   parseLogoutBrowser,
   parsePort,
@@ -27,7 +29,7 @@ import { ENV_NAMES, FILE_NAMES, NOT_FROM_DOTENV, XTALK_WEB_NAMES, type ConfigKey
 // setting-names.ts, the value parsers in parsers.ts, the file reader in config-file.ts; what
 // importers used from here before the split stays exported here.
 export { DEFAULT_SCOPE, type TokenAuthMethod } from '../shared/oauth-terms.js';
-export { isLoopbackHost } from '../shared/url-rules.js';
+export { isLoopbackHost } from '../core/url-rules.js';
 export { readConfigFile } from './config-file.js';
 export { checkConfigFileValue, DEFAULT_HTTP_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, parseIssuer, type LogoutBrowser } from './parsers.js';
 export { CONFIG_FILE_KEYS, type ConfigKey } from './setting-names.js';
@@ -65,6 +67,8 @@ export interface ResolvedConfig {
   keyCacheSeconds: number;
   /** Base URL for relative `xtalk api` paths. */
   apiUrl: string | undefined;
+  /** Plain `http:` origins on other hosts that may get the bearer token (never from `.env`). */
+  insecureHttpOrigins: string[];
   /** `always`: every `xtalk logout` also ends the provider's browser session, as with `--browser`. */
   logoutBrowser: LogoutBrowser;
   /** The browser command line (`XTALK_BROWSER`, else `BROWSER`). */
@@ -149,6 +153,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const idTokenAlg = pick('idTokenSigningAlg');
   const authMethod = pick('tokenAuthMethod');
   const keyCache = pick('keyCacheSeconds');
+  const insecureHttpOrigins = parse('insecureHttpOrigins', pick('insecureHttpOrigins'), [], parseInsecureHttpOrigins);
   const ignored = [...NOT_FROM_DOTENV].flatMap((key) => ENV_NAMES[key].filter((name) => dotenv[name]));
   const where = parse('issuer', issuer, undefined, parseIssuer);
   for (const k of ['port', 'timeout', 'httpTimeout', 'credentialStore', 'scope', 'keyCacheSeconds'] as const) sources[k] ??= 'default';
@@ -167,7 +172,8 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     revocationEndpoint: parse('revocationEndpoint', revocationEndpoint, undefined, (v) => checkEndpointUrl(v, 'revocation endpoint')),
     credentialStore: parse('credentialStore', store, 'auto', parseCredentialStore),
     keyCacheSeconds: parse('keyCacheSeconds', keyCache, DEFAULT_KEY_CACHE_SECONDS, parseKeyCacheSeconds),
-    apiUrl: parse('apiUrl', apiUrl, undefined, (v) => checkEndpointUrl(v, 'API URL')),
+    apiUrl: parse('apiUrl', apiUrl, undefined, (v) => parseApiUrl(v, insecureHttpOrigins)),
+    insecureHttpOrigins,
     logoutBrowser: parse('logoutBrowser', logoutBrowser, 'never', parseLogoutBrowser),
     browser: browserSetting(input.env)?.value,
     paths,

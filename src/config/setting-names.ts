@@ -14,7 +14,8 @@ export type ConfigKey =
   | 'logoutBrowser'
   | 'idTokenSigningAlg'
   | 'tokenAuthMethod'
-  | 'keyCacheSeconds';
+  | 'keyCacheSeconds'
+  | 'insecureHttpOrigins';
 
 /** The variable names each key is read from, first match wins (XTALK_* before the X-Talk names). */
 export const ENV_NAMES: Record<ConfigKey, string[]> = {
@@ -32,6 +33,7 @@ export const ENV_NAMES: Record<ConfigKey, string[]> = {
   idTokenSigningAlg: ['XTALK_ID_TOKEN_SIGNING_ALG'],
   tokenAuthMethod: ['XTALK_TOKEN_AUTH_METHOD'],
   keyCacheSeconds: ['XTALK_KEY_CACHE_SECONDS'],
+  insecureHttpOrigins: ['XTALK_INSECURE_HTTP_ORIGINS'],
 };
 
 /** Names the X-Talk web examples put in their `.env`, accepted there only. */
@@ -57,13 +59,15 @@ export const FILE_NAMES: Record<ConfigKey, string> = {
   idTokenSigningAlg: 'id_token_signing_alg',
   tokenAuthMethod: 'token_endpoint_auth_method',
   keyCacheSeconds: 'key_cache_seconds',
+  insecureHttpOrigins: 'insecure_http_origins',
 };
 
 /**
  * Settings a `.env` in the current folder may not give: they decide how long the data key stays
- * in memory outside the keychain, and a folder's files are not the user's word on that.
+ * in memory outside the keychain, or which servers may get the bearer token in clear, and a
+ * folder's files are not the user's word on that.
  */
-export const NOT_FROM_DOTENV: ReadonlySet<ConfigKey> = new Set<ConfigKey>(['keyCacheSeconds']);
+export const NOT_FROM_DOTENV: ReadonlySet<ConfigKey> = new Set<ConfigKey>(['keyCacheSeconds', 'insecureHttpOrigins']);
 
 /** The keys `config.json` may hold, as written in the file. */
 export const CONFIG_FILE_KEYS = Object.values(FILE_NAMES);

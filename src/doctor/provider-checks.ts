@@ -1,6 +1,6 @@
 import { checkSameOrigin } from '../shared/endpoint-origin.js';
 import { DEFAULT_SCOPE } from '../shared/oauth-terms.js';
-import { isSecureOrLoopback } from '../shared/url-rules.js';
+import { isSecureOrLoopback } from '../core/url-rules.js';
 import { isXtalkError } from '../errors.js';
 import { discoveryUrlFor, fetchDiscovery, type DiscoveredDocument } from '../oidc/discovery.js';
 import { fail, ok, warn, type CheckResult } from './check.js';

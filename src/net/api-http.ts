@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { CancelledError, NetworkError, UsageError } from '../errors.js';
-import { isSecureOrLoopback } from '../shared/url-rules.js';
+import { isSecureOrLoopback } from '../core/url-rules.js';
 import { isInvalidTokenChallenge } from './bearer-challenge.js';
 
 /** A request body: none, bytes that can be sent again, or a stream (stdin) that can be sent once. */

@@ -2,7 +2,7 @@ import * as oidc from 'openid-client';
 import type { TokenAuthMethod } from '../shared/oauth-terms.js';
 import { CancelledError } from '../errors.js';
 import { checkSameOrigin } from '../shared/endpoint-origin.js';
-import { isLoopbackHost } from '../shared/url-rules.js';
+import { isLoopbackHost } from '../core/url-rules.js';
 import { boundedFetch, withDeadline } from '../shared/bounded-fetch.js';
 import { basicAuthorization, requireSecret, type ClientFacts } from './client-auth.js';
 import { fetchDiscovery } from './discovery.js';
