@@ -1,5 +1,10 @@
 import { getFreshToken } from '../auth/refresh/single-flight.js';
+import type { AccountRecord } from '../auth/ports.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { parseOrigin, requireBearerDestination, type BearerPolicy } from '../core/bearer-destination.js';
+import { UsageError } from '../errors.js';
 import { isInvalidTokenChallenge } from '../net/bearer-challenge.js';
+import { joinBelow } from '../shared/url-rules.js';
 import { withSession } from './open-session.js';
 import type { TokenRequest } from './options.js';
 import { minTtlSeconds } from './session.js';
@@ -9,30 +14,100 @@ export type FetchFunction = (input: string | URL | Request, init?: RequestInit) 
 export interface CreateFetchOptions extends TokenRequest {
   /** The fetch that sends the requests; default the global `fetch`. */
   fetch?: FetchFunction;
+  /**
+   * Where relative URLs point (`'devices'` is `<baseUrl>/devices`), default the configured
+   * `api_url`; naming it also lets its origin receive the token.
+   */
+  baseUrl?: string | URL;
+  /** Further origins that may receive the token, e.g. `['https://files.example']`. */
+  allowedOrigins?: readonly string[];
+  /**
+   * Plain `http:` origins on other hosts that may receive the token in clear, e.g.
+   * `['http://lab.example:8080']`: an explicit opt-in, added to `insecure_http_origins` of the
+   * configuration. Not needed for `https:` or for `http:` to this machine.
+   */
+  insecureHttpOrigins?: readonly string[];
 }
 
 /**
- * A `fetch` that sends the account's access token as `Authorization: Bearer …`. When the server
- * answers 401 with `error="invalid_token"` (the token was revoked or expired early), it refreshes
- * once (single flight, as `xtalk token`) and sends the request once more; the answer to that retry
- * is returned as it is, whatever it is. A request whose body is a one-shot stream, or a `Request`
- * with a body, is not sent twice: its 401 is returned. HTTP errors are Responses, as with `fetch`;
- * a session that cannot be refreshed rejects with {@link LoginRequiredError}.
+ * A `fetch` that sends the account's access token as `Authorization: Bearer …`, only where the
+ * token may go (src/core/bearer-destination.ts): the configured API's origin, the issuer's, the
+ * origin of `baseUrl` or one in `allowedOrigins`; over `https:`, `http:` to this machine, or plain
+ * `http:` to an origin in `insecureHttpOrigins`. Any other URL rejects with an XtalkError of code
+ * BEARER_DESTINATION_REFUSED before anything is sent.
+ *
+ * When the server answers 401 with `error="invalid_token"` (the token was revoked or expired
+ * early), it refreshes once (single flight, as `xtalk token`) and sends the request once more; the
+ * answer to that retry is returned as it is, whatever it is. A request whose body is a one-shot
+ * stream, or a `Request` with a body, is not sent twice: its 401 is returned. HTTP errors are
+ * Responses, as with `fetch`; a session that cannot be refreshed rejects with {@link LoginRequiredError}.
  */
 export function createFetch(opts: CreateFetchOptions = {}): FetchFunction {
   const send = opts.fetch ?? globalThis.fetch;
   const minTtl = minTtlSeconds(opts.minTtl);
-  const token = (rejected?: string) =>
-    withSession(opts, ({ deps, account }) => getFreshToken(deps, account, { minTtlSeconds: minTtl, rejected }));
+  const baseUrl = opts.baseUrl === undefined ? undefined : checkBaseUrl(opts.baseUrl);
+  const named = [...(baseUrl ? [baseUrl.origin] : []), ...(opts.allowedOrigins ?? []).map((o) => checkOrigin(o, 'allowedOrigins'))];
+  const insecure = (opts.insecureHttpOrigins ?? []).map((o) => checkOrigin(o, 'insecureHttpOrigins'));
+  const policyFor = (config: ResolvedConfig, account: AccountRecord): BearerPolicy => ({
+    apiUrl: config.apiUrl,
+    issuer: account.issuer,
+    namedOrigins: named,
+    insecureHttpOrigins: [...config.insecureHttpOrigins, ...insecure],
+  });
+  /** Judges the destination (before the session is refreshed or anything is sent), then gets a token. */
+  const prepare = (input: string | URL | Request, rejected?: string) =>
+    withSession(opts, async ({ deps, account }) => {
+      const target = targetOf(input, baseUrl ?? deps.config.apiUrl);
+      requireBearerDestination(target, policyFor(deps.config, account));
+      const token = await getFreshToken(deps, account, { minTtlSeconds: minTtl, rejected });
+      return { target, accessToken: token.accessToken };
+    });
   return async (input, init) => {
-    const first = await token();
-    const response = await send(input, withBearer(input, init, first.accessToken));
+    const first = await prepare(input);
+    // A relative URL is sent as the absolute one that was judged.
+    const request = typeof input === 'string' ? first.target.href : input;
+    const response = await send(request, withBearer(input, init, first.accessToken));
     if (!isInvalidTokenChallenge(response) || !canSendAgain(input, init)) return response;
     // Release the refused answer's connection before the retry.
     await response.body?.cancel().catch(() => {});
-    const second = await token(first.accessToken);
-    return send(input, withBearer(input, init, second.accessToken));
+    const second = await prepare(input, first.accessToken);
+    return send(request, withBearer(input, init, second.accessToken));
   };
+}
+
+/** The absolute URL a request goes to: a Request's or URL's own, a string as given, or a relative one below `base`. */
+function targetOf(input: string | URL | Request, base: string | URL | undefined): URL {
+  if (input instanceof Request) return new URL(input.url);
+  if (input instanceof URL) return new URL(input.href);
+  const text = String(input);
+  if (/^[a-z][a-z\d+.-]*:/i.test(text)) {
+    try {
+      return new URL(text);
+    } catch {
+      throw new UsageError(`"${text}" is not a URL.`);
+    }
+  }
+  if (!base) throw new UsageError(`"${text}" is a relative URL, but there is no baseUrl and no api_url configured.`, 'Pass createFetch({ baseUrl: "https://…" }), or give the full https:// URL.');
+  return joinBelow(base, text);
+}
+
+function checkBaseUrl(value: string | URL): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(String(value));
+  } catch {
+    // Said below.
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
+    throw new UsageError(`createFetch: baseUrl must be an http(s) URL without credentials, got ${JSON.stringify(String(value))}.`);
+  }
+  return url;
+}
+
+function checkOrigin(value: string, option: string): string {
+  const origin = typeof value === 'string' ? parseOrigin(value) : undefined;
+  if (!origin) throw new UsageError(`createFetch: ${option} takes origins like "https://api.example", got ${JSON.stringify(value)}.`);
+  return origin;
 }
 
 function withBearer(input: string | URL | Request, init: RequestInit | undefined, accessToken: string): RequestInit {

@@ -1,3 +1,4 @@
+import { requireBearerDestination } from '../core/bearer-destination.js';
 import { SessionExpiredError } from '../errors.js';
 import { isInvalidToken, sendApiRequest, type ApiHttpRequest } from '../net/api-http.js';
 import type { Ui } from '../output/ui.js';
@@ -16,9 +17,11 @@ export interface ApiRequestDeps extends Omit<FreshTokenDeps, 'ui'> {
  * request sent once more — unless its body was a stream (stdin) already consumed: then the session
  * is still refreshed, so running the command again works, and the 401 is returned.
  * A second 401 `invalid_token` after the refresh throws SessionExpiredError (exit 4).
+ * A URL the token may not go to (`req.policy`) is refused before the session is touched.
  */
 export async function callApi(deps: ApiRequestDeps, account: AccountRecord, req: ApiHttpRequest): Promise<Response> {
   const http = { fetch: deps.fetch, signal: deps.signal, warn: (l: string) => deps.ui.warn(l), debug: (l: string) => deps.ui.debug(l) };
+  requireBearerDestination(req.url, req.policy);
   const token = await getFreshToken(deps, account);
   const first = await sendApiRequest(http, req, token.accessToken);
   if (!(await isInvalidToken(first))) return first;

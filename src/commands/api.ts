@@ -6,15 +6,18 @@ import { callApi } from '../auth/api-request.js';
 import { selectAccount } from '../auth/select-account.js';
 import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
 import type { Context } from '../context.js';
+import { parseOrigin } from '../core/bearer-destination.js';
 import { ExitCode, NetworkError, UsageError } from '../errors.js';
 import type { ApiBody, ApiHttpRequest } from '../net/api-http.js';
 import { sanitize } from '../output/sanitize.js';
+import { joinBelow } from '../shared/url-rules.js';
 
 export interface ApiOptions extends CommonOptions {
   method?: string;
   header?: string[];
   data?: string;
   include?: boolean;
+  allowOrigin?: string[];
 }
 
 export function registerApi(program: Command, ctx: Context): void {
@@ -25,7 +28,8 @@ export function registerApi(program: Command, ctx: Context): void {
     .option('-X, --method <method>', 'HTTP method (default GET, or POST with --data)')
     .option('-H, --header <header>', "request header 'Name: value' (repeatable)", (v: string, all: string[] = []) => [...all, v])
     .option('-d, --data <data>', 'request body: a string, @file, or @- for stdin (sent as is; Content-Type defaults to application/json)')
-    .option('-i, --include', 'print the response status and headers on stderr');
+    .option('-i, --include', 'print the response status and headers on stderr')
+    .option('--allow-origin <origin>', 'also send the token to this origin, e.g. https://other.example (repeatable)', (v: string, all: string[] = []) => [...all, v]);
   addCommonOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -35,12 +39,17 @@ Exit 0 for 2xx and 3xx, 1 for 4xx and 5xx, 4 when you need to log in. On 401 inv
 session is refreshed once and the request sent once more (not for a body read from stdin). Redirects
 are followed only within the URL's origin; the token is never sent anywhere else.
 
+The token goes only to the API origin (XTALK_API_URL / api_url), the issuer's origin, or an origin
+named with --allow-origin; over https:, or http: to this machine (never through a proxy), or plain
+http: to another host only when insecure_http_origins lists that origin. Anything else exits 2.
+
 Examples:
   $ xtalk api https://iottalk.example/api/devices
   $ XTALK_API_URL=https://iottalk.example/api xtalk api devices | jq '.[].name'
   $ xtalk api devices --method POST --data @device.json
   $ echo '{"name":"lamp"}' | xtalk api devices --data @- -H 'X-Request-Id: 42'
-  $ xtalk api devices/7 -X DELETE --include`,
+  $ xtalk api devices/7 -X DELETE --include
+  $ xtalk api --allow-origin https://files.iottalk.example https://files.iottalk.example/v1/list`,
   );
   cmd.action((url: string, opts: ApiOptions) => runApi(ctx, url, opts));
 }
@@ -50,18 +59,20 @@ export async function runApi(ctx: Context, target: string, opts: ApiOptions): Pr
   const env = createCommandEnv(ctx, opts);
   try {
     const url = resolveApiUrl(target, env.config.apiUrl);
+    const namedOrigins = (opts.allowOrigin ?? []).map(checkOrigin);
     const body = readBody(ctx, opts.data);
     const method = (opts.method ?? (body.kind === 'none' ? 'GET' : 'POST')).toUpperCase();
     if (!/^[A-Z][A-Z-]*$/.test(method)) throw new UsageError(`"${opts.method}" is not an HTTP method.`);
     if (body.kind !== 'none' && (method === 'GET' || method === 'HEAD')) throw new UsageError(`A ${method} request cannot carry --data.`, 'Leave out --method, or use POST, PUT or PATCH.');
     const headers = (opts.header ?? []).map(parseHeader);
     if (body.kind !== 'none' && !headers.some(([k]) => k.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/json']);
-    const request: ApiHttpRequest = { url, method, headers, body };
     const store = env.store();
     const account = selectAccount(store, opts.account);
+    const policy = { apiUrl: env.config.apiUrl, issuer: account.issuer, namedOrigins, insecureHttpOrigins: env.config.insecureHttpOrigins };
+    const request: ApiHttpRequest = { url, method, headers, body, policy };
     // Loaded here, as for provider calls: no other command pays for the proxy support.
-    const { createProxiedFetch } = await import('../net/proxy-fetch.js');
-    const fetchImpl = createProxiedFetch(ctx.env) ?? fetch;
+    const { createBearerFetch } = await import('../net/proxy-fetch.js');
+    const fetchImpl = createBearerFetch(ctx.env);
     const res = await callApi({ ctx, ui: env.ui, store, config: env.config, fetch: fetchImpl, signal: ctx.signal }, account, request);
     if (opts.include) {
       env.ui.info(`HTTP ${res.status} ${res.statusText}`.trimEnd());
@@ -91,7 +102,13 @@ export function resolveApiUrl(target: string, base: string | undefined): URL {
   if (!base) {
     throw new UsageError(`"${target}" is a relative path, but no API base URL is configured.`, 'Set XTALK_API_URL (or `xtalk config set api_url https://…`), or give the full https:// URL.');
   }
-  return new URL(`${base.replace(/\/+$/, '')}/${target.replace(/^\/+/, '')}`);
+  return joinBelow(base, target);
+}
+
+function checkOrigin(raw: string): string {
+  const origin = parseOrigin(raw);
+  if (!origin) throw new UsageError(`--allow-origin takes an origin like https://api.example, not "${raw}".`);
+  return origin;
 }
 
 function readBody(ctx: Context, data: string | undefined): ApiBody {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { CancelledError, NetworkError, UsageError } from '../errors.js';
-import { isSecureOrLoopback } from '../core/url-rules.js';
+import { CancelledError, NetworkError } from '../errors.js';
+import { requireBearerDestination, type BearerPolicy } from '../core/bearer-destination.js';
 import { isInvalidTokenChallenge } from './bearer-challenge.js';
 
 /** A request body: none, bytes that can be sent again, or a stream (stdin) that can be sent once. */
@@ -12,6 +12,8 @@ export interface ApiHttpRequest {
   /** Headers the user gave; `Authorization` is added per attempt and never logged. */
   headers: Array<[string, string]>;
   body: ApiBody;
+  /** Where the token may go (src/core/bearer-destination.ts): checked before every attempt. */
+  policy: BearerPolicy;
 }
 
 export interface ApiHttpDeps {
@@ -25,22 +27,13 @@ export interface ApiHttpDeps {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 
-/** Only `https:` URLs, and `http:` on a loopback host, may carry the token. */
-export function checkApiUrl(url: URL): void {
-  if (isSecureOrLoopback(url)) return;
-  throw new UsageError(
-    `xtalk api sends the access token only to https: URLs (or http: on 127.0.0.1, ::1, localhost), not to ${url.protocol}//${url.host}.`,
-    'Use the https:// address of the API.',
-  );
-}
-
 /**
  * Sends one authenticated request. Redirects are followed by hand (at most 5) and only within the
  * request's origin: the token never travels to another host, scheme or port. A redirect elsewhere,
  * or a 307/308 that would need a consumed stream body again, is returned as it is, with a warning.
  */
 export async function sendApiRequest(deps: ApiHttpDeps, req: ApiHttpRequest, token: string): Promise<Response> {
-  checkApiUrl(req.url);
+  requireBearerDestination(req.url, req.policy);
   let url = req.url;
   let method = req.method;
   let body = req.body;
@@ -55,6 +48,7 @@ export async function sendApiRequest(deps: ApiHttpDeps, req: ApiHttpRequest, tok
     const location = res.headers.get('location');
     if (!REDIRECTS.has(res.status) || !location) return res;
     const next = new URL(location, url);
+    // Same origin only: the destination judged above stays the one the token goes to.
     if (next.origin !== req.url.origin) {
       deps.warn(`Not following the redirect to ${next.origin}: xtalk sends the token only to ${req.url.origin}.`);
       return res;

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../core/url-rules.js';
 import { ConfigError } from '../errors.js';
 import { boundedFetch } from '../shared/bounded-fetch.js';
 import { hasProxy, PROXY_FIX, proxyProblem, readProxyEnv, type ProxyEnv } from './proxy-env.js';
@@ -42,6 +43,17 @@ export function createProxiedFetch(env: Env): typeof fetch | undefined {
     return (await undiciFetch(String(input), { ...init, dispatcher })) as unknown as Response;
   };
   return proxiedFetch as typeof fetch;
+}
+
+/**
+ * The fetch for requests that carry a bearer token (`xtalk api`): through the proxy as above,
+ * except to a loopback host, which always goes direct whatever NO_PROXY says. A proxy may be on
+ * another machine, and a loopback request is plain http: the token would cross the network in clear.
+ */
+export function createBearerFetch(env: Env): typeof fetch {
+  const proxied = createProxiedFetch(env);
+  if (!proxied) return fetch;
+  return ((input: string | URL, init?: RequestInit) => (isLoopbackHost(new URL(String(input)).hostname) ? fetch : proxied)(input, init)) as typeof fetch;
 }
 
 /** Fills in the proxy-aware fetch unless the caller brought its own. */

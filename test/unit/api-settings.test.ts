@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveApiUrl } from '../../src/commands/api.js';
 import { checkConfigFileValue, resolveConfig } from '../../src/config/resolve.js';
 import { ConfigError, UsageError } from '../../src/errors.js';
-import { checkApiUrl, isInvalidToken } from '../../src/net/api-http.js';
+import { isInvalidToken } from '../../src/net/api-http.js';
 
 function resolveWith(env: Record<string, string>, config?: object) {
   const home = join(mkdtempSync(join(tmpdir(), 'xtalk-api-settings-')), 'home');
@@ -34,6 +34,33 @@ describe('api_url and logout_browser settings', () => {
   });
 });
 
+describe('insecure_http_origins', () => {
+  it('comes from the environment or config.json, never from .env, and lets api_url be plain http to a listed origin', () => {
+    expect(resolveWith({}).insecureHttpOrigins).toEqual([]);
+    const listed = resolveWith({ XTALK_INSECURE_HTTP_ORIGINS: 'http://Lab.example:8080, http://other.example:80' });
+    expect(listed.insecureHttpOrigins).toEqual(['http://lab.example:8080', 'http://other.example']);
+    const file = resolveWith({}, { insecure_http_origins: 'http://lab.example:8080', api_url: 'http://lab.example:8080/api' });
+    expect(file).toMatchObject({ insecureHttpOrigins: ['http://lab.example:8080'], apiUrl: 'http://lab.example:8080/api' });
+    expect(() => resolveWith({ XTALK_API_URL: 'http://lab.example:9090/api' }, { insecure_http_origins: 'http://lab.example:8080' })).toThrow(/API URL must use https:/);
+
+    const home = join(mkdtempSync(join(tmpdir(), 'xtalk-api-settings-')), 'home');
+    mkdirSync(home);
+    writeFileSync(join(home, '.env'), 'XTALK_INSECURE_HTTP_ORIGINS=http://lab.example:8080\n');
+    const fromDotenv = resolveConfig({ flags: {}, env: { XTALK_HOME: home }, cwd: home, platform: 'linux' });
+    expect(fromDotenv.insecureHttpOrigins).toEqual([]);
+    expect(fromDotenv.dotenv?.ignored).toEqual(['XTALK_INSECURE_HTTP_ORIGINS']);
+  });
+
+  it('takes only http: origins, and `xtalk config set api_url` an http URL only once the file lists its origin', () => {
+    for (const bad of ['https://lab.example', 'http://lab.example/path', 'lab.example', 'http://u:p@lab.example']) {
+      expect(() => resolveWith({ XTALK_INSECURE_HTTP_ORIGINS: bad }), bad).toThrow(ConfigError);
+    }
+    expect(checkConfigFileValue('insecure_http_origins', 'http://A.example:81 http://b.example')).toBe('http://a.example:81,http://b.example');
+    expect(() => checkConfigFileValue('api_url', 'http://a.example:81/api')).toThrow(ConfigError);
+    expect(checkConfigFileValue('api_url', 'http://a.example:81/api', { insecure_http_origins: 'http://a.example:81' })).toBe('http://a.example:81/api');
+  });
+});
+
 describe('xtalk api URLs', () => {
   it('joins a relative path to the base with exactly one slash, keeping the query', () => {
     for (const base of ['https://iottalk.example/api', 'https://iottalk.example/api/']) {
@@ -42,13 +69,6 @@ describe('xtalk api URLs', () => {
     expect(resolveApiUrl('devices?limit=2&q=a b', 'https://iottalk.example').href).toBe('https://iottalk.example/devices?limit=2&q=a%20b');
     expect(resolveApiUrl('https://other.example/x', 'https://iottalk.example').href).toBe('https://other.example/x');
     expect(() => resolveApiUrl('devices', undefined)).toThrow(UsageError);
-  });
-
-  it('sends the token only to https: or loopback http:', () => {
-    for (const ok of ['https://iottalk.example/', 'http://127.0.0.1:9/', 'http://[::1]:9/', 'http://localhost/']) expect(() => checkApiUrl(new URL(ok))).not.toThrow();
-    for (const bad of ['http://iottalk.example/', 'http://127.0.0.1.nip.io/', 'ftp://iottalk.example/', 'file:///etc/passwd']) {
-      expect(() => checkApiUrl(new URL(bad)), bad).toThrow(UsageError);
-    }
   });
 
   it('recognises invalid_token in the challenge or a JSON body, and nothing else', async () => {
