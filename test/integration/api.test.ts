@@ -3,8 +3,9 @@
  * the local provider: bodies from a string, a file and stdin, headers, --include, the one refresh
  * and retry on 401 invalid_token, redirects, proxies and exit codes.
  */
-import { writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -109,8 +110,8 @@ async function storedAccessToken(): Promise<string> {
   }
 }
 
-async function xtalk(args: string[], opts: { stdin?: string; env?: Record<string, string>; stdoutIsTTY?: boolean } = {}) {
-  const ctx = createTestContext({ env: env(opts.env), home, stdin: opts.stdin });
+async function xtalk(args: string[], opts: { stdin?: string; env?: Record<string, string>; stdoutIsTTY?: boolean; cwd?: string } = {}) {
+  const ctx = createTestContext({ env: env(opts.env), home, stdin: opts.stdin, cwd: opts.cwd });
   if (opts.stdoutIsTTY) ctx.io.stdoutIsTTY = true;
   const code = await run(['api', ...args], ctx);
   return { code, stdout: ctx.stdout.text, stderr: ctx.stderr.text };
@@ -235,9 +236,9 @@ describe('xtalk api', () => {
     expect(debug.stderr).toContain('api: GET');
     expect(debug.stderr).not.toContain(token);
 
-    const insecure = await xtalk(['http://iottalk.example/api']);
+    const insecure = await xtalk(['http://iottalk.example/api', '--allow-origin', 'http://iottalk.example']);
     expect(insecure.code).toBe(2);
-    expect(insecure.stderr).toMatch(/only to https: URLs/);
+    expect(insecure.stderr).toMatch(/Refused to send the access token to http:\/\/iottalk\.example: plain http:/);
     const header = await xtalk(['devices', '-H', 'Authorization: Bearer other']);
     expect(header.code).toBe(2);
     expect((await xtalk(['devices', '-X', 'GET', '--data', 'x'])).code).toBe(2);
@@ -254,27 +255,81 @@ describe('xtalk api', () => {
     expect(api.seen).toEqual([]);
   });
 
-  it('goes through HTTP_PROXY when NO_PROXY does not exempt the API', async () => {
-    const seen: string[] = [];
-    const proxy = createServer((req, res) => {
-      seen.push(`${req.method} ${req.url}`);
-      const upstream = httpRequest(new URL(req.url ?? ''), { method: req.method, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
-      req.pipe(upstream);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  it('refuses an origin that is not the API, the issuer or named with --allow-origin: exit 2, nothing sent', async () => {
+    const grants = provider.refreshGrantCount();
+    const refused = await xtalk([`${elsewhere.origin}/api/devices`]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`Refused to send the access token to ${elsewhere.origin}`);
+    expect(refused.stderr).toMatch(/hint: .*--allow-origin/);
+    expect(elsewhere.seen).toEqual([]);
+    expect(provider.refreshGrantCount()).toBe(grants);
+
+    const named = await xtalk([`${elsewhere.origin}/api/devices`, '--allow-origin', elsewhere.origin]);
+    expect(named.code).toBe(0);
+    expect(elsewhere.seen).toEqual([expect.objectContaining({ path: '/api/devices', authorization: `Bearer ${await storedAccessToken()}` })]);
+    expect((await xtalk(['devices', '--allow-origin', `${elsewhere.origin}/api`])).code).toBe(2);
+  });
+
+  it('sends a loopback request direct, never through HTTP_PROXY, whatever NO_PROXY says', async () => {
+    const proxy = await startProxy();
     try {
-      const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-      const res = await xtalk(['devices'], { env: { HTTP_PROXY: url, NO_PROXY: 'example.invalid' } });
-      expect(res.code).toBe(0);
-      expect(seen).toContain(`GET ${api.origin}/api/devices`);
+      const proxies: Record<string, string>[] = [{ HTTP_PROXY: proxy.url, NO_PROXY: 'example.invalid' }, { http_proxy: proxy.url, HTTPS_PROXY: proxy.url }];
+      for (const extra of proxies) {
+        api.seen.length = 0;
+        const res = await xtalk(['devices'], { env: extra });
+        expect(res.code).toBe(0);
+        expect(api.seen).toEqual([expect.objectContaining({ path: '/api/devices', authorization: expect.stringMatching(/^Bearer /) })]);
+      }
+      expect(proxy.seen).toEqual([]);
     } finally {
-      await new Promise<void>((resolve) => {
-        proxy.close(() => resolve());
-        proxy.closeAllConnections();
-      });
+      await proxy.close();
+    }
+  });
+
+  it('plain http to another host only for an opted-in origin (environment or config.json, never .env), through the proxy', async () => {
+    // The proxy answers for lab.example.test itself: nothing is looked up or sent beyond 127.0.0.1.
+    const proxy = await startProxy();
+    const lab = 'http://lab.example.test:8080';
+    try {
+      const args = [`${lab}/api/devices`, '--allow-origin', lab];
+      const refused = await xtalk(args, { env: { HTTP_PROXY: proxy.url } });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/hint: .*insecure_http_origins/);
+
+      const dir = mkdtempSync(join(tmpdir(), 'xtalk-api-dotenv-'));
+      writeFileSync(join(dir, '.env'), `XTALK_INSECURE_HTTP_ORIGINS=${lab}\n`);
+      expect((await xtalk(args, { env: { HTTP_PROXY: proxy.url }, cwd: dir })).code).toBe(2);
+      expect(proxy.seen).toEqual([]);
+
+      const optedIn = await xtalk(args, { env: { HTTP_PROXY: proxy.url, XTALK_INSECURE_HTTP_ORIGINS: lab } });
+      expect(optedIn.code).toBe(0);
+      expect(optedIn.stdout).toBe('{"lab":true}');
+      expect(proxy.seen).toEqual([{ line: `GET ${lab}/api/devices`, authorization: `Bearer ${await storedAccessToken()}` }]);
+    } finally {
+      await proxy.close();
     }
   });
 });
+
+/** An HTTP proxy on 127.0.0.1 that records what reaches it and answers every request itself. */
+async function startProxy() {
+  const seen: { line: string; authorization: string | undefined }[] = [];
+  const proxy = createServer((req, res) => {
+    seen.push({ line: `${req.method} ${req.url}`, authorization: req.headers.authorization });
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"lab":true}');
+  });
+  proxy.on('connect', (req, socket) => {
+    seen.push({ line: `CONNECT ${req.url}`, authorization: undefined });
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        proxy.close(() => resolve());
+        proxy.closeAllConnections();
+      }),
+  };
+}

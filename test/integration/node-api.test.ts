@@ -177,13 +177,13 @@ async function startResourceServer(
   challenge = 'Bearer realm="iottalk", error="invalid_token", error_description="revoked"',
   denied = new Set<string>(),
 ) {
-  const seen: { authorization: string | undefined; body: string }[] = [];
+  const seen: { authorization: string | undefined; body: string; path?: string }[] = [];
   let refused = 0;
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', async () => {
-      seen.push({ authorization: req.headers.authorization, body });
+      seen.push({ authorization: req.headers.authorization, body, ...(req.url === '/api/devices' ? {} : { path: req.url }) });
       const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
       if (refused < refusals || !token || denied.has(token) || !(await provider.introspect(token)).active) {
         refused++;
@@ -206,7 +206,7 @@ describe('createFetch', () => {
     const api = await startResourceServer(1);
     try {
       const grants = provider.refreshGrantCount();
-      const res = await createFetch({ env })(api.url, { method: 'POST', body: 'temperature=21', headers: { 'content-type': 'text/plain' } });
+      const res = await createFetch({ env, baseUrl: api.url })(api.url, { method: 'POST', body: 'temperature=21', headers: { 'content-type': 'text/plain' } });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ ok: true, body: 'temperature=21' });
       expect(provider.refreshGrantCount() - grants).toBe(1);
@@ -226,7 +226,7 @@ describe('createFetch', () => {
     const api = await startResourceServer(2);
     try {
       const grants = provider.refreshGrantCount();
-      const res = await createFetch({ env })(new URL(api.url));
+      const res = await createFetch({ env, allowedOrigins: [new URL(api.url).origin] })(new URL(api.url));
       expect(res.status).toBe(401);
       expect(await res.json()).toEqual({ error: 'invalid_token' });
       expect(provider.refreshGrantCount() - grants).toBe(1);
@@ -241,7 +241,7 @@ describe('createFetch', () => {
     const api = await startResourceServer(0, undefined, new Set([await getAccessToken({ env })]));
     try {
       const grants = provider.refreshGrantCount();
-      const xfetch = createFetch({ env });
+      const xfetch = createFetch({ env, baseUrl: api.url });
       const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => xfetch(`${api.url}?n=${i}`)));
       expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
       expect(provider.refreshGrantCount() - grants).toBe(1);
@@ -254,8 +254,10 @@ describe('createFetch', () => {
   it('never refreshes or resends for a one-shot stream body, another 401, or a Request with a body', async () => {
     const env = await signedIn('fetch-stream');
     const grants = provider.refreshGrantCount();
-    const xfetch = createFetch({ env });
     const api = await startResourceServer(1);
+    const withRequest = await startResourceServer(1);
+    const scope = await startResourceServer(1, 'Bearer error="insufficient_scope", scope="devices:write"');
+    const xfetch = createFetch({ env, allowedOrigins: [api, withRequest, scope].map((s) => new URL(s.url).origin) });
     try {
       const stream = new ReadableStream({
         start(c) {
@@ -270,7 +272,6 @@ describe('createFetch', () => {
     } finally {
       await api.stop();
     }
-    const withRequest = await startResourceServer(1);
     try {
       const res = await xfetch(new Request(withRequest.url, { method: 'POST', body: 'x', headers: { 'x-device': 'd1' } }));
       expect(res.status).toBe(401);
@@ -278,7 +279,6 @@ describe('createFetch', () => {
     } finally {
       await withRequest.stop();
     }
-    const scope = await startResourceServer(1, 'Bearer error="insufficient_scope", scope="devices:write"');
     try {
       expect((await xfetch(scope.url)).status).toBe(401);
       expect(scope.seen).toHaveLength(1);
@@ -292,7 +292,7 @@ describe('createFetch', () => {
     const env = await signedIn('fetch-headers');
     const api = await startResourceServer(0);
     try {
-      const xfetch = createFetch({ env });
+      const xfetch = createFetch({ env, baseUrl: new URL(api.url).origin });
       const token = await getAccessToken({ env });
       expect((await xfetch(api.url, { headers: { authorization: 'Basic eDp5', accept: 'application/json' } })).status).toBe(200);
       expect((await xfetch(new Request(api.url, { headers: { accept: 'text/plain' } }))).status).toBe(200);
@@ -300,5 +300,80 @@ describe('createFetch', () => {
     } finally {
       await api.stop();
     }
+  });
+});
+
+describe('createFetch: where the token may go (src/core/bearer-destination.ts)', () => {
+  /** A fetch that records what it was asked to send and answers 200 itself: nothing reaches a network. */
+  const spyFetch = () => {
+    const calls: { url: string; authorization: string | null }[] = [];
+    const fetch = async (input: string | URL | Request, init?: RequestInit) => {
+      calls.push({ url: String(input instanceof Request ? input.url : input), authorization: new Headers(init?.headers).get('authorization') });
+      return new Response('{}', { status: 200 });
+    };
+    return { calls, fetch };
+  };
+
+  it('rejects a URL on another origin with BEARER_DESTINATION_REFUSED, before anything is sent or refreshed', async () => {
+    const env = await signedIn('fetch-elsewhere');
+    const api = await startResourceServer(0);
+    const other = await startResourceServer(0);
+    try {
+      const grants = provider.refreshGrantCount();
+      // Neither api_url nor the issuer is the server's origin, and the program named none.
+      const plain = createFetch({ env });
+      await expect(plain(other.url)).rejects.toMatchObject({ code: 'BEARER_DESTINATION_REFUSED', exitCode: 2, facts: { origin: new URL(other.url).origin, reason: 'origin-not-allowed' } });
+      const named = createFetch({ env, baseUrl: new URL('/api', api.url) });
+      await expect(named(other.url)).rejects.toBeInstanceOf(XtalkError);
+      await expect(named(new Request(other.url, { headers: { 'x-a': 'b' } }))).rejects.toMatchObject({ code: 'BEARER_DESTINATION_REFUSED' });
+      expect(other.seen).toEqual([]);
+      expect(provider.refreshGrantCount()).toBe(grants);
+
+      // The named origin works, relative URLs go below baseUrl.
+      expect((await named('devices')).status).toBe(200);
+      expect((await named('/devices?x=1')).status).toBe(200);
+      expect(api.seen.map((s) => s.path)).toEqual([undefined, '/api/devices?x=1']);
+      expect(api.seen.every((s) => s.authorization === api.seen[0]!.authorization && /^Bearer \S+$/.test(s.authorization ?? ''))).toBe(true);
+    } finally {
+      await api.stop();
+      await other.stop();
+    }
+  });
+
+  it('takes api_url (XTALK_API_URL) as the base and an allowed origin; a relative URL without either is a usage error', async () => {
+    const signed = await signedIn('fetch-api-url');
+    const api = await startResourceServer(0);
+    try {
+      const env = { ...signed, XTALK_API_URL: `${new URL(api.url).origin}/api` };
+      expect((await createFetch({ env })('devices')).status).toBe(200);
+      expect((await createFetch({ env })(api.url)).status).toBe(200);
+      expect(api.seen).toHaveLength(2);
+      await expect(createFetch({ env: signed })('devices')).rejects.toBeInstanceOf(UsageError);
+      expect(() => createFetch({ env, allowedOrigins: ['https://api.example/v1'] })).toThrow(UsageError);
+      expect(() => createFetch({ env, baseUrl: 'ftp://api.example/' })).toThrow(UsageError);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it('plain http to a host that is not loopback: refused before any request; sent once the program or the user opts into that origin', async () => {
+    const env = await signedIn('fetch-insecure');
+    const lab = 'http://lab.example.test:8080';
+    const spy = spyFetch();
+    await expect(createFetch({ env, fetch: spy.fetch, baseUrl: `${lab}/api` })('devices')).rejects.toMatchObject({
+      code: 'BEARER_DESTINATION_REFUSED',
+      facts: { origin: lab, reason: 'not-https' },
+      hint: expect.stringMatching(/insecureHttpOrigins/),
+    });
+    await expect(createFetch({ env, fetch: spy.fetch, baseUrl: lab, insecureHttpOrigins: ['http://lab.example.test'] })('x')).rejects.toMatchObject({ code: 'BEARER_DESTINATION_REFUSED' });
+    expect(spy.calls).toEqual([]);
+
+    const token = await getAccessToken({ env });
+    expect((await createFetch({ env, fetch: spy.fetch, baseUrl: `${lab}/api`, insecureHttpOrigins: [lab] })('devices')).status).toBe(200);
+    expect((await createFetch({ env: { ...env, XTALK_INSECURE_HTTP_ORIGINS: lab }, fetch: spy.fetch, allowedOrigins: [lab] })(`${lab}/x`)).status).toBe(200);
+    expect(spy.calls).toEqual([
+      { url: `${lab}/api/devices`, authorization: `Bearer ${token}` },
+      { url: `${lab}/x`, authorization: `Bearer ${token}` },
+    ]);
   });
 });
