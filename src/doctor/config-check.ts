@@ -31,6 +31,7 @@ export function checkConfig(input: { flags: ConfigFlags; env: Readonly<Record<st
     config.revocationEndpoint && `revocation endpoint (${where(config.sources.revocationEndpoint)})`,
     config.idTokenSigningAlg && `ID tokens ${config.idTokenSigningAlg} (${where(config.sources.idTokenSigningAlg)})`,
     config.tokenAuthMethod && `token endpoint auth ${config.tokenAuthMethod} (${where(config.sources.tokenAuthMethod)})`,
+    config.insecureHttpOrigins.length > 0 && `bearer token allowed over plain http to ${config.insecureHttpOrigins.join(', ')} (${where(config.sources.insecureHttpOrigins)})`,
   ].filter(Boolean);
   if (missing.length > 0) {
     const has = found.length > 0 ? `; found ${found.join(', ')}` : '';

@@ -53,7 +53,10 @@ export function createProxiedFetch(env: Env): typeof fetch | undefined {
 export function createBearerFetch(env: Env): typeof fetch {
   const proxied = createProxiedFetch(env);
   if (!proxied) return fetch;
-  return ((input: string | URL, init?: RequestInit) => (isLoopbackHost(new URL(String(input)).hostname) ? fetch : proxied)(input, init)) as typeof fetch;
+  return ((input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    return (isLoopbackHost(url.hostname) ? fetch : proxied)(input, init);
+  }) as typeof fetch;
 }
 
 /** Fills in the proxy-aware fetch unless the caller brought its own. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveApiUrl } from '../../src/commands/api.js';
 import { checkConfigFileValue, resolveConfig } from '../../src/config/resolve.js';
+import { checkConfig } from '../../src/doctor/config-check.js';
 import { ConfigError, UsageError } from '../../src/errors.js';
 import { isInvalidToken } from '../../src/net/api-http.js';
 
@@ -58,6 +59,13 @@ describe('insecure_http_origins', () => {
     expect(checkConfigFileValue('insecure_http_origins', 'http://A.example:81 http://b.example')).toBe('http://a.example:81,http://b.example');
     expect(() => checkConfigFileValue('api_url', 'http://a.example:81/api')).toThrow(ConfigError);
     expect(checkConfigFileValue('api_url', 'http://a.example:81/api', { insecure_http_origins: 'http://a.example:81' })).toBe('http://a.example:81/api');
+  });
+
+  it('is shown by `xtalk doctor` with where it came from', () => {
+    const home = join(mkdtempSync(join(tmpdir(), 'xtalk-api-settings-')), 'home');
+    mkdirSync(home);
+    const env = { XTALK_HOME: home, XTALK_ISSUER: 'https://id.example', XTALK_CLIENT_ID: 'c', XTALK_INSECURE_HTTP_ORIGINS: 'http://lab.example:8080' };
+    expect(checkConfig({ flags: {}, env, cwd: home, platform: 'linux' }).result.detail).toContain('bearer token allowed over plain http to http://lab.example:8080 (environment)');
   });
 });
 
