@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { displayName, toAccountJson } from '../auth/account-view.js';
 import { signIn } from '../auth/sign-in/sign-in.js';
-import { addCommonOptions, createCommandEnv, dotenvNotice, type CommonOptions } from './command-env.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
 import { requireClientConfig, type ConfigFlags } from '../config/resolve.js';
 import type { Context } from '../context.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -63,8 +63,6 @@ Examples:
 export async function runLogin(ctx: Context, opts: LoginOptions): Promise<number> {
   const env = createCommandEnv(ctx, opts, opts, { writing: true });
   try {
-    const notice = dotenvNotice(env.config);
-    if (notice) env.ui.info(notice);
     const config = requireClientConfig(env.config);
     if (opts.fresh && opts.prompt && opts.prompt !== 'login') {
       throw new UsageError(`--fresh already sends prompt=login; it cannot be combined with --prompt ${opts.prompt}.`);
