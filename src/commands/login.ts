@@ -40,7 +40,8 @@ Without --no-browser, --manual or --device, xtalk picks by itself: the browser w
 (a display, BROWSER, macOS, Windows, WSL with wslview or powershell.exe); otherwise (SSH, no display)
 the device flow when the provider offers it, else the printed URL. It says on stderr what it chose.
 
-The client secret is never taken from argv: set XTALK_CLIENT_SECRET or put it in .env.
+The client secret is never taken from argv: set XTALK_CLIENT_SECRET, \`xtalk config set client_secret\`,
+or OAUTH2_CLIENT_SECRET in an X-Talk .env.
 --account is passed to the provider as a login hint.
 
 On a shared machine the browser may still be signed in at the provider as someone else, who would

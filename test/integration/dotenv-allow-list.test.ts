@@ -117,6 +117,7 @@ describe('a cwd .env supplies only the four X-Talk names', () => {
     const doctor = await s.xtalk(['doctor', '--json'], noClientId);
     const config = (JSON.parse(doctor.stdout) as { checks: { name: string; detail: string }[] }).checks.find((c) => c.name === 'config')!;
     expect(config.detail).toContain(`client id ${XTALK_CLIENT_ID} (${join(s.home, 'config.json')})`);
+    expect(config.detail).toContain(`not used from ${s.dotenv}: OAUTH2_CLIENT_ID (config.json gives it)`);
   });
 
   it('the Node API ignores them too, and says so in one process warning, never on stderr itself', async () => {
