@@ -115,7 +115,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   };
   const setAbove: Partial<Record<ConfigKey, SettingSource>> = {};
   for (const key of CONFIG_KEYS) {
-    const found = SETTINGS[key].dotenv === null ? undefined : above(key);
+    const found = above(key);
     if (found) setAbove[key] = SOURCE_NAMES[found.source];
   }
   const judgement = judgeDotenv(dotenv, setAbove);
