@@ -1,7 +1,7 @@
 import { attachProcessEdge } from './cli/process-edge.js';
 import { reportError } from './cli/report.js';
 import { parseFastArgs, runFastCommand } from './commands/fast-path.js';
-import type { Context } from './context.js';
+import type { Context, Io } from './context.js';
 import { createLocalContext } from './system-context.js';
 
 /**
@@ -19,7 +19,13 @@ export async function runQuick(argv: readonly string[]): Promise<number | undefi
   if (!fast) return undefined;
   const edge = attachProcessEdge();
   const handOver = () => Promise.reject(new HandOver());
-  const ctx: Context = { ...createLocalContext(edge), discover: handOver, openBrowser: handOver, probeHost: handOver };
+  const local = createLocalContext(edge);
+  // stderr is held until the run ends: a run handed over must leave nothing behind, since the full
+  // program says it all again (the .env notice, --debug lines). The other streams stay lazy getters.
+  const held: string[] = [];
+  const stderr = { write: (chunk: string | Uint8Array) => held.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')) > 0 } as unknown as Io['stderr'];
+  const io: Io = Object.create(local.io, { stderr: { value: stderr } });
+  const ctx: Context = { ...local, io, discover: handOver, openBrowser: handOver, probeHost: handOver };
   let code: number;
   try {
     code = await runFastCommand(fast, ctx);
@@ -30,6 +36,7 @@ export async function runQuick(argv: readonly string[]): Promise<number | undefi
     }
     code = reportError(e, ctx, Boolean(fast.opts.debug));
   }
+  if (held.length > 0) edge.stream(2).write(held.join(''));
   edge.finish(code);
   return code;
 }

@@ -1,6 +1,7 @@
 import type { FreshTokenDeps } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
-import { resolveConfig } from '../config/resolve.js';
+import { dotenvNotice } from '../config/dotenv-notice.js';
+import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import { leaseConnection, type ConnectionLease } from '../store/index.js';
 import { classifyEscapedError } from '../store/store-errors.js';
 import { StoreError } from '../errors.js';
@@ -33,6 +34,7 @@ export async function withStore<T>(opts: SessionOptions, fn: (store: TokenStore,
     const services = createSystemServices(env);
     // A library must not write to the host program's stderr: the keychain fallback becomes a process warning.
     const warn = (message: string) => process.emitWarning(message, { type: 'XtalkWarning', code: 'XTALK_CREDENTIAL_STORE_FALLBACK' });
+    warnDotenvNotUsed(config);
     connection = await leaseConnection(config.paths.dbPath).catch((e: unknown) => {
       // A read-only folder or a full disk refuses a read-write connection; reads work without one.
       if (e instanceof StoreError && UNWRITABLE.has(String(e.facts.reason))) return undefined;
@@ -51,6 +53,22 @@ export async function withStore<T>(opts: SessionOptions, fn: (store: TokenStore,
   } finally {
     connection?.release();
   }
+}
+
+const warnedDotenv = new Set<string>();
+
+/**
+ * A `.env` whose xtalk names are not used (an `XTALK_…` name, or one of the four under a value from
+ * the environment or config.json) becomes one process warning per text, as the CLI's notice: a
+ * program should not believe its `.env` chose the API URL. A `.env` that is only used, or names
+ * nothing of xtalk's, says nothing (the program chose its folder).
+ */
+function warnDotenvNotUsed(config: ResolvedConfig): void {
+  if (!config.dotenv?.unused.some((u) => u.why !== 'unknown')) return;
+  const text = dotenvNotice(config);
+  if (!text || warnedDotenv.has(text)) return;
+  warnedDotenv.add(text);
+  process.emitWarning(text, { type: 'XtalkWarning', code: 'XTALK_DOTENV_NOT_USED' });
 }
 
 export function withSession<T>(opts: SessionOptions, fn: (session: Session) => Promise<T> | T): Promise<T> {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { resolveConfig, type ConfigFlags, type ResolvedConfig } from '../config/resolve.js';
+import { dotenvNotice } from '../config/dotenv-notice.js';
 import { createUi, type Ui } from '../output/ui.js';
 import type { TokenStore } from '../auth/ports.js';
 import { UsageError } from '../errors.js';
@@ -37,19 +38,24 @@ export interface CommandEnv {
   close(): void;
 }
 
-/** `store.writing`: the command writes whatever happens, so its store opens read-write (see StoreRequest). */
-export function createCommandEnv(ctx: Context, opts: CommonOptions, flags: ConfigFlags = {}, store: { writing?: boolean } = {}): CommandEnv {
+/**
+ * `how.writing`: the command writes whatever happens, so its store opens read-write (see StoreRequest).
+ * `how.quiet`: no `.env` notice (shell completion, whose stderr lands in the user's prompt).
+ */
+export function createCommandEnv(ctx: Context, opts: CommonOptions, flags: ConfigFlags = {}, how: { writing?: boolean; quiet?: boolean } = {}): CommandEnv {
   const secrets: string[] = [];
   const ui = createUi(ctx.io, ctx.env, { debug: opts.debug, secrets: () => secrets });
   const config = resolveConfig({ flags, env: ctx.env, cwd: ctx.cwd, platform: ctx.platform });
   if (config.clientSecret) secrets.push(config.clientSecret);
   ui.debug(`config: ${describeSources(config)}`);
+  const notice = how.quiet ? undefined : dotenvNotice(config);
+  if (notice) ui.info(notice);
   let opened: TokenStore | undefined;
   return {
     config,
     ui,
     store: () =>
-      (opened ??= ctx.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn: (m) => ui.warn(m), writing: store.writing })),
+      (opened ??= ctx.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn: (m) => ui.warn(m), writing: how.writing })),
     close: () => opened?.close(),
   };
 }
@@ -57,18 +63,6 @@ export function createCommandEnv(ctx: Context, opts: CommonOptions, flags: Confi
 function describeSources(config: ResolvedConfig): string {
   const parts = Object.entries(config.sources).map(([k, v]) => `${k} from ${v}`);
   return `${parts.join(', ')}; data in ${config.paths.dataDir}`;
-}
-
-/**
- * The stderr line `login`, `logout` and `doctor` print when settings come from `./.env`: a cloned
- * repository's file can choose the provider, so nobody should sign in there without seeing it.
- */
-export function dotenvNotice(config: Pick<ResolvedConfig, 'dotenv'>): string | undefined {
-  if (!config.dotenv) return undefined;
-  const { names, ignored, path } = config.dotenv;
-  const using = names.length > 0 ? `Using ${names.join(', ')} from ${path} (a .env file in the current folder).` : '';
-  const notUsing = ignored.length > 0 ? `Not using ${ignored.join(', ')} from ${names.length > 0 ? 'it' : path}: only the environment or config.json may set ${ignored.length > 1 ? 'these' : 'that'}.` : '';
-  return [using, notUsing].filter(Boolean).join(' ');
 }
 
 /** `--min-ttl` of `token` and `exec`: whole or decimal seconds, nothing else (not even ""). */

@@ -38,7 +38,7 @@ Examples:
     .argument('<what>')
     .action(async (what: string) => {
       if (what !== 'accounts') return;
-      const env = createCommandEnv(ctx, {});
+      const env = createCommandEnv(ctx, {}, {}, { quiet: true });
       try {
         const names = new Set<string>();
         // One word per line that a terminal cannot act on; switch and --account accept it back.

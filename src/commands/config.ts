@@ -21,7 +21,9 @@ export function registerConfig(program: Command, ctx: Context): void {
     .addHelpText(
       'after',
       `
-Settings from flags, XTALK_* variables and .env override this file (see \`xtalk --help\`).
+Flags and XTALK_* variables override this file; a .env in the current folder never does (it may
+supply only OIDC_DISCOVERY_ENDPOINT, OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET and
+OAUTH2_REVOCATION_ENDPOINT, for settings nothing else gives).
 
 Examples:
   $ xtalk config set issuer https://account.iottalk.example

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import type { DoctorReport } from '../doctor/check.js';
 import type { DoctorDeps } from '../doctor/run-doctor.js';
-import { dotenvNotice } from './command-env.js';
+import { dotenvNotice } from '../config/dotenv-notice.js';
 import { resolveConfig } from '../config/resolve.js';
 import { ExitCode, isXtalkError } from '../errors.js';
 import { createUi } from '../output/ui.js';

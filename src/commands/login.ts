@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { displayName, toAccountJson } from '../auth/account-view.js';
 import { signIn } from '../auth/sign-in/sign-in.js';
-import { addCommonOptions, createCommandEnv, dotenvNotice, type CommonOptions } from './command-env.js';
+import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
 import { requireClientConfig, type ConfigFlags } from '../config/resolve.js';
 import type { Context } from '../context.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -40,7 +40,8 @@ Without --no-browser, --manual or --device, xtalk picks by itself: the browser w
 (a display, BROWSER, macOS, Windows, WSL with wslview or powershell.exe); otherwise (SSH, no display)
 the device flow when the provider offers it, else the printed URL. It says on stderr what it chose.
 
-The client secret is never taken from argv: set XTALK_CLIENT_SECRET or put it in .env.
+The client secret is never taken from argv: set XTALK_CLIENT_SECRET, \`xtalk config set client_secret\`,
+or OAUTH2_CLIENT_SECRET in an X-Talk .env.
 --account is passed to the provider as a login hint.
 
 On a shared machine the browser may still be signed in at the provider as someone else, who would
@@ -63,8 +64,6 @@ Examples:
 export async function runLogin(ctx: Context, opts: LoginOptions): Promise<number> {
   const env = createCommandEnv(ctx, opts, opts, { writing: true });
   try {
-    const notice = dotenvNotice(env.config);
-    if (notice) env.ui.info(notice);
     const config = requireClientConfig(env.config);
     if (opts.fresh && opts.prompt && opts.prompt !== 'login') {
       throw new UsageError(`--fresh already sends prompt=login; it cannot be combined with --prompt ${opts.prompt}.`);

@@ -3,7 +3,7 @@ import { displayName } from '../auth/account-view.js';
 import { endProviderSession } from '../auth/logout/end-session.js';
 import { logoutAccount, type LogoutResult } from '../auth/logout/logout.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, dotenvNotice, type CommandEnv, type CommonOptions } from './command-env.js';
+import { addCommonOptions, createCommandEnv, type CommandEnv, type CommonOptions } from './command-env.js';
 import type { Context } from '../context.js';
 import { ExitCode, RevocationFailedError, XtalkError } from '../errors.js';
 import type { AccountRecord, TokenStore } from '../auth/ports.js';
@@ -50,8 +50,6 @@ Examples:
 export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<number> {
   const env = createCommandEnv(ctx, opts, {}, { writing: true });
   try {
-    const notice = dotenvNotice(env.config);
-    if (notice) env.ui.info(notice);
     const store = env.store();
     const deps = { ctx, ui: env.ui, store, config: env.config };
     const force = Boolean(opts.force);

@@ -23,9 +23,11 @@ import {
   type LogoutBrowser,
 } from './parsers.js';
 import { resolvePaths, type XtalkPaths } from './paths.js';
-import { ENV_NAMES, FILE_NAMES, NOT_FROM_DOTENV, XTALK_WEB_NAMES, type ConfigKey } from './setting-names.js';
+import { CONFIG_KEYS, judgeDotenv, SETTINGS, type DotenvJudgement, type SettingSource } from '../core/settings-sources.js';
+import { ENV_NAMES, FILE_NAMES, type ConfigKey } from './setting-names.js';
 
-// The precedence (flags > environment > `.env` > config.json > defaults). The names live in
+// The precedence (flags > environment > config.json > `.env` > defaults, SOURCE_ORDER in
+// src/core/settings-sources.ts, which also says what a `.env` may set). The names live in
 // setting-names.ts, the value parsers in parsers.ts, the file reader in config-file.ts; what
 // importers used from here before the split stays exported here.
 export { DEFAULT_SCOPE, type TokenAuthMethod } from '../shared/oauth-terms.js';
@@ -78,8 +80,11 @@ export interface ResolvedConfig {
   sources: Partial<Record<ConfigKey, ConfigSource>>;
   /** Where each set value was read, in a user's words: `--port`, `XTALK_PORT`, `OAUTH2_CLIENT_ID in .env` … */
   origins: Partial<Record<ConfigKey, string>>;
-  /** The `./.env` file, the names taken from it and those it may not set (NOT_FROM_DOTENV), when it has any of either. */
-  dotenv: { path: string; names: string[]; ignored: string[] } | undefined;
+  /**
+   * The `./.env` file when it gives any value: the names used from it and every other name with why
+   * not (src/core/settings-sources.ts decides), for the notice, `--debug` and `xtalk doctor`.
+   */
+  dotenv: (DotenvJudgement & { path: string }) | undefined;
 }
 
 export interface ResolveInput {
@@ -89,7 +94,10 @@ export interface ResolveInput {
   platform: NodeJS.Platform;
 }
 
-/** Merges flags > environment > `.env` > config file > defaults, and validates the values. */
+/** The core's name for each source, as SOURCE_ORDER and judgeDotenv speak of them. */
+const SOURCE_NAMES: Record<ConfigSource, SettingSource> = { flag: 'flag', env: 'environment', '.env': '.env', config: 'config.json', default: 'default' };
+
+/** Merges flags > environment > config file > `.env` (four names only) > defaults, and validates the values. */
 export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const paths = resolvePaths(input.env, input.platform);
   const dotenv = readDotenv(input.cwd);
@@ -97,38 +105,33 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const sources: ResolvedConfig['sources'] = {};
   /** Where each value was read, in the words a user would search for: `--port`, `XTALK_PORT` … */
   const origins: Partial<Record<ConfigKey, string>> = {};
-  const dotenvNames: string[] = [];
+  const flags: Partial<Record<ConfigKey, string | number>> = { ...input.flags };
 
-  const pick = (key: ConfigKey, flag?: string | number): string | undefined => {
-    if (flag !== undefined && flag !== '') {
-      sources[key] = 'flag';
-      origins[key] = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-      return String(flag);
-    }
-    for (const name of ENV_NAMES[key]) {
-      const v = input.env[name];
-      if (v) {
-        sources[key] = 'env';
-        origins[key] = name;
-        return v;
-      }
-    }
-    for (const name of NOT_FROM_DOTENV.has(key) ? [] : [...ENV_NAMES[key], XTALK_WEB_NAMES[key]]) {
-      const v = name ? dotenv[name] : undefined;
-      if (name && v) {
-        sources[key] = '.env';
-        origins[key] = `${name} in .env`;
-        dotenvNames.push(name);
-        return v;
-      }
-    }
+  /** The value from a source above `.env` (flag, environment, config.json), if any gives one. */
+  const above = (key: ConfigKey): { source: ConfigSource; origin: string; value: string } | undefined => {
+    const flag = flags[key];
+    if (flag !== undefined && flag !== '') return { source: 'flag', origin: `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, value: String(flag) };
+    const v = input.env[ENV_NAMES[key]];
+    if (v) return { source: 'env', origin: ENV_NAMES[key], value: v };
     const fv = file[FILE_NAMES[key]];
-    if (fv !== undefined && fv !== null && fv !== '') {
-      sources[key] = 'config';
-      origins[key] = `"${FILE_NAMES[key]}" in ${paths.configFile}`;
-      return String(fv);
-    }
+    if (fv !== undefined && fv !== null && fv !== '') return { source: 'config', origin: `"${FILE_NAMES[key]}" in ${paths.configFile}`, value: String(fv) };
     return undefined;
+  };
+  const setAbove: Partial<Record<ConfigKey, SettingSource>> = {};
+  for (const key of CONFIG_KEYS) {
+    const found = above(key);
+    if (found) setAbove[key] = SOURCE_NAMES[found.source];
+  }
+  const judgement = judgeDotenv(dotenv, setAbove);
+
+  const pick = (key: ConfigKey): string | undefined => {
+    const found = above(key);
+    const name = SETTINGS[key].dotenv;
+    const picked = found ?? (name !== null && judgement.used.includes(name) ? { source: '.env' as const, origin: `${name} in .env`, value: dotenv[name]! } : undefined);
+    if (!picked) return undefined;
+    sources[key] = picked.source;
+    origins[key] = picked.origin;
+    return picked.value;
   };
   /** Parses a picked value; a bad one is reported with where it came from. */
   const parse = <T>(key: ConfigKey, raw: string | undefined, fallback: T, parser: (raw: string) => T): T => {
@@ -142,10 +145,10 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     }
   };
 
-  const issuer = pick('issuer', input.flags.issuer);
+  const issuer = pick('issuer');
   const revocationEndpoint = pick('revocationEndpoint');
-  const port = pick('port', input.flags.port);
-  const timeout = pick('timeout', input.flags.timeout);
+  const port = pick('port');
+  const timeout = pick('timeout');
   const httpTimeout = pick('httpTimeout');
   const store = pick('credentialStore');
   const apiUrl = pick('apiUrl');
@@ -154,7 +157,6 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const authMethod = pick('tokenAuthMethod');
   const keyCache = pick('keyCacheSeconds');
   const insecureHttpOrigins = parse('insecureHttpOrigins', pick('insecureHttpOrigins'), [], parseInsecureHttpOrigins);
-  const ignored = [...NOT_FROM_DOTENV].flatMap((key) => ENV_NAMES[key].filter((name) => dotenv[name]));
   const where = parse('issuer', issuer, undefined, parseIssuer);
   for (const k of ['port', 'timeout', 'httpTimeout', 'credentialStore', 'scope', 'keyCacheSeconds'] as const) sources[k] ??= 'default';
 
@@ -163,9 +165,9 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     discoveryUrl: where?.discoveryUrl,
     idTokenSigningAlg: parse('idTokenSigningAlg', idTokenAlg, undefined, parseSigningAlg),
     tokenAuthMethod: parse('tokenAuthMethod', authMethod, undefined, parseTokenAuthMethod),
-    clientId: pick('clientId', input.flags.clientId),
+    clientId: pick('clientId'),
     clientSecret: pick('clientSecret'),
-    scope: pick('scope', input.flags.scope),
+    scope: pick('scope'),
     port: parse('port', port, 0, parsePort),
     timeoutSeconds: parse('timeout', timeout, DEFAULT_TIMEOUT_SECONDS, parseTimeout),
     httpTimeoutSeconds: parse('httpTimeout', httpTimeout, DEFAULT_HTTP_TIMEOUT_SECONDS, parseHttpTimeout),
@@ -179,7 +181,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     paths,
     sources,
     origins,
-    dotenv: dotenvNames.length > 0 || ignored.length > 0 ? { path: join(input.cwd, '.env'), names: dotenvNames, ignored } : undefined,
+    dotenv: judgement.used.length > 0 || judgement.unused.length > 0 ? { path: join(input.cwd, '.env'), ...judgement } : undefined,
   };
 }
 

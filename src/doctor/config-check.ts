@@ -32,12 +32,19 @@ export function checkConfig(input: { flags: ConfigFlags; env: Readonly<Record<st
     config.idTokenSigningAlg && `ID tokens ${config.idTokenSigningAlg} (${where(config.sources.idTokenSigningAlg)})`,
     config.tokenAuthMethod && `token endpoint auth ${config.tokenAuthMethod} (${where(config.sources.tokenAuthMethod)})`,
     config.insecureHttpOrigins.length > 0 && `bearer token allowed over plain http to ${config.insecureHttpOrigins.join(', ')} (${where(config.sources.insecureHttpOrigins)})`,
+    notUsedFromDotenv(config),
   ].filter(Boolean);
   if (missing.length > 0) {
     const has = found.length > 0 ? `; found ${found.join(', ')}` : '';
     return { result: fail('config', `no ${missing.join(' and ')} configured${has}`, SETUP_FIX), config };
   }
   return { result: ok('config', `${found.join(', ')}; data in ${config.paths.dataDir}`), config };
+}
+
+/** The xtalk names `./.env` gives that are not used (src/core/settings-sources.ts says why); other programs' names are left out. */
+function notUsedFromDotenv(config: ResolvedConfig): string | undefined {
+  const names = config.dotenv?.unused.filter((u) => u.why !== 'unknown').map((u) => (u.why === 'overridden' ? `${u.name} (${u.by} gives it)` : `${u.name} (a .env may not set it)`));
+  return names?.length ? `not used from ${config.dotenv!.path}: ${names.join(', ')}` : undefined;
 }
 
 function describeSource(source: ConfigSource | undefined, cwd: string, configFile: string): string {

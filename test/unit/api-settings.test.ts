@@ -49,7 +49,7 @@ describe('insecure_http_origins', () => {
     writeFileSync(join(home, '.env'), 'XTALK_INSECURE_HTTP_ORIGINS=http://lab.example:8080\n');
     const fromDotenv = resolveConfig({ flags: {}, env: { XTALK_HOME: home }, cwd: home, platform: 'linux' });
     expect(fromDotenv.insecureHttpOrigins).toEqual([]);
-    expect(fromDotenv.dotenv?.ignored).toEqual(['XTALK_INSECURE_HTTP_ORIGINS']);
+    expect(fromDotenv.dotenv?.unused).toEqual([{ name: 'XTALK_INSECURE_HTTP_ORIGINS', why: 'not-allowed' }]);
   });
 
   it('takes only http: origins, and `xtalk config set api_url` an http URL only once the file lists its origin', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dotenvNotice } from '../../src/commands/command-env.js';
+import { dotenvNotice } from '../../src/config/dotenv-notice.js';
 import { parseDotenv } from '../../src/config/dotenv.js';
 import { requireClientConfig, resolveConfig } from '../../src/config/resolve.js';
 import { resolvePaths } from '../../src/config/paths.js';
@@ -18,13 +18,14 @@ function setup(files: { dotenv?: string; config?: object } = {}) {
 }
 
 describe('resolveConfig precedence', () => {
-  it('flags beat env beat .env beat config file beat defaults', () => {
+  it('flags beat env beat config file beat .env beat defaults', () => {
     const { cwd, env } = setup({
-      dotenv: 'XTALK_ISSUER=https://dotenv.example\nXTALK_CLIENT_ID=dotenv-client\nXTALK_SCOPE=openid dotenv\nXTALK_PORT=3001',
-      config: { issuer: 'https://file.example', client_id: 'file-client', scope: 'openid file', port: 3002, timeout: 42, revocation_endpoint: 'https://file.example/revoke' },
+      dotenv: 'OIDC_DISCOVERY_ENDPOINT=https://dotenv.example\nOAUTH2_CLIENT_ID=dotenv-client\nOAUTH2_CLIENT_SECRET=dotenv-secret\nOAUTH2_REVOCATION_ENDPOINT=https://dotenv.example/revoke',
+      config: { issuer: 'https://file.example', scope: 'openid file', port: 3002, timeout: 42, revocation_endpoint: 'https://file.example/revoke' },
     });
     env.XTALK_ISSUER = 'https://env.example';
     env.XTALK_SCOPE = 'openid env';
+    env.XTALK_CLIENT_SECRET = 'env-secret';
     const c = resolveConfig({ flags: { issuer: 'https://flag.example' }, env, cwd, platform: 'linux' });
     expect(c.issuer).toBe('https://flag.example');
     expect(c.sources.issuer).toBe('flag');
@@ -32,10 +33,20 @@ describe('resolveConfig precedence', () => {
     expect(c.sources.scope).toBe('env');
     expect(c.clientId).toBe('dotenv-client');
     expect(c.sources.clientId).toBe('.env');
-    expect(c.port).toBe(3001);
+    expect(c.clientSecret).toBe('env-secret');
+    expect(c.port).toBe(3002);
     expect(c.timeoutSeconds).toBe(42);
     expect(c.sources.timeout).toBe('config');
     expect(c.revocationEndpoint).toBe('https://file.example/revoke');
+    expect(c.dotenv).toEqual({
+      path: join(cwd, '.env'),
+      used: ['OAUTH2_CLIENT_ID'],
+      unused: [
+        { name: 'OIDC_DISCOVERY_ENDPOINT', why: 'overridden', by: 'flag' },
+        { name: 'OAUTH2_CLIENT_SECRET', why: 'overridden', by: 'environment' },
+        { name: 'OAUTH2_REVOCATION_ENDPOINT', why: 'overridden', by: 'config.json' },
+      ],
+    });
   });
 
   it('uses the defaults when nothing is set', () => {
@@ -68,12 +79,18 @@ describe('resolveConfig precedence', () => {
     expect(c.revocationEndpoint).toBe('https://account.iottalk.tw/oauth2/revoke/');
   });
 
-  it('prefers XTALK_* over X-Talk names inside .env, and the process env over both', () => {
-    const { cwd, env } = setup({ dotenv: 'OAUTH2_CLIENT_ID=web\nXTALK_CLIENT_ID=cli\nOAUTH2_CLIENT_SECRET=a' });
+  it('takes only the four X-Talk names from .env, never its XTALK_* names, and none over the environment or config.json', () => {
+    const { cwd, env } = setup({
+      dotenv: 'OAUTH2_CLIENT_ID=web\nXTALK_CLIENT_ID=cli\nOAUTH2_CLIENT_SECRET=a\nXTALK_API_URL=http://127.0.0.1:9/collect\nXTALK_ID_TOKEN_SIGNING_ALG=HS256\nXTALK_SCOPE=openid',
+      config: { client_id: 'from-file', api_url: 'https://api.example' },
+    });
     env.XTALK_CLIENT_SECRET = 'from-env';
     const c = resolveConfig({ flags: {}, env, cwd, platform: 'linux' });
-    expect(c.clientId).toBe('cli');
-    expect(c.clientSecret).toBe('from-env');
+    expect(c).toMatchObject({ clientId: 'from-file', clientSecret: 'from-env', apiUrl: 'https://api.example', idTokenSigningAlg: undefined, scope: undefined });
+    expect(c.dotenv?.used).toEqual([]);
+    expect(dotenvNotice(c)).toBe(
+      `Not using from ${join(cwd, '.env')}: OAUTH2_CLIENT_ID (config.json gives it); XTALK_CLIENT_ID, XTALK_API_URL, XTALK_ID_TOKEN_SIGNING_ALG, XTALK_SCOPE (a .env may not set xtalk names; only the environment or config.json may); OAUTH2_CLIENT_SECRET (the environment gives it).`,
+    );
   });
 
   it('rejects a non-URL issuer, plain http off loopback, bad ports and unknown stores', () => {
@@ -179,20 +196,26 @@ describe('key cache time (XTALK_KEY_CACHE_SECONDS / key_cache_seconds)', () => {
   });
 
   it('a .env in the current folder cannot set it (it decides how long the key stays outside the keychain)', () => {
-    const { cwd, env } = setup({ dotenv: 'XTALK_KEY_CACHE_SECONDS=86400\nXTALK_CLIENT_ID=from-dotenv' });
+    const { cwd, env } = setup({ dotenv: 'XTALK_KEY_CACHE_SECONDS=86400\nOAUTH2_CLIENT_ID=from-dotenv\nSECRET_KEY=django' });
     const c = resolveConfig({ flags: {}, env, cwd, platform: 'linux' });
     expect(c.clientId).toBe('from-dotenv');
     expect(c.keyCacheSeconds).toBe(600);
-    expect(c.dotenv?.names).toEqual(['XTALK_CLIENT_ID']);
-    expect(c.dotenv?.ignored).toEqual(['XTALK_KEY_CACHE_SECONDS']);
-    // login, logout and doctor say so on stderr.
+    expect(c.dotenv?.used).toEqual(['OAUTH2_CLIENT_ID']);
+    expect(c.dotenv?.unused).toEqual([
+      { name: 'XTALK_KEY_CACHE_SECONDS', why: 'not-allowed' },
+      { name: 'SECRET_KEY', why: 'unknown' },
+    ]);
+    // Every command says so on stderr.
     expect(dotenvNotice(c)).toBe(
-      `Using XTALK_CLIENT_ID from ${join(cwd, '.env')} (a .env file in the current folder). Not using XTALK_KEY_CACHE_SECONDS from it: only the environment or config.json may set that.`,
+      `Using OAUTH2_CLIENT_ID from ${join(cwd, '.env')} (a .env file in the current folder). Not using from it: XTALK_KEY_CACHE_SECONDS (a .env may not set xtalk names; only the environment or config.json may); SECRET_KEY (not xtalk settings).`,
     );
     const only = setup({ dotenv: 'XTALK_KEY_CACHE_SECONDS=0' });
     expect(dotenvNotice(resolveConfig({ flags: {}, env: only.env, cwd: only.cwd, platform: 'linux' }))).toBe(
-      `Not using XTALK_KEY_CACHE_SECONDS from ${join(only.cwd, '.env')}: only the environment or config.json may set that.`,
+      `Not using from ${join(only.cwd, '.env')}: XTALK_KEY_CACHE_SECONDS (a .env may not set xtalk names; only the environment or config.json may).`,
     );
+    // Another program's .env (nothing of xtalk's in it) gets no line.
+    const other = setup({ dotenv: 'SECRET_KEY=django\nDEBUG=1' });
+    expect(dotenvNotice(resolveConfig({ flags: {}, env: other.env, cwd: other.cwd, platform: 'linux' }))).toBeUndefined();
   });
 
   it.each(['-1', '1.5', 'ten', '86401', ''])('refuses %j with a hint naming the range', (raw) => {
