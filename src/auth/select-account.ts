@@ -1,5 +1,5 @@
 import { NotLoggedInError, UsageError } from '../errors.js';
-import { typeableName } from '../output/sanitize.js';
+import { typeableName } from '../core/terminal-text.js';
 import { displayName } from './account-view.js';
 import type { AccountRecord, TokenStore } from './ports.js';
 
