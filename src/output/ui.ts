@@ -36,7 +36,6 @@ export interface Ui {
   /** A spinner on a TTY, a single plain line otherwise; returns a stop function. */
   progress(line: string): () => void;
   readonly interactive: boolean;
-  readonly color: Palette;
 }
 
 export interface UiOptions {
@@ -62,9 +61,6 @@ export function createUi(io: Io, env: Readonly<Record<string, string | undefined
   return {
     get interactive() {
       return isInteractive();
-    },
-    get color() {
-      return palette();
     },
     data: (text) => {
       if (typeof text === 'string') return out(escapeTerminalText(text));
