@@ -43,7 +43,9 @@ Examples:
       try {
         const names = new Set<string>();
         // One word per line that a terminal cannot act on; switch and --account accept it back.
-        for (const a of env.store().listAccounts()) {
+        // Only signed-in accounts: a profile kept after logout is refused by both (exit 4).
+        const store = env.store();
+        for (const a of store.listAccounts().filter((account) => store.hasSession(account.id))) {
           names.add(typeableName(displayName(a)));
           if (a.email) names.add(typeableName(a.email));
         }
