@@ -290,7 +290,7 @@ export class AccountStore {
     return tokens.hasRefreshRow(this.#sql, userId);
   }
 
-  /** Whether the user holds any token, i.e. is signed in (logout keeps the `user` row). */
+  /** Whether the user holds any token, i.e. is signed in (a profile kept by `logout --keep-profile` holds none). */
   hasSession(userId: number): boolean {
     return tokens.hasTokenRows(this.#sql, userId);
   }
