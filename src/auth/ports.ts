@@ -113,7 +113,10 @@ export interface TokenStore {
   sessionTokens(userId: number, now: number): Promise<{ refresh: StoredRefreshToken | undefined; access: StoredAccessToken[]; unreadable: number }>;
   hasRefreshToken(userId: number): boolean;
   hasSession(userId: number): boolean;
-  deleteSession(userId: number, nextCurrent: number | null): void;
+  /** One transaction: the tokens and, unless `keepProfile`, the user row (name, email, claims). */
+  deleteSession(userId: number, nextCurrent: number | null, opts?: { keepProfile?: boolean }): void;
+  /** Deletes the user rows that hold no token; returns how many. */
+  deleteProfilesWithoutSession(): number;
   refreshToken(userId: number): Promise<StoredRefreshToken | undefined>;
   idToken(userId: number): Promise<string | undefined>;
   credentialStore(): CredentialStoreKind | null;

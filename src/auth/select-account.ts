@@ -1,5 +1,5 @@
 import { NotLoggedInError, UsageError } from '../errors.js';
-import { typeableName } from '../output/sanitize.js';
+import { typeableName } from '../core/terminal-text.js';
 import { displayName } from './account-view.js';
 import type { AccountRecord, TokenStore } from './ports.js';
 
@@ -12,7 +12,7 @@ export function selectAccount(store: TokenStore, selector: string | undefined): 
   if (selector === undefined) {
     const current = store.currentAccount();
     if (current) return current;
-    // Logged-out accounts keep their row but cannot be switched to.
+    // A profile kept by `logout --keep-profile` (or an older xtalk) cannot be switched to.
     const signedIn = store.listAccounts().filter((a) => store.hasSession(a.id)).length;
     if (signedIn > 0) {
       throw new NotLoggedInError('No account is selected.', 'Run `xtalk switch <account>` (see `xtalk status`) or `xtalk login`.');

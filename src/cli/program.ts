@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import type { Context } from '../context.js';
 import { ExitCode } from '../errors.js';
+import { createUi } from '../output/ui.js';
 import { registerApi } from '../commands/api.js';
 import { registerCompletion } from '../commands/completion.js';
 import { registerConfig } from '../commands/config.js';
@@ -43,6 +44,7 @@ export class XtalkProgram extends Command {
 
 /** A fresh commander program per run, writing through the context's streams and never exiting. */
 export function buildProgram(ctx: Context): XtalkProgram {
+  const ui = createUi(ctx.io, ctx.env);
   const program = new XtalkProgram('xtalk')
     .description('Sign in to the IoTtalk Account Subsystem and use the session from a terminal and scripts.')
     .version(VERSION, '-V, --version')
@@ -51,8 +53,9 @@ export function buildProgram(ctx: Context): XtalkProgram {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
-      writeOut: (s) => ctx.io.stdout.write(s),
-      writeErr: (s) => ctx.io.stderr.write(s),
+      // commander's help and usage errors quote the command line: through the terminal owner too.
+      writeOut: (s) => ui.data(s),
+      writeErr: (s) => ui.info(s.replace(/\n$/, '')),
     })
     .addHelpText(
       'after',

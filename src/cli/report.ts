@@ -16,18 +16,18 @@ export function reportError(thrown: unknown, ctx: Context, debug: boolean): numb
   if (typeof code === 'string' && code.startsWith('commander.')) {
     // commander already printed the message (or the help / version text).
     if ((e as { exitCode?: number }).exitCode === 0) return ExitCode.Ok;
-    ctx.io.stderr.write('Run `xtalk --help` for usage.\n');
+    createUi(ctx.io, ctx.env).info('Run `xtalk --help` for usage.');
     return ExitCode.Usage;
   }
   const ui = createUi(ctx.io, ctx.env);
   if (isXtalkError(e)) {
     ui.error(redact(e.message), e.hint);
-    if (debug) ctx.io.stderr.write(`code: ${e.code}\n`);
-    if (debug && e.cause instanceof Error) ctx.io.stderr.write(redact(`cause: ${e.cause.stack ?? e.cause.message}`) + '\n');
+    if (debug) ui.info(`code: ${e.code}`);
+    if (debug && e.cause instanceof Error) ui.info(redact(`cause: ${e.cause.stack ?? e.cause.message}`));
     return e.exitCode;
   }
   const err = e instanceof Error ? e : new Error(String(e));
   ui.error(`Unexpected error: ${redact(err.message)}`, 'This is a bug in xtalk; please report it with the output of the same command run with --debug.');
-  if (debug) ctx.io.stderr.write(redact(err.stack ?? '') + '\n');
+  if (debug) ui.info(redact(err.stack ?? ''));
   return ExitCode.Error;
 }

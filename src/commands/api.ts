@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { callApi } from '../auth/api-request.js';
 import { selectAccount } from '../auth/select-account.js';
@@ -9,7 +8,7 @@ import type { Context } from '../context.js';
 import { parseOrigin } from '../core/bearer-destination.js';
 import { ExitCode, NetworkError, UsageError } from '../errors.js';
 import type { ApiBody, ApiHttpRequest } from '../net/api-http.js';
-import { sanitize } from '../output/sanitize.js';
+import type { Ui } from '../output/ui.js';
 import { joinBelow } from '../shared/url-rules.js';
 
 export interface ApiOptions extends CommonOptions {
@@ -79,7 +78,7 @@ export async function runApi(ctx: Context, target: string, opts: ApiOptions): Pr
       for (const [k, v] of res.headers) env.ui.info(`${k}: ${v}`);
       env.ui.info('');
     }
-    await writeBody(ctx, res);
+    await writeBody(env.ui, res);
     if (res.status >= 400) {
       env.ui.error(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} from ${method} ${url.href}`);
       return ExitCode.Error;
@@ -137,27 +136,14 @@ function parseHeader(raw: string): [string, string] {
   return [name, value];
 }
 
-/** Raw bytes to a pipe; for a terminal, JSON pretty-printed and control characters escaped. */
-async function writeBody(ctx: Context, res: Response): Promise<void> {
+/** The body through the terminal owner: the server's bytes to a pipe, safe text to a terminal. */
+async function writeBody(ui: Ui, res: Response): Promise<void> {
   if (!res.body) return;
-  if (!ctx.io.stdoutIsTTY) {
-    try {
-      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), ctx.io.stdout, { end: false });
-    } catch (e) {
-      // `xtalk api … | head` closes the pipe early: not an error of the request.
-      if ((e as NodeJS.ErrnoException).code === 'EPIPE') return;
-      throw new NetworkError(`The answer from ${new URL(res.url || 'http://unknown').origin} broke off: ${(e as Error).message}`, { hint: 'Try again.', cause: e });
-    }
-    return;
+  try {
+    await ui.body(res.body, { json: /json/i.test(res.headers.get('content-type') ?? '') });
+  } catch (e) {
+    // `xtalk api … | head` closes the pipe early: not an error of the request.
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE') return;
+    throw new NetworkError(`The answer from ${new URL(res.url || 'http://unknown').origin} broke off: ${(e as Error).message}`, { hint: 'Try again.', cause: e });
   }
-  const text = await res.text();
-  if (/json/i.test(res.headers.get('content-type') ?? '')) {
-    try {
-      ctx.io.stdout.write(JSON.stringify(JSON.parse(text), null, 2) + '\n');
-      return;
-    } catch {
-      // Not JSON after all: shown like any other text.
-    }
-  }
-  ctx.io.stdout.write(sanitize(text));
 }

@@ -2,7 +2,8 @@ import type { Command, Option } from 'commander';
 import { displayName } from '../auth/account-view.js';
 import { createCommandEnv } from './command-env.js';
 import type { Context } from '../context.js';
-import { typeableName } from '../output/sanitize.js';
+import { typeableName } from '../core/terminal-text.js';
+import { createUi } from '../output/ui.js';
 import { UsageError } from '../errors.js';
 
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
@@ -29,7 +30,7 @@ Examples:
     )
     .action(async (shell: string) => {
       if (!(SHELLS as readonly string[]).includes(shell)) throw new UsageError(`No completion for "${shell}".`, `Choose one of: ${SHELLS.join(', ')}.`);
-      ctx.io.stdout.write(completionScript(shell as Shell, describeCommands(program)));
+      createUi(ctx.io, ctx.env).data(completionScript(shell as Shell, describeCommands(program)));
     });
 
   // Called by the completion scripts: account names from the local store only, never the network.
@@ -42,11 +43,13 @@ Examples:
       try {
         const names = new Set<string>();
         // One word per line that a terminal cannot act on; switch and --account accept it back.
-        for (const a of env.store().listAccounts()) {
+        // Only signed-in accounts: a profile kept after logout is refused by both (exit 4).
+        const store = env.store();
+        for (const a of store.listAccounts().filter((account) => store.hasSession(account.id))) {
           names.add(typeableName(displayName(a)));
           if (a.email) names.add(typeableName(a.email));
         }
-        ctx.io.stdout.write([...names].map((n) => n + '\n').join(''));
+        env.ui.data([...names].map((n) => n + '\n').join(''));
       } finally {
         env.close();
       }

@@ -59,9 +59,7 @@ export async function printDoctorReport(ctx: Context, opts: DoctorOptions, deps:
   if (opts.json) {
     ui.json(report);
   } else {
-    // stdout may be a pipe while stderr is a terminal: color only what lands on a terminal.
-    const stdoutIsTTY = Boolean((ctx.io.stdout as { isTTY?: boolean }).isTTY);
-    ui.data(formatReport(report, ui.interactive && stdoutIsTTY ? ui.color : undefined));
+    ui.data(formatReport(report));
   }
   const line = summarize(report.checks);
   if (report.ok) ui.info(line);

@@ -11,6 +11,8 @@ import type { AccountRecord, TokenStore } from '../auth/ports.js';
 export interface LogoutOptions extends CommonOptions {
   all?: boolean;
   force?: boolean;
+  /** Keep the account's profile (name, email, claims) for `status`; by default logout deletes it. */
+  keepProfile?: boolean;
   /** `--browser` true, `--no-browser` false (both end the provider session); unset: `logout_browser`. */
   browser?: boolean;
 }
@@ -21,6 +23,7 @@ export function registerLogout(program: Command, ctx: Context): void {
     .description('Revoke the tokens at the provider, then delete them locally.')
     .option('--all', 'log out every stored account')
     .option('--force', 'delete the tokens locally even if the provider cannot revoke them')
+    .option('--keep-profile', 'keep the account (name, email, claims) listed in `xtalk status` as logged out')
     .option('--browser', "also end the provider's browser session (RP-Initiated Logout) in the browser")
     .option('--no-browser', "also end the provider's browser session, but print the URL instead of opening a browser");
   addCommonOptions(cmd);
@@ -28,7 +31,10 @@ export function registerLogout(program: Command, ctx: Context): void {
     'after',
     `
 Nothing is deleted unless every token was revoked (exit 5 says which were not); --force deletes
-them anyway. The account row stays, so \`xtalk login\` as the same person reuses it.
+them anyway. With the tokens goes the account's profile (name, email, claims), so the next person
+at a shared machine does not see who used it; --keep-profile keeps it, listed as logged out.
+--all also removes the profiles of accounts logged out earlier (with --keep-profile, or by an
+older xtalk).
 
 Revoking the tokens does not sign the browser out of the provider: on a shared machine the next
 \`xtalk login\` would silently sign in as you again. --browser then opens the provider's
@@ -42,6 +48,7 @@ Examples:
   $ xtalk logout --no-browser     # as --browser, but open the printed URL yourself
   $ xtalk logout --account alice@example.com
   $ xtalk logout --all
+  $ xtalk logout --keep-profile   # status still lists you, logged out
   $ xtalk logout --force          # the provider is gone for good`,
   );
   cmd.action(async (opts: LogoutOptions) => runLogout(ctx, opts));
@@ -53,13 +60,14 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
     const store = env.store();
     const deps = { ctx, ui: env.ui, store, config: env.config };
     const force = Boolean(opts.force);
+    const keepProfile = Boolean(opts.keepProfile);
     const endSession = opts.browser !== undefined || env.config.logoutBrowser === 'always';
     const report = (r: LogoutResult) =>
       env.ui.success(`Logged out ${displayName(r.account)} from ${r.account.issuer}; ${r.revoked} token${r.revoked === 1 ? '' : 's'} revoked`);
     const logout = async (account: AccountRecord) => {
       // Read before the local logout deletes it (and perhaps the data key).
       const idTokenHint = endSession ? await readIdToken(env, store, account) : undefined;
-      report(await logoutAccount(deps, account, { force }));
+      report(await logoutAccount(deps, account, { force, keepProfile }));
       return idTokenHint;
     };
     if (!opts.all) {
@@ -69,8 +77,11 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
       return ExitCode.Ok;
     }
     const accounts = store.listAccounts().filter((a) => store.hasSession(a.id));
+    // Profiles without tokens have nothing to revoke: they go whatever happens to the others.
+    const forgotten = keepProfile ? 0 : store.deleteProfilesWithoutSession();
+    if (forgotten > 0) env.ui.info(`Removed ${forgotten} logged-out account${forgotten === 1 ? '' : 's'} from the store.`);
     if (accounts.length === 0) {
-      env.ui.info('No account is signed in.');
+      if (forgotten === 0) env.ui.info('No account is signed in.');
       return ExitCode.Ok;
     }
     const failed: string[] = [];

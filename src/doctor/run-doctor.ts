@@ -2,10 +2,10 @@ import type { ConfigFlags } from '../config/resolve.js';
 import type { Context } from '../context.js';
 import { isXtalkError } from '../errors.js';
 import { createProviderFetch } from '../net/proxy-fetch.js';
-import type { Ui } from '../output/ui.js';
+import type { StyledText, Ui } from '../output/ui.js';
 import { keyCacheState } from '../store/key-cache.js';
 import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from '../store/keychain.js';
-import { runLimited, warn, type CheckResult, type DoctorReport } from './check.js';
+import { runLimited, warn, type CheckResult, type CheckStatus, type DoctorReport } from './check.js';
 
 import { checkConfig } from './config-check.js';
 import { checkBrowser, checkKeychain, checkLoopback, keyCacheNote } from './host-checks.js';
@@ -93,16 +93,16 @@ const LABELS: Record<string, string> = {
   session: 'session',
 };
 
-/** One line per check, its fix indented below; colored only when `color` is given. */
-export function formatReport(report: DoctorReport, color?: Ui['color']): string {
+/**
+ * One line per check, its fix indented below, as pieces for `ui.data`: the marks are styled there
+ * (only on a terminal), the details (which may quote the provider) escaped there.
+ */
+export function formatReport(report: DoctorReport): Array<string | StyledText> {
   const width = Math.max(...report.checks.map((c) => (LABELS[c.name] ?? c.name).length)) + 2;
-  const plain = (s: string) => s;
-  const marks = { ok: (color?.green ?? plain)('✓'), warn: (color?.yellow ?? plain)('!'), fail: (color?.red ?? plain)('✗') };
-  const dim = color?.dim ?? plain;
-  return report.checks
-    .map((c) => {
-      const line = `${marks[c.status]} ${(LABELS[c.name] ?? c.name).padEnd(width)}${c.detail}`;
-      return c.fix ? `${line}\n  ${' '.repeat(width)}${dim('fix:')} ${c.fix}` : line;
-    })
-    .join('\n') + '\n';
+  const marks: Record<CheckStatus, StyledText> = { ok: { style: 'green', text: '✓' }, warn: { style: 'yellow', text: '!' }, fail: { style: 'red', text: '✗' } };
+  return report.checks.flatMap((c) => [
+    marks[c.status],
+    ` ${(LABELS[c.name] ?? c.name).padEnd(width)}${c.detail}\n`,
+    ...(c.fix ? [`  ${' '.repeat(width)}`, { style: 'dim' as const, text: 'fix:' }, ` ${c.fix}\n`] : []),
+  ]);
 }

@@ -1,13 +1,33 @@
 import type { Io } from '../auth/ports.js';
+import { escapeTerminalText, toSafeJson } from '../core/terminal-text.js';
 import { COLORS, PLAIN, type Palette } from './palette.js';
 import { redact } from './redact.js';
-import { sanitize, toSafeJson } from './sanitize.js';
 
-/** Human output on stderr, data on stdout; colors and spinners only for a TTY without NO_COLOR. */
+/** A piece of human output in one of the palette's styles (applied only where colors are on). */
+export interface StyledText {
+  style: keyof Palette;
+  text: string;
+}
+
+/** Text for stdout: plain, or pieces of which some are styled. */
+export type DataText = string | ReadonlyArray<string | StyledText>;
+
+/**
+ * The only writer to stdout and stderr (test/unit/terminal-doors.test.ts): whatever it writes for a
+ * terminal passes src/core/terminal-text.ts first, so provider or server text cannot drive the
+ * terminal. Human output on stderr, data on stdout; colors and spinners only for a TTY without NO_COLOR.
+ */
 export interface Ui {
-  /** Writes data (the token, JSON) to stdout. */
-  data(text: string): void;
+  /** Writes data (the token, a report, a list) to stdout, control characters escaped. */
+  data(text: DataText): void;
+  /** Writes a JSON document to stdout; characters a terminal acts on are `\uXXXX` inside its strings. */
   json(value: unknown): void;
+  /**
+   * Writes a server's answer body to stdout: to a pipe or file byte for byte, as received (so `| jq`
+   * gets the server's bytes); to a terminal, JSON (`json`) pretty-printed as safe JSON, any other
+   * text with control characters escaped.
+   */
+  body(stream: ReadableStream<Uint8Array>, opts: { json: boolean }): Promise<void>;
   info(line: string): void;
   success(line: string): void;
   warn(line: string): void;
@@ -16,7 +36,6 @@ export interface Ui {
   /** A spinner on a TTY, a single plain line otherwise; returns a stop function. */
   progress(line: string): () => void;
   readonly interactive: boolean;
-  readonly color: Palette;
 }
 
 export interface UiOptions {
@@ -29,39 +48,63 @@ export function createUi(io: Io, env: Readonly<Record<string, string | undefined
   // Decided when first needed: asking whether stderr is a TTY creates process.stderr, which a run
   // that only prints its data (`xtalk token`) never needs.
   let interactive: boolean | undefined;
-  const isInteractive = () => (interactive ??= io.stderrIsTTY && !env.NO_COLOR && env.TERM !== 'dumb');
+  const colorsAllowed = () => !env.NO_COLOR && env.TERM !== 'dumb';
+  const isInteractive = () => (interactive ??= io.stderrIsTTY && colorsAllowed());
   const palette = () => (isInteractive() ? COLORS : PLAIN);
-  const err = (s: string) => io.stderr.write(s + '\n');
+  // Every line for people passes the escaper before it is styled: the styles are ours, the text may
+  // carry provider-supplied claims.
+  const err = (s: string) => io.stderr.write(escapeTerminalText(s) + '\n');
+  const styledErr = (styled: string) => io.stderr.write(styled + '\n');
   const out = (s: string) => (io.writeOut ? io.writeOut(s) : io.stdout.write(s));
+  // stdout may be a pipe while stderr is a terminal: color only what lands on a terminal.
+  const dataPalette = () => (io.stdoutIsTTY && colorsAllowed() ? COLORS : PLAIN);
   return {
     get interactive() {
       return isInteractive();
     },
-    get color() {
-      return palette();
+    data: (text) => {
+      if (typeof text === 'string') return out(escapeTerminalText(text));
+      const p = dataPalette();
+      out(text.map((part) => (typeof part === 'string' ? escapeTerminalText(part) : p[part.style](escapeTerminalText(part.text)))).join(''));
     },
-    // Text for people may carry provider-supplied claims: control characters are escaped before
-    // styling. JSON escapes them as \uXXXX, which keeps the same value.
-    data: (text) => out(sanitize(text)),
     json: (value) => out(toSafeJson(value, 2) + '\n'),
-    info: (line) => err(sanitize(line)),
-    success: (line) => err(`${palette().green('✓')} ${sanitize(line)}`),
-    warn: (line) => err(`${palette().yellow('!')} ${sanitize(line)}`),
+    body: async (stream, { json }) => {
+      if (!io.stdoutIsTTY) {
+        // Loaded here: only `xtalk api` streams, and the hot path stays free of the stream machinery.
+        const [{ Readable }, { pipeline }] = await Promise.all([import('node:stream'), import('node:stream/promises')]);
+        await pipeline(Readable.fromWeb(stream as import('node:stream/web').ReadableStream), io.stdout, { end: false });
+        return;
+      }
+      const text = await new Response(stream).text();
+      if (json) {
+        try {
+          out(toSafeJson(JSON.parse(text), 2) + '\n');
+          return;
+        } catch {
+          // Not JSON after all: shown like any other text.
+        }
+      }
+      out(escapeTerminalText(text));
+    },
+    info: (line) => err(line),
+    success: (line) => styledErr(`${palette().green('✓')} ${escapeTerminalText(line)}`),
+    warn: (line) => styledErr(`${palette().yellow('!')} ${escapeTerminalText(line)}`),
     error: (line, hint) => {
-      err(`${palette().red('✗')} ${sanitize(line)}`);
-      if (hint) err(`  ${palette().dim('hint:')} ${sanitize(hint)}`);
+      styledErr(`${palette().red('✗')} ${escapeTerminalText(line)}`);
+      if (hint) styledErr(`  ${palette().dim('hint:')} ${escapeTerminalText(hint)}`);
     },
     debug: (line) => {
-      if (opts.debug) err(palette().dim(`[debug] ${sanitize(redact(line, opts.secrets?.() ?? []))}`));
+      if (opts.debug) styledErr(palette().dim(`[debug] ${escapeTerminalText(redact(line, opts.secrets?.() ?? []))}`));
     },
     progress: (line) => {
+      const safe = escapeTerminalText(line);
       if (!isInteractive()) {
         err(line);
         return () => {};
       }
       const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
       let i = 0;
-      const draw = () => io.stderr.write(`\r${COLORS.cyan(frames.charAt(i++ % frames.length))} ${line}`);
+      const draw = () => io.stderr.write(`\r${COLORS.cyan(frames.charAt(i++ % frames.length))} ${safe}`);
       draw();
       const timer = setInterval(draw, 100);
       timer.unref?.();

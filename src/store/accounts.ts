@@ -2,7 +2,7 @@ import { StoreError } from '../errors.js';
 import { UndecryptableTokenError } from './crypto.js';
 import { currentUserId, pointCurrentAt } from './current-account.js';
 import type { DataKey } from './data-key.js';
-import { tryImmediateLock } from './db.js';
+import { truncateWal, tryImmediateLock } from './db.js';
 import * as meta from './meta-records.js';
 import { releaseReserveIfLow, secureRoom } from './room.js';
 import type { Sql } from './sql.js';
@@ -290,27 +290,52 @@ export class AccountStore {
     return tokens.hasRefreshRow(this.#sql, userId);
   }
 
-  /** Whether the user holds any token, i.e. is signed in (logout keeps the `user` row). */
+  /** Whether the user holds any token, i.e. is signed in (a profile kept by `logout --keep-profile` holds none). */
   hasSession(userId: number): boolean {
     return tokens.hasTokenRows(this.#sql, userId);
   }
 
   /**
-   * Forgets a user's tokens (rows and ciphertext) in one transaction, keeping the `user` row so a
-   * later login of the same sub reuses it. When the user was current, `nextCurrent` (or nobody)
-   * becomes current in the same transaction.
+   * Forgets a user's tokens (rows and ciphertext) and, unless `keepProfile`, the `user` row with
+   * its name, email and claims — all in one transaction. When the user was current, `nextCurrent`
+   * (or nobody) becomes current in the same transaction. A deleted profile is also pushed out of
+   * the WAL (see {@link truncateWal}).
    */
-  deleteSession(userId: number, nextCurrent: number | null): void {
+  deleteSession(userId: number, nextCurrent: number | null, opts: { keepProfile?: boolean } = {}): void {
     const sql = this.#sql;
     sql.guard(() =>
       sql.db
         .transaction(() => {
           tokens.deleteTokens(sql, userId);
           if (currentUserId(sql) === userId) pointCurrentAt(sql, nextCurrent);
+          if (!opts.keepProfile) forgetUser(sql, userId);
           this.#faultPoint('logout-in-transaction');
         })
         .immediate(),
     );
+    if (!opts.keepProfile) truncateWal(sql.db, sql.dbPath);
+  }
+
+  /**
+   * Deletes every profile that holds no token (kept by `logout --keep-profile`, or left by an xtalk
+   * that kept them all) in one transaction; returns how many.
+   */
+  deleteProfilesWithoutSession(): number {
+    const sql = this.#sql;
+    const deleted = sql.guard(() =>
+      sql.db
+        .transaction(() => {
+          const ids = users.usersWithoutTokens(sql);
+          for (const id of ids) {
+            if (currentUserId(sql) === id) pointCurrentAt(sql, null);
+            forgetUser(sql, id);
+          }
+          return ids.length;
+        })
+        .immediate(),
+    );
+    if (deleted > 0) truncateWal(sql.db, sql.dbPath);
+    return deleted;
   }
 
   /** Epoch ms when the newest access token expires; reads no secret, so it never needs the data key. */
@@ -358,4 +383,10 @@ export class AccountStore {
   close(): void {
     this.#sql.close();
   }
+}
+
+/** Inside the caller's transaction: the user row (its tokens by cascade) and what `meta` keeps about it. */
+function forgetUser(sql: Sql, userId: number): void {
+  meta.clearRefreshFailure(sql, userId);
+  users.deleteUser(sql, userId);
 }

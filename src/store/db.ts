@@ -265,6 +265,26 @@ function beginWithoutWaiting(db: Db, path: string): boolean {
   }
 }
 
+/**
+ * After personal data was deleted: copies the WAL into the main file and truncates it to zero
+ * bytes, so the frames that still hold the deleted rows leave the disk (secure_delete has zeroed
+ * them in the pages written now). Best effort and without waiting: while another process reads,
+ * the WAL stays until the last connection closes, which checkpoints and deletes it. Returns whether
+ * the WAL was emptied.
+ */
+export function truncateWal(db: Db, path: string): boolean {
+  if (db.inTransaction) return false;
+  try {
+    db.pragma('busy_timeout = 0');
+    const [result] = guardSqlite(path, () => db.pragma('wal_checkpoint(TRUNCATE)')) as { busy: number }[];
+    return result?.busy === 0;
+  } catch {
+    return false;
+  } finally {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
+}
+
 /** The last holder of (or waiter for) each database's write lock in this process. */
 const lockQueue = new Map<string, Promise<void>>();
 

@@ -10,7 +10,7 @@ export function recordRefreshFailure(sql: Sql, userId: number, failure: RefreshF
   sql.guard(() => sql.stmt(UPSERT).run(refreshFailureKey(userId), JSON.stringify(failure)));
 }
 
-/** Inside the caller's transaction: a successful refresh clears the failure. */
+/** Inside the caller's transaction: a successful refresh clears the failure (and a deleted profile its record). */
 export function clearRefreshFailure(sql: Sql, userId: number): void {
   sql.stmt('DELETE FROM meta WHERE key = ?').run(refreshFailureKey(userId));
 }

@@ -80,6 +80,17 @@ export function usersMatching(sql: Sql, selector: string, currentId: number | un
   return rows.map((row) => toAccount(row, currentId));
 }
 
+/** Inside the caller's transaction: ids of the users that hold no token (logged out, profile kept). */
+export function usersWithoutTokens(sql: Sql): number[] {
+  return sql
+    .stmt(
+      `SELECT id FROM user WHERE NOT EXISTS (SELECT 1 FROM refresh_token WHERE user_id = user.id)
+         AND NOT EXISTS (SELECT 1 FROM access_token WHERE user_id = user.id) ORDER BY id`,
+    )
+    .pluck()
+    .all() as number[];
+}
+
 /** Inside the caller's transaction; the tokens go by cascade. */
 export function deleteUser(sql: Sql, userId: number): boolean {
   return sql.stmt('DELETE FROM user WHERE id = ?').run(userId).changes > 0;

@@ -94,6 +94,15 @@ describe('xtalk doctor against the local provider', () => {
     expect(ctx.stderr.text).toBe('All checks passed.\n');
   });
 
+  it('colors the marks when stdout is a terminal: real styles of ours, not escaped ones', async () => {
+    const ctx = createTestContext({ env: providerEnv(), stderrIsTTY: true });
+    ctx.io.stdoutIsTTY = true;
+    (ctx.stdout as unknown as { isTTY: boolean }).isTTY = true;
+    expect(await run(['doctor'], ctx), ctx.stderr.text).toBe(0);
+    expect(ctx.stdout.text).toContain('\x1b[32m✓\x1b[39m configuration');
+    expect(ctx.stdout.text).not.toContain('\\u001b');
+  });
+
   it('keeps stdout free of colors even when stderr is a terminal', async () => {
     const { ctx } = await doctor([], { env: providerEnv(), stderrIsTTY: true });
     expect(ctx.stdout.text).not.toContain('\x1b[');

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
@@ -91,10 +92,11 @@ describe('xtalk logout', () => {
     expect(token.stderr).toContain('xtalk login');
     expect(token.stderr).not.toContain('xtalk switch');
 
-    // the user row stays: logging in again as the same sub reuses it
+    // the profile went with the tokens; logging in again stores it anew
+    expect(JSON.parse((await xtalk(home, ['status', '--json'], env)).stdout)).toEqual([]);
     await login('lena', env, home);
     const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
-    expect(store.listAccounts()).toHaveLength(1);
+    expect(store.listAccounts().map((a) => a.username)).toEqual(['lena']);
     store.close();
   });
 
@@ -202,5 +204,97 @@ describe('xtalk logout', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stderr).toContain(`Logged out rosa from ${hidden.issuer}`);
     expect(tokenRowCount(home)).toBe(0);
+  });
+});
+
+/** Whether any file of `home` (the database, its WAL, the key) holds one of `words`, as bytes. */
+function filesHolding(home: string, words: string[]): string[] {
+  return readdirSync(home).flatMap((f) => {
+    const bytes = readFileSync(join(home, f));
+    return words.filter((w) => bytes.includes(Buffer.from(w, 'utf8'))).map((w) => `${f}: ${w}`);
+  });
+}
+
+describe('xtalk logout: nothing personal left behind', () => {
+  // Names no other part of the store can contain (the issuer, client id and scope are not personal).
+  const PERSONAL = (name: string) => [name, `${name}@example.test`];
+
+  it('removes the profile with the tokens: status lists nothing, completion offers nothing, no byte of the name stays in the database or its WAL', async () => {
+    const env = envFor(provider);
+    const home = await login('zoe-profile', env);
+    await login('yuri-profile', env, home);
+    expect((await xtalk(home, ['switch', 'zoe-profile'], env)).code).toBe(0);
+    // Another process has the database open meanwhile (as `xtalk exec` or a Node API program may):
+    // SQLite then keeps the WAL, and with it the pages that held the profile, unless logout empties it.
+    const other = new Database(join(home, 'xtalk.db'), { fileMustExist: true });
+    try {
+      other.prepare('SELECT count(*) FROM user').pluck().get();
+      const res = await xtalk(home, ['logout'], env);
+      expect(res.code, res.stderr).toBe(0);
+      expect(filesHolding(home, PERSONAL('zoe-profile'))).toEqual([]);
+      // The other account is untouched.
+      expect(filesHolding(home, ['yuri-profile'])).not.toEqual([]);
+    } finally {
+      other.close();
+    }
+    const status = JSON.parse((await xtalk(home, ['status', '--json'], env)).stdout) as { username: string }[];
+    expect(status.map((a) => a.username)).toEqual(['yuri-profile']);
+    expect((await xtalk(home, ['status'], env)).stdout).not.toContain('zoe-profile');
+    expect((await xtalk(home, ['__complete', 'accounts'], env)).stdout).toBe('yuri-profile\nyuri-profile@example.test\n');
+    const gone = await xtalk(home, ['switch', 'zoe-profile'], env);
+    expect(gone.code).toBe(4);
+    expect(gone.stderr).toContain('No stored account matches "zoe-profile"');
+  });
+
+  it('--keep-profile keeps it (listed as logged out, not offered by completion); logout --all then removes it', async () => {
+    const env = envFor(provider);
+    const home = await login('xena-profile', env);
+    await login('walt-profile', env, home);
+    const kept = await xtalk(home, ['logout', '--keep-profile', '--account', 'xena-profile'], env);
+    expect(kept.code, kept.stderr).toBe(0);
+    const status = JSON.parse((await xtalk(home, ['status', '--json'], env)).stdout) as { username: string; email: string; claims: { group?: string } }[];
+    expect(status.map((a) => [a.username, a.email, a.claims.group])).toEqual([
+      ['xena-profile', 'xena-profile@example.test', 'developers'],
+      ['walt-profile', 'walt-profile@example.test', 'developers'],
+    ]);
+    expect((await xtalk(home, ['status'], env)).stdout).toMatch(/xena-profile .*logged out/);
+    expect((await xtalk(home, ['__complete', 'accounts'], env)).stdout).toBe('walt-profile\nwalt-profile@example.test\n');
+
+    const all = await xtalk(home, ['logout', '--all'], env);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stderr).toContain('Removed 1 logged-out account from the store.');
+    expect(all.stderr).toContain('Logged out walt-profile');
+    expect(JSON.parse((await xtalk(home, ['status', '--json'], env)).stdout)).toEqual([]);
+    expect(filesHolding(home, [...PERSONAL('xena-profile'), ...PERSONAL('walt-profile')])).toEqual([]);
+  });
+
+  it('logout --all with nobody signed in still removes profiles an older xtalk kept', async () => {
+    const env = envFor(provider);
+    const home = await login('vera-profile', env);
+    expect((await xtalk(home, ['logout', '--keep-profile'], env)).code).toBe(0);
+    expect(filesHolding(home, ['vera-profile'])).not.toEqual([]);
+    const all = await xtalk(home, ['logout', '--all'], env);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stderr).toBe('Removed 1 logged-out account from the store.\n');
+    expect(filesHolding(home, PERSONAL('vera-profile'))).toEqual([]);
+    // --keep-profile with --all keeps them.
+    const home2 = await login('uma-profile', env);
+    expect((await xtalk(home2, ['logout', '--all', '--keep-profile'], env)).code).toBe(0);
+    expect(JSON.parse((await xtalk(home2, ['status', '--json'], env)).stdout).map((a: { username: string }) => a.username)).toEqual(['uma-profile']);
+  });
+
+  it('a failed revocation (exit 5) deletes nothing, the profile included', async () => {
+    const env = envFor(provider);
+    const home = await login('tess-profile', env);
+    await provider.stop();
+    try {
+      const down = await xtalk(home, ['logout'], env);
+      expect(down.code).toBe(5);
+    } finally {
+      await provider.restart();
+    }
+    const status = JSON.parse((await xtalk(home, ['status', '--json'], env)).stdout) as { username: string; current: boolean }[];
+    expect(status.map((a) => [a.username, a.current])).toEqual([['tess-profile', true]]);
+    expect((await xtalk(home, ['logout'], env)).code).toBe(0);
   });
 });

@@ -29,7 +29,7 @@ describe('xtalk completion', () => {
     const bash = await script('bash');
     expect(complete(bash, ['xtalk', 'lo'])).toEqual(['login', 'logout']);
     expect(complete(bash, ['xtalk', 'token', '--f'])).toEqual(['--format']);
-    expect(complete(bash, ['xtalk', 'logout', '--'])).toEqual(expect.arrayContaining(['--all', '--force', '--account', '--help']));
+    expect(complete(bash, ['xtalk', 'logout', '--'])).toEqual(expect.arrayContaining(['--all', '--force', '--keep-profile', '--account', '--help']));
     expect(complete(bash, ['xtalk', 'whoami', '--account', ''])).toEqual(['alice', 'bob@example.test']);
     expect(complete(bash, ['xtalk', 'switch', 'b'])).toEqual(['bob@example.test']);
   });
@@ -41,6 +41,8 @@ describe('xtalk completion', () => {
       expect(text).toContain('xtalk __complete accounts');
     }
     expect(await script('fish')).toContain("complete -c xtalk -n '__fish_seen_subcommand_from token' -l format");
+    expect(await script('fish')).toContain("complete -c xtalk -n '__fish_seen_subcommand_from logout' -l keep-profile");
+    expect(await script('zsh')).toContain("'--keep-profile[");
   });
 
   it('rejects an unknown shell, and lists stored account names from the store', async () => {

@@ -35,7 +35,7 @@ function grant(over: Partial<TokenGrant> = {}): TokenGrant {
 const count = (store: AccountStore, table: string) => rawDb(store.dbPath).value(`SELECT count(*) FROM ${table}`);
 
 describe('AccountStore', () => {
-  it('keeps the latest ID token encrypted and bound to its user; logout forgets it', async () => {
+  it('keeps the latest ID token encrypted and bound to its user; logout forgets it (the profile kept or not)', async () => {
     const { store } = setup();
     const a = await store.saveLogin(who('sub-a'), grant({ idToken: 'ID-1' }), T0);
     const b = await store.saveLogin(who('sub-b'), grant({ accessToken: 'AT-b', refreshToken: 'RT-b', idToken: 'ID-b' }), T0);
@@ -51,9 +51,20 @@ describe('AccountStore', () => {
     // Copied to another user's row, the ciphertext no longer decrypts.
     rawDb(store.dbPath).run('UPDATE user SET id_token = ? WHERE id = ?', column(), b.id);
     await expect(store.idToken(b.id)).rejects.toBeInstanceOf(StoreError);
-    store.deleteSession(a.id, null);
+    store.deleteSession(a.id, null, { keepProfile: true });
     expect(column()).toBeNull();
     expect(await store.idToken(a.id)).toBeUndefined();
+    expect(store.listAccounts().map((x) => x.sub)).toEqual(['sub-a', 'sub-b']);
+    // Without keepProfile the row goes too, with what meta kept about it.
+    store.recordRefreshFailure(b.id, { at: T0, name: 'NetworkError', message: 'm', hint: undefined, exitCode: 1 });
+    store.deleteSession(b.id, null);
+    expect(store.listAccounts().map((x) => x.sub)).toEqual(['sub-a']);
+    expect(count(store, 'user')).toBe(1);
+    expect(rawDb(store.dbPath).value("SELECT count(*) FROM meta WHERE key LIKE 'refresh_failure:%'")).toBe(0);
+    // Profiles without tokens (kept, or left by an older xtalk) go in one call.
+    expect(store.deleteProfilesWithoutSession()).toBe(1);
+    expect(count(store, 'user')).toBe(0);
+    expect(store.deleteProfilesWithoutSession()).toBe(0);
   });
 
   it('creates a new user for a new sub even when the username is taken', async () => {

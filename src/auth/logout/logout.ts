@@ -31,10 +31,11 @@ interface HeldToken {
 /**
  * Logs one account out: revokes its refresh token, then every unexpired access token, at the
  * provider (RFC 7009); only when all of them are revoked — or with `force` — forgets them locally
- * in one transaction. The `user` row stays, so a later login of the same sub reuses it.
+ * in one transaction, together with the account's profile (the `user` row: name, email, claims),
+ * so the next person at a shared machine does not see who used it; `keepProfile` keeps the row.
  * Throws RevocationFailedError (exit 5) with nothing deleted when a revocation fails.
  */
-export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, opts: { force: boolean }): Promise<LogoutResult> {
+export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, opts: { force: boolean; keepProfile?: boolean }): Promise<LogoutResult> {
   const { ctx, store, ui } = deps;
   const { tokens, unreadable } = await heldTokens(deps, account);
   const failures: string[] = [];
@@ -86,7 +87,7 @@ export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, op
     );
   }
   await ctx.faultPoint('logout-before-delete');
-  store.deleteSession(account.id, nextCurrent(store, account));
+  store.deleteSession(account.id, nextCurrent(store, account), { keepProfile: opts.keepProfile });
   if (failures.length > 0) ui.warn(`Deleted ${failures.length} token(s) of ${displayName(account)} locally without revoking them (--force).`);
   if (unreadable > 0) {
     ui.warn(`Deleted ${unreadable} token(s) of ${displayName(account)} that could not be decrypted (their data key was replaced); they could not be revoked.`);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createUi } from '../../src/output/ui.js';
 import { join } from 'node:path';
 import { run } from '../../src/cli/run.js';
-import { sanitize, toSafeJson } from '../../src/output/sanitize.js';
+import { escapeTerminalText as sanitize, toSafeJson } from '../../src/core/terminal-text.js';
 import { openStore } from '../../src/store/index.js';
 import { createTestContext } from '../fakes/context.js';
 import { CaptureStream, createStdin } from '../fakes/streams.js';
@@ -12,6 +12,7 @@ describe('terminal output of provider-supplied text', () => {
     expect(sanitize('a\u001b[2Jb')).toBe('a\\u001b[2Jb');
     expect(sanitize('evil\u202egnp.exe')).toBe('evil\\u202egnp.exe');
     expect(sanitize('line1\n\tline2 — ünïcødé ✓')).toBe('line1\n\tline2 — ünïcødé ✓');
+    expect(sanitize('a\u0085b\u009bc\u2028d\u2029e\u061cf\u200eg')).toBe('a\\u0085b\\u009bc\\u2028d\\u2029e\\u061cf\\u200eg');
   });
 
   it('applies to every human line and to data, not to JSON', () => {
@@ -55,6 +56,48 @@ describe('JSON output of provider-supplied text', () => {
       const parsed = JSON.parse(ctx.stdout.text);
       const account = Array.isArray(parsed) ? parsed[0] : parsed;
       expect(account).toMatchObject({ username: HOSTILE, email: 'e\u202e@example.test', claims: { group: 'dev\u009b' } });
+    }
+  });
+});
+
+describe('server bodies (xtalk api) through the owner', () => {
+  const BODY = JSON.stringify({ name: `a${HOSTILE}\u0085z` });
+  const streamOf = (text: string) => new Response(text).body!;
+  const uiFor = (stdoutIsTTY: boolean) => {
+    const stdout = new CaptureStream();
+    const ui = createUi({ stdin: createStdin(), stdout, stderr: new CaptureStream(), stdinIsTTY: false, stderrIsTTY: false, stdoutIsTTY }, {});
+    return { ui, stdout };
+  };
+
+  it('to a pipe: the bytes as received', async () => {
+    const { ui, stdout } = uiFor(false);
+    await ui.body(streamOf(BODY), { json: true });
+    expect(stdout.text).toBe(BODY);
+  });
+
+  it('to a terminal: JSON pretty-printed with every unsafe character as \\uXXXX, the same value', async () => {
+    const { ui, stdout } = uiFor(true);
+    await ui.body(streamOf(BODY), { json: true });
+    expect(stdout.text.replace(/\n/g, '')).not.toMatch(RAW);
+    expect(JSON.parse(stdout.text)).toEqual(JSON.parse(BODY));
+  });
+
+  it('to a terminal: other text (or broken JSON) escaped', async () => {
+    for (const json of [false, true]) {
+      const { ui, stdout } = uiFor(true);
+      await ui.body(streamOf(`{${HOSTILE}\n`), { json });
+      expect(stdout.text.replace(/\n/g, '')).not.toMatch(RAW);
+      expect(stdout.text.endsWith('\n')).toBe(true);
+    }
+  });
+
+  it('styles pieces of data only on a terminal, after escaping their text', () => {
+    for (const stdoutIsTTY of [true, false]) {
+      const { ui, stdout } = uiFor(stdoutIsTTY);
+      ui.data([{ style: 'green', text: '✓' }, ` ${HOSTILE}\n`, { style: 'dim', text: `fix:${HOSTILE}` }]);
+      const withoutOurStyles = stdout.text.replace(/\x1b\[(32|39|2|22)m/g, '');
+      expect(withoutOurStyles.replace(/\n/g, '')).not.toMatch(RAW);
+      expect(stdout.text.includes('\x1b[32m✓\x1b[39m')).toBe(stdoutIsTTY);
     }
   });
 });
