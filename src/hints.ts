@@ -54,9 +54,18 @@ export const HINTS = {
   PROVIDER_TIMEOUT: 'Check the network and the issuer URL; XTALK_HTTP_TIMEOUT sets how many seconds xtalk waits for each request (default 30).',
   PROVIDER_PROBLEM: 'The provider has a problem; try again later.',
   LOOPBACK_PEER_REFUSED:
-    'Only the user who runs `xtalk` may open its sign-in page. If your browser runs as another user (or in a WSL/VM setup), use `xtalk login --manual` and paste the address it asks for.',
+    'Only the user who runs `xtalk` may open the pages of its local listener; the link still works for you. If your browser runs as another user (or in a WSL/VM setup), use `xtalk login --manual` and paste the address it asks for.',
   BEARER_DESTINATION_REFUSED:
     'The token is only sent to the configured api_url or issuer origin, over https (or http to loopback). Pass the URL as a path under api_url, or name the origin explicitly (`createFetch({ baseUrl })`); plain http to another host needs insecure_http_origins in config.json.',
+} as const;
+
+/**
+ * The sentence the loopback listener's 403 page shows, by the reason src/core/loopback-peer.ts
+ * refused the connection with. Short: the terminal says the rest.
+ */
+export const LOOPBACK_PEER_PAGE = {
+  'other-user': 'This page belongs to another user of this machine: only the user who runs xtalk may open it.',
+  'owner-unknown': 'xtalk could not tell which user of this machine opened this page, so it does not answer it.',
 } as const;
 
 /** What to do about an OAuth `error` the provider answered with (RFC 6749 §5.2, OIDC Core 3.1.2.6). */

@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { CancelledError, UsageError, XtalkError } from '../errors.js';
+import { LOOPBACK_PEER_PAGE } from '../hints.js';
+import { judgeConnection, type ReadTable } from './peer-owner.js';
 import { answerBrokenRequest, answerOnSocket, sendPage, type CallbackResult } from './result-page.js';
 import { StartLink } from './start-link.js';
 
@@ -47,6 +49,14 @@ export interface CallbackServerOptions {
   timeoutMs?: number;
   /** What the timeout error (code TIMEOUT) names, and a hint of the caller's; defaults to the sign-in and the TIMEOUT hint. */
   timeoutText?: { what: string; hint: string | undefined };
+  /**
+   * Told about every connection the loopback rule refused (another user's, or one whose owner is
+   * unknown; error code LOOPBACK_PEER_REFUSED with facts `reason`, `peerUid`). The browser gets a
+   * 403 page; the wait goes on, so the link stays usable for the user who runs xtalk.
+   */
+  onRefusedPeer?: (refusal: XtalkError) => void;
+  /** Tests only: the platform and socket tables the peer's owner is looked up in. */
+  peerLookup?: { platform: NodeJS.Platform; readTable?: ReadTable };
 }
 
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -101,6 +111,11 @@ function classify(req: IncomingMessage, expectedHost: string, path: string, expe
     };
   }
   return { kind: 'callback', url };
+}
+
+function refusedPeer(reason: 'other-user' | 'owner-unknown', peerUid: number | undefined, port: number): XtalkError {
+  const who = reason === 'other-user' ? `another user of this machine (uid ${peerUid})` : 'a process whose owner could not be found';
+  return new XtalkError(`xtalk's listener on 127.0.0.1:${port} refused a connection from ${who}.`, { code: 'LOOPBACK_PEER_REFUSED', facts: { reason, peerUid } });
 }
 
 function bindError(err: NodeJS.ErrnoException, port: number): XtalkError {
@@ -225,13 +240,21 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
     });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    // Before anything else, on every path: another local user must not get the start link's
+    // redirect (state, nonce, PKCE challenge; the ID token on sign-out) nor deliver a callback.
+    const peer = judgeConnection(req.socket, opts.peerLookup?.platform, opts.peerLookup?.readTable);
+    if (!peer.allowed) {
+      sendPage(res, 403, { ok: false, title: 'Forbidden', message: LOOPBACK_PEER_PAGE[peer.reason] }, { Connection: 'close' });
+      opts.onRefusedPeer?.(refusedPeer(peer.reason, peer.peerUid, port));
+      return;
+    }
     const verdict = classify(req, expectedHost, path, opts.expectedState, start);
     if (verdict.kind === 'reject') {
       sendPage(res, verdict.status, { ok: false, title: verdict.title, message: verdict.message }, verdict.headers);
       return;
     }
     if (verdict.kind === 'start') {
-      const outcome = start.answer(req, res, (r, status, title, message) => sendPage(r, status, { ok: false, title, message }));
+      const outcome = start.answer(res, (r, status, title, message) => sendPage(r, status, { ok: false, title, message }));
       // The browser xtalk started asks once; a second request means another client had the link too.
       if (outcome === 'reused' && !settled) {
         fail(reused());
