@@ -240,17 +240,20 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
     });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    // Before anything else, on every path: another local user must not get the start link's
-    // redirect (state, nonce, PKCE challenge; the ID token on sign-out) nor deliver a callback.
+    const verdict = classify(req, expectedHost, path, opts.expectedState, start);
+    // Refusals that hand out nothing (wrong Host, path, method or state) need not know who asked,
+    // and must not cost a read of the whole socket table each: any local process could keep the
+    // listener busy with them.
+    if (verdict.kind === 'reject') {
+      sendPage(res, verdict.status, { ok: false, title: verdict.title, message: verdict.message }, verdict.headers);
+      return;
+    }
+    // Before the start link redirects (state, nonce, PKCE challenge; the ID token on sign-out) or
+    // a callback is taken: another local user gets neither, and cannot use up the link.
     const peer = judgeConnection(req.socket, opts.peerLookup?.platform, opts.peerLookup?.readTable);
     if (!peer.allowed) {
       sendPage(res, 403, { ok: false, title: 'Forbidden', message: LOOPBACK_PEER_PAGE[peer.reason] }, { Connection: 'close' });
       opts.onRefusedPeer?.(refusedPeer(peer.reason, peer.peerUid, port));
-      return;
-    }
-    const verdict = classify(req, expectedHost, path, opts.expectedState, start);
-    if (verdict.kind === 'reject') {
-      sendPage(res, verdict.status, { ok: false, title: verdict.title, message: verdict.message }, verdict.headers);
       return;
     }
     if (verdict.kind === 'start') {

@@ -112,15 +112,39 @@ describe('the listener asks the loopback rule on every path', () => {
       () => (settled = true),
       () => (settled = true),
     );
-    for (const url of [link, `${server.redirectUri}?state=st&code=c`, `http://127.0.0.1:${server.port}/logout-callback?state=st`]) {
+    for (const url of [link, `${server.redirectUri}?state=st&code=c`]) {
       const res = await fetch(url, { redirect: 'manual' });
       expect(res.status, url).toBe(403);
       expect(res.headers.get('location')).toBeNull();
       expect(await res.text()).toContain('could not tell which user of this machine opened this page');
     }
-    expect(refusals.map((e) => [e.code, e.facts.reason, e.facts.peerUid])).toEqual(Array(3).fill(['LOOPBACK_PEER_REFUSED', 'owner-unknown', undefined]));
+    expect(refusals.map((e) => [e.code, e.facts.reason, e.facts.peerUid])).toEqual(Array(2).fill(['LOOPBACK_PEER_REFUSED', 'owner-unknown', undefined]));
     expect(refusals[0]!.hint).toMatch(/Only the user who runs `xtalk` may open the pages of its local listener/);
     expect(settled).toBe(false);
+  });
+
+  it('the sign-out listener (logout --browser) the same; refusals that hand out nothing do not read the tables', async () => {
+    let reads = 0;
+    const refusals: XtalkError[] = [];
+    server = await startCallbackServer({
+      path: '/logout-callback',
+      expectedState: 'st',
+      timeoutMs: 10_000,
+      onRefusedPeer: (e) => refusals.push(e),
+      peerLookup: { platform: 'linux', readTable: (name) => (reads++, tables([])(name)) },
+    });
+    const link = server.offerStart('https://idp.example/session/end?id_token_hint=secret');
+    for (const url of [`http://127.0.0.1:${server.port}/logout-callback?state=wrong`, `http://127.0.0.1:${server.port}/elsewhere`]) {
+      expect((await fetch(url)).status).toBeGreaterThanOrEqual(400);
+    }
+    expect(reads).toBe(0);
+    for (const url of [link, `${server.redirectUri}?state=st`]) {
+      const res = await fetch(url, { redirect: 'manual' });
+      expect(res.status, url).toBe(403);
+      expect(await res.text()).not.toContain('secret');
+    }
+    expect(reads).toBeGreaterThan(0);
+    expect(refusals).toHaveLength(2);
   });
 
   it('where the system cannot tell (not Linux), the same requests are answered as before', async () => {
