@@ -82,6 +82,11 @@ function parseEnd(field: string, order: 'BE' | 'LE'): { address: string; port: n
 export function loopbackPeerUid(ends: ConnectionEnds, readTable: ReadTable = readProcTable, order: 'BE' | 'LE' = endianness()): number | undefined {
   const client = canonical(ends.remoteAddress);
   const listener = canonical(ends.localAddress);
+  // The table lists every socket of the machine (thousands in TIME_WAIT after a busy minute): only
+  // rows that name both ports are taken apart.
+  const hexPort = (port: number) => `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const clientPort = hexPort(ends.remotePort);
+  const listenerPort = hexPort(ends.localPort);
   for (const name of ['tcp', 'tcp6'] as const) {
     let table: string;
     try {
@@ -90,6 +95,7 @@ export function loopbackPeerUid(ends: ConnectionEnds, readTable: ReadTable = rea
       continue;
     }
     for (const line of table.split('\n').slice(1)) {
+      if (!line.includes(clientPort) || !line.includes(listenerPort)) continue;
       // sl local_address rem_address st tx:rx tr:when retrnsmt uid …
       const [, local, remote, state, , , , uid] = line.trim().split(/\s+/);
       if (!local || !remote || state === TIME_WAIT || uid === undefined || !/^\d+$/.test(uid)) continue;
