@@ -49,6 +49,11 @@ try {
   out.readAfter = cache.read(o.description)?.toString('hex') ?? null;
   out.found = own(['search', '@s', 'user', o.description]);
   out.foundAs = out.found && own(['rdescribe', out.found]);
+  // The other user still holds the session keyring: they can neither read our copy nor overwrite it.
+  const refused = (args, input) => { try { attacker(args, input); return false; } catch { return true; } };
+  out.otherCannotRead = out.found ? refused(['pipe', out.found]) : null;
+  out.otherCannotOverwrite = refused(['padd', 'user', o.description, '@s'], Buffer.from('overwritten'));
+  out.readLast = cache.read(o.description)?.toString('hex') ?? null;
 } finally {
   cache.forget(o.description);
   try { attacker(['invalidate', planted]); } catch {}
@@ -65,6 +70,9 @@ interface Outcome {
   readAfter: string | null;
   found: string | null;
   foundAs: string | null;
+  otherCannotRead: boolean | null;
+  otherCannotOverwrite: boolean;
+  readLast: string | null;
 }
 
 const ready = canActAsAnotherUser && existsSync(KEYCTL);
@@ -98,6 +106,9 @@ describe.runIf(ready)('the key cache against a key planted by another user shari
     expect(out.readAfter).toBe(dataKey.toString('hex'));
     expect(out.found).not.toBe(out.planted);
     expect(out.foundAs).toMatch(/^user;0;0;003f0000;xtalk:data-key:/);
+    expect(out.otherCannotRead).toBe(true);
+    expect(out.otherCannotOverwrite).toBe(true);
+    expect(out.readLast).toBe(dataKey.toString('hex'));
   });
 
   it('a key readable by us with a payload of the other user’s choosing is not taken as the cache', async () => {
