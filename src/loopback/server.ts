@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
+import type { LoopbackPeerRefusal } from '../core/loopback-peer.js';
 import { CancelledError, UsageError, XtalkError } from '../errors.js';
 import { LOOPBACK_PEER_PAGE } from '../hints.js';
 import { judgeConnection, type ReadTable } from './peer-owner.js';
@@ -113,7 +114,7 @@ function classify(req: IncomingMessage, expectedHost: string, path: string, expe
   return { kind: 'callback', url };
 }
 
-function refusedPeer(reason: 'other-user' | 'owner-unknown', peerUid: number | undefined, port: number): XtalkError {
+function refusedPeer(reason: LoopbackPeerRefusal, peerUid: number | undefined, port: number): XtalkError {
   const who = reason === 'other-user' ? `another user of this machine (uid ${peerUid})` : 'a process whose owner could not be found';
   return new XtalkError(`xtalk's listener on 127.0.0.1:${port} refused a connection from ${who}.`, { code: 'LOOPBACK_PEER_REFUSED', facts: { reason, peerUid } });
 }

@@ -14,7 +14,7 @@ export type SendPage = (res: ServerResponse, status: number, title: string, mess
  * link is dead after that. A second GET means another client had it too, which the listener treats
  * as a failed sign-in. The random part protects nothing once read from `ps`; what protects is that
  * it works once, and (on Linux) only for connections owned by this user or root (the listener asks
- * src/core/loopback-peer.ts before every request).
+ * src/core/loopback-peer.ts before it answers the link or takes a callback).
  */
 export class StartLink {
   #path: string | undefined;
