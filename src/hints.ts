@@ -54,12 +54,21 @@ export const HINTS = {
   PROVIDER_TIMEOUT: 'Check the network and the issuer URL; XTALK_HTTP_TIMEOUT sets how many seconds xtalk waits for each request (default 30).',
   PROVIDER_PROBLEM: 'The provider has a problem; try again later.',
   LOOPBACK_PEER_REFUSED:
-    'Only the user who runs `xtalk` may open its sign-in page. If your browser runs as another user (or in a WSL/VM setup), use `xtalk login --manual` and paste the address it asks for.',
+    'Only the user who runs `xtalk` may open the pages of its local listener; the link still works for you. If your browser runs as another user (or in a WSL/VM setup), use `xtalk login --manual` and paste the address it asks for.',
   BEARER_DESTINATION_REFUSED:
     'The token goes only to the API origin (api_url / XTALK_API_URL), the issuer, or an origin named as allowed (`xtalk api --allow-origin ORIGIN`, `createFetch({ baseUrl })` or `allowedOrigins`).',
   BEARER_NOT_HTTPS:
     'Use the https:// address. If this server has no https and the network to it is trusted, opt in for exactly this origin: insecure_http_origins in config.json or XTALK_INSECURE_HTTP_ORIGINS (createFetch: insecureHttpOrigins); a .env cannot set it.',
   BEARER_URL_CREDENTIALS: 'Leave the user name and password out of the URL: the access token is the credential.',
+} as const;
+
+/**
+ * The sentence the loopback listener's 403 page shows, by the reason src/core/loopback-peer.ts
+ * refused the connection with. Short: the terminal says the rest.
+ */
+export const LOOPBACK_PEER_PAGE = {
+  'other-user': 'This page belongs to another user of this machine: only the user who runs xtalk may open it.',
+  'owner-unknown': 'xtalk could not tell which user of this machine opened this page, so it does not answer it.',
 } as const;
 
 /** What to do about an OAuth `error` the provider answered with (RFC 6749 §5.2, OIDC Core 3.1.2.6). */

@@ -1,7 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
+import type { LoopbackPeerRefusal } from '../core/loopback-peer.js';
 import { CancelledError, UsageError, XtalkError } from '../errors.js';
+import { LOOPBACK_PEER_PAGE } from '../hints.js';
+import { judgeConnection, type ReadTable } from './peer-owner.js';
 import { answerBrokenRequest, answerOnSocket, sendPage, type CallbackResult } from './result-page.js';
 import { StartLink } from './start-link.js';
 
@@ -47,6 +50,14 @@ export interface CallbackServerOptions {
   timeoutMs?: number;
   /** What the timeout error (code TIMEOUT) names, and a hint of the caller's; defaults to the sign-in and the TIMEOUT hint. */
   timeoutText?: { what: string; hint: string | undefined };
+  /**
+   * Told about every connection the loopback rule refused (another user's, or one whose owner is
+   * unknown; error code LOOPBACK_PEER_REFUSED with facts `reason`, `peerUid`). The browser gets a
+   * 403 page; the wait goes on, so the link stays usable for the user who runs xtalk.
+   */
+  onRefusedPeer?: (refusal: XtalkError) => void;
+  /** Tests only: the platform and socket tables the peer's owner is looked up in. */
+  peerLookup?: { platform: NodeJS.Platform; readTable?: ReadTable };
 }
 
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -101,6 +112,11 @@ function classify(req: IncomingMessage, expectedHost: string, path: string, expe
     };
   }
   return { kind: 'callback', url };
+}
+
+function refusedPeer(reason: LoopbackPeerRefusal, peerUid: number | undefined, port: number): XtalkError {
+  const who = reason === 'other-user' ? `another user of this machine (uid ${peerUid})` : 'a process whose owner could not be found';
+  return new XtalkError(`xtalk's listener on 127.0.0.1:${port} refused a connection from ${who}.`, { code: 'LOOPBACK_PEER_REFUSED', facts: { reason, peerUid } });
 }
 
 function bindError(err: NodeJS.ErrnoException, port: number): XtalkError {
@@ -226,12 +242,23 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const verdict = classify(req, expectedHost, path, opts.expectedState, start);
+    // Refusals that hand out nothing (wrong Host, path, method or state) need not know who asked,
+    // and must not cost a read of the whole socket table each: any local process could keep the
+    // listener busy with them.
     if (verdict.kind === 'reject') {
       sendPage(res, verdict.status, { ok: false, title: verdict.title, message: verdict.message }, verdict.headers);
       return;
     }
+    // Before the start link redirects (state, nonce, PKCE challenge; the ID token on sign-out) or
+    // a callback is taken: another local user gets neither, and cannot use up the link.
+    const peer = judgeConnection(req.socket, opts.peerLookup?.platform, opts.peerLookup?.readTable);
+    if (!peer.allowed) {
+      sendPage(res, 403, { ok: false, title: 'Forbidden', message: LOOPBACK_PEER_PAGE[peer.reason] }, { Connection: 'close' });
+      opts.onRefusedPeer?.(refusedPeer(peer.reason, peer.peerUid, port));
+      return;
+    }
     if (verdict.kind === 'start') {
-      const outcome = start.answer(req, res, (r, status, title, message) => sendPage(r, status, { ok: false, title, message }));
+      const outcome = start.answer(res, (r, status, title, message) => sendPage(r, status, { ok: false, title, message }));
       // The browser xtalk started asks once; a second request means another client had the link too.
       if (outcome === 'reused' && !settled) {
         fail(reused());

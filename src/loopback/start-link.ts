@@ -1,9 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isOwnUsersConnection } from './peer-owner.js';
+import type { ServerResponse } from 'node:http';
 
 /** What a GET for the start link came to. */
-export type StartOutcome = 'redirected' | 'refused' | 'reused';
+export type StartOutcome = 'redirected' | 'reused';
 
 /** A page for the browser: status, title, message (rendered and sent by the listener). */
 export type SendPage = (res: ServerResponse, status: number, title: string, message: string) => void;
@@ -14,7 +13,8 @@ export type SendPage = (res: ServerResponse, status: number, title: string, mess
  * user of the machine. The first GET from this user's processes is redirected to the target; the
  * link is dead after that. A second GET means another client had it too, which the listener treats
  * as a failed sign-in. The random part protects nothing once read from `ps`; what protects is that
- * it works once, and (on Linux) only for connections owned by this user or root.
+ * it works once, and (on Linux) only for connections owned by this user or root (the listener asks
+ * src/core/loopback-peer.ts before it answers the link or takes a callback).
  */
 export class StartLink {
   #path: string | undefined;
@@ -39,13 +39,8 @@ export class StartLink {
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
-  /** Answers a GET for the link (after the listener's Host and method checks). */
-  answer(req: IncomingMessage, res: ServerResponse, sendPage: SendPage): StartOutcome {
-    // Where the OS tells (Linux), another user who read the link from `ps` cannot even open it.
-    if (!isOwnUsersConnection(req.socket)) {
-      sendPage(res, 403, 'Forbidden', 'This sign-in link belongs to another user of this machine.');
-      return 'refused';
-    }
+  /** Answers a GET for the link (after the listener's owner, Host and method checks). */
+  answer(res: ServerResponse, sendPage: SendPage): StartOutcome {
     if (this.#used) {
       sendPage(res, 410, 'Link already used', 'This sign-in link works once and was already opened, perhaps by someone else on this machine. Check the terminal.');
       return 'reused';

@@ -14,6 +14,11 @@ import type * as NodeUrl from 'node:url';
  * it, never extended by use, so a locked or changed keychain takes effect within that time.
  * `forget` removes it at once (logout, a new key).
  *
+ * A process of another user that shares the session keyring may plant a key under the same name
+ * first: the copy is therefore made in the thread keyring (no one else reaches it), given its
+ * permissions and expiry there, and only then linked into the session keyring, which pushes a
+ * planted key out; a key that is not this user's, with exactly those permissions, is never read.
+ *
  * Best effort throughout: anything unavailable (not Linux, no addon, keyctl refused in a container)
  * means no cache, and the key comes from the keychain as before.
  */

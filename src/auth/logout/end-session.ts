@@ -5,6 +5,7 @@ import type { ResolvedConfig } from '../../config/resolve.js';
 import { startCallbackServer } from '../../loopback/server.js';
 import type { Ui } from '../../output/ui.js';
 import { discoverFor } from '../provider-for.js';
+import { warnOnceAboutRefusedPeers } from '../refused-peer.js';
 import { findBrowserLauncher } from '../sign-in/method-choice.js';
 import type { AccountRecord } from '../ports.js';
 
@@ -55,6 +56,7 @@ export async function endProviderSession(deps: EndSessionDeps, account: AccountR
       what: 'the sign-out at the provider',
       hint: 'The tokens are revoked; sign out on the provider\'s web page, or run `xtalk logout --browser` again after `xtalk login`.',
     },
+    onRefusedPeer: warnOnceAboutRefusedPeers(ui),
   });
   try {
     const endSessionUrl = assertSafeBrowserUrl(

@@ -3,6 +3,7 @@ import { assertSafeBrowserUrl } from '../../browser/url-guard.js';
 import { XtalkError } from '../../errors.js';
 import { startCallbackServer, type CallbackRequest } from '../../loopback/server.js';
 import { displayName } from '../account-view.js';
+import { warnOnceAboutRefusedPeers } from '../refused-peer.js';
 import type { BrowserLauncher } from './method-choice.js';
 import { saveSignIn, type ClientConfig, type LoginDeps } from './save-session.js';
 import { readPastedCallback, type PasteReader } from './paste-callback.js';
@@ -41,6 +42,7 @@ export async function loginWithRedirect(deps: LoginDeps, config: ClientConfig, o
     expectedState: state,
     signal: ctx.signal,
     timeoutMs: config.timeoutSeconds * 1000,
+    onRefusedPeer: warnOnceAboutRefusedPeers(ui),
   });
   let paste: PasteReader | undefined;
   try {

@@ -7,18 +7,29 @@
  *   read(description)                  -> Buffer | null
  *   store(description, payload, secs)  -> boolean   (owner-only permissions, expires in secs)
  *   forget(description)                -> boolean   (invalidated: gone for every process at once)
+ *
+ * Another user's process can share the session keyring (su or sudo -u without pam_keyinit) and
+ * plant a key of the same description there, writable by us but owned by them: add_key into the
+ * session keyring would put the data key in it. So the key is made in this thread's keyring, which
+ * no other process can reach, given its permissions and expiry there, checked, and only then linked
+ * into the session keyring (which displaces a planted key); reading uses only a key that is ours.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <node_api.h>
 
+#define KEY_SPEC_THREAD_KEYRING -1
 #define KEY_SPEC_SESSION_KEYRING -3
 #define KEYCTL_GET_KEYRING_ID 0
 #define KEYCTL_SETPERM 5
+#define KEYCTL_DESCRIBE 6
+#define KEYCTL_LINK 8
+#define KEYCTL_UNLINK 9
 #define KEYCTL_SEARCH 10
 #define KEYCTL_READ 11
 #define KEYCTL_SET_TIMEOUT 15
@@ -41,6 +52,22 @@ static int32_t find(const char *description) {
   int32_t ring = session_keyring();
   if (ring < 0) return -1;
   return (int32_t)keyctl5(KEYCTL_SEARCH, ring, (long)"user", (long)description, 0);
+}
+
+/* True when `key` is what store() makes: a "user" key named `description`, owned by this process's
+ * user, with exactly the owner-only permissions (KEYCTL_DESCRIBE: "type;uid;gid;perm;description"). */
+static int is_ours(int32_t key, const char *description) {
+  char info[MAX_DESCRIPTION + 64];
+  long n = keyctl5(KEYCTL_DESCRIBE, key, (long)info, sizeof info, 0);
+  if (n <= 0 || n > (long)sizeof info) return 0;
+  info[sizeof info - 1] = '\0';
+  char expected[MAX_DESCRIPTION + 64];
+  int m = snprintf(expected, sizeof expected, "user;%u;", (unsigned)geteuid());
+  if (m < 0 || (size_t)m >= sizeof expected || strncmp(info, expected, (size_t)m) != 0) return 0;
+  const char *rest = strchr(info + m, ';'); /* after the gid */
+  if (!rest) return 0;
+  m = snprintf(expected, sizeof expected, ";%08x;%s", OWNER_ONLY, description);
+  return m > 0 && (size_t)m < sizeof expected && strcmp(rest, expected) == 0;
 }
 
 static int string_arg(napi_env env, napi_value value, char *out, size_t size) {
@@ -68,7 +95,8 @@ static napi_value read_key(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return null_value(env);
   if (!string_arg(env, argv[0], description, sizeof description)) return null_value(env);
   int32_t key = find(description);
-  if (key < 0) return null_value(env);
+  /* A key someone else made (or one whose permissions were changed) is no cache. */
+  if (key < 0 || !is_ours(key, description)) return null_value(env);
   unsigned char payload[MAX_PAYLOAD];
   long n = keyctl5(KEYCTL_READ, key, (long)payload, sizeof payload, 0);
   if (n < 0 || n > (long)sizeof payload) return null_value(env);
@@ -94,14 +122,16 @@ static napi_value store_key(napi_env env, napi_callback_info info) {
   if (napi_get_value_uint32(env, argv[2], &seconds) != napi_ok || seconds == 0) return boolean_value(env, 0);
   int32_t ring = session_keyring();
   if (ring < 0) return boolean_value(env, 0);
-  /* add_key replaces the payload of a key with the same type and description in that keyring. */
-  int32_t key = (int32_t)syscall(SYS_add_key, "user", description, payload, length, ring);
+  /* Made where only this thread reaches: add_key into the session keyring would update a key
+   * another user planted there under this description. */
+  int32_t key = (int32_t)syscall(SYS_add_key, "user", description, payload, length, KEY_SPEC_THREAD_KEYRING);
   if (key < 0) return boolean_value(env, 0);
-  if (keyctl5(KEYCTL_SETPERM, key, OWNER_ONLY, 0, 0) < 0 || keyctl5(KEYCTL_SET_TIMEOUT, key, seconds, 0, 0) < 0) {
-    keyctl5(KEYCTL_INVALIDATE, key, 0, 0, 0);
-    return boolean_value(env, 0);
-  }
-  return boolean_value(env, 1);
+  int ok = keyctl5(KEYCTL_SETPERM, key, OWNER_ONLY, 0, 0) == 0 && keyctl5(KEYCTL_SET_TIMEOUT, key, seconds, 0, 0) == 0 && is_ours(key, description) &&
+           /* Linking displaces a key of the same type and description from the session keyring. */
+           keyctl5(KEYCTL_LINK, key, ring, 0, 0) == 0;
+  keyctl5(KEYCTL_UNLINK, key, KEY_SPEC_THREAD_KEYRING, 0, 0);
+  if (!ok) keyctl5(KEYCTL_INVALIDATE, key, 0, 0, 0);
+  return boolean_value(env, ok);
 }
 
 static napi_value forget_key(napi_env env, napi_callback_info info) {
@@ -112,7 +142,10 @@ static napi_value forget_key(napi_env env, napi_callback_info info) {
   if (!string_arg(env, argv[0], description, sizeof description)) return boolean_value(env, 0);
   int32_t key = find(description);
   if (key < 0) return boolean_value(env, errno == ENOKEY || errno == EKEYEXPIRED || errno == EKEYREVOKED);
-  return boolean_value(env, keyctl5(KEYCTL_INVALIDATE, key, 0, 0, 0) == 0);
+  if (is_ours(key, description)) return boolean_value(env, keyctl5(KEYCTL_INVALIDATE, key, 0, 0, 0) == 0);
+  /* Someone else's key under this name: out of the session keyring, so it shadows nothing. */
+  int32_t ring = session_keyring();
+  return boolean_value(env, ring >= 0 && keyctl5(KEYCTL_UNLINK, key, ring, 0, 0) == 0);
 }
 
 NAPI_MODULE_INIT() {
