@@ -6,7 +6,7 @@
  * imports only types (the record shapes the store and the provider client define) and re-exports
  * the default scope, so every floor may import its types (test/unit/architecture.test.ts).
  */
-import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, LoginPrompt, RefreshOptions, RefreshResult, TokenResult } from '../oidc/client.js';
+import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, RefreshOptions, RefreshResult, TokenResult } from '../oidc/client.js';
 import type { AccountRecord, CredentialStoreKind, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken, TokenGrant } from '../store/types.js';
 import type { Readable, Writable } from 'node:stream';
 

@@ -32,6 +32,7 @@ export class XtalkProgram extends Command {
     return new XtalkProgram(name);
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: commander's own signature, which this override must match
   override action(fn: (this: this, ...args: any[]) => unknown): this {
     return super.action(async (...args: unknown[]) => {
       const code = await fn.apply(this, args);

@@ -12,6 +12,7 @@ declare module 'commander' {
      * xtalk's actions resolve to their command's exit code: each `runX` returns it (or throws an
      * XtalkError, which carries one). src/cli/program.ts keeps what commander itself would drop.
      */
+    // biome-ignore lint/suspicious/noExplicitAny: commander's own signature, which this overload must match
     action(fn: (this: this, ...args: any[]) => Promise<number>): this;
   }
 }

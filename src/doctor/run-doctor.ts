@@ -2,7 +2,7 @@ import type { ConfigFlags } from '../config/resolve.js';
 import type { Context } from '../context.js';
 import { isXtalkError } from '../errors.js';
 import { createProviderFetch } from '../net/proxy-fetch.js';
-import type { StyledText, Ui } from '../output/ui.js';
+import type { StyledText } from '../output/ui.js';
 import { keyCacheState } from '../store/key-cache.js';
 import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from '../store/keychain.js';
 import { runLimited, warn, type CheckResult, type CheckStatus, type DoctorReport } from './check.js';

@@ -34,7 +34,9 @@ export function spawnCli(args: string[], env: CliEnv, timeoutMs = 60_000): Spawn
   let stderr = '';
   let exited = false;
   const waiters = new Set<() => void>();
-  const wake = () => waiters.forEach((w) => w());
+  const wake = () => {
+    for (const w of waiters) w();
+  };
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => {
     stderr += d;

@@ -208,7 +208,7 @@ describe('a bad configuration', () => {
     if ('file' in how) writeFileSync(join(home, 'config.json'), JSON.stringify(how.file));
     const outcome = await xtalkLeavesHomeAlone(['login', ...('args' in how ? how.args : [])], { home, env });
     // Named as the user wrote it, discovery suffix and all.
-    expectFailure(outcome, origin === '--issuer' ? BAD_FLAG : BAD_CONFIG, new RegExp(`The issuer "${escape(value)}" is not a URL \\(from ${escape(origin).replace(' in config', ' in .*config')}\\)\\.$`), /Give the full URL, e\.g\. https:\/\//);
+    expectFailure(outcome, origin === '--issuer' ? BAD_FLAG : BAD_CONFIG, new RegExp(`The issuer "${escapeRegExp(value)}" is not a URL \\(from ${escapeRegExp(origin).replace(' in config', ' in .*config')}\\)\\.$`), /Give the full URL, e\.g\. https:\/\//);
     expect(outcome.discoveries).toBe(0);
   });
 
@@ -221,7 +221,7 @@ describe('a bad configuration', () => {
       expectFailure(
         outcome,
         BAD_CONFIG,
-        new RegExp(`The issuer must use https: \\(plain http: is allowed only on 127\\.0\\.0\\.1, ::1 or localhost\\), got ${escape(`${shown.protocol}//${shown.host}`)} \\(from XTALK_ISSUER\\)`),
+        new RegExp(`The issuer must use https: \\(plain http: is allowed only on 127\\.0\\.0\\.1, ::1 or localhost\\), got ${escapeRegExp(`${shown.protocol}//${shown.host}`)} \\(from XTALK_ISSUER\\)`),
         /Use the https:\/\/ address/,
       );
       expect(outcome.discoveries).toBe(0);
@@ -455,6 +455,6 @@ describe.skipIf(!existsSync(join(XTALK_BIN, '../../dist/main.js')))('the built C
   });
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -227,7 +227,7 @@ describe('userinfo', () => {
   it('fails the login when userinfo (asked for the missing name and email) is about another subject', async () => {
     rogue.behaviour.profileInIdToken = false;
     rogue.behaviour.userinfo = otherSub;
-    const res = await expectLoginRejected(/userinfo request failed validation: .*"sub".*expected "rogue-sub-1", got "someone-else"/);
+    await expectLoginRejected(/userinfo request failed validation: .*"sub".*expected "rogue-sub-1", got "someone-else"/);
     expect(rogue.count(PATHS.userinfo)).toBe(1);
   });
 
@@ -351,7 +351,7 @@ describe('never lose a rotated session to a check that runs after the provider a
     expect(failed.ok, failed.text).toBe(false);
     expect(failed.text).not.toContain(rogue.clientSecret);
     // Said as it is: the answer's refresh token was stored, so "nothing was stored" would be untrue.
-    expect(failed.text).toMatch(/failed validation[^]*hint: The refreshed tokens were not used, but the new refresh token was kept/);
+    expect(failed.text).toMatch(/failed validation[\s\S]*hint: The refreshed tokens were not used, but the new refresh token was kept/);
     expect(failed.text).not.toMatch(/Nothing was stored/);
     expect(rogue.count(PATHS.token, 'refresh_token')).toBe(1);
     const after = await session(home);

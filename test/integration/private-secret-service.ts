@@ -65,7 +65,7 @@ export async function startPrivateSecretService(opts: { keyring?: boolean } = {}
           env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: dir, XDG_RUNTIME_DIR: dir, DBUS_SESSION_BUS_ADDRESS: address },
           stdio: ['pipe', 'ignore', 'ignore'],
         });
-  keyring?.stdin!.end('xtalk-test');
+  keyring?.stdin?.end('xtalk-test');
   // Registered once the Secret Service answers a Ping on the bus.
   const deadline = Date.now() + 10_000;
   while (keyring) {

@@ -122,7 +122,7 @@ describe('discovery that survives real deployments', () => {
     expect(viaRedirect.code, viaRedirect.stderr).toBe(0);
     expect(fetched.slice(0, 2)).toEqual([`${p.issuer}/.well-known/openid-configuration`, url]);
     const doctor = await xtalk(['doctor'], { env: confidential(p), home: viaRedirect.home });
-    expect(doctor.stdout).toMatch(new RegExp(`discovery\\s+${escape(url)} \\(HTTP 200, \\d+ ms; followed HTTP 301 from ${escape(`${p.issuer}/.well-known/openid-configuration`)}\\); scopes: "openid profile email offline_access" \\(defaults the provider lists\\)`));
+    expect(doctor.stdout).toMatch(new RegExp(`discovery\\s+${escapeRegExp(url)} \\(HTTP 200, \\d+ ms; followed HTTP 301 from ${escapeRegExp(`${p.issuer}/.well-known/openid-configuration`)}\\); scopes: "openid profile email offline_access" \\(defaults the provider lists\\)`));
 
     const hows: { issuer?: string; args?: string[]; dotenv?: string }[] = [
       { issuer: url },
@@ -145,7 +145,7 @@ describe('discovery that survives real deployments', () => {
     }
     const direct = await xtalk(['doctor'], { env: confidential(p, { XTALK_ISSUER: url }) });
     expect(direct.stdout).toContain(`issuer ${p.issuer} (environment), discovery URL ${url}`);
-    expect(direct.stdout).toMatch(new RegExp(`discovery\\s+${escape(url)} \\(HTTP 200, \\d+ ms\\); scopes`));
+    expect(direct.stdout).toMatch(new RegExp(`discovery\\s+${escapeRegExp(url)} \\(HTTP 200, \\d+ ms\\); scopes`));
   });
 
   it('refuses a discovery redirect to another origin, naming the Location and what to set', async () => {
@@ -336,6 +336,6 @@ async function httpServer(handler: Parameters<typeof createServer>[1]): Promise<
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }

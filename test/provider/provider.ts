@@ -71,7 +71,9 @@ export interface OidcProvider {
   readonly issuer: string;
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   use(middleware: KoaMiddleware): this;
+  // biome-ignore lint/suspicious/noExplicitAny: each event passes its own arguments, untyped callbacks take them as they come
   on(event: string, listener: (...args: any[]) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: the rest of an untyped library, used as it comes
   [member: string]: any;
 }
 
@@ -395,7 +397,7 @@ function loadProvider(): Promise<ProviderConstructor> {
   providerConstructor ??= (async () => {
     const restore = muteProviderNotices();
     try {
-      // @ts-ignore -- oidc-provider ships no type declarations; OidcProvider above covers what we use.
+      // @ts-expect-error -- oidc-provider ships no type declarations; OidcProvider above covers what we use.
       const mod = await import('oidc-provider');
       return mod.default as ProviderConstructor;
     } finally {

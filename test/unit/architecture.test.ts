@@ -42,13 +42,13 @@ const PORTS = 'auth/ports.ts';
 const ALLOWED: ReadonlyArray<{ from: string; to: string; why: string }> = [];
 
 /** The unit an import is judged by: a top-level folder of src/, or a top-level file. */
-export function unitOf(path: string): string {
+function unitOf(path: string): string {
   if (path === 'context.ts') return 'auth'; // the Context is the bundle of ports every use case gets
   return path.includes('/') ? path.slice(0, path.indexOf('/')) : path;
 }
 
 /** Every import of `edges` that runs against the floor plan, as `from -> to: why`. */
-export function floorViolations(edges: readonly ImportEdge[]): string[] {
+function floorViolations(edges: readonly ImportEdge[]): string[] {
   const found: string[] = [];
   for (const e of edges) {
     const from = unitOf(e.from);

@@ -26,7 +26,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** `file:line: text` for each line of `text` that opens a door to the terminal (comments skipped). */
-export function doorsIn(file: string, text: string): string[] {
+function doorsIn(file: string, text: string): string[] {
   return text
     .split('\n')
     .map((line, i) => ({ line, n: i + 1 }))
