@@ -1,7 +1,8 @@
 import { attachProcessEdge } from './cli/process-edge.js';
 import { reportError } from './cli/report.js';
 import { parseFastArgs, runFastCommand } from './commands/fast-path.js';
-import type { Context, Io } from './context.js';
+import type { Context } from './core/context.js';
+import type { Io } from './core/ports.js';
 import { createLocalContext } from './system-context.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Context } from './context.js';
+import type { Context } from './core/context.js';
 import type { ProcessEdge } from './cli/process-edge.js';
 import { readKeychainKeyEarly } from './store/index.js';
 import { createLocalServices, systemDiscover } from './system-services.js';

@@ -1,12 +1,23 @@
 import type * as NodeChildProcess from 'node:child_process';
 import { writeSync } from 'node:fs';
-import type { LaunchedProcess } from './auth/ports.js';
-import type { Context } from './context.js';
+import type { LaunchedProcess, TokenStore } from './core/ports.js';
+import type { Context, StoreRequest } from './core/context.js';
 import { CancelledError } from './errors.js';
-import { openStore } from './store/index.js';
+import { openStore, type ConnectionLease } from './store/index.js';
+
+/**
+ * A store request that may bring an open connection to use instead of opening one (the Node API's
+ * shared ones, see leaseConnection); the store never closes it. The lease is the store's own type,
+ * so only the roots that wire the store see it: a Context's store requests never carry one.
+ */
+export interface SharedStoreRequest extends StoreRequest {
+  connection?: ConnectionLease;
+}
 
 /** What the CLI and the Node API share on the real machine: clock, store, provider, fault points. */
-export type SystemServices = Pick<Context, 'now' | 'sleep' | 'pid' | 'isProcessAlive' | 'launch' | 'openStore' | 'discover' | 'faultPoint'>;
+export type SystemServices = Pick<Context, 'now' | 'sleep' | 'pid' | 'isProcessAlive' | 'launch' | 'discover' | 'faultPoint'> & {
+  openStore(request: SharedStoreRequest): TokenStore;
+};
 
 /** The services that never reach the network: all the quick path (src/quick.ts) has. */
 export type LocalServices = Omit<SystemServices, 'discover'>;

@@ -1,5 +1,5 @@
 import { getFreshToken } from '../auth/refresh/single-flight.js';
-import type { AccountRecord } from '../auth/ports.js';
+import type { AccountRecord } from '../core/session-records.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { parseOrigin, requireBearerDestination, type BearerPolicy } from '../core/bearer-destination.js';
 import { UsageError } from '../errors.js';

@@ -7,7 +7,8 @@ import { classifyEscapedError } from '../store/store-errors.js';
 import { StoreError } from '../errors.js';
 import { createSystemServices } from '../system-services.js';
 import type { SessionOptions } from './options.js';
-import type { AccountRecord, TokenStore } from '../auth/ports.js';
+import type { AccountRecord } from '../core/session-records.js';
+import type { TokenStore } from '../core/ports.js';
 
 /** Store failures of a folder that cannot be written, where reading still works. */
 const UNWRITABLE = new Set(['read_only', 'full', 'cannot_open', 'permissions']);

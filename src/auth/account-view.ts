@@ -1,4 +1,5 @@
-import type { AccountRecord, CredentialStoreKind, StoredAccessToken } from './ports.js';
+import type { AccountRecord, StoredAccessToken } from '../core/session-records.js';
+import type { CredentialStoreKind } from '../core/oauth-terms.js';
 
 /** The account object of the CLI contract (`whoami --json`, `login --json`, `status --json`). */
 export interface AccountJson {

@@ -3,7 +3,7 @@ import { SessionExpiredError } from '../errors.js';
 import { isInvalidToken, sendApiRequest, type ApiHttpRequest } from '../net/api-http.js';
 import type { Ui } from '../output/ui.js';
 import { getFreshToken, type FreshTokenDeps } from './refresh/single-flight.js';
-import type { AccountRecord } from './ports.js';
+import type { AccountRecord } from '../core/session-records.js';
 
 export interface ApiRequestDeps extends Omit<FreshTokenDeps, 'ui'> {
   ui: Pick<Ui, 'debug' | 'warn'>;

@@ -1,7 +1,9 @@
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { SessionExpiredError } from '../errors.js';
-import type { AccountRecord, OpenIdProvider, ProviderSettings } from './ports.js';
+import type { AccountRecord } from '../core/session-records.js';
+import type { OpenIdProvider } from '../core/ports.js';
+import type { ProviderSettings } from '../core/provider-records.js';
 
 /** Per-request limit while the write lock is held: two calls must fit inside the SQLite busy timeout. */
 const LOCKED_REQUEST_TIMEOUT_SECONDS = 10;

@@ -1,7 +1,8 @@
 import { NotLoggedInError, UsageError } from '../errors.js';
 import { typeableName } from '../core/terminal-text.js';
 import { displayName } from './account-view.js';
-import type { AccountRecord, TokenStore } from './ports.js';
+import type { AccountRecord } from '../core/session-records.js';
+import type { TokenStore } from '../core/ports.js';
 
 /**
  * The account a command acts on: the one `--account` names (username, email or sub), else the

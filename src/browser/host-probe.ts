@@ -1,6 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import type { HostFacts } from '../auth/ports.js';
+import type { HostFacts } from '../core/ports.js';
 
 // Where Windows keeps PowerShell when WSL interop does not put it on PATH.
 const WINDOWS_POWERSHELL = '/mnt/c/Windows/System32/WindowsPowerShell/v1.0/powershell.exe';

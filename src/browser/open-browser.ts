@@ -1,5 +1,5 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import type { BrowserVia } from '../auth/ports.js';
+import type { BrowserVia } from '../core/ports.js';
 import { ConfigError, XtalkError } from '../errors.js';
 import { scrubEnv } from './child-env.js';
 import { assertSafeBrowserUrl } from './url-guard.js';

@@ -1,4 +1,4 @@
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { runFastCommand, type FastCommand } from '../commands/fast-path.js';
 import { reportError } from './report.js';
 

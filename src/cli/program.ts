@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { ExitCode } from '../errors.js';
 import { createUi } from '../output/ui.js';
 import { registerApi } from '../commands/api.js';

@@ -1,4 +1,4 @@
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { ExitCode, isXtalkError } from '../errors.js';
 import { redact } from '../output/redact.js';
 import { createUi } from '../output/ui.js';

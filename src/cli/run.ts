@@ -1,4 +1,4 @@
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { buildProgram } from './program.js';
 import { reportError } from './report.js';
 

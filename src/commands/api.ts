@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { callApi } from '../auth/api-request.js';
 import { selectAccount } from '../auth/select-account.js';
 import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { parseOrigin } from '../core/bearer-destination.js';
 import { ExitCode, NetworkError, UsageError } from '../errors.js';
 import type { ApiBody, ApiHttpRequest } from '../net/api-http.js';

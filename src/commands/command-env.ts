@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { resolveConfig, type ConfigFlags, type ResolvedConfig } from '../config/resolve.js';
 import { dotenvNotice } from '../config/dotenv-notice.js';
 import { createUi, type Ui } from '../output/ui.js';
-import type { TokenStore } from '../auth/ports.js';
+import type { TokenStore } from '../core/ports.js';
 import { UsageError } from '../errors.js';
 
 declare module 'commander' {

@@ -1,7 +1,7 @@
 import type { Command, Option } from 'commander';
 import { displayName } from '../auth/account-view.js';
 import { createCommandEnv } from './command-env.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { typeableName } from '../core/terminal-text.js';
 import { createUi } from '../output/ui.js';
 import { UsageError } from '../errors.js';

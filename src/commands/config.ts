@@ -3,7 +3,7 @@ import { addCommonOptions, type CommonOptions } from './command-env.js';
 import { updateConfigFile } from '../config/config-file.js';
 import { resolvePaths } from '../config/paths.js';
 import { CONFIG_FILE_KEYS, checkConfigFileValue, readConfigFile } from '../config/resolve.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { UsageError, XtalkError } from '../errors.js';
 import { readSecret } from '../output/read-secret.js';
 import { createUi } from '../output/ui.js';

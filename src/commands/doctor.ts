@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import type { DoctorReport } from '../doctor/check.js';
 import type { DoctorDeps } from '../doctor/run-doctor.js';
 import { dotenvNotice } from '../config/dotenv-notice.js';

@@ -4,7 +4,7 @@ import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
 import { withoutXtalkSecrets } from '../browser/child-env.js';
 import { addCommonOptions, createCommandEnv, parseMinTtl, type CommonOptions } from './command-env.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { ExitCode, UsageError, XtalkError } from '../errors.js';
 
 export interface ExecOptions extends CommonOptions {

@@ -1,4 +1,4 @@
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { runToken, type TokenOptions } from './token.js';
 import { runWhoami, type WhoamiOptions } from './whoami.js';
 

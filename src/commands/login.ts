@@ -4,9 +4,11 @@ import { displayName, toAccountJson } from '../auth/account-view.js';
 import { signIn } from '../auth/sign-in/sign-in.js';
 import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
 import { requireClientConfig, type ConfigFlags } from '../config/resolve.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../errors.js';
-import type { AccountRecord, LoginPrompt, TokenStore } from '../auth/ports.js';
+import type { AccountRecord } from '../core/session-records.js';
+import type { LoginPrompt } from '../core/provider-records.js';
+import type { TokenStore } from '../core/ports.js';
 
 export interface LoginOptions extends CommonOptions, ConfigFlags {
   json?: boolean;

@@ -4,9 +4,10 @@ import { endProviderSession } from '../auth/logout/end-session.js';
 import { logoutAccount, type LogoutResult } from '../auth/logout/logout.js';
 import { selectAccount } from '../auth/select-account.js';
 import { addCommonOptions, createCommandEnv, type CommandEnv, type CommonOptions } from './command-env.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { ExitCode, RevocationFailedError, XtalkError } from '../errors.js';
-import type { AccountRecord, TokenStore } from '../auth/ports.js';
+import type { AccountRecord } from '../core/session-records.js';
+import type { TokenStore } from '../core/ports.js';
 
 export interface LogoutOptions extends CommonOptions {
   all?: boolean;

@@ -3,7 +3,7 @@ import { displayName, toTokenJson } from '../auth/account-view.js';
 import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
 import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { ExitCode } from '../errors.js';
 import { formatRelative } from '../output/time.js';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { displayName } from '../auth/account-view.js';
 import { selectAccount } from '../auth/select-account.js';
 import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../errors.js';
 
 export type SwitchOptions = CommonOptions;

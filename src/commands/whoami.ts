@@ -4,7 +4,7 @@ import { discoverFor } from '../auth/provider-for.js';
 import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
 import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { ExitCode } from '../errors.js';
 import { formatRelative } from '../output/time.js';
 

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import { TOKEN_AUTH_METHODS, type CredentialStoreMode, type TokenAuthMethod } from '../shared/oauth-terms.js';
+import { TOKEN_AUTH_METHODS, type CredentialStoreMode, type TokenAuthMethod } from '../core/oauth-terms.js';
 import { parseOrigin } from '../core/bearer-destination.js';
 import { isSecureOrLoopback } from '../core/url-rules.js';
 import { DISCOVERY_SUFFIX } from '../shared/url-rules.js';

@@ -1,14 +1,6 @@
 import type * as NodeOs from 'node:os';
 import { join } from 'node:path';
-
-/** Where xtalk keeps its database, key file and config file. */
-export interface XtalkPaths {
-  dataDir: string;
-  configDir: string;
-  dbPath: string;
-  keyFilePath: string;
-  configFile: string;
-}
+import type { XtalkPaths } from '../core/context.js';
 
 /**
  * `XTALK_HOME` holds everything when set; otherwise the platform's usual folders

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ConfigError, ExitCode, UsageError, XtalkError } from '../errors.js';
 import { browserSetting } from '../shared/browser-setting.js';
-import type { CredentialStoreMode, TokenAuthMethod } from '../shared/oauth-terms.js';
+import type { CredentialStoreMode, TokenAuthMethod } from '../core/oauth-terms.js';
 import { readConfigFile } from './config-file.js';
 import { readDotenv } from './dotenv.js';
 import {
@@ -22,7 +22,8 @@ import {
   parseTokenAuthMethod,
   type LogoutBrowser,
 } from './parsers.js';
-import { resolvePaths, type XtalkPaths } from './paths.js';
+import { resolvePaths } from './paths.js';
+import type { XtalkPaths } from '../core/context.js';
 import { CONFIG_KEYS, judgeDotenv, SETTINGS, type DotenvJudgement, type SettingSource } from '../core/settings-sources.js';
 import { ENV_NAMES, FILE_NAMES, type ConfigKey } from './setting-names.js';
 
@@ -30,7 +31,6 @@ import { ENV_NAMES, FILE_NAMES, type ConfigKey } from './setting-names.js';
 // src/core/settings-sources.ts, which also says what a `.env` may set). The names live in
 // setting-names.ts, the value parsers in parsers.ts, the file reader in config-file.ts; what
 // importers used from here before the split stays exported here.
-export { DEFAULT_SCOPE, type TokenAuthMethod } from '../shared/oauth-terms.js';
 export { isLoopbackHost } from '../core/url-rules.js';
 export { readConfigFile } from './config-file.js';
 export { checkConfigFileValue, DEFAULT_HTTP_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, parseIssuer, type LogoutBrowser } from './parsers.js';

@@ -2,12 +2,12 @@ import { createServer } from 'node:net';
 import { findBrowserLauncher } from '../auth/sign-in/method-choice.js';
 import { findExecutable } from '../browser/host-probe.js';
 import { splitCommandLine } from '../browser/open-browser.js';
-import type { HostFacts } from '../context.js';
+import type { HostFacts } from '../core/ports.js';
 import { KeychainUnavailableError, type KeychainPort } from '../store/keychain.js';
 import type { KeyCacheState } from '../store/key-cache.js';
 import { fail, ok, warn, type CheckResult } from './check.js';
 import { browserSetting } from '../shared/browser-setting.js';
-import type { CredentialStoreMode } from '../auth/ports.js';
+import type { CredentialStoreMode } from '../core/oauth-terms.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -1,5 +1,5 @@
 import { checkSameOrigin } from '../shared/endpoint-origin.js';
-import { DEFAULT_SCOPE } from '../shared/oauth-terms.js';
+import { DEFAULT_SCOPE } from '../core/oauth-terms.js';
 import { isSecureOrLoopback } from '../core/url-rules.js';
 import { isXtalkError } from '../errors.js';
 import { discoveryUrlFor, fetchDiscovery, type DiscoveredDocument } from '../oidc/discovery.js';

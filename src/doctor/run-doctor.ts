@@ -1,5 +1,5 @@
 import type { ConfigFlags } from '../config/resolve.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { isXtalkError } from '../errors.js';
 import { createProviderFetch } from '../net/proxy-fetch.js';
 import type { StyledText } from '../output/ui.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { displayName } from '../auth/account-view.js';
 import { selectAccount } from '../auth/select-account.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { ExitCode, isXtalkError } from '../errors.js';
 import { formatRelative } from '../output/time.js';
 import { fail, ok, warn, type CheckResult } from './check.js';

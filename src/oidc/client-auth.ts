@@ -1,4 +1,4 @@
-import type { TokenAuthMethod } from '../shared/oauth-terms.js';
+import type { TokenAuthMethod } from '../core/oauth-terms.js';
 import { ConfigError, ProviderError } from '../errors.js';
 import { quote } from './error-text.js';
 

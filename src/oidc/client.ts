@@ -1,7 +1,7 @@
 import * as oidc from 'openid-client';
 import { ProviderError, SessionExpiredError, XtalkError } from '../errors.js';
 import { anySignal } from '../shared/abort.js';
-import { DEFAULT_SCOPE } from '../shared/oauth-terms.js';
+import { DEFAULT_SCOPE } from '../core/oauth-terms.js';
 import { explainClientError, type ClientFacts } from './client-auth.js';
 import { pollDeviceToken, startDeviceAuthorization } from './device-grant.js';
 import { isRefusedEndpointUrl, refusedEndpointMessage, rejectedAlg } from './error-text.js';
@@ -10,13 +10,12 @@ import { describe, mapError, responseOf } from './map-error.js';
 import { setUpProvider, type ProviderFetches } from './provider-setup.js';
 import { afterSending, GRANT_ANSWER_SECONDS, grantFetch, notAnOAuthAnswer, retryDelayMs, salvageGrant, type GrantAnswer, type GrantTap } from './refresh-grant.js';
 import { delay, revokeToken } from './revocation.js';
-import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, ProviderSettings, RefreshOptions, RefreshResult, TokenResult } from './types.js';
+import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, ProviderSettings, RefreshOptions, RefreshResult, TokenResult } from '../core/provider-records.js';
 
 // The files of this folder: provider-setup.ts (discovery and the openid-client Configuration),
 // this class (the grants), refresh-grant.ts (the refresh grant's own fetch and its answer),
 // id-token-checks.ts (what xtalk checks beyond openid-client), device-grant.ts, revocation.ts,
-// map-error.ts (openid-client's errors to ours) and types.ts.
-export type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, LoginPrompt, ProviderSettings, RefreshOptions, RefreshResult, TokenResult } from './types.js';
+// map-error.ts (openid-client's errors to ours); the records it returns are core/provider-records.ts.
 export { AUTH_TIME_TOLERANCE_SECONDS } from './id-token-checks.js';
 
 /** Tokens an access token without `expires_in` is assumed to live for: short, so it is renewed early. */

@@ -1,7 +1,7 @@
 import * as oidc from 'openid-client';
 import { ProviderError, UsageError } from '../errors.js';
 import { describe, mapError } from './map-error.js';
-import type { DeviceAuthorization, DevicePoll } from './types.js';
+import type { DeviceAuthorization, DevicePoll } from '../core/provider-records.js';
 
 /** RFC 8628 device authorization grant: starting it, and one poll of the token endpoint. */
 

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ProviderError } from '../errors.js';
 import { quote } from './error-text.js';
-import type { AuthorizationRequest } from './types.js';
+import type { AuthorizationRequest } from '../core/provider-records.js';
 
 /**
  * The ID-token checks xtalk adds to openid-client's (which checks signature, iss, aud, exp, nonce):

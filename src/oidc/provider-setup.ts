@@ -1,5 +1,5 @@
 import * as oidc from 'openid-client';
-import type { TokenAuthMethod } from '../shared/oauth-terms.js';
+import type { TokenAuthMethod } from '../core/oauth-terms.js';
 import { CancelledError } from '../errors.js';
 import { checkSameOrigin } from '../shared/endpoint-origin.js';
 import { isLoopbackHost } from '../core/url-rules.js';
@@ -7,7 +7,7 @@ import { boundedFetch, withDeadline } from '../shared/bounded-fetch.js';
 import { basicAuthorization, requireSecret, type ClientFacts } from './client-auth.js';
 import { fetchDiscovery } from './discovery.js';
 import { asDiscoveryFailure, call } from './map-error.js';
-import type { ProviderSettings } from './types.js';
+import type { ProviderSettings } from '../core/provider-records.js';
 
 /**
  * From settings to a ready openid-client Configuration: discovery (see {@link fetchDiscovery}:

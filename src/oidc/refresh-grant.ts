@@ -1,6 +1,6 @@
 import { NetworkError, ProviderError, type XtalkError } from '../errors.js';
 import { bodyOf, boundedFetch } from '../shared/bounded-fetch.js';
-import type { TokenGrant } from '../shared/oauth-terms.js';
+import type { TokenGrant } from '../core/oauth-terms.js';
 
 /**
  * Once the refresh grant is on its way, its answer is awaited this long, whatever deadline the

@@ -1,4 +1,4 @@
-import type { Io } from '../auth/ports.js';
+import type { Io } from '../core/ports.js';
 import { CancelledError, UsageError } from '../errors.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Io } from '../auth/ports.js';
+import type { Io } from '../core/ports.js';
 import { escapeTerminalText, toSafeJson } from '../core/terminal-text.js';
 import { COLORS, PLAIN, type Palette } from './palette.js';
 import { redact } from './redact.js';

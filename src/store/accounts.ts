@@ -7,7 +7,8 @@ import * as meta from './meta-records.js';
 import { releaseReserveIfLow, secureRoom } from './room.js';
 import type { Sql } from './sql.js';
 import * as tokens from './token-tables.js';
-import type { AccountRecord, CredentialStoreKind, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken, TokenGrant } from './types.js';
+import type { AccountRecord, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken } from '../core/session-records.js';
+import type { CredentialStoreKind, TokenGrant } from '../core/oauth-terms.js';
 import * as users from './users.js';
 
 /**

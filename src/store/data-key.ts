@@ -7,7 +7,7 @@ import { fileSystemFault } from './store-errors.js';
 import type { KeyCachePort } from './key-cache.js';
 import { KeychainUnavailableError, type KeychainPort } from './keychain.js';
 import type { Sql } from './sql.js';
-import type { CredentialStoreKind, CredentialStoreMode } from './types.js';
+import type { CredentialStoreKind, CredentialStoreMode } from '../core/oauth-terms.js';
 import { forgetDataKeyRecord, recordDataKey, recordedCredentialStore, recordedKeyCheck, recordKeyCheck } from './meta-records.js';
 
 /** What the data key needs to know about its store. */

@@ -5,7 +5,7 @@ import type { ConnectionLease } from './shared-connections.js';
 import { systemKeyCache, type KeyCachePort } from './key-cache.js';
 import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from './keychain.js';
 import { Sql } from './sql.js';
-import type { CredentialStoreMode } from './types.js';
+import type { CredentialStoreMode } from '../core/oauth-terms.js';
 
 export { AccountStore } from './accounts.js';
 export { leaseConnection, MAX_SHARED_CONNECTIONS, type ConnectionLease } from './shared-connections.js';
@@ -13,7 +13,6 @@ export { UndecryptableTokenError } from './crypto.js';
 export { BUSY_TIMEOUT_MS, SCHEMA_VERSION } from './db.js';
 export { createSystemKeychain, KEYCHAIN_TIMEOUT_MS, KeychainUnavailableError, type KeychainPort } from './keychain.js';
 export type { KeyCachePort } from './key-cache.js';
-export type * from './types.js';
 
 /** Where the store lives and how its data key is kept. */
 export interface OpenStoreOptions {

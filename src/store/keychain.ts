@@ -1,4 +1,4 @@
-import type { Keychain } from '../auth/ports.js';
+import type { Keychain } from '../core/ports.js';
 import { KeychainError } from '../errors.js';
 // Static, not lazy: the read must be able to start before the caller's next synchronous work.
 import { askSecretService, checkSecretService } from './dbus-probe.js';
@@ -9,7 +9,7 @@ export const KEYCHAIN_SERVICE = 'xtalk';
 export const KEYCHAIN_TIMEOUT_MS = 3000;
 
 /**
- * The OS keychain as the store sees it: the core's Keychain port (src/auth/ports.ts). The signal
+ * The OS keychain as the store sees it: the core's Keychain port (src/core/ports.ts). The signal
  * every call gets comes from {@link guardKeychain}.
  */
 export type KeychainPort = Keychain;

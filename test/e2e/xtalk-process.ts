@@ -5,7 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { openStore, type CredentialStoreMode } from '../../src/store/index.js';
+import { openStore } from '../../src/store/index.js';
+import type { CredentialStoreMode } from '../../src/core/oauth-terms.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { ROOT, XTALK_BIN, type CliResult } from './cli.js';
 import { rawDb } from '../helpers/raw-db.js';

@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserVia, Context, HostFacts } from '../../src/context.js';
+import type { BrowserVia, HostFacts } from '../../src/core/ports.js';
+import type { Context } from '../../src/core/context.js';
 import { ProviderClient } from '../../src/oidc/client.js';
 import { openStore } from '../../src/store/index.js';
 import { isProcessAlive, launchProcess, sleep } from '../../src/system-context.js';

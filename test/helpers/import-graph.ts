@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import ts from 'typescript';
 
-/** One import between two files of src/ (paths relative to src/, e.g. `auth/ports.ts`). */
+/** One import between two files of src/ (paths relative to src/, e.g. `core/ports.ts`). */
 export interface ImportEdge {
   from: string;
   to: string;

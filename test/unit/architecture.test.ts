@@ -4,10 +4,12 @@ import { findCycles, importsOf, readImportGraph, type ImportEdge } from '../help
 
 /**
  * The floor plan of src/ (README, Development): an import goes to a lower floor, or stays inside
- * its folder. `cli → commands → doctor → auth (use cases + ports, with context.ts) → adapters
- * (oidc, store, loopback, browser, net) → config, output, shared → the core: errors, hints (the words for each error code) and core/ (one owner per trust rule)`. Adapters do not import
- * each other; config, output and shared import only each other and errors. The composition roots
- * wire everything together and nothing imports them.
+ * its folder. `cli → commands → doctor → auth (use cases) → adapters (oidc, store, loopback,
+ * browser, net) → config, output, shared → the core: core/ (the records, the ports, the Context
+ * type, one owner per trust rule), errors and hints (the words for each error code)`. Adapters do
+ * not import each other; config, output and shared import only each other and the core; the core
+ * imports nothing else of ours. The composition roots wire everything together and nothing imports
+ * them. No file is an exception: an adapter implements a port by importing it down from core/.
  */
 const FLOORS: Record<string, number> = {
   cli: 6,
@@ -24,26 +26,20 @@ const FLOORS: Record<string, number> = {
   shared: 1,
   'errors.ts': 0,
   'hints.ts': 0,
-  // The core (issue 21): one owner per trust rule (where a bearer may go, what a .env may set, what
-  // text may reach a terminal, who may use the loopback listener). Pure functions and tables.
+  // The records (session, provider), the ports, the Context type, and one owner per trust rule (where
+  // a bearer may go, what a .env may set, what text may reach a terminal, who may use the loopback
+  // listener). Types, pure functions and tables.
   core: 0,
 };
 /** Floors whose folders may import one another (circles are still refused, below). */
 const SHARED_FLOORS = new Set([0, 1]);
 /** main.ts and quick.ts (the CLI), index.ts and api/ (the Node API), the real machine's Context. */
 const ROOTS = new Set(['main.ts', 'quick.ts', 'index.ts', 'api', 'system-context.ts', 'system-services.ts']);
-/** The interfaces the use cases need; adapters and output implement them, so they may import its types. */
-const PORTS = 'auth/ports.ts';
-
-/**
- * Imports against the plan that are known and accepted, each with its reason. Keep this short: an
- * entry names the issue that removes it.
- */
-const ALLOWED: ReadonlyArray<{ from: string; to: string; why: string }> = [];
+/** The files of core/ that hold only types: what the use cases and the adapters speak in. */
+const TYPE_FILES = ['core/ports.ts', 'core/context.ts', 'core/session-records.ts', 'core/provider-records.ts'];
 
 /** The unit an import is judged by: a top-level folder of src/, or a top-level file. */
 function unitOf(path: string): string {
-  if (path === 'context.ts') return 'auth'; // the Context is the bundle of ports every use case gets
   return path.includes('/') ? path.slice(0, path.indexOf('/')) : path;
 }
 
@@ -54,16 +50,19 @@ function floorViolations(edges: readonly ImportEdge[]): string[] {
     const from = unitOf(e.from);
     const to = unitOf(e.to);
     const say = (why: string) => found.push(`${e.from} -> ${e.to}: ${why}`);
-    if (ALLOWED.some((a) => a.from === e.from && a.to === e.to)) continue;
     if (ROOTS.has(to) && !ROOTS.has(from)) say('nothing imports a composition root');
     else if (from === to || ROOTS.has(from)) continue;
-    else if (e.to === PORTS && e.typeOnly) continue;
-    else if (e.to === PORTS) say('outside auth/, the ports are imported as types only');
     else if (FLOORS[from] === undefined || FLOORS[to] === undefined) say(`${FLOORS[from] === undefined ? from : to} is not on the floor plan`);
     else if (FLOORS[from]! < FLOORS[to]!) say(`${from} is below ${to}`);
     else if (FLOORS[from] === FLOORS[to] && !SHARED_FLOORS.has(FLOORS[from]!)) say(`${from} and ${to} are on the same floor and do not import each other`);
   }
   return found;
+}
+
+/** The imports of core/ that leave it for anything but errors.ts and hints.ts. */
+export function coreLeaks(edges: readonly ImportEdge[]): string[] {
+  const inCore = (path: string) => unitOf(path) === 'core' || path === 'errors.ts' || path === 'hints.ts';
+  return edges.filter((e) => unitOf(e.from) === 'core' && !inCore(e.to)).map((e) => `${e.from} -> ${e.to}`);
 }
 
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
@@ -86,9 +85,15 @@ describe('the floor plan of src/', () => {
     expect(floorViolations(graph)).toEqual([]);
   });
 
-  it('keeps the ports free of code: only types from below, plain terms from config/shared, errors', () => {
-    const fine = (e: ImportEdge) => e.to === 'errors.ts' || FLOORS[unitOf(e.to)] === 1 || (e.typeOnly && FLOORS[unitOf(e.to)]! < FLOORS.auth!);
-    expect(graph.filter((e) => e.from === PORTS && !fine(e))).toEqual([]);
+  it('keeps the core to itself: it imports nothing of ours outside core/, errors.ts and hints.ts', () => {
+    expect(coreLeaks(graph)).toEqual([]);
+    // core/ holds the records, the ports and the Context, so every adapter imports them from there.
+    for (const file of TYPE_FILES) expect(graph.some((e) => e.to === file)).toBe(true);
+  });
+
+  it('keeps the records, the ports and the Context free of code: types only, from core/', () => {
+    const fine = (e: ImportEdge) => e.typeOnly && unitOf(e.to) === 'core';
+    expect(graph.filter((e) => TYPE_FILES.includes(e.from) && !fine(e))).toEqual([]);
   });
 });
 
@@ -123,22 +128,49 @@ describe('the structure check itself', () => {
 
   it('refuses imports that run up the floors, across adapters, or into a root', () => {
     expect(floorViolations([edge('commands/exec.ts', 'cli/program.ts', true)])).toEqual(['commands/exec.ts -> cli/program.ts: commands is below cli']);
-    expect(floorViolations([edge('oidc/discovery.ts', 'store/types.ts', true)])).toEqual(['oidc/discovery.ts -> store/types.ts: oidc and store are on the same floor and do not import each other']);
+    expect(floorViolations([edge('oidc/discovery.ts', 'store/accounts.ts', true)])).toEqual(['oidc/discovery.ts -> store/accounts.ts: oidc and store are on the same floor and do not import each other']);
     expect(floorViolations([edge('config/x.ts', 'store/db.ts')])).toEqual(['config/x.ts -> store/db.ts: config is below store']);
     expect(floorViolations([edge('auth/x.ts', 'system-context.ts')])).toEqual(['auth/x.ts -> system-context.ts: nothing imports a composition root']);
-    expect(floorViolations([edge('store/x.ts', 'auth/ports.ts')])).toEqual(['store/x.ts -> auth/ports.ts: outside auth/, the ports are imported as types only']);
     expect(floorViolations([edge('magic/x.ts', 'errors.ts')])).toEqual(['magic/x.ts -> errors.ts: magic is not on the floor plan']);
   });
 
-  it('accepts imports down the floors, inside a folder, of the ports as types, and from the roots', () => {
+  it('makes no exception for ports or the Context: an adapter or the core importing up is refused, even type-only', () => {
+    expect(floorViolations([edge('store/x.ts', 'auth/ports.ts', true)])).toEqual(['store/x.ts -> auth/ports.ts: store is below auth']);
+    expect(floorViolations([edge('browser/open-browser.ts', 'auth/ports.ts', true)])).toEqual(['browser/open-browser.ts -> auth/ports.ts: browser is below auth']);
+    expect(floorViolations([edge('output/ui.ts', 'auth/ports.ts', true)])).toEqual(['output/ui.ts -> auth/ports.ts: output is below auth']);
+    // A file at the top of src/ is judged as itself: context.ts is not counted as auth.
+    expect(floorViolations([edge('auth/x.ts', 'context.ts', true)])).toEqual(['auth/x.ts -> context.ts: context.ts is not on the floor plan']);
+    expect(floorViolations([edge('core/ports.ts', 'store/types.ts', true)])).toEqual(['core/ports.ts -> store/types.ts: core is below store']);
+    expect(floorViolations([edge('core/oauth-terms.ts', 'shared/abort.ts')])).toEqual(['core/oauth-terms.ts -> shared/abort.ts: core is below shared']);
+  });
+
+  it('finds what the core imports from outside it', () => {
+    const edges = [
+      edge('core/ports.ts', 'core/session-records.ts', true),
+      edge('core/bearer-destination.ts', 'errors.ts'),
+      edge('core/x.ts', 'hints.ts'),
+      edge('core/context.ts', 'config/paths.ts', true),
+      edge('core/context.ts', 'store/index.ts', true),
+      edge('store/keychain.ts', 'core/ports.ts', true),
+    ];
+    expect(coreLeaks(edges)).toEqual(['core/context.ts -> config/paths.ts', 'core/context.ts -> store/index.ts']);
+  });
+
+  it('accepts imports down the floors (the ports and records from core/), inside a folder, and from the roots', () => {
     const fine = [
       edge('cli/run.ts', 'commands/token.ts'),
       edge('commands/token.ts', 'auth/refresh/single-flight.ts'),
       edge('auth/refresh/single-flight.ts', 'auth/provider-for.ts'),
       edge('auth/sign-in/redirect.ts', 'loopback/server.ts'),
-      edge('store/accounts.ts', 'auth/ports.ts', true),
-      edge('output/ui.ts', 'auth/ports.ts', true),
+      edge('auth/sign-in/sign-in.ts', 'core/context.ts', true),
+      edge('store/accounts.ts', 'core/ports.ts', true),
+      edge('store/accounts.ts', 'core/session-records.ts', true),
+      edge('oidc/client.ts', 'core/provider-records.ts', true),
+      edge('output/ui.ts', 'core/ports.ts', true),
+      edge('config/paths.ts', 'core/context.ts', true),
       edge('config/resolve.ts', 'output/ui.ts'),
+      edge('core/bearer-destination.ts', 'errors.ts'),
+      edge('errors.ts', 'core/x.ts'),
       edge('main.ts', 'cli/run.ts'),
       edge('system-context.ts', 'store/index.ts'),
     ];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pollForDeviceTokens } from '../../src/auth/sign-in/device-flow.js';
 import { CancelledError, ProviderError, XtalkError } from '../../src/errors.js';
-import type { DevicePoll, TokenResult } from '../../src/oidc/client.js';
+import type { DevicePoll, TokenResult } from '../../src/core/provider-records.js';
 
 const RESULT: TokenResult = {
   grant: { accessToken: 'at', tokenType: 'Bearer', scope: null, expiresAt: 0, refreshToken: null },

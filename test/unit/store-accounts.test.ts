@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
-import { openStore, type AccountStore, type SessionIdentity, type TokenGrant } from '../../src/store/index.js';
+import { openStore, type AccountStore } from '../../src/store/index.js';
+import type { SessionIdentity } from '../../src/core/session-records.js';
+import type { TokenGrant } from '../../src/core/oauth-terms.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
 import { rawDb } from '../helpers/raw-db.js';
 

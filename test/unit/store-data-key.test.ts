@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KeychainError, SessionExpiredError, StoreError } from '../../src/errors.js';
-import { openStore, KeychainUnavailableError, type AccountStore, type CredentialStoreMode, type SessionIdentity, type TokenGrant } from '../../src/store/index.js';
+import { openStore, KeychainUnavailableError, type AccountStore } from '../../src/store/index.js';
+import type { CredentialStoreMode, TokenGrant } from '../../src/core/oauth-terms.js';
+import type { SessionIdentity } from '../../src/core/session-records.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
 
 const T0 = Date.UTC(2025, 0, 1);

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { assertSafeBrowserUrl } from '../../browser/url-guard.js';
-import type { Context } from '../../context.js';
+import type { Context } from '../../core/context.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { startCallbackServer } from '../../loopback/server.js';
 import type { Ui } from '../../output/ui.js';
 import { discoverFor } from '../provider-for.js';
 import { warnOnceAboutRefusedPeers } from '../refused-peer.js';
 import { findBrowserLauncher } from '../sign-in/method-choice.js';
-import type { AccountRecord } from '../ports.js';
+import type { AccountRecord } from '../../core/session-records.js';
 
 /** Where the provider sends the browser after the sign-out; register `http://127.0.0.1/logout-callback`. */
 export const POST_LOGOUT_PATH = '/logout-callback';

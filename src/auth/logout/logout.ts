@@ -1,10 +1,11 @@
-import type { Context } from '../../context.js';
+import type { Context } from '../../core/context.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { ConfigError, RevocationFailedError, SessionExpiredError, XtalkError } from '../../errors.js';
 import type { Ui } from '../../output/ui.js';
 import { displayName } from '../account-view.js';
 import { discoverFor } from '../provider-for.js';
-import type { AccountRecord, OpenIdProvider, TokenStore } from '../ports.js';
+import type { AccountRecord } from '../../core/session-records.js';
+import type { OpenIdProvider, TokenStore } from '../../core/ports.js';
 
 export interface LogoutDeps {
   ctx: Pick<Context, 'now' | 'discover' | 'faultPoint'>;

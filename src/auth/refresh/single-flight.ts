@@ -1,5 +1,5 @@
 import { personClaims } from '../account-view.js';
-import type { Context } from '../../context.js';
+import type { Context } from '../../core/context.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import {
   CancelledError,
@@ -15,7 +15,9 @@ import { quote } from '../../oidc/error-text.js';
 import { GRANT_ANSWER_SECONDS } from '../../oidc/refresh-grant.js';
 import type { Ui } from '../../output/ui.js';
 import { discoverFor } from '../provider-for.js';
-import type { AccountRecord, OpenIdProvider, RefreshFailure, RefreshResult, StoredAccessToken, TokenStore } from '../ports.js';
+import type { AccountRecord, RefreshFailure, StoredAccessToken } from '../../core/session-records.js';
+import type { OpenIdProvider, TokenStore } from '../../core/ports.js';
+import type { RefreshResult } from '../../core/provider-records.js';
 import { anySignal } from '../../shared/abort.js';
 
 /** The default refresh margin; capped at half the token's lifetime so short-lived tokens don't refresh on every call. */

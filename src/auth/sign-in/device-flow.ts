@@ -2,7 +2,8 @@ import { isSafeBrowserUrl } from '../../browser/url-guard.js';
 import { ProviderError, XtalkError } from '../../errors.js';
 import type { BrowserLauncher } from './method-choice.js';
 import { saveSignIn, type ClientConfig, type LoginDeps } from './save-session.js';
-import type { AccountRecord, DeviceAuthorization, DevicePoll, TokenResult } from '../ports.js';
+import type { AccountRecord } from '../../core/session-records.js';
+import type { DeviceAuthorization, DevicePoll, TokenResult } from '../../core/provider-records.js';
 
 /** RFC 8628 §3.5: without an `interval` from the provider, poll every 5 s; `slow_down` adds 5 s. */
 export const DEFAULT_POLL_INTERVAL_MS = 5000;

@@ -1,4 +1,4 @@
-import type { BrowserVia } from '../../context.js';
+import type { BrowserVia } from '../../core/ports.js';
 import { UsageError } from '../../errors.js';
 import { browserSetting } from '../../shared/browser-setting.js';
 

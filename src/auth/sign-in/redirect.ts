@@ -7,7 +7,8 @@ import { warnOnceAboutRefusedPeers } from '../refused-peer.js';
 import type { BrowserLauncher } from './method-choice.js';
 import { saveSignIn, type ClientConfig, type LoginDeps } from './save-session.js';
 import { readPastedCallback, type PasteReader } from './paste-callback.js';
-import type { AccountRecord, LoginPrompt } from '../ports.js';
+import type { AccountRecord } from '../../core/session-records.js';
+import type { LoginPrompt } from '../../core/provider-records.js';
 
 export type { ClientConfig, LoginDeps } from './save-session.js';
 

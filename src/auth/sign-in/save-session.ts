@@ -1,9 +1,11 @@
 import { personClaims } from '../account-view.js';
-import type { Context } from '../../context.js';
+import type { Context } from '../../core/context.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { ProviderError } from '../../errors.js';
 import type { Ui } from '../../output/ui.js';
-import type { AccountRecord, OpenIdProvider, SessionIdentity, TokenResult, TokenStore } from '../ports.js';
+import type { AccountRecord, SessionIdentity } from '../../core/session-records.js';
+import type { OpenIdProvider, TokenStore } from '../../core/ports.js';
+import type { TokenResult } from '../../core/provider-records.js';
 
 export type ClientConfig = ResolvedConfig & { issuer: string; clientId: string };
 

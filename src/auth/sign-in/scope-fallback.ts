@@ -1,7 +1,9 @@
 import { ProviderError } from '../../errors.js';
 import type { Ui } from '../../output/ui.js';
 import type { ClientConfig } from './save-session.js';
-import { DEFAULT_SCOPE, type AccountRecord, type OpenIdProvider, type TokenStore } from '../ports.js';
+import { DEFAULT_SCOPE } from '../../core/oauth-terms.js';
+import type { AccountRecord } from '../../core/session-records.js';
+import type { OpenIdProvider, TokenStore } from '../../core/ports.js';
 
 /** What to drop, in order, when a provider without `scopes_supported` answers `invalid_scope`. */
 const FALLBACKS = [DEFAULT_SCOPE, 'openid profile email', 'openid'];

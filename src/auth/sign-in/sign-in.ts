@@ -1,4 +1,4 @@
-import type { Context } from '../../context.js';
+import type { Context } from '../../core/context.js';
 import { ProviderError, UsageError } from '../../errors.js';
 import type { Ui } from '../../output/ui.js';
 import { displayName } from '../account-view.js';
@@ -9,7 +9,9 @@ import { signInWithScopes } from './scope-fallback.js';
 import { acquireLoginLock } from './login-lock.js';
 import { chooseLoginMethod, sshForwardHint, type LoginMethodChoice } from './method-choice.js';
 import type { ClientConfig, LoginDeps } from './save-session.js';
-import type { AccountRecord, LoginPrompt, TokenStore } from '../ports.js';
+import type { AccountRecord } from '../../core/session-records.js';
+import type { LoginPrompt } from '../../core/provider-records.js';
+import type { TokenStore } from '../../core/ports.js';
 
 /** How the user asked to sign in; none of the flags set means "choose by yourself". */
 export interface SignInRequest {

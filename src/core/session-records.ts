@@ -1,4 +1,8 @@
-export type { CredentialStoreKind, CredentialStoreMode, TokenGrant } from '../shared/oauth-terms.js';
+/**
+ * The session records the use cases and the ports speak in: an account, who signed in, the stored
+ * tokens and a remembered refresh failure. The store (store/) keeps them in SQLite; its row shapes
+ * stay there.
+ */
 
 /** A stored `user` row, decoded. */
 export interface AccountRecord {

@@ -1,4 +1,10 @@
-import type { TokenAuthMethod, TokenGrant } from '../shared/oauth-terms.js';
+import type { TokenAuthMethod, TokenGrant } from './oauth-terms.js';
+
+/**
+ * The provider records the use cases and the ports speak in: how to reach one provider as one
+ * client, an authorization request, token and device answers. The provider client (oidc/) makes
+ * them from openid-client's; nothing here depends on it.
+ */
 
 /** What the OIDC layer needs to talk to one provider as one client. */
 export interface ProviderSettings {

@@ -1,7 +1,7 @@
 /**
  * Words the use cases and the adapters share: the default scopes, how a client authenticates, the
  * shape of a token response and where the data key lives. Plain data, no imports: oidc/, store/ and
- * config/ all read them without importing each other.
+ * config/ all read them from the core without importing each other.
  */
 
 export const DEFAULT_SCOPE = 'openid profile email offline_access';

@@ -1,8 +1,15 @@
-import type { XtalkPaths } from './config/paths.js';
-import type { ConnectionLease } from './store/index.js';
-import type { Browser, Clock, CredentialStoreMode, Io, OpenIdProvider, ProcessLauncher, ProviderSettings, TokenStore } from './auth/ports.js';
+import type { Browser, Clock, Io, OpenIdProvider, ProcessLauncher, TokenStore } from './ports.js';
+import type { ProviderSettings } from './provider-records.js';
+import type { CredentialStoreMode } from './oauth-terms.js';
 
-export type { BrowserVia, HostFacts, Io } from './auth/ports.js';
+/** Where xtalk keeps its database, key file and config file (config/paths.ts resolves them). */
+export interface XtalkPaths {
+  dataDir: string;
+  configDir: string;
+  dbPath: string;
+  keyFilePath: string;
+  configFile: string;
+}
 
 export interface StoreRequest {
   paths: XtalkPaths;
@@ -10,8 +17,6 @@ export interface StoreRequest {
   /** How long a keychain key may stay in the kernel key cache (`XTALK_KEY_CACHE_SECONDS`; 0: not at all). */
   keyCacheSeconds: number;
   warn: (message: string) => void;
-  /** An open connection to use instead of opening one (the Node API's shared ones); never closed by the store. */
-  connection?: ConnectionLease;
   /**
    * The command will write whatever happens (login, logout): open the store read-write at once, so
    * one that cannot take the write fails before anything happens at the provider. Otherwise reads
@@ -21,7 +26,7 @@ export interface StoreRequest {
 }
 
 /**
- * Everything a command may touch outside its own memory, as the ports of src/auth/ports.ts; the
+ * Everything a command may touch outside its own memory, as the ports of core/ports.ts; the
  * real machine's is built in system-context.ts, tests build one from test/fakes.
  */
 export interface Context extends Clock, Browser {

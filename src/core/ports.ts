@@ -1,18 +1,14 @@
 /**
- * The ports of the core: what the use cases in auth/ (and the commands above them) need from the
- * outside world, as interfaces. The adapters implement them — store/ (TokenStore, Keychain), oidc/
- * (OpenIdProvider), browser/ (Browser), system-services.ts (Clock, ProcessLauncher) — by shape,
- * without importing this file; tests build them from test/fakes. This file holds no code: it
- * imports only types (the record shapes the store and the provider client define) and re-exports
- * the default scope, so every floor may import its types (test/unit/architecture.test.ts).
+ * The ports: what the use cases in auth/ (and the commands above them) need from the outside
+ * world, as interfaces. The adapters implement them — store/ (TokenStore, Keychain), oidc/
+ * (OpenIdProvider), browser/ (Browser), system-services.ts (Clock, ProcessLauncher) — importing
+ * their types and the records they speak in down from the core; tests build them from test/fakes.
+ * This file holds no code.
  */
-import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, RefreshOptions, RefreshResult, TokenResult } from '../oidc/client.js';
-import type { AccountRecord, CredentialStoreKind, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken, TokenGrant } from '../store/types.js';
+import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, RefreshOptions, RefreshResult, TokenResult } from './provider-records.js';
+import type { AccountRecord, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken } from './session-records.js';
+import type { CredentialStoreKind, TokenGrant } from './oauth-terms.js';
 import type { Readable, Writable } from 'node:stream';
-
-export type { AccountRecord, CredentialStoreKind, CredentialStoreMode, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken, TokenGrant } from '../store/types.js';
-export type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, LoginPrompt, ProviderSettings, RefreshOptions, RefreshResult, TokenResult } from '../oidc/client.js';
-export { DEFAULT_SCOPE } from '../shared/oauth-terms.js';
 
 /** The process's streams and what we know about them. */
 export interface Io {
