@@ -4,13 +4,16 @@ import { findCycles, importsOf, readImportGraph, type ImportEdge } from '../help
 
 /**
  * The floor plan of src/ (README, Development): an import goes to a lower floor, or stays inside
- * its folder. `cli → commands → doctor → auth (use cases + ports, with context.ts) → adapters
+ * its folder. `cli | quick → commands → doctor → auth (use cases + ports, with context.ts) → adapters
  * (oidc, store, loopback, browser, net) → config, output, shared → the core: errors, hints (the words for each error code) and core/ (one owner per trust rule)`. Adapters do not import
  * each other; config, output and shared import only each other and errors. The composition roots
  * wire everything together and nothing imports them.
  */
 const FLOORS: Record<string, number> = {
   cli: 6,
+  // The quick path (issue 22): token and whoami without commander, from the commands' own option
+  // tables; the other way into the commands beside cli/, so the two do not import each other.
+  quick: 6,
   commands: 5,
   doctor: 4,
   auth: 3,
