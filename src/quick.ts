@@ -1,8 +1,9 @@
 import { attachProcessEdge } from './cli/process-edge.js';
 import { reportError } from './cli/report.js';
-import { parseFastArgs, runFastCommand } from './commands/fast-path.js';
 import type { Context } from './core/context.js';
 import type { Io } from './core/ports.js';
+import { parseQuickArgs } from './quick/parse-args.js';
+import { runQuickCommand } from './quick/run.js';
 import { createLocalContext } from './system-context.js';
 
 /**
@@ -13,11 +14,11 @@ import { createLocalContext } from './system-context.js';
  * over before anything was written, and bin/xtalk.cjs starts the full program (dist/main.js), which
  * does it all again with openid-client at hand.
  *
- * Resolves with the exit code, or undefined when the run was handed over (or is not a fast form).
+ * Resolves with the exit code, or undefined when the run was handed over (or is not a quick form).
  */
 export async function runQuick(argv: readonly string[]): Promise<number | undefined> {
-  const fast = parseFastArgs(argv);
-  if (!fast) return undefined;
+  const quick = parseQuickArgs(argv);
+  if (!quick) return undefined;
   const edge = attachProcessEdge();
   const handOver = () => Promise.reject(new HandOver());
   const local = createLocalContext(edge);
@@ -29,13 +30,13 @@ export async function runQuick(argv: readonly string[]): Promise<number | undefi
   const ctx: Context = { ...local, io, discover: handOver, openBrowser: handOver, probeHost: handOver };
   let code: number;
   try {
-    code = await runFastCommand(fast, ctx);
+    code = await runQuickCommand(quick, ctx);
   } catch (e) {
     if (e instanceof HandOver) {
       edge.detach();
       return undefined;
     }
-    code = reportError(e, ctx, Boolean(fast.opts.debug));
+    code = reportError(e, ctx, Boolean(quick.opts.debug));
   }
   if (held.length > 0) edge.stream(2).write(held.join(''));
   edge.finish(code);

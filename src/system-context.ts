@@ -1,6 +1,6 @@
 import type { Context } from './core/context.js';
 import type { ProcessEdge } from './cli/process-edge.js';
-import { readKeychainKeyEarly } from './store/index.js';
+import { createEarlyKeyReads } from './quick/early-key-read.js';
 import { createLocalServices, systemDiscover } from './system-services.js';
 
 /** The real machine: process streams, the system browser, keychain and network. */
@@ -27,6 +27,7 @@ export type LocalContext = Omit<Context, 'openBrowser' | 'probeHost' | 'discover
  */
 export function createLocalContext(edge: Pick<ProcessEdge, 'signal' | 'stream' | 'writeOut'>): LocalContext {
   const env = process.env;
+  const early = createEarlyKeyReads({ env, platform: process.platform });
   return {
     io: {
       get stdin() {
@@ -53,8 +54,8 @@ export function createLocalContext(edge: Pick<ProcessEdge, 'signal' | 'stream' |
     cwd: process.cwd(),
     platform: process.platform,
     signal: edge.signal,
-    ...createLocalServices(env),
-    readKeyEarly: ({ paths, mode, keyCacheSeconds }) => readKeychainKeyEarly(paths.dbPath, mode, keyCacheSeconds),
+    ...createLocalServices(env, early.take),
+    readKeyEarly: ({ paths, mode, keyCacheSeconds }) => early.start(paths.dbPath, mode, keyCacheSeconds),
   };
 }
 

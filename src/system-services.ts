@@ -3,7 +3,7 @@ import { writeSync } from 'node:fs';
 import type { LaunchedProcess, TokenStore } from './core/ports.js';
 import type { Context, StoreRequest } from './core/context.js';
 import { CancelledError } from './errors.js';
-import { openStore, type ConnectionLease } from './store/index.js';
+import { openStore, type ConnectionLease, type EarlyKeyRead } from './store/index.js';
 
 /**
  * A store request that may bring an open connection to use instead of opening one (the Node API's
@@ -27,7 +27,8 @@ export function createSystemServices(env: Readonly<Record<string, string | undef
   return { ...createLocalServices(env), discover: systemDiscover(env) };
 }
 
-export function createLocalServices(env: Readonly<Record<string, string | undefined>>): LocalServices {
+/** `takeEarlyRead`: the keychain read this run started before opening the store (src/quick/early-key-read.ts). */
+export function createLocalServices(env: Readonly<Record<string, string | undefined>>, takeEarlyRead?: (dbPath: string) => EarlyKeyRead | undefined): LocalServices {
   return {
     now: () => Date.now(),
     sleep,
@@ -35,7 +36,17 @@ export function createLocalServices(env: Readonly<Record<string, string | undefi
     isProcessAlive,
     launch: launchProcess,
     openStore: ({ paths, mode, keyCacheSeconds, warn, connection, writing }) =>
-      openStore({ dbPath: paths.dbPath, keyFilePath: paths.keyFilePath, mode, keyCacheSeconds, warn, connection, writing, faultPoint: (name) => hangAtFaultPoint(env, name) }),
+      openStore({
+        dbPath: paths.dbPath,
+        keyFilePath: paths.keyFilePath,
+        mode,
+        keyCacheSeconds,
+        warn,
+        connection,
+        writing,
+        early: takeEarlyRead?.(paths.dbPath),
+        faultPoint: (name) => hangAtFaultPoint(env, name),
+      }),
     faultPoint: async (name) => {
       if (env.XTALK_TEST_FAULT_POINT !== name) return;
       process.stderr.write(`xtalk-fault-point:${name}\n`);

@@ -5,6 +5,7 @@ import { dotenvNotice } from '../config/dotenv-notice.js';
 import { createUi, type Ui } from '../output/ui.js';
 import type { TokenStore } from '../core/ports.js';
 import { UsageError } from '../errors.js';
+import { addOptions, COMMON_OPTIONS } from './options.js';
 
 declare module 'commander' {
   interface Command {
@@ -25,10 +26,8 @@ export interface CommonOptions {
 
 /** Adds `--account` and `--debug` (and `--json` when the command has data for stdout). */
 export function addCommonOptions(cmd: Command, opts: { json?: boolean } = {}): Command {
-  cmd.option('--account <username|email|sub>', 'act on this stored account instead of the current one');
-  if (opts.json) cmd.option('--json', 'print a JSON document on stdout');
-  cmd.option('--debug', 'print diagnostics on stderr (secrets redacted)');
-  return cmd;
+  const { account, json, debug } = COMMON_OPTIONS;
+  return addOptions(cmd, opts.json ? { account, json, debug } : { account, debug });
 }
 
 /** Per-run services a command needs: configuration, output, and the store opened on first use. */

@@ -2,28 +2,28 @@ import type { Command } from 'commander';
 import { toTokenJson } from '../auth/account-view.js';
 import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, parseMinTtl, type CommonOptions } from './command-env.js';
+import { createCommandEnv, parseMinTtl } from './command-env.js';
+import { addOptions, COMMON_OPTIONS, type OptionsOf, type OptionTable } from './options.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../errors.js';
 
-export interface TokenOptions extends CommonOptions {
-  /** Alias of `--format json`. */
-  json?: boolean;
-  /** `raw` (default), `header` or `json`; validated in runToken so the fast path and commander agree. */
-  format?: string;
-  /** Seconds, as typed; validated in runToken for the same reason. */
-  minTtl?: string;
-}
+/**
+ * The options of `xtalk token`, for commander and the quick path alike (see ./options.ts). The
+ * values are taken as typed and validated in runToken, so both ways in say the same of a bad one.
+ */
+export const TOKEN_OPTIONS = {
+  minTtl: { flag: '--min-ttl', value: 'seconds', description: 'refresh when the token expires within this many seconds (default 60, at most half its lifetime)' },
+  format: { flag: '--format', value: 'format', description: 'raw (the token), header (an Authorization header line) or json', default: 'raw' },
+  // --json is an alias of --format json.
+  ...COMMON_OPTIONS,
+} as const satisfies OptionTable;
+
+export type TokenOptions = OptionsOf<typeof TOKEN_OPTIONS>;
 
 const FORMATS = ['raw', 'header', 'json'] as const;
 
 export function registerToken(program: Command, ctx: Context): void {
-  const cmd = program
-    .command('token')
-    .description('Print a valid access token (refreshed first when it expires soon).')
-    .option('--min-ttl <seconds>', 'refresh when the token expires within this many seconds (default 60, at most half its lifetime)')
-    .option('--format <format>', 'raw (the token), header (an Authorization header line) or json', 'raw');
-  addCommonOptions(cmd, { json: true });
+  const cmd = addOptions(program.command('token').description('Print a valid access token (refreshed first when it expires soon).'), TOKEN_OPTIONS);
   cmd.addHelpText(
     'after',
     `

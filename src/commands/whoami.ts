@@ -3,22 +3,22 @@ import { displayName, toAccountJson, type AccountJson } from '../auth/account-vi
 import { discoverFor } from '../auth/provider-for.js';
 import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
+import { createCommandEnv } from './command-env.js';
+import { addOptions, COMMON_OPTIONS, type OptionsOf, type OptionTable } from './options.js';
 import type { Context } from '../core/context.js';
 import { ExitCode } from '../errors.js';
 import { formatRelative } from '../output/time.js';
 
-export interface WhoamiOptions extends CommonOptions {
-  json?: boolean;
-  verify?: boolean;
-}
+/** The options of `xtalk whoami`, for commander and the quick path alike (see ./options.ts). */
+export const WHOAMI_OPTIONS = {
+  verify: { flag: '--verify', description: 'also ask the provider (userinfo) whether the session is still accepted' },
+  ...COMMON_OPTIONS,
+} as const satisfies OptionTable;
+
+export type WhoamiOptions = OptionsOf<typeof WHOAMI_OPTIONS>;
 
 export function registerWhoami(program: Command, ctx: Context): void {
-  const cmd = program
-    .command('whoami')
-    .description('Show the signed-in account (read from the local store; no network unless --verify).')
-    .option('--verify', 'also ask the provider (userinfo) whether the session is still accepted');
-  addCommonOptions(cmd, { json: true });
+  const cmd = addOptions(program.command('whoami').description('Show the signed-in account (read from the local store; no network unless --verify).'), WHOAMI_OPTIONS);
   cmd.addHelpText(
     'after',
     `

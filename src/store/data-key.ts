@@ -21,13 +21,13 @@ export interface DataKeyDeps {
   warn: (message: string) => void;
   /** Crash tests stop the process at the named point (see `faultPoint` in the Context). */
   faultPoint?: (name: string) => void;
-  /** A keychain read started before the store opened (see readKeychainKeyEarly); used once. */
+  /** A keychain read started before the store opened (src/quick/early-key-read.ts); used once. */
   early?: EarlyKeyRead | undefined;
   /** The kernel key cache of a keychain key (Linux); undefined where there is none. */
   keyCache?: KeyCachePort | undefined;
 }
 
-/** What readKeychainKeyEarly found or started: the cached copy of the key, else the keychain read. */
+/** What an early read (src/quick/early-key-read.ts) found or started: the cached copy of the key, else the keychain read. */
 export interface EarlyKeyRead {
   account: string;
   cached: Buffer | null;

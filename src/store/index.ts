@@ -1,5 +1,5 @@
 import { AccountStore } from './accounts.js';
-import { DataKey, keychainAccount, type EarlyKeyRead } from './data-key.js';
+import { DataKey, type EarlyKeyRead } from './data-key.js';
 import { openDatabase, openForReading } from './db.js';
 import type { ConnectionLease } from './shared-connections.js';
 import { systemKeyCache, type KeyCachePort } from './key-cache.js';
@@ -11,8 +11,9 @@ export { AccountStore } from './accounts.js';
 export { leaseConnection, MAX_SHARED_CONNECTIONS, type ConnectionLease } from './shared-connections.js';
 export { UndecryptableTokenError } from './crypto.js';
 export { BUSY_TIMEOUT_MS, SCHEMA_VERSION } from './db.js';
-export { createSystemKeychain, KEYCHAIN_TIMEOUT_MS, KeychainUnavailableError, type KeychainPort } from './keychain.js';
-export type { KeyCachePort } from './key-cache.js';
+export { createSystemKeychain, KEYCHAIN_TIMEOUT_MS, KeychainUnavailableError, type KeychainHost, type KeychainPort } from './keychain.js';
+export { keychainAccount, type EarlyKeyRead } from './data-key.js';
+export { systemKeyCache, type KeyCachePort } from './key-cache.js';
 
 /** Where the store lives and how its data key is kept. */
 export interface OpenStoreOptions {
@@ -31,6 +32,8 @@ export interface OpenStoreOptions {
    */
   keyCacheSeconds?: number;
   keyCache?: KeyCachePort;
+  /** A keychain read of this store's data key started before it opened (src/quick/early-key-read.ts); only with the system keychain. */
+  early?: EarlyKeyRead;
   /** Open read-write at once (see StoreRequest.writing); otherwise read-only until the first write. */
   writing?: boolean;
   /** Receives the one-line warning when `auto` falls back to the key file. */
@@ -54,7 +57,7 @@ export interface OpenStoreOptions {
 export function openStore(opts: OpenStoreOptions): AccountStore {
   const timeoutMs = opts.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;
   const keychain = opts.keychain ? guardKeychain(opts.keychain, timeoutMs) : createSystemKeychain({ timeoutMs });
-  const early = opts.keychain ? undefined : takeEarlyRead(opts.dbPath);
+  const early = opts.keychain ? undefined : opts.early;
   const keyCache = opts.keyCache ?? (opts.keychain ? undefined : systemKeyCache(opts.keyCacheSeconds ?? 0));
   const reader = opts.connection || opts.writing ? undefined : openForReading(opts.dbPath);
   const sql = opts.connection
@@ -65,37 +68,4 @@ export function openStore(opts: OpenStoreOptions): AccountStore {
   const faultPoint = opts.faultPoint ?? (() => {});
   const dataKey = new DataKey({ sql, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint, early, keyCache });
   return new AccountStore(sql, dataKey, faultPoint, opts.warn);
-}
-
-const earlyReads = new Map<string, EarlyKeyRead>();
-
-/**
- * Starts reading the data key of the store at `dbPath` from the OS keychain (the Secret Service on
- * Linux) and resolves once the request has left, so the bus and the keyring answer while the
- * caller opens the store; the next {@link openStore} of that path uses the answer when the store
- * records a keychain key, and ignores it otherwise. The read is the usual guarded one: same 3 s
- * limit, same failures. Only where a session bus is configured: elsewhere there is nothing to overlap.
- * A copy of the key in the kernel key cache (`keyCacheSeconds` > 0) replaces the read; the store
- * checks that copy against its own record before using it, and reads the keychain when it fails.
- */
-export async function readKeychainKeyEarly(dbPath: string, mode: CredentialStoreMode, keyCacheSeconds = 0): Promise<void> {
-  if (mode === 'file' || process.platform === 'darwin' || process.platform === 'win32' || !process.env.DBUS_SESSION_BUS_ADDRESS) return;
-  const account = keychainAccount(dbPath);
-  const cached = systemKeyCache(keyCacheSeconds)?.read(account) ?? null;
-  if (cached) {
-    earlyReads.set(dbPath, { account, cached, secret: undefined });
-    return;
-  }
-  const secret = createSystemKeychain().get(account);
-  // Unused when the store turns out to keep its key in a file; its failure then matters to nobody.
-  secret.catch(() => undefined);
-  earlyReads.set(dbPath, { account, cached: null, secret });
-  // Node sends on a new socket only once the event loop turns.
-  await new Promise((resolve) => setImmediate(resolve));
-}
-
-function takeEarlyRead(dbPath: string): EarlyKeyRead | undefined {
-  const early = earlyReads.get(dbPath);
-  earlyReads.delete(dbPath);
-  return early;
 }

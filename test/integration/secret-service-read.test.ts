@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { askSecretService } from '../../src/store/dbus-probe.js';
-import { openStore, readKeychainKeyEarly } from '../../src/store/index.js';
+import { createEarlyKeyReads } from '../../src/quick/early-key-read.js';
+import { openStore } from '../../src/store/index.js';
 import { createSystemKeychain, KEYCHAIN_SERVICE } from '../../src/store/keychain.js';
 import { canStartSecretService, startPrivateSecretService, type PrivateSecretService } from './private-secret-service.js';
 
@@ -67,8 +68,11 @@ describe.runIf(canStartSecretService || process.env.CI)('reading a secret in one
         now,
       );
       first.close();
-      await readKeychainKeyEarly(opts.dbPath, 'keychain');
-      const store = openStore(opts);
+      const early = createEarlyKeyReads({ env: { DBUS_SESSION_BUS_ADDRESS: service.address }, platform: process.platform });
+      await early.start(opts.dbPath, 'keychain');
+      const read = early.take(opts.dbPath);
+      expect(read?.secret).toBeInstanceOf(Promise);
+      const store = openStore({ ...opts, early: read });
       expect((await store.latestAccessToken(account.id))?.accessToken).toBe('early-AT');
       store.deleteAccount(account.id);
       await store.deleteDataKey();

@@ -4,15 +4,19 @@ import { findCycles, importsOf, readImportGraph, type ImportEdge } from '../help
 
 /**
  * The floor plan of src/ (README, Development): an import goes to a lower floor, or stays inside
- * its folder. `cli → commands → doctor → auth (use cases) → adapters (oidc, store, loopback,
+ * its folder. `cli | quick → commands → doctor → auth (use cases) → adapters (oidc, store, loopback,
  * browser, net) → config, output, shared → the core: core/ (the records, the ports, the Context
- * type, one owner per trust rule), errors and hints (the words for each error code)`. Adapters do
- * not import each other; config, output and shared import only each other and the core; the core
- * imports nothing else of ours. The composition roots wire everything together and nothing imports
- * them. No file is an exception: an adapter implements a port by importing it down from core/.
+ * type, one owner per trust rule), errors and hints (the words for each error code)`. cli and quick
+ * share a floor and do not import each other. Adapters do not import each other; config, output and
+ * shared import only each other and the core; the core imports nothing else of ours. The composition
+ * roots wire everything together and nothing imports them. No file is an exception: an adapter
+ * implements a port by importing it down from core/.
  */
 const FLOORS: Record<string, number> = {
   cli: 6,
+  // The quick path (issue 22): token and whoami without commander, from the commands' own option
+  // tables; the other way into the commands beside cli/, so the two do not import each other.
+  quick: 6,
   commands: 5,
   doctor: 4,
   auth: 3,
