@@ -64,7 +64,7 @@ function floorViolations(edges: readonly ImportEdge[]): string[] {
 }
 
 /** The imports of core/ that leave it for anything but errors.ts and hints.ts. */
-export function coreLeaks(edges: readonly ImportEdge[]): string[] {
+function coreLeaks(edges: readonly ImportEdge[]): string[] {
   const inCore = (path: string) => unitOf(path) === 'core' || path === 'errors.ts' || path === 'hints.ts';
   return edges.filter((e) => unitOf(e.from) === 'core' && !inCore(e.to)).map((e) => `${e.from} -> ${e.to}`);
 }
