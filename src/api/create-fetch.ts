@@ -84,10 +84,10 @@ function targetOf(input: string | URL | Request, base: string | URL | undefined)
     try {
       return new URL(text);
     } catch {
-      throw new UsageError(`"${text}" is not a URL.`);
+      throw new UsageError('USAGE', `"${text}" is not a URL.`);
     }
   }
-  if (!base) throw new UsageError(`"${text}" is a relative URL, but there is no baseUrl and no api_url configured.`, 'Pass createFetch({ baseUrl: "https://…" }), or give the full https:// URL.');
+  if (!base) throw new UsageError('USAGE', `"${text}" is a relative URL, but there is no baseUrl and no api_url configured.`, { facts: { reason: 'relative_url_without_base' } });
   return joinBelow(base, text);
 }
 
@@ -99,14 +99,14 @@ function checkBaseUrl(value: string | URL): URL {
     // Said below.
   }
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
-    throw new UsageError(`createFetch: baseUrl must be an http(s) URL without credentials, got ${JSON.stringify(String(value))}.`);
+    throw new UsageError('USAGE', `createFetch: baseUrl must be an http(s) URL without credentials, got ${JSON.stringify(String(value))}.`);
   }
   return url;
 }
 
 function checkOrigin(value: string, option: string): string {
   const origin = typeof value === 'string' ? parseOrigin(value) : undefined;
-  if (!origin) throw new UsageError(`createFetch: ${option} takes origins like "https://api.example", got ${JSON.stringify(value)}.`);
+  if (!origin) throw new UsageError('USAGE', `createFetch: ${option} takes origins like "https://api.example", got ${JSON.stringify(value)}.`);
   return origin;
 }
 

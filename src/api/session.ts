@@ -10,7 +10,7 @@ export type { SessionOptions, TokenRequest } from './options.js';
 export function minTtlSeconds(minTtl: number | undefined): number | undefined {
   if (minTtl === undefined) return undefined;
   if (typeof minTtl !== 'number' || !Number.isFinite(minTtl) || minTtl < 0) {
-    throw new UsageError(`minTtl expects a number of seconds, got ${String(minTtl)}.`, 'For example: getAccessToken({ minTtl: 300 })');
+    throw new UsageError('USAGE', `minTtl expects a number of seconds, got ${String(minTtl)}.`, { facts: { reason: 'min_ttl' } });
   }
   return minTtl;
 }
