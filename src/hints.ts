@@ -7,7 +7,7 @@
  * Only type imports: src/errors.ts reads this table, and everything may import errors.ts.
  */
 
-import type { ErrorFacts, FactsOf } from './errors.js';
+import type { ErrorFacts, FactsOf } from './core/error-facts.js';
 
 type Facts = ErrorFacts;
 
