@@ -5,6 +5,7 @@ import { parseOrigin, requireBearerDestination, type BearerPolicy } from '../cor
 import { UsageError } from '../errors.js';
 import { isInvalidTokenChallenge } from '../net/bearer-challenge.js';
 import { joinBelow } from '../shared/url-rules.js';
+import { programCall } from './hints.js';
 import { withSession } from './open-session.js';
 import type { TokenRequest } from './options.js';
 import { minTtlSeconds } from './session.js';
@@ -43,6 +44,10 @@ export interface CreateFetchOptions extends TokenRequest {
  * Responses, as with `fetch`; a session that cannot be refreshed rejects with {@link LoginRequiredError}.
  */
 export function createFetch(opts: CreateFetchOptions = {}): FetchFunction {
+  return programCall(() => buildFetch(opts));
+}
+
+function buildFetch(opts: CreateFetchOptions): FetchFunction {
   const send = opts.fetch ?? globalThis.fetch;
   const minTtl = minTtlSeconds(opts.minTtl);
   const baseUrl = opts.baseUrl === undefined ? undefined : checkBaseUrl(opts.baseUrl);

@@ -1,6 +1,7 @@
 import { toAccountJson, toTokenJson, type AccountJson, type TokenJson } from '../auth/account-view.js';
 import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { UsageError } from '../errors.js';
+import { programCall } from './hints.js';
 import { withSession, withStore } from './open-session.js';
 import type { SessionOptions, TokenRequest } from './options.js';
 
@@ -27,7 +28,7 @@ export async function getAccessToken(opts: TokenRequest = {}): Promise<string> {
 
 /** As {@link getAccessToken}, with the token's type, expiry and scope (the `xtalk token --json` object). */
 export async function getToken(opts: TokenRequest = {}): Promise<TokenJson> {
-  const minTtl = minTtlSeconds(opts.minTtl);
+  const minTtl = programCall(() => minTtlSeconds(opts.minTtl));
   return withSession(opts, async ({ deps, account }) => toTokenJson(await getFreshToken(deps, account, { minTtlSeconds: minTtl })));
 }
 
