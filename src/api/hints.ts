@@ -13,8 +13,8 @@ import type { FactsOf } from '../core/error-facts.js';
 import { setEdgeHint, XtalkError } from '../errors.js';
 import { hintFor, type HintSource } from '../hints.js';
 
-/** A flag of the CLI (`--port`, `--timeout`, `-H`) in a hint. */
-export const NAMES_A_FLAG = /(^|[\s(`'"])--?[a-zA-Z]/;
+/** A flag of the CLI (`--port`, `--timeout`) in a hint; a shell's option (`ulimit -n`) is not one. */
+export const NAMES_A_FLAG = /(^|[\s(`'"])--[a-zA-Z]/;
 
 const CHOOSE_PORT = 'Choose another port with XTALK_PORT, or use 0 to let the system pick a free one.';
 
@@ -66,8 +66,6 @@ function programWords(e: HintSource): string | undefined {
       return (e.facts as FactsOf<'TIMEOUT'>).waitingFor === 'sign_out' ? "The tokens are revoked; sign out on the provider's web page." : 'Run `xtalk login` again.';
     case 'SIGN_IN_LINK_REUSED':
       return 'Run `xtalk login` again. If it happens again, another user of this machine may be watching your processes.';
-    case 'TOO_MANY_OPEN_FILES':
-      return 'Make fewer calls at once, or raise the limit on open files (ulimit in a shell, LimitNOFILE in a systemd unit) and try again.';
     case 'TOKEN_UNDECRYPTABLE':
       return 'The token or its data key was changed or replaced. Run `xtalk login` to sign in again.';
     case 'LOOPBACK_PEER_REFUSED':

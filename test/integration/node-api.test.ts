@@ -151,7 +151,7 @@ describe('the Node API over the CLI store', () => {
   });
 
   it('hands programs hints that name no CLI flag (src/api/hints.ts), where the CLI names its flags', async () => {
-    const flag = /(^|[\s(`'"])--?[a-zA-Z]/;
+    const flag = /(^|[\s(`'"])--[a-zA-Z]/;
     const env = { ...envFor(createTestContext().home), XTALK_TIMEOUT: 'soon' };
     // A bad setting: the CLI says `--timeout 120`, a program is told the variable.
     const cli = createTestContext({ env });

@@ -136,9 +136,11 @@ describe('every code in the table has its words at both edges', () => {
     }
   });
 
-  it('recognises a flag, and not a hyphen inside a word or a setting', () => {
-    for (const words of ['e.g. --timeout 120.', 'run `xtalk logout --force`', 'Leave out -H Authorization', '(--port or XTALK_PORT)']) expect(NAMES_A_FLAG.test(words), words).toBe(true);
-    for (const words of ['Remount read-write', 'set XTALK_HOME', 'createFetch({ baseUrl })', 'e.g. https://a.example/x-y', 'Run `xtalk login`']) expect(NAMES_A_FLAG.test(words), words).toBe(false);
+  it('recognises a flag of the CLI, and not a hyphen inside a word, a setting or a shell\'s option', () => {
+    for (const words of ['e.g. --timeout 120.', 'run `xtalk logout --force`', '(--port or XTALK_PORT)', '--debug for details']) expect(NAMES_A_FLAG.test(words), words).toBe(true);
+    for (const words of ['Remount read-write', 'set XTALK_HOME', 'createFetch({ baseUrl })', 'e.g. https://a.example/x-y', 'Run `xtalk login`', '(`ulimit -n`, LimitNOFILE)', '-- CMD']) {
+      expect(NAMES_A_FLAG.test(words), words).toBe(false);
+    }
   });
 
   it('an error leaving the Node API carries the API hint; the same error on the command line the CLI\'s', () => {
