@@ -1,4 +1,5 @@
-import { hintFor, HINTS } from './hints.js';
+import type { ErrorFacts, FactsOf, ProviderAnswer } from './core/error-facts.js';
+import { hintFor } from './hints.js';
 
 /** Exit codes fixed by the CLI contract. */
 export const ExitCode = {
@@ -14,123 +15,137 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** The public classes an error is thrown as (README "Use from Node"), by name. */
+export type ErrorClassName =
+  | 'XtalkError'
+  | 'UsageError'
+  | 'ConfigError'
+  | 'LoginRequiredError'
+  | 'NotLoggedInError'
+  | 'SessionExpiredError'
+  | 'ProviderError'
+  | 'NetworkError'
+  | 'KeychainError'
+  | 'StoreError'
+  | 'RevocationFailedError'
+  | 'CancelledError';
+
+const row = (exitCode: ExitCodeValue, ...classes: ErrorClassName[]) => ({ exitCode, classes });
+
 /**
  * The stable codes errors carry (the CLI contract; README "Error codes"). Scripts and the Node API
- * branch on these, never on messages. A more specific code may be given where a class is used for
- * several situations; unknown codes exit 1.
+ * branch on these, never on messages. Each row gives the exit code and the class(es) the error is
+ * thrown as; the hint's words are in src/hints.ts (the CLI's) and src/api/hints.ts (the Node API's).
  */
 export const ErrorCodes = {
   /** Anything expected without a more specific code. */
-  ERROR: { exitCode: ExitCode.Error, hint: undefined },
-  USAGE: { exitCode: ExitCode.Usage, hint: undefined },
-  CONFIG_INVALID: { exitCode: ExitCode.Error, hint: undefined },
-  LOGIN_REQUIRED: { exitCode: ExitCode.AuthRequired, hint: HINTS.LOGIN_REQUIRED },
-  SESSION_EXPIRED: { exitCode: ExitCode.AuthRequired, hint: HINTS.SESSION_EXPIRED },
-  PROVIDER_ERROR: { exitCode: ExitCode.Error, hint: undefined },
-  DISCOVERY_FAILED: { exitCode: ExitCode.Error, hint: undefined },
-  NETWORK_ERROR: { exitCode: ExitCode.Error, hint: HINTS.NETWORK_ERROR },
-  KEYCHAIN_UNAVAILABLE: { exitCode: ExitCode.Error, hint: HINTS.KEYCHAIN_UNAVAILABLE },
-  STORE_ERROR: { exitCode: ExitCode.Error, hint: undefined },
-  REVOCATION_FAILED: { exitCode: ExitCode.RevocationFailed, hint: HINTS.REVOCATION_FAILED },
-  CANCELLED: { exitCode: ExitCode.Interrupted, hint: undefined },
+  ERROR: row(ExitCode.Error, 'XtalkError'),
+  USAGE: row(ExitCode.Usage, 'UsageError', 'ConfigError'),
+  CONFIG_INVALID: row(ExitCode.Error, 'ConfigError'),
+  LOGIN_REQUIRED: row(ExitCode.AuthRequired, 'NotLoggedInError', 'LoginRequiredError'),
+  SESSION_EXPIRED: row(ExitCode.AuthRequired, 'SessionExpiredError'),
+  PROVIDER_ERROR: row(ExitCode.Error, 'ProviderError'),
+  DISCOVERY_FAILED: row(ExitCode.Error, 'ProviderError'),
+  NETWORK_ERROR: row(ExitCode.Error, 'NetworkError'),
+  KEYCHAIN_UNAVAILABLE: row(ExitCode.Error, 'KeychainError'),
+  STORE_ERROR: row(ExitCode.Error, 'StoreError'),
+  REVOCATION_FAILED: row(ExitCode.RevocationFailed, 'RevocationFailedError'),
+  CANCELLED: row(ExitCode.Interrupted, 'CancelledError'),
   // More specific codes (issue 12): adapters throw these with the facts in fields, the words are in hints.ts.
-  ID_TOKEN_INVALID: { exitCode: ExitCode.Error, hint: HINTS.ID_TOKEN_INVALID },
-  INVALID_CLIENT: { exitCode: ExitCode.Error, hint: undefined },
-  CLIENT_SECRET_REQUIRED: { exitCode: ExitCode.Error, hint: HINTS.CLIENT_SECRET_REQUIRED },
-  AUTHORIZATION_CODE_REJECTED: { exitCode: ExitCode.Error, hint: HINTS.AUTHORIZATION_CODE_REJECTED },
-  DEVICE_FLOW_UNAVAILABLE: { exitCode: ExitCode.Usage, hint: HINTS.DEVICE_FLOW_UNAVAILABLE },
-  DEVICE_SIGN_IN_ENDED: { exitCode: ExitCode.Error, hint: undefined },
-  ENDPOINT_REFUSED: { exitCode: ExitCode.Error, hint: HINTS.ENDPOINT_REFUSED },
-  RESPONSE_TOO_LARGE: { exitCode: ExitCode.Error, hint: HINTS.RESPONSE_TOO_LARGE },
-  ENDPOINT_MISSING: { exitCode: ExitCode.Error, hint: HINTS.ENDPOINT_MISSING },
-  PORT_IN_USE: { exitCode: ExitCode.Error, hint: HINTS.PORT_IN_USE },
-  PORT_UNAVAILABLE: { exitCode: ExitCode.Error, hint: HINTS.PORT_UNAVAILABLE },
-  PORT_INVALID: { exitCode: ExitCode.Usage, hint: HINTS.PORT_INVALID },
-  TIMEOUT_INVALID: { exitCode: ExitCode.Usage, hint: HINTS.TIMEOUT_INVALID },
-  TIMEOUT: { exitCode: ExitCode.Error, hint: HINTS.TIMEOUT },
-  SIGN_IN_LINK_REUSED: { exitCode: ExitCode.Error, hint: HINTS.SIGN_IN_LINK_REUSED },
-  TOKEN_UNDECRYPTABLE: { exitCode: ExitCode.Error, hint: HINTS.TOKEN_UNDECRYPTABLE },
-  DATA_KEY_INVALID: { exitCode: ExitCode.Error, hint: HINTS.DATA_KEY_INVALID },
-  ACCOUNT_GONE: { exitCode: ExitCode.Error, hint: HINTS.ACCOUNT_GONE },
-  ACCOUNT_NOT_FOUND: { exitCode: ExitCode.Error, hint: HINTS.ACCOUNT_NOT_FOUND },
-  INTERNAL: { exitCode: ExitCode.Error, hint: HINTS.INTERNAL },
-  NOT_OAUTH_ANSWER: { exitCode: ExitCode.Error, hint: HINTS.NOT_OAUTH_ANSWER },
-  REFRESH_WAIT_TIMEOUT: { exitCode: ExitCode.Error, hint: HINTS.REFRESH_WAIT_TIMEOUT },
-  TOO_MANY_OPEN_FILES: { exitCode: ExitCode.Error, hint: HINTS.TOO_MANY_OPEN_FILES },
+  ID_TOKEN_INVALID: row(ExitCode.Error, 'ProviderError'),
+  INVALID_CLIENT: row(ExitCode.Error, 'ProviderError'),
+  CLIENT_SECRET_REQUIRED: row(ExitCode.Error, 'ConfigError'),
+  AUTHORIZATION_CODE_REJECTED: row(ExitCode.Error, 'ProviderError'),
+  DEVICE_FLOW_UNAVAILABLE: row(ExitCode.Usage, 'UsageError'),
+  DEVICE_SIGN_IN_ENDED: row(ExitCode.Error, 'ProviderError'),
+  ENDPOINT_REFUSED: row(ExitCode.Error, 'ProviderError'),
+  RESPONSE_TOO_LARGE: row(ExitCode.Error, 'ProviderError'),
+  ENDPOINT_MISSING: row(ExitCode.Error, 'ProviderError'),
+  PORT_IN_USE: row(ExitCode.Error, 'XtalkError'),
+  PORT_UNAVAILABLE: row(ExitCode.Error, 'XtalkError'),
+  PORT_INVALID: row(ExitCode.Usage, 'UsageError'),
+  TIMEOUT_INVALID: row(ExitCode.Usage, 'UsageError'),
+  TIMEOUT: row(ExitCode.Error, 'XtalkError'),
+  SIGN_IN_LINK_REUSED: row(ExitCode.Error, 'XtalkError'),
+  TOKEN_UNDECRYPTABLE: row(ExitCode.Error, 'StoreError'),
+  DATA_KEY_INVALID: row(ExitCode.Error, 'StoreError'),
+  ACCOUNT_GONE: row(ExitCode.Error, 'StoreError'),
+  ACCOUNT_NOT_FOUND: row(ExitCode.Error, 'StoreError'),
+  INTERNAL: row(ExitCode.Error, 'StoreError'),
+  NOT_OAUTH_ANSWER: row(ExitCode.Error, 'ProviderError'),
+  REFRESH_WAIT_TIMEOUT: row(ExitCode.Error, 'NetworkError'),
+  TOO_MANY_OPEN_FILES: row(ExitCode.Error, 'XtalkError'),
   // Issue 21: the trust rules of src/core/.
   /** The loopback listener refused a connection whose owner is another local user, or unknown (facts: reason, peerUid). */
-  LOOPBACK_PEER_REFUSED: { exitCode: ExitCode.Error, hint: HINTS.LOOPBACK_PEER_REFUSED },
+  LOOPBACK_PEER_REFUSED: row(ExitCode.Error, 'XtalkError'),
   /** A request would carry the bearer token to an origin the rule does not allow (facts: origin, reason). */
-  BEARER_DESTINATION_REFUSED: { exitCode: ExitCode.Usage, hint: HINTS.BEARER_DESTINATION_REFUSED },
-} as const satisfies Record<string, { exitCode: ExitCodeValue; hint: string | undefined }>;
+  BEARER_DESTINATION_REFUSED: row(ExitCode.Usage, 'XtalkError'),
+  // Issue 22: `xtalk exec` could not start the command (the exit codes a shell uses).
+  COMMAND_NOT_FOUND: row(ExitCode.CommandNotFound, 'XtalkError'),
+  CANNOT_EXECUTE: row(ExitCode.CannotExecute, 'XtalkError'),
+} as const satisfies Record<string, { exitCode: ExitCodeValue; classes: readonly ErrorClassName[] }>;
 
 export type KnownErrorCode = keyof typeof ErrorCodes;
 /** A known code, or a more specific one a caller chose (`string & {}` keeps editor completion). */
 export type ErrorCode = KnownErrorCode | (string & {});
 
-/** The code a bare XtalkError gets from the exit code it was given. */
-const CODE_BY_EXIT: Partial<Record<ExitCodeValue, KnownErrorCode>> = {
-  [ExitCode.Usage]: 'USAGE',
-  [ExitCode.AuthRequired]: 'LOGIN_REQUIRED',
-  [ExitCode.RevocationFailed]: 'REVOCATION_FAILED',
-  [ExitCode.Interrupted]: 'CANCELLED',
-};
+export type { ConfigFacts, ErrorFacts, FactsByCode, FactsOf, PlainFacts, ProviderAnswer, UsageFacts } from './core/error-facts.js';
 
-function known(code: string): { exitCode: ExitCodeValue; hint: string | undefined } | undefined {
+/** What every error constructor accepts besides the code and the message. */
+export interface XtalkErrorOptions<C extends KnownErrorCode = KnownErrorCode> {
+  /** What the hint for the code needs to know; never a secret. */
+  facts?: FactsOf<C>;
+  cause?: unknown;
+}
+
+function known(code: string): (typeof ErrorCodes)[KnownErrorCode] | undefined {
   return Object.hasOwn(ErrorCodes, code) ? ErrorCodes[code as KnownErrorCode] : undefined;
 }
 
-/** What every error constructor accepts besides its message. */
-export interface XtalkErrorOptions {
-  exitCode?: ExitCodeValue;
-  hint?: string;
-  cause?: unknown;
-  /** A stable code more specific than the class's default. */
-  code?: ErrorCode;
-  /** What the hint for the code needs to know (an alg, a method, a port …); never a secret. */
-  facts?: ErrorFacts;
-}
-
-/** Facts an adapter gives with its code, from which src/hints.ts words the hint. */
-export type ErrorFacts = Readonly<Record<string, string | number | boolean | undefined>>;
+/** The hint an edge (the Node API, src/api/hints.ts) chose for an error, in place of the CLI's. */
+const edgeHints = new WeakMap<XtalkError, string | undefined>();
 
 /**
- * An expected failure: printed as one line plus a hint, never with a stack trace.
- * Anything that is not an XtalkError is a bug. The exit code and hint follow from `code`
- * ({@link ErrorCodes}) unless given explicitly.
+ * An expected failure: printed as one line plus a hint, never with a stack trace. Anything that is
+ * not an XtalkError is a bug. Every error of ours is made the same way, `new Class(code, message,
+ * { facts, cause })`: the exit code follows from the code's row in {@link ErrorCodes} (an unlisted
+ * code exits as the class's own code does), the class is the one that row names.
  */
-export class XtalkError extends Error {
+export class XtalkError<C extends KnownErrorCode = KnownErrorCode> extends Error {
+  /** The code an unlisted code takes its exit code from. */
+  static readonly ownCode: KnownErrorCode = 'ERROR';
   readonly code: ErrorCode;
   readonly exitCode: ExitCodeValue;
   readonly facts: ErrorFacts;
-  readonly #hint: string | undefined;
-  constructor(message: string, opts: XtalkErrorOptions = {}) {
+  constructor(code: C, message: string, opts: XtalkErrorOptions<C> = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
-    this.code = opts.code ?? (opts.exitCode !== undefined ? CODE_BY_EXIT[opts.exitCode] : undefined) ?? 'ERROR';
-    const entry = known(this.code);
-    this.exitCode = opts.exitCode ?? entry?.exitCode ?? ExitCode.Error;
-    this.facts = opts.facts ?? {};
-    this.#hint = opts.hint;
+    this.code = code;
+    this.exitCode = (known(code) ?? ErrorCodes[(new.target as typeof XtalkError).ownCode]).exitCode;
+    this.facts = (opts.facts ?? {}) as ErrorFacts;
   }
 
   /**
-   * The one-line advice: the one given by whoever threw (a use case), else the words src/hints.ts
-   * keeps for the code and its facts. Adapters give codes and facts, never the words.
+   * The one-line advice, worded from the code and its facts: the CLI's words (src/hints.ts), or
+   * the Node API's where the error reached a program (src/api/hints.ts).
    */
   get hint(): string | undefined {
-    return this.#hint ?? hintFor(this.code, this.facts, (this as { error?: string }).error);
+    return edgeHints.has(this) ? edgeHints.get(this) : hintFor(this);
   }
 }
 
-/** Options of the subclasses: the exit code follows from the class (or the code). */
-export type ErrorOptions = Omit<XtalkErrorOptions, 'exitCode'>;
+/**
+ * The edge that hands an error to its reader sets the hint that reader gets (the Node API: words
+ * that name no CLI flag). Returns the error.
+ */
+export function setEdgeHint<E extends XtalkError>(e: E, hint: string | undefined): E {
+  edgeHints.set(e, hint);
+  return e;
+}
 
 /** Wrong flags, missing required configuration: exit 2, code USAGE. */
-export class UsageError extends XtalkError {
-  constructor(message: string, hint?: string, opts: ErrorOptions = {}) {
-    super(message, { ...opts, hint: hint ?? opts.hint, exitCode: ExitCode.Usage, code: opts.code ?? 'USAGE' });
-  }
+export class UsageError<C extends KnownErrorCode = KnownErrorCode> extends XtalkError<C> {
+  static override readonly ownCode: KnownErrorCode = 'USAGE';
 }
 
 /**
@@ -138,81 +153,82 @@ export class UsageError extends XtalkError {
  * comes from the environment, `.env` or `config.json`; exit 2 (code USAGE) when the user typed it
  * as a flag or argument.
  */
-export class ConfigError extends XtalkError {
-  constructor(message: string, hint?: string, exitCode: ExitCodeValue = ExitCode.Error, opts: ErrorOptions = {}) {
-    super(message, { ...opts, hint: hint ?? opts.hint, exitCode, code: opts.code ?? (exitCode === ExitCode.Usage ? 'USAGE' : 'CONFIG_INVALID') });
-  }
+export class ConfigError<C extends KnownErrorCode = KnownErrorCode> extends XtalkError<C> {
+  static override readonly ownCode: KnownErrorCode = 'CONFIG_INVALID';
 }
 
 /**
  * The selected account has no usable session: exit 4, hint `xtalk login`. The Node API throws
  * this (or a subclass) wherever the CLI exits 4; catch it to ask the user to sign in.
  */
-export class LoginRequiredError extends XtalkError {
-  constructor(message = 'You are not logged in.', opts: ErrorOptions = {}) {
-    super(message, { ...opts, exitCode: ExitCode.AuthRequired, code: opts.code ?? 'LOGIN_REQUIRED' });
-  }
+export class LoginRequiredError<C extends KnownErrorCode = KnownErrorCode> extends XtalkError<C> {
+  static override readonly ownCode: KnownErrorCode = 'LOGIN_REQUIRED';
 }
 
 /** No stored session for the selected account: exit 4, code LOGIN_REQUIRED. */
-export class NotLoggedInError extends LoginRequiredError {
-  constructor(message = 'You are not logged in.', hint?: string, opts: ErrorOptions = {}) {
-    super(message, { ...opts, hint: hint ?? opts.hint });
-  }
-}
+export class NotLoggedInError<C extends KnownErrorCode = KnownErrorCode> extends LoginRequiredError<C> {}
 
 /** The session exists but the provider no longer accepts it: exit 4, code SESSION_EXPIRED. */
-export class SessionExpiredError extends LoginRequiredError {
-  constructor(message = 'Your session has expired.', opts: ErrorOptions = {}) {
-    super(message, { ...opts, code: opts.code ?? 'SESSION_EXPIRED' });
-  }
+export class SessionExpiredError<C extends KnownErrorCode = KnownErrorCode> extends LoginRequiredError<C> {
+  static override readonly ownCode: KnownErrorCode = 'SESSION_EXPIRED';
 }
 
-/** The provider answered with an OAuth error, or an ID token failed validation: exit 1, code PROVIDER_ERROR. */
-export class ProviderError extends XtalkError {
+/**
+ * The provider answered with an OAuth error, or an ID token failed validation: exit 1, code
+ * PROVIDER_ERROR or a more specific one. `error` and `errorDescription` are the answer's (facts).
+ */
+export class ProviderError<C extends KnownErrorCode = KnownErrorCode> extends XtalkError<C> {
+  static override readonly ownCode: KnownErrorCode = 'PROVIDER_ERROR';
   readonly error: string | undefined;
   readonly errorDescription: string | undefined;
-  constructor(message: string, opts: ErrorOptions & { error?: string; errorDescription?: string } = {}) {
-    super(message, { hint: opts.hint, cause: opts.cause, facts: opts.facts, code: opts.code ?? 'PROVIDER_ERROR' });
-    this.error = opts.error;
-    this.errorDescription = opts.errorDescription;
+  constructor(code: C, message: string, opts: XtalkErrorOptions<C> = {}) {
+    super(code, message, opts);
+    const answer = this.facts as ProviderAnswer;
+    this.error = typeof answer.error === 'string' ? answer.error : undefined;
+    this.errorDescription = typeof answer.errorDescription === 'string' ? answer.errorDescription : undefined;
   }
 }
 
 /** The provider could not be reached or timed out: exit 1, code NETWORK_ERROR. */
-export class NetworkError extends XtalkError {
-  constructor(message: string, opts: ErrorOptions = {}) {
-    super(message, { ...opts, code: opts.code ?? 'NETWORK_ERROR' });
-  }
+export class NetworkError<C extends KnownErrorCode = KnownErrorCode> extends XtalkError<C> {
+  static override readonly ownCode: KnownErrorCode = 'NETWORK_ERROR';
 }
 
 /** The OS keychain could not be used where it was required: exit 1, code KEYCHAIN_UNAVAILABLE. */
-export class KeychainError extends XtalkError {
-  constructor(message: string, opts: ErrorOptions = {}) {
-    super(message, { ...opts, code: opts.code ?? 'KEYCHAIN_UNAVAILABLE' });
-  }
+export class KeychainError<C extends KnownErrorCode = KnownErrorCode> extends XtalkError<C> {
+  static override readonly ownCode: KnownErrorCode = 'KEYCHAIN_UNAVAILABLE';
 }
 
 /** The local store is unusable (corrupt, foreign or newer database): exit 1, code STORE_ERROR. */
-export class StoreError extends XtalkError {
-  constructor(message: string, opts: ErrorOptions = {}) {
-    super(message, { ...opts, code: opts.code ?? 'STORE_ERROR' });
-  }
+export class StoreError<C extends KnownErrorCode = KnownErrorCode> extends XtalkError<C> {
+  static override readonly ownCode: KnownErrorCode = 'STORE_ERROR';
 }
 
 /** Logout could not revoke every token; nothing was deleted: exit 5, code REVOCATION_FAILED. */
-export class RevocationFailedError extends XtalkError {
-  constructor(message: string, hint?: string, opts: ErrorOptions = {}) {
-    super(message, { ...opts, hint: hint ?? opts.hint, exitCode: ExitCode.RevocationFailed, code: opts.code ?? 'REVOCATION_FAILED' });
-  }
+export class RevocationFailedError<C extends KnownErrorCode = KnownErrorCode> extends XtalkError<C> {
+  static override readonly ownCode: KnownErrorCode = 'REVOCATION_FAILED';
 }
 
 /** Ctrl-C or SIGTERM (or an aborted signal in the Node API): exit 130, code CANCELLED. */
-export class CancelledError extends XtalkError {
-  constructor(message = 'Cancelled.', opts: ErrorOptions = {}) {
-    super(message, { ...opts, exitCode: ExitCode.Interrupted, code: opts.code ?? 'CANCELLED' });
-  }
+export class CancelledError<C extends KnownErrorCode = KnownErrorCode> extends XtalkError<C> {
+  static override readonly ownCode: KnownErrorCode = 'CANCELLED';
 }
+
+/** The public classes by name (the table's `classes`), e.g. to make again an error another process recorded. */
+export const ERROR_CLASSES = {
+  XtalkError,
+  UsageError,
+  ConfigError,
+  LoginRequiredError,
+  NotLoggedInError,
+  SessionExpiredError,
+  ProviderError,
+  NetworkError,
+  KeychainError,
+  StoreError,
+  RevocationFailedError,
+  CancelledError,
+} as const satisfies Record<ErrorClassName, typeof XtalkError<KnownErrorCode>>;
 
 /**
  * EMFILE or ENFILE (the process's or the system's limit on open files), on `e` or a cause under it,
@@ -225,7 +241,7 @@ export function tooManyOpenFiles(e: unknown): XtalkError | undefined {
     const code = (err as { code?: unknown }).code;
     if (code === 'EMFILE' || code === 'ENFILE') {
       const which = code === 'EMFILE' ? 'this process has' : 'the system has';
-      return new XtalkError(`Too many open files: ${which} reached its limit (${code}).`, { code: 'TOO_MANY_OPEN_FILES', cause: e });
+      return new XtalkError('TOO_MANY_OPEN_FILES', `Too many open files: ${which} reached its limit (${code}).`, { cause: e });
     }
   }
   return undefined;

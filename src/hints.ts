@@ -1,14 +1,15 @@
 /**
- * Every hint an error code gets, in one place: the words a user reads under an error, naming the
- * commands, flags and settings to use. Adapters (oidc/, store/, loopback/, browser/) throw a code
- * and facts, never these words; the CLI prints `error.hint`, and the Node API hands the same
- * `error.hint` to programs, so both edges say the same thing. A use case may still give its own
- * hint where it knows more (that one wins).
+ * Every hint an error code gets on the command line, in one place: the words a user reads under an
+ * error, naming the commands, flags and settings to use. Adapters and use cases throw a code and
+ * facts, never these words; the CLI prints `error.hint`, worded here. The Node API hands programs
+ * its own words (src/api/hints.ts), which name no flag of the CLI.
  *
- * No imports: src/errors.ts reads this table, and everything may import errors.ts.
+ * Only type imports: src/errors.ts reads this table, and everything may import errors.ts.
  */
 
-type Facts = Readonly<Record<string, string | number | boolean | undefined>>;
+import type { ErrorFacts, FactsOf } from './core/error-facts.js';
+
+type Facts = ErrorFacts;
 
 const NOTHING_STORED = 'Nothing was stored.';
 /** After a refresh whose provider rotated the refresh token: that token is never dropped (README, Reliability). */
@@ -60,6 +61,11 @@ export const HINTS = {
   BEARER_NOT_HTTPS:
     'Use the https:// address. If this server has no https and the network to it is trusted, opt in for exactly this origin: insecure_http_origins in config.json or XTALK_INSECURE_HTTP_ORIGINS (createFetch: insecureHttpOrigins); a .env cannot set it.',
   BEARER_URL_CREDENTIALS: 'Leave the user name and password out of the URL: the access token is the credential.',
+  COMMAND_NOT_FOUND: 'Check the command name and PATH; put the command after `--`.',
+  CANNOT_EXECUTE: 'Check the command name and PATH; put the command after `--`.',
+  PROXY: 'Set HTTPS_PROXY to the proxy URL, e.g. http://proxy.example:3128 (http://user:password@… when it needs a login).',
+  UNSAFE_BROWSER_URL:
+    'xtalk only opens https: URLs (and http: on this machine), because a crafted URL handed to the system opener can run programs (CVE-2025-6514). Check the issuer and its authorization endpoint.',
 } as const;
 
 /**
@@ -183,14 +189,52 @@ function storeHint(facts: Facts): string | undefined {
       return 'Check the permissions of the file and its folder, or set XTALK_HOME.';
     case 'sqlite':
       return 'Please report this if it persists.';
+    case 'internal':
+      return HINTS.INTERNAL;
+    case 'key_file_unreadable':
+      return 'Check its permissions.';
+    case 'key_file_uncreatable':
+      return 'Check the permissions of its folder, or set XTALK_HOME.';
     default:
       return undefined;
   }
 }
 
 /** What to write instead of a bad setting (`facts.setting`, set by src/config/parsers.ts). */
-function configHint(facts: Facts): string | undefined {
+function configHint(facts: FactsOf<'CONFIG_INVALID'>): string | undefined {
   if (facts.empty) return `Use \`xtalk config unset ${String(facts.setting)}\` to remove it.`;
+  switch (facts.reason) {
+    case 'unknown_setting':
+      return `Known settings: ${String(facts.choices)}.`;
+    case 'signing_alg':
+      return 'Use the alg the client is registered for, e.g. XTALK_ID_TOKEN_SIGNING_ALG=HS256 or RS256 (or unset it).';
+    case 'token_auth_method':
+      return `Use one of ${String(facts.choices)} (or unset it).`;
+    case 'not_a_url':
+      return 'Give the full URL, e.g. https://account.iottalk.tw';
+    case 'not_https':
+      return 'Use the https:// address of the provider.';
+    case 'port':
+      return 'Use a number from 1 to 65535, or 0 for any free port.';
+    case 'credential_store':
+      return 'Set XTALK_CREDENTIAL_STORE to "keychain" or "file" (or unset it).';
+    case 'endpoint_origin':
+      return `If the provider really serves it there, ask its administrator to publish it in the discovery document; otherwise remove the setting${facts.from ? ` (${facts.from})` : ''}.`;
+    case 'proxy':
+      return HINTS.PROXY;
+    case 'unreadable_file':
+      return `Check the permissions of ${String(facts.path)}, or remove it.`;
+    case 'not_a_file':
+      return `Replace ${String(facts.path)} with a regular file, or remove it.`;
+    case 'file_too_large':
+      return `A ${String(facts.what)} holds a few settings: check that ${String(facts.path)} is the right file.`;
+    case 'broken_config_file':
+      return 'Fix or delete the file; it holds one JSON object such as {"issuer": "https://…", "client_id": "…"}.';
+    case 'browser_quote':
+      return 'Fix XTALK_BROWSER or BROWSER, or unset it to use the system browser.';
+    case 'browser_batch':
+      return `Point ${String(facts.variable)} at the browser's .exe instead.`;
+  }
   switch (facts.setting) {
     case 'timeout':
       return 'Give the number of seconds to wait, e.g. --timeout 120.';
@@ -207,38 +251,163 @@ function configHint(facts: Facts): string | undefined {
   }
 }
 
+/** What to do about a refused argument or option (`facts.reason`, set by the command or use case). */
+function usageHint(facts: FactsOf<'USAGE'>): string | undefined {
+  switch (facts.reason) {
+    case 'relative_url_without_base':
+      return 'Set XTALK_API_URL (or `xtalk config set api_url https://…`), or give the full https:// URL.';
+    case 'min_ttl':
+      return `For example: xtalk ${String(facts.command)} --min-ttl 300${facts.command === 'exec' ? ' -- CMD' : ''}`;
+    case 'ambiguous_account':
+      return 'Name the account by its sub instead.';
+    case 'no_device_flow':
+      return HINTS.DEVICE_FLOW_UNAVAILABLE;
+    case 'device_with_prompt':
+      return 'Leave out --device (use --no-browser or --manual on a remote machine).';
+    case 'no_secret':
+      return 'Type it at the prompt, or pipe it in: `... | xtalk config set client_secret`.';
+    case 'body_without_method':
+      return 'Leave out --method, or use POST, PUT or PATCH.';
+    case 'authorization_header':
+      return 'Leave out -H Authorization; use curl for other credentials.';
+    case 'secret_not_printed':
+      return `It is stored in ${String(facts.path)} (mode 0600).`;
+    case 'secret_in_argv':
+      return 'Run `xtalk config set client_secret` and type it, or pipe it in on stdin.';
+    case 'unknown_shell':
+      return `Choose one of: ${String(facts.choices)}.`;
+    case 'unknown_format':
+      return `Use one of: ${String(facts.choices)}.`;
+    case 'json_and_format':
+      return 'Give only one of them.';
+    case 'account_twice':
+      return 'Name the account once.';
+    case 'no_account_named':
+      return HINTS.ACCOUNT_NOT_FOUND;
+  }
+  if (facts.missing === 'client') {
+    return 'Set XTALK_ISSUER and XTALK_CLIENT_ID (and XTALK_CLIENT_SECRET for a confidential client), pass --issuer/--client-id, or use an X-Talk .env with OIDC_DISCOVERY_ENDPOINT and OAUTH2_CLIENT_ID.';
+  }
+  return configHint(facts as FactsOf<'CONFIG_INVALID'>);
+}
+
+/** What to do after an expected failure without a more specific code (`facts.reason`). */
+function plainHint(facts: FactsOf<'ERROR'>): string | undefined {
+  switch (facts.reason) {
+    case 'device_timeout':
+      return 'Run `xtalk login --device` again, or allow more time with --timeout <seconds>.';
+    case 'login_lock_wait':
+      return `Finish or cancel that login first; if none is running, delete ${String(facts.path)}.`;
+    case 'login_lock_create':
+      return 'Check that the data folder is writable (XTALK_HOME).';
+    case 'not_a_redirect':
+      return "Copy the whole address from the browser's address bar after signing in.";
+    case 'paste_ended':
+      return `Paste the whole address the browser was sent to (${String(facts.redirectUri)}?code=…&state=…), or run \`xtalk login --manual\` again.`;
+    case 'browser_command':
+      return `Fix or unset ${String(facts.variable)}, or open the printed URL yourself.`;
+    case 'wsl_opener':
+      return 'Open the printed URL yourself, or set BROWSER to a browser command.';
+    case 'system_browser':
+      return 'Open the printed URL yourself, or set XTALK_BROWSER to a browser command.';
+    case 'unsafe_browser_url':
+      return HINTS.UNSAFE_BROWSER_URL;
+    case 'setting_not_set':
+      return `Set it with \`xtalk config set ${String(facts.setting)} VALUE\`.`;
+    default:
+      return undefined;
+  }
+}
+
+/** Why logout kept the tokens (`facts.reason`, set by src/auth/logout/logout.ts); `cause` is the refusal under it. */
+function revocationHint(facts: FactsOf<'REVOCATION_FAILED'>, cause: unknown): string {
+  switch (facts.reason) {
+    case 'undecryptable':
+      return 'Run `xtalk logout --force` to delete them (and revoke the readable ones), or `xtalk login` to replace them.';
+    case 'endpoint_refused':
+      return `${(isHintSource(cause) && hintFor(cause)) || ''} Or run \`xtalk logout --force\` to delete the tokens locally without revoking them.`.trim();
+    case 'no_endpoint':
+      return "Set XTALK_REVOCATION_ENDPOINT (or OAUTH2_REVOCATION_ENDPOINT in .env) to the provider's revocation URL on the issuer's origin, or run `xtalk logout --force` to delete the tokens locally anyway.";
+    default:
+      return HINTS.REVOCATION_FAILED;
+  }
+}
+
+/** Where the store's data key was, that is gone now. */
+function dataKeyGone(facts: FactsOf<'SESSION_EXPIRED'>): string {
+  if (facts.dataKeyGone === 'keychain') return `It was removed from the OS keychain (service "xtalk", account "${String(facts.keychainAccount)}")`;
+  if (facts.dataKeyGone === 'file') return `The key file ${String(facts.path)} was removed`;
+  return 'The store does not record where its key is';
+}
+
+/** What a hint is worded from: an error's code, its facts and the error under it. */
+export interface HintSource {
+  readonly code: string;
+  readonly facts: Facts;
+  readonly cause?: unknown;
+}
+
+export function isHintSource(e: unknown): e is HintSource {
+  return typeof e === 'object' && e !== null && typeof (e as HintSource).code === 'string' && typeof (e as HintSource).facts === 'object';
+}
+
 /**
- * The hint for a code, its facts and (for provider answers) the OAuth `error`; undefined where the
- * message says all there is.
+ * The CLI's hint for an error: by its code and facts (the OAuth `error` of a provider answer is a
+ * fact); undefined where the message says all there is.
  */
-export function hintFor(code: string, facts: Facts, error: string | undefined): string | undefined {
+export function hintFor(e: HintSource): string | undefined {
+  const { code, facts } = e;
+  const error = typeof facts.error === 'string' ? facts.error : undefined;
   switch (code) {
+    case 'ERROR':
+      return plainHint(facts as FactsOf<'ERROR'>);
+    case 'REVOCATION_FAILED':
+      return revocationHint(facts as FactsOf<'REVOCATION_FAILED'>, e.cause);
+    case 'LOGIN_REQUIRED':
+      if (facts.reason === 'none_selected') return 'Run `xtalk switch <account>` (see `xtalk status`) or `xtalk login`.';
+      if (facts.reason === 'no_match') return 'Run `xtalk status` to list accounts, or `xtalk login` to add one.';
+      if (facts.reason === 'logged_out') return HINTS.SESSION_EXPIRED;
+      return HINTS.LOGIN_REQUIRED;
+    case 'TIMEOUT':
+      if (facts.waitingFor === 'sign_out') return "The tokens are revoked; sign out on the provider's web page, or run `xtalk logout --browser` again after `xtalk login`.";
+      return HINTS.TIMEOUT;
+    case 'KEYCHAIN_UNAVAILABLE':
+      if (facts.reason === 'key_in_keychain') {
+        return 'Unlock or start the keychain and retry. xtalk will not switch to a key file by itself: the stored tokens are readable only with the keychain key.';
+      }
+      return HINTS.KEYCHAIN_UNAVAILABLE;
     case 'ID_TOKEN_INVALID':
       return idTokenHint(facts);
     case 'DISCOVERY_FAILED':
+      if (facts.reason === undefined && typeof facts.was === 'string' && facts.was !== code) return hintFor({ code: facts.was, facts });
       return discoveryHint(facts);
     case 'INVALID_CLIENT':
       return invalidClientHint(facts);
     case 'DEVICE_SIGN_IN_ENDED':
       return DEVICE_ENDINGS[error ?? ''] ?? oauthErrorHint(error);
     case 'PROVIDER_ERROR':
+      if (facts.reason === 'device_code_expired') return DEVICE_ENDINGS.expired_token;
+      if (facts.reason === 'no_subject') return 'Make sure the client may use the `openid` scope.';
       // Only for answers the provider gave (facts.answer); other provider errors say all in the message.
       if (facts.answer === 'status') return Number(facts.status) >= 500 ? HINTS.PROVIDER_PROBLEM : oauthErrorHint(undefined);
       return facts.answer === 'oauth' ? oauthErrorHint(error) : undefined;
     case 'CONFIG_INVALID':
-      return configHint(facts);
+      return configHint(facts as FactsOf<'CONFIG_INVALID'>);
     case 'USAGE':
-      if (facts.missing === 'client') {
-        return 'Set XTALK_ISSUER and XTALK_CLIENT_ID (and XTALK_CLIENT_SECRET for a confidential client), pass --issuer/--client-id, or use an X-Talk .env with OIDC_DISCOVERY_ENDPOINT and OAUTH2_CLIENT_ID.';
-      }
-      return configHint(facts);
+      return usageHint(facts as FactsOf<'USAGE'>);
     case 'STORE_ERROR':
       return storeHint(facts);
     case 'SESSION_EXPIRED':
       // The store's data key is gone (src/store/data-key.ts says where it was).
-      if (facts.dataKeyGone) return `${String(facts.dataKeyGone)}, so the stored tokens cannot be decrypted. Run \`xtalk login\` to sign in again.`;
+      if (facts.dataKeyGone) return `${dataKeyGone(facts as FactsOf<'SESSION_EXPIRED'>)}, so the stored tokens cannot be decrypted. Run \`xtalk login\` to sign in again.`;
+      if (facts.reason === 'no_refresh_token') return 'Run `xtalk login` (with the offline_access scope the session renews itself).';
+      if (facts.reason === 'api_refused_after_refresh') {
+        return 'Run `xtalk login` to sign in again; if that does not help, the API may not accept tokens from this provider or client.';
+      }
       return HINTS.SESSION_EXPIRED;
     case 'NETWORK_ERROR':
+      if (facts.reason === 'api_unreachable') return 'Check the URL and the network (and HTTPS_PROXY / NO_PROXY when a proxy is needed).';
+      if (facts.reason === 'answer_broke_off') return 'Try again.';
       if (facts.grantSent) return HINTS.ANSWER_LOST;
       return facts.timedOut ? HINTS.PROVIDER_TIMEOUT : HINTS.NETWORK_ERROR;
     case 'DATA_KEY_INVALID':

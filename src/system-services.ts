@@ -78,10 +78,10 @@ function hangAtFaultPoint(env: Readonly<Record<string, string | undefined>>, nam
 /** Resolves after `ms`; rejects with CancelledError once `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new CancelledError());
+    if (signal?.aborted) return reject(new CancelledError('CANCELLED', 'Cancelled.'));
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(new CancelledError());
+      reject(new CancelledError('CANCELLED', 'Cancelled.'));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

@@ -5,6 +5,7 @@ import { parseOrigin, requireBearerDestination, type BearerPolicy } from '../cor
 import { UsageError } from '../errors.js';
 import { isInvalidTokenChallenge } from '../net/bearer-challenge.js';
 import { joinBelow } from '../shared/url-rules.js';
+import { programCall } from './hints.js';
 import { withSession } from './open-session.js';
 import type { TokenRequest } from './options.js';
 import { minTtlSeconds } from './session.js';
@@ -43,6 +44,10 @@ export interface CreateFetchOptions extends TokenRequest {
  * Responses, as with `fetch`; a session that cannot be refreshed rejects with {@link LoginRequiredError}.
  */
 export function createFetch(opts: CreateFetchOptions = {}): FetchFunction {
+  return programCall(() => buildFetch(opts));
+}
+
+function buildFetch(opts: CreateFetchOptions): FetchFunction {
   const send = opts.fetch ?? globalThis.fetch;
   const minTtl = minTtlSeconds(opts.minTtl);
   const baseUrl = opts.baseUrl === undefined ? undefined : checkBaseUrl(opts.baseUrl);
@@ -84,10 +89,10 @@ function targetOf(input: string | URL | Request, base: string | URL | undefined)
     try {
       return new URL(text);
     } catch {
-      throw new UsageError(`"${text}" is not a URL.`);
+      throw new UsageError('USAGE', `"${text}" is not a URL.`);
     }
   }
-  if (!base) throw new UsageError(`"${text}" is a relative URL, but there is no baseUrl and no api_url configured.`, 'Pass createFetch({ baseUrl: "https://…" }), or give the full https:// URL.');
+  if (!base) throw new UsageError('USAGE', `"${text}" is a relative URL, but there is no baseUrl and no api_url configured.`, { facts: { reason: 'relative_url_without_base' } });
   return joinBelow(base, text);
 }
 
@@ -99,14 +104,14 @@ function checkBaseUrl(value: string | URL): URL {
     // Said below.
   }
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
-    throw new UsageError(`createFetch: baseUrl must be an http(s) URL without credentials, got ${JSON.stringify(String(value))}.`);
+    throw new UsageError('USAGE', `createFetch: baseUrl must be an http(s) URL without credentials, got ${JSON.stringify(String(value))}.`);
   }
   return url;
 }
 
 function checkOrigin(value: string, option: string): string {
   const origin = typeof value === 'string' ? parseOrigin(value) : undefined;
-  if (!origin) throw new UsageError(`createFetch: ${option} takes origins like "https://api.example", got ${JSON.stringify(value)}.`);
+  if (!origin) throw new UsageError('USAGE', `createFetch: ${option} takes origins like "https://api.example", got ${JSON.stringify(value)}.`);
   return origin;
 }
 

@@ -6,6 +6,7 @@ import { leaseConnection, type ConnectionLease } from '../store/index.js';
 import { classifyEscapedError } from '../store/store-errors.js';
 import { StoreError } from '../errors.js';
 import { createSystemServices } from '../system-services.js';
+import { forProgram } from './hints.js';
 import type { SessionOptions } from './options.js';
 import type { AccountRecord } from '../core/session-records.js';
 import type { TokenStore } from '../core/ports.js';
@@ -49,8 +50,9 @@ export async function withStore<T>(opts: SessionOptions, fn: (store: TokenStore,
       if (!connection) store.close();
     }
   } catch (e) {
-    // The CLI's error edge does the same: what escaped the store is still a typed error for programs.
-    throw classifyEscapedError(e);
+    // The CLI's error edge does the same: what escaped the store is still a typed error for programs,
+    // with the Node API's hint (src/api/hints.ts).
+    throw forProgram(classifyEscapedError(e));
   } finally {
     connection?.release();
   }

@@ -1,6 +1,7 @@
 import { toAccountJson, toTokenJson, type AccountJson, type TokenJson } from '../auth/account-view.js';
 import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { UsageError } from '../errors.js';
+import { programCall } from './hints.js';
 import { withSession, withStore } from './open-session.js';
 import type { SessionOptions, TokenRequest } from './options.js';
 
@@ -10,7 +11,7 @@ export type { SessionOptions, TokenRequest } from './options.js';
 export function minTtlSeconds(minTtl: number | undefined): number | undefined {
   if (minTtl === undefined) return undefined;
   if (typeof minTtl !== 'number' || !Number.isFinite(minTtl) || minTtl < 0) {
-    throw new UsageError(`minTtl expects a number of seconds, got ${String(minTtl)}.`, 'For example: getAccessToken({ minTtl: 300 })');
+    throw new UsageError('USAGE', `minTtl expects a number of seconds, got ${String(minTtl)}.`, { facts: { reason: 'min_ttl' } });
   }
   return minTtl;
 }
@@ -27,7 +28,7 @@ export async function getAccessToken(opts: TokenRequest = {}): Promise<string> {
 
 /** As {@link getAccessToken}, with the token's type, expiry and scope (the `xtalk token --json` object). */
 export async function getToken(opts: TokenRequest = {}): Promise<TokenJson> {
-  const minTtl = minTtlSeconds(opts.minTtl);
+  const minTtl = programCall(() => minTtlSeconds(opts.minTtl));
   return withSession(opts, async ({ deps, account }) => toTokenJson(await getFreshToken(deps, account, { minTtlSeconds: minTtl })));
 }
 

@@ -36,8 +36,8 @@ export async function callApi(deps: ApiRequestDeps, account: AccountRecord, req:
   const second = await sendApiRequest(http, req, renewed.accessToken);
   if (await isInvalidToken(second)) {
     await second.body?.cancel().catch(() => {});
-    throw new SessionExpiredError('The API refused the access token again after a refresh (401 invalid_token).', {
-      hint: 'Run `xtalk login` to sign in again; if that does not help, the API may not accept tokens from this provider or client.',
+    throw new SessionExpiredError('SESSION_EXPIRED', 'The API refused the access token again after a refresh (401 invalid_token).', {
+      facts: { reason: 'api_refused_after_refresh' },
     });
   }
   return second;

@@ -26,7 +26,7 @@ export function discoverFor(
 ): Promise<OpenIdProvider> {
   const { config } = deps;
   const clientId = account.clientId ?? config.clientId;
-  if (!clientId) throw new SessionExpiredError('The stored session does not say which client it belongs to.');
+  if (!clientId) throw new SessionExpiredError('SESSION_EXPIRED', 'The stored session does not say which client it belongs to.');
   const sameClient = config.issuer === account.issuer && config.clientId === clientId;
   return deps.ctx.discover({
     issuer: account.issuer,

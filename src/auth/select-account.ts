@@ -16,21 +16,21 @@ export function selectAccount(store: TokenStore, selector: string | undefined): 
     // A profile kept by `logout --keep-profile` (or an older xtalk) cannot be switched to.
     const signedIn = store.listAccounts().filter((a) => store.hasSession(a.id)).length;
     if (signedIn > 0) {
-      throw new NotLoggedInError('No account is selected.', 'Run `xtalk switch <account>` (see `xtalk status`) or `xtalk login`.');
+      throw new NotLoggedInError('LOGIN_REQUIRED', 'No account is selected.', { facts: { reason: 'none_selected' } });
     }
-    throw new NotLoggedInError();
+    throw new NotLoggedInError('LOGIN_REQUIRED', 'You are not logged in.');
   }
   const matches = findAccounts(store, selector);
   if (matches.length === 0) {
-    throw new NotLoggedInError(`No stored account matches "${selector}".`, 'Run `xtalk status` to list accounts, or `xtalk login` to add one.');
+    throw new NotLoggedInError('LOGIN_REQUIRED', `No stored account matches "${selector}".`, { facts: { reason: 'no_match' } });
   }
   if (matches.length > 1) {
     const list = matches.map((a) => `  ${displayName(a)}  sub=${a.sub}  issuer=${a.issuer}`).join('\n');
-    throw new UsageError(`"${selector}" matches ${matches.length} accounts:\n${list}`, 'Name the account by its sub instead.');
+    throw new UsageError('USAGE', `"${selector}" matches ${matches.length} accounts:\n${list}`, { facts: { reason: 'ambiguous_account' } });
   }
   const account = matches[0]!;
   if (!store.hasSession(account.id)) {
-    throw new NotLoggedInError(`${displayName(account)} at ${account.issuer} is logged out.`, 'Run `xtalk login` to sign in again.');
+    throw new NotLoggedInError('LOGIN_REQUIRED', `${displayName(account)} at ${account.issuer} is logged out.`, { facts: { reason: 'logged_out' } });
   }
   return account;
 }

@@ -86,7 +86,7 @@ export function splitCommandLine(cmd: string): string[] {
 }
 
 function unterminated(cmd: string, quote: string): ConfigError {
-  return new ConfigError(`The browser command ${JSON.stringify(cmd)} has an unterminated ${quote} quote.`, 'Fix XTALK_BROWSER or BROWSER, or unset it to use the system browser.');
+  return new ConfigError('CONFIG_INVALID', `The browser command ${JSON.stringify(cmd)} has an unterminated ${quote} quote.`, { facts: { reason: 'browser_quote' } });
 }
 
 function pickBrowserCommand(env: OpenBrowserOptions['env']): { name: string; argv: string[] } | undefined {
@@ -160,11 +160,13 @@ export async function openBrowser(url: string, opts: OpenBrowserOptions): Promis
     const command = chosen.argv[0] as string;
     if (opts.platform === 'win32' && /\.(bat|cmd)$/i.test(command)) {
       // Node refuses batch files without a shell (CVE-2024-27980), and xtalk never uses one.
-      throw new ConfigError(`${chosen.name} names a batch file (${command}), which xtalk cannot run without a shell.`, `Point ${chosen.name} at the browser's .exe instead.`);
+      throw new ConfigError('CONFIG_INVALID', `${chosen.name} names a batch file (${command}), which xtalk cannot run without a shell.`, {
+        facts: { reason: 'browser_batch', variable: chosen.name },
+      });
     }
     const failure = (err: unknown) =>
-      new XtalkError(`Could not start the browser command ${JSON.stringify(command)} from ${chosen.name}: ${errorText(err)}`, {
-        hint: `Fix or unset ${chosen.name}, or open the printed URL yourself.`,
+      new XtalkError('ERROR', `Could not start the browser command ${JSON.stringify(command)} from ${chosen.name}: ${errorText(err)}`, {
+        facts: { reason: 'browser_command', variable: chosen.name },
         cause: err,
       });
     await spawnDetached(opts.spawn ?? nodeSpawn, [...chosen.argv, safeUrl], scrubEnv(opts.env), failure);
@@ -173,7 +175,7 @@ export async function openBrowser(url: string, opts: OpenBrowserOptions): Promis
   if (opts.via) {
     const via = opts.via;
     const failure = (err: unknown) =>
-      new XtalkError(`Could not start ${via.path}: ${errorText(err)}`, { hint: 'Open the printed URL yourself, or set BROWSER to a browser command.', cause: err });
+      new XtalkError('ERROR', `Could not start ${via.path}: ${errorText(err)}`, { facts: { reason: 'wsl_opener' }, cause: err });
     await spawnDetached(opts.spawn ?? nodeSpawn, wslOpenerArgv(via, safeUrl), scrubEnv(opts.env), failure);
     return;
   }
@@ -181,8 +183,8 @@ export async function openBrowser(url: string, opts: OpenBrowserOptions): Promis
     const open = opts.openPackage ?? (await importOpenPackage(opts.processEnv));
     await open(safeUrl, { wait: false });
   } catch (err) {
-    throw new XtalkError(`Could not open the system browser: ${errorText(err)}`, {
-      hint: 'Open the printed URL yourself, or set XTALK_BROWSER to a browser command.',
+    throw new XtalkError('ERROR', `Could not open the system browser: ${errorText(err)}`, {
+      facts: { reason: 'system_browser' },
       cause: err,
     });
   }

@@ -23,17 +23,16 @@ export function isSafeBrowserUrl(url: string): boolean {
  * which is what should be handed to the browser.
  */
 export function assertSafeBrowserUrl(url: string): string {
-  const hint =
-    'xtalk only opens https: URLs (and http: on this machine), because a crafted URL handed to the system opener can run programs (CVE-2025-6514). Check the issuer and its authorization endpoint.';
+  const facts = { reason: 'unsafe_browser_url' } as const;
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new XtalkError('The provider sent a URL that is not valid, so xtalk refuses to open it.', { hint });
+    throw new XtalkError('ERROR', 'The provider sent a URL that is not valid, so xtalk refuses to open it.', { facts });
   }
   if (!isSafeBrowserUrl(parsed.href)) {
     const where = parsed.protocol === 'http:' ? ` for the non-loopback host ${parsed.hostname}` : '';
-    throw new XtalkError(`The provider sent a URL with scheme ${JSON.stringify(parsed.protocol)}${where} that xtalk refuses to open.`, { hint });
+    throw new XtalkError('ERROR', `The provider sent a URL with scheme ${JSON.stringify(parsed.protocol)}${where} that xtalk refuses to open.`, { facts });
   }
   return parsed.href;
 }

@@ -6,7 +6,7 @@ import { classifyEscapedError } from '../store/store-errors.js';
 
 /**
  * Prints a failure as one line plus a hint and returns its exit code; the stack only with --debug.
- * The hint is the thrower's own, else the words src/hints.ts keeps for the error's code and facts.
+ * The hint is the CLI's: the words src/hints.ts keeps for the error's code and facts (`error.hint`).
  * A SQLite error or a shortage of file descriptors that escaped the store is no bug of ours: it is
  * reported as the typed error it stands for.
  */

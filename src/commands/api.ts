@@ -61,8 +61,8 @@ export async function runApi(ctx: Context, target: string, opts: ApiOptions): Pr
     const namedOrigins = (opts.allowOrigin ?? []).map(checkOrigin);
     const body = readBody(ctx, opts.data);
     const method = (opts.method ?? (body.kind === 'none' ? 'GET' : 'POST')).toUpperCase();
-    if (!/^[A-Z][A-Z-]*$/.test(method)) throw new UsageError(`"${opts.method}" is not an HTTP method.`);
-    if (body.kind !== 'none' && (method === 'GET' || method === 'HEAD')) throw new UsageError(`A ${method} request cannot carry --data.`, 'Leave out --method, or use POST, PUT or PATCH.');
+    if (!/^[A-Z][A-Z-]*$/.test(method)) throw new UsageError('USAGE', `"${opts.method}" is not an HTTP method.`);
+    if (body.kind !== 'none' && (method === 'GET' || method === 'HEAD')) throw new UsageError('USAGE', `A ${method} request cannot carry --data.`, { facts: { reason: 'body_without_method' } });
     const headers = (opts.header ?? []).map(parseHeader);
     if (body.kind !== 'none' && !headers.some(([k]) => k.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/json']);
     const store = env.store();
@@ -95,18 +95,18 @@ export function resolveApiUrl(target: string, base: string | undefined): URL {
     try {
       return new URL(target);
     } catch {
-      throw new UsageError(`"${target}" is not a URL.`);
+      throw new UsageError('USAGE', `"${target}" is not a URL.`);
     }
   }
   if (!base) {
-    throw new UsageError(`"${target}" is a relative path, but no API base URL is configured.`, 'Set XTALK_API_URL (or `xtalk config set api_url https://…`), or give the full https:// URL.');
+    throw new UsageError('USAGE', `"${target}" is a relative path, but no API base URL is configured.`, { facts: { reason: 'relative_url_without_base' } });
   }
   return joinBelow(base, target);
 }
 
 function checkOrigin(raw: string): string {
   const origin = parseOrigin(raw);
-  if (!origin) throw new UsageError(`--allow-origin takes an origin like https://api.example, not "${raw}".`);
+  if (!origin) throw new UsageError('USAGE', `--allow-origin takes an origin like https://api.example, not "${raw}".`);
   return origin;
 }
 
@@ -118,7 +118,7 @@ function readBody(ctx: Context, data: string | undefined): ApiBody {
     try {
       return { kind: 'bytes', data: readFileSync(file) };
     } catch (e) {
-      throw new UsageError(`Cannot read the request body from ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+      throw new UsageError('USAGE', `Cannot read the request body from ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
     }
   }
   return { kind: 'bytes', data: Buffer.from(data, 'utf8') };
@@ -127,12 +127,12 @@ function readBody(ctx: Context, data: string | undefined): ApiBody {
 function parseHeader(raw: string): [string, string] {
   const colon = raw.indexOf(':');
   const name = colon > 0 ? raw.slice(0, colon).trim() : '';
-  if (!/^[!#$%&'*+.^_`|~\w-]+$/.test(name)) throw new UsageError(`"${raw}" is not a header; write it as 'Name: value'.`);
+  if (!/^[!#$%&'*+.^_`|~\w-]+$/.test(name)) throw new UsageError('USAGE', `"${raw}" is not a header; write it as 'Name: value'.`);
   if (name.toLowerCase() === 'authorization') {
-    throw new UsageError('xtalk api sends the Authorization header itself.', 'Leave out -H Authorization; use curl for other credentials.');
+    throw new UsageError('USAGE', 'xtalk api sends the Authorization header itself.', { facts: { reason: 'authorization_header' } });
   }
   const value = raw.slice(colon + 1).trim();
-  if (/[\r\n\0]/.test(value)) throw new UsageError(`The value of header ${name} contains a line break.`);
+  if (/[\r\n\0]/.test(value)) throw new UsageError('USAGE', `The value of header ${name} contains a line break.`);
   return [name, value];
 }
 
@@ -144,6 +144,9 @@ async function writeBody(ui: Ui, res: Response): Promise<void> {
   } catch (e) {
     // `xtalk api … | head` closes the pipe early: not an error of the request.
     if ((e as NodeJS.ErrnoException).code === 'EPIPE') return;
-    throw new NetworkError(`The answer from ${new URL(res.url || 'http://unknown').origin} broke off: ${(e as Error).message}`, { hint: 'Try again.', cause: e });
+    throw new NetworkError('NETWORK_ERROR', `The answer from ${new URL(res.url || 'http://unknown').origin} broke off: ${(e as Error).message}`, {
+      facts: { reason: 'answer_broke_off' },
+      cause: e,
+    });
   }
 }

@@ -69,7 +69,7 @@ function describeSources(config: ResolvedConfig): string {
 export function parseMinTtl(value: string | undefined, command: 'token' | 'exec'): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+(\.\d+)?$/.test(value.trim())) {
-    throw new UsageError(`--min-ttl expects a number of seconds, got "${value}".`, `For example: xtalk ${command} --min-ttl 300${command === 'exec' ? ' -- CMD' : ''}`);
+    throw new UsageError('USAGE', `--min-ttl expects a number of seconds, got "${value}".`, { facts: { reason: 'min_ttl', command } });
   }
   return Number(value);
 }

@@ -29,7 +29,7 @@ Examples:
   $ xtalk completion fish > ~/.config/fish/completions/xtalk.fish`,
     )
     .action(async (shell: string) => {
-      if (!(SHELLS as readonly string[]).includes(shell)) throw new UsageError(`No completion for "${shell}".`, `Choose one of: ${SHELLS.join(', ')}.`);
+      if (!(SHELLS as readonly string[]).includes(shell)) throw new UsageError('USAGE', `No completion for "${shell}".`, { facts: { reason: 'unknown_shell', choices: SHELLS.join(', ') } });
       createUi(ctx.io, ctx.env).data(completionScript(shell as Shell, describeCommands(program)));
     });
 

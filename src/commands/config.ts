@@ -4,7 +4,7 @@ import { updateConfigFile } from '../config/config-file.js';
 import { resolvePaths } from '../config/paths.js';
 import { CONFIG_FILE_KEYS, checkConfigFileValue, readConfigFile } from '../config/resolve.js';
 import type { Context } from '../core/context.js';
-import { UsageError, XtalkError } from '../errors.js';
+import { UsageError, XtalkError, type FactsOf } from '../errors.js';
 import { readSecret } from '../output/read-secret.js';
 import { createUi } from '../output/ui.js';
 
@@ -37,10 +37,10 @@ Examples:
 
   sub('get', 'print one setting').argument('<key>').action(async (key: string, opts: ConfigOptions) => {
     const { path, env } = open(ctx, opts);
-    if (key === SECRET_KEY) throw new UsageError('xtalk never prints the client secret.', `It is stored in ${path} (mode 0600).`);
+    if (key === SECRET_KEY) throw new UsageError('USAGE', 'xtalk never prints the client secret.', { facts: { reason: 'secret_not_printed', path } });
     checkKnown(key);
     const value = readConfigFile(path)[key];
-    if (value === undefined) throw new XtalkError(`${key} is not set in ${path}.`, { hint: `Set it with \`xtalk config set ${key} VALUE\`.` });
+    if (value === undefined) throw new XtalkError('ERROR', `${key} is not set in ${path}.`, { facts: { reason: 'setting_not_set', setting: key } });
     env.ui.data(`${String(value)}\n`);
   });
 
@@ -52,11 +52,11 @@ Examples:
       let stored: string | number;
       if (key === SECRET_KEY) {
         if (value !== undefined) {
-          throw new UsageError('The client secret is not accepted on the command line (other users can see argv).', 'Run `xtalk config set client_secret` and type it, or pipe it in on stdin.');
+          throw new UsageError('USAGE', 'The client secret is not accepted on the command line (other users can see argv).', { facts: { reason: 'secret_in_argv' } });
         }
         stored = checkTyped(key, await readSecret(ctx.io, 'Client secret: '));
       } else {
-        if (value === undefined) throw new UsageError(`Which value? xtalk config set ${key} VALUE`);
+        if (value === undefined) throw new UsageError('USAGE', `Which value? xtalk config set ${key} VALUE`);
         stored = checkTyped(key, value, readConfigFile(path));
       }
       updateConfigFile(path, (c) => ({ ...c, [key]: stored }));
@@ -99,11 +99,12 @@ function checkTyped(key: string, value: string, file: Readonly<Record<string, un
   try {
     return checkConfigFileValue(key, value, file);
   } catch (e) {
-    if (e instanceof XtalkError) throw new UsageError(e.message, e.hint);
+    // Typed on the command line: a usage error, with the facts (and so the hint) of the parser's.
+    if (e instanceof XtalkError) throw new UsageError('USAGE', e.message, { facts: e.facts as FactsOf<'USAGE'> });
     throw e;
   }
 }
 
 function checkKnown(key: string): void {
-  if (!CONFIG_FILE_KEYS.includes(key)) throw new UsageError(`Unknown setting "${key}".`, `Known settings: ${CONFIG_FILE_KEYS.join(', ')}.`);
+  if (!CONFIG_FILE_KEYS.includes(key)) throw new UsageError('USAGE', `Unknown setting "${key}".`, { facts: { reason: 'unknown_setting', choices: CONFIG_FILE_KEYS.join(', ') } });
 }

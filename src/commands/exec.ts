@@ -39,7 +39,7 @@ Examples:
  * parent's token); resolves to its exit code (128+N for signal N).
  */
 export async function runExec(ctx: Context, command: string[], opts: ExecOptions): Promise<number> {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.env)) throw new UsageError(`"${opts.env}" is not a valid environment variable name.`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.env)) throw new UsageError('USAGE', `"${opts.env}" is not a valid environment variable name.`);
   const env = createCommandEnv(ctx, opts);
   let token: string;
   try {
@@ -62,10 +62,7 @@ export async function runExec(ctx: Context, command: string[], opts: ExecOptions
     return code ?? 128 + (signal ? constants.signals[signal] : 0);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new XtalkError(`Cannot run ${file}: ${err.code === 'ENOENT' ? 'command not found' : err.message}.`, {
-      exitCode: err.code === 'ENOENT' ? ExitCode.CommandNotFound : ExitCode.CannotExecute,
-      hint: 'Check the command name and PATH; put the command after `--`.',
-    });
+    throw new XtalkError(err.code === 'ENOENT' ? 'COMMAND_NOT_FOUND' : 'CANNOT_EXECUTE', `Cannot run ${file}: ${err.code === 'ENOENT' ? 'command not found' : err.message}.`);
   } finally {
     ctx.signal.removeEventListener('abort', forward);
   }

@@ -68,7 +68,7 @@ export async function runLogin(ctx: Context, opts: LoginOptions): Promise<number
   try {
     const config = requireClientConfig(env.config);
     if (opts.fresh && opts.prompt && opts.prompt !== 'login') {
-      throw new UsageError(`--fresh already sends prompt=login; it cannot be combined with --prompt ${opts.prompt}.`);
+      throw new UsageError('USAGE', `--fresh already sends prompt=login; it cannot be combined with --prompt ${opts.prompt}.`);
     }
     // An existing store only: a login that fails before signing in must leave no database behind.
     const before = existsSync(config.paths.dbPath) ? currentSession(env.store()) : undefined;

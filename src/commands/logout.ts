@@ -98,7 +98,7 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
       }
     }
     if (failed.length > 0) {
-      throw new RevocationFailedError(`${failed.length} of ${accounts.length} accounts are still logged in: ${failed.join(', ')}.`);
+      throw new RevocationFailedError('REVOCATION_FAILED', `${failed.length} of ${accounts.length} accounts are still logged in: ${failed.join(', ')}.`);
     }
     if (!endSession) return ExitCode.Ok;
     for (const { account, hint } of hints.values()) await endBrowserSession(ctx, env, account, hint, opts.browser !== false);

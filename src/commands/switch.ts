@@ -26,10 +26,10 @@ Examples:
 
 export async function runSwitch(ctx: Context, positional: string | undefined, opts: SwitchOptions): Promise<number> {
   if (positional && opts.account && positional !== opts.account) {
-    throw new UsageError(`Two different accounts given: "${positional}" and --account "${opts.account}".`, 'Name the account once.');
+    throw new UsageError('USAGE', `Two different accounts given: "${positional}" and --account "${opts.account}".`, { facts: { reason: 'account_twice' } });
   }
   const selector = positional ?? opts.account;
-  if (!selector) throw new UsageError('Which account? Name it: xtalk switch <username|email|sub>.', 'Run `xtalk status` to list the stored accounts.');
+  if (!selector) throw new UsageError('USAGE', 'Which account? Name it: xtalk switch <username|email|sub>.', { facts: { reason: 'no_account_named' } });
   const env = createCommandEnv(ctx, opts);
   try {
     const store = env.store();

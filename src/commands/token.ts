@@ -57,9 +57,9 @@ export async function runToken(ctx: Context, opts: TokenOptions): Promise<number
 function tokenFormat(opts: TokenOptions): (typeof FORMATS)[number] {
   const format = opts.format ?? 'raw';
   if (!(FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`Unknown --format "${format}".`, `Use one of: ${FORMATS.join(', ')}.`);
+    throw new UsageError('USAGE', `Unknown --format "${format}".`, { facts: { reason: 'unknown_format', choices: FORMATS.join(', ') } });
   }
-  if (opts.json && format !== 'json' && format !== 'raw') throw new UsageError(`--json contradicts --format ${format}.`, 'Give only one of them.');
+  if (opts.json && format !== 'json' && format !== 'raw') throw new UsageError('USAGE', `--json contradicts --format ${format}.`, { facts: { reason: 'json_and_format' } });
   return opts.json ? 'json' : (format as (typeof FORMATS)[number]);
 }
 

@@ -28,13 +28,13 @@ export function readConfigFile(path: string): Record<string, unknown> {
     parsed = JSON.parse(json);
   } catch (e) {
     // Not the parser's message: it quotes the file, which may hold the client secret.
-    throw new ConfigError(`The config file ${path} is not a JSON object: the JSON is broken${jsonErrorPlace(json, e)}.`, FIX_CONFIG_FILE);
+    throw new ConfigError('CONFIG_INVALID', `The config file ${path} is not a JSON object: the JSON is broken${jsonErrorPlace(json, e)}.`, { facts: BROKEN });
   }
   if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-  throw new ConfigError(`The config file ${path} is not a JSON object.`, FIX_CONFIG_FILE);
+  throw new ConfigError('CONFIG_INVALID', `The config file ${path} is not a JSON object.`, { facts: BROKEN });
 }
 
-const FIX_CONFIG_FILE = 'Fix or delete the file; it holds one JSON object such as {"issuer": "https://…", "client_id": "…"}.';
+const BROKEN = { reason: 'broken_config_file' } as const;
 
 /** " at line L, column C" from V8's "at position N", or less when the message has none. */
 function jsonErrorPlace(text: string, e: unknown): string {

@@ -33,13 +33,13 @@ export function parseSigningAlg(raw: string): string {
   const v = raw.trim();
   // JWS algorithm names (RFC 7518): letters and digits; "none" is never acceptable for an ID token.
   if (/^[A-Za-z][A-Za-z0-9]{2,15}$/.test(v) && v.toLowerCase() !== 'none') return v;
-  throw new ConfigError(`Unknown ID-token signing algorithm "${raw}".`, 'Use the alg the client is registered for, e.g. XTALK_ID_TOKEN_SIGNING_ALG=HS256 or RS256 (or unset it).');
+  throw new ConfigError('CONFIG_INVALID', `Unknown ID-token signing algorithm "${raw}".`, { facts: { reason: 'signing_alg' } });
 }
 
 export function parseTokenAuthMethod(raw: string): TokenAuthMethod {
   const v = raw.trim() as TokenAuthMethod;
   if (TOKEN_AUTH_METHODS.includes(v)) return v;
-  throw new ConfigError(`Unknown token endpoint auth method "${raw}".`, `Use one of ${TOKEN_AUTH_METHODS.join(', ')} (or unset it).`);
+  throw new ConfigError('CONFIG_INVALID', `Unknown token endpoint auth method "${raw}".`, { facts: { reason: 'token_auth_method', choices: TOKEN_AUTH_METHODS.join(', ') } });
 }
 
 export function checkEndpointUrl(raw: string, what: string): string {
@@ -47,12 +47,13 @@ export function checkEndpointUrl(raw: string, what: string): string {
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new ConfigError(`The ${what} "${raw}" is not a URL.`, `Give the full URL, e.g. https://account.iottalk.tw`);
+    throw new ConfigError('CONFIG_INVALID', `The ${what} "${raw}" is not a URL.`, { facts: { reason: 'not_a_url' } });
   }
   if (isSecureOrLoopback(url)) return raw.trim();
   throw new ConfigError(
+    'CONFIG_INVALID',
     `The ${what} must use https: (plain http: is allowed only on 127.0.0.1, ::1 or localhost), got ${url.protocol}//${url.host}.`,
-    `Use the https:// address of the provider.`,
+    { facts: { reason: 'not_https' } },
   );
 }
 
@@ -66,7 +67,7 @@ export function parseInsecureHttpOrigins(raw: string): string[] {
   for (const entry of raw.split(/[\s,]+/).filter(Boolean)) {
     const origin = parseOrigin(entry);
     if (!origin || !origin.startsWith('http:')) {
-      throw new ConfigError(`"${entry}" in the insecure http origins is not an http: origin.`, undefined, undefined, { facts: { setting: 'insecure_http_origins' } });
+      throw new ConfigError('CONFIG_INVALID', `"${entry}" in the insecure http origins is not an http: origin.`, { facts: { setting: 'insecure_http_origins' } });
     }
     if (!origins.includes(origin)) origins.push(origin);
   }
@@ -92,7 +93,7 @@ export function parseApiUrl(raw: string, insecureHttpOrigins: readonly string[] 
 export function parsePort(raw: string): number {
   const n = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || n > 65535) {
-    throw new ConfigError(`Invalid port "${raw}".`, 'Use a number from 1 to 65535, or 0 for any free port.');
+    throw new ConfigError('CONFIG_INVALID', `Invalid port "${raw}".`, { facts: { reason: 'port' } });
   }
   return n;
 }
@@ -108,7 +109,7 @@ export function parseHttpTimeout(raw: string): number {
 /** A positive number of seconds, an `s` suffix allowed. */
 function positiveSeconds(raw: string, message: string, setting: 'timeout' | 'http_timeout'): number {
   const n = Number(raw.trim().replace(/s$/, ''));
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(message, undefined, undefined, { facts: { setting } });
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError('CONFIG_INVALID', message, { facts: { setting } });
   return n;
 }
 
@@ -116,7 +117,7 @@ function positiveSeconds(raw: string, message: string, setting: 'timeout' | 'htt
 export function parseKeyCacheSeconds(raw: string): number {
   const n = Number(raw.trim().replace(/s$/, ''));
   if (!/^\s*\d+s?\s*$/.test(raw) || n > MAX_KEY_CACHE_SECONDS) {
-    throw new ConfigError(`Invalid key cache time "${raw}".`, undefined, undefined, { facts: { setting: 'key_cache_seconds' } });
+    throw new ConfigError('CONFIG_INVALID', `Invalid key cache time "${raw}".`, { facts: { setting: 'key_cache_seconds' } });
   }
   return n;
 }
@@ -124,13 +125,13 @@ export function parseKeyCacheSeconds(raw: string): number {
 export function parseCredentialStore(raw: string): CredentialStoreMode {
   const v = raw.trim().toLowerCase();
   if (v === 'keychain' || v === 'file' || v === 'auto') return v;
-  throw new ConfigError(`Unknown credential store "${raw}".`, 'Set XTALK_CREDENTIAL_STORE to "keychain" or "file" (or unset it).');
+  throw new ConfigError('CONFIG_INVALID', `Unknown credential store "${raw}".`, { facts: { reason: 'credential_store' } });
 }
 
 export function parseLogoutBrowser(raw: string): LogoutBrowser {
   const v = raw.trim().toLowerCase();
   if (v === 'always' || v === 'never') return v;
-  throw new ConfigError(`Unknown logout_browser value "${raw}".`, undefined, undefined, { facts: { setting: 'logout_browser' } });
+  throw new ConfigError('CONFIG_INVALID', `Unknown logout_browser value "${raw}".`, { facts: { setting: 'logout_browser' } });
 }
 
 /**
@@ -139,7 +140,7 @@ export function parseLogoutBrowser(raw: string): LogoutBrowser {
  */
 export function checkConfigFileValue(name: string, raw: string, file: Readonly<Record<string, unknown>> = {}): string | number {
   const key = (Object.keys(FILE_NAMES) as ConfigKey[]).find((k) => FILE_NAMES[k] === name);
-  if (!key) throw new ConfigError(`Unknown setting "${name}".`, `Known settings: ${CONFIG_FILE_KEYS.join(', ')}.`);
+  if (!key) throw new ConfigError('CONFIG_INVALID', `Unknown setting "${name}".`, { facts: { reason: 'unknown_setting', choices: CONFIG_FILE_KEYS.join(', ') } });
   if (key === 'apiUrl') {
     // An http: API on another host is fine once the file opts into its origin.
     const listed = file[FILE_NAMES.insecureHttpOrigins];
@@ -148,7 +149,7 @@ export function checkConfigFileValue(name: string, raw: string, file: Readonly<R
   }
   const check = FILE_VALUE_CHECKS[key];
   if (check) return check(raw);
-  if (!raw.trim()) throw new ConfigError(`The ${name} must not be empty.`, undefined, undefined, { facts: { setting: name, empty: true } });
+  if (!raw.trim()) throw new ConfigError('CONFIG_INVALID', `The ${name} must not be empty.`, { facts: { setting: name, empty: true } });
   return raw.trim();
 }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ConfigError, ExitCode, UsageError, XtalkError } from '../errors.js';
+import { ConfigError, UsageError, XtalkError, type FactsOf } from '../errors.js';
 import { browserSetting } from '../shared/browser-setting.js';
 import type { CredentialStoreMode, TokenAuthMethod } from '../core/oauth-terms.js';
 import { readConfigFile } from './config-file.js';
@@ -141,7 +141,8 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     } catch (e) {
       if (!(e instanceof XtalkError) || !origins[key]) throw e;
       const typed = sources[key] === 'flag';
-      throw new ConfigError(`${e.message.replace(/\.$/, '')} (from ${origins[key]}).`, e.hint, typed ? ExitCode.Usage : ExitCode.Error);
+      // The parser's facts go along: the hint for them stays the same.
+      throw new ConfigError(typed ? 'USAGE' : 'CONFIG_INVALID', `${e.message.replace(/\.$/, '')} (from ${origins[key]}).`, { facts: e.facts as FactsOf<'CONFIG_INVALID'> });
     }
   };
 
@@ -190,7 +191,7 @@ export function requireClientConfig(config: ResolvedConfig): ResolvedConfig & { 
   const { issuer, clientId } = config;
   if (!issuer || !clientId) {
     const missing = [!issuer && 'issuer', !clientId && 'client id'].filter(Boolean).join(' and ');
-    throw new UsageError(`No ${missing} configured.`, undefined, { facts: { missing: 'client' } });
+    throw new UsageError('USAGE', `No ${missing} configured.`, { facts: { missing: 'client' } });
   }
   return { ...config, issuer, clientId };
 }

@@ -17,16 +17,18 @@ export function readSettingsFile(path: string, what: string, opts: { ignoreDirec
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || (code === 'EISDIR' && opts.ignoreDirectory)) return undefined;
-    throw new ConfigError(`Cannot read the ${what} ${path}: ${(e as Error).message}`, `Check the permissions of ${path}, or remove it.`, undefined, { cause: e });
+    throw new ConfigError('CONFIG_INVALID', `Cannot read the ${what} ${path}: ${(e as Error).message}`, { facts: { reason: 'unreadable_file', path }, cause: e });
   }
   try {
     const stat = fstatSync(fd);
     if (stat.isDirectory() && opts.ignoreDirectory) return undefined;
     if (!stat.isFile()) {
-      throw new ConfigError(`The ${what} ${path} is not a regular file (it is ${kindOf(stat)}); xtalk did not read it.`, `Replace ${path} with a regular file, or remove it.`);
+      throw new ConfigError('CONFIG_INVALID', `The ${what} ${path} is not a regular file (it is ${kindOf(stat)}); xtalk did not read it.`, { facts: { reason: 'not_a_file', path } });
     }
     if (stat.size > MAX_SETTINGS_FILE_BYTES) {
-      throw new ConfigError(`The ${what} ${path} is larger than ${MAX_SETTINGS_FILE_BYTES / 1024} KiB (${stat.size} bytes); xtalk did not read it.`, `A ${what} holds a few settings: check that ${path} is the right file.`);
+      throw new ConfigError('CONFIG_INVALID', `The ${what} ${path} is larger than ${MAX_SETTINGS_FILE_BYTES / 1024} KiB (${stat.size} bytes); xtalk did not read it.`, {
+        facts: { reason: 'file_too_large', what, path },
+      });
     }
     // One byte more than allowed tells a file that grew after fstat from one that fits.
     const buffer = Buffer.alloc(MAX_SETTINGS_FILE_BYTES + 1);
@@ -36,7 +38,9 @@ export function readSettingsFile(path: string, what: string, opts: { ignoreDirec
       if (n === 0) break;
       length += n;
       if (length > MAX_SETTINGS_FILE_BYTES) {
-        throw new ConfigError(`The ${what} ${path} is larger than ${MAX_SETTINGS_FILE_BYTES / 1024} KiB; xtalk did not read it.`, `A ${what} holds a few settings: check that ${path} is the right file.`);
+        throw new ConfigError('CONFIG_INVALID', `The ${what} ${path} is larger than ${MAX_SETTINGS_FILE_BYTES / 1024} KiB; xtalk did not read it.`, {
+          facts: { reason: 'file_too_large', what, path },
+        });
       }
     }
     return buffer.subarray(0, length).toString('utf8');

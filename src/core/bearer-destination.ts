@@ -101,8 +101,7 @@ const WHY: Record<BearerRefusal, string> = {
 export function requireBearerDestination(target: string | URL, policy: BearerPolicy): Extract<BearerVerdict, { ok: true }> {
   const verdict = judgeBearerDestination(target, policy);
   if (verdict.ok) return verdict;
-  throw new XtalkError(`Refused to send the access token to ${verdict.origin}: ${WHY[verdict.reason]}.`, {
-    code: 'BEARER_DESTINATION_REFUSED',
+  throw new XtalkError('BEARER_DESTINATION_REFUSED', `Refused to send the access token to ${verdict.origin}: ${WHY[verdict.reason]}.`, {
     facts: { origin: verdict.origin, reason: verdict.reason },
   });
 }

@@ -54,7 +54,9 @@ export interface RefreshFailure {
   /** The XtalkError subclass, e.g. `NetworkError`. */
   name: string;
   message: string;
-  hint: string | undefined;
+  /** The error's code and facts, from which the reader's edge words the hint (a record from an older xtalk has neither). */
+  code?: string;
+  facts?: Readonly<Record<string, string | number | boolean | undefined>>;
   exitCode: number;
 }
 

@@ -31,14 +31,14 @@ export async function runLimited(
   parent: AbortSignal,
   check: (signal: AbortSignal) => Promise<CheckResult | CheckResult[]>,
 ): Promise<CheckResult[]> {
-  if (parent.aborted) throw new CancelledError();
+  if (parent.aborted) throw new CancelledError('CANCELLED', 'Cancelled.');
   const controller = new AbortController();
   let cancel!: (e: unknown) => void;
   const cancelled = new Promise<never>((_, reject) => (cancel = reject));
   cancelled.catch(() => undefined);
   const onAbort = () => {
     controller.abort(parent.reason);
-    cancel(new CancelledError());
+    cancel(new CancelledError('CANCELLED', 'Cancelled.'));
   };
   parent.addEventListener('abort', onAbort, { once: true });
   let timer: NodeJS.Timeout | undefined;
@@ -53,7 +53,7 @@ export async function runLimited(
       const result = await check(controller.signal);
       return Array.isArray(result) ? result : [result];
     } catch (e) {
-      if (parent.aborted) throw new CancelledError();
+      if (parent.aborted) throw new CancelledError('CANCELLED', 'Cancelled.');
       return [fail(name, `the check itself failed: ${e instanceof Error ? e.message : String(e)}`)];
     }
   })();

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { LoopbackPeerRefusal } from '../core/loopback-peer.js';
-import { CancelledError, UsageError, XtalkError } from '../errors.js';
+import { CancelledError, UsageError, XtalkError, type FactsOf } from '../errors.js';
 import { LOOPBACK_PEER_PAGE } from '../hints.js';
 import { judgeConnection, type ReadTable } from './peer-owner.js';
 import { answerBrokenRequest, answerOnSocket, sendPage, type CallbackResult } from './result-page.js';
@@ -48,8 +48,8 @@ export interface CallbackServerOptions {
   signal?: AbortSignal;
   /** Defaults to 300 s; `Infinity` waits forever. */
   timeoutMs?: number;
-  /** What the timeout error (code TIMEOUT) names, and a hint of the caller's; defaults to the sign-in and the TIMEOUT hint. */
-  timeoutText?: { what: string; hint: string | undefined };
+  /** What the timeout error (code TIMEOUT) names, and its facts for the hint; defaults to the sign-in. */
+  timeoutText?: { what: string; facts?: FactsOf<'TIMEOUT'> };
   /**
    * Told about every connection the loopback rule refused (another user's, or one whose owner is
    * unknown; error code LOOPBACK_PEER_REFUSED with facts `reason`, `peerUid`). The browser gets a
@@ -116,14 +116,14 @@ function classify(req: IncomingMessage, expectedHost: string, path: string, expe
 
 function refusedPeer(reason: LoopbackPeerRefusal, peerUid: number | undefined, port: number): XtalkError {
   const who = reason === 'other-user' ? `another user of this machine (uid ${peerUid})` : 'a process whose owner could not be found';
-  return new XtalkError(`xtalk's listener on 127.0.0.1:${port} refused a connection from ${who}.`, { code: 'LOOPBACK_PEER_REFUSED', facts: { reason, peerUid } });
+  return new XtalkError('LOOPBACK_PEER_REFUSED', `xtalk's listener on 127.0.0.1:${port} refused a connection from ${who}.`, { facts: { reason, peerUid } });
 }
 
 function bindError(err: NodeJS.ErrnoException, port: number): XtalkError {
   const facts = { port };
-  if (err.code === 'EADDRINUSE') return new XtalkError(`Port ${port} on 127.0.0.1 is already in use.`, { code: 'PORT_IN_USE', facts, cause: err });
-  if (err.code === 'EACCES') return new XtalkError(`Not allowed to listen on port ${port} on 127.0.0.1.`, { code: 'PORT_UNAVAILABLE', facts, cause: err });
-  return new XtalkError(`Could not listen on 127.0.0.1:${port}: ${err.message}`, { code: 'PORT_UNAVAILABLE', facts, cause: err });
+  if (err.code === 'EADDRINUSE') return new XtalkError('PORT_IN_USE', `Port ${port} on 127.0.0.1 is already in use.`, { facts, cause: err });
+  if (err.code === 'EACCES') return new XtalkError('PORT_UNAVAILABLE', `Not allowed to listen on port ${port} on 127.0.0.1.`, { facts, cause: err });
+  return new XtalkError('PORT_UNAVAILABLE', `Could not listen on 127.0.0.1:${port}: ${err.message}`, { facts, cause: err });
 }
 
 function formatSeconds(ms: number): string {
@@ -141,11 +141,11 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
   const requestedPort = opts.port ?? 0;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) {
-    throw new UsageError(`Invalid port ${requestedPort}.`, undefined, { code: 'PORT_INVALID' });
+    throw new UsageError('PORT_INVALID', `Invalid port ${requestedPort}.`);
   }
-  if (!(timeoutMs > 0)) throw new UsageError(`Invalid timeout ${timeoutMs} ms.`, undefined, { code: 'TIMEOUT_INVALID' });
-  if (!path.startsWith('/')) throw new UsageError(`Invalid callback path ${path}.`);
-  if (opts.signal?.aborted) throw new CancelledError();
+  if (!(timeoutMs > 0)) throw new UsageError('TIMEOUT_INVALID', `Invalid timeout ${timeoutMs} ms.`);
+  if (!path.startsWith('/')) throw new UsageError('USAGE', `Invalid callback path ${path}.`);
+  if (opts.signal?.aborted) throw new CancelledError('CANCELLED', 'Cancelled.');
 
   const server = createServer({
     maxHeaderSize: MAX_HEADER_BYTES,
@@ -193,13 +193,13 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
   let timer: NodeJS.Timeout | undefined;
   if (Number.isFinite(timeoutMs)) {
     timer = setTimeout(() => {
-      const text = opts.timeoutText ?? { what: 'the sign-in', hint: undefined };
-      fail(new XtalkError(`Timed out after ${formatSeconds(timeoutMs)} s waiting for ${text.what} to finish.`, { code: 'TIMEOUT', hint: text.hint }));
+      const text = opts.timeoutText ?? { what: 'the sign-in' };
+      fail(new XtalkError('TIMEOUT', `Timed out after ${formatSeconds(timeoutMs)} s waiting for ${text.what} to finish.`, { facts: text.facts }));
       void close();
     }, Math.min(timeoutMs, MAX_TIMER_MS));
   }
   const onAbort = (): void => {
-    fail(new CancelledError());
+    fail(new CancelledError('CANCELLED', 'Cancelled.'));
     void close();
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -209,7 +209,7 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
     (closing ??= new Promise<void>((resolve) => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
-      fail(new XtalkError('The sign-in listener was closed before the browser came back.'));
+      fail(new XtalkError('ERROR', 'The sign-in listener was closed before the browser came back.'));
       if (held && !held.headersSent) {
         sendPage(held, 503, { ok: false, title: 'Sign-in did not finish', message: 'xtalk stopped waiting. Check the terminal for details.' }, { Connection: 'close' });
       }
@@ -236,9 +236,10 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
 
   const start = new StartLink(`http://${expectedHost}`);
   const reused = (): XtalkError =>
-    new XtalkError('The one-time sign-in link xtalk gave the browser was opened twice, so someone else on this machine may have used it; the sign-in was stopped.', {
-      code: 'SIGN_IN_LINK_REUSED',
-    });
+    new XtalkError(
+      'SIGN_IN_LINK_REUSED',
+      'The one-time sign-in link xtalk gave the browser was opened twice, so someone else on this machine may have used it; the sign-in was stopped.',
+    );
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const verdict = classify(req, expectedHost, path, opts.expectedState, start);

@@ -85,12 +85,9 @@ async function send(deps: ApiHttpDeps, url: URL, init: { method: string; headers
       ...(body.kind === 'stream' ? { duplex: 'half' } : {}),
     } as RequestInit);
   } catch (e) {
-    if (deps.signal.aborted) throw new CancelledError();
+    if (deps.signal.aborted) throw new CancelledError('CANCELLED', 'Cancelled.');
     const cause = (e as Error & { cause?: Error }).cause;
-    throw new NetworkError(`Cannot reach ${url.origin}: ${cause?.message ?? (e as Error).message}`, {
-      hint: 'Check the URL and the network (and HTTPS_PROXY / NO_PROXY when a proxy is needed).',
-      cause: e,
-    });
+    throw new NetworkError('NETWORK_ERROR', `Cannot reach ${url.origin}: ${cause?.message ?? (e as Error).message}`, { facts: { reason: 'api_unreachable' }, cause: e });
   }
 }
 

@@ -1,3 +1,4 @@
+import { HINTS } from '../hints.js';
 /** Proxy settings as read from an environment; each value is the variable's name and its content. */
 export interface ProxyEnv {
   http: ProxyVariable | undefined;
@@ -40,7 +41,8 @@ export function proxyProblem(v: ProxyVariable): string | undefined {
   return undefined;
 }
 
-export const PROXY_FIX = 'Set HTTPS_PROXY to the proxy URL, e.g. http://proxy.example:3128 (http://user:password@… when it needs a login).';
+/** What to set when a proxy variable is unusable (doctor's advice; the error's hint is the same words). */
+export const PROXY_FIX = HINTS.PROXY;
 
 /** `https_proxy`/`HTTPS_PROXY`, `http_proxy`/`HTTP_PROXY`, `no_proxy`/`NO_PROXY`. */
 export function readProxyEnv(env: Env): ProxyEnv {

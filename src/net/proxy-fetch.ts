@@ -1,7 +1,7 @@
 import { isLoopbackHost } from '../core/url-rules.js';
 import { ConfigError } from '../errors.js';
 import { boundedFetch } from '../shared/bounded-fetch.js';
-import { hasProxy, PROXY_FIX, proxyProblem, readProxyEnv, type ProxyEnv } from './proxy-env.js';
+import { hasProxy, proxyProblem, readProxyEnv, type ProxyEnv } from './proxy-env.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -32,7 +32,7 @@ export function createProxiedFetch(env: Env): typeof fetch | undefined {
   if (!hasProxy(settings)) return undefined;
   for (const v of [settings.https, settings.http]) {
     const problem = v && proxyProblem(v);
-    if (problem) throw new ConfigError(problem, PROXY_FIX);
+    if (problem) throw new ConfigError('CONFIG_INVALID', problem, { facts: { reason: 'proxy' } });
   }
   let loading: Promise<Loaded> | undefined;
   const proxiedFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {

@@ -24,18 +24,15 @@ export function basicAuthorization(clientId: string, secret: string): string {
 /** The client secret a setting needs, or a ConfigError naming the setting. */
 export function requireSecret(settings: { clientSecret?: string | undefined }, needs: string): string {
   if (settings.clientSecret) return settings.clientSecret;
-  throw new ConfigError(`${needs} needs a client secret, and none is configured.`, undefined, undefined, { code: 'CLIENT_SECRET_REQUIRED' });
+  throw new ConfigError('CLIENT_SECRET_REQUIRED', `${needs} needs a client secret, and none is configured.`);
 }
 
 /** Adds which client id and method were sent to a provider's invalid_client / unauthorized_client answer. */
 export function explainClientError(e: unknown, client: ClientFacts): unknown {
   if (!(e instanceof ProviderError) || (e.error !== 'invalid_client' && e.error !== 'unauthorized_client')) return e;
   const sent = client.method === 'none' ? 'no client secret (method none)' : `the client secret with ${client.method}`;
-  return new ProviderError(`${e.message.replace(/\.$/, '')}; xtalk sent client id ${quote(client.clientId)} and ${sent}.`, {
-    error: e.error,
-    errorDescription: e.errorDescription,
-    code: 'INVALID_CLIENT',
-    facts: { method: client.method },
+  return new ProviderError('INVALID_CLIENT', `${e.message.replace(/\.$/, '')}; xtalk sent client id ${quote(client.clientId)} and ${sent}.`, {
+    facts: { error: e.error, errorDescription: e.errorDescription, method: client.method },
     cause: e,
   });
 }

@@ -118,7 +118,7 @@ export class ProviderClient {
     } catch (e) {
       if (!isRefusedEndpointUrl(e)) throw mapError(e, 'the authorization request');
       const message = refusedEndpointMessage('authorization endpoint', this.config.serverMetadata().authorization_endpoint);
-      throw new ProviderError(message, { code: 'ENDPOINT_REFUSED', cause: e });
+      throw new ProviderError('ENDPOINT_REFUSED', message, { cause: e });
     }
     return { url: url.href, state, nonce, codeVerifier, redirectUri: opts.redirectUri, requestedAt: this.now(), maxAge: opts.maxAge };
   }
@@ -139,10 +139,8 @@ export class ProviderClient {
       } catch (e) {
         // Here invalid_grant is about the code (expired, used), not a stored session.
         if (e instanceof oidc.ResponseBodyError && e.error === 'invalid_grant') {
-          throw new ProviderError(`The provider refused the authorization code (${describe(e)}).`, {
-            error: e.error,
-            errorDescription: e.error_description,
-            code: 'AUTHORIZATION_CODE_REJECTED',
+          throw new ProviderError('AUTHORIZATION_CODE_REJECTED', `The provider refused the authorization code (${describe(e)}).`, {
+            facts: { error: e.error, errorDescription: e.error_description },
             cause: e,
           });
         }
@@ -246,7 +244,7 @@ export class ProviderClient {
     const status = responseOf(e)?.status;
     const readable = e instanceof oidc.ResponseBodyError || (e instanceof oidc.WWWAuthenticateChallengeError && e.cause[0]?.parameters.error);
     if ((status === 400 || status === 401) && !readable) {
-      return new SessionExpiredError(`The provider rejected the session (HTTP ${status} to the refresh, without an error code).`, { cause: e });
+      return new SessionExpiredError('SESSION_EXPIRED', `The provider rejected the session (HTTP ${status} to the refresh, without an error code).`, { cause: e });
     }
     const mapped = this.explain(mapError(e, 'the token refresh'));
     return mapped instanceof XtalkError ? afterSending(mapped, tap) : mapped;
@@ -277,8 +275,8 @@ export class ProviderClient {
     if (alg && e instanceof ProviderError && e.code === 'ID_TOKEN_INVALID' && e.facts.check === undefined && alg !== configured) {
       const listed = this.config.serverMetadata().id_token_signing_alg_values_supported;
       if (listed?.includes(alg)) {
-        const facts = { check: 'listed_alg', alg, configuredAlg: configured };
-        return new ProviderError(e.message, { error: e.error, errorDescription: e.errorDescription, code: 'ID_TOKEN_INVALID', facts, cause: e });
+        const facts = { error: e.error, errorDescription: e.errorDescription, check: 'listed_alg' as const, alg, configuredAlg: configured };
+        return new ProviderError('ID_TOKEN_INVALID', e.message, { facts, cause: e });
       }
     }
     return explainClientError(e, this.client);

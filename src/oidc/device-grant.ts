@@ -24,9 +24,8 @@ export async function startDeviceAuthorization(
   const { issuer, device_authorization_endpoint: endpoint } = config.serverMetadata();
   if (!endpoint) {
     throw new UsageError(
+      'DEVICE_FLOW_UNAVAILABLE',
       `The provider at ${issuer} does not offer the device flow: its discovery document has no device_authorization_endpoint.`,
-      undefined,
-      { code: 'DEVICE_FLOW_UNAVAILABLE' },
     );
   }
   const res = await run('the device authorization request', () => oidc.initiateDeviceAuthorization(config, { scope }));
@@ -58,6 +57,6 @@ export async function pollDeviceToken(
     if (e.error === 'slow_down') return { status: 'slow_down' };
     const ending = DEVICE_GRANT_ENDINGS[e.error];
     if (!ending) throw explain(mapError(e, 'the device token request'));
-    throw new ProviderError(`${ending} (${describe(e)}).`, { error: e.error, errorDescription: e.error_description, code: 'DEVICE_SIGN_IN_ENDED', cause: e });
+    throw new ProviderError('DEVICE_SIGN_IN_ENDED', `${ending} (${describe(e)}).`, { facts: { error: e.error, errorDescription: e.error_description }, cause: e });
   }
 }

@@ -1,4 +1,4 @@
-import { ProviderError } from '../errors.js';
+import { ProviderError, type FactsOf } from '../errors.js';
 import { quote } from './error-text.js';
 import { DISCOVERY_SUFFIX } from '../shared/url-rules.js';
 import { anySignal } from '../shared/abort.js';
@@ -36,8 +36,8 @@ export function discoveryUrlFor(issuer: string, discoveryUrl?: string): string {
 }
 
 /** A discovery failure: code DISCOVERY_FAILED, with `facts.reason` (and what its hint needs) for src/hints.ts. */
-function failed(message: string, facts: Record<string, string | number | boolean | undefined>): ProviderError {
-  return new ProviderError(message, { code: 'DISCOVERY_FAILED', facts });
+function failed(message: string, facts: FactsOf<'DISCOVERY_FAILED'>): ProviderError {
+  return new ProviderError('DISCOVERY_FAILED', message, { facts });
 }
 
 /**
@@ -126,7 +126,7 @@ async function readObject(res: Response, url: string): Promise<Record<string, un
  * The facts of a document naming another issuer. Only a spelling of the same place (same origin,
  * e.g. a trailing slash) is worth adopting; a document from elsewhere is what a mix-up looks like.
  */
-function issuerMismatch(named: unknown, url: string): Record<string, string> {
+function issuerMismatch(named: unknown, url: string): FactsOf<'DISCOVERY_FAILED'> {
   if (typeof named !== 'string') return { reason: 'not_a_provider' };
   let sameOrigin = false;
   try {

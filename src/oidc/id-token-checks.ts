@@ -18,13 +18,14 @@ export const AUTH_TIME_TOLERANCE_SECONDS = 30;
  */
 export function checkAuthTime(claims: Record<string, unknown> | undefined, request: AuthorizationRequest): void {
   const authTime = claims?.auth_time;
-  const opts = { code: 'ID_TOKEN_INVALID', facts: { check: 'auth_time' } } as const;
+  const opts = { facts: { check: 'auth_time' } } as const;
   if (typeof authTime !== 'number' || !Number.isFinite(authTime)) {
-    throw new ProviderError('The ID token has no auth_time, so xtalk cannot tell whether you just signed in; nothing was stored.', opts);
+    throw new ProviderError('ID_TOKEN_INVALID', 'The ID token has no auth_time, so xtalk cannot tell whether you just signed in; nothing was stored.', opts);
   }
   const oldest = Math.floor(request.requestedAt / 1000) - (request.maxAge ?? 0) - AUTH_TIME_TOLERANCE_SECONDS;
   if (authTime < oldest) {
     throw new ProviderError(
+      'ID_TOKEN_INVALID',
       `The provider reused a sign-in from ${new Date(authTime * 1000).toISOString()}, older than this login (auth_time check); nothing was stored.`,
       opts,
     );
@@ -38,8 +39,8 @@ export function checkAuthTime(claims: Record<string, unknown> | undefined, reque
 export function checkAuthorizedParty(claims: Record<string, unknown> | undefined, clientId: string): void {
   if (claims?.azp === undefined || claims.azp === clientId) return;
   throw new ProviderError(
+    'ID_TOKEN_INVALID',
     `The ID token failed validation: unexpected ID Token "azp" (authorized party) claim value (expected ${quote(clientId)}, got ${quote(claims.azp)})`,
-    { code: 'ID_TOKEN_INVALID' },
   );
 }
 
@@ -54,12 +55,12 @@ export function verifyHmacIdToken(idToken: string, alg: string, secret: string):
   const hash = HMAC_ALGS[alg];
   const [header, payload, signature] = idToken.split('.');
   if (!hash || header === undefined || payload === undefined || signature === undefined) {
-    throw new ProviderError(`The ID token failed validation: cannot check an ${alg} signature.`, { code: 'ID_TOKEN_INVALID', facts: { check: 'hmac_alg', alg } });
+    throw new ProviderError('ID_TOKEN_INVALID', `The ID token failed validation: cannot check an ${alg} signature.`, { facts: { check: 'hmac_alg', alg } });
   }
   const expected = createHmac(hash, Buffer.from(secret, 'utf8')).update(`${header}.${payload}`).digest();
   const got = Buffer.from(signature, 'base64url');
   if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-    throw new ProviderError(`The ID token failed validation: its ${alg} signature does not match the client secret.`, { code: 'ID_TOKEN_INVALID', facts: { check: 'hmac_signature', alg } });
+    throw new ProviderError('ID_TOKEN_INVALID', `The ID token failed validation: its ${alg} signature does not match the client secret.`, { facts: { check: 'hmac_signature', alg } });
   }
 }
 

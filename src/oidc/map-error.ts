@@ -1,5 +1,5 @@
 import * as oidc from 'openid-client';
-import { NetworkError, ProviderError, SessionExpiredError, XtalkError } from '../errors.js';
+import { NetworkError, ProviderError, SessionExpiredError, XtalkError, type FactsOf } from '../errors.js';
 import { capitalize, isRefusedEndpointUrl, refusedEndpointMessage, validationReason } from './error-text.js';
 
 /**
@@ -13,13 +13,13 @@ export function mapError(e: unknown, what: string): Error {
   if ((e as Error | null)?.cause instanceof XtalkError) return (e as Error).cause as XtalkError;
   const response = responseOf(e);
   if (response && !(e instanceof oidc.ResponseBodyError) && !(e instanceof oidc.WWWAuthenticateChallengeError)) {
-    return new ProviderError(`The provider answered ${what} with HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`, {
+    return new ProviderError('PROVIDER_ERROR', `The provider answered ${what} with HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`, {
       facts: { answer: 'status', status: response.status },
       cause: e,
     });
   }
   if (e instanceof oidc.ResponseBodyError) {
-    if (e.error === 'invalid_grant') return new SessionExpiredError(`The provider rejected the session (${describe(e)}).`, { cause: e });
+    if (e.error === 'invalid_grant') return new SessionExpiredError('SESSION_EXPIRED', `The provider rejected the session (${describe(e)}).`, { cause: e });
     return refused(`The provider refused ${what} (${describe(e)}).`, e.error, e.error_description, e);
   }
   if (e instanceof oidc.AuthorizationResponseError) {
@@ -27,32 +27,32 @@ export function mapError(e: unknown, what: string): Error {
   }
   if (e instanceof oidc.WWWAuthenticateChallengeError) {
     const error = e.cause[0]?.parameters.error;
-    if (error === 'invalid_token') return new SessionExpiredError('The provider no longer accepts the access token.', { cause: e });
+    if (error === 'invalid_token') return new SessionExpiredError('SESSION_EXPIRED', 'The provider no longer accepts the access token.', { cause: e });
     return refused(`The provider refused ${what} (${error ?? `HTTP ${e.status}`}).`, error, undefined, e);
   }
   const err = e as Error & { code?: string; cause?: unknown };
   // openid-client wraps its own request timeout in a ClientError with one of these codes.
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError' || err?.code === 'OAUTH_TIMEOUT' || err?.code === 'OAUTH_ABORT') {
-    return new NetworkError(`The provider did not answer ${what} in time.`, { facts: { timedOut: true }, cause: e });
+    return new NetworkError('NETWORK_ERROR', `The provider did not answer ${what} in time.`, { facts: { timedOut: true }, cause: e });
   }
   if (err instanceof TypeError && /fetch failed/i.test(err.message)) {
     const reason = (err.cause as Error | undefined)?.message ?? err.message;
-    return new NetworkError(`Cannot reach the provider for ${what}: ${reason}`, { cause: e });
+    return new NetworkError('NETWORK_ERROR', `Cannot reach the provider for ${what}: ${reason}`, { cause: e });
   }
   if (err?.code === 'OAUTH_MISSING_SERVER_METADATA') {
-    return new ProviderError(`The provider's discovery document lacks what ${what} needs (${err.message}).`, { code: 'ENDPOINT_MISSING', cause: e });
+    return new ProviderError('ENDPOINT_MISSING', `The provider's discovery document lacks what ${what} needs (${err.message}).`, { cause: e });
   }
   if (isRefusedEndpointUrl(err)) {
-    return new ProviderError(refusedEndpointMessage(`endpoint for ${what}`, undefined), { code: 'ENDPOINT_REFUSED', cause: e });
+    return new ProviderError('ENDPOINT_REFUSED', refusedEndpointMessage(`endpoint for ${what}`, undefined), { cause: e });
   }
   if (err instanceof oidc.ClientError || err?.name === 'OperationProcessingError' || typeof err?.code === 'string') {
-    return new ProviderError(`${capitalize(what)} failed validation: ${validationReason(err)}`, { code: 'ID_TOKEN_INVALID', cause: e });
+    return new ProviderError('ID_TOKEN_INVALID', `${capitalize(what)} failed validation: ${validationReason(err)}`, { cause: e });
   }
   return err instanceof Error ? err : new Error(String(e));
 }
 
 function refused(message: string, error: string | undefined, errorDescription: string | undefined, cause: unknown): ProviderError {
-  return new ProviderError(message, { error, errorDescription, facts: { answer: 'oauth' }, cause });
+  return new ProviderError('PROVIDER_ERROR', message, { facts: { answer: 'oauth', error, errorDescription }, cause });
 }
 
 /** Runs one provider call and turns openid-client's errors into ours. */
@@ -73,14 +73,9 @@ const DISCOVERY_FAILURES = new Set(['PROVIDER_ERROR', 'ID_TOKEN_INVALID', 'ENDPO
  */
 export function asDiscoveryFailure(e: unknown): unknown {
   if (!(e instanceof ProviderError) || !DISCOVERY_FAILURES.has(e.code)) return e;
-  return new ProviderError(e.message, {
-    error: e.error,
-    errorDescription: e.errorDescription,
-    hint: e.hint,
-    facts: e.facts,
-    cause: e.cause,
-    code: 'DISCOVERY_FAILED',
-  });
+  // With the code it had (`was`) and that code's facts: its hint still says what to fix.
+  const facts = { ...e.facts, was: e.code } as unknown as FactsOf<'DISCOVERY_FAILED'>;
+  return new ProviderError('DISCOVERY_FAILED', e.message, { facts, cause: e.cause });
 }
 
 /** The HTTP response behind an openid-client error, when there was one. */

@@ -31,7 +31,7 @@ export async function setUpProvider(settings: ProviderSettings): Promise<{ confi
     fetchDiscovery({ issuer: settings.issuer, discoveryUrl: settings.discoveryUrl, fetch: boundFetch, timeoutMs: timeout * 1000, signal: settings.signal }),
   ).catch((e: unknown) => {
     // The fetch rejects with the signal's reason (the signal's name), not with an error of ours.
-    if (settings.signal?.aborted) throw new CancelledError();
+    if (settings.signal?.aborted) throw new CancelledError('CANCELLED', 'Cancelled.');
     throw asDiscoveryFailure(e);
   });
   const discovered = doc.metadata as oidc.ServerMetadata;

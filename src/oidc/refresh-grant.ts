@@ -149,8 +149,7 @@ export function salvageGrant(answer: GrantAnswer, receivedAt: number, unknownLif
 /** A 200 answer that is no token response (an HTML login page, a proxy's error page …). */
 export function notAnOAuthAnswer(answer: GrantAnswer): ProviderError {
   const type = answer.contentType?.split(';')[0]?.trim() || 'no content-type';
-  return new ProviderError(`The provider's answer to the token refresh is not an OAuth answer (HTTP ${answer.status}, ${type}).`, {
-    code: 'NOT_OAUTH_ANSWER',
+  return new ProviderError('NOT_OAUTH_ANSWER', `The provider's answer to the token refresh is not an OAuth answer (HTTP ${answer.status}, ${type}).`, {
     facts: { grantSent: true },
   });
 }
@@ -175,5 +174,5 @@ export function afterSending(e: XtalkError, tap: GrantTap): XtalkError {
   const code = (e.cause as { cause?: { code?: unknown } } | undefined)?.cause?.code;
   // Refused before anything was read by the provider: nothing was spent.
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return e;
-  return new NetworkError(e.message, { facts: { ...e.facts, grantSent: true }, cause: e.cause });
+  return new NetworkError('NETWORK_ERROR', e.message, { facts: { ...e.facts, grantSent: true }, cause: e.cause });
 }

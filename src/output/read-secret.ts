@@ -18,7 +18,7 @@ export async function readSecret(io: Io, prompt: string): Promise<string> {
     text = Buffer.concat(chunks).toString('utf8');
   }
   const value = text.replace(/\r?\n$/, '');
-  if (!value) throw new UsageError('No secret given.', 'Type it at the prompt, or pipe it in: `... | xtalk config set client_secret`.');
+  if (!value) throw new UsageError('USAGE', 'No secret given.', { facts: { reason: 'no_secret' } });
   return value;
 }
 
@@ -36,7 +36,7 @@ function readHidden(stdin: NodeJS.ReadStream): Promise<string> {
     const onData = (data: Buffer) => {
       for (const ch of data.toString('utf8')) {
         if (ch === '\r' || ch === '\n') return done(() => resolve(value));
-        if (ch === '\u0003') return done(() => reject(new CancelledError()));
+        if (ch === '\u0003') return done(() => reject(new CancelledError('CANCELLED', 'Cancelled.')));
         if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
         else value += ch;
       }

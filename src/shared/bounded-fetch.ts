@@ -64,19 +64,17 @@ export function withDeadline(inner: typeof fetch, deadline: AbortSignal): typeof
 }
 
 function tooLarge(url: string, limit: number): ProviderError {
-  return new ProviderError(`The provider's answer from ${url} is larger than ${limit / 1024 / 1024} MB; xtalk stopped reading it.`, {
-    code: 'RESPONSE_TOO_LARGE',
-  });
+  return new ProviderError('RESPONSE_TOO_LARGE', `The provider's answer from ${url} is larger than ${limit / 1024 / 1024} MB; xtalk stopped reading it.`);
 }
 
 function checkDiscoveryJson(url: string, contentType: string | null, body: Buffer): void {
-  const facts = { reason: 'not_json', url: url.slice(0, url.lastIndexOf(DISCOVERY_SUFFIX) + DISCOVERY_SUFFIX.length) };
+  const facts = { reason: 'not_json' as const, url: url.slice(0, url.lastIndexOf(DISCOVERY_SUFFIX) + DISCOVERY_SUFFIX.length) };
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(contentType ?? '')) {
-    throw new ProviderError(`The discovery document at ${url} is not JSON (content-type ${contentType ?? 'none'}).`, { code: 'DISCOVERY_FAILED', facts });
+    throw new ProviderError('DISCOVERY_FAILED', `The discovery document at ${url} is not JSON (content-type ${contentType ?? 'none'}).`, { facts });
   }
   try {
     JSON.parse(body.toString('utf8'));
   } catch {
-    throw new ProviderError(`The discovery document at ${url} is not valid JSON.`, { code: 'DISCOVERY_FAILED', facts });
+    throw new ProviderError('DISCOVERY_FAILED', `The discovery document at ${url} is not valid JSON.`, { facts });
   }
 }

@@ -12,9 +12,10 @@ export function checkSameOrigin(issuer: string, endpoint: string, what: string, 
   const endpointOrigin = originOf(endpoint);
   if (issuerOrigin !== undefined && endpointOrigin === issuerOrigin) return;
   throw new ConfigError(
+    'CONFIG_INVALID',
     `The ${what} ${endpoint}${from ? ` (from ${from})` : ''} is not on the origin of the issuer ${issuer}; ` +
       `xtalk sends tokens and the client secret only to endpoints the issuer's discovery document names or on ${issuerOrigin ?? 'its origin'}.`,
-    `If the provider really serves it there, ask its administrator to publish it in the discovery document; otherwise remove the setting${from ? ` (${from})` : ''}.`,
+    { facts: { reason: 'endpoint_origin', from } },
   );
 }
 

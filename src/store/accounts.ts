@@ -111,7 +111,7 @@ export class AccountStore {
   async saveRefresh(userId: number, grant: TokenGrant, idClaims: Record<string, unknown> | undefined, now: number): Promise<StoredAccessToken> {
     const key = await this.#dataKey.forWriting();
     const account = this.getAccount(userId);
-    if (!account) throw new StoreError(`account ${userId} disappeared during the refresh`, { code: 'ACCOUNT_GONE' });
+    if (!account) throw new StoreError('ACCOUNT_GONE', `account ${userId} disappeared during the refresh`);
     const sql = this.#sql;
     sql.guard(() =>
       sql.db
@@ -136,7 +136,7 @@ export class AccountStore {
    */
   commitRefreshAnswer(userId: number, grant: TokenGrant, now: number): number {
     const key = this.#dataKey.writingKeyInHand();
-    if (!key) throw new StoreError('internal error: the data key for writing is not in hand', { code: 'INTERNAL' });
+    if (!key) throw new StoreError('INTERNAL', 'internal error: the data key for writing is not in hand');
     const sql = this.#sql;
     const rowId = sql.guard(() =>
       sql.db.transaction(() => {
@@ -158,7 +158,7 @@ export class AccountStore {
   async confirmRefresh(userId: number, idToken: string | null, idClaims: Record<string, unknown> | undefined, now: number): Promise<StoredAccessToken> {
     const key = await this.#dataKey.forWriting();
     const account = this.getAccount(userId);
-    if (!account) throw new StoreError(`account ${userId} disappeared during the refresh`, { code: 'ACCOUNT_GONE' });
+    if (!account) throw new StoreError('ACCOUNT_GONE', `account ${userId} disappeared during the refresh`);
     const sql = this.#sql;
     if (idToken || idClaims) {
       sql.guard(() =>
@@ -226,7 +226,7 @@ export class AccountStore {
   setCurrent(userId: number | null): void {
     const sql = this.#sql;
     sql.guard(() => {
-      if (userId !== null && !users.userExists(sql, userId)) throw new StoreError(`no stored account with id ${userId}`, { code: 'ACCOUNT_NOT_FOUND' });
+      if (userId !== null && !users.userExists(sql, userId)) throw new StoreError('ACCOUNT_NOT_FOUND', `no stored account with id ${userId}`);
       pointCurrentAt(sql, userId);
     });
   }

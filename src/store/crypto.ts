@@ -61,9 +61,9 @@ export function decrypt(key: Buffer, ciphertext: string, aad: string): string {
 export class UndecryptableTokenError extends StoreError {}
 
 function undecryptable(cause?: unknown): StoreError {
-  return new UndecryptableTokenError('stored token could not be decrypted', { code: 'TOKEN_UNDECRYPTABLE', cause });
+  return new UndecryptableTokenError('TOKEN_UNDECRYPTABLE', 'stored token could not be decrypted', { cause });
 }
 
 function assertKey(key: Buffer): void {
-  if (!isDataKey(key)) throw new StoreError(`internal error: data key must be ${KEY_BYTES} bytes`, { code: 'INTERNAL' });
+  if (!isDataKey(key)) throw new StoreError('INTERNAL', `internal error: data key must be ${KEY_BYTES} bytes`);
 }

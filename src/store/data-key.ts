@@ -87,13 +87,13 @@ export class DataKey {
     const kind = recordedKind(this.#deps);
     const key = kind ? await this.#load(kind, 'may use the cached copy') : null;
     if (!key) {
-      const where =
+      const facts =
         kind === 'keychain'
-          ? `It was removed from the OS keychain (service "xtalk", account "${keychainAccount(this.#deps.sql.dbPath)}")`
+          ? ({ dataKeyGone: 'keychain', keychainAccount: keychainAccount(this.#deps.sql.dbPath) } as const)
           : kind === 'file'
-            ? `The key file ${this.#deps.keyFilePath} was removed`
-            : 'The store does not record where its key is';
-      throw new SessionExpiredError('the stored data key is missing', { facts: { dataKeyGone: where } });
+            ? ({ dataKeyGone: 'file', path: this.#deps.keyFilePath } as const)
+            : ({ dataKeyGone: 'unrecorded' } as const);
+      throw new SessionExpiredError('SESSION_EXPIRED', 'the stored data key is missing', { facts });
     }
     return key;
   }
@@ -152,7 +152,7 @@ export class DataKey {
   async delete(): Promise<void> {
     const { sql } = this.#deps;
     const rows = sql.guard(() => sql.stmt('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)').pluck().get() as number);
-    if (rows > 0) throw new StoreError('internal error: the data key is still needed by stored tokens', { hint: 'Please report this bug.' });
+    if (rows > 0) throw new StoreError('STORE_ERROR', 'internal error: the data key is still needed by stored tokens', { facts: { reason: 'internal' } });
     const kind = recordedKind(this.#deps);
     if (kind === 'keychain') {
       const account = keychainAccount(sql.dbPath);
@@ -193,9 +193,8 @@ export class DataKey {
       secret = await (ours?.secret ?? this.#deps.keychain.get(account));
     } catch (e) {
       const reason = e instanceof KeychainUnavailableError ? e.reason : String(e);
-      throw new KeychainError(`the data key of ${this.#deps.sql.dbPath} is kept in the OS keychain, which is unavailable: ${reason}`, {
-        hint: 'Unlock or start the keychain and retry. xtalk will not switch to a key file by itself: the stored tokens are readable only with the keychain key.',
-        facts: { timedOut: e instanceof KeychainError && e.facts.timedOut === true ? true : undefined },
+      throw new KeychainError('KEYCHAIN_UNAVAILABLE', `the data key of ${this.#deps.sql.dbPath} is kept in the OS keychain, which is unavailable: ${reason}`, {
+        facts: { reason: 'key_in_keychain', timedOut: e instanceof KeychainError && e.facts.timedOut === true ? true : undefined },
         cause: e,
       });
     }
@@ -274,7 +273,7 @@ function readKeyFile(path: string): Buffer | null {
     fd = openSync(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new StoreError(`cannot read the key file ${path}`, { hint: 'Check its permissions.', cause: e });
+    throw new StoreError('STORE_ERROR', `cannot read the key file ${path}`, { facts: { reason: 'key_file_unreadable' }, cause: e });
   }
   let text: string;
   try {
@@ -302,7 +301,7 @@ function readKeyFile(path: string): Buffer | null {
 }
 
 function keyFileRefused(path: string, what: string, keyFile: 'not_a_file' | 'too_large'): StoreError {
-  return new StoreError(`the key file ${path} ${what}; xtalk did not read it`, { code: 'DATA_KEY_INVALID', facts: { keyFile } });
+  return new StoreError('DATA_KEY_INVALID', `the key file ${path} ${what}; xtalk did not read it`, { facts: { keyFile } });
 }
 
 /**
@@ -315,7 +314,7 @@ function createKeyFile(path: string, faultPoint?: (name: string) => void): Buffe
   const key = generateDataKey();
   const staged = `${path}.${process.pid}.tmp`;
   const failure = (e: unknown) =>
-    fileSystemFault(e, path) ?? new StoreError(`cannot create the key file ${path}`, { hint: 'Check the permissions of its folder, or set XTALK_HOME.', cause: e });
+    fileSystemFault(e, path) ?? new StoreError('STORE_ERROR', `cannot create the key file ${path}`, { facts: { reason: 'key_file_uncreatable' }, cause: e });
   removeStaleStagedKeys(path);
   try {
     rmSync(staged, { force: true });
@@ -360,7 +359,7 @@ function removeStaleStagedKeys(path: string): void {
 function decodeKey(text: string, where: string): Buffer {
   const key = Buffer.from(text.trim(), 'base64');
   if (!isDataKey(key)) {
-    throw new StoreError(`${where} does not hold a valid xtalk data key`, { code: 'DATA_KEY_INVALID' });
+    throw new StoreError('DATA_KEY_INVALID', `${where} does not hold a valid xtalk data key`);
   }
   return key;
 }

@@ -216,7 +216,7 @@ export async function withImmediateLock<T>(db: Db, path: string, fn: () => Promi
 }
 
 async function immediateLock<T>(db: Db, path: string, fn: () => Promise<T>, wait: boolean): Promise<{ locked: true; value: T } | { locked: false }> {
-  if (db.inTransaction) throw new StoreError('internal error: nested store lock', { hint: 'Please report this bug.' });
+  if (db.inTransaction) throw new StoreError('STORE_ERROR', 'internal error: nested store lock', { facts: { reason: 'internal' } });
   // Same-process callers (the Node API called concurrently) queue here and reach BEGIN IMMEDIATE
   // one at a time: a second connection of this process would otherwise wait on itself.
   const previous = lockQueue.get(path) ?? Promise.resolve();
@@ -306,7 +306,7 @@ function ensurePrivateFile(path: string): void {
 function checkIdentity(db: Db, path: string): number {
   const version = db.pragma('user_version', { simple: true }) as number;
   const appId = db.pragma('application_id', { simple: true }) as number;
-  const foreign = () => new StoreError(`${path} is not an xtalk database`, { facts: { reason: 'foreign', path } });
+  const foreign = () => new StoreError('STORE_ERROR', `${path} is not an xtalk database`, { facts: { reason: 'foreign', path } });
   if (appId !== 0 && appId !== APPLICATION_ID) throw foreign();
   if (version === 0) {
     const objects = db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() as number;
@@ -316,6 +316,7 @@ function checkIdentity(db: Db, path: string): number {
   if (appId !== APPLICATION_ID) throw foreign();
   if (version > SCHEMA_VERSION) {
     throw new StoreError(
+      'STORE_ERROR',
       `${path} was written by a newer xtalk (schema version ${version}; this xtalk knows up to ${SCHEMA_VERSION})`,
       { facts: { reason: 'newer', path } },
     );

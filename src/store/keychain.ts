@@ -18,7 +18,7 @@ export type KeychainPort = Keychain;
 export class KeychainUnavailableError extends KeychainError {
   readonly reason: string;
   constructor(reason: string, opts: { cause?: unknown; timedOut?: boolean } = {}) {
-    super(`OS keychain unavailable: ${reason}`, { cause: opts.cause, facts: { timedOut: opts.timedOut } });
+    super('KEYCHAIN_UNAVAILABLE', `OS keychain unavailable: ${reason}`, { cause: opts.cause, facts: { timedOut: opts.timedOut } });
     this.reason = reason;
   }
 }

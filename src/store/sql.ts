@@ -30,7 +30,7 @@ export class Sql {
   /** The read-write connection, opened on first use (which also makes it the one reads use). */
   get db(): Db {
     if (!this.#writer) {
-      if (!this.#openWriter) throw new StoreError('internal error: the store was opened read-only', { code: 'INTERNAL' });
+      if (!this.#openWriter) throw new StoreError('INTERNAL', 'internal error: the store was opened read-only');
       const writer = this.#openWriter();
       this.#current.close();
       this.#statements.clear();

@@ -25,27 +25,27 @@ export function toStoreError(e: unknown, path?: string): unknown {
   const file = path ?? 'the xtalk database';
   if (isSqliteError(e)) {
     if (/^SQLITE_(BUSY|LOCKED)(_|$)/.test(e.code)) {
-      return new StoreError(`${path === undefined ? file : `the database ${path}`} is locked by another xtalk process`, { facts: { reason: 'locked' }, cause: e });
+      return new StoreError('STORE_ERROR', `${path === undefined ? file : `the database ${path}`} is locked by another xtalk process`, { facts: { reason: 'locked' }, cause: e });
     }
     if (/^SQLITE_(NOTADB|CORRUPT)(_|$)/.test(e.code)) {
-      return new StoreError(`${file} is not an xtalk database or is corrupt`, { facts: { reason: 'corrupt', path }, cause: e });
+      return new StoreError('STORE_ERROR', `${file} is not an xtalk database or is corrupt`, { facts: { reason: 'corrupt', path }, cause: e });
     }
-    if (/^SQLITE_FULL(_|$)/.test(e.code) && path === undefined) return new StoreError(`no space left to write ${file}`, { facts: { reason: 'full' }, cause: e });
+    if (/^SQLITE_FULL(_|$)/.test(e.code) && path === undefined) return new StoreError('STORE_ERROR', `no space left to write ${file}`, { facts: { reason: 'full' }, cause: e });
     if (/^SQLITE_(FULL|READONLY|CANTOPEN|PERM|IOERR)/.test(e.code)) {
       return (
         (e.code.startsWith('SQLITE_CANTOPEN') && outOfFileDescriptors(e)) ||
         (path !== undefined && fileSystemFault(e, path)) ||
-        new StoreError(`cannot read or write ${file} (${e.code})`, { facts: { reason: 'permissions' }, cause: e })
+        new StoreError('STORE_ERROR', `cannot read or write ${file} (${e.code})`, { facts: { reason: 'permissions' }, cause: e })
       );
     }
-    return new StoreError(`database error in ${file}: ${e.message}`, { facts: { reason: 'sqlite' }, cause: e });
+    return new StoreError('STORE_ERROR', `database error in ${file}: ${e.message}`, { facts: { reason: 'sqlite' }, cause: e });
   }
   const fileLimit = tooManyOpenFiles(e);
   if (fileLimit) return fileLimit;
   const fault = path !== undefined ? fileSystemFault(e, path) : undefined;
   if (fault) return fault;
   if (path !== undefined && (code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EISDIR')) {
-    return new StoreError(`cannot create or open ${path} (${String(code)})`, { facts: { reason: 'cannot_open' }, cause: e });
+    return new StoreError('STORE_ERROR', `cannot create or open ${path} (${String(code)})`, { facts: { reason: 'cannot_open' }, cause: e });
   }
   return e;
 }
@@ -60,9 +60,9 @@ export function fileSystemFault(e: unknown, path: string): StoreError | undefine
   const code = String((e as { code?: unknown } | null)?.code);
   const dir = dirname(path);
   const full = code.startsWith('SQLITE_FULL') || code === 'ENOSPC' || code === 'EDQUOT' || (code.startsWith('SQLITE_IOERR') && noSpaceLeft(dir));
-  if (full) return new StoreError(`the disk holding ${path} is full (${code})`, { facts: { reason: 'full' }, cause: e });
+  if (full) return new StoreError('STORE_ERROR', `the disk holding ${path} is full (${code})`, { facts: { reason: 'full' }, cause: e });
   const readOnly = code === 'EROFS' || code.startsWith('SQLITE_READONLY') || (/^SQLITE_(CANTOPEN|PERM|IOERR)/.test(code) && onReadOnlyFileSystem(dir));
-  if (readOnly) return new StoreError(`cannot write ${path}: it, its folder or its file system is read-only (${code})`, { facts: { reason: 'read_only' }, cause: e });
+  if (readOnly) return new StoreError('STORE_ERROR', `cannot write ${path}: it, its folder or its file system is read-only (${code})`, { facts: { reason: 'read_only' }, cause: e });
   return undefined;
 }
 
@@ -95,7 +95,7 @@ function outOfFileDescriptors(cause: unknown): XtalkError | undefined {
     return undefined;
   } catch (e) {
     const found = tooManyOpenFiles(e);
-    return found && new XtalkError(found.message, { code: found.code, cause });
+    return found && new XtalkError('TOO_MANY_OPEN_FILES', found.message, { cause });
   }
 }
 

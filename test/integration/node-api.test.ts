@@ -150,6 +150,24 @@ describe('the Node API over the CLI store', () => {
     expect(expired).toMatchObject({ code: 'SESSION_EXPIRED', exitCode: 4 });
   });
 
+  it('hands programs hints that name no CLI flag (src/api/hints.ts), where the CLI names its flags', async () => {
+    const flag = /(^|[\s(`'"])--[a-zA-Z]/;
+    const env = { ...envFor(createTestContext().home), XTALK_TIMEOUT: 'soon' };
+    // A bad setting: the CLI says `--timeout 120`, a program is told the variable.
+    const cli = createTestContext({ env });
+    expect(await run(['token'], cli)).toBe(1);
+    expect(cli.stderr.text).toMatch(/XTALK_TIMEOUT[^]*hint: .*--timeout 120/);
+    const bad = await getAccessToken({ env }).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ code: 'CONFIG_INVALID', exitCode: 1, facts: { setting: 'timeout' }, hint: expect.stringMatching(/XTALK_TIMEOUT=120/) });
+    expect((bad as XtalkError).hint).not.toMatch(flag);
+    // The API's own options, synchronous or not.
+    const empty = envFor(createTestContext().home);
+    await expect(getAccessToken({ env: empty, minTtl: -1 })).rejects.toMatchObject({ hint: 'For example: getAccessToken({ minTtl: 300 })' });
+    expect(() => createFetch({ env: empty, minTtl: -1 })).toThrow(expect.objectContaining({ hint: 'For example: getAccessToken({ minTtl: 300 })' }));
+    const relative = await createFetch({ env: await signedIn('api-hints') })('devices').catch((e: unknown) => e);
+    expect(relative).toMatchObject({ code: 'USAGE', hint: expect.stringMatching(/^Pass createFetch\(\{ baseUrl/) });
+  });
+
   it('a broken discovery document is DISCOVERY_FAILED; an unreachable provider NETWORK_ERROR', async () => {
     const bad = await startBadProvider('html');
     try {

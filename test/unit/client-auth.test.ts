@@ -40,12 +40,12 @@ describe('verifyHmacIdToken', () => {
 describe('explainClientError', () => {
   const facts = { method: 'client_secret_basic' as const, clientId: 'cli', hmacSecret: undefined, discovery: { url: 'u', redirects: [] } };
   it('adds the client id and method to invalid_client and unauthorized_client only', () => {
-    const e = explainClientError(new ProviderError('The provider refused the token exchange (invalid_client).', { error: 'invalid_client', hint: 'x' }), facts) as ProviderError;
+    const e = explainClientError(new ProviderError('PROVIDER_ERROR', 'The provider refused the token exchange (invalid_client).', { facts: { error: 'invalid_client' } }), facts) as ProviderError;
     expect(e.message).toBe('The provider refused the token exchange (invalid_client); xtalk sent client id "cli" and the client secret with client_secret_basic.');
     expect(e).toMatchObject({ code: 'INVALID_CLIENT', facts: { method: 'client_secret_basic' } });
     expect(e.hint).toMatch(/XTALK_TOKEN_AUTH_METHOD=client_secret_post/);
     expect(e.error).toBe('invalid_client');
-    const other = new ProviderError('nope', { error: 'invalid_grant' });
+    const other = new ProviderError('PROVIDER_ERROR', 'nope', { facts: { error: 'invalid_grant' } });
     expect(explainClientError(other, facts)).toBe(other);
   });
 });

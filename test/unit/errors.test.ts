@@ -14,30 +14,35 @@ import {
   StoreError,
   UsageError,
   XtalkError,
+  setEdgeHint,
+  type KnownErrorCode,
 } from '../../src/errors.js';
+import { HINTS } from '../../src/hints.js';
 import { KeychainUnavailableError } from '../../src/store/keychain.js';
 
 describe('stable error codes', () => {
   it.each([
-    [new UsageError('bad flag'), 'USAGE', 2],
-    [new ConfigError('bad env value', 'fix it'), 'CONFIG_INVALID', 1],
-    [new ConfigError('bad --port', 'fix it', ExitCode.Usage), 'USAGE', 2],
-    [new LoginRequiredError(), 'LOGIN_REQUIRED', 4],
-    [new NotLoggedInError(), 'LOGIN_REQUIRED', 4],
-    [new NotLoggedInError('No account is selected.', 'Run `xtalk switch`.'), 'LOGIN_REQUIRED', 4],
-    [new SessionExpiredError(), 'SESSION_EXPIRED', 4],
-    [new SessionExpiredError('gone', { hint: 'log in', cause: new Error('x') }), 'SESSION_EXPIRED', 4],
-    [new ProviderError('refused', { error: 'invalid_client' }), 'PROVIDER_ERROR', 1],
-    [new ProviderError('not a discovery document', { code: 'DISCOVERY_FAILED' }), 'DISCOVERY_FAILED', 1],
-    [new NetworkError('unreachable'), 'NETWORK_ERROR', 1],
-    [new KeychainError('locked'), 'KEYCHAIN_UNAVAILABLE', 1],
+    [new UsageError('USAGE', 'bad flag'), 'USAGE', 2],
+    [new ConfigError('CONFIG_INVALID', 'bad env value'), 'CONFIG_INVALID', 1],
+    [new ConfigError('USAGE', 'bad --port'), 'USAGE', 2],
+    [new LoginRequiredError('LOGIN_REQUIRED', 'You are not logged in.'), 'LOGIN_REQUIRED', 4],
+    [new NotLoggedInError('LOGIN_REQUIRED', 'You are not logged in.'), 'LOGIN_REQUIRED', 4],
+    [new NotLoggedInError('LOGIN_REQUIRED', 'No account is selected.', { facts: { reason: 'none_selected' } }), 'LOGIN_REQUIRED', 4],
+    [new SessionExpiredError('SESSION_EXPIRED', 'Your session has expired.'), 'SESSION_EXPIRED', 4],
+    [new SessionExpiredError('SESSION_EXPIRED', 'gone', { cause: new Error('x') }), 'SESSION_EXPIRED', 4],
+    [new ProviderError('PROVIDER_ERROR', 'refused', { facts: { error: 'invalid_client' } }), 'PROVIDER_ERROR', 1],
+    [new ProviderError('DISCOVERY_FAILED', 'not a discovery document'), 'DISCOVERY_FAILED', 1],
+    [new NetworkError('NETWORK_ERROR', 'unreachable'), 'NETWORK_ERROR', 1],
+    [new KeychainError('KEYCHAIN_UNAVAILABLE', 'locked'), 'KEYCHAIN_UNAVAILABLE', 1],
     [new KeychainUnavailableError('timed out'), 'KEYCHAIN_UNAVAILABLE', 1],
-    [new StoreError('corrupt'), 'STORE_ERROR', 1],
-    [new RevocationFailedError('still logged in'), 'REVOCATION_FAILED', 5],
-    [new CancelledError(), 'CANCELLED', 130],
-    [new XtalkError('something expected'), 'ERROR', 1],
-    [new XtalkError('waited too long for the other login', { exitCode: ExitCode.AuthRequired }), 'LOGIN_REQUIRED', 4],
-    [new XtalkError('typed wrong', { exitCode: ExitCode.Usage }), 'USAGE', 2],
+    [new StoreError('STORE_ERROR', 'corrupt', { facts: { reason: 'corrupt' } }), 'STORE_ERROR', 1],
+    [new RevocationFailedError('REVOCATION_FAILED', 'still logged in'), 'REVOCATION_FAILED', 5],
+    [new CancelledError('CANCELLED', 'Cancelled.'), 'CANCELLED', 130],
+    [new XtalkError('ERROR', 'something expected'), 'ERROR', 1],
+    [new XtalkError('LOGIN_REQUIRED', 'waited too long for the other login'), 'LOGIN_REQUIRED', 4],
+    [new XtalkError('USAGE', 'typed wrong'), 'USAGE', 2],
+    [new XtalkError('COMMAND_NOT_FOUND', 'Cannot run nope: command not found.'), 'COMMAND_NOT_FOUND', ExitCode.CommandNotFound],
+    [new XtalkError('CANNOT_EXECUTE', 'Cannot run ./x: permission denied.'), 'CANNOT_EXECUTE', ExitCode.CannotExecute],
   ])('%s → %s, exit %i', (error, code, exitCode) => {
     expect(error).toBeInstanceOf(XtalkError);
     expect(error.code).toBe(code);
@@ -46,26 +51,29 @@ describe('stable error codes', () => {
   });
 
   it('everything the CLI exits 4 for is a LoginRequiredError, with the `xtalk login` hint', () => {
-    for (const e of [new NotLoggedInError(), new SessionExpiredError()]) {
+    for (const e of [new NotLoggedInError('LOGIN_REQUIRED', 'You are not logged in.'), new SessionExpiredError('SESSION_EXPIRED', 'Your session has expired.')]) {
       expect(e).toBeInstanceOf(LoginRequiredError);
       expect(e.hint).toMatch(/xtalk login/);
     }
-    expect(new NotLoggedInError().name).toBe('NotLoggedInError');
+    expect(new NotLoggedInError('LOGIN_REQUIRED', 'You are not logged in.').name).toBe('NotLoggedInError');
   });
 
-  it('keeps the hints the classes always had, and a given hint wins', () => {
-    expect(new NetworkError('x').hint).toBe(ErrorCodes.NETWORK_ERROR.hint);
-    expect(new NetworkError('x', { hint: 'h' }).hint).toBe('h');
-    expect(new RevocationFailedError('x').hint).toMatch(/--force/);
-    expect(new RevocationFailedError('x', 'retry').hint).toBe('retry');
-    expect(new KeychainError('x').hint).toMatch(/XTALK_CREDENTIAL_STORE=file/);
-    expect(new ProviderError('x', { hint: 'h', error: 'e', errorDescription: 'd' })).toMatchObject({ hint: 'h', error: 'e', errorDescription: 'd' });
+  it('keeps the hints the classes always had, and the hint an edge gives wins', () => {
+    expect(new NetworkError('NETWORK_ERROR', 'x').hint).toBe(HINTS.NETWORK_ERROR);
+    expect(setEdgeHint(new NetworkError('NETWORK_ERROR', 'x'), 'h').hint).toBe('h');
+    expect(new RevocationFailedError('REVOCATION_FAILED', 'x').hint).toMatch(/--force/);
+    expect(setEdgeHint(new RevocationFailedError('REVOCATION_FAILED', 'x'), 'retry').hint).toBe('retry');
+    expect(new KeychainError('KEYCHAIN_UNAVAILABLE', 'x').hint).toMatch(/XTALK_CREDENTIAL_STORE=file/);
+    const answered = new ProviderError('PROVIDER_ERROR', 'x', { facts: { error: 'e', errorDescription: 'd' } });
+    expect(setEdgeHint(answered, 'h')).toMatchObject({ hint: 'h', error: 'e', errorDescription: 'd' });
   });
 
-  it('a more specific code can be set on any class; unknown codes exit as the class does', () => {
-    expect(new StoreError('x', { code: 'STORE_LOCKED' })).toMatchObject({ code: 'STORE_LOCKED', exitCode: 1 });
-    expect(new SessionExpiredError('x', { code: 'REFRESH_REJECTED' })).toMatchObject({ code: 'REFRESH_REJECTED', exitCode: 4 });
-    expect(new UsageError('x', undefined, { code: 'ACCOUNT_AMBIGUOUS' })).toMatchObject({ code: 'ACCOUNT_AMBIGUOUS', exitCode: 2 });
+  it('a code the table does not list exits as the class does', () => {
+    // Only a record of another xtalk version can bring one (src/auth/refresh/single-flight.ts revives recorded failures).
+    const unlisted = (code: string) => code as KnownErrorCode;
+    expect(new StoreError(unlisted('STORE_LOCKED'), 'x')).toMatchObject({ code: 'STORE_LOCKED', exitCode: 1 });
+    expect(new SessionExpiredError(unlisted('REFRESH_REJECTED'), 'x')).toMatchObject({ code: 'REFRESH_REJECTED', exitCode: 4 });
+    expect(new UsageError(unlisted('ACCOUNT_AMBIGUOUS'), 'x')).toMatchObject({ code: 'ACCOUNT_AMBIGUOUS', exitCode: 2 });
   });
 });
 
@@ -74,10 +82,10 @@ describe('the CLI reports an error by its code', () => {
     const { reportError } = await import('../../src/cli/report.js');
     const { createTestContext } = await import('../fakes/context.js');
     const quiet = createTestContext();
-    expect(reportError(new SessionExpiredError(), quiet, false)).toBe(4);
+    expect(reportError(new SessionExpiredError('SESSION_EXPIRED', 'Your session has expired.'), quiet, false)).toBe(4);
     expect(quiet.stderr.text).toBe('✗ Your session has expired.\n  hint: Run `xtalk login` to sign in again.\n');
     const debug = createTestContext();
-    expect(reportError(new ProviderError('bad discovery', { code: 'DISCOVERY_FAILED' }), debug, true)).toBe(1);
+    expect(reportError(new ProviderError('DISCOVERY_FAILED', 'bad discovery'), debug, true)).toBe(1);
     expect(debug.stderr.text).toContain('code: DISCOVERY_FAILED\n');
   });
 });
@@ -135,7 +143,9 @@ describe('errors that escaped the store are reported as the store would word the
     expect(reportError(emfile, ctx, false)).toBe(ExitCode.Error);
     expect(ctx.stderr.text).toMatch(/^✗ Too many open files: this process has reached its limit \(EMFILE\)\.\n  hint: .*ulimit -n/);
     const { classifyEscapedError } = await import('../../src/store/store-errors.js');
-    const wrapped = classifyEscapedError(new StoreError('cannot read the key file /k', { cause: Object.assign(new Error('ENFILE'), { code: 'ENFILE' }) }));
+    const wrapped = classifyEscapedError(
+      new StoreError('STORE_ERROR', 'cannot read the key file /k', { facts: { reason: 'key_file_unreadable' }, cause: Object.assign(new Error('ENFILE'), { code: 'ENFILE' }) }),
+    );
     expect((wrapped as XtalkError).code).toBe('TOO_MANY_OPEN_FILES');
     expect((wrapped as XtalkError).message).toMatch(/the system has reached its limit/);
   });

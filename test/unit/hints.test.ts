@@ -1,44 +1,45 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ErrorCodes, ProviderError, SessionExpiredError, StoreError, UsageError, XtalkError } from '../../src/errors.js';
+import { ConfigError, ErrorCodes, ProviderError, SessionExpiredError, setEdgeHint, StoreError, UsageError, XtalkError, type KnownErrorCode } from '../../src/errors.js';
 import { hintFor, HINTS } from '../../src/hints.js';
 
 describe('hints: one place for the words, chosen by code and facts', () => {
   it('gives every code in ErrorCodes its table hint, and the error the same one', () => {
-    for (const [code, entry] of Object.entries(ErrorCodes)) {
-      if (entry.hint === undefined) continue;
-      expect(hintFor(code, {}, undefined), code).toBe(entry.hint);
-      expect(new XtalkError('x', { code }).hint, code).toBe(entry.hint);
+    for (const code of Object.keys(ErrorCodes) as KnownErrorCode[]) {
+      if (!Object.hasOwn(HINTS, code)) continue;
+      const entry = { hint: HINTS[code as keyof typeof HINTS] };
+      expect(hintFor({ code, facts: {} }), code).toBe(entry.hint);
+      expect(new XtalkError(code, 'x').hint, code).toBe(entry.hint);
     }
   });
 
-  it('lets a hint given by the thrower win over the table', () => {
-    expect(new XtalkError('x', { code: 'PORT_IN_USE', hint: 'mine' }).hint).toBe('mine');
+  it('lets a hint given by the edge win over the table', () => {
+    expect(setEdgeHint(new XtalkError('PORT_IN_USE', 'x', { facts: { port: 1 } }), 'mine').hint).toBe('mine');
   });
 
   it('words hints from facts: client authentication, ID-token checks, discovery, the store', () => {
-    expect(new ProviderError('x', { code: 'INVALID_CLIENT', facts: { method: 'none' } }).hint).toMatch(/confidential client needs XTALK_CLIENT_SECRET/);
-    expect(new ProviderError('x', { code: 'INVALID_CLIENT', facts: { method: 'client_secret_post' } }).hint).toMatch(/XTALK_TOKEN_AUTH_METHOD=client_secret_basic/);
-    expect(new ProviderError('x', { code: 'ID_TOKEN_INVALID', facts: { check: 'auth_time' } }).hint).toMatch(/xtalk login --fresh/);
-    expect(new ProviderError('x', { code: 'ID_TOKEN_INVALID', facts: { check: 'listed_alg', alg: 'HS256' } }).hint).toMatch(/XTALK_ID_TOKEN_SIGNING_ALG=HS256/);
-    expect(new ProviderError('x', { code: 'ID_TOKEN_INVALID' }).hint).toBe(HINTS.ID_TOKEN_INVALID);
-    expect(new ProviderError('x', { code: 'DISCOVERY_FAILED', facts: { reason: 'issuer_spelling', named: '"https://a/"' } }).hint).toMatch(/exactly "https:\/\/a\/"/);
-    expect(new ProviderError('x', { code: 'DISCOVERY_FAILED', facts: { reason: 'too_many_redirects', next: 'https://a/b' } }).hint).toMatch(/e\.g\. https:\/\/a\/b/);
-    expect(new StoreError('x', { facts: { reason: 'newer', path: '/d/xtalk.db' } }).hint).toBe(
+    expect(new ProviderError('INVALID_CLIENT', 'x', { facts: { method: 'none' } }).hint).toMatch(/confidential client needs XTALK_CLIENT_SECRET/);
+    expect(new ProviderError('INVALID_CLIENT', 'x', { facts: { method: 'client_secret_post' } }).hint).toMatch(/XTALK_TOKEN_AUTH_METHOD=client_secret_basic/);
+    expect(new ProviderError('ID_TOKEN_INVALID', 'x', { facts: { check: 'auth_time' } }).hint).toMatch(/xtalk login --fresh/);
+    expect(new ProviderError('ID_TOKEN_INVALID', 'x', { facts: { check: 'listed_alg', alg: 'HS256' } }).hint).toMatch(/XTALK_ID_TOKEN_SIGNING_ALG=HS256/);
+    expect(new ProviderError('ID_TOKEN_INVALID', 'x').hint).toBe(HINTS.ID_TOKEN_INVALID);
+    expect(new ProviderError('DISCOVERY_FAILED', 'x', { facts: { reason: 'issuer_spelling', named: '"https://a/"' } }).hint).toMatch(/exactly "https:\/\/a\/"/);
+    expect(new ProviderError('DISCOVERY_FAILED', 'x', { facts: { reason: 'too_many_redirects', next: 'https://a/b' } }).hint).toMatch(/e\.g\. https:\/\/a\/b/);
+    expect(new StoreError('STORE_ERROR', 'x', { facts: { reason: 'newer', path: '/d/xtalk.db' } }).hint).toBe(
       'Upgrade xtalk, or move it away (for example `mv /d/xtalk.db /d/xtalk.db.bak`) to start with an empty store.',
     );
-    expect(new ConfigError('x', undefined, undefined, { facts: { setting: 'timeout' } }).hint).toMatch(/--timeout 120/);
-    expect(new ConfigError('x', undefined, undefined, { facts: { setting: 'scope', empty: true } }).hint).toBe('Use `xtalk config unset scope` to remove it.');
-    expect(new UsageError('x', undefined, { facts: { missing: 'client' } }).hint).toMatch(/pass --issuer\/--client-id/);
-    expect(new SessionExpiredError('x', { facts: { dataKeyGone: 'The key file /k was removed' } }).hint).toMatch(/^The key file \/k was removed, so/);
+    expect(new ConfigError('CONFIG_INVALID', 'x', { facts: { setting: 'timeout' } }).hint).toMatch(/--timeout 120/);
+    expect(new ConfigError('CONFIG_INVALID', 'x', { facts: { setting: 'scope', empty: true } }).hint).toBe('Use `xtalk config unset scope` to remove it.');
+    expect(new UsageError('USAGE', 'x', { facts: { missing: 'client' } }).hint).toMatch(/pass --issuer\/--client-id/);
+    expect(new SessionExpiredError('SESSION_EXPIRED', 'x', { facts: { dataKeyGone: 'file', path: '/k' } }).hint).toMatch(/^The key file \/k was removed, so/);
   });
 
   it('words a provider answer by its OAuth error, a device sign-in by how it ended', () => {
-    expect(new ProviderError('x', { error: 'invalid_scope', facts: { answer: 'oauth' } }).hint).toMatch(/--scope or XTALK_SCOPE/);
-    expect(new ProviderError('x', { facts: { answer: 'status', status: 503 } }).hint).toBe(HINTS.PROVIDER_PROBLEM);
-    expect(new ProviderError('x').hint).toBeUndefined();
-    expect(new ProviderError('x', { code: 'DEVICE_SIGN_IN_ENDED', error: 'expired_token' }).hint).toMatch(/enter the new code sooner/);
+    expect(new ProviderError('PROVIDER_ERROR', 'x', { facts: { error: 'invalid_scope', answer: 'oauth' } }).hint).toMatch(/--scope or XTALK_SCOPE/);
+    expect(new ProviderError('PROVIDER_ERROR', 'x', { facts: { answer: 'status', status: 503 } }).hint).toBe(HINTS.PROVIDER_PROBLEM);
+    expect(new ProviderError('PROVIDER_ERROR', 'x').hint).toBeUndefined();
+    expect(new ProviderError('DEVICE_SIGN_IN_ENDED', 'x', { facts: { error: 'expired_token' } }).hint).toMatch(/enter the new code sooner/);
   });
 });
 

@@ -59,7 +59,7 @@ describe('pollForDeviceTokens (RFC 8628 §3.5)', () => {
 
   it('stops at once on access_denied and expired_token', async () => {
     for (const error of ['access_denied', 'expired_token']) {
-      const h = harness(['pending', new ProviderError(`denied (${error})`, { error })]);
+      const h = harness(['pending', new ProviderError('PROVIDER_ERROR', `denied (${error})`, { facts: { error } })]);
       await expect(pollForDeviceTokens(h.deps, { expiresIn: 600, interval: 1 }, 300_000)).rejects.toMatchObject({ error });
       expect(h.pollTimes).toHaveLength(2);
     }
@@ -85,7 +85,7 @@ describe('pollForDeviceTokens (RFC 8628 §3.5)', () => {
     const deps = {
       now: () => Date.now(),
       sleep: (_ms: number, signal?: AbortSignal) =>
-        new Promise<void>((_resolve, reject) => signal?.addEventListener('abort', () => reject(new CancelledError()))),
+        new Promise<void>((_resolve, reject) => signal?.addEventListener('abort', () => reject(new CancelledError('CANCELLED', 'Cancelled.')))),
       poll: async (): Promise<DevicePoll> => ({ status: 'pending' }),
       signal: controller.signal,
     };

@@ -58,7 +58,7 @@ describe('AccountStore', () => {
     expect(await store.idToken(a.id)).toBeUndefined();
     expect(store.listAccounts().map((x) => x.sub)).toEqual(['sub-a', 'sub-b']);
     // Without keepProfile the row goes too, with what meta kept about it.
-    store.recordRefreshFailure(b.id, { at: T0, name: 'NetworkError', message: 'm', hint: undefined, exitCode: 1 });
+    store.recordRefreshFailure(b.id, { at: T0, name: 'NetworkError', message: 'm', code: 'NETWORK_ERROR', facts: {}, exitCode: 1 });
     store.deleteSession(b.id, null);
     expect(store.listAccounts().map((x) => x.sub)).toEqual(['sub-a']);
     expect(count(store, 'user')).toBe(1);

@@ -54,7 +54,7 @@ export async function endProviderSession(deps: EndSessionDeps, account: AccountR
     timeoutMs: config.timeoutSeconds * 1000,
     timeoutText: {
       what: 'the sign-out at the provider',
-      hint: 'The tokens are revoked; sign out on the provider\'s web page, or run `xtalk logout --browser` again after `xtalk login`.',
+      facts: { waitingFor: 'sign_out' },
     },
     onRefusedPeer: warnOnceAboutRefusedPeers(ui),
   });

@@ -42,8 +42,9 @@ export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, op
   const failures: string[] = [];
   if (unreadable > 0 && !opts.force) {
     throw new RevocationFailedError(
+      'REVOCATION_FAILED',
       `${unreadable} stored token(s) of ${displayName(account)} cannot be decrypted with the current data key (it was replaced), so they cannot be revoked; nothing was deleted.`,
-      'Run `xtalk logout --force` to delete them (and revoke the readable ones), or `xtalk login` to replace them.',
+      { facts: { reason: 'undecryptable' } },
     );
   }
   let revoked = 0;
@@ -55,8 +56,9 @@ export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, op
       // A refused endpoint is one reason for every token: said once, with the fix.
       if (e instanceof ConfigError && !opts.force) {
         throw new RevocationFailedError(
+          'REVOCATION_FAILED',
           `${e.message} None of the ${tokens.length} token(s) of ${displayName(account)} was sent there or deleted.`,
-          `${e.hint ?? ''} Or run \`xtalk logout --force\` to delete the tokens locally without revoking them.`.trim(),
+          { facts: { reason: 'endpoint_refused' }, cause: e },
         );
       }
       failures.push(...tokens.map((t) => `${t.label}: ${reason(e)}`));
@@ -64,8 +66,9 @@ export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, op
     if (provider && !provider.revocationEndpoint) {
       if (!opts.force) {
         throw new RevocationFailedError(
+          'REVOCATION_FAILED',
           `${account.issuer} publishes no revocation endpoint, so the ${tokens.length} token(s) of ${displayName(account)} cannot be revoked; nothing was deleted.`,
-          'Set XTALK_REVOCATION_ENDPOINT (or OAUTH2_REVOCATION_ENDPOINT in .env) to the provider\'s revocation URL on the issuer\'s origin, or run `xtalk logout --force` to delete the tokens locally anyway.',
+          { facts: { reason: 'no_endpoint' } },
         );
       }
       failures.push(...tokens.map((t) => `${t.label}: the provider has no revocation endpoint`));
@@ -83,6 +86,7 @@ export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, op
   }
   if (failures.length > 0 && !opts.force) {
     throw new RevocationFailedError(
+      'REVOCATION_FAILED',
       `Could not revoke ${failures.length} of ${tokens.length} token(s) of ${displayName(account)} at ${account.issuer}; all tokens were kept:\n` +
         failures.map((f) => `  - ${f}`).join('\n'),
     );

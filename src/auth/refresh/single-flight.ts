@@ -9,7 +9,10 @@ import {
   SessionExpiredError,
   StoreError,
   XtalkError,
-  type ExitCodeValue,
+  ERROR_CLASSES,
+  ExitCode,
+  type FactsOf,
+  type KnownErrorCode,
 } from '../../errors.js';
 import { quote } from '../../oidc/error-text.js';
 import { GRANT_ANSWER_SECONDS } from '../../oidc/refresh-grant.js';
@@ -128,7 +131,7 @@ export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord
         return latest;
       }
       const seconds = Math.round((ctx.now() - startedAt) / 1000);
-      throw new NetworkError(`Another xtalk process has been refreshing this session for ${seconds} s without a result.`, { code: 'REFRESH_WAIT_TIMEOUT' });
+      throw new NetworkError('REFRESH_WAIT_TIMEOUT', `Another xtalk process has been refreshing this session for ${seconds} s without a result.`);
     }
     await ctx.sleep(pause / 2 + Math.random() * pause, ctx.signal);
   }
@@ -164,7 +167,7 @@ async function refreshHolding(deps: FreshTokenDeps, account: AccountRecord, opts
     // A limit of this process (under load it may be slow itself) is not the provider's answer.
     if (e instanceof XtalkError && e.facts.timedOut && !(e instanceof CancelledError)) return { again: e };
     if (!(e instanceof XtalkError) || e instanceof CancelledError || e instanceof StoreError || e instanceof KeychainError) throw e;
-    store.recordRefreshFailure(account.id, { at: ctx.now(), name: e.name, message: e.message, hint: e.hint, exitCode: e.exitCode });
+    store.recordRefreshFailure(account.id, failureRecord(e, ctx.now()));
     return { failure: e };
   }
   try {
@@ -174,7 +177,7 @@ async function refreshHolding(deps: FreshTokenDeps, account: AccountRecord, opts
     // An answer this process gave up on is not the provider's answer either: the next caller tries.
     if (e.facts.timedOut) throw e;
     // Committed with the lock: the waiting processes read it as soon as it is released.
-    store.recordRefreshFailure(account.id, { at: ctx.now(), name: e.name, message: e.message, hint: e.hint, exitCode: e.exitCode });
+    store.recordRefreshFailure(account.id, failureRecord(e, ctx.now()));
     return { failure: e };
   }
 }
@@ -188,8 +191,8 @@ async function prepareGrant(deps: FreshTokenDeps, account: AccountRecord): Promi
   const { ctx, store } = deps;
   const stored = await store.refreshToken(account.id);
   if (!stored) {
-    throw new SessionExpiredError('The access token has expired and the session has no refresh token.', {
-      hint: 'Run `xtalk login` (with the offline_access scope the session renews itself).',
+    throw new SessionExpiredError('SESSION_EXPIRED', 'The access token has expired and the session has no refresh token.', {
+      facts: { reason: 'no_refresh_token' },
     });
   }
   await store.prepareRefreshWrite(account.id);
@@ -198,10 +201,10 @@ async function prepareGrant(deps: FreshTokenDeps, account: AccountRecord): Promi
     const provider = await discoverFor(deps, account, undefined, deadline);
     // Best effort: without the keys the answer's ID token is checked (or found uncheckable) after it.
     await provider.prefetchKeys();
-    if (ctx.signal?.aborted) throw new CancelledError();
+    if (ctx.signal?.aborted) throw new CancelledError('CANCELLED', 'Cancelled.');
     return { provider, refreshToken: stored.refreshToken };
   } catch (e) {
-    if (ctx.signal?.aborted) throw new CancelledError();
+    if (ctx.signal?.aborted) throw new CancelledError('CANCELLED', 'Cancelled.');
     throw e;
   }
 }
@@ -260,7 +263,7 @@ async function grantAndStore(deps: FreshTokenDeps, account: AccountRecord, provi
     await store.saveRotatedRefreshToken(account.id, rotated, ctx.now());
   }
   const failure = checkFailure(problem.error, Boolean(grant.refreshToken));
-  store.recordRefreshFailure(account.id, { at: ctx.now(), name: failure.name, message: failure.message, hint: failure.hint, exitCode: failure.exitCode });
+  store.recordRefreshFailure(account.id, failureRecord(failure, ctx.now()));
   return { failure };
 }
 
@@ -270,31 +273,31 @@ async function grantAndStore(deps: FreshTokenDeps, account: AccountRecord, provi
  */
 function checkFailure(error: Error, refreshTokenKept: boolean): XtalkError {
   if (error instanceof XtalkError && error.code !== 'ID_TOKEN_INVALID') return error;
-  if (!refreshTokenKept) return error instanceof XtalkError ? error : new ProviderError(error.message, { code: 'ID_TOKEN_INVALID', cause: error });
-  const facts = error instanceof XtalkError ? error.facts : {};
-  const answer = error instanceof ProviderError ? { error: error.error, errorDescription: error.errorDescription } : {};
-  return new ProviderError(error.message, { ...answer, code: 'ID_TOKEN_INVALID', facts: { ...facts, refreshTokenKept: true }, cause: error });
+  if (!refreshTokenKept) return error instanceof XtalkError ? error : new ProviderError('ID_TOKEN_INVALID', error.message, { cause: error });
+  // The facts of the check (and the provider's answer, kept in the facts) go along.
+  const facts = (error instanceof XtalkError ? error.facts : {}) as FactsOf<'ID_TOKEN_INVALID'>;
+  return new ProviderError('ID_TOKEN_INVALID', error.message, { facts: { ...facts, refreshTokenKept: true }, cause: error });
 }
 
-/** The error another process recorded, as the same class, so it is reported the same way. */
+/** What the waiting processes read of a failed refresh: the words of the hint are their edge's. */
+function failureRecord(e: XtalkError, at: number): RefreshFailure {
+  return { at, name: e.name, message: e.message, code: e.code, facts: e.facts, exitCode: e.exitCode };
+}
+
+/** The codes a recorded failure of an older xtalk (no code) had, by the class it named. */
+const CODE_OF_CLASS: Readonly<Record<string, KnownErrorCode>> = { SessionExpiredError: 'SESSION_EXPIRED', NetworkError: 'NETWORK_ERROR', ProviderError: 'PROVIDER_ERROR' };
+
+/** The error another process recorded, as the same class and code, so it is reported the same way. */
 function reviveFailure(f: RefreshFailure): XtalkError {
-  const hint = f.hint;
-  switch (f.name) {
-    case 'SessionExpiredError':
-      return new SessionExpiredError(f.message, { hint });
-    case 'NetworkError':
-      return new NetworkError(f.message, { hint });
-    case 'ProviderError':
-      return new ProviderError(f.message, { hint });
-    default:
-      return new XtalkError(f.message, { hint, exitCode: f.exitCode as ExitCodeValue });
-  }
+  const code = (f.code ?? CODE_OF_CLASS[f.name] ?? (f.exitCode === ExitCode.AuthRequired ? 'LOGIN_REQUIRED' : 'ERROR')) as KnownErrorCode;
+  const Class: typeof XtalkError<KnownErrorCode> = Object.hasOwn(ERROR_CLASSES, f.name) ? ERROR_CLASSES[f.name as keyof typeof ERROR_CLASSES] : XtalkError;
+  return new Class(code, f.message, { facts: f.facts as FactsOf<KnownErrorCode> });
 }
 
 /** OIDC Core 12.2: an ID token in a refresh response must be about the same session. */
 function sameSessionProblem(idClaims: Record<string, unknown> | undefined, account: AccountRecord, issuer: string): RefreshResult['unverified'] {
   if (!idClaims) return undefined;
-  const problem = (message: string) => ({ error: new ProviderError(message, { code: 'ID_TOKEN_INVALID' }), keysUnavailable: false });
+  const problem = (message: string) => ({ error: new ProviderError('ID_TOKEN_INVALID', message), keysUnavailable: false });
   if (idClaims.iss !== account.issuer || issuer !== account.issuer) {
     return problem(`The refreshed ID token was issued by ${quote(idClaims.iss)}, not ${quote(account.issuer)}.`);
   }

@@ -37,11 +37,9 @@ export async function pollForDeviceTokens(deps: PollDeps, authorization: Pick<De
     if (deps.now() + intervalMs > giveUpAt) {
       await deps.sleep(Math.max(0, giveUpAt - deps.now()), deps.signal);
       if (giveUpAt === expiresAt) {
-        throw new ProviderError('The code expired before the sign-in was approved.', { hint: 'Run `xtalk login --device` again and enter the new code sooner.' });
+        throw new ProviderError('PROVIDER_ERROR', 'The code expired before the sign-in was approved.', { facts: { reason: 'device_code_expired' } });
       }
-      throw new XtalkError(`Timed out after ${timeoutMs / 1000} s waiting for the sign-in to be approved.`, {
-        hint: 'Run `xtalk login --device` again, or allow more time with --timeout <seconds>.',
-      });
+      throw new XtalkError('ERROR', `Timed out after ${timeoutMs / 1000} s waiting for the sign-in to be approved.`, { facts: { reason: 'device_timeout' } });
     }
     await deps.sleep(intervalMs, deps.signal);
     const answer = await deps.poll();

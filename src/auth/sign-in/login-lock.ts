@@ -75,8 +75,8 @@ export async function acquireLoginLock(opts: LoginLockOptions): Promise<LoginLoc
     }
     if (opts.now() - waitStart >= opts.timeoutMs) {
       const who = holder ? ` (pid ${holder.pid})` : '';
-      throw new XtalkError(`Gave up after ${opts.timeoutMs / 1000} s waiting for the other xtalk login for ${opts.issuer}${who}.`, {
-        hint: `Finish or cancel that login first; if none is running, delete ${path}.`,
+      throw new XtalkError('ERROR', `Gave up after ${opts.timeoutMs / 1000} s waiting for the other xtalk login for ${opts.issuer}${who}.`, {
+        facts: { reason: 'login_lock_wait', path },
       });
     }
     await opts.sleep(opts.pollMs ?? 250, opts.signal);
@@ -89,8 +89,8 @@ function tryCreate(path: string, content: string): boolean {
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new XtalkError(`Cannot create the login lock ${path}: ${(e as Error).message}`, {
-      hint: 'Check that the data folder is writable (XTALK_HOME).',
+    throw new XtalkError('ERROR', `Cannot create the login lock ${path}: ${(e as Error).message}`, {
+      facts: { reason: 'login_lock_create' },
       cause: e,
     });
   }

@@ -59,7 +59,7 @@ export function findBrowserLauncher(input: Pick<LoginMethodInput, 'env' | 'platf
  */
 export function chooseLoginMethod(input: LoginMethodInput): LoginMethodChoice {
   const { flags } = input;
-  if (flags.device && flags.manual) throw new UsageError('--device and --manual are different ways to sign in; choose one.');
+  if (flags.device && flags.manual) throw new UsageError('USAGE', '--device and --manual are different ways to sign in; choose one.');
   if (flags.device) {
     if (!input.providerHasDeviceFlow) throw noDeviceFlow();
     const launcher = flags.browser === false ? undefined : findBrowserLauncher(input).launcher;
@@ -94,8 +94,9 @@ export function chooseLoginMethod(input: LoginMethodInput): LoginMethodChoice {
 export function noDeviceFlow(issuer?: string): UsageError {
   const at = issuer ? ` at ${issuer}` : '';
   return new UsageError(
+    'USAGE',
     `The provider${at} does not offer the device flow: its discovery document has no device_authorization_endpoint.`,
-    'Use `xtalk login --no-browser` (with ssh -L) or `xtalk login --manual` instead.',
+    { facts: { reason: 'no_device_flow' } },
   );
 }
 

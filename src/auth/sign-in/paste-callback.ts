@@ -50,9 +50,7 @@ export function parsePastedCallback(line: string, redirectUri: string): URL | un
 }
 
 function notARedirect(): XtalkError {
-  return new XtalkError('That is not the redirected address: it needs the code (or error) and state parameters.', {
-    hint: "Copy the whole address from the browser's address bar after signing in.",
-  });
+  return new XtalkError('ERROR', 'That is not the redirected address: it needs the code (or error) and state parameters.', { facts: { reason: 'not_a_redirect' } });
 }
 
 /**
@@ -123,8 +121,9 @@ export function readPastedCallback(opts: PasteOptions): PasteReader {
     if (!opts.failAtEnd) return;
     reject(
       new XtalkError(
+        'ERROR',
         refused ? 'No address pasted on standard input belonged to this sign-in.' : 'Standard input ended before the redirected address was pasted.',
-        { hint: `Paste the whole address the browser was sent to (${opts.redirectUri}?code=…&state=…), or run \`xtalk login --manual\` again.` },
+        { facts: { reason: 'paste_ended', redirectUri: opts.redirectUri } },
       ),
     );
   }

@@ -33,9 +33,7 @@ async function identify(deps: LoginDeps, config: ClientConfig, result: TokenResu
   const idClaims = result.idClaims;
   const sub = idClaims?.sub;
   if (typeof sub !== 'string' || !sub) {
-    throw new ProviderError('The provider returned no ID token with a subject (sub).', {
-      hint: 'Make sure the client may use the `openid` scope.',
-    });
+    throw new ProviderError('PROVIDER_ERROR', 'The provider returned no ID token with a subject (sub).', { facts: { reason: 'no_subject' } });
   }
   let claims: Record<string, unknown> = personClaims(idClaims);
   if ((claims.preferred_username === undefined || claims.email === undefined) && deps.provider.hasUserinfo) {

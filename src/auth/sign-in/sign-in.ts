@@ -84,7 +84,7 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
   deps.store();
   const forcing = request.prompt !== undefined || request.maxAge !== undefined;
   if (forcing && request.device) {
-    throw new UsageError('--prompt and --fresh need a browser redirect; the device flow cannot pass them on.', 'Leave out --device (use --no-browser or --manual on a remote machine).');
+    throw new UsageError('USAGE', '--prompt and --fresh need a browser redirect; the device flow cannot pass them on.', { facts: { reason: 'device_with_prompt' } });
   }
   const forced = Boolean(request.manual || request.device || request.browser === false);
   const host = forced && !request.device ? { procVersion: undefined, wslview: undefined, powershell: undefined } : await ctx.probeHost();
