@@ -156,7 +156,7 @@ describe('the Node API over the CLI store', () => {
     // A bad setting: the CLI says `--timeout 120`, a program is told the variable.
     const cli = createTestContext({ env });
     expect(await run(['token'], cli)).toBe(1);
-    expect(cli.stderr.text).toMatch(/XTALK_TIMEOUT[^]*hint: .*--timeout 120/);
+    expect(cli.stderr.text).toMatch(/XTALK_TIMEOUT[\s\S]*hint: .*--timeout 120/);
     const bad = await getAccessToken({ env }).catch((e: unknown) => e);
     expect(bad).toMatchObject({ code: 'CONFIG_INVALID', exitCode: 1, facts: { setting: 'timeout' }, hint: expect.stringMatching(/XTALK_TIMEOUT=120/) });
     expect((bad as XtalkError).hint).not.toMatch(flag);

@@ -163,7 +163,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** The text of each `new …Error(` call in `text`, to its closing parenthesis (strings and templates skipped over). */
-export function errorConstructions(text: string): string[] {
+function errorConstructions(text: string): string[] {
   const found: string[] = [];
   const start = /\bnew [A-Z]\w*Error\(/g;
   for (let m = start.exec(text); m; m = start.exec(text)) {
@@ -185,7 +185,7 @@ export function errorConstructions(text: string): string[] {
 }
 
 /** `file: call` for each error made with a `hint` option, a hint string, or an edge hint set outside the word files. */
-export function hintsGivenIn(file: string, text: string): string[] {
+function hintsGivenIn(file: string, text: string): string[] {
   const code = text
     .split('\n')
     .filter((line) => !/^\s*(\/\/|\*|\/\*)/.test(line))
@@ -232,6 +232,7 @@ describe('hints are worded only in src/hints.ts and src/api/hints.ts', () => {
 
   it('recognises a hint given to an error, and leaves other hints alone', () => {
     expect(hintsGivenIn('x.ts', "throw new XtalkError('ERROR', 'm', { hint: 'h' });")).toHaveLength(1);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the text is source code that holds a template literal
     expect(hintsGivenIn('x.ts', "throw new UsageError(\n  'USAGE',\n  `m (${a(b)})`,\n  { cause: e, hint },\n);")).toHaveLength(1);
     expect(hintsGivenIn('x.ts', 'setEdgeHint(e, words);')).toHaveLength(1);
     expect(hintsGivenIn('x.ts', "throw new XtalkError('ERROR', 'the hint: none', { facts: { reason: 'x' } });")).toEqual([]);
