@@ -5,7 +5,7 @@ import { selectAccount } from '../auth/select-account.js';
 import { withoutXtalkSecrets } from '../browser/child-env.js';
 import { addCommonOptions, createCommandEnv, parseMinTtl, type CommonOptions } from './command-env.js';
 import type { Context } from '../core/context.js';
-import { ExitCode, XtalkError } from '../errors.js';
+import { UsageError, XtalkError } from '../errors.js';
 
 export interface ExecOptions extends CommonOptions {
   env: string;
