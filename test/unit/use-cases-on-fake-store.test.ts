@@ -1,14 +1,18 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { logoutAccount } from '../../src/auth/logout/logout.js';
 import { getFreshToken, type FreshTokenDeps } from '../../src/auth/refresh/single-flight.js';
 import { selectAccount } from '../../src/auth/select-account.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { TokenGrant } from '../../src/core/oauth-terms.js';
+import type { OpenIdProvider } from '../../src/core/ports.js';
 import type { SessionIdentity } from '../../src/core/session-records.js';
-import { NetworkError, NotLoggedInError, UsageError } from '../../src/errors.js';
+import { NetworkError, NotLoggedInError, RevocationFailedError, UsageError } from '../../src/errors.js';
+import { createUi } from '../../src/output/ui.js';
 import { FakeStore } from '../fakes/fake-store.js';
+import { CaptureStream, createStdin } from '../fakes/streams.js';
 
 /**
  * Use cases driven over the in-memory store (its answers are SQLite's: store-contract.test.ts):
@@ -21,6 +25,18 @@ const HOUR = 3_600_000;
 
 function who(sub: string, over: Partial<SessionIdentity> = {}): SessionIdentity {
   return { issuer: ISSUER, sub, username: `user-${sub}`, email: `${sub}@example.test`, claims: { sub }, clientId: 'cli', ...over };
+}
+
+const homes: string[] = [];
+afterAll(() => {
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
+});
+
+/** The configuration of an empty XTALK_HOME (nothing is written there: the store is the fake). */
+function configIn() {
+  const home = mkdtempSync(join(tmpdir(), 'xtalk-fake-'));
+  homes.push(home);
+  return resolveConfig({ flags: {}, env: { XTALK_HOME: home }, cwd: home, platform: 'linux' });
 }
 
 function grant(over: Partial<TokenGrant> = {}): TokenGrant {
@@ -62,8 +78,7 @@ describe('getFreshToken over the store', () => {
     const store = new FakeStore();
     let now = T0;
     let sleeps = 0;
-    const home = mkdtempSync(join(tmpdir(), 'xtalk-fake-'));
-    const config = resolveConfig({ flags: {}, env: { XTALK_HOME: home }, cwd: home, platform: 'linux' });
+    const config = configIn();
     const deps: FreshTokenDeps = {
       ctx: {
         now: () => now,
@@ -133,5 +148,72 @@ describe('getFreshToken over the store', () => {
     expect((await getFreshToken(deps, a)).accessToken).toBe('AT-1');
     advance(10_000);
     await expect(getFreshToken(deps, a)).rejects.toMatchObject({ code: 'REFRESH_WAIT_TIMEOUT' });
+  });
+});
+
+describe('logoutAccount over the store', () => {
+  /** A provider that can only revoke: `refuse` names the tokens it answers with an error. */
+  function revokingProvider(refuse: (token: string) => boolean = () => false) {
+    const revoked: string[] = [];
+    const unused = () => {
+      throw new Error('logout does not call this');
+    };
+    const provider: OpenIdProvider = {
+      issuer: ISSUER,
+      discovery: { url: `${ISSUER}/.well-known/openid-configuration`, redirects: [] },
+      revocationEndpoint: `${ISSUER}/revoke`,
+      hasUserinfo: false,
+      deviceAuthorizationEndpoint: undefined,
+      publishesScopes: false,
+      endSessionEndpoint: undefined,
+      buildEndSessionUrl: unused,
+      defaultScope: unused,
+      createAuthorizationRequest: unused,
+      exchangeCode: unused,
+      startDeviceAuthorization: unused,
+      pollDeviceToken: unused,
+      refresh: unused,
+      prefetchKeys: unused,
+      userinfo: unused,
+      revoke: async (token) => {
+        if (refuse(token)) throw new Error(`the provider refused ${token}`);
+        revoked.push(token);
+      },
+    };
+    return { provider, revoked };
+  }
+
+  function deps(store: FakeStore, provider: OpenIdProvider) {
+    const io = { stdin: createStdin(), stdout: new CaptureStream(), stderr: new CaptureStream(), stdinIsTTY: false, stderrIsTTY: false };
+    const ctx = { now: () => T0, discover: async () => provider, faultPoint: async () => {} };
+    return { ctx, ui: createUi(io, {}), store, config: configIn() };
+  }
+
+  it('revokes the refresh token first, then the unexpired access tokens; forgets the session; the one other session becomes current', async () => {
+    const store = new FakeStore();
+    const a = await store.saveLogin(who('a'), grant({ accessToken: 'AT-a', refreshToken: 'RT-a' }), T0);
+    const b = await store.saveLogin(who('b'), grant({ accessToken: 'AT-b', refreshToken: 'RT-b' }), T0);
+    await store.saveLogin(who('b'), grant({ accessToken: 'AT-b2', refreshToken: null }), T0);
+    const { provider, revoked } = revokingProvider();
+    const result = await logoutAccount(deps(store, provider), b, { force: false });
+    expect(result).toMatchObject({ revoked: 3, failures: [] });
+    expect(revoked).toEqual(['RT-b', 'AT-b', 'AT-b2']);
+    expect(store.listAccounts().map((x) => x.id)).toEqual([a.id]);
+    expect(store.currentAccount()?.id).toBe(a.id);
+    expect(store.credentialStore()).toBe('file');
+  });
+
+  it('keeps everything when a revocation fails; --force deletes anyway; the last logout deletes the data key', async () => {
+    const store = new FakeStore();
+    const a = await store.saveLogin(who('a'), grant({ accessToken: 'AT-a', refreshToken: 'RT-a' }), T0);
+    const { provider } = revokingProvider((token) => token === 'AT-a');
+    await expect(logoutAccount(deps(store, provider), a, { force: false })).rejects.toBeInstanceOf(RevocationFailedError);
+    expect(store.hasSession(a.id)).toBe(true);
+    expect(store.currentAccount()?.id).toBe(a.id);
+    const result = await logoutAccount(deps(store, provider), a, { force: true, keepProfile: true });
+    expect(result).toMatchObject({ revoked: 1, failures: [expect.stringContaining('access token 1')] });
+    expect(store.listAccounts().map((x) => [x.id, x.current])).toEqual([[a.id, false]]);
+    expect(store.hasSession(a.id)).toBe(false);
+    expect(store.credentialStore()).toBeNull();
   });
 });
