@@ -2,14 +2,14 @@ import { NotLoggedInError, UsageError } from '../errors.js';
 import { typeableName } from '../core/terminal-text.js';
 import { displayName } from './account-view.js';
 import type { AccountRecord } from '../core/session-records.js';
-import type { TokenStore } from '../core/ports.js';
+import type { Accounts } from '../core/ports.js';
 
 /**
  * The account a command acts on: the one `--account` names (username, email or sub), else the
  * current one. An ambiguous name is a usage error listing the candidates, since usernames are
  * not unique.
  */
-export function selectAccount(store: TokenStore, selector: string | undefined): AccountRecord {
+export function selectAccount(store: Accounts, selector: string | undefined): AccountRecord {
   if (selector === undefined) {
     const current = store.currentAccount();
     if (current) return current;
@@ -39,7 +39,7 @@ export function selectAccount(store: TokenStore, selector: string | undefined): 
  * Accounts whose sub, username or email is `selector`; else those whose name, with its control and
  * bidi characters escaped, is — the form `xtalk status` shows and completion offers.
  */
-function findAccounts(store: TokenStore, selector: string): AccountRecord[] {
+function findAccounts(store: Accounts, selector: string): AccountRecord[] {
   const exact = store.findAccounts(selector);
   if (exact.length > 0 || !selector.includes('\\u')) return exact;
   return store.listAccounts().filter((a) => [a.sub, a.username, a.email].some((v) => v && v !== typeableName(v) && typeableName(v) === selector));

@@ -8,7 +8,7 @@ import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { AccountRecord } from '../core/session-records.js';
 import type { LoginPrompt } from '../core/provider-records.js';
-import type { TokenStore } from '../core/ports.js';
+import type { Accounts } from '../core/ports.js';
 
 export interface LoginOptions extends CommonOptions, ConfigFlags {
   json?: boolean;
@@ -94,7 +94,7 @@ export async function runLogin(ctx: Context, opts: LoginOptions): Promise<number
 }
 
 /** The current account, when it still holds a session (a logged-out one is not "someone else"). */
-function currentSession(store: TokenStore): AccountRecord | undefined {
+function currentSession(store: Accounts): AccountRecord | undefined {
   const current = store.currentAccount();
   return current && store.hasSession(current.id) ? current : undefined;
 }

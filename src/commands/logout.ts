@@ -7,7 +7,7 @@ import { addCommonOptions, createCommandEnv, type CommandEnv, type CommonOptions
 import type { Context } from '../core/context.js';
 import { ExitCode, RevocationFailedError, XtalkError } from '../errors.js';
 import type { AccountRecord } from '../core/session-records.js';
-import type { TokenStore } from '../core/ports.js';
+import type { SessionTokens } from '../core/ports.js';
 
 export interface LogoutOptions extends CommonOptions {
   all?: boolean;
@@ -113,7 +113,7 @@ async function endBrowserSession(ctx: Context, env: CommandEnv, account: Account
   if (outcome === 'ended') env.ui.success(`Signed out of ${account.issuer} in the browser too`);
 }
 
-async function readIdToken(env: CommandEnv, store: TokenStore, account: AccountRecord): Promise<string | undefined> {
+async function readIdToken(env: CommandEnv, store: SessionTokens, account: AccountRecord): Promise<string | undefined> {
   try {
     return await store.idToken(account.id);
   } catch (e) {

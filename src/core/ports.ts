@@ -1,6 +1,6 @@
 /**
  * The ports: what the use cases in auth/ (and the commands above them) need from the outside
- * world, as interfaces. The adapters implement them — store/ (TokenStore, Keychain), oidc/
+ * world, as interfaces. The adapters implement them — store/ (TokenStore and its parts, Keychain), oidc/
  * (OpenIdProvider), browser/ (Browser), system-services.ts (Clock, ProcessLauncher) — importing
  * their types and the records they speak in down from the core; tests build them from test/fakes.
  * This file holds no code.
@@ -78,11 +78,57 @@ export interface Keychain {
   delete(account: string, signal?: AbortSignal): Promise<boolean>;
 }
 
-/** The signed-in accounts and their tokens (store/ over SQLite, tokens encrypted with the data key). */
-export interface TokenStore {
+/*
+ * The store's ports, split by what callers need; store/ (AccountStore over SQLite, tokens encrypted
+ * with the data key) implements them all as one {@link TokenStore}, test/fakes/fake-store.ts in
+ * memory, and test/unit/store-contract.test.ts runs the same cases on both.
+ */
+
+/** Who is stored, who is current and whether their session can still work; reads no secret, so it never needs the data key. */
+export interface Accounts {
+  /** Every stored account, oldest first, with `current` set on the current one. */
+  listAccounts(): AccountRecord[];
+  /** The current account, or undefined when nobody is (or the current one was deleted). */
+  currentAccount(): AccountRecord | undefined;
+  /** Accounts whose sub, username or email equals `selector`, across issuers (several may match). */
+  findAccounts(selector: string): AccountRecord[];
+  /** Makes `userId` current (an unknown id is a StoreError); `null` leaves nobody current. */
+  setCurrent(userId: number | null): void;
+  /** Whether the user holds any token, i.e. is signed in (a profile kept by `logout --keep-profile` holds none). */
+  hasSession(userId: number): boolean;
+  /** Whether the session can renew itself. */
+  hasRefreshToken(userId: number): boolean;
+  /** Epoch ms when the newest access token expires. */
+  latestAccessTokenExpiry(userId: number): number | undefined;
+  /** Deletes the user rows that hold no token; returns how many. */
+  deleteProfilesWithoutSession(): number;
+}
+
+/** A session's tokens: saved by sign-in, read by the commands that use them, forgotten by logout. */
+export interface SessionTokens {
   /** One transaction: the user row, the tokens, the account made current. */
   saveLogin(identity: SessionIdentity, grant: TokenGrant, now: number): Promise<AccountRecord>;
-  saveRefresh(userId: number, grant: TokenGrant, idClaims: Record<string, unknown> | undefined, now: number): Promise<StoredAccessToken>;
+  /** The newest access token by insertion, possibly expired. */
+  latestAccessToken(userId: number): Promise<StoredAccessToken | undefined>;
+  refreshToken(userId: number): Promise<StoredRefreshToken | undefined>;
+  /** The latest ID token the provider issued (the logout `id_token_hint`). */
+  idToken(userId: number): Promise<string | undefined>;
+  /** The refresh token and the access tokens unexpired at `now`; rows the data key cannot open are counted in `unreadable`. */
+  sessionTokens(userId: number, now: number): Promise<{ refresh: StoredRefreshToken | undefined; access: StoredAccessToken[]; unreadable: number }>;
+  /** One transaction: the tokens and, unless `keepProfile`, the user row (name, email, claims). */
+  deleteSession(userId: number, nextCurrent: number | null, opts?: { keepProfile?: boolean }): void;
+}
+
+/** What the single-flight refresh does besides reading the session's tokens. */
+export interface SessionRefresh {
+  /**
+   * Runs `work` holding the database write lock (one refresh at a time across processes), or
+   * resolves with `{ locked: false }` at once when another process holds it. Writes in `work` are
+   * undone when it throws, unless {@link commitRefreshAnswer} committed them.
+   */
+  tryWriteLock<T>(work: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }>;
+  /** Before a refresh grant: the data key for writing in hand and room for the rows, or it throws. */
+  prepareRefreshWrite(userId: number): Promise<void>;
   /** Commits a refresh answer's tokens synchronously, before any check; returns the access token's row id. */
   commitRefreshAnswer(userId: number, grant: TokenGrant, now: number): number;
   /** The committed answer's ID token passed its checks: its token and claims are stored too. */
@@ -91,35 +137,28 @@ export interface TokenStore {
   withdrawAccessToken(userId: number, rowId: number): void;
   /** Keeps only the rotated refresh token of an answer whose other parts failed a check. */
   saveRotatedRefreshToken(userId: number, refreshToken: string, now: number): Promise<void>;
-  /** Before a refresh grant: the data key for writing in hand and room for the rows, or it throws. */
-  prepareRefreshWrite(userId: number): Promise<void>;
-  /**
-   * Runs `work` holding the database write lock (one refresh at a time across processes), or
-   * resolves with `{ locked: false }` at once when another process holds it.
-   */
-  tryWriteLock<T>(work: () => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }>;
+  /** A refresh answer stored in one go (when it could not be committed as it arrived). */
+  saveRefresh(userId: number, grant: TokenGrant, idClaims: Record<string, unknown> | undefined, now: number): Promise<StoredAccessToken>;
   recordRefreshFailure(userId: number, failure: RefreshFailure): void;
   refreshFailureSince(userId: number, since: number): RefreshFailure | undefined;
-  listAccounts(): AccountRecord[];
-  currentAccount(): AccountRecord | undefined;
-  findAccounts(selector: string): AccountRecord[];
-  setCurrent(userId: number | null): void;
-  latestAccessToken(userId: number): Promise<StoredAccessToken | undefined>;
-  latestAccessTokenExpiry(userId: number): number | undefined;
-  sessionTokens(userId: number, now: number): Promise<{ refresh: StoredRefreshToken | undefined; access: StoredAccessToken[]; unreadable: number }>;
-  hasRefreshToken(userId: number): boolean;
-  hasSession(userId: number): boolean;
-  /** One transaction: the tokens and, unless `keepProfile`, the user row (name, email, claims). */
-  deleteSession(userId: number, nextCurrent: number | null, opts?: { keepProfile?: boolean }): void;
-  /** Deletes the user rows that hold no token; returns how many. */
-  deleteProfilesWithoutSession(): number;
-  refreshToken(userId: number): Promise<StoredRefreshToken | undefined>;
-  idToken(userId: number): Promise<string | undefined>;
-  credentialStore(): CredentialStoreKind | null;
+}
+
+/** The scope a login at each issuer settled on after the provider refused the default one. */
+export interface LearnedScopes {
   learnedScope(issuer: string): string | undefined;
   rememberScope(issuer: string, scope: string): void;
-  /** Forgets the data key (keychain entry or key file) once no session is left. */
+}
+
+/** Where the data key lives, and forgetting it. */
+export interface DataKeyStorage {
+  /** As recorded when the key was created; null before the first write. */
+  credentialStore(): CredentialStoreKind | null;
+  /** Forgets the data key (keychain entry or key file) once no session is left; a StoreError while tokens remain. */
   deleteDataKey(): Promise<void>;
+}
+
+/** The whole store as the Context opens it: every part over one database. */
+export interface TokenStore extends Accounts, SessionTokens, SessionRefresh, LearnedScopes, DataKeyStorage {
   close(): void;
 }
 

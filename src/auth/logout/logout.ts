@@ -5,12 +5,12 @@ import type { Ui } from '../../output/ui.js';
 import { displayName } from '../account-view.js';
 import { discoverFor } from '../provider-for.js';
 import type { AccountRecord } from '../../core/session-records.js';
-import type { OpenIdProvider, TokenStore } from '../../core/ports.js';
+import type { Accounts, DataKeyStorage, OpenIdProvider, SessionTokens } from '../../core/ports.js';
 
 export interface LogoutDeps {
   ctx: Pick<Context, 'now' | 'discover' | 'faultPoint'>;
   ui: Ui;
-  store: TokenStore;
+  store: Accounts & SessionTokens & DataKeyStorage;
   config: ResolvedConfig;
   /** How the 503 retry waits; tests shorten it. */
   sleep?: (ms: number) => Promise<void>;
@@ -135,7 +135,7 @@ async function heldTokens(deps: LogoutDeps, account: AccountRecord): Promise<{ t
 }
 
 /** Logging out the current account leaves exactly one other signed-in account current, else none. */
-function nextCurrent(store: TokenStore, account: AccountRecord): number | null {
+function nextCurrent(store: Accounts, account: AccountRecord): number | null {
   const others = store.listAccounts().filter((a) => a.id !== account.id && store.hasSession(a.id));
   return others.length === 1 ? others[0]!.id : null;
 }

@@ -19,7 +19,7 @@ import { GRANT_ANSWER_SECONDS } from '../../oidc/refresh-grant.js';
 import type { Ui } from '../../output/ui.js';
 import { discoverFor } from '../provider-for.js';
 import type { AccountRecord, RefreshFailure, StoredAccessToken } from '../../core/session-records.js';
-import type { OpenIdProvider, TokenStore } from '../../core/ports.js';
+import type { OpenIdProvider, SessionRefresh, SessionTokens } from '../../core/ports.js';
 import type { RefreshResult } from '../../core/provider-records.js';
 import { anySignal } from '../../shared/abort.js';
 
@@ -45,7 +45,7 @@ const MAX_PAUSE_MS = 250;
 export interface FreshTokenDeps {
   ctx: Pick<Context, 'now' | 'sleep' | 'discover' | 'faultPoint'> & Partial<Pick<Context, 'signal'>>;
   ui: Pick<Ui, 'debug'> & Partial<Pick<Ui, 'warn'>>;
-  store: TokenStore;
+  store: Pick<SessionTokens, 'latestAccessToken' | 'refreshToken'> & SessionRefresh;
   config: ResolvedConfig;
   /** Defaults {@link PREPARE_SECONDS}, GRANT_ANSWER_SECONDS, {@link WAIT_FOR_REFRESH_SECONDS}; tests shorten them. */
   prepareSeconds?: number;

@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../../config/resolve.js';
 import { ProviderError } from '../../errors.js';
 import type { Ui } from '../../output/ui.js';
 import type { AccountRecord, SessionIdentity } from '../../core/session-records.js';
-import type { OpenIdProvider, TokenStore } from '../../core/ports.js';
+import type { OpenIdProvider, SessionTokens } from '../../core/ports.js';
 import type { TokenResult } from '../../core/provider-records.js';
 
 export type ClientConfig = ResolvedConfig & { issuer: string; clientId: string };
@@ -14,7 +14,7 @@ export interface LoginDeps {
   ctx: Pick<Context, 'signal' | 'openBrowser' | 'now' | 'faultPoint' | 'sleep' | 'io'>;
   ui: Ui;
   provider: OpenIdProvider;
-  store: () => TokenStore;
+  store: () => Pick<SessionTokens, 'saveLogin'>;
 }
 
 /**

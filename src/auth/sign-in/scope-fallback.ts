@@ -3,7 +3,7 @@ import type { Ui } from '../../output/ui.js';
 import type { ClientConfig } from './save-session.js';
 import { DEFAULT_SCOPE } from '../../core/oauth-terms.js';
 import type { AccountRecord } from '../../core/session-records.js';
-import type { OpenIdProvider, TokenStore } from '../../core/ports.js';
+import type { Accounts, LearnedScopes, OpenIdProvider } from '../../core/ports.js';
 
 /** What to drop, in order, when a provider without `scopes_supported` answers `invalid_scope`. */
 const FALLBACKS = [DEFAULT_SCOPE, 'openid profile email', 'openid'];
@@ -25,7 +25,7 @@ export function scopeAttempts(config: Pick<ClientConfig, 'scope'>, provider: Pic
  * refresh token (it cannot renew itself).
  */
 export async function signInWithScopes(
-  deps: { ui: Ui; store: () => TokenStore; provider: OpenIdProvider },
+  deps: { ui: Ui; store: () => LearnedScopes & Pick<Accounts, 'hasRefreshToken'>; provider: OpenIdProvider },
   config: ClientConfig,
   attempt: (config: ClientConfig) => Promise<AccountRecord>,
 ): Promise<AccountRecord> {

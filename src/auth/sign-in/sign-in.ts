@@ -11,7 +11,7 @@ import { chooseLoginMethod, sshForwardHint, type LoginMethodChoice } from './met
 import type { ClientConfig, LoginDeps } from './save-session.js';
 import type { AccountRecord } from '../../core/session-records.js';
 import type { LoginPrompt } from '../../core/provider-records.js';
-import type { TokenStore } from '../../core/ports.js';
+import type { Accounts, LearnedScopes, SessionTokens } from '../../core/ports.js';
 
 /** How the user asked to sign in; none of the flags set means "choose by yourself". */
 export interface SignInRequest {
@@ -30,7 +30,7 @@ export interface SignInRequest {
 export interface SignInDeps {
   ctx: Context;
   ui: Ui;
-  store: () => TokenStore;
+  store: () => Accounts & SessionTokens & LearnedScopes;
 }
 
 /**
@@ -133,7 +133,7 @@ function redirectOptions(ctx: Context, config: ClientConfig, request: SignInRequ
  * After waiting for another login to the same issuer: the session it stored, if it stored one
  * meanwhile (and for the requested account, when --account names one).
  */
-function sessionFromOtherLogin(store: TokenStore, config: ClientConfig, selector: string | undefined, since: number): AccountRecord | undefined {
+function sessionFromOtherLogin(store: Accounts, config: ClientConfig, selector: string | undefined, since: number): AccountRecord | undefined {
   const account = store.currentAccount();
   if (!account || account.issuer !== config.issuer) return undefined;
   if (Date.parse(account.updatedAt) < since - 1000 || !store.hasSession(account.id)) return undefined;
