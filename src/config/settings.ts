@@ -113,7 +113,7 @@ export const SETTING_SPECS = {
     stored: asIs,
   },
   apiUrl: {
-    description: 'base URL for relative `xtalk api` paths and createFetch; unset: absolute URLs only',
+    description: 'base URL that relative API paths are resolved against; unset: absolute URLs only',
     flag: null,
     secret: false,
     default: undefined,
@@ -123,7 +123,7 @@ export const SETTING_SPECS = {
     stored: asIs,
   },
   logoutBrowser: {
-    description: "always: every `xtalk logout` also ends the provider's browser session (as with --browser)",
+    description: "always: every logout also ends the provider's browser session",
     flag: null,
     secret: false,
     default: 'never' as LogoutBrowser,

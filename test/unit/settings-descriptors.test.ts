@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
-import { OTHER_VARIABLES } from '../../src/config/environment.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { SECRET_FILE_KEYS, SETTING_DESCRIPTORS, type SettingDescriptor } from '../../src/config/settings.js';
 import { CONFIG_KEYS } from '../../src/core/settings-sources.js';
+import { OTHER_VARIABLES } from '../../src/commands/help.js';
 import { createTestContext } from '../fakes/context.js';
 
 const README = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
@@ -87,7 +87,7 @@ describe('xtalk help environment', () => {
     }
     expect(out).toContain('XTALK_CLIENT_SECRET\n');
     expect(out).toContain('.env: OAUTH2_CLIENT_SECRET');
-    expect(out).toContain('XTALK_API_URL\n  base URL');
+    expect(out).toContain('XTALK_API_URL\n  base URL that relative API paths');
     expect(out).toMatch(/XTALK_API_URL\n.*\n.*\.env: never/);
     expect(out).toContain('default: 300 s');
     for (const v of OTHER_VARIABLES) expect(out).toContain(`  ${v.names}\n`);
