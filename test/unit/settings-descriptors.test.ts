@@ -12,7 +12,7 @@ const README = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8'
 
 /** The rows of README's configuration table, each as its cells (header and rule left out). */
 function configurationTable(readme: string): string[][] {
-  const section = readme.split(/^## Configuration \(highest wins\)$/m)[1]?.split(/^## /m)[0] ?? '';
+  const section = readme.split(/^## Configuration \(highest wins\)$/m)[1]?.split(/^#{2,} /m)[0] ?? '';
   const lines = section.split('\n').filter((l) => l.startsWith('|'));
   return lines.slice(2).map((l) =>
     l
