@@ -8,6 +8,7 @@ import { registerCompletion } from '../commands/completion.js';
 import { registerConfig } from '../commands/config.js';
 import { registerDoctor } from '../commands/doctor.js';
 import { registerExec } from '../commands/exec.js';
+import { registerHelp } from '../commands/help.js';
 import { registerLogin } from '../commands/login.js';
 import { registerLogout } from '../commands/logout.js';
 import { registerRefresh } from '../commands/refresh.js';
@@ -82,5 +83,6 @@ Installed from npm as ${pkg.name}; upgrade with: npm install -g ${pkg.name}@late
   registerDoctor(program, ctx);
   registerConfig(program, ctx);
   registerCompletion(program, ctx);
+  registerHelp(program, ctx);
   return program;
 }

@@ -3,6 +3,7 @@ import { displayName } from '../auth/account-view.js';
 import { createCommandEnv } from './command-env.js';
 import type { Context } from '../core/context.js';
 import { typeableName } from '../core/terminal-text.js';
+import { CONFIG_FILE_KEYS } from '../config/setting-names.js';
 import { createUi } from '../output/ui.js';
 import { UsageError } from '../errors.js';
 
@@ -13,7 +14,12 @@ interface CommandSpec {
   name: string;
   description: string;
   flags: { long: string; description: string; takesValue: boolean }[];
+  /** Sub-commands (`xtalk config get`), and those whose one argument is a config.json key. */
+  subcommands?: { names: string[]; keyed: string[] };
 }
+
+/** The `xtalk config` sub-commands whose argument is a config.json key (from the settings descriptors). */
+const KEYED_CONFIG_SUBCOMMANDS = ['get', 'set', 'unset'];
 
 export function registerCompletion(program: Command, ctx: Context): void {
   program
@@ -69,6 +75,9 @@ export function describeCommands(program: Command): CommandSpec[] {
           .map((o: Option) => ({ long: o.long!, description: o.description, takesValue: o.required || o.optional })),
         { long: '--help', description: 'show help', takesValue: false },
       ],
+      ...(c.commands.length > 0 && {
+        subcommands: { names: c.commands.map((sub) => sub.name()), keyed: c.name() === 'config' ? KEYED_CONFIG_SUBCOMMANDS : [] },
+      }),
     }));
 }
 
@@ -82,6 +91,14 @@ const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function bash(commands: CommandSpec[]): string {
   const cases = commands.map((c) => `    ${c.name}) opts=${sq(c.flags.map((f) => f.long).join(' '))} ;;`).join('\n');
+  // `xtalk config <sub>`, then `xtalk config get|set|unset <key>`: fixed words, no account names.
+  const subs = commands
+    .filter((c) => c.subcommands)
+    .map(({ name, subcommands: s }) => {
+      const keyed = s!.keyed.length > 0 ? `\n        if [ "$COMP_CWORD" -eq 3 ]; then case "\${COMP_WORDS[2]}" in ${s!.keyed.join('|')}) COMPREPLY=($(compgen -W ${sq(CONFIG_FILE_KEYS.join(' '))} -- "$cur")); return ;; esac; fi` : '';
+      return `      ${name})\n        if [ "$COMP_CWORD" -eq 2 ]; then COMPREPLY=($(compgen -W ${sq(s!.names.join(' '))} -- "$cur")); return; fi${keyed}\n        ;;`;
+    })
+    .join('\n');
   return `# xtalk completion for bash: source it, or save it as ~/.local/share/bash-completion/completions/xtalk
 _xtalk() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} opts
@@ -100,6 +117,11 @@ _xtalk() {
     done < <(xtalk __complete accounts 2>/dev/null)
     return
   fi
+  if [[ $cur != -* ]]; then
+    case "\${COMP_WORDS[1]}" in
+${subs}
+    esac
+  fi
   case "\${COMP_WORDS[1]}" in
 ${cases}
     *) opts='' ;;
@@ -114,6 +136,13 @@ function zsh(commands: CommandSpec[]): string {
   const list = commands.map((c) => `    ${sq(`${c.name}:${c.description.replace(/:/g, '\\:')}`)}`).join('\n');
   const cases = commands
     .map((c) => `    ${c.name}) flags=(${c.flags.map((f) => sq(`${f.long}[${f.description.replace(/[[\]:]/g, ' ')}]${f.takesValue ? ':value:' : ''}`)).join(' ')}) ;;`)
+    .join('\n');
+  const subs = commands
+    .filter((c) => c.subcommands)
+    .map(({ name, subcommands: s }) => {
+      const keyed = s!.keyed.length > 0 ? `\n        if (( CURRENT == 4 )) && [[ \${words[3]} == (${s!.keyed.join('|')}) ]]; then compadd -- ${CONFIG_FILE_KEYS.map(sq).join(' ')}; return; fi` : '';
+      return `      ${name})\n        if (( CURRENT == 3 )); then compadd -- ${s!.names.map(sq).join(' ')}; return; fi${keyed}\n        ;;`;
+    })
     .join('\n');
   return `#compdef xtalk
 # xtalk completion for zsh: save it as _xtalk in a folder on $fpath
@@ -131,6 +160,11 @@ ${list}
     accounts=(\${(f)"$(xtalk __complete accounts 2>/dev/null)"})
     compadd -a accounts
     return
+  fi
+  if [[ $PREFIX != -* ]]; then
+    case \${words[2]} in
+${subs}
+    esac
   fi
   case \${words[2]} in
 ${cases}
@@ -160,6 +194,15 @@ function fish(commands: CommandSpec[]): string {
       ),
     ),
     "complete -c xtalk -n '__fish_seen_subcommand_from switch' -a '(xtalk __complete accounts 2>/dev/null)'",
+    ...commands.flatMap(({ name, subcommands: s }) => {
+      if (!s) return [];
+      const first = sq(`__fish_seen_subcommand_from ${name}; and test (count (commandline -opc)) -eq 2`);
+      const keyed = sq(`__fish_seen_subcommand_from ${name}; and __fish_seen_subcommand_from ${s.keyed.join(' ')}; and test (count (commandline -opc)) -eq 3`);
+      return [
+        `complete -c xtalk -n ${first} -a ${sq(s.names.join(' '))}`,
+        ...(s.keyed.length > 0 ? [`complete -c xtalk -n ${keyed} -a ${sq(CONFIG_FILE_KEYS.join(' '))}`] : []),
+      ];
+    }),
   ];
   return lines.join('\n') + '\n';
 }

@@ -3,6 +3,7 @@ import { addCommonOptions, type CommonOptions } from './command-env.js';
 import { updateConfigFile } from '../config/config-file.js';
 import { resolvePaths } from '../config/paths.js';
 import { CONFIG_FILE_KEYS, checkConfigFileValue, readConfigFile } from '../config/resolve.js';
+import { SECRET_FILE_KEYS, SETTING_DESCRIPTORS } from '../config/settings.js';
 import type { Context } from '../core/context.js';
 import { UsageError, XtalkError, type FactsOf } from '../errors.js';
 import { readSecret } from '../output/read-secret.js';
@@ -12,7 +13,9 @@ export interface ConfigOptions extends CommonOptions {
   json?: boolean;
 }
 
-const SECRET_KEY = 'client_secret';
+/** The four names a `.env` may give, from the settings table. */
+const DOTENV_NAMES = SETTING_DESCRIPTORS.flatMap((d) => (d.dotenv === null ? [] : [d.dotenv]));
+const isSecret = (key: string) => SECRET_FILE_KEYS.includes(key);
 
 export function registerConfig(program: Command, ctx: Context): void {
   const config = program
@@ -22,8 +25,9 @@ export function registerConfig(program: Command, ctx: Context): void {
       'after',
       `
 Flags and XTALK_* variables override this file; a .env in the current folder never does (it may
-supply only OIDC_DISCOVERY_ENDPOINT, OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET and
-OAUTH2_REVOCATION_ENDPOINT, for settings nothing else gives).
+supply only ${DOTENV_NAMES.slice(0, -1).join(', ')} and
+${DOTENV_NAMES.at(-1)}, for settings nothing else gives). \`xtalk help environment\` lists every
+setting with its variable, config.json key and default.
 
 Examples:
   $ xtalk config set issuer https://account.iottalk.example
@@ -37,20 +41,20 @@ Examples:
 
   sub('get', 'print one setting').argument('<key>').action(async (key: string, opts: ConfigOptions) => {
     const { path, env } = open(ctx, opts);
-    if (key === SECRET_KEY) throw new UsageError('USAGE', 'xtalk never prints the client secret.', { facts: { reason: 'secret_not_printed', path } });
+    if (isSecret(key)) throw new UsageError('USAGE', 'xtalk never prints the client secret.', { facts: { reason: 'secret_not_printed', path } });
     checkKnown(key);
     const value = readConfigFile(path)[key];
     if (value === undefined) throw new XtalkError('ERROR', `${key} is not set in ${path}.`, { facts: { reason: 'setting_not_set', setting: key } });
     env.ui.data(`${String(value)}\n`);
   });
 
-  sub('set', 'store a setting (client_secret is read from stdin or a hidden prompt, never from argv)')
+  sub('set', `store a setting (${SECRET_FILE_KEYS.join(', ')} is read from stdin or a hidden prompt, never from argv)`)
     .argument('<key>')
     .argument('[value]')
     .action(async (key: string, value: string | undefined, opts: ConfigOptions) => {
       const { path, env } = open(ctx, opts);
       let stored: string | number;
-      if (key === SECRET_KEY) {
+      if (isSecret(key)) {
         if (value !== undefined) {
           throw new UsageError('USAGE', 'The client secret is not accepted on the command line (other users can see argv).', { facts: { reason: 'secret_in_argv' } });
         }
@@ -73,7 +77,7 @@ Examples:
   addCommonOptions(config.command('list').description('print every setting in the file (the secret masked)'), { json: true }).action(
     async (opts: ConfigOptions) => {
       const { path, env } = open(ctx, opts);
-      const shown = Object.fromEntries(Object.entries(readConfigFile(path)).map(([k, v]) => [k, k === SECRET_KEY ? '(set)' : v]));
+      const shown = Object.fromEntries(Object.entries(readConfigFile(path)).map(([k, v]) => [k, isSecret(k) ? '(set)' : v]));
       if (opts.json) env.ui.json(shown);
       else env.ui.data(Object.entries(shown).map(([k, v]) => `${k}=${String(v)}\n`).join(''));
     },

@@ -3,7 +3,6 @@ import { TOKEN_AUTH_METHODS, type CredentialStoreMode, type TokenAuthMethod } fr
 import { parseOrigin } from '../core/bearer-destination.js';
 import { isSecureOrLoopback } from '../core/url-rules.js';
 import { DISCOVERY_SUFFIX } from '../shared/url-rules.js';
-import { CONFIG_FILE_KEYS, FILE_NAMES, type ConfigKey } from './setting-names.js';
 
 /** The value parsers: one raw string in, a checked value out, or a ConfigError saying what to write. */
 
@@ -133,49 +132,3 @@ export function parseLogoutBrowser(raw: string): LogoutBrowser {
   if (v === 'always' || v === 'never') return v;
   throw new ConfigError('CONFIG_INVALID', `Unknown logout_browser value "${raw}".`, { facts: { setting: 'logout_browser' } });
 }
-
-/**
- * Checks a value for a `config.json` key exactly as resolveConfig will read it, and returns what
- * to store (numbers for port and timeout).
- */
-export function checkConfigFileValue(name: string, raw: string, file: Readonly<Record<string, unknown>> = {}): string | number {
-  const key = (Object.keys(FILE_NAMES) as ConfigKey[]).find((k) => FILE_NAMES[k] === name);
-  if (!key) throw new ConfigError('CONFIG_INVALID', `Unknown setting "${name}".`, { facts: { reason: 'unknown_setting', choices: CONFIG_FILE_KEYS.join(', ') } });
-  if (key === 'apiUrl') {
-    // An http: API on another host is fine once the file opts into its origin.
-    const listed = file[FILE_NAMES.insecureHttpOrigins];
-    const optedIn = listed === undefined || listed === null ? [] : safeOrigins(String(listed));
-    return parseApiUrl(raw, optedIn);
-  }
-  const check = FILE_VALUE_CHECKS[key];
-  if (check) return check(raw);
-  if (!raw.trim()) throw new ConfigError('CONFIG_INVALID', `The ${name} must not be empty.`, { facts: { setting: name, empty: true } });
-  return raw.trim();
-}
-
-/** What each checked `config.json` key stores: the parser resolveConfig applies (the issuer is kept as written). */
-const FILE_VALUE_CHECKS: Partial<Record<ConfigKey, (raw: string) => string | number>> = {
-  issuer: (raw) => {
-    parseIssuer(raw);
-    return raw.trim();
-  },
-  idTokenSigningAlg: parseSigningAlg,
-  tokenAuthMethod: parseTokenAuthMethod,
-  revocationEndpoint: (raw) => checkEndpointUrl(raw, 'revocation endpoint'),
-  port: parsePort,
-  timeout: parseTimeout,
-  httpTimeout: parseHttpTimeout,
-  credentialStore: parseCredentialStore,
-  logoutBrowser: parseLogoutBrowser,
-  keyCacheSeconds: parseKeyCacheSeconds,
-  insecureHttpOrigins: (raw) => parseInsecureHttpOrigins(raw).join(','),
-};
-
-function safeOrigins(raw: string): string[] {
-  try {
-    return parseInsecureHttpOrigins(raw);
-  } catch {
-    return [];
-  }
-}
-

@@ -4,36 +4,21 @@ import { browserSetting } from '../shared/browser-setting.js';
 import type { CredentialStoreMode, TokenAuthMethod } from '../core/oauth-terms.js';
 import { readConfigFile } from './config-file.js';
 import { readDotenv } from './dotenv.js';
-import {
-  checkEndpointUrl,
-  DEFAULT_HTTP_TIMEOUT_SECONDS,
-  DEFAULT_KEY_CACHE_SECONDS,
-  DEFAULT_TIMEOUT_SECONDS,
-  parseCredentialStore,
-  parseKeyCacheSeconds,
-  parseHttpTimeout,
-  parseApiUrl,
-  parseInsecureHttpOrigins,
-  parseIssuer,
-  parseLogoutBrowser,
-  parsePort,
-  parseSigningAlg,
-  parseTimeout,
-  parseTokenAuthMethod,
-  type LogoutBrowser,
-} from './parsers.js';
 import { resolvePaths } from './paths.js';
 import type { XtalkPaths } from '../core/context.js';
 import { CONFIG_KEYS, judgeDotenv, SETTINGS, type DotenvJudgement, type SettingSource } from '../core/settings-sources.js';
 import { ENV_NAMES, FILE_NAMES, type ConfigKey } from './setting-names.js';
+import type { LogoutBrowser } from './parsers.js';
+import { SETTING_SPECS, type ParseContext, type SettingSpec, type SettingValue } from './settings.js';
 
 // The precedence (flags > environment > config.json > `.env` > defaults, SOURCE_ORDER in
 // src/core/settings-sources.ts, which also says what a `.env` may set). The names live in
-// setting-names.ts, the value parsers in parsers.ts, the file reader in config-file.ts; what
-// importers used from here before the split stays exported here.
+// setting-names.ts, the value parsers in parsers.ts, each setting's parser, default and flag in
+// settings.ts, the file reader in config-file.ts; what importers used from here stays exported here.
 export { isLoopbackHost } from '../core/url-rules.js';
 export { readConfigFile } from './config-file.js';
-export { checkConfigFileValue, DEFAULT_HTTP_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, parseIssuer, type LogoutBrowser } from './parsers.js';
+export { checkConfigFileValue } from './settings.js';
+export { DEFAULT_HTTP_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, parseIssuer, type LogoutBrowser } from './parsers.js';
 export { CONFIG_FILE_KEYS, type ConfigKey } from './setting-names.js';
 
 export type ConfigSource = 'flag' | 'env' | '.env' | 'config' | 'default';
@@ -109,8 +94,9 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
 
   /** The value from a source above `.env` (flag, environment, config.json), if any gives one. */
   const above = (key: ConfigKey): { source: ConfigSource; origin: string; value: string } | undefined => {
-    const flag = flags[key];
-    if (flag !== undefined && flag !== '') return { source: 'flag', origin: `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, value: String(flag) };
+    const flagName = SETTING_SPECS[key].flag;
+    const flag = flagName === null ? undefined : flags[key];
+    if (flagName !== null && flag !== undefined && flag !== '') return { source: 'flag', origin: flagName, value: String(flag) };
     const v = input.env[ENV_NAMES[key]];
     if (v) return { source: 'env', origin: ENV_NAMES[key], value: v };
     const fv = file[FILE_NAMES[key]];
@@ -133,11 +119,16 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     origins[key] = picked.origin;
     return picked.value;
   };
-  /** Parses a picked value; a bad one is reported with where it came from. */
-  const parse = <T>(key: ConfigKey, raw: string | undefined, fallback: T, parser: (raw: string) => T): T => {
-    if (raw === undefined) return fallback;
+  /** The picked value parsed by the setting's own parser, or its default; a bad one is reported with where it came from. */
+  const resolve = <K extends ConfigKey>(key: K, others: ParseContext): SettingValue<K> => {
+    const spec = SETTING_SPECS[key] as unknown as SettingSpec<SettingValue<K>, SettingValue<K>>;
+    const raw = pick(key);
+    if (raw === undefined) {
+      if (spec.defaultText !== null) sources[key] = 'default';
+      return spec.default;
+    }
     try {
-      return parser(raw);
+      return spec.parse(raw, others);
     } catch (e) {
       if (!(e instanceof XtalkError) || !origins[key]) throw e;
       const typed = sources[key] === 'flag';
@@ -145,39 +136,29 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
       throw new ConfigError(typed ? 'USAGE' : 'CONFIG_INVALID', `${e.message.replace(/\.$/, '')} (from ${origins[key]}).`, { facts: e.facts as FactsOf<'CONFIG_INVALID'> });
     }
   };
-
-  const issuer = pick('issuer');
-  const revocationEndpoint = pick('revocationEndpoint');
-  const port = pick('port');
-  const timeout = pick('timeout');
-  const httpTimeout = pick('httpTimeout');
-  const store = pick('credentialStore');
-  const apiUrl = pick('apiUrl');
-  const logoutBrowser = pick('logoutBrowser');
-  const idTokenAlg = pick('idTokenSigningAlg');
-  const authMethod = pick('tokenAuthMethod');
-  const keyCache = pick('keyCacheSeconds');
-  const insecureHttpOrigins = parse('insecureHttpOrigins', pick('insecureHttpOrigins'), [], parseInsecureHttpOrigins);
-  const where = parse('issuer', issuer, undefined, parseIssuer);
-  for (const k of ['port', 'timeout', 'httpTimeout', 'credentialStore', 'scope', 'keyCacheSeconds'] as const) sources[k] ??= 'default';
+  // The one setting another depends on comes first: api_url may name an origin it opts into.
+  const others = { insecureHttpOrigins: resolve('insecureHttpOrigins', { insecureHttpOrigins: [] }) };
+  const v = Object.fromEntries(CONFIG_KEYS.map((k) => [k, k === 'insecureHttpOrigins' ? others.insecureHttpOrigins : resolve(k, others)])) as unknown as {
+    [K in ConfigKey]: SettingValue<K>;
+  };
 
   return {
-    issuer: where?.issuer,
-    discoveryUrl: where?.discoveryUrl,
-    idTokenSigningAlg: parse('idTokenSigningAlg', idTokenAlg, undefined, parseSigningAlg),
-    tokenAuthMethod: parse('tokenAuthMethod', authMethod, undefined, parseTokenAuthMethod),
-    clientId: pick('clientId'),
-    clientSecret: pick('clientSecret'),
-    scope: pick('scope'),
-    port: parse('port', port, 0, parsePort),
-    timeoutSeconds: parse('timeout', timeout, DEFAULT_TIMEOUT_SECONDS, parseTimeout),
-    httpTimeoutSeconds: parse('httpTimeout', httpTimeout, DEFAULT_HTTP_TIMEOUT_SECONDS, parseHttpTimeout),
-    revocationEndpoint: parse('revocationEndpoint', revocationEndpoint, undefined, (v) => checkEndpointUrl(v, 'revocation endpoint')),
-    credentialStore: parse('credentialStore', store, 'auto', parseCredentialStore),
-    keyCacheSeconds: parse('keyCacheSeconds', keyCache, DEFAULT_KEY_CACHE_SECONDS, parseKeyCacheSeconds),
-    apiUrl: parse('apiUrl', apiUrl, undefined, (v) => parseApiUrl(v, insecureHttpOrigins)),
-    insecureHttpOrigins,
-    logoutBrowser: parse('logoutBrowser', logoutBrowser, 'never', parseLogoutBrowser),
+    issuer: v.issuer?.issuer,
+    discoveryUrl: v.issuer?.discoveryUrl,
+    idTokenSigningAlg: v.idTokenSigningAlg,
+    tokenAuthMethod: v.tokenAuthMethod,
+    clientId: v.clientId,
+    clientSecret: v.clientSecret,
+    scope: v.scope,
+    port: v.port,
+    timeoutSeconds: v.timeout,
+    httpTimeoutSeconds: v.httpTimeout,
+    revocationEndpoint: v.revocationEndpoint,
+    credentialStore: v.credentialStore,
+    keyCacheSeconds: v.keyCacheSeconds,
+    apiUrl: v.apiUrl,
+    insecureHttpOrigins: v.insecureHttpOrigins,
+    logoutBrowser: v.logoutBrowser,
     browser: browserSetting(input.env)?.value,
     paths,
     sources,

@@ -4,6 +4,8 @@
  * file is someone else's word), so it may supply only the four X-Talk names it exists for, and never
  * over a value the user gave in the environment or in config.json. Every door (the CLI commands, the
  * quick path, the Node API) resolves its settings through config/resolve.ts, which asks this file.
+ * The rest of each setting (parser, default, flag, secret or not, description) is its descriptor in
+ * config/settings.ts, keyed by the same ConfigKey.
  */
 
 export type ConfigKey =

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CONFIG_FILE_KEYS } from '../../src/config/setting-names.js';
 import { openStore } from '../../src/store/index.js';
 import { runCli, XTALK_BIN } from './cli.js';
 
@@ -100,5 +101,19 @@ zpty -d z`;
     const out = execFileSync('fish', ['--no-config', '-c', `source "${file}"; complete -C 'xtalk switch '; complete -C 'xtalk whoami --account '`], { env, encoding: 'utf8' });
     expect(markers()).toEqual([]);
     expect(out.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual([hostile, hostile]);
+  });
+
+  it.runIf(shellAvailable('fish'))('fish: completes config sub-commands, then config.json keys after get, set and unset only', () => {
+    const file = script('fish');
+    const offered = (line: string) =>
+      execFileSync('fish', ['--no-config', '-c', `source "${file}"; complete -C '${line}'`], { env, encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0]);
+    expect(offered('xtalk config ').sort()).toEqual(['get', 'list', 'path', 'set', 'unset']);
+    expect(offered('xtalk config set ')).toEqual(expect.arrayContaining(['issuer', 'client_secret', 'insecure_http_origins']));
+    expect(offered('xtalk config set ').sort()).toEqual([...CONFIG_FILE_KEYS].sort());
+    expect(offered('xtalk config list ')).toEqual([]);
+    expect(offered('xtalk config set issuer ')).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
+import { CONFIG_FILE_KEYS } from '../../src/config/setting-names.js';
 import { openStore } from '../../src/store/index.js';
 import { createTestContext } from '../fakes/context.js';
 
@@ -32,6 +33,29 @@ describe('xtalk completion', () => {
     expect(complete(bash, ['xtalk', 'logout', '--'])).toEqual(expect.arrayContaining(['--all', '--force', '--keep-profile', '--account', '--help']));
     expect(complete(bash, ['xtalk', 'whoami', '--account', ''])).toEqual(['alice', 'bob@example.test']);
     expect(complete(bash, ['xtalk', 'switch', 'b'])).toEqual(['bob@example.test']);
+  });
+
+  it('bash completes config sub-commands, then every config.json key after get, set and unset', async () => {
+    const bash = await script('bash');
+    expect(complete(bash, ['xtalk', 'config', ''])).toEqual(['get', 'set', 'unset', 'list', 'path']);
+    expect(complete(bash, ['xtalk', 'config', 'u'])).toEqual(['unset']);
+    expect(complete(bash, ['xtalk', 'config', 'set', ''])).toEqual([...CONFIG_FILE_KEYS]);
+    expect(CONFIG_FILE_KEYS).toContain('insecure_http_origins');
+    expect(complete(bash, ['xtalk', 'config', 'get', 'client_'])).toEqual(['client_id', 'client_secret']);
+    expect(complete(bash, ['xtalk', 'config', 'unset', 'key'])).toEqual(['key_cache_seconds']);
+    // No key after list, none after the key; flags as before.
+    expect(complete(bash, ['xtalk', 'config', 'list', 'i'])).toEqual([]);
+    expect(complete(bash, ['xtalk', 'config', 'set', 'issuer', 'i'])).toEqual([]);
+    expect(complete(bash, ['xtalk', 'config', '--'])).toEqual(['--help']);
+  });
+
+  it('zsh and fish scripts complete config keys after get, set and unset', async () => {
+    const zsh = await script('zsh');
+    expect(zsh).toContain("compadd -- 'get' 'set' 'unset' 'list' 'path'");
+    expect(zsh).toContain(`[[ \${words[3]} == (get|set|unset) ]]; then compadd -- ${CONFIG_FILE_KEYS.map((k) => `'${k}'`).join(' ')}`);
+    const fish = await script('fish');
+    expect(fish).toContain(`-a '${CONFIG_FILE_KEYS.join(' ')}'`);
+    expect(fish).toContain("__fish_seen_subcommand_from config; and __fish_seen_subcommand_from get set unset; and test (count (commandline -opc)) -eq 3");
   });
 
   it('zsh and fish scripts name every command and the account helper', async () => {

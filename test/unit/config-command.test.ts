@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
 import { resolveConfig } from '../../src/config/resolve.js';
+import { SETTING_DESCRIPTORS } from '../../src/config/settings.js';
 import { createTestContext } from '../fakes/context.js';
 
 async function xtalk(home: string, args: string[], stdin?: string) {
@@ -74,5 +75,27 @@ describe('xtalk config', () => {
       expect(res.stderr).toContain('hint:');
     }
     expect(readFileSync(join(home, 'config.json'), 'utf8')).toBe(before);
+  });
+
+  it('accepts exactly the config.json keys of the settings descriptors, and names them when refusing one', async () => {
+    const home = createTestContext().home;
+    await xtalk(home, ['config', 'set', 'scope', 'openid email']);
+    const before = readFileSync(join(home, 'config.json'), 'utf8');
+    for (const args of [
+      ['config', 'unset', 'colour'],
+      ['config', 'get', 'XTALK_PORT'],
+      ['config', 'set', 'clientId', 'c'],
+      ['config', 'set', 'OAUTH2_CLIENT_ID', 'c'],
+    ]) {
+      const res = await xtalk(home, args);
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stderr).toContain(`Unknown setting "${args[2]}"`);
+      for (const d of SETTING_DESCRIPTORS) expect(res.stderr).toContain(d.file);
+    }
+    expect(readFileSync(join(home, 'config.json'), 'utf8')).toBe(before);
+    for (const d of SETTING_DESCRIPTORS.filter((x) => !x.secret)) {
+      const res = await xtalk(home, ['config', 'unset', d.file]);
+      expect(res.code, d.file).toBe(0);
+    }
   });
 });
