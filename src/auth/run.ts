@@ -24,6 +24,11 @@ export interface Run<M = Context, U = Ui> {
   paths(): XtalkPaths;
   /** The store, opened on first use (read-only until the first write, unless the run writes anyway). */
   store(): TokenStore;
+  /**
+   * `xtalk token` is about to decrypt a token: starts reading the store's data key from the OS keychain
+   * now, where the machine can (Context.readKeyEarly), so it travels while the store opens.
+   */
+  readKeyEarly(): Promise<void>;
   /** Whether a database exists yet: a run that must leave none behind asks before opening the store. */
   storeExists(): boolean;
   /** The provider client of a stored account (see discoverFor), discovered on each call. */
@@ -37,7 +42,7 @@ export interface Run<M = Context, U = Ui> {
 }
 
 /** What a run is built from on any machine: the CLI's Context, or the Node API's services. */
-export type RunMachine = Pick<Context, 'env' | 'cwd' | 'platform' | 'now' | 'discover' | 'openStore'>;
+export type RunMachine = Pick<Context, 'env' | 'cwd' | 'platform' | 'now' | 'discover' | 'openStore'> & Partial<Pick<Context, 'readKeyEarly'>>;
 
 export interface RunOptions<U> {
   ui: U;
@@ -62,6 +67,7 @@ export function openRun<M extends RunMachine, U>(ctx: M, opts: RunOptions<U>): R
     config: () => (config ??= resolveConfig({ flags: opts.flags ?? {}, env: ctx.env, cwd: ctx.cwd, platform: ctx.platform })),
     paths: () => (paths ??= config?.paths ?? resolvePaths(ctx.env, ctx.platform)),
     store: () => (opened ??= ctx.openStore(storeRequest(run.config(), opts))),
+    readKeyEarly: async () => ctx.readKeyEarly?.(storeRequest(run.config(), opts)),
     storeExists: () => existsSync(run.paths().dbPath),
     provider: (account, request) => discoverFor(ctx, run.config(), account, request),
     keychain: () => {

@@ -39,8 +39,7 @@ Only the token and a newline go to stdout, so it can be captured:
 export async function runToken(ctx: Context, opts: TokenOptions): Promise<number> {
   const run = openCommandRun(ctx, opts);
   try {
-    const config = run.config();
-    await ctx.readKeyEarly?.({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds });
+    await run.readKeyEarly();
     const store = run.store();
     const minTtlSeconds = parseMinTtl(opts.minTtl, 'token');
     const format = tokenFormat(opts);
