@@ -61,10 +61,10 @@ function buildFetch(opts: CreateFetchOptions): FetchFunction {
   });
   /** Judges the destination (before the session is refreshed or anything is sent), then gets a token. */
   const prepare = (input: string | URL | Request, rejected?: string) =>
-    withSession(opts, async ({ deps, account }) => {
-      const target = targetOf(input, baseUrl ?? deps.config.apiUrl);
-      requireBearerDestination(target, policyFor(deps.config, account));
-      const token = await getFreshToken(deps, account, { minTtlSeconds: minTtl, rejected });
+    withSession(opts, async ({ run, account }) => {
+      const target = targetOf(input, baseUrl ?? run.config().apiUrl);
+      requireBearerDestination(target, policyFor(run.config(), account));
+      const token = await getFreshToken(run, { account, minTtlSeconds: minTtl, rejected });
       return { target, accessToken: token.accessToken };
     });
   return async (input, init) => {

@@ -1,23 +1,28 @@
-import type { FreshTokenDeps } from '../auth/refresh/single-flight.js';
+import { openRun, type Run } from '../auth/run.js';
 import { selectAccount } from '../auth/select-account.js';
 import { dotenvNotice } from '../config/dotenv-notice.js';
-import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import type { Context } from '../core/context.js';
 import { leaseConnection, type ConnectionLease } from '../store/index.js';
 import { classifyEscapedError } from '../store/store-errors.js';
 import { StoreError } from '../errors.js';
-import { createSystemServices } from '../system-services.js';
+import { createSystemServices, type SystemServices } from '../system-services.js';
 import { forProgram } from './hints.js';
 import type { SessionOptions } from './options.js';
 import type { AccountRecord } from '../core/session-records.js';
-import type { TokenStore } from '../core/ports.js';
 
 /** Store failures of a folder that cannot be written, where reading still works. */
 const UNWRITABLE = new Set(['read_only', 'full', 'cannot_open', 'permissions']);
 
+/** The Node API's machine: the CLI's services, without a terminal or browser. */
+export type ApiMachine = SystemServices & Pick<Context, 'env' | 'cwd' | 'platform'>;
+
+/** One call's run (src/auth/run.ts), built as the CLI builds its own; only debug lines for output, and they go nowhere. */
+export type ApiRun = Run<ApiMachine, { debug(line: string): void }>;
+
 /** One call's view of the machine: the CLI's configuration, store and refresh, without a terminal. */
 export interface Session {
-  deps: FreshTokenDeps;
-  store: TokenStore;
+  run: ApiRun;
   account: AccountRecord;
 }
 
@@ -28,26 +33,34 @@ export interface Session {
  * configuration, data key, account — so a login or logout by another process in between is seen.
  * Whatever escaped the store (a SqliteError, EMFILE) is thrown as the typed error it stands for.
  */
-export async function withStore<T>(opts: SessionOptions, fn: (store: TokenStore, deps: FreshTokenDeps) => Promise<T> | T): Promise<T> {
+export async function withStore<T>(opts: SessionOptions, fn: (run: ApiRun) => Promise<T> | T): Promise<T> {
   let connection: ConnectionLease | undefined;
   try {
     const env = opts.env ?? process.env;
-    const config = resolveConfig({ flags: {}, env, cwd: opts.cwd ?? process.cwd(), platform: process.platform });
     const services = createSystemServices(env);
+    const machine: ApiMachine = {
+      ...services,
+      env,
+      cwd: opts.cwd ?? process.cwd(),
+      platform: process.platform,
+      openStore: (request) => services.openStore({ ...request, connection }),
+    };
     // A library must not write to the host program's stderr: the keychain fallback becomes a process warning.
     const warn = (message: string) => process.emitWarning(message, { type: 'XtalkWarning', code: 'XTALK_CREDENTIAL_STORE_FALLBACK' });
+    const run = openRun(machine, { ui: { debug: () => {} }, warn });
+    const config = run.config();
     warnDotenvNotUsed(config);
     connection = await leaseConnection(config.paths.dbPath).catch((e: unknown) => {
       // A read-only folder or a full disk refuses a read-write connection; reads work without one.
       if (e instanceof StoreError && UNWRITABLE.has(String(e.facts.reason))) return undefined;
       throw e;
     });
-    const store = services.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn, connection });
+    run.store();
     try {
-      return await fn(store, { ctx: services, ui: { debug: () => {} }, store, config });
+      return await fn(run);
     } finally {
       // A lent connection goes back to the pool (which closes it once nobody uses it); a store of its own is closed.
-      if (!connection) store.close();
+      if (!connection) run.close();
     }
   } catch (e) {
     // The CLI's error edge does the same: what escaped the store is still a typed error for programs,
@@ -75,6 +88,6 @@ function warnDotenvNotUsed(config: ResolvedConfig): void {
 }
 
 export function withSession<T>(opts: SessionOptions, fn: (session: Session) => Promise<T> | T): Promise<T> {
-  return withStore(opts, (store, deps) => fn({ deps, store, account: selectAccount(store, opts.account) }));
+  return withStore(opts, (run) => fn({ run, account: selectAccount(run.store(), opts.account) }));
 }
 

@@ -29,17 +29,21 @@ export async function getAccessToken(opts: TokenRequest = {}): Promise<string> {
 /** As {@link getAccessToken}, with the token's type, expiry and scope (the `xtalk token --json` object). */
 export async function getToken(opts: TokenRequest = {}): Promise<TokenJson> {
   const minTtl = programCall(() => minTtlSeconds(opts.minTtl));
-  return withSession(opts, async ({ deps, account }) => toTokenJson(await getFreshToken(deps, account, { minTtlSeconds: minTtl })));
+  return withSession(opts, async ({ run, account }) => toTokenJson(await getFreshToken(run, { account, minTtlSeconds: minTtl })));
 }
 
 /** The account as `xtalk whoami --json` shows it, from the local store only (no network). */
 export function whoami(opts: SessionOptions = {}): Promise<AccountJson> {
-  return withSession(opts, ({ store, account }) => toAccountJson(account, store.latestAccessTokenExpiry(account.id), store.credentialStore()));
+  return withSession(opts, ({ run, account }) => {
+    const store = run.store();
+    return toAccountJson(account, store.latestAccessTokenExpiry(account.id), store.credentialStore());
+  });
 }
 
 /** Every stored account as `xtalk status --json` lists them, the current one with `current: true`. */
 export function listAccounts(opts: Omit<SessionOptions, 'account'> = {}): Promise<AccountJson[]> {
-  return withStore(opts, (store) => {
+  return withStore(opts, (run) => {
+    const store = run.store();
     const backend = store.credentialStore();
     return store.listAccounts().map((a) => toAccountJson(a, store.latestAccessTokenExpiry(a.id), backend));
   });

@@ -8,27 +8,28 @@ import type { ProviderSettings } from '../core/provider-records.js';
 /** Per-request limit while the write lock is held: two calls must fit inside the SQLite busy timeout. */
 const LOCKED_REQUEST_TIMEOUT_SECONDS = 10;
 
-/** What finding a stored account's provider needs (refresh, logout, `whoami --verify`). */
-export interface ProviderForDeps {
-  ctx: Pick<Context, 'now' | 'discover'>;
-  config: ResolvedConfig;
+/** How a stored account's provider is wanted (refresh, logout, `whoami --verify`). */
+export interface ProviderRequest {
+  /** Fills in a revocation endpoint discovery lacks (logout decides which one). */
+  revocation?: { endpoint: string; from: string } | undefined;
+  /** Ends the discovery (a refresh's preparation bound). */
+  deadline?: AbortSignal | undefined;
 }
 
 /**
  * The provider client for a stored account, with this machine's client secret when it is the same
- * client. `revocation` fills in an endpoint discovery lacks (logout decides which one).
+ * client (a run's `provider(account)`, src/auth/run.ts).
  */
 export function discoverFor(
-  deps: ProviderForDeps,
+  machine: Pick<Context, 'now' | 'discover'>,
+  config: ResolvedConfig,
   account: AccountRecord,
-  revocation?: { endpoint: string; from: string },
-  deadline?: AbortSignal,
+  { revocation, deadline }: ProviderRequest = {},
 ): Promise<OpenIdProvider> {
-  const { config } = deps;
   const clientId = account.clientId ?? config.clientId;
   if (!clientId) throw new SessionExpiredError('SESSION_EXPIRED', 'The stored session does not say which client it belongs to.');
   const sameClient = config.issuer === account.issuer && config.clientId === clientId;
-  return deps.ctx.discover({
+  return machine.discover({
     issuer: account.issuer,
     clientId,
     ...(sameClient ? clientSettings(config) : {}),
@@ -37,7 +38,7 @@ export function discoverFor(
     revocationEndpointFrom: revocation?.from,
     timeoutSeconds: Math.min(LOCKED_REQUEST_TIMEOUT_SECONDS, config.httpTimeoutSeconds),
     deadline,
-    now: deps.ctx.now,
+    now: machine.now,
   });
 }
 

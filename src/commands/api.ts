@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { callApi } from '../auth/api-request.js';
+import type { Run } from '../auth/run.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
+import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
 import type { Context } from '../core/context.js';
 import { parseOrigin } from '../core/bearer-destination.js';
 import { ExitCode, NetworkError, UsageError } from '../errors.js';
@@ -55,37 +55,37 @@ Examples:
 
 /** Sends the request and writes the body to stdout; resolves to the exit code (0 for < 400, else 1). */
 export async function runApi(ctx: Context, target: string, opts: ApiOptions): Promise<number> {
-  const env = createCommandEnv(ctx, opts);
+  const run = openCommandRun(ctx, opts);
   try {
-    const url = resolveApiUrl(target, env.config.apiUrl);
+    const url = resolveApiUrl(target, run.config().apiUrl);
     const namedOrigins = (opts.allowOrigin ?? []).map(checkOrigin);
-    const body = readBody(ctx, opts.data);
+    const body = readBody(ctx, run, opts.data);
     const method = (opts.method ?? (body.kind === 'none' ? 'GET' : 'POST')).toUpperCase();
     if (!/^[A-Z][A-Z-]*$/.test(method)) throw new UsageError('USAGE', `"${opts.method}" is not an HTTP method.`);
     if (body.kind !== 'none' && (method === 'GET' || method === 'HEAD')) throw new UsageError('USAGE', `A ${method} request cannot carry --data.`, { facts: { reason: 'body_without_method' } });
     const headers = (opts.header ?? []).map(parseHeader);
     if (body.kind !== 'none' && !headers.some(([k]) => k.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/json']);
-    const store = env.store();
+    const store = run.store();
     const account = selectAccount(store, opts.account);
-    const policy = { apiUrl: env.config.apiUrl, issuer: account.issuer, namedOrigins, insecureHttpOrigins: env.config.insecureHttpOrigins };
+    const policy = { apiUrl: run.config().apiUrl, issuer: account.issuer, namedOrigins, insecureHttpOrigins: run.config().insecureHttpOrigins };
     const request: ApiHttpRequest = { url, method, headers, body, policy };
     // Loaded here, as for provider calls: no other command pays for the proxy support.
     const { createBearerFetch } = await import('../net/proxy-fetch.js');
     const fetchImpl = createBearerFetch(ctx.env);
-    const res = await callApi({ ctx, ui: env.ui, store, config: env.config, fetch: fetchImpl, signal: ctx.signal }, account, request);
+    const res = await callApi(run, { account, request, fetch: fetchImpl, signal: ctx.signal });
     if (opts.include) {
-      env.ui.info(`HTTP ${res.status} ${res.statusText}`.trimEnd());
-      for (const [k, v] of res.headers) env.ui.info(`${k}: ${v}`);
-      env.ui.info('');
+      run.ui.info(`HTTP ${res.status} ${res.statusText}`.trimEnd());
+      for (const [k, v] of res.headers) run.ui.info(`${k}: ${v}`);
+      run.ui.info('');
     }
-    await writeBody(env.ui, res);
+    await writeBody(run.ui, res);
     if (res.status >= 400) {
-      env.ui.error(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} from ${method} ${url.href}`);
+      run.ui.error(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} from ${method} ${url.href}`);
       return ExitCode.Error;
     }
     return ExitCode.Ok;
   } finally {
-    env.close();
+    run.close();
   }
 }
 
@@ -110,13 +110,13 @@ function checkOrigin(raw: string): string {
   return origin;
 }
 
-function readBody(ctx: Context, data: string | undefined): ApiBody {
+function readBody(ctx: Context, run: Pick<Run, 'readFile'>, data: string | undefined): ApiBody {
   if (data === undefined) return { kind: 'none' };
   if (data === '@-') return { kind: 'stream', stream: ctx.io.stdin as Readable };
   if (data.startsWith('@')) {
     const file = data.slice(1);
     try {
-      return { kind: 'bytes', data: readFileSync(file) };
+      return { kind: 'bytes', data: run.readFile(file) };
     } catch (e) {
       throw new UsageError('USAGE', `Cannot read the request body from ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
     }

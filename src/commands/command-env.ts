@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { Context } from '../core/context.js';
-import { resolveConfig, type ConfigFlags, type ResolvedConfig } from '../config/resolve.js';
+import type { ConfigFlags, ResolvedConfig } from '../config/resolve.js';
+import { openRun, type Run } from '../auth/run.js';
 import { dotenvNotice } from '../config/dotenv-notice.js';
-import { createUi, type Ui } from '../output/ui.js';
-import type { TokenStore } from '../core/ports.js';
+import { createUi } from '../output/ui.js';
 import { UsageError } from '../errors.js';
 import { addOptions, COMMON_OPTIONS } from './options.js';
 
@@ -30,34 +30,23 @@ export function addCommonOptions(cmd: Command, opts: { json?: boolean } = {}): C
   return addOptions(cmd, opts.json ? { account, json, debug } : { account, debug });
 }
 
-/** Per-run services a command needs: configuration, output, and the store opened on first use. */
-export interface CommandEnv {
-  config: ResolvedConfig;
-  ui: Ui;
-  store(): TokenStore;
-  close(): void;
-}
-
 /**
+ * The run of a command (src/auth/run.ts), built as the CLI builds it: output through the terminal
+ * (secrets redacted, `--debug`), the configuration from `flags` resolved at once (so a bad one fails
+ * first), where it came from on the debug line, and the `.env` notice.
  * `how.writing`: the command writes whatever happens, so its store opens read-write (see StoreRequest).
  * `how.quiet`: no `.env` notice (shell completion, whose stderr lands in the user's prompt).
  */
-export function createCommandEnv(ctx: Context, opts: CommonOptions, flags: ConfigFlags = {}, how: { writing?: boolean; quiet?: boolean } = {}): CommandEnv {
+export function openCommandRun(ctx: Context, opts: CommonOptions, flags: ConfigFlags = {}, how: { writing?: boolean; quiet?: boolean } = {}): Run {
   const secrets: string[] = [];
   const ui = createUi(ctx.io, ctx.env, { debug: opts.debug, secrets: () => secrets });
-  const config = resolveConfig({ flags, env: ctx.env, cwd: ctx.cwd, platform: ctx.platform });
+  const run = openRun(ctx, { ui, flags, warn: (m) => ui.warn(m), writing: how.writing });
+  const config = run.config();
   if (config.clientSecret) secrets.push(config.clientSecret);
   ui.debug(`config: ${describeSources(config)}`);
   const notice = how.quiet ? undefined : dotenvNotice(config);
   if (notice) ui.info(notice);
-  let opened: TokenStore | undefined;
-  return {
-    config,
-    ui,
-    store: () =>
-      (opened ??= ctx.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn: (m) => ui.warn(m), writing: how.writing })),
-    close: () => opened?.close(),
-  };
+  return run;
 }
 
 function describeSources(config: ResolvedConfig): string {

@@ -1,6 +1,6 @@
 import type { Command, Option } from 'commander';
 import { displayName } from '../auth/account-view.js';
-import { createCommandEnv } from './command-env.js';
+import { openCommandRun } from './command-env.js';
 import type { Context } from '../core/context.js';
 import { typeableName } from '../core/terminal-text.js';
 import { CONFIG_FILE_KEYS } from '../config/setting-names.js';
@@ -45,19 +45,19 @@ Examples:
     .argument('<what>')
     .action(async (what: string) => {
       if (what !== 'accounts') return;
-      const env = createCommandEnv(ctx, {}, {}, { quiet: true });
+      const run = openCommandRun(ctx, {}, {}, { quiet: true });
       try {
         const names = new Set<string>();
         // One word per line that a terminal cannot act on; switch and --account accept it back.
         // Only signed-in accounts: a profile kept after logout is refused by both (exit 4).
-        const store = env.store();
+        const store = run.store();
         for (const a of store.listAccounts().filter((account) => store.hasSession(account.id))) {
           names.add(typeableName(displayName(a)));
           if (a.email) names.add(typeableName(a.email));
         }
-        env.ui.data([...names].map((n) => n + '\n').join(''));
+        run.ui.data([...names].map((n) => n + '\n').join(''));
       } finally {
-        env.close();
+        run.close();
       }
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { addCommonOptions, type CommonOptions } from './command-env.js';
+import { openRun } from '../auth/run.js';
 import { updateConfigFile } from '../config/config-file.js';
-import { resolvePaths } from '../config/paths.js';
 import { CONFIG_FILE_KEYS, checkConfigFileValue, readConfigFile } from '../config/resolve.js';
 import { SECRET_FILE_KEYS, SETTING_DESCRIPTORS } from '../config/settings.js';
 import type { Context } from '../core/context.js';
@@ -94,8 +94,9 @@ Examples:
  * to repair a config.json (or environment) that resolveConfig rejects.
  */
 function open(ctx: Context, opts: ConfigOptions) {
-  const env = { ui: createUi(ctx.io, ctx.env, { debug: opts.debug }) };
-  return { env, path: resolvePaths(ctx.env, ctx.platform).configFile };
+  const ui = createUi(ctx.io, ctx.env, { debug: opts.debug });
+  const run = openRun(ctx, { ui, warn: (m) => ui.warn(m) });
+  return { env: run, path: run.paths().configFile };
 }
 
 /** A value typed on the command line that the file may not hold is a usage error. */

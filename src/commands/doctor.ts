@@ -3,7 +3,7 @@ import type { Context } from '../core/context.js';
 import type { DoctorReport } from '../doctor/check.js';
 import type { DoctorDeps } from '../doctor/run-doctor.js';
 import { dotenvNotice } from '../config/dotenv-notice.js';
-import { resolveConfig } from '../config/resolve.js';
+import { openRun, type Run } from '../auth/run.js';
 import { ExitCode, isXtalkError } from '../errors.js';
 import { createUi } from '../output/ui.js';
 
@@ -49,12 +49,24 @@ export async function runDoctor(ctx: Context, opts: DoctorOptions, deps: DoctorD
 /** Runs every check and prints them: one line each on stdout (they are the answer), a summary on stderr. */
 export async function printDoctorReport(ctx: Context, opts: DoctorOptions, deps: DoctorDeps = {}): Promise<DoctorReport> {
   const ui = createUi(ctx.io, ctx.env, { debug: opts.debug });
-  const notice = dotenvNoticeFor(ctx, opts);
+  // The store is opened for the session check only, which reads no secret: it has nothing to warn about.
+  const flags = { issuer: opts.issuer, clientId: opts.clientId, port: opts.port };
+  const run = openRun(ctx, { ui, flags, warn: () => {}, keychain: deps.keychain, keychainTimeoutMs: deps.keychainTimeoutMs });
+  try {
+    return await printChecks(run, opts, deps);
+  } finally {
+    run.close();
+  }
+}
+
+async function printChecks(run: Run, opts: DoctorOptions, deps: DoctorDeps): Promise<DoctorReport> {
+  const { ctx, ui } = run;
+  const notice = dotenvNoticeFor(run);
   if (notice) ui.info(notice);
   // Loaded here so the other commands never pay for the checks.
   const { runDoctorChecks, formatReport, summarize } = await import('../doctor/run-doctor.js');
   const started = ctx.now();
-  const report = await runDoctorChecks(ctx, { issuer: opts.issuer, clientId: opts.clientId, port: opts.port }, deps, opts.account);
+  const report = await runDoctorChecks(run, { ...deps, account: opts.account });
   ui.debug(`doctor: ${report.checks.length} checks in ${ctx.now() - started} ms`);
   if (opts.json) {
     ui.json(report);
@@ -68,9 +80,9 @@ export async function printDoctorReport(ctx: Context, opts: DoctorOptions, deps:
 }
 
 /** The `.env` line for doctor; a configuration that cannot be read is the config check's to report. */
-function dotenvNoticeFor(ctx: Context, opts: DoctorOptions): string | undefined {
+function dotenvNoticeFor(run: Pick<Run, 'config'>): string | undefined {
   try {
-    return dotenvNotice(resolveConfig({ flags: { issuer: opts.issuer, clientId: opts.clientId, port: opts.port }, env: ctx.env, cwd: ctx.cwd, platform: ctx.platform }));
+    return dotenvNotice(run.config());
   } catch (e) {
     if (isXtalkError(e)) return undefined;
     throw e;

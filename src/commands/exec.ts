@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
 import { withoutXtalkSecrets } from '../browser/child-env.js';
-import { addCommonOptions, createCommandEnv, parseMinTtl, type CommonOptions } from './command-env.js';
+import { addCommonOptions, openCommandRun, parseMinTtl, type CommonOptions } from './command-env.js';
 import type { Context } from '../core/context.js';
 import { UsageError, XtalkError } from '../errors.js';
 
@@ -40,18 +40,18 @@ Examples:
  */
 export async function runExec(ctx: Context, command: string[], opts: ExecOptions): Promise<number> {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.env)) throw new UsageError('USAGE', `"${opts.env}" is not a valid environment variable name.`);
-  const env = createCommandEnv(ctx, opts);
+  const run = openCommandRun(ctx, opts);
   let token: string;
   try {
-    const store = env.store();
+    const store = run.store();
     const account = selectAccount(store, opts.account);
     const minTtlSeconds = parseMinTtl(opts.minTtl, 'exec');
-    token = (await getFreshToken({ ctx, ui: env.ui, store, config: env.config }, account, { minTtlSeconds })).accessToken;
+    token = (await getFreshToken(run, { account, minTtlSeconds })).accessToken;
   } finally {
-    env.close();
+    run.close();
   }
   const [file, ...args] = command;
-  env.ui.debug(`running ${file} with the token in $${opts.env}`);
+  run.ui.debug(`running ${file} with the token in $${opts.env}`);
   // The command is the user's program, not xtalk: it gets the token and none of xtalk's other secrets.
   const child = ctx.launch(file!, args, { ...withoutXtalkSecrets(ctx.env), [opts.env]: token });
   // Ctrl-C reaches the child from the terminal too; a signal sent to xtalk alone is passed on.

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { displayName, toAccountJson } from '../auth/account-view.js';
 import { signIn } from '../auth/sign-in/sign-in.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
+import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
 import { requireClientConfig, type ConfigFlags } from '../config/resolve.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -64,32 +63,31 @@ Examples:
 }
 
 export async function runLogin(ctx: Context, opts: LoginOptions): Promise<number> {
-  const env = createCommandEnv(ctx, opts, opts, { writing: true });
+  const run = openCommandRun(ctx, opts, opts, { writing: true });
   try {
-    const config = requireClientConfig(env.config);
+    const config = requireClientConfig(run.config());
     if (opts.fresh && opts.prompt && opts.prompt !== 'login') {
       throw new UsageError('USAGE', `--fresh already sends prompt=login; it cannot be combined with --prompt ${opts.prompt}.`);
     }
     // An existing store only: a login that fails before signing in must leave no database behind.
-    const before = existsSync(config.paths.dbPath) ? currentSession(env.store()) : undefined;
-    const request = { ...opts, prompt: opts.fresh ? ('login' as const) : opts.prompt, maxAge: opts.fresh ? 0 : undefined };
-    const account = await signIn({ ctx, ui: env.ui, store: env.store }, config, request);
+    const before = run.storeExists() ? currentSession(run.store()) : undefined;
+    const account = await signIn(run, { ...opts, config, prompt: opts.fresh ? 'login' : opts.prompt, maxAge: opts.fresh ? 0 : undefined });
     const email = account.email ? ` (${account.email})` : '';
-    env.ui.success(`Logged in to ${account.issuer} as ${displayName(account)}${email}`);
+    run.ui.success(`Logged in to ${account.issuer} as ${displayName(account)}${email}`);
     if (before && (before.issuer !== account.issuer || before.sub !== account.sub)) {
-      env.ui.warn(
+      run.ui.warn(
         `This is a different account than the one that was current: signed in as ${displayName(account)}${email}, ` +
           `not as ${displayName(before)}${before.email ? ` (${before.email})` : ''}. ${displayName(before)} stays stored; ` +
           `\`xtalk switch ${before.email ?? before.sub}\` goes back to it.`,
       );
     }
     if (opts.json) {
-      const store = env.store();
-      env.ui.json(toAccountJson(account, store.latestAccessTokenExpiry(account.id), store.credentialStore()));
+      const store = run.store();
+      run.ui.json(toAccountJson(account, store.latestAccessTokenExpiry(account.id), store.credentialStore()));
     }
     return ExitCode.Ok;
   } finally {
-    env.close();
+    run.close();
   }
 }
 

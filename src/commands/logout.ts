@@ -3,11 +3,11 @@ import { displayName } from '../auth/account-view.js';
 import { endProviderSession } from '../auth/logout/end-session.js';
 import { logoutAccount, type LogoutResult } from '../auth/logout/logout.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommandEnv, type CommonOptions } from './command-env.js';
+import type { Run } from '../auth/run.js';
+import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, RevocationFailedError, XtalkError } from '../errors.js';
 import type { AccountRecord } from '../core/session-records.js';
-import type { SessionTokens } from '../core/ports.js';
 
 export interface LogoutOptions extends CommonOptions {
   all?: boolean;
@@ -56,33 +56,32 @@ Examples:
 }
 
 export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<number> {
-  const env = createCommandEnv(ctx, opts, {}, { writing: true });
+  const run = openCommandRun(ctx, opts, {}, { writing: true });
   try {
-    const store = env.store();
-    const deps = { ctx, ui: env.ui, store, config: env.config };
+    const store = run.store();
     const force = Boolean(opts.force);
     const keepProfile = Boolean(opts.keepProfile);
-    const endSession = opts.browser !== undefined || env.config.logoutBrowser === 'always';
+    const endSession = opts.browser !== undefined || run.config().logoutBrowser === 'always';
     const report = (r: LogoutResult) =>
-      env.ui.success(`Logged out ${displayName(r.account)} from ${r.account.issuer}; ${r.revoked} token${r.revoked === 1 ? '' : 's'} revoked`);
+      run.ui.success(`Logged out ${displayName(r.account)} from ${r.account.issuer}; ${r.revoked} token${r.revoked === 1 ? '' : 's'} revoked`);
     const logout = async (account: AccountRecord) => {
       // Read before the local logout deletes it (and perhaps the data key).
-      const idTokenHint = endSession ? await readIdToken(env, store, account) : undefined;
-      report(await logoutAccount(deps, account, { force, keepProfile }));
+      const idTokenHint = endSession ? await readIdToken(run, account) : undefined;
+      report(await logoutAccount(run, { account, force, keepProfile }));
       return idTokenHint;
     };
     if (!opts.all) {
       const account = selectAccount(store, opts.account);
       const hint = await logout(account);
-      if (endSession) await endBrowserSession(ctx, env, account, hint, opts.browser !== false);
+      if (endSession) await endBrowserSession(run, account, hint, opts.browser !== false);
       return ExitCode.Ok;
     }
     const accounts = store.listAccounts().filter((a) => store.hasSession(a.id));
     // Profiles without tokens have nothing to revoke: they go whatever happens to the others.
     const forgotten = keepProfile ? 0 : store.deleteProfilesWithoutSession();
-    if (forgotten > 0) env.ui.info(`Removed ${forgotten} logged-out account${forgotten === 1 ? '' : 's'} from the store.`);
+    if (forgotten > 0) run.ui.info(`Removed ${forgotten} logged-out account${forgotten === 1 ? '' : 's'} from the store.`);
     if (accounts.length === 0) {
-      if (forgotten === 0) env.ui.info('No account is signed in.');
+      if (forgotten === 0) run.ui.info('No account is signed in.');
       return ExitCode.Ok;
     }
     const failed: string[] = [];
@@ -93,7 +92,7 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
         hints.set(account.issuer, { account, hint: await logout(account) });
       } catch (e) {
         if (!(e instanceof XtalkError)) throw e;
-        env.ui.error(e.message);
+        run.ui.error(e.message);
         failed.push(displayName(account));
       }
     }
@@ -101,25 +100,25 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
       throw new RevocationFailedError('REVOCATION_FAILED', `${failed.length} of ${accounts.length} accounts are still logged in: ${failed.join(', ')}.`);
     }
     if (!endSession) return ExitCode.Ok;
-    for (const { account, hint } of hints.values()) await endBrowserSession(ctx, env, account, hint, opts.browser !== false);
+    for (const { account, hint } of hints.values()) await endBrowserSession(run, account, hint, opts.browser !== false);
     return ExitCode.Ok;
   } finally {
-    env.close();
+    run.close();
   }
 }
 
-async function endBrowserSession(ctx: Context, env: CommandEnv, account: AccountRecord, idTokenHint: string | undefined, launch: boolean): Promise<void> {
-  const outcome = await endProviderSession({ ctx, ui: env.ui, config: env.config }, account, { idTokenHint, launch });
-  if (outcome === 'ended') env.ui.success(`Signed out of ${account.issuer} in the browser too`);
+async function endBrowserSession(run: Run, account: AccountRecord, idTokenHint: string | undefined, launch: boolean): Promise<void> {
+  const outcome = await endProviderSession(run, { account, idTokenHint, launch });
+  if (outcome === 'ended') run.ui.success(`Signed out of ${account.issuer} in the browser too`);
 }
 
-async function readIdToken(env: CommandEnv, store: SessionTokens, account: AccountRecord): Promise<string | undefined> {
+async function readIdToken(run: Run, account: AccountRecord): Promise<string | undefined> {
   try {
-    return await store.idToken(account.id);
+    return await run.store().idToken(account.id);
   } catch (e) {
     if (!(e instanceof XtalkError)) throw e;
     // Without the hint the provider may ask which session to end; the logout itself goes on.
-    env.ui.debug(`cannot read the stored ID token: ${e.message}`);
+    run.ui.debug(`cannot read the stored ID token: ${e.message}`);
     return undefined;
   }
 }

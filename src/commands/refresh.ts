@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { displayName, toTokenJson } from '../auth/account-view.js';
 import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
+import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
 import type { Context } from '../core/context.js';
 import { ExitCode } from '../errors.js';
 import { formatRelative } from '../output/time.js';
@@ -25,15 +25,15 @@ Examples:
 }
 
 export async function runRefresh(ctx: Context, opts: RefreshOptions): Promise<number> {
-  const env = createCommandEnv(ctx, opts);
+  const run = openCommandRun(ctx, opts);
   try {
-    const store = env.store();
+    const store = run.store();
     const account = selectAccount(store, opts.account);
-    const token = await getFreshToken({ ctx, ui: env.ui, store, config: env.config }, account, { force: true });
-    if (opts.json) env.ui.json(toTokenJson(token));
-    env.ui.success(`Refreshed the access token of ${displayName(account)}; it expires ${formatRelative(token.expiresAt, ctx.now())}.`);
+    const token = await getFreshToken(run, { account, force: true });
+    if (opts.json) run.ui.json(toTokenJson(token));
+    run.ui.success(`Refreshed the access token of ${displayName(account)}; it expires ${formatRelative(token.expiresAt, ctx.now())}.`);
     return ExitCode.Ok;
   } finally {
-    env.close();
+    run.close();
   }
 }

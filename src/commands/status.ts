@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { displayName, toAccountJson } from '../auth/account-view.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
+import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
 import type { Context } from '../core/context.js';
 import { ExitCode } from '../errors.js';
 import { formatRelative } from '../output/time.js';
@@ -24,19 +24,19 @@ Examples:
 }
 
 export async function runStatus(ctx: Context, opts: StatusOptions): Promise<number> {
-  const env = createCommandEnv(ctx, opts);
+  const run = openCommandRun(ctx, opts);
   try {
-    const store = env.store();
+    const store = run.store();
     const backend = store.credentialStore();
     // --account narrows the list to that account (and fails like every command when it is unknown).
     const accounts = opts.account ? [selectAccount(store, opts.account)] : store.listAccounts();
     const views = accounts.map((a) => toAccountJson(a, store.latestAccessTokenExpiry(a.id), backend));
     if (opts.json) {
-      env.ui.json(views);
+      run.ui.json(views);
       return ExitCode.Ok;
     }
     if (views.length === 0) {
-      env.ui.info('No stored accounts. Run `xtalk login` to add one.');
+      run.ui.info('No stored accounts. Run `xtalk login` to add one.');
       return ExitCode.Ok;
     }
     const now = ctx.now();
@@ -52,11 +52,11 @@ export async function runStatus(ctx: Context, opts: StatusOptions): Promise<numb
       ];
     });
     const header = [' ', 'ACCOUNT', 'EMAIL', 'SUB', 'ISSUER', 'ACCESS TOKEN'];
-    env.ui.data(formatTable([header, ...rows]));
-    env.ui.info(`Credential store: ${backend ?? 'none yet'}; database ${env.config.paths.dbPath}`);
+    run.ui.data(formatTable([header, ...rows]));
+    run.ui.info(`Credential store: ${backend ?? 'none yet'}; database ${run.config().paths.dbPath}`);
     return ExitCode.Ok;
   } finally {
-    env.close();
+    run.close();
   }
 }
 

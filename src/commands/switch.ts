@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { displayName } from '../auth/account-view.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, createCommandEnv, type CommonOptions } from './command-env.js';
+import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../errors.js';
 
@@ -30,14 +30,14 @@ export async function runSwitch(ctx: Context, positional: string | undefined, op
   }
   const selector = positional ?? opts.account;
   if (!selector) throw new UsageError('USAGE', 'Which account? Name it: xtalk switch <username|email|sub>.', { facts: { reason: 'no_account_named' } });
-  const env = createCommandEnv(ctx, opts);
+  const run = openCommandRun(ctx, opts);
   try {
-    const store = env.store();
+    const store = run.store();
     const account = selectAccount(store, selector);
     store.setCurrent(account.id);
-    env.ui.success(`Switched to ${displayName(account)} at ${account.issuer}.`);
+    run.ui.success(`Switched to ${displayName(account)} at ${account.issuer}.`);
     return ExitCode.Ok;
   } finally {
-    env.close();
+    run.close();
   }
 }

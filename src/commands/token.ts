@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { toTokenJson } from '../auth/account-view.js';
 import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
-import { createCommandEnv, parseMinTtl } from './command-env.js';
+import { openCommandRun, parseMinTtl } from './command-env.js';
 import { addOptions, COMMON_OPTIONS, type OptionsOf, type OptionTable } from './options.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -37,20 +37,20 @@ Only the token and a newline go to stdout, so it can be captured:
 }
 
 export async function runToken(ctx: Context, opts: TokenOptions): Promise<number> {
-  const env = createCommandEnv(ctx, opts);
+  const run = openCommandRun(ctx, opts);
   try {
-    await ctx.readKeyEarly?.({ paths: env.config.paths, mode: env.config.credentialStore, keyCacheSeconds: env.config.keyCacheSeconds });
-    const store = env.store();
+    await run.readKeyEarly();
+    const store = run.store();
     const minTtlSeconds = parseMinTtl(opts.minTtl, 'token');
     const format = tokenFormat(opts);
     const account = selectAccount(store, opts.account);
-    const token = await getFreshToken({ ctx, ui: env.ui, store, config: env.config }, account, { minTtlSeconds });
-    if (format === 'json') env.ui.json(toTokenJson(token));
-    else if (format === 'header') env.ui.data(`Authorization: ${token.tokenType} ${token.accessToken}\n`);
-    else env.ui.data(token.accessToken + '\n');
+    const token = await getFreshToken(run, { account, minTtlSeconds });
+    if (format === 'json') run.ui.json(toTokenJson(token));
+    else if (format === 'header') run.ui.data(`Authorization: ${token.tokenType} ${token.accessToken}\n`);
+    else run.ui.data(token.accessToken + '\n');
     return ExitCode.Ok;
   } finally {
-    env.close();
+    run.close();
   }
 }
 

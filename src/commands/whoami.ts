@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { displayName, toAccountJson, type AccountJson } from '../auth/account-view.js';
-import { discoverFor } from '../auth/provider-for.js';
 import { getFreshToken } from '../auth/refresh/single-flight.js';
 import { selectAccount } from '../auth/select-account.js';
-import { createCommandEnv } from './command-env.js';
+import { openCommandRun } from './command-env.js';
 import { addOptions, COMMON_OPTIONS, type OptionsOf, type OptionTable } from './options.js';
 import type { Context } from '../core/context.js';
 import { ExitCode } from '../errors.js';
@@ -32,23 +31,22 @@ Examples:
 }
 
 export async function runWhoami(ctx: Context, opts: WhoamiOptions): Promise<number> {
-  const env = createCommandEnv(ctx, opts);
+  const run = openCommandRun(ctx, opts);
   try {
-    const store = env.store();
+    const store = run.store();
     const account = selectAccount(store, opts.account);
     if (opts.verify) {
-      const deps = { ctx, ui: env.ui, store, config: env.config };
-      const token = await getFreshToken(deps, account);
+      const token = await getFreshToken(run, { account });
       // openid-client rejects a userinfo answer about another subject.
-      await (await discoverFor(deps, account)).userinfo(token.accessToken, account.sub);
-      env.ui.success(`The provider accepts the session of ${displayName(account)}.`);
+      await (await run.provider(account)).userinfo(token.accessToken, account.sub);
+      run.ui.success(`The provider accepts the session of ${displayName(account)}.`);
     }
     const view = toAccountJson(account, store.latestAccessTokenExpiry(account.id), store.credentialStore());
-    if (opts.json) env.ui.json(view);
-    else env.ui.data(formatAccount(view, ctx.now()));
+    if (opts.json) run.ui.json(view);
+    else run.ui.data(formatAccount(view, ctx.now()));
     return ExitCode.Ok;
   } finally {
-    env.close();
+    run.close();
   }
 }
 

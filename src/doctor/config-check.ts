@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { resolveConfig, type ConfigFlags, type ConfigSource, type ResolvedConfig } from '../config/resolve.js';
+import type { Run } from '../auth/run.js';
+import type { ConfigSource, ResolvedConfig } from '../config/resolve.js';
+import type { Context } from '../core/context.js';
 import { isXtalkError } from '../errors.js';
 import { fail, ok, type CheckResult } from './check.js';
 
@@ -13,15 +15,15 @@ const SETUP_FIX =
   'Set XTALK_ISSUER and XTALK_CLIENT_ID (and XTALK_CLIENT_SECRET for a confidential client), pass --issuer/--client-id, or run in a folder with an X-Talk .env (OIDC_DISCOVERY_ENDPOINT, OAUTH2_CLIENT_ID).';
 
 /** Which settings were found, and where each came from; fails without an issuer or client id. */
-export function checkConfig(input: { flags: ConfigFlags; env: Readonly<Record<string, string | undefined>>; cwd: string; platform: NodeJS.Platform }): ConfigCheck {
+export function checkConfig(run: Pick<Run<Pick<Context, 'cwd'>>, 'ctx' | 'config'>): ConfigCheck {
   let config: ResolvedConfig;
   try {
-    config = resolveConfig(input);
+    config = run.config();
   } catch (e) {
     if (!isXtalkError(e)) throw e;
     return { result: fail('config', e.message, e.hint), config: undefined };
   }
-  const where = (source: ConfigSource | undefined): string => describeSource(source, input.cwd, config.paths.configFile);
+  const where = (source: ConfigSource | undefined): string => describeSource(source, run.ctx.cwd, config.paths.configFile);
   const missing = [!config.issuer && 'issuer', !config.clientId && 'client id'].filter(Boolean);
   const found = [
     config.issuer && `issuer ${config.issuer} (${where(config.sources.issuer)})`,

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { PROXY_FIX, proxyProblem, readProxyEnv, redactProxyUrl, routeFor, type ProxyVariable } from '../net/proxy-env.js';
 import { fail, ok, warn, type CheckResult } from './check.js';
 
@@ -27,7 +26,7 @@ export function checkProxy(env: Env, issuer: string | undefined): CheckResult {
 }
 
 /** NODE_EXTRA_CA_CERTS (a corporate or TLS-inspecting proxy's CA) and disabled certificate checks. */
-export function checkCa(env: Env): CheckResult {
+export function checkCa(env: Env, readFile: (path: string) => Buffer): CheckResult {
   if (env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
     return warn('ca', 'NODE_TLS_REJECT_UNAUTHORIZED=0 turns off TLS certificate checks: anyone on the path can impersonate the provider', 'Unset NODE_TLS_REJECT_UNAUTHORIZED; trust a corporate CA with NODE_EXTRA_CA_CERTS instead.');
   }
@@ -35,7 +34,7 @@ export function checkCa(env: Env): CheckResult {
   if (!file) return ok('ca', 'Node\'s built-in CA certificates only (NODE_EXTRA_CA_CERTS unset)');
   let pem: string;
   try {
-    pem = readFileSync(file, 'utf8');
+    pem = readFile(file).toString('utf8');
   } catch (e) {
     return fail('ca', `NODE_EXTRA_CA_CERTS=${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'Point NODE_EXTRA_CA_CERTS at a readable PEM file with the CA certificate(s), or unset it.');
   }

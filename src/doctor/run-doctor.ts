@@ -1,10 +1,10 @@
-import type { ConfigFlags } from '../config/resolve.js';
+import type { Run } from '../auth/run.js';
 import type { Context } from '../core/context.js';
 import { isXtalkError } from '../errors.js';
 import { createProviderFetch } from '../net/proxy-fetch.js';
 import type { StyledText } from '../output/ui.js';
 import { keyCacheState } from '../store/key-cache.js';
-import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from '../store/keychain.js';
+import { KEYCHAIN_TIMEOUT_MS, type KeychainPort } from '../store/keychain.js';
 import { runLimited, warn, type CheckResult, type CheckStatus, type DoctorReport } from './check.js';
 
 import { checkConfig } from './config-check.js';
@@ -15,9 +15,9 @@ import { checkProvider, providerNotChecked } from './provider-checks.js';
 
 export { summarize } from './check.js';
 
-/** What the checks reach outside the Context; tests replace them. */
+/** What the checks reach outside the run; tests replace them. */
 export interface DoctorDeps {
-  /** Default: the OS keychain. Bounded by `keychainTimeoutMs` either way. */
+  /** Default: the OS keychain. Bounded by `keychainTimeoutMs` either way (the run's keychain, src/auth/run.ts). */
   keychain?: KeychainPort;
   keychainTimeoutMs?: number;
   /** Default: the proxy-aware fetch provider calls use, else Node's fetch. */
@@ -26,16 +26,21 @@ export interface DoctorDeps {
   requestTimeoutMs?: number;
 }
 
+/** What `xtalk doctor` checks: the stored session of `account` (default the current one), with these limits. */
+export interface DoctorInput extends Omit<DoctorDeps, 'keychain'> {
+  account?: string | undefined;
+}
+
 const LOCAL_CHECK_LIMIT_MS = 5_000;
 
 /** Runs every check (those that wait on something in parallel) and returns them in a fixed order. */
-export async function runDoctorChecks(ctx: Context, flags: ConfigFlags, deps: DoctorDeps = {}, account?: string): Promise<DoctorReport> {
-  const { result: configResult, config } = checkConfig({ flags, env: ctx.env, cwd: ctx.cwd, platform: ctx.platform });
-  const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000;
-  const keychainTimeoutMs = deps.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;
-  const keychain = (): KeychainPort => (deps.keychain ? guardKeychain(deps.keychain, keychainTimeoutMs) : createSystemKeychain({ timeoutMs: keychainTimeoutMs, host: { platform: ctx.platform, env: ctx.env } }));
+export async function runDoctorChecks(run: Run, input: DoctorInput = {}): Promise<DoctorReport> {
+  const { ctx } = run;
+  const { result: configResult, config } = checkConfig(run);
+  const requestTimeoutMs = input.requestTimeoutMs ?? 10_000;
+  const keychainTimeoutMs = input.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;
   const issuer = config?.issuer;
-  const providerFetch = deps.fetch ?? proxyFetchOrReason(ctx.env);
+  const providerFetch = input.fetch ?? proxyFetchOrReason(ctx.env);
 
   const provider =
     !issuer ? Promise.resolve(providerNotChecked(config ? 'no issuer configured' : 'the configuration is invalid'))
@@ -45,7 +50,7 @@ export async function runDoctorChecks(ctx: Context, flags: ConfigFlags, deps: Do
       );
   const keychainCheck = config
     ? runLimited('keychain', keychainTimeoutMs + 2_000, ctx.signal, () =>
-        checkKeychain(config.credentialStore, config.paths.keyFilePath, keychain, keyCacheNote(config.keyCacheSeconds, keyCacheState(config.keyCacheSeconds, ctx.platform))),
+        checkKeychain(config.credentialStore, config.paths.keyFilePath, run.keychain, keyCacheNote(config.keyCacheSeconds, keyCacheState(config.keyCacheSeconds, ctx.platform))),
       )
     : Promise.resolve([warn('keychain', 'not checked: the configuration is invalid')]);
   const browser = runLimited('browser', LOCAL_CHECK_LIMIT_MS, ctx.signal, async () => checkBrowser(ctx.env, ctx.platform, await ctx.probeHost()));
@@ -63,8 +68,8 @@ export async function runDoctorChecks(ctx: Context, flags: ConfigFlags, deps: Do
     ...browserResults,
     ...loopbackResults,
     checkProxy(ctx.env, issuer),
-    checkCa(ctx.env),
-    ...(config ? [checkSession(ctx, config, account)].filter((c): c is CheckResult => c !== undefined) : []),
+    checkCa(ctx.env, run.readFile),
+    ...(config ? [checkSession(run, input.account)].filter((c): c is CheckResult => c !== undefined) : []),
   ];
   return { checks, ok: checks.every((c) => c.status !== 'fail') };
 }

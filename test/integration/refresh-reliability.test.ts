@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { getFreshToken, type FreshTokenDeps } from '../../src/auth/refresh/single-flight.js';
+import { getFreshToken, type FreshTokenDeps, type RefreshLimits } from '../../src/auth/refresh/single-flight.js';
+import { openRun } from '../../src/auth/run.js';
 import { run } from '../../src/cli/run.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { CancelledError, NetworkError, ProviderError, StoreError, XtalkError } from '../../src/errors.js';
@@ -80,7 +81,7 @@ afterEach(() => {
 interface Session {
   ctx: TestContext;
   store: AccountStore;
-  deps: FreshTokenDeps;
+  ui: FreshTokenDeps['ui'];
   accountId: number;
   warnings: string[];
 }
@@ -104,7 +105,7 @@ async function signedIn(login: string, opts: { home?: string; env?: Record<strin
   const store = ctx.openStore({ paths: config.paths, mode: config.credentialStore, keyCacheSeconds: 0, warn: () => {} }) as AccountStore;
   const warnings: string[] = [];
   const ui = { ...createUi(ctx.io, ctx.env), warn: (line: string) => warnings.push(line) };
-  const session = { ctx, store, deps: { ctx, ui, store, config }, accountId: store.currentAccount()!.id, warnings };
+  const session = { ctx, store, ui, accountId: store.currentAccount()!.id, warnings };
   opened.push(session);
   return session;
 }
@@ -123,7 +124,13 @@ async function onTinyDisk(login: string, fn: (s: Session, mount: string) => Prom
 }
 
 const account = (s: Session) => s.store.getAccount(s.accountId)!;
-const refresh = (s: Session, deps: Partial<FreshTokenDeps> = {}) => getFreshToken({ ...s.deps, ...deps }, account(s), { force: true });
+/** A refresh's part of a run on `ctx` (default the session's) over the session's open store, with shorter limits. */
+const runOf = (s: Session, { ctx = s.ctx, ...limits }: { ctx?: TestContext } & RefreshLimits = {}): FreshTokenDeps => ({
+  ...openRun(ctx, { ui: s.ui, warn: () => {} }),
+  store: () => s.store,
+  ...limits,
+});
+const refresh = (s: Session, over: Parameters<typeof runOf>[1] = {}) => getFreshToken(runOf(s, over), { account: account(s), force: true });
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as XtalkError);
 
 describe('before the grant: what can fail locally or be fetched does so first', () => {
@@ -283,7 +290,7 @@ describe("waiting for another process's refresh", () => {
     try {
       const posts = tokenPosts;
       // A margin longer than the token's life: not fresh enough, but still valid.
-      const token = await getFreshToken({ ...s.deps, waitSeconds: 1 }, account(s), { minTtlSeconds: 100_000 });
+      const token = await getFreshToken(runOf(s, { waitSeconds: 1 }), { account: account(s), minTtlSeconds: 100_000 });
       expect(token).toEqual(stored);
       expect(tokenPosts).toBe(posts);
       expect(s.ctx.sleeps.length).toBeGreaterThan(1);
@@ -297,7 +304,7 @@ describe("waiting for another process's refresh", () => {
     const release = otherProcessRefreshing(s);
     try {
       const later = { ...s.ctx, now: () => Date.now() + 86_400_000 };
-      const err = await failure(getFreshToken({ ...s.deps, ctx: later, waitSeconds: 1 }, account(s)));
+      const err = await failure(getFreshToken(runOf(s, { ctx: later, waitSeconds: 1 }), { account: account(s) }));
       expect(err).toBeInstanceOf(NetworkError);
       expect(err!.code).toBe('REFRESH_WAIT_TIMEOUT');
       expect(err!.message).toMatch(/^Another xtalk process has been refreshing this session for \d+ s without a result\.$/);
@@ -313,7 +320,7 @@ describe("waiting for another process's refresh", () => {
       const posts = tokenPosts;
       const stop = new AbortController();
       stop.abort();
-      const err = await failure(getFreshToken({ ...s.deps, ctx: { ...s.ctx, signal: stop.signal } }, account(s), { force: true }));
+      const err = await failure(getFreshToken(runOf(s, { ctx: { ...s.ctx, signal: stop.signal } }), { account: account(s), force: true }));
       expect(err).toBeInstanceOf(CancelledError);
       expect(tokenPosts).toBe(posts);
     } finally {

@@ -65,7 +65,7 @@ describe('insecure_http_origins', () => {
     const home = join(mkdtempSync(join(tmpdir(), 'xtalk-api-settings-')), 'home');
     mkdirSync(home);
     const env = { XTALK_HOME: home, XTALK_ISSUER: 'https://id.example', XTALK_CLIENT_ID: 'c', XTALK_INSECURE_HTTP_ORIGINS: 'http://lab.example:8080' };
-    expect(checkConfig({ flags: {}, env, cwd: home, platform: 'linux' }).result.detail).toContain('bearer token allowed over plain http to http://lab.example:8080 (environment)');
+    expect(checkConfig({ ctx: { cwd: home }, config: () => resolveConfig({ flags: {}, env, cwd: home, platform: 'linux' }) }).result.detail).toContain('bearer token allowed over plain http to http://lab.example:8080 (environment)');
   });
 });
 

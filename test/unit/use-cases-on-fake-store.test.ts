@@ -78,7 +78,6 @@ describe('getFreshToken over the store', () => {
     const store = new FakeStore();
     let now = T0;
     let sleeps = 0;
-    const config = configIn();
     const deps: FreshTokenDeps = {
       ctx: {
         now: () => now,
@@ -86,14 +85,13 @@ describe('getFreshToken over the store', () => {
           now += ms;
           onSleep(++sleeps);
         },
-        discover: async () => {
-          throw new Error('this caller must not contact the provider');
-        },
         faultPoint: async () => {},
       },
       ui: { debug: () => {} },
-      store,
-      config,
+      store: () => store,
+      provider: async () => {
+        throw new Error('this caller must not contact the provider');
+      },
       waitSeconds: 5,
     };
     return { store, deps, advance: (ms: number) => (now += ms), sleeps: () => sleeps };
@@ -102,8 +100,8 @@ describe('getFreshToken over the store', () => {
   it('a fresh stored token is the answer, without the provider', async () => {
     const { store, deps } = setup();
     const a = await store.saveLogin(who('a'), grant(), T0);
-    expect((await getFreshToken(deps, a)).accessToken).toBe('AT-1');
-    expect((await getFreshToken(deps, a, { minTtlSeconds: 60 })).accessToken).toBe('AT-1');
+    expect((await getFreshToken(deps, { account: a })).accessToken).toBe('AT-1');
+    expect((await getFreshToken(deps, { account: a, minTtlSeconds: 60 })).accessToken).toBe('AT-1');
   });
 
   it('while another process refreshes, takes the token it stores', async () => {
@@ -112,13 +110,13 @@ describe('getFreshToken over the store', () => {
     });
     const a = await store.saveLogin(who('a'), grant({ expiresAt: T0 - 1 }), T0 - HOUR);
     store.holdLockElsewhere();
-    expect((await getFreshToken(deps, a)).accessToken).toBe('AT-2');
+    expect((await getFreshToken(deps, { account: a })).accessToken).toBe('AT-2');
     // At once, not when the wait runs out.
     expect(sleeps()).toBe(2);
     // Once the lock is free, a waiter that finds the new token under it takes it too.
     const release = store.holdLockElsewhere();
     release();
-    expect((await getFreshToken(deps, a, { rejected: 'AT-1' })).accessToken).toBe('AT-2');
+    expect((await getFreshToken(deps, { account: a, rejected: 'AT-1' })).accessToken).toBe('AT-2');
   });
 
   it('while another process refreshes, reports the failure it records, as the same error', async () => {
@@ -135,7 +133,7 @@ describe('getFreshToken over the store', () => {
     });
     const a = await store.saveLogin(who('a'), grant({ expiresAt: T0 - 1 }), T0 - HOUR);
     store.holdLockElsewhere();
-    const error = await getFreshToken(deps, a).catch((e: unknown) => e);
+    const error = await getFreshToken(deps, { account: a }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NetworkError);
     expect(error).toMatchObject({ code: 'NETWORK_ERROR', message: 'down' });
   });
@@ -145,9 +143,9 @@ describe('getFreshToken over the store', () => {
     const a = await store.saveLogin(who('a'), grant({ expiresAt: T0 + 10_000 }), T0 - HOUR);
     store.holdLockElsewhere();
     // Still valid but inside the refresh margin (a minute): after the wait it is used.
-    expect((await getFreshToken(deps, a)).accessToken).toBe('AT-1');
+    expect((await getFreshToken(deps, { account: a })).accessToken).toBe('AT-1');
     advance(10_000);
-    await expect(getFreshToken(deps, a)).rejects.toMatchObject({ code: 'REFRESH_WAIT_TIMEOUT' });
+    await expect(getFreshToken(deps, { account: a })).rejects.toMatchObject({ code: 'REFRESH_WAIT_TIMEOUT' });
   });
 });
 
@@ -185,8 +183,8 @@ describe('logoutAccount over the store', () => {
 
   function deps(store: FakeStore, provider: OpenIdProvider) {
     const io = { stdin: createStdin(), stdout: new CaptureStream(), stderr: new CaptureStream(), stdinIsTTY: false, stderrIsTTY: false };
-    const ctx = { now: () => T0, discover: async () => provider, faultPoint: async () => {} };
-    return { ctx, ui: createUi(io, {}), store, config: configIn() };
+    const ctx = { now: () => T0, faultPoint: async () => {} };
+    return { ctx, ui: createUi(io, {}), store: () => store, config: () => configIn(), provider: async () => provider };
   }
 
   it('revokes the refresh token first, then the unexpired access tokens; forgets the session; the one other session becomes current', async () => {
@@ -195,7 +193,7 @@ describe('logoutAccount over the store', () => {
     const b = await store.saveLogin(who('b'), grant({ accessToken: 'AT-b', refreshToken: 'RT-b' }), T0);
     await store.saveLogin(who('b'), grant({ accessToken: 'AT-b2', refreshToken: null }), T0);
     const { provider, revoked } = revokingProvider();
-    const result = await logoutAccount(deps(store, provider), b, { force: false });
+    const result = await logoutAccount(deps(store, provider), { account: b, force: false });
     expect(result).toMatchObject({ revoked: 3, failures: [] });
     expect(revoked).toEqual(['RT-b', 'AT-b', 'AT-b2']);
     expect(store.listAccounts().map((x) => x.id)).toEqual([a.id]);
@@ -207,10 +205,10 @@ describe('logoutAccount over the store', () => {
     const store = new FakeStore();
     const a = await store.saveLogin(who('a'), grant({ accessToken: 'AT-a', refreshToken: 'RT-a' }), T0);
     const { provider } = revokingProvider((token) => token === 'AT-a');
-    await expect(logoutAccount(deps(store, provider), a, { force: false })).rejects.toBeInstanceOf(RevocationFailedError);
+    await expect(logoutAccount(deps(store, provider), { account: a, force: false })).rejects.toBeInstanceOf(RevocationFailedError);
     expect(store.hasSession(a.id)).toBe(true);
     expect(store.currentAccount()?.id).toBe(a.id);
-    const result = await logoutAccount(deps(store, provider), a, { force: true, keepProfile: true });
+    const result = await logoutAccount(deps(store, provider), { account: a, force: true, keepProfile: true });
     expect(result).toMatchObject({ revoked: 1, failures: [expect.stringContaining('access token 1')] });
     expect(store.listAccounts().map((x) => [x.id, x.current])).toEqual([[a.id, false]]);
     expect(store.hasSession(a.id)).toBe(false);

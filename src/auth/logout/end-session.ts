@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { assertSafeBrowserUrl } from '../../browser/url-guard.js';
 import type { Context } from '../../core/context.js';
-import type { ResolvedConfig } from '../../config/resolve.js';
 import { startCallbackServer } from '../../loopback/server.js';
-import type { Ui } from '../../output/ui.js';
-import { discoverFor } from '../provider-for.js';
+import type { Run } from '../run.js';
 import { warnOnceAboutRefusedPeers } from '../refused-peer.js';
 import { findBrowserLauncher } from '../sign-in/method-choice.js';
 import type { AccountRecord } from '../../core/session-records.js';
@@ -12,13 +10,10 @@ import type { AccountRecord } from '../../core/session-records.js';
 /** Where the provider sends the browser after the sign-out; register `http://127.0.0.1/logout-callback`. */
 export const POST_LOGOUT_PATH = '/logout-callback';
 
-export interface EndSessionDeps {
-  ctx: Pick<Context, 'now' | 'discover' | 'faultPoint' | 'signal' | 'openBrowser' | 'probeHost' | 'env' | 'platform'>;
-  ui: Ui;
-  config: ResolvedConfig;
-}
+export type EndSessionDeps = Pick<Run<Pick<Context, 'signal' | 'openBrowser' | 'probeHost' | 'env' | 'platform'>>, 'ctx' | 'ui' | 'config' | 'provider'>;
 
-export interface EndSessionOptions {
+export interface EndSessionInput {
+  account: AccountRecord;
   /** The stored ID token, sent as `id_token_hint` so the provider knows whose session to end. */
   idTokenHint: string | undefined;
   /** false (`--no-browser`): print the URL only; the listener still waits for the provider. */
@@ -35,9 +30,11 @@ export type EndSessionOutcome = 'ended' | 'unsupported';
  * provider's redirect to it is its confirmation. The browser is sent there through the listener's
  * one-time start link, so the ID token never shows on the terminal or in a process's argv.
  */
-export async function endProviderSession(deps: EndSessionDeps, account: AccountRecord, opts: EndSessionOptions): Promise<EndSessionOutcome> {
-  const { ctx, ui, config } = deps;
-  const provider = await discoverFor(deps, account);
+export async function endProviderSession(deps: EndSessionDeps, opts: EndSessionInput): Promise<EndSessionOutcome> {
+  const { ctx, ui } = deps;
+  const { account } = opts;
+  const config = deps.config();
+  const provider = await deps.provider(account);
   if (!provider.endSessionEndpoint) {
     ui.warn(
       `${account.issuer} publishes no end_session_endpoint, so xtalk cannot end its browser session; the tokens are revoked. ` +

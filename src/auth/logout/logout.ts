@@ -1,19 +1,24 @@
 import type { Context } from '../../core/context.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { ConfigError, RevocationFailedError, SessionExpiredError, XtalkError } from '../../errors.js';
-import type { Ui } from '../../output/ui.js';
 import { displayName } from '../account-view.js';
-import { discoverFor } from '../provider-for.js';
+import type { Run } from '../run.js';
 import type { AccountRecord } from '../../core/session-records.js';
 import type { Accounts, DataKeyStorage, OpenIdProvider, SessionTokens } from '../../core/ports.js';
 
-export interface LogoutDeps {
-  ctx: Pick<Context, 'now' | 'discover' | 'faultPoint'>;
-  ui: Ui;
-  store: Accounts & SessionTokens & DataKeyStorage;
-  config: ResolvedConfig;
+/** The part of a run a logout uses; of the store, only the parts it calls. */
+export type LogoutDeps = Pick<Run<Pick<Context, 'now' | 'faultPoint'>>, 'ctx' | 'ui' | 'config' | 'provider'> & {
+  store(): Accounts & SessionTokens & DataKeyStorage;
   /** How the 503 retry waits; tests shorten it. */
   sleep?: (ms: number) => Promise<void>;
+};
+
+export interface LogoutInput {
+  account: AccountRecord;
+  /** Delete the tokens locally even when they cannot be revoked. */
+  force: boolean;
+  /** Keep the account's profile (the `user` row). */
+  keepProfile?: boolean;
 }
 
 export interface LogoutResult {
@@ -36,8 +41,10 @@ interface HeldToken {
  * so the next person at a shared machine does not see who used it; `keepProfile` keeps the row.
  * Throws RevocationFailedError (exit 5) with nothing deleted when a revocation fails.
  */
-export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, opts: { force: boolean; keepProfile?: boolean }): Promise<LogoutResult> {
-  const { ctx, store, ui } = deps;
+export async function logoutAccount(deps: LogoutDeps, opts: LogoutInput): Promise<LogoutResult> {
+  const { ctx, ui } = deps;
+  const { account } = opts;
+  const store = deps.store();
   const { tokens, unreadable } = await heldTokens(deps, account);
   const failures: string[] = [];
   if (unreadable > 0 && !opts.force) {
@@ -51,7 +58,7 @@ export async function logoutAccount(deps: LogoutDeps, account: AccountRecord, op
   if (tokens.length > 0) {
     let provider: OpenIdProvider | undefined;
     try {
-      provider = await discoverFor(deps, account, revocationFor(deps.config, account));
+      provider = await deps.provider(account, { revocation: revocationFor(deps.config(), account) });
     } catch (e) {
       // A refused endpoint is one reason for every token: said once, with the fix.
       if (e instanceof ConfigError && !opts.force) {
@@ -120,7 +127,7 @@ function revocationFor(config: ResolvedConfig, account: AccountRecord): { endpoi
  */
 async function heldTokens(deps: LogoutDeps, account: AccountRecord): Promise<{ tokens: HeldToken[]; unreadable: number }> {
   try {
-    const { refresh, access, unreadable } = await deps.store.sessionTokens(account.id, deps.ctx.now());
+    const { refresh, access, unreadable } = await deps.store().sessionTokens(account.id, deps.ctx.now());
     const tokens = [
       ...(refresh ? [{ label: 'refresh token', value: refresh.refreshToken, hint: 'refresh_token' as const }] : []),
       ...access.map((a, i) => ({ label: `access token ${i + 1} (expires ${new Date(a.expiresAt).toISOString()})`, value: a.accessToken, hint: 'access_token' as const })),

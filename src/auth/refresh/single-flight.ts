@@ -1,6 +1,5 @@
 import { personClaims } from '../account-view.js';
 import type { Context } from '../../core/context.js';
-import type { ResolvedConfig } from '../../config/resolve.js';
 import {
   CancelledError,
   KeychainError,
@@ -17,7 +16,7 @@ import {
 import { quote } from '../../oidc/error-text.js';
 import { GRANT_ANSWER_SECONDS } from '../../oidc/refresh-grant.js';
 import type { Ui } from '../../output/ui.js';
-import { discoverFor } from '../provider-for.js';
+import type { Run } from '../run.js';
 import type { AccountRecord, RefreshFailure, StoredAccessToken } from '../../core/session-records.js';
 import type { OpenIdProvider, SessionRefresh, SessionTokens } from '../../core/ports.js';
 import type { RefreshResult } from '../../core/provider-records.js';
@@ -42,18 +41,25 @@ export const WAIT_FOR_REFRESH_SECONDS = PREPARE_SECONDS + GRANT_ANSWER_SECONDS +
 const FIRST_PAUSE_MS = 25;
 const MAX_PAUSE_MS = 250;
 
-export interface FreshTokenDeps {
-  ctx: Pick<Context, 'now' | 'sleep' | 'discover' | 'faultPoint'> & Partial<Pick<Context, 'signal'>>;
-  ui: Pick<Ui, 'debug'> & Partial<Pick<Ui, 'warn'>>;
-  store: Pick<SessionTokens, 'latestAccessToken' | 'refreshToken'> & SessionRefresh;
-  config: ResolvedConfig;
+/**
+ * The part of a run a refresh uses: the Node API's run has no terminal, so only `debug` (and perhaps
+ * `warn`); of the store, only the parts a refresh calls.
+ */
+export type FreshTokenDeps = Pick<
+  Run<Pick<Context, 'now' | 'sleep' | 'faultPoint'> & Partial<Pick<Context, 'signal'>>, Pick<Ui, 'debug'> & Partial<Pick<Ui, 'warn'>>>,
+  'ctx' | 'ui' | 'provider'
+> &
+  RefreshLimits & { store(): Pick<SessionTokens, 'latestAccessToken' | 'refreshToken'> & SessionRefresh };
+
+export interface RefreshLimits {
   /** Defaults {@link PREPARE_SECONDS}, GRANT_ANSWER_SECONDS, {@link WAIT_FOR_REFRESH_SECONDS}; tests shorten them. */
   prepareSeconds?: number;
   answerSeconds?: number;
   waitSeconds?: number;
 }
 
-export interface FreshTokenOptions {
+export interface FreshTokenInput {
+  account: AccountRecord;
   /** An explicit `--min-ttl`; without it the default applies, capped at half the lifetime. */
   minTtlSeconds?: number | undefined;
   /** Refresh even if the stored token is still valid (`xtalk refresh`). */
@@ -86,8 +92,10 @@ interface Pending {
  * everything that can fail locally and everything that can be fetched before it sends the grant,
  * awaits the answer once sent, and stores it before any check can discard it (README "Reliability").
  */
-export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord, opts: FreshTokenOptions = {}): Promise<StoredAccessToken> {
-  const { ctx, store } = deps;
+export async function getFreshToken(deps: FreshTokenDeps, opts: FreshTokenInput): Promise<StoredAccessToken> {
+  const { ctx } = deps;
+  const { account } = opts;
+  const store = deps.store();
   const startedAt = ctx.now();
   if (!opts.force && opts.rejected === undefined) {
     const current = await store.latestAccessToken(account.id);
@@ -138,15 +146,16 @@ export async function getFreshToken(deps: FreshTokenDeps, account: AccountRecord
 }
 
 /** Whether `latest` is what this caller asked for, stored by another process after it started. */
-function refreshedSince(latest: StoredAccessToken, opts: FreshTokenOptions, startedAt: number, now: number): boolean {
+function refreshedSince(latest: StoredAccessToken, opts: FreshTokenInput, startedAt: number, now: number): boolean {
   if (opts.rejected !== undefined) return latest.accessToken !== opts.rejected && isFresh(latest, now, opts.minTtlSeconds);
   if (opts.force) return latest.createdAt >= startedAt;
   return isFresh(latest, now, opts.minTtlSeconds);
 }
 
 /** Under the write lock: the refresh itself, unless another process stored a fresh token (or failed) meanwhile. */
-async function refreshHolding(deps: FreshTokenDeps, account: AccountRecord, opts: FreshTokenOptions, startedAt: number, pending: Pending): Promise<Outcome> {
-  const { ctx, store } = deps;
+async function refreshHolding(deps: FreshTokenDeps, account: AccountRecord, opts: FreshTokenInput, startedAt: number, pending: Pending): Promise<Outcome> {
+  const { ctx } = deps;
+  const store = deps.store();
   await ctx.faultPoint('refresh-locked');
   // The process this one waited for failed: report its error rather than try again and hold
   // everyone behind it up once more.
@@ -188,7 +197,8 @@ async function refreshHolding(deps: FreshTokenDeps, account: AccountRecord, opts
  * the answer and its commit). A failure here leaves the session as it was.
  */
 async function prepareGrant(deps: FreshTokenDeps, account: AccountRecord): Promise<{ provider: OpenIdProvider; refreshToken: string }> {
-  const { ctx, store } = deps;
+  const { ctx } = deps;
+  const store = deps.store();
   const stored = await store.refreshToken(account.id);
   if (!stored) {
     throw new SessionExpiredError('SESSION_EXPIRED', 'The access token has expired and the session has no refresh token.', {
@@ -198,7 +208,7 @@ async function prepareGrant(deps: FreshTokenDeps, account: AccountRecord): Promi
   await store.prepareRefreshWrite(account.id);
   const deadline = anySignal([ctx.signal], (deps.prepareSeconds ?? PREPARE_SECONDS) * 1000);
   try {
-    const provider = await discoverFor(deps, account, undefined, deadline);
+    const provider = await deps.provider(account, { deadline });
     // Best effort: without the keys the answer's ID token is checked (or found uncheckable) after it.
     await provider.prefetchKeys();
     if (ctx.signal?.aborted) throw new CancelledError('CANCELLED', 'Cancelled.');
@@ -217,7 +227,8 @@ async function prepareGrant(deps: FreshTokenDeps, account: AccountRecord): Promi
  * (the rotated refresh token stays) and reports the failure.
  */
 async function grantAndStore(deps: FreshTokenDeps, account: AccountRecord, provider: OpenIdProvider, refreshToken: string, pending: Pending): Promise<Outcome> {
-  const { ctx, store } = deps;
+  const { ctx } = deps;
+  const store = deps.store();
   let committed: { rowId: number } | undefined;
   const send = (token: string) =>
     provider.refresh(token, {

@@ -2,20 +2,21 @@ import { personClaims } from '../account-view.js';
 import type { Context } from '../../core/context.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { ProviderError } from '../../errors.js';
-import type { Ui } from '../../output/ui.js';
+import type { Run } from '../run.js';
 import type { AccountRecord, SessionIdentity } from '../../core/session-records.js';
 import type { OpenIdProvider, SessionTokens } from '../../core/ports.js';
 import type { TokenResult } from '../../core/provider-records.js';
 
 export type ClientConfig = ResolvedConfig & { issuer: string; clientId: string };
 
-/** What every sign-in method needs; each takes only the context members it uses. */
-export interface LoginDeps {
-  ctx: Pick<Context, 'signal' | 'openBrowser' | 'now' | 'faultPoint' | 'sleep' | 'io'>;
-  ui: Ui;
+/**
+ * What every sign-in method needs: the run's part it uses, and the provider this sign-in discovered
+ * from the configuration (not a stored account's, as the run's `provider(account)`).
+ */
+export type LoginDeps = Pick<Run<Pick<Context, 'signal' | 'openBrowser' | 'now' | 'faultPoint' | 'sleep' | 'io'>>, 'ctx' | 'ui'> & {
   provider: OpenIdProvider;
   store: () => Pick<SessionTokens, 'saveLogin'>;
-}
+};
 
 /**
  * Turns a validated token response into a stored session, the same for every sign-in method:

@@ -1,6 +1,6 @@
 import type { Context } from '../../core/context.js';
 import { ProviderError, UsageError } from '../../errors.js';
-import type { Ui } from '../../output/ui.js';
+import type { Run } from '../run.js';
 import { displayName } from '../account-view.js';
 import { clientSettings } from '../provider-for.js';
 import { loginWithDevice } from './device-flow.js';
@@ -27,10 +27,12 @@ export interface SignInRequest {
   maxAge?: number | undefined;
 }
 
-export interface SignInDeps {
-  ctx: Context;
-  ui: Ui;
-  store: () => Accounts & SessionTokens & LearnedScopes;
+/** The part of a run a sign-in uses; of the store, only the parts it calls. */
+export type SignInDeps = Pick<Run, 'ctx' | 'ui'> & { store: () => Accounts & SessionTokens & LearnedScopes };
+
+/** What to sign in to (the configuration with an issuer and a client id) and how the user asked for it. */
+export interface SignInInput extends SignInRequest {
+  config: ClientConfig;
 }
 
 /**
@@ -38,8 +40,9 @@ export interface SignInDeps {
  * session the first stored), discovery, a store that can keep the session, the sign-in method
  * (browser, printed URL, pasted address or device code), and the sign-in itself.
  */
-export async function signIn(deps: SignInDeps, config: ClientConfig, request: SignInRequest): Promise<AccountRecord> {
+export async function signIn(deps: SignInDeps, request: SignInInput): Promise<AccountRecord> {
   const { ctx, ui } = deps;
+  const { config } = request;
   const startedAt = ctx.now();
   const lock = await acquireLoginLock({
     dir: config.paths.dataDir,
