@@ -3,7 +3,7 @@ import { selectAccount } from '../auth/select-account.js';
 import { dotenvNotice } from '../config/dotenv-notice.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import { leaseConnection, type ConnectionLease } from '../store/index.js';
-import { classifyEscapedError } from '../store/store-errors.js';
+import { classifyEscapedError } from '../store/db/store-errors.js';
 import { StoreError } from '../errors.js';
 import { createSystemServices } from '../system-services.js';
 import { forProgram } from './hints.js';

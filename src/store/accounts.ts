@@ -1,19 +1,19 @@
 import { StoreError } from '../errors.js';
 import { UndecryptableTokenError } from './crypto.js';
-import { currentUserId, pointCurrentAt } from './current-account.js';
-import type { DataKey } from './data-key.js';
-import { truncateWal, tryImmediateLock } from './db.js';
-import * as meta from './meta-records.js';
-import { releaseReserveIfLow, secureRoom } from './room.js';
-import type { Sql } from './sql.js';
-import * as tokens from './token-tables.js';
+import { currentUserId, pointCurrentAt } from './db/current-account.js';
+import type { DataKey } from './keys/data-key.js';
+import { truncateWal, tryImmediateLock } from './db/db.js';
+import * as meta from './db/meta-records.js';
+import { releaseReserveIfLow, secureRoom } from './db/room.js';
+import type { Sql } from './db/sql.js';
+import * as tokens from './db/token-tables.js';
 import type { AccountRecord, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken } from '../core/session-records.js';
 import type { CredentialStoreKind, TokenGrant } from '../core/oauth-terms.js';
-import * as users from './users.js';
+import * as users from './db/users.js';
 
 /**
  * Stored accounts and their encrypted tokens, as the use cases see them: each method one
- * transaction or one read over the tables (users.ts, token-tables.ts, current-account.ts,
+ * transaction or one read over the tables (db/: users.ts, token-tables.ts, current-account.ts,
  * meta-records.ts). Reads that need no secret (accounts, expiry) never resolve the data key; only
  * methods returning a token, and {@link AccountStore.saveLogin}, do.
  */

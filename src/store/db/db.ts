@@ -4,8 +4,8 @@ import { createRequire } from 'node:module';
 import type DatabaseConstructor from 'better-sqlite3';
 import BundledDatabase from 'better-sqlite3';
 import bundledPackage from 'better-sqlite3/package.json' with { type: 'json' };
-import { StoreError } from '../errors.js';
-import { ensurePrivateDir, tightenMode } from '../shared/private-files.js';
+import { StoreError } from '../../errors.js';
+import { ensurePrivateDir, tightenMode } from '../../shared/private-files.js';
 import { toStoreError } from './store-errors.js';
 
 export { ensurePrivateDir, tightenMode };

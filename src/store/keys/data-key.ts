@@ -1,14 +1,14 @@
 import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync, writeSync, constants as fsc } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { KeychainError, SessionExpiredError, StoreError } from '../errors.js';
-import { dataKeyCheck, generateDataKey, isDataKey } from './crypto.js';
-import { ensurePrivateDir, tightenMode, withImmediateLock } from './db.js';
-import { fileSystemFault } from './store-errors.js';
-import type { KeyCachePort } from './key-cache.js';
-import { KeychainUnavailableError, type KeychainPort } from './keychain.js';
-import type { Sql } from './sql.js';
-import type { CredentialStoreKind, CredentialStoreMode } from '../core/oauth-terms.js';
-import { forgetDataKeyRecord, recordDataKey, recordedCredentialStore, recordedKeyCheck, recordKeyCheck } from './meta-records.js';
+import { KeychainError, SessionExpiredError, StoreError } from '../../errors.js';
+import { dataKeyCheck, generateDataKey, isDataKey } from '../crypto.js';
+import { ensurePrivateDir, tightenMode, withImmediateLock } from '../db/db.js';
+import { fileSystemFault } from '../db/store-errors.js';
+import type { KeyCachePort } from './keychain/kernel-cache/key-cache.js';
+import { KeychainUnavailableError, type KeychainPort } from './keychain/system-keychain.js';
+import type { Sql } from '../db/sql.js';
+import type { CredentialStoreKind, CredentialStoreMode } from '../../core/oauth-terms.js';
+import { forgetDataKeyRecord, recordDataKey, recordedCredentialStore, recordedKeyCheck, recordKeyCheck } from '../db/meta-records.js';
 
 /** What the data key needs to know about its store. */
 export interface DataKeyDeps {
