@@ -1,5 +1,6 @@
 import { AccountStore } from './accounts.js';
-import { DataKey, type EarlyKeyRead } from './keys/data-key.js';
+import { DataKey } from './keys/data-key.js';
+import type { EarlyKeyRead } from './keys/keychain-read.js';
 import { openDatabase, openForReading } from './db/db.js';
 import type { ConnectionLease } from './db/shared-connections.js';
 import { systemKeyCache, type KeyCachePort } from './keys/keychain/kernel-cache/key-cache.js';
@@ -12,7 +13,7 @@ export { leaseConnection, MAX_SHARED_CONNECTIONS, type ConnectionLease } from '.
 export { UndecryptableTokenError } from './crypto.js';
 export { BUSY_TIMEOUT_MS, SCHEMA_VERSION } from './db/db.js';
 export { createSystemKeychain, KEYCHAIN_TIMEOUT_MS, KeychainUnavailableError, type KeychainHost, type KeychainPort } from './keys/keychain/system-keychain.js';
-export { keychainAccount, type EarlyKeyRead } from './keys/data-key.js';
+export { keychainAccount, type EarlyKeyRead } from './keys/keychain-read.js';
 export { systemKeyCache, type KeyCachePort } from './keys/keychain/kernel-cache/key-cache.js';
 
 /** Where the store lives and how its data key is kept. */

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { keychainAccount } from '../../src/store/keys/data-key.js';
+import { keychainAccount } from '../../src/store/keys/keychain-read.js';
 import { systemKeyCache } from '../../src/store/keys/keychain/kernel-cache/key-cache.js';
 import { importTrace } from '../e2e/offline-session.js';
 import { loginCli, runXtalk, type CliEnv } from '../e2e/xtalk-process.js';
