@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { SessionExpiredError, StoreError } from '../../errors.js';
 import { dataKeyCheck, generateDataKey } from '../crypto.js';
-import { withImmediateLock } from '../db/db.js';
+import { withImmediateLock } from '../db/write-lock.js';
 import type { KeyCachePort } from './keychain/kernel-cache/key-cache.js';
 import { KeychainUnavailableError, type KeychainPort } from './keychain/system-keychain.js';
 import type { Sql } from '../db/sql.js';
