@@ -64,10 +64,14 @@ export async function readKeychainKey(
     secret = await (ours?.secret ?? keychain.get(account));
   } catch (e) {
     const reason = e instanceof KeychainUnavailableError ? e.reason : String(e);
-    throw new KeychainError('KEYCHAIN_UNAVAILABLE', `the data key of ${sql.dbPath} is kept in the OS keychain, which is unavailable: ${reason}`, {
-      facts: { reason: 'key_in_keychain', timedOut: e instanceof KeychainError && e.facts.timedOut === true ? true : undefined },
-      cause: e,
-    });
+    throw new KeychainError(
+      'KEYCHAIN_UNAVAILABLE',
+      `the data key of ${sql.dbPath} is kept in the OS keychain, which is unavailable: ${reason}`,
+      {
+        facts: { reason: 'key_in_keychain', timedOut: e instanceof KeychainError && e.facts.timedOut === true ? true : undefined },
+        cause: e,
+      },
+    );
   }
   if (secret === null) return null;
   const key = decodeDataKey(secret, 'the OS keychain entry');
