@@ -69,7 +69,7 @@ describe('stable error codes', () => {
   });
 
   it('a code the table does not list exits as the class does', () => {
-    // Only a record of another xtalk version can bring one (src/auth/refresh/single-flight.ts revives recorded failures).
+    // Only a record of another xtalk version can bring one (src/auth/refresh/shared-failure.ts revives recorded failures).
     const unlisted = (code: string) => code as KnownErrorCode;
     expect(new StoreError(unlisted('STORE_LOCKED'), 'x')).toMatchObject({ code: 'STORE_LOCKED', exitCode: 1 });
     expect(new SessionExpiredError(unlisted('REFRESH_REJECTED'), 'x')).toMatchObject({ code: 'REFRESH_REJECTED', exitCode: 4 });
