@@ -5,7 +5,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { AccessTokenRow } from '../src/store/token-tables.js';
+import type { AccessTokenRow } from '../src/store/db/token-tables.js';
 
 export interface SeedOptions {
   /** Accounts in the store afterwards, the signed-in one included. */

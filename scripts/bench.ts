@@ -25,8 +25,8 @@ import { parseArgs } from 'node:util';
 
 import { signInWithHttp } from '../test/provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../test/provider/provider.js';
-import { keychainAccount } from '../src/store/data-key.js';
-import { systemKeyCache } from '../src/store/key-cache.js';
+import { keychainAccount } from '../src/store/keys/keychain-read.js';
+import { systemKeyCache } from '../src/store/keys/keychain/kernel-cache/key-cache.js';
 import { countAccessTokens, seedLargeStore } from './bench-seed.js';
 
 const SIGN_IN_FLAG = '--sign-in';

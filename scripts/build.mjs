@@ -20,7 +20,7 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   // Runtime dependencies that stay in node_modules: native addons, `open` (it ships its xdg-open
   // script beside its code) and undici (1 MB; only loaded behind a proxy). better-sqlite3's
-  // JavaScript is bundled, its addon stays there (src/store/db.ts loads it by path).
+  // JavaScript is bundled, its addon stays there (src/store/db/db.ts loads it by path).
   external: ['better-sqlite3/build/*', '@napi-rs/keyring', 'open', 'undici'],
   banner: {
     js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
@@ -40,7 +40,7 @@ await build({
   target: 'node20',
   legalComments: 'none',
   external: ['better-sqlite3/build/*', '@napi-rs/keyring', 'open', 'undici'],
-  // import.meta.url feeds only createRequire() in src/store/db.ts, which takes a path as well as a
+  // import.meta.url feeds only createRequire() in src/store/db/db.ts, which takes a path as well as a
   // URL; __filename spares every start loading node:url to make one (the API's CommonJS build does).
   define: { 'import.meta.url': '__filename' },
   // bin/xtalk.cjs runs the bundle through node:vm with a code cache, where import() has no loader
@@ -87,7 +87,7 @@ const library = {
   platform: 'node',
   target: 'node20',
   legalComments: 'none',
-  // As for the CLI: better-sqlite3's JavaScript is bundled (src/store/db.ts loads its addon by path).
+  // As for the CLI: better-sqlite3's JavaScript is bundled (src/store/db/db.ts loads its addon by path).
   external: ['better-sqlite3/build/*', '@napi-rs/keyring', 'open', 'undici'],
   plugins: [apiOnly],
   logLevel: 'warning',
@@ -114,10 +114,10 @@ await buildDeclarations();
 buildKeyctl();
 
 /**
- * dist/keyctl.node, the kernel key cache's addon (src/store/native/keyctl.c; Linux only, N-API, so
+ * dist/keyctl.node, the kernel key cache's addon (src/store/keys/keychain/kernel-cache/keyctl.c; Linux only, N-API, so
  * one build serves every Node version): compiled with the C compiler (`$CC`, else `cc`) against
  * the running Node's headers. Without them the build says so and goes on: xtalk then reads the
- * keychain on every run, as it did before the cache (src/store/key-cache.ts).
+ * keychain on every run, as it did before the cache (src/store/keys/keychain/kernel-cache/key-cache.ts).
  */
 function buildKeyctl() {
   if (process.platform !== 'linux') return;
@@ -125,7 +125,7 @@ function buildKeyctl() {
   const headers = [join(dirname(process.execPath), '..', 'include', 'node'), process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node')]
     .filter(Boolean)
     .find((dir) => existsSync(join(dir, 'node_api.h')));
-  const source = join(root, 'src', 'store', 'native', 'keyctl.c');
+  const source = join(root, 'src', 'store', 'keys', 'keychain', 'kernel-cache', 'keyctl.c');
   const out = join(root, 'dist', 'keyctl.node');
   const cc = process.env.CC || 'cc';
   const args = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', `-I${headers}`, '-o', out, source];

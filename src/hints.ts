@@ -164,7 +164,7 @@ function discoveryHint(facts: Facts): string | undefined {
   }
 }
 
-/** What to do about an unusable store (`facts.reason`, set by src/store/db.ts). */
+/** What to do about an unusable store (`facts.reason`, set by src/store/db/db.ts). */
 function storeHint(facts: Facts): string | undefined {
   const moveAway = (move: string, then: string) =>
     facts.path === undefined ? `${move} it away (xtalk.db in the xtalk data folder) ${then}.` : `${move} it away (for example \`mv ${String(facts.path)} ${String(facts.path)}.bak\`) ${then}.`;
@@ -398,7 +398,7 @@ export function hintFor(e: HintSource): string | undefined {
     case 'STORE_ERROR':
       return storeHint(facts);
     case 'SESSION_EXPIRED':
-      // The store's data key is gone (src/store/data-key.ts says where it was).
+      // The store's data key is gone (src/store/keys/data-key.ts says where it was).
       if (facts.dataKeyGone) return `${dataKeyGone(facts as FactsOf<'SESSION_EXPIRED'>)}, so the stored tokens cannot be decrypted. Run \`xtalk login\` to sign in again.`;
       if (facts.reason === 'no_refresh_token') return 'Run `xtalk login` (with the offline_access scope the session renews itself).';
       if (facts.reason === 'api_refused_after_refresh') {
@@ -411,7 +411,7 @@ export function hintFor(e: HintSource): string | undefined {
       if (facts.grantSent) return HINTS.ANSWER_LOST;
       return facts.timedOut ? HINTS.PROVIDER_TIMEOUT : HINTS.NETWORK_ERROR;
     case 'DATA_KEY_INVALID':
-      // The key file is something else (src/store/data-key.ts says what).
+      // The key file is something else (src/store/keys/data-key.ts says what).
       if (facts.keyFile === 'not_a_file') return 'The data key is kept in a regular file (a link to one is fine): put the key file back, or remove this one and run `xtalk login` to sign in again.';
       if (facts.keyFile === 'too_large') return 'A key file holds one line of 44 characters: put the key file back, or remove this one and run `xtalk login` to sign in again.';
       return HINTS.DATA_KEY_INVALID;

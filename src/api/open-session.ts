@@ -4,7 +4,7 @@ import { dotenvNotice } from '../config/dotenv-notice.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Context } from '../core/context.js';
 import { leaseConnection, type ConnectionLease } from '../store/index.js';
-import { classifyEscapedError } from '../store/store-errors.js';
+import { classifyEscapedError } from '../store/db/store-errors.js';
 import { StoreError } from '../errors.js';
 import { createSystemServices, type SystemServices } from '../system-services.js';
 import { forProgram } from './hints.js';

@@ -5,7 +5,7 @@ import type { Context, StoreRequest, XtalkPaths } from '../core/context.js';
 import type { OpenIdProvider, TokenStore } from '../core/ports.js';
 import type { AccountRecord } from '../core/session-records.js';
 import type { Ui } from '../output/ui.js';
-import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from '../store/keychain.js';
+import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from '../store/keys/keychain/system-keychain.js';
 import { discoverFor, type ProviderRequest } from './provider-for.js';
 
 /**

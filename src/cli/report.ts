@@ -2,7 +2,7 @@ import type { Context } from '../core/context.js';
 import { ExitCode, isXtalkError } from '../errors.js';
 import { redact } from '../output/redact.js';
 import { createUi } from '../output/ui.js';
-import { classifyEscapedError } from '../store/store-errors.js';
+import { classifyEscapedError } from '../store/db/store-errors.js';
 
 /**
  * Prints a failure as one line plus a hint and returns its exit code; the stack only with --debug.

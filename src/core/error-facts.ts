@@ -95,7 +95,7 @@ export interface FactsByCode {
   CONFIG_INVALID: ConfigFacts;
   LOGIN_REQUIRED: { reason?: 'none_selected' | 'no_match' | 'logged_out' };
   SESSION_EXPIRED: {
-    /** The store's data key is gone: where it was kept (src/store/data-key.ts). */
+    /** The store's data key is gone: where it was kept (src/store/keys/data-key.ts). */
     dataKeyGone?: 'keychain' | 'file' | 'unrecorded';
     keychainAccount?: string;
     path?: string;

@@ -3,8 +3,8 @@ import type { Context } from '../core/context.js';
 import { isXtalkError } from '../errors.js';
 import { createProviderFetch } from '../net/proxy-fetch.js';
 import type { StyledText } from '../output/ui.js';
-import { keyCacheState } from '../store/key-cache.js';
-import { KEYCHAIN_TIMEOUT_MS, type KeychainPort } from '../store/keychain.js';
+import { keyCacheState } from '../store/keys/keychain/kernel-cache/key-cache.js';
+import { KEYCHAIN_TIMEOUT_MS, type KeychainPort } from '../store/keys/keychain/system-keychain.js';
 import { runLimited, warn, type CheckResult, type CheckStatus, type DoctorReport } from './check.js';
 
 import { checkConfig } from './config-check.js';

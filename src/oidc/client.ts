@@ -3,19 +3,21 @@ import { ProviderError, SessionExpiredError, XtalkError } from '../errors.js';
 import { anySignal } from '../shared/abort.js';
 import { DEFAULT_SCOPE } from '../core/oauth-terms.js';
 import { explainClientError, type ClientFacts } from './client-auth.js';
+import { createAuthorizationRequest, exchangeCode } from './code-grant.js';
 import { pollDeviceToken, startDeviceAuthorization } from './device-grant.js';
-import { isRefusedEndpointUrl, refusedEndpointMessage, rejectedAlg } from './error-text.js';
+import { rejectedAlg } from './error-text.js';
 import { checkAuthorizedParty, checkAuthTime, verifyHmacIdToken } from './id-token-checks.js';
-import { describe, mapError, responseOf } from './map-error.js';
+import { mapError, responseOf } from './map-error.js';
 import { setUpProvider, type ProviderFetches } from './provider-setup.js';
 import { afterSending, GRANT_ANSWER_SECONDS, grantFetch, notAnOAuthAnswer, retryDelayMs, salvageGrant, type GrantAnswer, type GrantTap } from './refresh-grant.js';
 import { delay, revokeToken } from './revocation.js';
 import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, ProviderSettings, RefreshOptions, RefreshResult, TokenResult } from '../core/provider-records.js';
 
 // The files of this folder: provider-setup.ts (discovery and the openid-client Configuration),
-// this class (the grants), refresh-grant.ts (the refresh grant's own fetch and its answer),
-// id-token-checks.ts (what xtalk checks beyond openid-client), device-grant.ts, revocation.ts,
-// map-error.ts (openid-client's errors to ours); the records it returns are core/provider-records.ts.
+// this class (the grants), code-grant.ts (the authorization request and the code's exchange),
+// refresh-grant.ts (the refresh grant's own fetch and its answer), id-token-checks.ts (what xtalk
+// checks beyond openid-client), device-grant.ts, revocation.ts, map-error.ts (openid-client's
+// errors to ours); the records it returns are core/provider-records.ts.
 export { AUTH_TIME_TOLERANCE_SECONDS } from './id-token-checks.js';
 
 /** Tokens an access token without `expires_in` is assumed to live for: short, so it is renewed early. */
@@ -96,31 +98,8 @@ export class ProviderClient {
    * Builds the authorization URL with PKCE S256, a fresh nonce and a fresh state (or the one given,
    * when the listener had to know it before the URL existed).
    */
-  async createAuthorizationRequest(opts: AuthorizationRequestOptions): Promise<AuthorizationRequest> {
-    const codeVerifier = oidc.randomPKCECodeVerifier();
-    const state = opts.state ?? oidc.randomState();
-    const nonce = oidc.randomNonce();
-    const codeChallenge = await oidc.calculatePKCECodeChallenge(codeVerifier);
-    let url: URL;
-    try {
-      url = oidc.buildAuthorizationUrl(this.config, {
-        redirect_uri: opts.redirectUri,
-        response_type: 'code',
-        scope: opts.scope,
-        state,
-        nonce,
-        code_challenge: codeChallenge,
-        code_challenge_method: 'S256',
-        ...(opts.loginHint ? { login_hint: opts.loginHint } : {}),
-        ...(opts.prompt ? { prompt: opts.prompt } : {}),
-        ...(opts.maxAge !== undefined ? { max_age: String(opts.maxAge) } : {}),
-      });
-    } catch (e) {
-      if (!isRefusedEndpointUrl(e)) throw mapError(e, 'the authorization request');
-      const message = refusedEndpointMessage('authorization endpoint', this.config.serverMetadata().authorization_endpoint);
-      throw new ProviderError('ENDPOINT_REFUSED', message, { cause: e });
-    }
-    return { url: url.href, state, nonce, codeVerifier, redirectUri: opts.redirectUri, requestedAt: this.now(), maxAge: opts.maxAge };
+  createAuthorizationRequest(opts: AuthorizationRequestOptions): Promise<AuthorizationRequest> {
+    return createAuthorizationRequest(this.config, opts, this.now);
   }
 
   /**
@@ -128,25 +107,7 @@ export class ProviderClient {
    * ID token (signature, nonce …).
    */
   async exchangeCode(callbackUrl: URL, request: AuthorizationRequest): Promise<TokenResult> {
-    const res = await this.run('the token exchange', async () => {
-      try {
-        return await oidc.authorizationCodeGrant(this.config, callbackUrl, {
-          expectedState: request.state,
-          expectedNonce: request.nonce,
-          pkceCodeVerifier: request.codeVerifier,
-          idTokenExpected: true,
-        });
-      } catch (e) {
-        // Here invalid_grant is about the code (expired, used), not a stored session.
-        if (e instanceof oidc.ResponseBodyError && e.error === 'invalid_grant') {
-          throw new ProviderError('AUTHORIZATION_CODE_REJECTED', `The provider refused the authorization code (${describe(e)}).`, {
-            facts: { error: e.error, errorDescription: e.error_description },
-            cause: e,
-          });
-        }
-        throw e;
-      }
-    });
+    const res = await exchangeCode(this.config, callbackUrl, request, (what, fn) => this.run(what, fn));
     const result = this.toResult(res);
     // Not openid-client's maxAge check ("now - max_age"): the request time is the stricter bound.
     if (request.maxAge !== undefined) checkAuthTime(result.idClaims, request);

@@ -1,21 +1,22 @@
 import { StoreError } from '../errors.js';
 import { UndecryptableTokenError } from './crypto.js';
-import { currentUserId, pointCurrentAt } from './current-account.js';
-import type { DataKey } from './data-key.js';
-import { truncateWal, tryImmediateLock } from './db.js';
-import * as meta from './meta-records.js';
-import { releaseReserveIfLow, secureRoom } from './room.js';
-import type { Sql } from './sql.js';
-import * as tokens from './token-tables.js';
+import { currentUserId, pointCurrentAt } from './db/current-account.js';
+import type { DataKey } from './keys/data-key.js';
+import { tryImmediateLock } from './db/write-lock.js';
+import * as meta from './db/meta-records.js';
+import * as writes from './db/session-writes.js';
+import type { Sql } from './db/sql.js';
+import * as tokens from './db/token-tables.js';
 import type { AccountRecord, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken } from '../core/session-records.js';
 import type { CredentialStoreKind, TokenGrant } from '../core/oauth-terms.js';
-import * as users from './users.js';
+import * as users from './db/users.js';
 
 /**
  * Stored accounts and their encrypted tokens, as the use cases see them: each method one
- * transaction or one read over the tables (users.ts, token-tables.ts, current-account.ts,
- * meta-records.ts). Reads that need no secret (accounts, expiry) never resolve the data key; only
- * methods returning a token, and {@link AccountStore.saveLogin}, do.
+ * transaction or one read over the tables (db/: users.ts, token-tables.ts, current-account.ts,
+ * meta-records.ts; the writes that span them in session-writes.ts). Reads that need no secret
+ * (accounts, expiry) never resolve the data key; only methods returning a token, and
+ * {@link AccountStore.saveLogin}, do.
  */
 export class AccountStore {
   readonly #sql: Sql;
@@ -43,27 +44,7 @@ export class AccountStore {
    */
   async saveLogin(identity: SessionIdentity, grant: TokenGrant, now: number): Promise<AccountRecord> {
     const key = await this.#dataKey.forWriting();
-    const sql = this.#sql;
-    const userId = sql.guard(() =>
-      sql.db
-        .transaction(() => {
-          const id = users.upsertUser(sql, identity, new Date(now).toISOString());
-          // Rows of an earlier session that this key cannot open would block its logout for good.
-          const dropped = tokens.deleteUndecryptable(sql, id, key);
-          if (dropped > 0) this.#warn(`Removed ${dropped} stored token(s) of this account that could not be decrypted (their data key was replaced); they can no longer be used or revoked.`);
-          tokens.writeGrant(sql, id, grant, key, now);
-          pointCurrentAt(sql, id);
-          this.#faultPoint('login-in-transaction');
-          return id;
-        })
-        .immediate(),
-    );
-    // The reserve every refresh of this session counts on; a disk too full for it is reported by the first refresh.
-    try {
-      secureRoom(sql.dbPath);
-    } catch {
-      // The refresh refuses to start without room, with the reason.
-    }
+    const userId = writes.writeSignIn(this.#sql, identity, grant, key, now, this.#faultPoint, this.#warn);
     return this.getAccount(userId)!;
   }
 
@@ -83,23 +64,7 @@ export class AccountStore {
    */
   async prepareRefreshWrite(userId: number): Promise<void> {
     const key = await this.#dataKey.forWriting();
-    const sql = this.#sql;
-    secureRoom(sql.dbPath);
-    // The answer's commit rehearsed and rolled back: its statements prepared and its code warm, so
-    // the real one (the moment between the provider's rotation and xtalk's commit) is short.
-    const rehearsal = new Error('rehearsal');
-    const grant = { accessToken: 'a', tokenType: 'Bearer', scope: null, expiresAt: 0, refreshToken: 'r', idToken: null };
-    try {
-      sql.guard(() =>
-        sql.db.transaction(() => {
-          tokens.writeGrant(sql, userId, grant, key, 0);
-          meta.clearRefreshFailure(sql, userId);
-          throw rehearsal;
-        })(),
-      );
-    } catch (e) {
-      if (e !== rehearsal) throw e;
-    }
+    writes.rehearseRefreshWrite(this.#sql, userId, key);
   }
 
   /**
@@ -112,18 +77,7 @@ export class AccountStore {
     const key = await this.#dataKey.forWriting();
     const account = this.getAccount(userId);
     if (!account) throw new StoreError('ACCOUNT_GONE', `account ${userId} disappeared during the refresh`);
-    const sql = this.#sql;
-    sql.guard(() =>
-      sql.db
-        .transaction(() => {
-          if (idClaims) users.updateClaims(sql, account, idClaims, now);
-          tokens.writeGrant(sql, userId, grant, key, now);
-          meta.clearRefreshFailure(sql, userId);
-          this.#faultPoint('refresh-in-transaction');
-        })
-        .immediate(),
-    );
-    releaseReserveIfLow(sql.dbPath);
+    writes.writeRefresh(this.#sql, account, grant, idClaims, key, now, this.#faultPoint);
     return (await this.latestAccessToken(userId))!;
   }
 
@@ -137,18 +91,7 @@ export class AccountStore {
   commitRefreshAnswer(userId: number, grant: TokenGrant, now: number): number {
     const key = this.#dataKey.writingKeyInHand();
     if (!key) throw new StoreError('INTERNAL', 'internal error: the data key for writing is not in hand');
-    const sql = this.#sql;
-    const rowId = sql.guard(() =>
-      sql.db.transaction(() => {
-        const id = tokens.writeGrant(sql, userId, { ...grant, idToken: null }, key, now);
-        meta.clearRefreshFailure(sql, userId);
-        return id;
-      })(),
-    );
-    releaseReserveIfLow(sql.dbPath);
-    if (sql.db.inTransaction) sql.guard(() => sql.db.exec('COMMIT'));
-    this.#faultPoint('refresh-answer-committed');
-    return rowId;
+    return writes.commitRefreshAnswer(this.#sql, userId, grant, key, now, this.#faultPoint);
   }
 
   /**
@@ -159,17 +102,7 @@ export class AccountStore {
     const key = await this.#dataKey.forWriting();
     const account = this.getAccount(userId);
     if (!account) throw new StoreError('ACCOUNT_GONE', `account ${userId} disappeared during the refresh`);
-    const sql = this.#sql;
-    if (idToken || idClaims) {
-      sql.guard(() =>
-        sql.db
-          .transaction(() => {
-            if (idClaims) users.updateClaims(sql, account, idClaims, now);
-            if (idToken) tokens.writeIdToken(sql, userId, idToken, key);
-          })
-          .immediate(),
-      );
-    }
+    writes.writeConfirmedRefresh(this.#sql, account, idToken, idClaims, key, now);
     return (await this.latestAccessToken(userId))!;
   }
 
@@ -185,9 +118,7 @@ export class AccountStore {
    */
   async saveRotatedRefreshToken(userId: number, refreshToken: string, now: number): Promise<void> {
     const key = await this.#dataKey.forWriting();
-    const sql = this.#sql;
-    sql.guard(() => sql.db.transaction(() => tokens.replaceRefreshToken(sql, userId, refreshToken, key, now)).immediate());
-    releaseReserveIfLow(sql.dbPath);
+    writes.writeRotatedRefreshToken(this.#sql, userId, refreshToken, key, now);
   }
 
   /**
@@ -303,18 +234,7 @@ export class AccountStore {
    * the WAL (see {@link truncateWal}).
    */
   deleteSession(userId: number, nextCurrent: number | null, opts: { keepProfile?: boolean } = {}): void {
-    const sql = this.#sql;
-    sql.guard(() =>
-      sql.db
-        .transaction(() => {
-          tokens.deleteTokens(sql, userId);
-          if (currentUserId(sql) === userId) pointCurrentAt(sql, nextCurrent);
-          if (!opts.keepProfile) forgetUser(sql, userId);
-          this.#faultPoint('logout-in-transaction');
-        })
-        .immediate(),
-    );
-    if (!opts.keepProfile) truncateWal(sql.db, sql.dbPath);
+    writes.forgetSession(this.#sql, userId, nextCurrent, Boolean(opts.keepProfile), this.#faultPoint);
   }
 
   /**
@@ -322,21 +242,7 @@ export class AccountStore {
    * that kept them all) in one transaction; returns how many.
    */
   deleteProfilesWithoutSession(): number {
-    const sql = this.#sql;
-    const deleted = sql.guard(() =>
-      sql.db
-        .transaction(() => {
-          const ids = users.usersWithoutTokens(sql);
-          for (const id of ids) {
-            if (currentUserId(sql) === id) pointCurrentAt(sql, null);
-            forgetUser(sql, id);
-          }
-          return ids.length;
-        })
-        .immediate(),
-    );
-    if (deleted > 0) truncateWal(sql.db, sql.dbPath);
-    return deleted;
+    return writes.forgetProfilesWithoutSession(this.#sql);
   }
 
   /** Epoch ms when the newest access token expires; reads no secret, so it never needs the data key. */
@@ -384,10 +290,4 @@ export class AccountStore {
   close(): void {
     this.#sql.close();
   }
-}
-
-/** Inside the caller's transaction: the user row (its tokens by cascade) and what `meta` keeps about it. */
-function forgetUser(sql: Sql, userId: number): void {
-  meta.clearRefreshFailure(sql, userId);
-  users.deleteUser(sql, userId);
 }

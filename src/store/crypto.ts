@@ -28,6 +28,15 @@ export function isDataKey(key: Buffer): boolean {
   return key.length === KEY_BYTES;
 }
 
+/** A data key kept as text (base64: the keychain entry, the key file); `where` names it in the error. */
+export function decodeDataKey(text: string, where: string): Buffer {
+  const key = Buffer.from(text.trim(), 'base64');
+  if (!isDataKey(key)) {
+    throw new StoreError('DATA_KEY_INVALID', `${where} does not hold a valid xtalk data key`);
+  }
+  return key;
+}
+
 /**
  * Encrypts a token column with AES-256-GCM. `aad` names the ciphertext's place (for example
  * `refresh_token:<user_id>`), so a ciphertext copied to another row or user fails to decrypt.

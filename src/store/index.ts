@@ -1,19 +1,20 @@
 import { AccountStore } from './accounts.js';
-import { DataKey, type EarlyKeyRead } from './data-key.js';
-import { openDatabase, openForReading } from './db.js';
-import type { ConnectionLease } from './shared-connections.js';
-import { systemKeyCache, type KeyCachePort } from './key-cache.js';
-import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from './keychain.js';
-import { Sql } from './sql.js';
+import { DataKey } from './keys/data-key.js';
+import type { EarlyKeyRead } from './keys/keychain-read.js';
+import { openDatabase, openForReading } from './db/db.js';
+import type { ConnectionLease } from './db/shared-connections.js';
+import { systemKeyCache, type KeyCachePort } from './keys/keychain/kernel-cache/key-cache.js';
+import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from './keys/keychain/system-keychain.js';
+import { Sql } from './db/sql.js';
 import type { CredentialStoreMode } from '../core/oauth-terms.js';
 
 export { AccountStore } from './accounts.js';
-export { leaseConnection, MAX_SHARED_CONNECTIONS, type ConnectionLease } from './shared-connections.js';
+export { leaseConnection, MAX_SHARED_CONNECTIONS, type ConnectionLease } from './db/shared-connections.js';
 export { UndecryptableTokenError } from './crypto.js';
-export { BUSY_TIMEOUT_MS, SCHEMA_VERSION } from './db.js';
-export { createSystemKeychain, KEYCHAIN_TIMEOUT_MS, KeychainUnavailableError, type KeychainHost, type KeychainPort } from './keychain.js';
-export { keychainAccount, type EarlyKeyRead } from './data-key.js';
-export { systemKeyCache, type KeyCachePort } from './key-cache.js';
+export { BUSY_TIMEOUT_MS, SCHEMA_VERSION } from './db/db.js';
+export { createSystemKeychain, KEYCHAIN_TIMEOUT_MS, KeychainUnavailableError, type KeychainHost, type KeychainPort } from './keys/keychain/system-keychain.js';
+export { keychainAccount, type EarlyKeyRead } from './keys/keychain-read.js';
+export { systemKeyCache, type KeyCachePort } from './keys/keychain/kernel-cache/key-cache.js';
 
 /** Where the store lives and how its data key is kept. */
 export interface OpenStoreOptions {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
 import { canStartSecretService, keychainCall, startPrivateSecretService } from '../integration/private-secret-service.js';
-import { keychainAccount } from '../../src/store/data-key.js';
+import { keychainAccount } from '../../src/store/keys/keychain-read.js';
 import { inParallel, inspectStore, killAtFaultPoint, loginCli, runXtalk, type CliEnv } from './xtalk-process.js';
 import { clientEnv } from './cli.js';
 

@@ -6,7 +6,7 @@ import type { Context } from '../../src/core/context.js';
 import { ProviderClient } from '../../src/oidc/client.js';
 import { openStore } from '../../src/store/index.js';
 import { isProcessAlive, launchProcess, sleep } from '../../src/system-context.js';
-import type { KeychainPort } from '../../src/store/keychain.js';
+import type { KeychainPort } from '../../src/store/keys/keychain/system-keychain.js';
 import type { PassThrough } from 'node:stream';
 import { CaptureStream, createStdin } from './streams.js';
 

@@ -1,4 +1,4 @@
-import type { KeychainPort } from '../../src/store/keychain.js';
+import type { KeychainPort } from '../../src/store/keys/keychain/system-keychain.js';
 
 export type FakeKeychainState = 'available' | 'unavailable' | 'hang';
 

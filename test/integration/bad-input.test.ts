@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
 import { ExitCode } from '../../src/errors.js';
-import { openDatabase, SCHEMA_VERSION } from '../../src/store/db.js';
+import { openDatabase, SCHEMA_VERSION } from '../../src/store/db/db.js';
 import { createTestContext, type TestContextOptions } from '../fakes/context.js';
 import { startBadProvider, type BadDiscovery, type BadProvider } from '../helpers/bad-provider.js';
 import { snapshotDir, snapshotSession } from '../helpers/home-snapshot.js';

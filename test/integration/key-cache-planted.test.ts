@@ -7,7 +7,7 @@
  * Everything runs in a child that `keyctl session -` gives a fresh session keyring of its own, so
  * the second user really shares it (a process without one falls back to its uid's user-session
  * keyring, which a setuid child does not share). The child is xtalk's side, loading dist/keyctl.node
- * (`npm run build`) as src/store/key-cache.ts does; the second user acts through Debian's `keyctl`.
+ * (`npm run build`) as src/store/keys/keychain/kernel-cache/key-cache.ts does; the second user acts through Debian's `keyctl`.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

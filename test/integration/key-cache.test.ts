@@ -1,5 +1,5 @@
 /**
- * The kernel key cache (src/store/key-cache.ts, src/store/native/keyctl.c) on this machine's real
+ * The kernel key cache (src/store/keys/keychain/kernel-cache/: key-cache.ts, keyctl.c) on this machine's real
  * session keyring: what the addon stores and how (owner-only, expiring), and how the store
  * uses it — a copy serves reads only while it matches the store's key check value, a logout or a
  * new key removes it, stores from before the check value get one with their next write.
@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemKeyCache, type KeyCachePort } from '../../src/store/key-cache.js';
+import { systemKeyCache, type KeyCachePort } from '../../src/store/keys/keychain/kernel-cache/key-cache.js';
 import { openStore, type AccountStore } from '../../src/store/index.js';
 import type { SessionIdentity } from '../../src/core/session-records.js';
 import type { TokenGrant } from '../../src/core/oauth-terms.js';

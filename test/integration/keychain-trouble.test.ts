@@ -10,7 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { keychainAccount } from '../../src/store/data-key.js';
+import { keychainAccount } from '../../src/store/keys/keychain-read.js';
 import { KeychainError, SessionExpiredError } from '../../src/errors.js';
 import { openStore } from '../../src/store/index.js';
 import type { SessionIdentity } from '../../src/core/session-records.js';

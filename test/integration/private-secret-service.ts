@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkSecretService } from '../../src/store/dbus-probe.js';
+import { checkSecretService } from '../../src/store/keys/keychain/secret-service/secret-service-read.js';
 import { ROOT } from '../e2e/cli.js';
 
 export interface PrivateSecretService {

@@ -9,7 +9,7 @@ import { CancelledError, NetworkError, ProviderError, StoreError, XtalkError } f
 import { ProviderClient } from '../../src/oidc/client.js';
 import { createUi } from '../../src/output/ui.js';
 import { openStore, type AccountStore } from '../../src/store/index.js';
-import { reservePath } from '../../src/store/room.js';
+import { reservePath } from '../../src/store/db/room.js';
 import { createTestContext, type TestContext } from '../fakes/context.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { fillDisk, mountTinyDisk } from '../helpers/tiny-disk.js';

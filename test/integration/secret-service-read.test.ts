@@ -1,16 +1,16 @@
 /**
- * The one-conversation read of the data key (src/store/dbus-probe.ts) against a real gnome-keyring
- * on a private bus: it decrypts what @napi-rs/keyring wrote, and leaves everything it does not
+ * The one-conversation read of the data key (src/store/keys/keychain/secret-service/secret-service-read.ts)
+ * against a real gnome-keyring on a private bus: it decrypts what @napi-rs/keyring wrote, and leaves everything it does not
  * recognise (no entry, no service, a silent service) to the caller with the probe's reasons.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { askSecretService } from '../../src/store/dbus-probe.js';
+import { askSecretService } from '../../src/store/keys/keychain/secret-service/secret-service-read.js';
 import { createEarlyKeyReads } from '../../src/quick/early-key-read.js';
 import { openStore } from '../../src/store/index.js';
-import { createSystemKeychain, KEYCHAIN_SERVICE } from '../../src/store/keychain.js';
+import { createSystemKeychain, KEYCHAIN_SERVICE } from '../../src/store/keys/keychain/system-keychain.js';
 import { canStartSecretService, startPrivateSecretService, type PrivateSecretService } from './private-secret-service.js';
 
 const lookup = (account: string) => ({ service: KEYCHAIN_SERVICE, username: account });

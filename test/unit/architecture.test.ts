@@ -155,7 +155,7 @@ describe('the structure check itself', () => {
       edge('core/x.ts', 'hints.ts'),
       edge('core/context.ts', 'config/paths.ts', true),
       edge('core/context.ts', 'store/index.ts', true),
-      edge('store/keychain.ts', 'core/ports.ts', true),
+      edge('store/keys/keychain/system-keychain.ts', 'core/ports.ts', true),
     ];
     expect(coreLeaks(edges)).toEqual(['core/context.ts -> config/paths.ts', 'core/context.ts -> store/index.ts']);
   });
@@ -169,6 +169,7 @@ describe('the structure check itself', () => {
       edge('auth/sign-in/sign-in.ts', 'core/context.ts', true),
       edge('store/accounts.ts', 'core/ports.ts', true),
       edge('store/accounts.ts', 'core/session-records.ts', true),
+      edge('store/keys/data-key.ts', 'store/db/meta-records.ts'),
       edge('oidc/client.ts', 'core/provider-records.ts', true),
       edge('output/ui.ts', 'core/ports.ts', true),
       edge('config/paths.ts', 'core/context.ts', true),

@@ -18,7 +18,7 @@ import {
   type KnownErrorCode,
 } from '../../src/errors.js';
 import { HINTS } from '../../src/hints.js';
-import { KeychainUnavailableError } from '../../src/store/keychain.js';
+import { KeychainUnavailableError } from '../../src/store/keys/keychain/system-keychain.js';
 
 describe('stable error codes', () => {
   it.each([
@@ -69,7 +69,7 @@ describe('stable error codes', () => {
   });
 
   it('a code the table does not list exits as the class does', () => {
-    // Only a record of another xtalk version can bring one (src/auth/refresh/single-flight.ts revives recorded failures).
+    // Only a record of another xtalk version can bring one (src/auth/refresh/shared-failure.ts revives recorded failures).
     const unlisted = (code: string) => code as KnownErrorCode;
     expect(new StoreError(unlisted('STORE_LOCKED'), 'x')).toMatchObject({ code: 'STORE_LOCKED', exitCode: 1 });
     expect(new SessionExpiredError(unlisted('REFRESH_REJECTED'), 'x')).toMatchObject({ code: 'REFRESH_REJECTED', exitCode: 4 });
@@ -114,7 +114,7 @@ describe('errors that escaped the store are reported as the store would word the
   });
 
   it('the same words as a guarded StoreError, for every kind of SQLite failure', async () => {
-    const { classifyEscapedError } = await import('../../src/store/store-errors.js');
+    const { classifyEscapedError } = await import('../../src/store/db/store-errors.js');
     const cases: [string, string, RegExp][] = [
       ['SQLITE_LOCKED', 'database table is locked', /locked by another xtalk process/],
       ['SQLITE_CORRUPT', 'database disk image is malformed', /is not an xtalk database or is corrupt/],
@@ -142,7 +142,7 @@ describe('errors that escaped the store are reported as the store would word the
     const ctx = createTestContext();
     expect(reportError(emfile, ctx, false)).toBe(ExitCode.Error);
     expect(ctx.stderr.text).toMatch(/^✗ Too many open files: this process has reached its limit \(EMFILE\)\.\n  hint: .*ulimit -n/);
-    const { classifyEscapedError } = await import('../../src/store/store-errors.js');
+    const { classifyEscapedError } = await import('../../src/store/db/store-errors.js');
     const wrapped = classifyEscapedError(
       new StoreError('STORE_ERROR', 'cannot read the key file /k', { facts: { reason: 'key_file_unreadable' }, cause: Object.assign(new Error('ENFILE'), { code: 'ENFILE' }) }),
     );
@@ -151,7 +151,7 @@ describe('errors that escaped the store are reported as the store would word the
   });
 
   it('the guard of the store turns EMFILE into TOO_MANY_OPEN_FILES, and an unopenable file under descriptor shortage too', async () => {
-    const { guardSqlite } = await import('../../src/store/db.js');
+    const { guardSqlite } = await import('../../src/store/db/db.js');
     const emfile = Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
     const caught = (() => {
       try {
@@ -165,7 +165,7 @@ describe('errors that escaped the store are reported as the store would word the
     expect(caught).toBeInstanceOf(XtalkError);
     expect((caught as XtalkError).code).toBe('TOO_MANY_OPEN_FILES');
     // With descriptors to spare, SQLITE_CANTOPEN stays a store error about the file.
-    const { classifyEscapedError } = await import('../../src/store/store-errors.js');
+    const { classifyEscapedError } = await import('../../src/store/db/store-errors.js');
     expect((classifyEscapedError(rawSqliteError('unable to open database file', 'SQLITE_CANTOPEN')) as XtalkError).code).toBe('STORE_ERROR');
   });
 });

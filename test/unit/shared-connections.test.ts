@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { leaseConnection, MAX_SHARED_CONNECTIONS, type ConnectionLease } from '../../src/store/shared-connections.js';
+import { leaseConnection, MAX_SHARED_CONNECTIONS, type ConnectionLease } from '../../src/store/db/shared-connections.js';
 
 const dbPath = () => join(mkdtempSync(join(tmpdir(), 'xtalk-pool-')), 'xtalk.db');
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
-import { APPLICATION_ID, BUSY_TIMEOUT_MS, guardSqlite, openDatabase, openForReading, SCHEMA_VERSION, withImmediateLock, type Db } from '../../src/store/db.js';
+import { APPLICATION_ID, BUSY_TIMEOUT_MS, guardSqlite, openDatabase, openForReading, SCHEMA_VERSION, type Db } from '../../src/store/db/db.js';
+import { withImmediateLock } from '../../src/store/db/write-lock.js';
 import { openStore } from '../../src/store/index.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
 

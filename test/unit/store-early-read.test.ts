@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateDataKey } from '../../src/store/crypto.js';
-import { DataKey, keychainAccount } from '../../src/store/data-key.js';
-import { openDatabase } from '../../src/store/db.js';
-import { guardKeychain } from '../../src/store/keychain.js';
-import { Sql } from '../../src/store/sql.js';
+import { DataKey } from '../../src/store/keys/data-key.js';
+import { keychainAccount } from '../../src/store/keys/keychain-read.js';
+import { openDatabase } from '../../src/store/db/db.js';
+import { guardKeychain } from '../../src/store/keys/keychain/system-keychain.js';
+import { Sql } from '../../src/store/db/sql.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
 
 const cleanups: Array<() => void> = [];

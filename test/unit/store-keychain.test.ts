@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KeychainError } from '../../src/errors.js';
-import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, KeychainUnavailableError } from '../../src/store/keychain.js';
+import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, KeychainUnavailableError } from '../../src/store/keys/keychain/system-keychain.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
 
 afterEach(() => {

@@ -4,23 +4,19 @@ import {
   CancelledError,
   KeychainError,
   NetworkError,
-  ProviderError,
   SessionExpiredError,
   StoreError,
   XtalkError,
-  ERROR_CLASSES,
-  ExitCode,
-  type FactsOf,
-  type KnownErrorCode,
 } from '../../errors.js';
-import { quote } from '../../oidc/error-text.js';
 import { GRANT_ANSWER_SECONDS } from '../../oidc/refresh-grant.js';
 import type { Ui } from '../../output/ui.js';
 import type { Run } from '../run.js';
-import type { AccountRecord, RefreshFailure, StoredAccessToken } from '../../core/session-records.js';
+import type { AccountRecord, StoredAccessToken } from '../../core/session-records.js';
 import type { OpenIdProvider, SessionRefresh, SessionTokens } from '../../core/ports.js';
 import type { RefreshResult } from '../../core/provider-records.js';
 import { anySignal } from '../../shared/abort.js';
+import { checkFailure, sameSessionProblem } from './answer-checks.js';
+import { failureRecord, reviveFailure } from './shared-failure.js';
 
 /** The default refresh margin; capped at half the token's lifetime so short-lived tokens don't refresh on every call. */
 export const DEFAULT_MIN_TTL_SECONDS = 60;
@@ -276,44 +272,4 @@ async function grantAndStore(deps: FreshTokenDeps, account: AccountRecord, provi
   const failure = checkFailure(problem.error, Boolean(grant.refreshToken));
   store.recordRefreshFailure(account.id, failureRecord(failure, ctx.now()));
   return { failure };
-}
-
-/**
- * The error a failed check after the grant is reported with. When the provider rotated the refresh
- * token, the new one was kept (above), and the hint must say so rather than "nothing was stored".
- */
-function checkFailure(error: Error, refreshTokenKept: boolean): XtalkError {
-  if (error instanceof XtalkError && error.code !== 'ID_TOKEN_INVALID') return error;
-  if (!refreshTokenKept) return error instanceof XtalkError ? error : new ProviderError('ID_TOKEN_INVALID', error.message, { cause: error });
-  // The facts of the check (and the provider's answer, kept in the facts) go along.
-  const facts = (error instanceof XtalkError ? error.facts : {}) as FactsOf<'ID_TOKEN_INVALID'>;
-  return new ProviderError('ID_TOKEN_INVALID', error.message, { facts: { ...facts, refreshTokenKept: true }, cause: error });
-}
-
-/** What the waiting processes read of a failed refresh: the words of the hint are their edge's. */
-function failureRecord(e: XtalkError, at: number): RefreshFailure {
-  return { at, name: e.name, message: e.message, code: e.code, facts: e.facts, exitCode: e.exitCode };
-}
-
-/** The codes a recorded failure of an older xtalk (no code) had, by the class it named. */
-const CODE_OF_CLASS: Readonly<Record<string, KnownErrorCode>> = { SessionExpiredError: 'SESSION_EXPIRED', NetworkError: 'NETWORK_ERROR', ProviderError: 'PROVIDER_ERROR' };
-
-/** The error another process recorded, as the same class and code, so it is reported the same way. */
-function reviveFailure(f: RefreshFailure): XtalkError {
-  const code = (f.code ?? CODE_OF_CLASS[f.name] ?? (f.exitCode === ExitCode.AuthRequired ? 'LOGIN_REQUIRED' : 'ERROR')) as KnownErrorCode;
-  const Class: typeof XtalkError<KnownErrorCode> = Object.hasOwn(ERROR_CLASSES, f.name) ? ERROR_CLASSES[f.name as keyof typeof ERROR_CLASSES] : XtalkError;
-  return new Class(code, f.message, { facts: f.facts as FactsOf<KnownErrorCode> });
-}
-
-/** OIDC Core 12.2: an ID token in a refresh response must be about the same session. */
-function sameSessionProblem(idClaims: Record<string, unknown> | undefined, account: AccountRecord, issuer: string): RefreshResult['unverified'] {
-  if (!idClaims) return undefined;
-  const problem = (message: string) => ({ error: new ProviderError('ID_TOKEN_INVALID', message), keysUnavailable: false });
-  if (idClaims.iss !== account.issuer || issuer !== account.issuer) {
-    return problem(`The refreshed ID token was issued by ${quote(idClaims.iss)}, not ${quote(account.issuer)}.`);
-  }
-  if (idClaims.sub !== account.sub) return problem(`The refreshed ID token is for subject ${quote(idClaims.sub)}, not ${quote(account.sub)}.`);
-  const aud = Array.isArray(idClaims.aud) ? idClaims.aud : [idClaims.aud];
-  if (account.clientId && !aud.includes(account.clientId)) return problem(`The refreshed ID token is not meant for client ${quote(account.clientId)}.`);
-  return undefined;
 }

@@ -1,7 +1,7 @@
-import type { Keychain } from '../core/ports.js';
-import { KeychainError } from '../errors.js';
+import type { Keychain } from '../../../core/ports.js';
+import { KeychainError } from '../../../errors.js';
 // Static, not lazy: the read must be able to start before the caller's next synchronous work.
-import { askSecretService, checkSecretService } from './dbus-probe.js';
+import { askSecretService, checkSecretService } from './secret-service/secret-service-read.js';
 
 /** Service name of every xtalk entry in the OS keychain. */
 export const KEYCHAIN_SERVICE = 'xtalk';

@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, openSync, rmSync, statfsSync, statSync, writeSync, constants as fsc } from 'node:fs';
 import { dirname } from 'node:path';
-import { StoreError } from '../errors.js';
+import { StoreError } from '../../errors.js';
 
 /**
  * Room for the rows of a refresh answer, secured before the grant is sent: a rotated refresh token

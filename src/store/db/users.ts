@@ -1,5 +1,5 @@
 import type { Sql } from './sql.js';
-import type { AccountRecord, SessionIdentity } from '../core/session-records.js';
+import type { AccountRecord, SessionIdentity } from '../../core/session-records.js';
 
 /** The `user` table: who signed in at which issuer, decoded into AccountRecords. */
 

@@ -1,6 +1,6 @@
 import { accessSync, closeSync, openSync, statfsSync, constants as fsc } from 'node:fs';
 import { dirname } from 'node:path';
-import { StoreError, tooManyOpenFiles, XtalkError } from '../errors.js';
+import { StoreError, tooManyOpenFiles, XtalkError } from '../../errors.js';
 
 /**
  * better-sqlite3's SqliteError, told by its shape: the addon throws instances of the class of the

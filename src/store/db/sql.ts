@@ -1,4 +1,4 @@
-import { StoreError } from '../errors.js';
+import { StoreError } from '../../errors.js';
 import { guardSqlite, type Db, type Statement } from './db.js';
 
 /**

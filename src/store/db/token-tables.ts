@@ -1,7 +1,7 @@
-import { decrypt, encrypt, UndecryptableTokenError } from './crypto.js';
+import { decrypt, encrypt, UndecryptableTokenError } from '../crypto.js';
 import type { Sql } from './sql.js';
-import type { StoredAccessToken, StoredRefreshToken } from '../core/session-records.js';
-import type { TokenGrant } from '../core/oauth-terms.js';
+import type { StoredAccessToken, StoredRefreshToken } from '../../core/session-records.js';
+import type { TokenGrant } from '../../core/oauth-terms.js';
 
 /**
  * The token tables (`access_token`, `refresh_token`, `user.id_token`): every token column is

@@ -1,5 +1,5 @@
 /*
- * Just enough of the D-Bus wire format for the Secret Service conversation in dbus-probe.ts:
+ * Just enough of the D-Bus wire format for the Secret Service conversation in secret-service-read.ts:
  * little-endian method calls with a body of strings, object paths, byte arrays, a{ss} and a
  * variant of ay; and the header fields and those same body types in replies (either endianness).
  */

@@ -1,6 +1,6 @@
 import type { Sql } from './sql.js';
-import type { CredentialStoreKind } from '../core/oauth-terms.js';
-import type { RefreshFailure } from '../core/session-records.js';
+import type { CredentialStoreKind } from '../../core/oauth-terms.js';
+import type { RefreshFailure } from '../../core/session-records.js';
 
 /** What the store keeps in `meta` besides the current-account pointer: refresh failures, learned scopes, the key's place. */
 

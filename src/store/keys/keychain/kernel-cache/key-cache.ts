@@ -28,7 +28,7 @@ export interface KeyCachePort {
   forget(account: string): void;
 }
 
-/** The addon built from src/store/native/keyctl.c (dist/keyctl.node). */
+/** The addon built from keyctl.c beside this file (dist/keyctl.node). */
 interface Keyctl {
   read(description: string): Buffer | null;
   store(description: string, payload: Buffer, seconds: number): boolean;
@@ -79,12 +79,15 @@ function loadAddon(): Keyctl | null {
   return addon;
 }
 
-/** dist/keyctl.node, seen from this module wherever it is: dist/*.{js,cjs}, dist/chunks/*.js, or src/store/*.ts (tests). */
+/**
+ * dist/keyctl.node, seen from this module wherever it is: dist/*.{js,cjs}, dist/chunks/*.js, or
+ * src/store/keys/keychain/kernel-cache/*.ts (tests).
+ */
 function addonPath(): string {
   const self = import.meta.url;
   // In dist/quick.cjs this is the bundle's path (see scripts/build.mjs); elsewhere a file: URL.
   const file = self.startsWith('file:') ? (process.getBuiltinModule('node:url') as typeof NodeUrl).fileURLToPath(self) : self;
   const here = dirname(file);
-  const dist = basename(here) === 'dist' ? here : basename(here) === 'chunks' ? dirname(here) : join(here, '..', '..', 'dist');
+  const dist = basename(here) === 'dist' ? here : basename(here) === 'chunks' ? dirname(here) : join(here, '..', '..', '..', '..', '..', 'dist');
   return join(dist, 'keyctl.node');
 }
