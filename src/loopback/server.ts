@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { LoopbackPeerRefusal } from '../core/loopback-peer.js';
 import { CancelledError, UsageError, XtalkError, type FactsOf } from '../errors.js';
-import { LOOPBACK_PEER_PAGE } from '../hints.js';
+import { LOOPBACK_PEER_PAGE } from '../hint-words.js';
 import { judgeConnection, type ReadTable } from './peer-owner.js';
 import { answerBrokenRequest, answerOnSocket, sendPage, type CallbackResult } from './result-page.js';
 import { StartLink } from './start-link.js';

@@ -1,4 +1,4 @@
-import { HINTS } from '../hints.js';
+import { HINTS } from '../hint-words.js';
 /** Proxy settings as read from an environment; each value is the variable's name and its content. */
 export interface ProxyEnv {
   http: ProxyVariable | undefined;

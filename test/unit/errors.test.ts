@@ -17,7 +17,7 @@ import {
   setEdgeHint,
   type KnownErrorCode,
 } from '../../src/errors.js';
-import { HINTS } from '../../src/hints.js';
+import { HINTS } from '../../src/hint-words.js';
 import { KeychainUnavailableError } from '../../src/store/keys/keychain/system-keychain.js';
 
 describe('stable error codes', () => {

@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ErrorCodes, ProviderError, SessionExpiredError, setEdgeHint, StoreError, UsageError, XtalkError, type KnownErrorCode } from '../../src/errors.js';
-import { hintFor, HINTS } from '../../src/hints.js';
+import { hintFor } from '../../src/hints.js';
+import { HINTS } from '../../src/hint-words.js';
 
 describe('hints: one place for the words, chosen by code and facts', () => {
   it('gives every code in ErrorCodes its table hint, and the error the same one', () => {
