@@ -61,7 +61,7 @@ await build({
 if (/\bimport\(/.test(readFileSync(new URL('../dist/quick.cjs', import.meta.url), 'utf8'))) throw new Error('dist/quick.cjs must not use import() (see above)');
 
 // The banner is needed only where bundled CommonJS code calls `require`; elsewhere it would be one
-// createRequire() per chunk on every start (issue 13: the fast path loads ~10 chunks).
+// createRequire() per chunk on every start (issue 13: the quick path loaded ~10 chunks).
 const BANNER = 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);\n';
 for (const file of readdirSync(new URL('../dist', import.meta.url), { recursive: true })) {
   if (!String(file).endsWith('.js')) continue;

@@ -1,4 +1,4 @@
-import { getFreshToken } from '../auth/refresh/single-flight.js';
+import { getFreshToken } from '../auth/refresh/fresh-token.js';
 import type { AccountRecord } from '../core/session-records.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { parseOrigin, requireBearerDestination, type BearerPolicy } from '../core/bearer-destination.js';

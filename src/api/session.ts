@@ -1,5 +1,5 @@
 import { toAccountJson, toTokenJson, type AccountJson, type TokenJson } from '../auth/account-view.js';
-import { getFreshToken } from '../auth/refresh/single-flight.js';
+import { getFreshToken } from '../auth/refresh/fresh-token.js';
 import { UsageError } from '../errors.js';
 import { programCall } from './hints.js';
 import { withSession, withStore } from './open-session.js';

@@ -2,7 +2,7 @@ import { requireBearerDestination } from '../core/bearer-destination.js';
 import { SessionExpiredError } from '../errors.js';
 import { isInvalidToken, sendApiRequest, type ApiHttpRequest } from '../net/api-http.js';
 import type { Ui } from '../output/ui.js';
-import { getFreshToken, type FreshTokenDeps } from './refresh/single-flight.js';
+import { getFreshToken, type FreshTokenDeps } from './refresh/fresh-token.js';
 import type { AccountRecord } from '../core/session-records.js';
 
 /** A refresh's part of the run, with `warn` for redirects not followed. */

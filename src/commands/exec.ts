@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import type { Command } from 'commander';
-import { getFreshToken } from '../auth/refresh/single-flight.js';
+import { getFreshToken } from '../auth/refresh/fresh-token.js';
 import { selectAccount } from '../auth/select-account.js';
 import { withoutXtalkSecrets } from '../browser/child-env.js';
 import { addCommonOptions, openCommandRun, parseMinTtl, type CommonOptions } from './command-env.js';

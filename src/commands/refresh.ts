@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { displayName, toTokenJson } from '../auth/account-view.js';
-import { getFreshToken } from '../auth/refresh/single-flight.js';
+import { getFreshToken } from '../auth/refresh/fresh-token.js';
 import { selectAccount } from '../auth/select-account.js';
 import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
 import type { Context } from '../core/context.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { toTokenJson } from '../auth/account-view.js';
-import { getFreshToken } from '../auth/refresh/single-flight.js';
+import { getFreshToken } from '../auth/refresh/fresh-token.js';
 import { selectAccount } from '../auth/select-account.js';
 import { openCommandRun, parseMinTtl } from './command-env.js';
 import { addOptions, COMMON_OPTIONS, type OptionsOf, type OptionTable } from './options.js';

@@ -417,7 +417,7 @@ describe.skipIf(!existsSync(join(XTALK_BIN, '../../dist/main.js')))('the built C
     expect(r.stdout).toBe('');
   };
 
-  it('xtalk token (fast path) with a corrupt store', async () => {
+  it('xtalk token (quick path) with a corrupt store', async () => {
     const home = copyOfSignedIn();
     writeFileSync(join(home, 'xtalk.db'), readFileSync(join(home, 'xtalk.db')).subarray(0, 1500));
     const before = snapshotDir(home);

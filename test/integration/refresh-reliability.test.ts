@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { getFreshToken, type FreshTokenDeps, type RefreshLimits } from '../../src/auth/refresh/single-flight.js';
+import { getFreshToken, type FreshTokenDeps, type RefreshLimits } from '../../src/auth/refresh/fresh-token.js';
 import { openRun } from '../../src/auth/run.js';
 import { run } from '../../src/cli/run.js';
 import { resolveConfig } from '../../src/config/resolve.js';

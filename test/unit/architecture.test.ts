@@ -165,8 +165,8 @@ describe('the structure check itself', () => {
   it('accepts imports down the floors (the ports and records from core/), inside a folder, and from the roots', () => {
     const fine = [
       edge('cli/run.ts', 'commands/token.ts'),
-      edge('commands/token.ts', 'auth/refresh/single-flight.ts'),
-      edge('auth/refresh/single-flight.ts', 'auth/provider-for.ts'),
+      edge('commands/token.ts', 'auth/refresh/fresh-token.ts'),
+      edge('auth/refresh/fresh-token.ts', 'auth/provider-for.ts'),
       edge('auth/sign-in/redirect.ts', 'loopback/server.ts'),
       edge('auth/sign-in/sign-in.ts', 'core/context.ts', true),
       edge('store/accounts.ts', 'core/ports.ts', true),

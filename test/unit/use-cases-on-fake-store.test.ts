@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { logoutAccount } from '../../src/auth/logout/logout.js';
-import { getFreshToken, type FreshTokenDeps } from '../../src/auth/refresh/single-flight.js';
+import { getFreshToken, type FreshTokenDeps } from '../../src/auth/refresh/fresh-token.js';
 import { selectAccount } from '../../src/auth/select-account.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { TokenGrant } from '../../src/core/oauth-terms.js';

@@ -20,7 +20,7 @@ export function sameSessionProblem(idClaims: Record<string, unknown> | undefined
 
 /**
  * The error a failed check after the grant is reported with. When the provider rotated the refresh
- * token, the new one was kept (grantAndStore in single-flight.ts), and the hint must say so rather than "nothing was stored".
+ * token, the new one was kept (grantAndStore in fresh-token.ts), and the hint must say so rather than "nothing was stored".
  */
 export function checkFailure(error: Error, refreshTokenKept: boolean): XtalkError {
   if (error instanceof XtalkError && error.code !== 'ID_TOKEN_INVALID') return error;

@@ -1,7 +1,7 @@
 import { isSafeBrowserUrl } from '../../browser/url-guard.js';
 import { ProviderError, XtalkError } from '../../errors.js';
 import type { BrowserLauncher } from './method-choice.js';
-import { saveSignIn, type ClientConfig, type LoginDeps } from './save-session.js';
+import { saveSignIn, type ClientConfig, type SaveSessionDeps } from './save-session.js';
 import type { AccountRecord } from '../../core/session-records.js';
 import type { DeviceAuthorization, DevicePoll, TokenResult } from '../../core/provider-records.js';
 
@@ -9,7 +9,7 @@ import type { DeviceAuthorization, DevicePoll, TokenResult } from '../../core/pr
 export const DEFAULT_POLL_INTERVAL_MS = 5000;
 export const SLOW_DOWN_STEP_MS = 5000;
 
-export interface DeviceLoginOptions {
+export interface DeviceSignInOptions {
   /** Open the verification page (with the code in it) this way; undefined only prints it. */
   launcher: BrowserLauncher | undefined;
 }
@@ -56,7 +56,7 @@ export async function pollForDeviceTokens(deps: PollDeps, authorization: Pick<De
  * opens the complete URI when a browser can be shown), polls until approved, then stores the
  * session exactly as the redirect sign-in does.
  */
-export async function loginWithDevice(deps: LoginDeps, config: ClientConfig, opts: DeviceLoginOptions): Promise<AccountRecord> {
+export async function signInWithDevice(deps: SaveSessionDeps, config: ClientConfig, opts: DeviceSignInOptions): Promise<AccountRecord> {
   const { ctx, ui, provider } = deps;
   const authorization = await provider.startDeviceAuthorization(config.scope ?? provider.defaultScope());
   const complete = authorization.verificationUriComplete;

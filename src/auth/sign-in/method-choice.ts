@@ -7,12 +7,12 @@ import { browserSetting } from '../../shared/browser-setting.js';
  * `no-browser` only prints the URL (the listener still waits, e.g. through `ssh -L`); `manual` also
  * reads the redirected address pasted on stdin; `device` is the RFC 8628 device authorization grant.
  */
-export type LoginMethod = 'browser' | 'no-browser' | 'manual' | 'device';
+export type SignInMethod = 'browser' | 'no-browser' | 'manual' | 'device';
 
 /** How a browser can be shown: the BROWSER command, a WSL opener, or the system opener. */
 export type BrowserLauncher = { kind: 'command' } | { kind: 'system' } | { kind: 'wsl'; via: BrowserVia };
 
-export interface LoginMethodInput {
+export interface SignInMethodInput {
   /** `browser` is commander's negated `--no-browser`: false when given. */
   flags: { browser?: boolean | undefined; manual?: boolean | undefined; device?: boolean | undefined };
   env: Readonly<Record<string, string | undefined>>;
@@ -27,8 +27,8 @@ export interface LoginMethodInput {
   stdinIsTTY: boolean;
 }
 
-export interface LoginMethodChoice {
-  method: LoginMethod;
+export interface SignInMethodChoice {
+  method: SignInMethod;
   /** Set when a browser is to be launched: the sign-in page, or the device verification page. */
   launcher: BrowserLauncher | undefined;
   /** Also read a pasted redirect address from stdin while the listener waits. */
@@ -38,7 +38,7 @@ export interface LoginMethodChoice {
 }
 
 /** Whether a browser can be shown on this machine, and how; `reason` says why not. */
-export function findBrowserLauncher(input: Pick<LoginMethodInput, 'env' | 'platform' | 'procVersion' | 'wslview' | 'powershell'>): { launcher?: BrowserLauncher; reason: string } {
+export function findBrowserLauncher(input: Pick<SignInMethodInput, 'env' | 'platform' | 'procVersion' | 'wslview' | 'powershell'>): { launcher?: BrowserLauncher; reason: string } {
   const { env, platform } = input;
   // The user named a browser command: trust it, even over SSH (it may be a text browser).
   if (browserSetting(env)) return { launcher: { kind: 'command' }, reason: 'BROWSER is set' };
@@ -57,7 +57,7 @@ export function findBrowserLauncher(input: Pick<LoginMethodInput, 'env' | 'platf
  * do: a browser when one can be shown; else the device flow when the provider offers it; else the
  * URL on stderr with the listener waiting, plus a paste prompt for a person at a terminal.
  */
-export function chooseLoginMethod(input: LoginMethodInput): LoginMethodChoice {
+export function chooseSignInMethod(input: SignInMethodInput): SignInMethodChoice {
   const { flags } = input;
   if (flags.device && flags.manual) throw new UsageError('USAGE', '--device and --manual are different ways to sign in; choose one.');
   if (flags.device) {

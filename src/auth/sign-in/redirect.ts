@@ -5,14 +5,14 @@ import { startCallbackServer, type CallbackRequest } from '../../loopback/server
 import { displayName } from '../account-view.js';
 import { warnOnceAboutRefusedPeers } from '../refused-peer.js';
 import type { BrowserLauncher } from './method-choice.js';
-import { saveSignIn, type ClientConfig, type LoginDeps } from './save-session.js';
+import { saveSignIn, type ClientConfig, type SaveSessionDeps } from './save-session.js';
 import { readPastedCallback, type PasteReader } from './paste-callback.js';
 import type { AccountRecord } from '../../core/session-records.js';
 import type { LoginPrompt } from '../../core/provider-records.js';
 
-export type { ClientConfig, LoginDeps } from './save-session.js';
+export type { ClientConfig, SaveSessionDeps } from './save-session.js';
 
-export interface RedirectLoginOptions {
+export interface RedirectSignInOptions {
   /** Launch a browser this way; undefined prints the URL only (the user opens it, e.g. through `ssh -L`). */
   launcher: BrowserLauncher | undefined;
   /**
@@ -35,7 +35,7 @@ export interface RedirectLoginOptions {
  * the listener or pasted on stdin, whichever comes first — then the code exchange with full
  * ID-token validation, then one store transaction. The new account becomes the current one.
  */
-export async function loginWithRedirect(deps: LoginDeps, config: ClientConfig, opts: RedirectLoginOptions): Promise<AccountRecord> {
+export async function signInWithRedirect(deps: SaveSessionDeps, config: ClientConfig, opts: RedirectSignInOptions): Promise<AccountRecord> {
   const { ctx, ui, provider } = deps;
   const state = randomBytes(32).toString('base64url');
   const server = await startCallbackServer({

@@ -13,7 +13,7 @@ export type ClientConfig = ResolvedConfig & { issuer: string; clientId: string }
  * What every sign-in method needs: the run's part it uses, and the provider this sign-in discovered
  * from the configuration (not a stored account's, as the run's `provider(account)`).
  */
-export type LoginDeps = Pick<Run<Pick<Context, 'signal' | 'openBrowser' | 'now' | 'faultPoint' | 'sleep' | 'io'>>, 'ctx' | 'ui'> & {
+export type SaveSessionDeps = Pick<Run<Pick<Context, 'signal' | 'openBrowser' | 'now' | 'faultPoint' | 'sleep' | 'io'>>, 'ctx' | 'ui'> & {
   provider: OpenIdProvider;
   store: () => Pick<SessionTokens, 'saveLogin'>;
 };
@@ -23,14 +23,14 @@ export type LoginDeps = Pick<Run<Pick<Context, 'signal' | 'openBrowser' | 'now' 
  * identity from the ID token (completed by userinfo), then one store transaction that also makes
  * the account current.
  */
-export async function saveSignIn(deps: LoginDeps, config: ClientConfig, result: TokenResult): Promise<AccountRecord> {
+export async function saveSignIn(deps: SaveSessionDeps, config: ClientConfig, result: TokenResult): Promise<AccountRecord> {
   await deps.ctx.faultPoint('login-token-response');
   const identity = await identify(deps, config, result);
   return deps.store().saveLogin(identity, result.grant, deps.ctx.now());
 }
 
 /** Who signed in: the validated ID token's claims, completed from userinfo when it lacks a name or email. */
-async function identify(deps: LoginDeps, config: ClientConfig, result: TokenResult): Promise<SessionIdentity> {
+async function identify(deps: SaveSessionDeps, config: ClientConfig, result: TokenResult): Promise<SessionIdentity> {
   const idClaims = result.idClaims;
   const sub = idClaims?.sub;
   if (typeof sub !== 'string' || !sub) {

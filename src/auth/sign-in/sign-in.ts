@@ -3,12 +3,12 @@ import { ProviderError, UsageError } from '../../errors.js';
 import type { Run } from '../run.js';
 import { displayName } from '../account-view.js';
 import { clientSettings } from '../provider-for.js';
-import { loginWithDevice } from './device-flow.js';
-import { loginWithRedirect } from './redirect.js';
+import { signInWithDevice } from './device-flow.js';
+import { signInWithRedirect } from './redirect.js';
 import { signInWithScopes } from './scope-fallback.js';
-import { acquireLoginLock } from './login-lock.js';
-import { chooseLoginMethod, sshForwardHint, type LoginMethodChoice } from './method-choice.js';
-import type { ClientConfig, LoginDeps } from './save-session.js';
+import { acquireSignInLock } from './sign-in-lock.js';
+import { chooseSignInMethod, sshForwardHint, type SignInMethodChoice } from './method-choice.js';
+import type { ClientConfig, SaveSessionDeps } from './save-session.js';
 import type { AccountRecord } from '../../core/session-records.js';
 import type { LoginPrompt } from '../../core/provider-records.js';
 import type { Accounts, LearnedScopes, SessionTokens } from '../../core/ports.js';
@@ -44,7 +44,7 @@ export async function signIn(deps: SignInDeps, request: SignInInput): Promise<Ac
   const { ctx, ui } = deps;
   const { config } = request;
   const startedAt = ctx.now();
-  const lock = await acquireLoginLock({
+  const lock = await acquireSignInLock({
     dir: config.paths.dataDir,
     issuer: config.issuer,
     pid: ctx.pid,
@@ -59,7 +59,7 @@ export async function signIn(deps: SignInDeps, request: SignInInput): Promise<Ac
   try {
     // A forced sign-in (--fresh, --prompt) must not take over a session someone else's login made.
     const mayAdopt = lock.waitedFor && request.prompt === undefined && request.maxAge === undefined;
-    const adopted = mayAdopt ? sessionFromOtherLogin(deps.store(), config, request.account, startedAt) : undefined;
+    const adopted = mayAdopt ? sessionFromOtherSignIn(deps.store(), config, request.account, startedAt) : undefined;
     if (adopted) ui.info(`The other xtalk login signed in as ${displayName(adopted)}; using that session.`);
     return adopted ?? (await signInOnce(deps, config, request));
   } finally {
@@ -91,7 +91,7 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
   }
   const forced = Boolean(request.manual || request.device || request.browser === false);
   const host = forced && !request.device ? { procVersion: undefined, wslview: undefined, powershell: undefined } : await ctx.probeHost();
-  const choice = chooseLoginMethod({
+  const choice = chooseSignInMethod({
     flags: { browser: request.browser, manual: request.manual, device: request.device },
     env: ctx.env,
     platform: ctx.platform,
@@ -102,26 +102,26 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
   });
   ui.debug(`login method: ${choice.method}${choice.launcher ? ` (browser: ${choice.launcher.kind})` : ''}${choice.paste ? ', paste prompt' : ''}`);
   if (choice.notice) ui.info(choice.notice);
-  const loginDeps: LoginDeps = { ctx, ui, provider, store: deps.store };
-  return signInWithScopes({ ui, provider, store: deps.store }, config, (scoped) => signInWithMethod(ctx, loginDeps, scoped, request, choice));
+  const saveSessionDeps: SaveSessionDeps = { ctx, ui, provider, store: deps.store };
+  return signInWithScopes({ ui, provider, store: deps.store }, config, (scoped) => signInWithMethod(ctx, saveSessionDeps, scoped, request, choice));
 }
 
-async function signInWithMethod(ctx: Context, loginDeps: LoginDeps, config: ClientConfig, request: SignInRequest, choice: LoginMethodChoice): Promise<AccountRecord> {
-  const { ui } = loginDeps;
+async function signInWithMethod(ctx: Context, saveSessionDeps: SaveSessionDeps, config: ClientConfig, request: SignInRequest, choice: SignInMethodChoice): Promise<AccountRecord> {
+  const { ui } = saveSessionDeps;
   if (choice.method === 'device') {
     try {
-      return await loginWithDevice(loginDeps, config, { launcher: choice.launcher });
+      return await signInWithDevice(saveSessionDeps, config, { launcher: choice.launcher });
     } catch (e) {
       // The endpoint exists but this client may not use it: an automatic choice falls back.
       if (!choice.notice || !(e instanceof ProviderError) || e.error !== 'unauthorized_client') throw e;
       ui.warn(`${e.message} Falling back to the browser redirect.`);
-      return loginWithRedirect(loginDeps, config, redirectOptions(ctx, config, request, { ...choice, method: 'no-browser', paste: ctx.io.stdinIsTTY }));
+      return signInWithRedirect(saveSessionDeps, config, redirectOptions(ctx, config, request, { ...choice, method: 'no-browser', paste: ctx.io.stdinIsTTY }));
     }
   }
-  return loginWithRedirect(loginDeps, config, redirectOptions(ctx, config, request, choice));
+  return signInWithRedirect(saveSessionDeps, config, redirectOptions(ctx, config, request, choice));
 }
 
-function redirectOptions(ctx: Context, config: ClientConfig, request: SignInRequest, choice: LoginMethodChoice) {
+function redirectOptions(ctx: Context, config: ClientConfig, request: SignInRequest, choice: SignInMethodChoice) {
   return {
     launcher: choice.method === 'browser' ? choice.launcher : undefined,
     paste: choice.method === 'manual' ? ('required' as const) : choice.paste ? ('optional' as const) : ('off' as const),
@@ -136,7 +136,7 @@ function redirectOptions(ctx: Context, config: ClientConfig, request: SignInRequ
  * After waiting for another login to the same issuer: the session it stored, if it stored one
  * meanwhile (and for the requested account, when --account names one).
  */
-function sessionFromOtherLogin(store: Accounts, config: ClientConfig, selector: string | undefined, since: number): AccountRecord | undefined {
+function sessionFromOtherSignIn(store: Accounts, config: ClientConfig, selector: string | undefined, since: number): AccountRecord | undefined {
   const account = store.currentAccount();
   if (!account || account.issuer !== config.issuer) return undefined;
   if (Date.parse(account.updatedAt) < since - 1000 || !store.hasSession(account.id)) return undefined;

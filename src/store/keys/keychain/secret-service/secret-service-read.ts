@@ -49,7 +49,7 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
   const target = address === undefined ? undefined : unixSocketOf(address);
   if (!target) return Promise.resolve({});
   return new Promise((resolve) => {
-    // node:net on first use: this module is on every fast path, the bus only on the keychain's.
+    // node:net on first use: this module is on every quick path, the bus only on the keychain's.
     const socket = (process.getBuiltinModule('node:net') as typeof NodeNet).connect({ path: target.path });
     let settled = false;
     let authenticated = false;
@@ -173,7 +173,7 @@ const DH_ALGORITHM = 'dh-ietf1024-sha256-aes128-cbc-pkcs7';
  * Key objects rather than getDiffieHellman(), whose constructor re-checks the prime (≈ 35 ms).
  */
 function transferKeys(): { publicKey: Buffer; agree(serverKey: Buffer): (iv: Buffer, value: Buffer) => string } {
-  // Loaded here, not at the top: this module is on every fast path, node:crypto only on the keychain's.
+  // Loaded here, not at the top: this module is on every quick path, node:crypto only on the keychain's.
   const { createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync } = process.getBuiltinModule('node:crypto') as typeof NodeCrypto;
   // @types/node 20 lacks the 'dh' overload that Node 20 has.
   const generate = generateKeyPairSync as unknown as (type: 'dh', options: { group: string }) => KeyPairKeyObjectResult;

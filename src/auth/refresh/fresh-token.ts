@@ -82,7 +82,7 @@ interface Pending {
 }
 
 /**
- * A valid access token for `account`. The fast path reads the store only: no network, no
+ * A valid access token for `account`. When the stored token is fresh it reads the store only: no network, no
  * openid-client. Otherwise one process refreshes under the database write lock and the others
  * wait for its result, watching the store (single flight across processes). The holder secures
  * everything that can fail locally and everything that can be fetched before it sends the grant,

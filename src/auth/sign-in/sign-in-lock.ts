@@ -11,7 +11,7 @@ export interface LockHolder {
   expiresAt: number;
 }
 
-export interface LoginLockOptions {
+export interface SignInLockOptions {
   /** The data folder; created 0700 when missing. */
   dir: string;
   issuer: string;
@@ -28,7 +28,7 @@ export interface LoginLockOptions {
   pollMs?: number;
 }
 
-export interface LoginLock {
+export interface SignInLock {
   path: string;
   /** The login this one waited for, if it had to. */
   waitedFor: LockHolder | undefined;
@@ -42,7 +42,7 @@ const HOLD_MARGIN_MS = 60_000;
 const UNWRITTEN_GRACE_MS = 2000;
 
 /** `login-<hash of the issuer>.lock` in the data folder: one sign-in per provider at a time. */
-export function loginLockPath(dir: string, issuer: string): string {
+export function signInLockPath(dir: string, issuer: string): string {
   return join(dir, `login-${createHash('sha256').update(issuer).digest('hex').slice(0, 16)}.lock`);
 }
 
@@ -51,8 +51,8 @@ export function loginLockPath(dir: string, issuer: string): string {
  * login holds it, reports that once through `onWait` and waits until it is released, for at most
  * `timeoutMs`. A lock whose process is gone, or that outlived its own deadline, is removed.
  */
-export async function acquireLoginLock(opts: LoginLockOptions): Promise<LoginLock> {
-  const path = loginLockPath(opts.dir, opts.issuer);
+export async function acquireSignInLock(opts: SignInLockOptions): Promise<SignInLock> {
+  const path = signInLockPath(opts.dir, opts.issuer);
   mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
   const id = randomBytes(8).toString('hex');
   const waitStart = opts.now();
@@ -115,7 +115,7 @@ function parseHolder(raw: string): LockHolder | undefined {
   return undefined;
 }
 
-function isStale(holder: LockHolder | undefined, mtimeMs: number, opts: LoginLockOptions): boolean {
+function isStale(holder: LockHolder | undefined, mtimeMs: number, opts: SignInLockOptions): boolean {
   if (!holder) return opts.now() - mtimeMs > UNWRITTEN_GRACE_MS;
   // Our own pid in the file is a lock left by an earlier process that had it (containers reuse pids).
   return holder.pid === opts.pid || opts.now() > holder.expiresAt || !opts.isProcessAlive(holder.pid);
