@@ -42,7 +42,10 @@ function runQuick(args) {
     // None yet.
   }
   // No import() in the bundle (the build makes sure): a script from node:vm has no module loader.
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: file,
+    cachedData,
+  });
   const module = { exports: {} };
   // bin/ and dist/ are siblings in the package: `require` finds the same node_modules from either.
   script.runInThisContext().call(module.exports, module.exports, require, module, file, path.dirname(file));

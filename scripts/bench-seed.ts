@@ -102,7 +102,11 @@ export function seedLargeStore(dbPath: string, opts: SeedOptions): SeedResult {
     })();
     db.pragma('wal_checkpoint(TRUNCATE)');
 
-    const count = (sql: string, ...args: unknown[]) => db.prepare(sql).pluck().get(...args) as number;
+    const count = (sql: string, ...args: unknown[]) =>
+      db
+        .prepare(sql)
+        .pluck()
+        .get(...args) as number;
     const result: SeedResult = {
       ms: Number(process.hrtime.bigint() - started) / 1e6,
       users: count('SELECT count(*) FROM user'),

@@ -55,7 +55,7 @@ async function signInMode(args: string[]): Promise<void> {
   try {
     await signInWithHttp(url, { login });
   } catch (e) {
-    if (log) appendFileSync(log, `sign-in failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    if (log) appendFileSync(log, `sign-in failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 1;
   }
 }
@@ -79,10 +79,16 @@ class SetupError extends Error {}
 
 async function bench(): Promise<number> {
   const { values } = parseArgs({
-    options: { rounds: { type: 'string', default: String(DEFAULT_ROUNDS) }, bin: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      rounds: { type: 'string', default: String(DEFAULT_ROUNDS) },
+      bin: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
-    process.stdout.write(`usage: npm run bench [-- --rounds N] [--bin PATH]   (rounds: default ${DEFAULT_ROUNDS}, at least 20 recommended)\n`);
+    process.stdout.write(
+      `usage: npm run bench [-- --rounds N] [--bin PATH]   (rounds: default ${DEFAULT_ROUNDS}, at least 20 recommended)\n`,
+    );
     return 0;
   }
   if (values.bin) bin = values.bin;
@@ -123,7 +129,9 @@ async function bench(): Promise<number> {
     const smallEnv = { ...baseEnv, XTALK_HOME: smallHome };
     const largeEnv = { ...baseEnv, XTALK_HOME: largeHome };
 
-    out(`xtalk bench — ${bin}, node ${process.version}, ${process.platform}/${process.arch}, ${rounds} rounds (+${WARMUP_ROUNDS} warm-up), interleaved in shuffled order`);
+    out(
+      `xtalk bench — ${bin}, node ${process.version}, ${process.platform}/${process.arch}, ${rounds} rounds (+${WARMUP_ROUNDS} warm-up), interleaved in shuffled order`,
+    );
     out(`file store: XTALK_CREDENTIAL_STORE=file, key in $XTALK_HOME/xtalk.key, no D-Bus session`);
     keyring = await startKeyringSession(join(tmp, 'keyring'));
     const keychainEnv = keyring.address
@@ -138,10 +146,22 @@ async function bench(): Promise<number> {
 
     // --- login once per store -----------------------------------------------------------------
     const browserLog = join(tmp, 'browser.log');
-    const browser = [process.execPath, '--import', import.meta.resolve('tsx'), fileURLToPath(import.meta.url), SIGN_IN_FLAG, 'bench', '--log', browserLog]
+    const browser = [
+      process.execPath,
+      '--import',
+      import.meta.resolve('tsx'),
+      fileURLToPath(import.meta.url),
+      SIGN_IN_FLAG,
+      'bench',
+      '--log',
+      browserLog,
+    ]
       .map(shellWord)
       .join(' ');
-    for (const [store, env] of [['file', smallEnv], ['keychain', keychainEnv]] as const) {
+    for (const [store, env] of [
+      ['file', smallEnv],
+      ['keychain', keychainEnv],
+    ] as const) {
       if (!env) continue;
       const login = await run([bin, 'login', '--json'], { ...env, BROWSER: browser, XTALK_TIMEOUT: '60' }, cwd);
       if (login.code !== 0) {
@@ -207,7 +227,9 @@ async function bench(): Promise<number> {
         ...(hasToken ? [token('xtalk token (file)', smallEnv)] : []),
         ...(hasToken && keychainEnv ? [token('xtalk token (keychain)', keychainEnv)] : []),
         // The same store with the kernel key cache turned off: every run asks the Secret Service.
-        ...(hasToken && keychainEnv ? [token('xtalk token (keychain, no key cache)', { ...keychainEnv, XTALK_KEY_CACHE_SECONDS: '0' })] : []),
+        ...(hasToken && keychainEnv
+          ? [token('xtalk token (keychain, no key cache)', { ...keychainEnv, XTALK_KEY_CACHE_SECONDS: '0' })]
+          : []),
         whoami('xtalk whoami --json (file)', smallEnv),
         ...(keychainEnv ? [whoami('xtalk whoami --json (keychain)', keychainEnv)] : []),
       ],
@@ -244,11 +266,14 @@ async function bench(): Promise<number> {
     );
     printTable(large);
     const rowsAfter = countAccessTokens(join(largeHome, 'xtalk.db'), seed.currentUserId);
-    if (rowsAfter !== seed.currentUserRows) out(`note: the current account's rows went from ${seed.currentUserRows} to ${rowsAfter} during the runs (pruned)`);
+    if (rowsAfter !== seed.currentUserRows)
+      out(`note: the current account's rows went from ${seed.currentUserRows} to ${rowsAfter} during the runs (pruned)`);
 
     const grants = provider.grants.slice(grantsBefore);
     out('');
-    out(`provider token grants during the timed runs: ${grants.length}${grants.length ? ` (${grants.map((g) => g.grantType).join(', ')})` : ''}`);
+    out(
+      `provider token grants during the timed runs: ${grants.length}${grants.length ? ` (${grants.map((g) => g.grantType).join(', ')})` : ''}`,
+    );
 
     // --- targets -------------------------------------------------------------------------------
     out('');
@@ -259,10 +284,26 @@ async function bench(): Promise<number> {
     const node = m(small, 'node -e 0');
     const lim = (t: number) => `≤ ${t.toFixed(2)}×`;
     target(`xtalk token, file store ${lim(TARGET_TOKEN_VS_NODE)} node -e 0`, m(small, 'xtalk token (file)') / node, TARGET_TOKEN_VS_NODE);
-    target(`xtalk token, keychain store ${lim(TARGET_TOKEN_VS_NODE)} node -e 0`, m(small, 'xtalk token (keychain)') / node, TARGET_TOKEN_VS_NODE);
-    target(`xtalk whoami --json, file store ${lim(TARGET_WHOAMI_VS_NODE)} node -e 0`, m(small, 'xtalk whoami --json (file)') / node, TARGET_WHOAMI_VS_NODE);
-    target(`xtalk whoami --json, keychain store ${lim(TARGET_WHOAMI_VS_NODE)} node -e 0`, m(small, 'xtalk whoami --json (keychain)') / node, TARGET_WHOAMI_VS_NODE);
-    target(`xtalk token, large ${lim(TARGET_LARGE_VS_SMALL)} small (same rounds)`, m(large, 'xtalk token (large)') / m(large, 'xtalk token (small, ref.)'), TARGET_LARGE_VS_SMALL);
+    target(
+      `xtalk token, keychain store ${lim(TARGET_TOKEN_VS_NODE)} node -e 0`,
+      m(small, 'xtalk token (keychain)') / node,
+      TARGET_TOKEN_VS_NODE,
+    );
+    target(
+      `xtalk whoami --json, file store ${lim(TARGET_WHOAMI_VS_NODE)} node -e 0`,
+      m(small, 'xtalk whoami --json (file)') / node,
+      TARGET_WHOAMI_VS_NODE,
+    );
+    target(
+      `xtalk whoami --json, keychain store ${lim(TARGET_WHOAMI_VS_NODE)} node -e 0`,
+      m(small, 'xtalk whoami --json (keychain)') / node,
+      TARGET_WHOAMI_VS_NODE,
+    );
+    target(
+      `xtalk token, large ${lim(TARGET_LARGE_VS_SMALL)} small (same rounds)`,
+      m(large, 'xtalk token (large)') / m(large, 'xtalk token (small, ref.)'),
+      TARGET_LARGE_VS_SMALL,
+    );
     if (bareNode) {
       const bare = m(small, BARE_NODE);
       out('');
@@ -369,9 +410,13 @@ function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<RunRe
 function printTable(stats: Stats[]): void {
   const base = stats.find((s) => s.name === 'node -e 0')!.median;
   const width = Math.max(...stats.map((s) => s.name.length), 'command'.length);
-  out(`  ${'command'.padEnd(width)}  ${'median ms'.padStart(9)}  ${'p90 ms'.padStart(7)}  ${'min ms'.padStart(7)}  ${'÷ node -e 0'.padStart(11)}  ${'+ ms'.padStart(6)}`);
+  out(
+    `  ${'command'.padEnd(width)}  ${'median ms'.padStart(9)}  ${'p90 ms'.padStart(7)}  ${'min ms'.padStart(7)}  ${'÷ node -e 0'.padStart(11)}  ${'+ ms'.padStart(6)}`,
+  );
   for (const s of stats) {
-    out(`  ${s.name.padEnd(width)}  ${fmt(s.median).padStart(9)}  ${fmt(s.p90).padStart(7)}  ${fmt(s.min).padStart(7)}  ${ratio(s.median / base).padStart(11)}  ${fmt(s.median - base).padStart(6)}`);
+    out(
+      `  ${s.name.padEnd(width)}  ${fmt(s.median).padStart(9)}  ${fmt(s.p90).padStart(7)}  ${fmt(s.min).padStart(7)}  ${ratio(s.median / base).padStart(11)}  ${fmt(s.median - base).padStart(6)}`,
+    );
   }
 }
 

@@ -58,7 +58,8 @@ await build({
   logLevel: 'warning',
 });
 
-if (/\bimport\(/.test(readFileSync(new URL('../dist/quick.cjs', import.meta.url), 'utf8'))) throw new Error('dist/quick.cjs must not use import() (see above)');
+if (/\bimport\(/.test(readFileSync(new URL('../dist/quick.cjs', import.meta.url), 'utf8')))
+  throw new Error('dist/quick.cjs must not use import() (see above)');
 
 // The banner is needed only where bundled CommonJS code calls `require`; elsewhere it would be one
 // createRequire() per chunk on every start (issue 13: the quick path loaded ~10 chunks).
@@ -122,7 +123,10 @@ buildKeyctl();
 function buildKeyctl() {
   if (process.platform !== 'linux') return;
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const headers = [join(dirname(process.execPath), '..', 'include', 'node'), process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node')]
+  const headers = [
+    join(dirname(process.execPath), '..', 'include', 'node'),
+    process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node'),
+  ]
     .filter(Boolean)
     .find((dir) => existsSync(join(dir, 'node_api.h')));
   const source = join(root, 'src', 'store', 'keys', 'keychain', 'kernel-cache', 'keyctl.c');
@@ -131,7 +135,11 @@ function buildKeyctl() {
   const args = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', `-I${headers}`, '-o', out, source];
   const result = headers ? spawnSync(cc, args, { encoding: 'utf8' }) : undefined;
   if (result?.status === 0) return;
-  const why = !headers ? "Node's headers (node_api.h) were not found" : result.error ? `${cc} could not run (${result.error.message})` : `${cc} failed:\n${result.stderr}`;
+  const why = !headers
+    ? "Node's headers (node_api.h) were not found"
+    : result.error
+      ? `${cc} could not run (${result.error.message})`
+      : `${cc} failed:\n${result.stderr}`;
   process.stderr.write(`build: no dist/keyctl.node, so no kernel key cache: ${why}\n`);
 }
 

@@ -11,7 +11,9 @@ const specs = Object.entries(lock.packages)
 // Installing the packed tarball resolves its dependencies afresh (the lock does not travel with
 // it): a version published after the lock was written must be in the cache too, so every range a
 // runtime package asks for is cached as well as the locked version.
-const runtime = Object.entries(lock.packages).filter(([path, meta]) => (path === '' || path.startsWith('node_modules/')) && !meta.dev && !meta.link);
+const runtime = Object.entries(lock.packages).filter(
+  ([path, meta]) => (path === '' || path.startsWith('node_modules/')) && !meta.dev && !meta.link,
+);
 for (const [, meta] of runtime) {
   for (const [name, range] of Object.entries({ ...meta.dependencies, ...meta.optionalDependencies })) specs.push(`${name}@${range}`);
 }

@@ -65,7 +65,8 @@ export function invalidClientHint(facts: Facts): string {
   return `Check XTALK_CLIENT_ID and XTALK_CLIENT_SECRET; if they are right, the provider may expect XTALK_TOKEN_AUTH_METHOD=${other}.`;
 }
 
-const SET_ISSUER = 'Set XTALK_ISSUER (or --issuer, or OIDC_DISCOVERY_ENDPOINT in .env) to the issuer the provider names, or to its full discovery URL.';
+const SET_ISSUER =
+  'Set XTALK_ISSUER (or --issuer, or OIDC_DISCOVERY_ENDPOINT in .env) to the issuer the provider names, or to its full discovery URL.';
 
 /** Why discovery failed (`facts.reason`, set by src/oidc/discovery.ts) and what to set instead. */
 export function discoveryHint(facts: Facts): string | undefined {
@@ -98,7 +99,9 @@ export function discoveryHint(facts: Facts): string | undefined {
 /** What to do about an unusable store (`facts.reason`, set by src/store/db/db.ts). */
 export function storeHint(facts: Facts): string | undefined {
   const moveAway = (move: string, then: string) =>
-    facts.path === undefined ? `${move} it away (xtalk.db in the xtalk data folder) ${then}.` : `${move} it away (for example \`mv ${String(facts.path)} ${String(facts.path)}.bak\`) ${then}.`;
+    facts.path === undefined
+      ? `${move} it away (xtalk.db in the xtalk data folder) ${then}.`
+      : `${move} it away (for example \`mv ${String(facts.path)} ${String(facts.path)}.bak\`) ${then}.`;
   switch (facts.reason) {
     case 'locked':
       return 'Try again; if it stays locked, look for a stuck xtalk process.';
@@ -266,8 +269,8 @@ export function revocationHint(facts: FactsOf<'REVOCATION_FAILED'>, causeHint: s
 
 /** Where the store's data key was, that is gone now. */
 export function dataKeyGone(facts: FactsOf<'SESSION_EXPIRED'>): string {
-  if (facts.dataKeyGone === 'keychain') return `It was removed from the OS keychain (service "xtalk", account "${String(facts.keychainAccount)}")`;
+  if (facts.dataKeyGone === 'keychain')
+    return `It was removed from the OS keychain (service "xtalk", account "${String(facts.keychainAccount)}")`;
   if (facts.dataKeyGone === 'file') return `The key file ${String(facts.path)} was removed`;
   return 'The store does not record where its key is';
 }
-

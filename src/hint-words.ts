@@ -3,11 +3,12 @@
  * and the sentences several of them share. No imports.
  */
 
-
 export const NOTHING_STORED = 'Nothing was stored.';
 /** After a refresh whose provider rotated the refresh token: that token is never dropped (README, Reliability). */
-export const REFRESH_TOKEN_KEPT = 'The refreshed tokens were not used, but the new refresh token was kept, so the next call can refresh again.';
-export const FAILS_A_CHECK = 'The provider (or something between you and it) sent an answer that fails a security check; tell its administrator if this persists.';
+export const REFRESH_TOKEN_KEPT =
+  'The refreshed tokens were not used, but the new refresh token was kept, so the next call can refresh again.';
+export const FAILS_A_CHECK =
+  'The provider (or something between you and it) sent an answer that fails a security check; tell its administrator if this persists.';
 export const VALIDATION = `${NOTHING_STORED} ${FAILS_A_CHECK}`;
 
 export const CHOOSE_PORT = 'Choose another port with --port or XTALK_PORT, or use 0 to let the system pick a free one.';
@@ -24,7 +25,8 @@ export const HINTS = {
   DEVICE_FLOW_UNAVAILABLE: 'Use `xtalk login --no-browser` (with ssh -L) or `xtalk login --manual` instead.',
   ENDPOINT_REFUSED:
     'Check that the issuer URL points at the right provider; a provider that publishes such an endpoint is misconfigured or hostile, so tell its administrator.',
-  ENDPOINT_MISSING: 'The provider does not publish this endpoint; see `xtalk doctor`, and set it in the configuration if the provider has one.',
+  ENDPOINT_MISSING:
+    'The provider does not publish this endpoint; see `xtalk doctor`, and set it in the configuration if the provider has one.',
   PORT_IN_USE: CHOOSE_PORT,
   PORT_UNAVAILABLE: CHOOSE_PORT,
   PORT_INVALID: 'Use a port between 1 and 65535 with --port or XTALK_PORT, or 0 for any free port.',
@@ -38,14 +40,16 @@ export const HINTS = {
   ACCOUNT_GONE: 'Run `xtalk login`.',
   ACCOUNT_NOT_FOUND: 'Run `xtalk status` to list the stored accounts.',
   INTERNAL: 'Please report this bug.',
-  TOO_MANY_OPEN_FILES: 'Make fewer calls at once, or raise the limit on open files (`ulimit -n`, LimitNOFILE in a systemd unit) and try again.',
+  TOO_MANY_OPEN_FILES:
+    'Make fewer calls at once, or raise the limit on open files (`ulimit -n`, LimitNOFILE in a systemd unit) and try again.',
   RESPONSE_TOO_LARGE: 'Check that the issuer URL is the OpenID provider itself; its documents are a few KB.',
   ANSWER_LOST:
     'The refresh request reached the provider but its answer did not reach xtalk. Try again; a provider that rotates refresh tokens strictly may have ended the session, and then the next call says to run `xtalk login`.',
   NOT_OAUTH_ANSWER:
     'Something between xtalk and the provider (a login page, a proxy, a captive portal) answered instead of it. Check the network and the issuer URL; if the provider had already rotated the refresh token, run `xtalk login`.',
   REFRESH_WAIT_TIMEOUT: 'The provider is slow to answer the refresh another xtalk process sent; try again shortly.',
-  PROVIDER_TIMEOUT: 'Check the network and the issuer URL; XTALK_HTTP_TIMEOUT sets how many seconds xtalk waits for each request (default 30).',
+  PROVIDER_TIMEOUT:
+    'Check the network and the issuer URL; XTALK_HTTP_TIMEOUT sets how many seconds xtalk waits for each request (default 30).',
   PROVIDER_PROBLEM: 'The provider has a problem; try again later.',
   LOOPBACK_PEER_REFUSED:
     'Only the user who runs `xtalk` may open the pages of its local listener; the link still works for you. If your browser runs as another user (or in a WSL/VM setup), use `xtalk login --manual` and paste the address it asks for.',
@@ -69,4 +73,3 @@ export const LOOPBACK_PEER_PAGE = {
   'other-user': 'This page belongs to another user of this machine: only the user who runs xtalk may open it.',
   'owner-unknown': 'xtalk could not tell which user of this machine opened this page, so it does not answer it.',
 } as const;
-

@@ -11,7 +11,19 @@
 
 import type { ErrorFacts, FactsOf } from './core/error-facts.js';
 import { HINTS } from './hint-words.js';
-import { configHint, dataKeyGone, DEVICE_ENDINGS, discoveryHint, idTokenHint, invalidClientHint, oauthErrorHint, plainHint, revocationHint, storeHint, usageHint } from './hint-reasons.js';
+import {
+  configHint,
+  dataKeyGone,
+  DEVICE_ENDINGS,
+  discoveryHint,
+  idTokenHint,
+  invalidClientHint,
+  oauthErrorHint,
+  plainHint,
+  revocationHint,
+  storeHint,
+  usageHint,
+} from './hint-reasons.js';
 
 type Facts = ErrorFacts;
 
@@ -44,7 +56,8 @@ export function hintFor(e: HintSource): string | undefined {
       if (facts.reason === 'logged_out') return HINTS.SESSION_EXPIRED;
       return HINTS.LOGIN_REQUIRED;
     case 'TIMEOUT':
-      if (facts.waitingFor === 'sign_out') return "The tokens are revoked; sign out on the provider's web page, or run `xtalk logout --browser` again after `xtalk login`.";
+      if (facts.waitingFor === 'sign_out')
+        return "The tokens are revoked; sign out on the provider's web page, or run `xtalk logout --browser` again after `xtalk login`.";
       return HINTS.TIMEOUT;
     case 'KEYCHAIN_UNAVAILABLE':
       if (facts.reason === 'key_in_keychain') {
@@ -74,7 +87,8 @@ export function hintFor(e: HintSource): string | undefined {
       return storeHint(facts);
     case 'SESSION_EXPIRED':
       // The store's data key is gone (src/store/keys/data-key.ts says where it was).
-      if (facts.dataKeyGone) return `${dataKeyGone(facts as FactsOf<'SESSION_EXPIRED'>)}, so the stored tokens cannot be decrypted. Run \`xtalk login\` to sign in again.`;
+      if (facts.dataKeyGone)
+        return `${dataKeyGone(facts as FactsOf<'SESSION_EXPIRED'>)}, so the stored tokens cannot be decrypted. Run \`xtalk login\` to sign in again.`;
       if (facts.reason === 'no_refresh_token') return 'Run `xtalk login` (with the offline_access scope the session renews itself).';
       if (facts.reason === 'api_refused_after_refresh') {
         return 'Run `xtalk login` to sign in again; if that does not help, the API may not accept tokens from this provider or client.';
@@ -87,8 +101,10 @@ export function hintFor(e: HintSource): string | undefined {
       return facts.timedOut ? HINTS.PROVIDER_TIMEOUT : HINTS.NETWORK_ERROR;
     case 'DATA_KEY_INVALID':
       // The key file is something else (src/store/keys/data-key.ts says what).
-      if (facts.keyFile === 'not_a_file') return 'The data key is kept in a regular file (a link to one is fine): put the key file back, or remove this one and run `xtalk login` to sign in again.';
-      if (facts.keyFile === 'too_large') return 'A key file holds one line of 44 characters: put the key file back, or remove this one and run `xtalk login` to sign in again.';
+      if (facts.keyFile === 'not_a_file')
+        return 'The data key is kept in a regular file (a link to one is fine): put the key file back, or remove this one and run `xtalk login` to sign in again.';
+      if (facts.keyFile === 'too_large')
+        return 'A key file holds one line of 44 characters: put the key file back, or remove this one and run `xtalk login` to sign in again.';
       return HINTS.DATA_KEY_INVALID;
     case 'BEARER_DESTINATION_REFUSED':
       if (facts.reason === 'not-https') return HINTS.BEARER_NOT_HTTPS;

@@ -25,7 +25,9 @@ export async function runQuick(argv: readonly string[]): Promise<number | undefi
   // stderr is held until the run ends: a run handed over must leave nothing behind, since the full
   // program says it all again (the .env notice, --debug lines). The other streams stay lazy getters.
   const held: string[] = [];
-  const stderr = { write: (chunk: string | Uint8Array) => held.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')) > 0 } as unknown as Io['stderr'];
+  const stderr = {
+    write: (chunk: string | Uint8Array) => held.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')) > 0,
+  } as unknown as Io['stderr'];
   const io: Io = Object.create(local.io, { stderr: { value: stderr } });
   const ctx: Context = { ...local, io, discover: handOver, openBrowser: handOver, probeHost: handOver };
   let code: number;

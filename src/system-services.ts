@@ -28,7 +28,10 @@ export function createSystemServices(env: Readonly<Record<string, string | undef
 }
 
 /** `takeEarlyRead`: the keychain read this run started before opening the store (src/quick/early-key-read.ts). */
-export function createLocalServices(env: Readonly<Record<string, string | undefined>>, takeEarlyRead?: (dbPath: string) => EarlyKeyRead | undefined): LocalServices {
+export function createLocalServices(
+  env: Readonly<Record<string, string | undefined>>,
+  takeEarlyRead?: (dbPath: string) => EarlyKeyRead | undefined,
+): LocalServices {
   return {
     now: () => Date.now(),
     sleep,

@@ -92,7 +92,10 @@ function targetOf(input: string | URL | Request, base: string | URL | undefined)
       throw new UsageError('USAGE', `"${text}" is not a URL.`);
     }
   }
-  if (!base) throw new UsageError('USAGE', `"${text}" is a relative URL, but there is no baseUrl and no api_url configured.`, { facts: { reason: 'relative_url_without_base' } });
+  if (!base)
+    throw new UsageError('USAGE', `"${text}" is a relative URL, but there is no baseUrl and no api_url configured.`, {
+      facts: { reason: 'relative_url_without_base' },
+    });
   return joinBelow(base, text);
 }
 
@@ -111,7 +114,8 @@ function checkBaseUrl(value: string | URL): URL {
 
 function checkOrigin(value: string, option: string): string {
   const origin = typeof value === 'string' ? parseOrigin(value) : undefined;
-  if (!origin) throw new UsageError('USAGE', `createFetch: ${option} takes origins like "https://api.example", got ${JSON.stringify(value)}.`);
+  if (!origin)
+    throw new UsageError('USAGE', `createFetch: ${option} takes origins like "https://api.example", got ${JSON.stringify(value)}.`);
   return origin;
 }
 

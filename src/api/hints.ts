@@ -63,7 +63,9 @@ function programWords(e: HintSource): string | undefined {
     case 'TIMEOUT_INVALID':
       return 'Use a positive number of seconds.';
     case 'TIMEOUT':
-      return (e.facts as FactsOf<'TIMEOUT'>).waitingFor === 'sign_out' ? "The tokens are revoked; sign out on the provider's web page." : 'Run `xtalk login` again.';
+      return (e.facts as FactsOf<'TIMEOUT'>).waitingFor === 'sign_out'
+        ? "The tokens are revoked; sign out on the provider's web page."
+        : 'Run `xtalk login` again.';
     case 'SIGN_IN_LINK_REUSED':
       return 'Run `xtalk login` again. If it happens again, another user of this machine may be watching your processes.';
     case 'TOKEN_UNDECRYPTABLE':

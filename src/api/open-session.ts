@@ -90,4 +90,3 @@ function warnDotenvNotUsed(config: ResolvedConfig): void {
 export function withSession<T>(opts: SessionOptions, fn: (session: Session) => Promise<T> | T): Promise<T> {
   return withStore(opts, (run) => fn({ run, account: selectAccount(run.store(), opts.account) }));
 }
-

@@ -35,7 +35,9 @@ export async function callApi(deps: ApiRequestDeps, input: ApiRequestInput): Pro
   // Not `force`: callers refused at the same moment share one refresh.
   const renewed = await getFreshToken(deps, { account, rejected: token.accessToken });
   if (req.body.kind === 'stream') {
-    deps.ui.warn('The API refused the access token; the session is refreshed now, but the request body from stdin was used up: run the command again.');
+    deps.ui.warn(
+      'The API refused the access token; the session is refreshed now, but the request body from stdin was used up: run the command again.',
+    );
     return first;
   }
   await first.body?.cancel().catch(() => {});

@@ -42,7 +42,8 @@ export interface Run<M = Context, U = Ui> {
 }
 
 /** What a run is built from on any machine: the CLI's Context, or the Node API's services. */
-export type RunMachine = Pick<Context, 'env' | 'cwd' | 'platform' | 'now' | 'discover' | 'openStore'> & Partial<Pick<Context, 'readKeyEarly'>>;
+export type RunMachine = Pick<Context, 'env' | 'cwd' | 'platform' | 'now' | 'discover' | 'openStore'> &
+  Partial<Pick<Context, 'readKeyEarly'>>;
 
 export interface RunOptions<U> {
   ui: U;
@@ -72,7 +73,9 @@ export function openRun<M extends RunMachine, U>(ctx: M, opts: RunOptions<U>): R
     provider: (account, request) => discoverFor(ctx, run.config(), account, request),
     keychain: () => {
       const timeoutMs = opts.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;
-      return opts.keychain ? guardKeychain(opts.keychain, timeoutMs) : createSystemKeychain({ timeoutMs, host: { platform: ctx.platform, env: ctx.env } });
+      return opts.keychain
+        ? guardKeychain(opts.keychain, timeoutMs)
+        : createSystemKeychain({ timeoutMs, host: { platform: ctx.platform, env: ctx.env } });
     },
     readFile: (path) => readFileSync(path),
     close: () => opened?.close(),
@@ -81,5 +84,11 @@ export function openRun<M extends RunMachine, U>(ctx: M, opts: RunOptions<U>): R
 }
 
 function storeRequest(config: ResolvedConfig, opts: RunOptions<unknown>): StoreRequest {
-  return { paths: config.paths, mode: config.credentialStore, keyCacheSeconds: config.keyCacheSeconds, warn: opts.warn, writing: opts.writing };
+  return {
+    paths: config.paths,
+    mode: config.credentialStore,
+    keyCacheSeconds: config.keyCacheSeconds,
+    warn: opts.warn,
+    writing: opts.writing,
+  };
 }

@@ -30,7 +30,9 @@ export function selectAccount(store: Accounts, selector: string | undefined): Ac
   }
   const account = matches[0]!;
   if (!store.hasSession(account.id)) {
-    throw new NotLoggedInError('LOGIN_REQUIRED', `${displayName(account)} at ${account.issuer} is logged out.`, { facts: { reason: 'logged_out' } });
+    throw new NotLoggedInError('LOGIN_REQUIRED', `${displayName(account)} at ${account.issuer} is logged out.`, {
+      facts: { reason: 'logged_out' },
+    });
   }
   return account;
 }
@@ -42,5 +44,7 @@ export function selectAccount(store: Accounts, selector: string | undefined): Ac
 function findAccounts(store: Accounts, selector: string): AccountRecord[] {
   const exact = store.findAccounts(selector);
   if (exact.length > 0 || !selector.includes('\\u')) return exact;
-  return store.listAccounts().filter((a) => [a.sub, a.username, a.email].some((v) => v && v !== typeableName(v) && typeableName(v) === selector));
+  return store
+    .listAccounts()
+    .filter((a) => [a.sub, a.username, a.email].some((v) => v && v !== typeableName(v) && typeableName(v) === selector));
 }

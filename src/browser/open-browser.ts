@@ -86,7 +86,9 @@ export function splitCommandLine(cmd: string): string[] {
 }
 
 function unterminated(cmd: string, quote: string): ConfigError {
-  return new ConfigError('CONFIG_INVALID', `The browser command ${JSON.stringify(cmd)} has an unterminated ${quote} quote.`, { facts: { reason: 'browser_quote' } });
+  return new ConfigError('CONFIG_INVALID', `The browser command ${JSON.stringify(cmd)} has an unterminated ${quote} quote.`, {
+    facts: { reason: 'browser_quote' },
+  });
 }
 
 function pickBrowserCommand(env: OpenBrowserOptions['env']): { name: string; argv: string[] } | undefined {
@@ -95,7 +97,12 @@ function pickBrowserCommand(env: OpenBrowserOptions['env']): { name: string; arg
   return named && argv.length > 0 ? { name: named.name, argv } : undefined;
 }
 
-function spawnDetached(spawn: SpawnFunction, argv: string[], env: Record<string, string>, failure: (err: unknown) => XtalkError): Promise<void> {
+function spawnDetached(
+  spawn: SpawnFunction,
+  argv: string[],
+  env: Record<string, string>,
+  failure: (err: unknown) => XtalkError,
+): Promise<void> {
   const [command, ...args] = argv as [string, ...string[]];
   return new Promise<void>((resolve, reject) => {
     let child: ChildProcess;

@@ -32,7 +32,11 @@ export function assertSafeBrowserUrl(url: string): string {
   }
   if (!isSafeBrowserUrl(parsed.href)) {
     const where = parsed.protocol === 'http:' ? ` for the non-loopback host ${parsed.hostname}` : '';
-    throw new XtalkError('ERROR', `The provider sent a URL with scheme ${JSON.stringify(parsed.protocol)}${where} that xtalk refuses to open.`, { facts });
+    throw new XtalkError(
+      'ERROR',
+      `The provider sent a URL with scheme ${JSON.stringify(parsed.protocol)}${where} that xtalk refuses to open.`,
+      { facts },
+    );
   }
   return parsed.href;
 }

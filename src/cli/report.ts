@@ -27,7 +27,10 @@ export function reportError(thrown: unknown, ctx: Context, debug: boolean): numb
     return e.exitCode;
   }
   const err = e instanceof Error ? e : new Error(String(e));
-  ui.error(`Unexpected error: ${redact(err.message)}`, 'This is a bug in xtalk; please report it with the output of the same command run with --debug.');
+  ui.error(
+    `Unexpected error: ${redact(err.message)}`,
+    'This is a bug in xtalk; please report it with the output of the same command run with --debug.',
+  );
   if (debug) ui.info(redact(err.stack ?? ''));
   return ExitCode.Error;
 }

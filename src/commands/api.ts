@@ -28,7 +28,11 @@ export function registerApi(program: Command, ctx: Context): void {
     .option('-H, --header <header>', "request header 'Name: value' (repeatable)", (v: string, all: string[] = []) => [...all, v])
     .option('-d, --data <data>', 'request body: a string, @file, or @- for stdin (sent as is; Content-Type defaults to application/json)')
     .option('-i, --include', 'print the response status and headers on stderr')
-    .option('--allow-origin <origin>', 'also send the token to this origin, e.g. https://other.example (repeatable)', (v: string, all: string[] = []) => [...all, v]);
+    .option(
+      '--allow-origin <origin>',
+      'also send the token to this origin, e.g. https://other.example (repeatable)',
+      (v: string, all: string[] = []) => [...all, v],
+    );
   addCommonOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -62,12 +66,19 @@ export async function runApi(ctx: Context, target: string, opts: ApiOptions): Pr
     const body = readBody(ctx, run, opts.data);
     const method = (opts.method ?? (body.kind === 'none' ? 'GET' : 'POST')).toUpperCase();
     if (!/^[A-Z][A-Z-]*$/.test(method)) throw new UsageError('USAGE', `"${opts.method}" is not an HTTP method.`);
-    if (body.kind !== 'none' && (method === 'GET' || method === 'HEAD')) throw new UsageError('USAGE', `A ${method} request cannot carry --data.`, { facts: { reason: 'body_without_method' } });
+    if (body.kind !== 'none' && (method === 'GET' || method === 'HEAD'))
+      throw new UsageError('USAGE', `A ${method} request cannot carry --data.`, { facts: { reason: 'body_without_method' } });
     const headers = (opts.header ?? []).map(parseHeader);
-    if (body.kind !== 'none' && !headers.some(([k]) => k.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/json']);
+    if (body.kind !== 'none' && !headers.some(([k]) => k.toLowerCase() === 'content-type'))
+      headers.push(['Content-Type', 'application/json']);
     const store = run.store();
     const account = selectAccount(store, opts.account);
-    const policy = { apiUrl: run.config().apiUrl, issuer: account.issuer, namedOrigins, insecureHttpOrigins: run.config().insecureHttpOrigins };
+    const policy = {
+      apiUrl: run.config().apiUrl,
+      issuer: account.issuer,
+      namedOrigins,
+      insecureHttpOrigins: run.config().insecureHttpOrigins,
+    };
     const request: ApiHttpRequest = { url, method, headers, body, policy };
     // Loaded here, as for provider calls: no other command pays for the proxy support.
     const { createBearerFetch } = await import('../net/proxy-fetch.js');
@@ -99,7 +110,9 @@ export function resolveApiUrl(target: string, base: string | undefined): URL {
     }
   }
   if (!base) {
-    throw new UsageError('USAGE', `"${target}" is a relative path, but no API base URL is configured.`, { facts: { reason: 'relative_url_without_base' } });
+    throw new UsageError('USAGE', `"${target}" is a relative path, but no API base URL is configured.`, {
+      facts: { reason: 'relative_url_without_base' },
+    });
   }
   return joinBelow(base, target);
 }
@@ -118,7 +131,10 @@ function readBody(ctx: Context, run: Pick<Run, 'readFile'>, data: string | undef
     try {
       return { kind: 'bytes', data: run.readFile(file) };
     } catch (e) {
-      throw new UsageError('USAGE', `Cannot read the request body from ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+      throw new UsageError(
+        'USAGE',
+        `Cannot read the request body from ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`,
+      );
     }
   }
   return { kind: 'bytes', data: Buffer.from(data, 'utf8') };
@@ -144,9 +160,13 @@ async function writeBody(ui: Ui, res: Response): Promise<void> {
   } catch (e) {
     // `xtalk api … | head` closes the pipe early: not an error of the request.
     if ((e as NodeJS.ErrnoException).code === 'EPIPE') return;
-    throw new NetworkError('NETWORK_ERROR', `The answer from ${new URL(res.url || 'http://unknown').origin} broke off: ${(e as Error).message}`, {
-      facts: { reason: 'answer_broke_off' },
-      cause: e,
-    });
+    throw new NetworkError(
+      'NETWORK_ERROR',
+      `The answer from ${new URL(res.url || 'http://unknown').origin} broke off: ${(e as Error).message}`,
+      {
+        facts: { reason: 'answer_broke_off' },
+        cause: e,
+      },
+    );
   }
 }

@@ -37,7 +37,12 @@ export function addCommonOptions(cmd: Command, opts: { json?: boolean } = {}): C
  * `how.writing`: the command writes whatever happens, so its store opens read-write (see StoreRequest).
  * `how.quiet`: no `.env` notice (shell completion, whose stderr lands in the user's prompt).
  */
-export function openCommandRun(ctx: Context, opts: CommonOptions, flags: ConfigFlags = {}, how: { writing?: boolean; quiet?: boolean } = {}): Run {
+export function openCommandRun(
+  ctx: Context,
+  opts: CommonOptions,
+  flags: ConfigFlags = {},
+  how: { writing?: boolean; quiet?: boolean } = {},
+): Run {
   const secrets: string[] = [];
   const ui = createUi(ctx.io, ctx.env, { debug: opts.debug, secrets: () => secrets });
   const run = openRun(ctx, { ui, flags, warn: (m) => ui.warn(m), writing: how.writing });

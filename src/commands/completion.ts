@@ -35,7 +35,8 @@ Examples:
   $ xtalk completion fish > ~/.config/fish/completions/xtalk.fish`,
     )
     .action(async (shell: string) => {
-      if (!(SHELLS as readonly string[]).includes(shell)) throw new UsageError('USAGE', `No completion for "${shell}".`, { facts: { reason: 'unknown_shell', choices: SHELLS.join(', ') } });
+      if (!(SHELLS as readonly string[]).includes(shell))
+        throw new UsageError('USAGE', `No completion for "${shell}".`, { facts: { reason: 'unknown_shell', choices: SHELLS.join(', ') } });
       createUi(ctx.io, ctx.env).data(completionScript(shell as Shell, describeCommands(program)));
     });
 
@@ -95,7 +96,10 @@ function bash(commands: CommandSpec[]): string {
   const subs = commands
     .filter((c) => c.subcommands)
     .map(({ name, subcommands: s }) => {
-      const keyed = s!.keyed.length > 0 ? `\n        if [ "$COMP_CWORD" -eq 3 ]; then case "\${COMP_WORDS[2]}" in ${s!.keyed.join('|')}) COMPREPLY=($(compgen -W ${sq(CONFIG_FILE_KEYS.join(' '))} -- "$cur")); return ;; esac; fi` : '';
+      const keyed =
+        s!.keyed.length > 0
+          ? `\n        if [ "$COMP_CWORD" -eq 3 ]; then case "\${COMP_WORDS[2]}" in ${s!.keyed.join('|')}) COMPREPLY=($(compgen -W ${sq(CONFIG_FILE_KEYS.join(' '))} -- "$cur")); return ;; esac; fi`
+          : '';
       return `      ${name})\n        if [ "$COMP_CWORD" -eq 2 ]; then COMPREPLY=($(compgen -W ${sq(s!.names.join(' '))} -- "$cur")); return; fi${keyed}\n        ;;`;
     })
     .join('\n');
@@ -135,12 +139,18 @@ complete -o default -F _xtalk xtalk
 function zsh(commands: CommandSpec[]): string {
   const list = commands.map((c) => `    ${sq(`${c.name}:${c.description.replace(/:/g, '\\:')}`)}`).join('\n');
   const cases = commands
-    .map((c) => `    ${c.name}) flags=(${c.flags.map((f) => sq(`${f.long}[${f.description.replace(/[[\]:]/g, ' ')}]${f.takesValue ? ':value:' : ''}`)).join(' ')}) ;;`)
+    .map(
+      (c) =>
+        `    ${c.name}) flags=(${c.flags.map((f) => sq(`${f.long}[${f.description.replace(/[[\]:]/g, ' ')}]${f.takesValue ? ':value:' : ''}`)).join(' ')}) ;;`,
+    )
     .join('\n');
   const subs = commands
     .filter((c) => c.subcommands)
     .map(({ name, subcommands: s }) => {
-      const keyed = s!.keyed.length > 0 ? `\n        if (( CURRENT == 4 )) && [[ \${words[3]} == (${s!.keyed.join('|')}) ]]; then compadd -- ${CONFIG_FILE_KEYS.map(sq).join(' ')}; return; fi` : '';
+      const keyed =
+        s!.keyed.length > 0
+          ? `\n        if (( CURRENT == 4 )) && [[ \${words[3]} == (${s!.keyed.join('|')}) ]]; then compadd -- ${CONFIG_FILE_KEYS.map(sq).join(' ')}; return; fi`
+          : '';
       return `      ${name})\n        if (( CURRENT == 3 )); then compadd -- ${s!.names.map(sq).join(' ')}; return; fi${keyed}\n        ;;`;
     })
     .join('\n');
@@ -197,7 +207,9 @@ function fish(commands: CommandSpec[]): string {
     ...commands.flatMap(({ name, subcommands: s }) => {
       if (!s) return [];
       const first = sq(`__fish_seen_subcommand_from ${name}; and test (count (commandline -opc)) -eq 2`);
-      const keyed = sq(`__fish_seen_subcommand_from ${name}; and __fish_seen_subcommand_from ${s.keyed.join(' ')}; and test (count (commandline -opc)) -eq 3`);
+      const keyed = sq(
+        `__fish_seen_subcommand_from ${name}; and __fish_seen_subcommand_from ${s.keyed.join(' ')}; and test (count (commandline -opc)) -eq 3`,
+      );
       return [
         `complete -c xtalk -n ${first} -a ${sq(s.names.join(' '))}`,
         ...(s.keyed.length > 0 ? [`complete -c xtalk -n ${keyed} -a ${sq(CONFIG_FILE_KEYS.join(' '))}`] : []),

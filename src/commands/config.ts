@@ -39,14 +39,18 @@ Examples:
     );
   const sub = (name: string, description: string) => addCommonOptions(config.command(name).description(description));
 
-  sub('get', 'print one setting').argument('<key>').action(async (key: string, opts: ConfigOptions) => {
-    const { path, env } = open(ctx, opts);
-    if (isSecret(key)) throw new UsageError('USAGE', 'xtalk never prints the client secret.', { facts: { reason: 'secret_not_printed', path } });
-    checkKnown(key);
-    const value = readConfigFile(path)[key];
-    if (value === undefined) throw new XtalkError('ERROR', `${key} is not set in ${path}.`, { facts: { reason: 'setting_not_set', setting: key } });
-    env.ui.data(`${String(value)}\n`);
-  });
+  sub('get', 'print one setting')
+    .argument('<key>')
+    .action(async (key: string, opts: ConfigOptions) => {
+      const { path, env } = open(ctx, opts);
+      if (isSecret(key))
+        throw new UsageError('USAGE', 'xtalk never prints the client secret.', { facts: { reason: 'secret_not_printed', path } });
+      checkKnown(key);
+      const value = readConfigFile(path)[key];
+      if (value === undefined)
+        throw new XtalkError('ERROR', `${key} is not set in ${path}.`, { facts: { reason: 'setting_not_set', setting: key } });
+      env.ui.data(`${String(value)}\n`);
+    });
 
   sub('set', `store a setting (${SECRET_FILE_KEYS.join(', ')} is read from stdin or a hidden prompt, never from argv)`)
     .argument('<key>')
@@ -56,7 +60,9 @@ Examples:
       let stored: string | number;
       if (isSecret(key)) {
         if (value !== undefined) {
-          throw new UsageError('USAGE', 'The client secret is not accepted on the command line (other users can see argv).', { facts: { reason: 'secret_in_argv' } });
+          throw new UsageError('USAGE', 'The client secret is not accepted on the command line (other users can see argv).', {
+            facts: { reason: 'secret_in_argv' },
+          });
         }
         stored = checkTyped(key, await readSecret(ctx.io, 'Client secret: '));
       } else {
@@ -67,19 +73,26 @@ Examples:
       env.ui.success(`Set ${key} in ${path}`);
     });
 
-  sub('unset', 'remove a setting').argument('<key>').action(async (key: string, opts: ConfigOptions) => {
-    const { path, env } = open(ctx, opts);
-    checkKnown(key);
-    updateConfigFile(path, (c) => Object.fromEntries(Object.entries(c).filter(([k]) => k !== key)));
-    env.ui.success(`Removed ${key} from ${path}`);
-  });
+  sub('unset', 'remove a setting')
+    .argument('<key>')
+    .action(async (key: string, opts: ConfigOptions) => {
+      const { path, env } = open(ctx, opts);
+      checkKnown(key);
+      updateConfigFile(path, (c) => Object.fromEntries(Object.entries(c).filter(([k]) => k !== key)));
+      env.ui.success(`Removed ${key} from ${path}`);
+    });
 
   addCommonOptions(config.command('list').description('print every setting in the file (the secret masked)'), { json: true }).action(
     async (opts: ConfigOptions) => {
       const { path, env } = open(ctx, opts);
       const shown = Object.fromEntries(Object.entries(readConfigFile(path)).map(([k, v]) => [k, isSecret(k) ? '(set)' : v]));
       if (opts.json) env.ui.json(shown);
-      else env.ui.data(Object.entries(shown).map(([k, v]) => `${k}=${String(v)}\n`).join(''));
+      else
+        env.ui.data(
+          Object.entries(shown)
+            .map(([k, v]) => `${k}=${String(v)}\n`)
+            .join(''),
+        );
     },
   );
 
@@ -111,5 +124,8 @@ function checkTyped(key: string, value: string, file: Readonly<Record<string, un
 }
 
 function checkKnown(key: string): void {
-  if (!CONFIG_FILE_KEYS.includes(key)) throw new UsageError('USAGE', `Unknown setting "${key}".`, { facts: { reason: 'unknown_setting', choices: CONFIG_FILE_KEYS.join(', ') } });
+  if (!CONFIG_FILE_KEYS.includes(key))
+    throw new UsageError('USAGE', `Unknown setting "${key}".`, {
+      facts: { reason: 'unknown_setting', choices: CONFIG_FILE_KEYS.join(', ') },
+    });
 }

@@ -19,11 +19,13 @@ export interface DoctorOptions {
 export function registerDoctor(program: Command, ctx: Context): void {
   const cmd = program
     .command('doctor')
-    .description('Check the configuration, the provider, the keychain, the browser and the network; each line ok, warning or failure with a fix.')
+    .description(
+      'Check the configuration, the provider, the keychain, the browser and the network; each line ok, warning or failure with a fix.',
+    )
     .option('--issuer <url>', 'OpenID provider (issuer) URL to check')
     .option('--client-id <id>', 'OAuth client id')
     .option('--port <port>', 'loopback port to check (default 0: any free port)')
-    .option('--account <username|email|sub>', 'check this stored account\'s session instead of the current one')
+    .option('--account <username|email|sub>', "check this stored account's session instead of the current one")
     .option('--json', 'print { "checks": [...], "ok": bool } on stdout')
     .option('--debug', 'print diagnostics on stderr (secrets redacted)');
   cmd.addHelpText(

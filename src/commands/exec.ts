@@ -62,7 +62,10 @@ export async function runExec(ctx: Context, command: string[], opts: ExecOptions
     return code ?? 128 + (signal ? constants.signals[signal] : 0);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new XtalkError(err.code === 'ENOENT' ? 'COMMAND_NOT_FOUND' : 'CANNOT_EXECUTE', `Cannot run ${file}: ${err.code === 'ENOENT' ? 'command not found' : err.message}.`);
+    throw new XtalkError(
+      err.code === 'ENOENT' ? 'COMMAND_NOT_FOUND' : 'CANNOT_EXECUTE',
+      `Cannot run ${file}: ${err.code === 'ENOENT' ? 'command not found' : err.message}.`,
+    );
   } finally {
     ctx.signal.removeEventListener('abort', forward);
   }

@@ -37,8 +37,14 @@ export function registerHelp(program: Command, ctx: Context): void {
  */
 export const OTHER_VARIABLES: readonly { names: string; description: string }[] = [
   { names: 'XTALK_HOME', description: 'one folder for everything (xtalk.db, config.json, the file-backed key); default: the XDG folders' },
-  { names: 'XDG_DATA_HOME, XDG_CONFIG_HOME', description: 'where data (~/.local/share/xtalk) and config.json (~/.config/xtalk) go without XTALK_HOME' },
-  { names: 'XTALK_BROWSER, else BROWSER', description: 'the browser command line, run without a shell, the URL appended; default: the system browser' },
+  {
+    names: 'XDG_DATA_HOME, XDG_CONFIG_HOME',
+    description: 'where data (~/.local/share/xtalk) and config.json (~/.config/xtalk) go without XTALK_HOME',
+  },
+  {
+    names: 'XTALK_BROWSER, else BROWSER',
+    description: 'the browser command line, run without a shell, the URL appended; default: the system browser',
+  },
   { names: 'NO_COLOR', description: 'no colours on stderr (same as --no-color)' },
   { names: 'HTTPS_PROXY, HTTP_PROXY, NO_PROXY', description: 'the proxy for requests to the provider (lower-case names win)' },
   { names: 'NODE_EXTRA_CA_CERTS', description: 'a PEM file of extra CA certificates, for a TLS-inspecting proxy' },

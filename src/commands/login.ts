@@ -31,8 +31,17 @@ export function registerLogin(program: Command, ctx: Context): void {
     .option('--no-browser', 'print the URL instead of opening a browser; the listener still waits for the redirect')
     .option('--manual', 'for a browser on another machine: paste the address it is redirected to (read from stdin)')
     .option('--device', 'use the device flow (RFC 8628): enter a code on any device')
-    .addOption(new Option('--prompt <prompt>', 'make the provider ask: login (credentials), select_account, consent').choices(['login', 'select_account', 'consent']))
-    .option('--fresh', 'make the provider ask for credentials even if the browser is signed in (prompt=login, max_age=0, auth_time checked)');
+    .addOption(
+      new Option('--prompt <prompt>', 'make the provider ask: login (credentials), select_account, consent').choices([
+        'login',
+        'select_account',
+        'consent',
+      ]),
+    )
+    .option(
+      '--fresh',
+      'make the provider ask for credentials even if the browser is signed in (prompt=login, max_age=0, auth_time checked)',
+    );
   addCommonOptions(cmd, { json: true });
   cmd.addHelpText(
     'after',

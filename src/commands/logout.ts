@@ -63,7 +63,9 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
     const keepProfile = Boolean(opts.keepProfile);
     const endSession = opts.browser !== undefined || run.config().logoutBrowser === 'always';
     const report = (r: LogoutResult) =>
-      run.ui.success(`Logged out ${displayName(r.account)} from ${r.account.issuer}; ${r.revoked} token${r.revoked === 1 ? '' : 's'} revoked`);
+      run.ui.success(
+        `Logged out ${displayName(r.account)} from ${r.account.issuer}; ${r.revoked} token${r.revoked === 1 ? '' : 's'} revoked`,
+      );
     const logout = async (account: AccountRecord) => {
       // Read before the local logout deletes it (and perhaps the data key).
       const idTokenHint = endSession ? await readIdToken(run, account) : undefined;
@@ -97,7 +99,10 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
       }
     }
     if (failed.length > 0) {
-      throw new RevocationFailedError('REVOCATION_FAILED', `${failed.length} of ${accounts.length} accounts are still logged in: ${failed.join(', ')}.`);
+      throw new RevocationFailedError(
+        'REVOCATION_FAILED',
+        `${failed.length} of ${accounts.length} accounts are still logged in: ${failed.join(', ')}.`,
+      );
     }
     if (!endSession) return ExitCode.Ok;
     for (const { account, hint } of hints.values()) await endBrowserSession(run, account, hint, opts.browser !== false);

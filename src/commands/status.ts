@@ -48,7 +48,13 @@ export async function runStatus(ctx: Context, opts: StatusOptions): Promise<numb
         v.email ?? '',
         v.sub,
         v.issuer,
-        !store.hasSession(accounts[i]!.id) ? 'logged out' : exp === undefined ? 'no token' : exp > now ? `expires ${formatRelative(exp, now)}` : `expired ${formatRelative(exp, now)}`,
+        !store.hasSession(accounts[i]!.id)
+          ? 'logged out'
+          : exp === undefined
+            ? 'no token'
+            : exp > now
+              ? `expires ${formatRelative(exp, now)}`
+              : `expired ${formatRelative(exp, now)}`,
       ];
     });
     const header = [' ', 'ACCOUNT', 'EMAIL', 'SUB', 'ISSUER', 'ACCESS TOKEN'];

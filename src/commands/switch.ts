@@ -26,10 +26,13 @@ Examples:
 
 export async function runSwitch(ctx: Context, positional: string | undefined, opts: SwitchOptions): Promise<number> {
   if (positional && opts.account && positional !== opts.account) {
-    throw new UsageError('USAGE', `Two different accounts given: "${positional}" and --account "${opts.account}".`, { facts: { reason: 'account_twice' } });
+    throw new UsageError('USAGE', `Two different accounts given: "${positional}" and --account "${opts.account}".`, {
+      facts: { reason: 'account_twice' },
+    });
   }
   const selector = positional ?? opts.account;
-  if (!selector) throw new UsageError('USAGE', 'Which account? Name it: xtalk switch <username|email|sub>.', { facts: { reason: 'no_account_named' } });
+  if (!selector)
+    throw new UsageError('USAGE', 'Which account? Name it: xtalk switch <username|email|sub>.', { facts: { reason: 'no_account_named' } });
   const run = openCommandRun(ctx, opts);
   try {
     const store = run.store();

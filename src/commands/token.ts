@@ -12,8 +12,17 @@ import { ExitCode, UsageError } from '../errors.js';
  * values are taken as typed and validated in runToken, so both ways in say the same of a bad one.
  */
 export const TOKEN_OPTIONS = {
-  minTtl: { flag: '--min-ttl', value: 'seconds', description: 'refresh when the token expires within this many seconds (default 60, at most half its lifetime)' },
-  format: { flag: '--format', value: 'format', description: 'raw (the token), header (an Authorization header line) or json', default: 'raw' },
+  minTtl: {
+    flag: '--min-ttl',
+    value: 'seconds',
+    description: 'refresh when the token expires within this many seconds (default 60, at most half its lifetime)',
+  },
+  format: {
+    flag: '--format',
+    value: 'format',
+    description: 'raw (the token), header (an Authorization header line) or json',
+    default: 'raw',
+  },
   // --json is an alias of --format json.
   ...COMMON_OPTIONS,
 } as const satisfies OptionTable;
@@ -23,7 +32,10 @@ export type TokenOptions = OptionsOf<typeof TOKEN_OPTIONS>;
 const FORMATS = ['raw', 'header', 'json'] as const;
 
 export function registerToken(program: Command, ctx: Context): void {
-  const cmd = addOptions(program.command('token').description('Print a valid access token (refreshed first when it expires soon).'), TOKEN_OPTIONS);
+  const cmd = addOptions(
+    program.command('token').description('Print a valid access token (refreshed first when it expires soon).'),
+    TOKEN_OPTIONS,
+  );
   cmd.addHelpText(
     'after',
     `
@@ -59,7 +71,7 @@ function tokenFormat(opts: TokenOptions): (typeof FORMATS)[number] {
   if (!(FORMATS as readonly string[]).includes(format)) {
     throw new UsageError('USAGE', `Unknown --format "${format}".`, { facts: { reason: 'unknown_format', choices: FORMATS.join(', ') } });
   }
-  if (opts.json && format !== 'json' && format !== 'raw') throw new UsageError('USAGE', `--json contradicts --format ${format}.`, { facts: { reason: 'json_and_format' } });
+  if (opts.json && format !== 'json' && format !== 'raw')
+    throw new UsageError('USAGE', `--json contradicts --format ${format}.`, { facts: { reason: 'json_and_format' } });
   return opts.json ? 'json' : (format as (typeof FORMATS)[number]);
 }
-

@@ -17,7 +17,10 @@ export const WHOAMI_OPTIONS = {
 export type WhoamiOptions = OptionsOf<typeof WHOAMI_OPTIONS>;
 
 export function registerWhoami(program: Command, ctx: Context): void {
-  const cmd = addOptions(program.command('whoami').description('Show the signed-in account (read from the local store; no network unless --verify).'), WHOAMI_OPTIONS);
+  const cmd = addOptions(
+    program.command('whoami').description('Show the signed-in account (read from the local store; no network unless --verify).'),
+    WHOAMI_OPTIONS,
+  );
   cmd.addHelpText(
     'after',
     `
@@ -50,7 +53,26 @@ export async function runWhoami(ctx: Context, opts: WhoamiOptions): Promise<numb
   }
 }
 
-const HIDDEN_CLAIMS = new Set(['sub', 'preferred_username', 'email', 'iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 's_hash', 'azp', 'auth_time', 'sid', 'jti', 'acr', 'amr']);
+const HIDDEN_CLAIMS = new Set([
+  'sub',
+  'preferred_username',
+  'email',
+  'iss',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'nonce',
+  'at_hash',
+  'c_hash',
+  's_hash',
+  'azp',
+  'auth_time',
+  'sid',
+  'jti',
+  'acr',
+  'amr',
+]);
 
 function formatAccount(a: AccountJson, now: number): string {
   const lines = [`${displayName(a)}${a.email && a.username ? ` <${a.email}>` : ''}`];

@@ -28,7 +28,9 @@ export function readConfigFile(path: string): Record<string, unknown> {
     parsed = JSON.parse(json);
   } catch (e) {
     // Not the parser's message: it quotes the file, which may hold the client secret.
-    throw new ConfigError('CONFIG_INVALID', `The config file ${path} is not a JSON object: the JSON is broken${jsonErrorPlace(json, e)}.`, { facts: BROKEN });
+    throw new ConfigError('CONFIG_INVALID', `The config file ${path} is not a JSON object: the JSON is broken${jsonErrorPlace(json, e)}.`, {
+      facts: BROKEN,
+    });
   }
   if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
   throw new ConfigError('CONFIG_INVALID', `The config file ${path} is not a JSON object.`, { facts: BROKEN });

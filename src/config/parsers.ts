@@ -23,7 +23,11 @@ export const MAX_KEY_CACHE_SECONDS = 86_400;
  */
 export function parseIssuer(raw: string): { issuer: string; discoveryUrl: string | undefined } {
   const given = checkEndpointUrl(raw, 'issuer');
-  const at = given.endsWith(`${DISCOVERY_SUFFIX}/`) ? given.length - DISCOVERY_SUFFIX.length - 1 : given.endsWith(DISCOVERY_SUFFIX) ? given.length - DISCOVERY_SUFFIX.length : -1;
+  const at = given.endsWith(`${DISCOVERY_SUFFIX}/`)
+    ? given.length - DISCOVERY_SUFFIX.length - 1
+    : given.endsWith(DISCOVERY_SUFFIX)
+      ? given.length - DISCOVERY_SUFFIX.length
+      : -1;
   if (at < 0) return { issuer: given, discoveryUrl: undefined };
   return { issuer: checkEndpointUrl(given.slice(0, at), 'issuer'), discoveryUrl: given };
 }
@@ -38,7 +42,9 @@ export function parseSigningAlg(raw: string): string {
 export function parseTokenAuthMethod(raw: string): TokenAuthMethod {
   const v = raw.trim() as TokenAuthMethod;
   if (TOKEN_AUTH_METHODS.includes(v)) return v;
-  throw new ConfigError('CONFIG_INVALID', `Unknown token endpoint auth method "${raw}".`, { facts: { reason: 'token_auth_method', choices: TOKEN_AUTH_METHODS.join(', ') } });
+  throw new ConfigError('CONFIG_INVALID', `Unknown token endpoint auth method "${raw}".`, {
+    facts: { reason: 'token_auth_method', choices: TOKEN_AUTH_METHODS.join(', ') },
+  });
 }
 
 export function checkEndpointUrl(raw: string, what: string): string {
@@ -66,7 +72,9 @@ export function parseInsecureHttpOrigins(raw: string): string[] {
   for (const entry of raw.split(/[\s,]+/).filter(Boolean)) {
     const origin = parseOrigin(entry);
     if (!origin || !origin.startsWith('http:')) {
-      throw new ConfigError('CONFIG_INVALID', `"${entry}" in the insecure http origins is not an http: origin.`, { facts: { setting: 'insecure_http_origins' } });
+      throw new ConfigError('CONFIG_INVALID', `"${entry}" in the insecure http origins is not an http: origin.`, {
+        facts: { setting: 'insecure_http_origins' },
+      });
     }
     if (!origins.includes(origin)) origins.push(origin);
   }

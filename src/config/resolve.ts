@@ -80,7 +80,13 @@ export interface ResolveInput {
 }
 
 /** The core's name for each source, as SOURCE_ORDER and judgeDotenv speak of them. */
-const SOURCE_NAMES: Record<ConfigSource, SettingSource> = { flag: 'flag', env: 'environment', '.env': '.env', config: 'config.json', default: 'default' };
+const SOURCE_NAMES: Record<ConfigSource, SettingSource> = {
+  flag: 'flag',
+  env: 'environment',
+  '.env': '.env',
+  config: 'config.json',
+  default: 'default',
+};
 
 /** Merges flags > environment > config file > `.env` (four names only) > defaults, and validates the values. */
 export function resolveConfig(input: ResolveInput): ResolvedConfig {
@@ -100,7 +106,8 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     const v = input.env[ENV_NAMES[key]];
     if (v) return { source: 'env', origin: ENV_NAMES[key], value: v };
     const fv = file[FILE_NAMES[key]];
-    if (fv !== undefined && fv !== null && fv !== '') return { source: 'config', origin: `"${FILE_NAMES[key]}" in ${paths.configFile}`, value: String(fv) };
+    if (fv !== undefined && fv !== null && fv !== '')
+      return { source: 'config', origin: `"${FILE_NAMES[key]}" in ${paths.configFile}`, value: String(fv) };
     return undefined;
   };
   const setAbove: Partial<Record<ConfigKey, SettingSource>> = {};
@@ -113,7 +120,11 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const pick = (key: ConfigKey): string | undefined => {
     const found = above(key);
     const name = SETTINGS[key].dotenv;
-    const picked = found ?? (name !== null && judgement.used.includes(name) ? { source: '.env' as const, origin: `${name} in .env`, value: dotenv[name]! } : undefined);
+    const picked =
+      found ??
+      (name !== null && judgement.used.includes(name)
+        ? { source: '.env' as const, origin: `${name} in .env`, value: dotenv[name]! }
+        : undefined);
     if (!picked) return undefined;
     sources[key] = picked.source;
     origins[key] = picked.origin;
@@ -133,12 +144,16 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
       if (!(e instanceof XtalkError) || !origins[key]) throw e;
       const typed = sources[key] === 'flag';
       // The parser's facts go along: the hint for them stays the same.
-      throw new ConfigError(typed ? 'USAGE' : 'CONFIG_INVALID', `${e.message.replace(/\.$/, '')} (from ${origins[key]}).`, { facts: e.facts as FactsOf<'CONFIG_INVALID'> });
+      throw new ConfigError(typed ? 'USAGE' : 'CONFIG_INVALID', `${e.message.replace(/\.$/, '')} (from ${origins[key]}).`, {
+        facts: e.facts as FactsOf<'CONFIG_INVALID'>,
+      });
     }
   };
   // The one setting another depends on comes first: api_url may name an origin it opts into.
   const others = { insecureHttpOrigins: resolve('insecureHttpOrigins', { insecureHttpOrigins: [] }) };
-  const v = Object.fromEntries(CONFIG_KEYS.map((k) => [k, k === 'insecureHttpOrigins' ? others.insecureHttpOrigins : resolve(k, others)])) as unknown as {
+  const v = Object.fromEntries(
+    CONFIG_KEYS.map((k) => [k, k === 'insecureHttpOrigins' ? others.insecureHttpOrigins : resolve(k, others)]),
+  ) as unknown as {
     [K in ConfigKey]: SettingValue<K>;
   };
 
@@ -176,4 +191,3 @@ export function requireClientConfig(config: ResolvedConfig): ResolvedConfig & { 
   }
   return { ...config, issuer, clientId };
 }
-

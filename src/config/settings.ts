@@ -51,7 +51,11 @@ export interface ParseContext {
 }
 
 /** Free text (ids, the secret, scopes): taken as given; config.json gets it trimmed, and not empty. */
-function text(key: ConfigKey, description: string, more: { flag?: string; secret?: boolean; defaultText?: string } = {}): SettingSpec<string, undefined> {
+function text(
+  key: ConfigKey,
+  description: string,
+  more: { flag?: string; secret?: boolean; defaultText?: string } = {},
+): SettingSpec<string, undefined> {
   return {
     description,
     flag: more.flag ?? null,
@@ -82,9 +86,28 @@ export const SETTING_SPECS = {
   },
   clientId: text('clientId', 'OAuth client id', { flag: '--client-id' }),
   clientSecret: text('clientSecret', 'OAuth client secret; unset: a public client', { secret: true }),
-  scope: text('scope', 'space-separated scopes to ask for', { flag: '--scope', defaultText: "openid profile email offline_access, narrowed to the provider's scopes_supported" }),
-  port: { description: 'loopback port for the sign-in redirect', flag: '--port', secret: false, default: 0, defaultText: '0 (any free port)', parse: parsePort, stored: asIs },
-  timeout: { description: 'seconds to wait for the sign-in', flag: '--timeout', secret: false, default: DEFAULT_TIMEOUT_SECONDS, defaultText: `${DEFAULT_TIMEOUT_SECONDS} s`, parse: parseTimeout, stored: asIs },
+  scope: text('scope', 'space-separated scopes to ask for', {
+    flag: '--scope',
+    defaultText: "openid profile email offline_access, narrowed to the provider's scopes_supported",
+  }),
+  port: {
+    description: 'loopback port for the sign-in redirect',
+    flag: '--port',
+    secret: false,
+    default: 0,
+    defaultText: '0 (any free port)',
+    parse: parsePort,
+    stored: asIs,
+  },
+  timeout: {
+    description: 'seconds to wait for the sign-in',
+    flag: '--timeout',
+    secret: false,
+    default: DEFAULT_TIMEOUT_SECONDS,
+    defaultText: `${DEFAULT_TIMEOUT_SECONDS} s`,
+    parse: parseTimeout,
+    stored: asIs,
+  },
   httpTimeout: {
     description: 'seconds each request to the provider may take',
     flag: null,
@@ -167,7 +190,7 @@ export const SETTING_SPECS = {
     parse: parseInsecureHttpOrigins,
     stored: (value) => value.join(','),
   },
-// biome-ignore lint/suspicious/noExplicitAny: checks each entry's shape; its own value types are kept for SettingValue
+  // biome-ignore lint/suspicious/noExplicitAny: checks each entry's shape; its own value types are kept for SettingValue
 } satisfies { readonly [K in ConfigKey]: SettingSpec<any, any> };
 
 /** The value a setting resolves to: what its parser returns, or its default. */
@@ -200,7 +223,10 @@ export const SECRET_FILE_KEYS: readonly string[] = SETTING_DESCRIPTORS.filter((d
  */
 export function checkConfigFileValue(name: string, raw: string, file: Readonly<Record<string, unknown>> = {}): string | number {
   const key = CONFIG_KEYS.find((k) => SETTINGS[k].file === name);
-  if (!key) throw new ConfigError('CONFIG_INVALID', `Unknown setting "${name}".`, { facts: { reason: 'unknown_setting', choices: CONFIG_FILE_KEYS.join(', ') } });
+  if (!key)
+    throw new ConfigError('CONFIG_INVALID', `Unknown setting "${name}".`, {
+      facts: { reason: 'unknown_setting', choices: CONFIG_FILE_KEYS.join(', ') },
+    });
   const spec = SETTING_SPECS[key] as SettingSpec<unknown, unknown>;
   // An http: API on another host is fine once the file opts into its origin.
   const listed = file[SETTINGS.insecureHttpOrigins.file];

@@ -17,18 +17,27 @@ export function readSettingsFile(path: string, what: string, opts: { ignoreDirec
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || (code === 'EISDIR' && opts.ignoreDirectory)) return undefined;
-    throw new ConfigError('CONFIG_INVALID', `Cannot read the ${what} ${path}: ${(e as Error).message}`, { facts: { reason: 'unreadable_file', path }, cause: e });
+    throw new ConfigError('CONFIG_INVALID', `Cannot read the ${what} ${path}: ${(e as Error).message}`, {
+      facts: { reason: 'unreadable_file', path },
+      cause: e,
+    });
   }
   try {
     const stat = fstatSync(fd);
     if (stat.isDirectory() && opts.ignoreDirectory) return undefined;
     if (!stat.isFile()) {
-      throw new ConfigError('CONFIG_INVALID', `The ${what} ${path} is not a regular file (it is ${kindOf(stat)}); xtalk did not read it.`, { facts: { reason: 'not_a_file', path } });
+      throw new ConfigError('CONFIG_INVALID', `The ${what} ${path} is not a regular file (it is ${kindOf(stat)}); xtalk did not read it.`, {
+        facts: { reason: 'not_a_file', path },
+      });
     }
     if (stat.size > MAX_SETTINGS_FILE_BYTES) {
-      throw new ConfigError('CONFIG_INVALID', `The ${what} ${path} is larger than ${MAX_SETTINGS_FILE_BYTES / 1024} KiB (${stat.size} bytes); xtalk did not read it.`, {
-        facts: { reason: 'file_too_large', what, path },
-      });
+      throw new ConfigError(
+        'CONFIG_INVALID',
+        `The ${what} ${path} is larger than ${MAX_SETTINGS_FILE_BYTES / 1024} KiB (${stat.size} bytes); xtalk did not read it.`,
+        {
+          facts: { reason: 'file_too_large', what, path },
+        },
+      );
     }
     // One byte more than allowed tells a file that grew after fstat from one that fits.
     const buffer = Buffer.alloc(MAX_SETTINGS_FILE_BYTES + 1);
@@ -38,9 +47,13 @@ export function readSettingsFile(path: string, what: string, opts: { ignoreDirec
       if (n === 0) break;
       length += n;
       if (length > MAX_SETTINGS_FILE_BYTES) {
-        throw new ConfigError('CONFIG_INVALID', `The ${what} ${path} is larger than ${MAX_SETTINGS_FILE_BYTES / 1024} KiB; xtalk did not read it.`, {
-          facts: { reason: 'file_too_large', what, path },
-        });
+        throw new ConfigError(
+          'CONFIG_INVALID',
+          `The ${what} ${path} is larger than ${MAX_SETTINGS_FILE_BYTES / 1024} KiB; xtalk did not read it.`,
+          {
+            facts: { reason: 'file_too_large', what, path },
+          },
+        );
       }
     }
     return buffer.subarray(0, length).toString('utf8');

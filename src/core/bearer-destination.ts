@@ -36,7 +36,12 @@ export type BearerRefusal =
   | 'not-https';
 
 export type BearerVerdict =
-  | { ok: true; url: URL; origin: string; /** True when the host never leaves the machine: no proxy may see the request. */ loopback: boolean }
+  | {
+      ok: true;
+      url: URL;
+      origin: string /** True when the host never leaves the machine: no proxy may see the request. */;
+      loopback: boolean;
+    }
   | { ok: false; origin: string; reason: BearerRefusal };
 
 /** A URL's origin (`https://host:port`, default ports left out), or undefined for anything that has none. */
@@ -74,7 +79,8 @@ export function judgeBearerDestination(target: string | URL, policy: BearerPolic
   } catch {
     return { ok: false, origin: '(not a URL)', reason: 'not-a-url' };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, origin: `${url.protocol}//${url.host}`, reason: 'not-http' };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return { ok: false, origin: `${url.protocol}//${url.host}`, reason: 'not-http' };
   const origin = url.origin;
   if (url.username || url.password) return { ok: false, origin, reason: 'credentials-in-url' };
   const allowed = [policy.apiUrl, policy.issuer, ...(policy.namedOrigins ?? [])].flatMap((v) => (v ? [originOf(v)] : []));

@@ -99,7 +99,8 @@ export interface FactsByCode {
     dataKeyGone?: 'keychain' | 'file' | 'unrecorded';
     keychainAccount?: string;
     path?: string;
-    reason?: 'no_refresh_token' | 'api_refused_after_refresh' };
+    reason?: 'no_refresh_token' | 'api_refused_after_refresh';
+  };
   PROVIDER_ERROR: ProviderAnswer & { answer?: 'status' | 'oauth'; status?: number; reason?: 'device_code_expired' | 'no_subject' };
   DISCOVERY_FAILED: ProviderAnswer & {
     /** The code a provider error had before it was found to be a failed discovery (its hint still applies). */
@@ -124,12 +125,29 @@ export interface FactsByCode {
   NETWORK_ERROR: { timedOut?: boolean; grantSent?: boolean; reason?: 'api_unreachable' | 'answer_broke_off' };
   KEYCHAIN_UNAVAILABLE: { timedOut?: boolean | undefined; reason?: 'key_in_keychain' };
   STORE_ERROR: {
-    reason: 'locked' | 'corrupt' | 'foreign' | 'newer' | 'full' | 'read_only' | 'permissions' | 'cannot_open' | 'sqlite' | 'internal' | 'key_file_unreadable' | 'key_file_uncreatable';
+    reason:
+      | 'locked'
+      | 'corrupt'
+      | 'foreign'
+      | 'newer'
+      | 'full'
+      | 'read_only'
+      | 'permissions'
+      | 'cannot_open'
+      | 'sqlite'
+      | 'internal'
+      | 'key_file_unreadable'
+      | 'key_file_uncreatable';
     path?: string;
     grantNotSent?: boolean;
   };
   REVOCATION_FAILED: { reason?: 'undecryptable' | 'endpoint_refused' | 'no_endpoint' };
-  ID_TOKEN_INVALID: ProviderAnswer & { check?: 'auth_time' | 'listed_alg' | 'hmac_alg' | 'hmac_signature'; alg?: string; configuredAlg?: string; refreshTokenKept?: boolean };
+  ID_TOKEN_INVALID: ProviderAnswer & {
+    check?: 'auth_time' | 'listed_alg' | 'hmac_alg' | 'hmac_signature';
+    alg?: string;
+    configuredAlg?: string;
+    refreshTokenKept?: boolean;
+  };
   INVALID_CLIENT: ProviderAnswer & { method: string };
   AUTHORIZATION_CODE_REJECTED: ProviderAnswer;
   DEVICE_SIGN_IN_ENDED: ProviderAnswer;
@@ -142,7 +160,10 @@ export interface FactsByCode {
   TIMEOUT: { waitingFor?: 'sign_out' };
   DATA_KEY_INVALID: { keyFile?: 'not_a_file' | 'too_large' };
   LOOPBACK_PEER_REFUSED: { reason: 'other-user' | 'owner-unknown'; peerUid?: number | undefined };
-  BEARER_DESTINATION_REFUSED: { origin: string; reason: 'not-a-url' | 'not-http' | 'credentials-in-url' | 'origin-not-allowed' | 'not-https' };
+  BEARER_DESTINATION_REFUSED: {
+    origin: string;
+    reason: 'not-a-url' | 'not-http' | 'credentials-in-url' | 'origin-not-allowed' | 'not-https';
+  };
 }
 
 /** The facts a code takes (`never` for a code that takes none). */

@@ -5,7 +5,15 @@
  * their types and the records they speak in down from the core; tests build them from test/fakes.
  * This file holds no code.
  */
-import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, RefreshOptions, RefreshResult, TokenResult } from './provider-records.js';
+import type {
+  AuthorizationRequest,
+  AuthorizationRequestOptions,
+  DeviceAuthorization,
+  DevicePoll,
+  RefreshOptions,
+  RefreshResult,
+  TokenResult,
+} from './provider-records.js';
 import type { AccountRecord, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken } from './session-records.js';
 import type { CredentialStoreKind, TokenGrant } from './oauth-terms.js';
 import type { Readable, Writable } from 'node:stream';
@@ -114,7 +122,10 @@ export interface SessionTokens {
   /** The latest ID token the provider issued (the logout `id_token_hint`). */
   idToken(userId: number): Promise<string | undefined>;
   /** The refresh token and the access tokens unexpired at `now`; rows the data key cannot open are counted in `unreadable`. */
-  sessionTokens(userId: number, now: number): Promise<{ refresh: StoredRefreshToken | undefined; access: StoredAccessToken[]; unreadable: number }>;
+  sessionTokens(
+    userId: number,
+    now: number,
+  ): Promise<{ refresh: StoredRefreshToken | undefined; access: StoredAccessToken[]; unreadable: number }>;
   /** One transaction: the tokens and, unless `keepProfile`, the user row (name, email, claims). */
   deleteSession(userId: number, nextCurrent: number | null, opts?: { keepProfile?: boolean }): void;
 }
@@ -132,7 +143,12 @@ export interface SessionRefresh {
   /** Commits a refresh answer's tokens synchronously, before any check; returns the access token's row id. */
   commitRefreshAnswer(userId: number, grant: TokenGrant, now: number): number;
   /** The committed answer's ID token passed its checks: its token and claims are stored too. */
-  confirmRefresh(userId: number, idToken: string | null, idClaims: Record<string, unknown> | undefined, now: number): Promise<StoredAccessToken>;
+  confirmRefresh(
+    userId: number,
+    idToken: string | null,
+    idClaims: Record<string, unknown> | undefined,
+    now: number,
+  ): Promise<StoredAccessToken>;
   /** The committed answer failed a check: its access token is not used. */
   withdrawAccessToken(userId: number, rowId: number): void;
   /** Keeps only the rotated refresh token of an answer whose other parts failed a check. */

@@ -73,7 +73,10 @@ export interface DotenvJudgement {
  * in {@link SOURCE_ORDER} that already gave it a value (a flag, the environment, config.json).
  * Names with an empty value are skipped: they give nothing.
  */
-export function judgeDotenv(entries: Readonly<Record<string, string>>, setAbove: Partial<Record<ConfigKey, SettingSource>> = {}): DotenvJudgement {
+export function judgeDotenv(
+  entries: Readonly<Record<string, string>>,
+  setAbove: Partial<Record<ConfigKey, SettingSource>> = {},
+): DotenvJudgement {
   const judgement: DotenvJudgement = { used: [], unused: [] };
   for (const [name, value] of Object.entries(entries)) {
     if (value === '') continue;

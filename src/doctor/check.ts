@@ -17,8 +17,18 @@ export interface DoctorReport {
 }
 
 export const ok = (name: string, detail: string): CheckResult => ({ name, status: 'ok', detail });
-export const warn = (name: string, detail: string, fix?: string): CheckResult => ({ name, status: 'warn', detail, ...(fix ? { fix } : {}) });
-export const fail = (name: string, detail: string, fix?: string): CheckResult => ({ name, status: 'fail', detail, ...(fix ? { fix } : {}) });
+export const warn = (name: string, detail: string, fix?: string): CheckResult => ({
+  name,
+  status: 'warn',
+  detail,
+  ...(fix ? { fix } : {}),
+});
+export const fail = (name: string, detail: string, fix?: string): CheckResult => ({
+  name,
+  status: 'fail',
+  detail,
+  ...(fix ? { fix } : {}),
+});
 
 /**
  * Runs one check with its own time limit: the check gets a signal that aborts at the limit (or on
@@ -45,7 +55,13 @@ export async function runLimited(
   const timedOut = new Promise<CheckResult[]>((resolve) => {
     timer = setTimeout(() => {
       controller.abort(new DOMException('check time limit', 'TimeoutError'));
-      resolve([fail(name, `did not finish within ${limitMs / 1000} s`, 'Run `xtalk doctor --debug`, and check the network and the services this check uses.')]);
+      resolve([
+        fail(
+          name,
+          `did not finish within ${limitMs / 1000} s`,
+          'Run `xtalk doctor --debug`, and check the network and the services this check uses.',
+        ),
+      ]);
     }, limitMs);
   });
   const running = (async () => {

@@ -29,11 +29,14 @@ export function checkConfig(run: Pick<Run<Pick<Context, 'cwd'>>, 'ctx' | 'config
     config.issuer && `issuer ${config.issuer} (${where(config.sources.issuer)})`,
     config.discoveryUrl && `discovery URL ${config.discoveryUrl}`,
     config.clientId && `client id ${config.clientId} (${where(config.sources.clientId)})`,
-    config.clientSecret ? `client secret set (${where(config.sources.clientSecret)})` : config.clientId && 'no client secret (public client)',
+    config.clientSecret
+      ? `client secret set (${where(config.sources.clientSecret)})`
+      : config.clientId && 'no client secret (public client)',
     config.revocationEndpoint && `revocation endpoint (${where(config.sources.revocationEndpoint)})`,
     config.idTokenSigningAlg && `ID tokens ${config.idTokenSigningAlg} (${where(config.sources.idTokenSigningAlg)})`,
     config.tokenAuthMethod && `token endpoint auth ${config.tokenAuthMethod} (${where(config.sources.tokenAuthMethod)})`,
-    config.insecureHttpOrigins.length > 0 && `bearer token allowed over plain http to ${config.insecureHttpOrigins.join(', ')} (${where(config.sources.insecureHttpOrigins)})`,
+    config.insecureHttpOrigins.length > 0 &&
+      `bearer token allowed over plain http to ${config.insecureHttpOrigins.join(', ')} (${where(config.sources.insecureHttpOrigins)})`,
     notUsedFromDotenv(config),
   ].filter(Boolean);
   if (missing.length > 0) {
@@ -45,7 +48,9 @@ export function checkConfig(run: Pick<Run<Pick<Context, 'cwd'>>, 'ctx' | 'config
 
 /** The xtalk names `./.env` gives that are not used (src/core/settings-sources.ts says why); other programs' names are left out. */
 function notUsedFromDotenv(config: ResolvedConfig): string | undefined {
-  const names = config.dotenv?.unused.filter((u) => u.why !== 'unknown').map((u) => (u.why === 'overridden' ? `${u.name} (${u.by} gives it)` : `${u.name} (a .env may not set it)`));
+  const names = config.dotenv?.unused
+    .filter((u) => u.why !== 'unknown')
+    .map((u) => (u.why === 'overridden' ? `${u.name} (${u.by} gives it)` : `${u.name} (a .env may not set it)`));
   return names?.length ? `not used from ${config.dotenv!.path}: ${names.join(', ')}` : undefined;
 }
 

@@ -13,7 +13,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 // Never created: a get of a missing entry proves the keychain answers without writing anything.
 const PROBE_ACCOUNT = 'xtalk-doctor-probe';
-const KEYCHAIN_FIX = 'Unlock or start the keychain (on Linux a Secret Service such as gnome-keyring), or set XTALK_CREDENTIAL_STORE=file to keep the key in a 0600 file.';
+const KEYCHAIN_FIX =
+  'Unlock or start the keychain (on Linux a Secret Service such as gnome-keyring), or set XTALK_CREDENTIAL_STORE=file to keep the key in a 0600 file.';
 const NO_BROWSER_FIX =
   '`xtalk login` then uses the device flow when the provider offers it, else prints the URL to open elsewhere; `--no-browser` (with ssh -L), `--manual` (paste the redirected address back) and `--device` choose explicitly, and BROWSER names a browser command.';
 
@@ -21,7 +22,12 @@ const NO_BROWSER_FIX =
  * With the file store the keychain is not touched at all. Otherwise one read of an entry that does
  * not exist, within the keychain's own time limit (`keychain` is already bounded).
  */
-export async function checkKeychain(mode: CredentialStoreMode, keyFilePath: string, keychain: () => KeychainPort, keyCache?: string): Promise<CheckResult> {
+export async function checkKeychain(
+  mode: CredentialStoreMode,
+  keyFilePath: string,
+  keychain: () => KeychainPort,
+  keyCache?: string,
+): Promise<CheckResult> {
   if (mode === 'file') return ok('keychain', `not used: file store in use (XTALK_CREDENTIAL_STORE=file), key in ${keyFilePath}`);
   const started = Date.now();
   try {
@@ -60,7 +66,12 @@ export function checkBrowser(env: Env, platform: NodeJS.Platform, host: HostFact
       return fail('browser', e instanceof Error ? e.message : String(e), `Fix or unset ${name}.`);
     }
     const found = findExecutable(argv[0]!, env.PATH, platform);
-    if (!found) return warn('browser', `${name} names ${argv[0]}, which is not an executable on PATH`, `Fix or unset ${name}; until then, open the printed URL yourself.`);
+    if (!found)
+      return warn(
+        'browser',
+        `${name} names ${argv[0]}, which is not an executable on PATH`,
+        `Fix or unset ${name}; until then, open the printed URL yourself.`,
+      );
     return ok('browser', `${name}: ${found}`);
   }
   const { launcher, reason } = findBrowserLauncher({ env, platform, ...host });
@@ -77,7 +88,8 @@ export function checkLoopback(port: number): Promise<CheckResult> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', (e: NodeJS.ErrnoException) => {
-      const fix = 'Choose another port with --port or XTALK_PORT (it must match the redirect URI registered for the client), or 0 for any free port.';
+      const fix =
+        'Choose another port with --port or XTALK_PORT (it must match the redirect URI registered for the client), or 0 for any free port.';
       if (e.code === 'EADDRINUSE') resolve(fail('loopback', `127.0.0.1:${port} is already in use`, fix));
       else if (e.code === 'EACCES') resolve(fail('loopback', `not allowed to listen on 127.0.0.1:${port}`, fix));
       else resolve(fail('loopback', `cannot listen on 127.0.0.1:${port}: ${e.message}`, fix));
@@ -85,8 +97,9 @@ export function checkLoopback(port: number): Promise<CheckResult> {
     server.listen({ port, host: '127.0.0.1' }, () => {
       const address = server.address();
       const bound = typeof address === 'object' && address ? address.port : port;
-      server.close(() => resolve(ok('loopback', port === 0 ? `127.0.0.1 accepts a listener on a free port (got ${bound})` : `127.0.0.1:${port} is free`)));
+      server.close(() =>
+        resolve(ok('loopback', port === 0 ? `127.0.0.1 accepts a listener on a free port (got ${bound})` : `127.0.0.1:${port} is free`)),
+      );
     });
   });
 }
-

@@ -19,28 +19,42 @@ export function checkProxy(env: Env, issuer: string | undefined): CheckResult {
   if (!issuer) return ok('proxy', shown.join(', '));
   const route = routeFor(new URL(issuer), settings);
   const where =
-    route.kind === 'proxy' ? `${issuer} goes through ${redactProxyUrl(route.via.value)} (${route.via.name})`
-    : route.kind === 'bypass' ? `${issuer} bypasses the proxy (${route.noProxy.name})`
-    : `${issuer} connects directly (no proxy variable for ${new URL(issuer).protocol.slice(0, -1)})`;
+    route.kind === 'proxy'
+      ? `${issuer} goes through ${redactProxyUrl(route.via.value)} (${route.via.name})`
+      : route.kind === 'bypass'
+        ? `${issuer} bypasses the proxy (${route.noProxy.name})`
+        : `${issuer} connects directly (no proxy variable for ${new URL(issuer).protocol.slice(0, -1)})`;
   return ok('proxy', `${shown.join(', ')}; ${where}`);
 }
 
 /** NODE_EXTRA_CA_CERTS (a corporate or TLS-inspecting proxy's CA) and disabled certificate checks. */
 export function checkCa(env: Env, readFile: (path: string) => Buffer): CheckResult {
   if (env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
-    return warn('ca', 'NODE_TLS_REJECT_UNAUTHORIZED=0 turns off TLS certificate checks: anyone on the path can impersonate the provider', 'Unset NODE_TLS_REJECT_UNAUTHORIZED; trust a corporate CA with NODE_EXTRA_CA_CERTS instead.');
+    return warn(
+      'ca',
+      'NODE_TLS_REJECT_UNAUTHORIZED=0 turns off TLS certificate checks: anyone on the path can impersonate the provider',
+      'Unset NODE_TLS_REJECT_UNAUTHORIZED; trust a corporate CA with NODE_EXTRA_CA_CERTS instead.',
+    );
   }
   const file = env.NODE_EXTRA_CA_CERTS;
-  if (!file) return ok('ca', 'Node\'s built-in CA certificates only (NODE_EXTRA_CA_CERTS unset)');
+  if (!file) return ok('ca', "Node's built-in CA certificates only (NODE_EXTRA_CA_CERTS unset)");
   let pem: string;
   try {
     pem = readFile(file).toString('utf8');
   } catch (e) {
-    return fail('ca', `NODE_EXTRA_CA_CERTS=${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'Point NODE_EXTRA_CA_CERTS at a readable PEM file with the CA certificate(s), or unset it.');
+    return fail(
+      'ca',
+      `NODE_EXTRA_CA_CERTS=${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      'Point NODE_EXTRA_CA_CERTS at a readable PEM file with the CA certificate(s), or unset it.',
+    );
   }
   const count = pem.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
   if (count === 0) {
-    return fail('ca', `NODE_EXTRA_CA_CERTS=${file} holds no PEM certificate`, 'Export the CA certificate in PEM form (-----BEGIN CERTIFICATE-----) and point NODE_EXTRA_CA_CERTS at it.');
+    return fail(
+      'ca',
+      `NODE_EXTRA_CA_CERTS=${file} holds no PEM certificate`,
+      'Export the CA certificate in PEM form (-----BEGIN CERTIFICATE-----) and point NODE_EXTRA_CA_CERTS at it.',
+    );
   }
   return ok('ca', `NODE_EXTRA_CA_CERTS=${file}: ${count} extra CA certificate${count === 1 ? '' : 's'} besides Node's built-in ones`);
 }

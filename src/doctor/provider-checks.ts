@@ -43,12 +43,18 @@ export function providerNotChecked(reason: string): CheckResult[] {
 export async function checkProvider(p: ProviderProbe): Promise<CheckResult[]> {
   let got: DiscoveredDocument;
   try {
-    got = await fetchDiscovery({ issuer: p.issuer, discoveryUrl: p.discoveryUrl, fetch: p.fetch, timeoutMs: p.requestTimeoutMs, signal: p.signal, now: p.now });
+    got = await fetchDiscovery({
+      issuer: p.issuer,
+      discoveryUrl: p.discoveryUrl,
+      fetch: p.fetch,
+      timeoutMs: p.requestTimeoutMs,
+      signal: p.signal,
+      now: p.now,
+    });
   } catch (e) {
-    const [error, fix] =
-      isXtalkError(e)
-        ? [e.message.replace(/\.$/, ''), e.hint ?? 'Check the issuer URL.']
-        : [`cannot reach ${discoveryUrlFor(p.issuer, p.discoveryUrl)}: ${describeFetchError(e, p.requestTimeoutMs)}`, NETWORK_FIX];
+    const [error, fix] = isXtalkError(e)
+      ? [e.message.replace(/\.$/, ''), e.hint ?? 'Check the issuer URL.']
+      : [`cannot reach ${discoveryUrlFor(p.issuer, p.discoveryUrl)}: ${describeFetchError(e, p.requestTimeoutMs)}`, NETWORK_FIX];
     const [, jwks, clock, revocationUnknown] = providerNotChecked('discovery failed');
     return [fail('discovery', error, fix), jwks!, clock!, p.revocationEndpoint ? revocation(p, undefined) : revocationUnknown!];
   }
@@ -60,16 +66,28 @@ export async function checkProvider(p: ProviderProbe): Promise<CheckResult[]> {
     discovery = fail('discovery', `${url} lacks ${missing.join(', ')}`, 'Check that the issuer URL points at an OpenID provider.');
   } else {
     const followed = got.redirects.map((r) => `; followed HTTP ${r.status} from ${r.from}`).join('');
-    discovery = ok('discovery', `${url} (HTTP ${got.status}, ${got.ms} ms${followed}); scopes: ${scopesToAsk(p.scope, doc.scopes_supported)}`);
+    discovery = ok(
+      'discovery',
+      `${url} (HTTP ${got.status}, ${got.ms} ms${followed}); scopes: ${scopesToAsk(p.scope, doc.scopes_supported)}`,
+    );
   }
-  const jwks = typeof doc.jwks_uri === 'string' ? await checkJwks(p, doc.jwks_uri) : warn('jwks', 'not checked: discovery names no jwks_uri');
-  return [discovery, jwks, checkClock(got.date, got.receivedAt), revocation(p, typeof doc.revocation_endpoint === 'string' ? doc.revocation_endpoint : undefined)];
+  const jwks =
+    typeof doc.jwks_uri === 'string' ? await checkJwks(p, doc.jwks_uri) : warn('jwks', 'not checked: discovery names no jwks_uri');
+  return [
+    discovery,
+    jwks,
+    checkClock(got.date, got.receivedAt),
+    revocation(p, typeof doc.revocation_endpoint === 'string' ? doc.revocation_endpoint : undefined),
+  ];
 }
 
 /** The scopes login will ask for, in words: the configured ones, the defaults narrowed, or the fallback. */
 function scopesToAsk(configured: string | undefined, supported: unknown): string {
   if (configured) return `"${configured}" (configured)`;
-  if (Array.isArray(supported)) return `"${DEFAULT_SCOPE.split(' ').filter((s) => s === 'openid' || supported.includes(s)).join(' ')}" (defaults the provider lists)`;
+  if (Array.isArray(supported))
+    return `"${DEFAULT_SCOPE.split(' ')
+      .filter((s) => s === 'openid' || supported.includes(s))
+      .join(' ')}" (defaults the provider lists)`;
   return `"${DEFAULT_SCOPE}", fewer if the provider refuses one (it publishes no scopes_supported)`;
 }
 
@@ -87,7 +105,7 @@ async function checkJwks(p: ProviderProbe, uri: string): Promise<CheckResult> {
   if ('error' in got) return fail('jwks', got.error, got.fix);
   const keys = (got.body as { keys?: unknown }).keys;
   if (!Array.isArray(keys) || keys.length === 0) {
-    return fail('jwks', `${uri} holds no keys`, 'ID tokens cannot be verified without the provider\'s keys; contact its administrator.');
+    return fail('jwks', `${uri} holds no keys`, "ID tokens cannot be verified without the provider's keys; contact its administrator.");
   }
   const algs = [...new Set(keys.map((k: { alg?: unknown; kty?: unknown }) => String(k.alg ?? k.kty)))];
   return ok('jwks', `${keys.length} key${keys.length === 1 ? '' : 's'} (${algs.join(', ')}) at ${uri}`);
@@ -97,13 +115,17 @@ async function checkJwks(p: ProviderProbe, uri: string): Promise<CheckResult> {
 export function checkClock(date: string | null, receivedAt: number): CheckResult {
   const providerMs = date ? Date.parse(date) : NaN;
   if (!Number.isFinite(providerMs)) {
-    return warn('clock', date ? `the provider's Date header is unreadable: ${date}` : 'the provider sent no Date header; clocks not compared');
+    return warn(
+      'clock',
+      date ? `the provider's Date header is unreadable: ${date}` : 'the provider sent no Date header; clocks not compared',
+    );
   }
   // The header drops the milliseconds: the provider's clock read somewhere in the next second.
   const skew = providerMs + 500 - receivedAt;
   if (Math.abs(skew) < 1500) return ok('clock', 'in step with the provider (within 1 s)');
   const text = `this machine's clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'behind' : 'ahead of'} the provider's`;
-  const fix = 'Synchronise the clock (e.g. `timedatectl set-ntp true`, or automatic time in the system settings); ID tokens are checked against it.';
+  const fix =
+    'Synchronise the clock (e.g. `timedatectl set-ntp true`, or automatic time in the system settings); ID tokens are checked against it.';
   if (Math.abs(skew) > SKEW_FAIL_MS) return fail('clock', text, fix);
   if (Math.abs(skew) > SKEW_WARN_MS) return warn('clock', text, fix);
   return ok('clock', text);
@@ -111,7 +133,10 @@ export function checkClock(date: string | null, receivedAt: number): CheckResult
 
 function revocation(p: ProviderProbe, discovered: string | undefined): CheckResult {
   if (discovered) {
-    const unused = p.revocationEndpoint && p.revocationEndpoint !== discovered ? `; ${p.revocationEndpoint} (from ${p.revocationEndpointFrom ?? 'the configuration'}) is not used` : '';
+    const unused =
+      p.revocationEndpoint && p.revocationEndpoint !== discovered
+        ? `; ${p.revocationEndpoint} (from ${p.revocationEndpointFrom ?? 'the configuration'}) is not used`
+        : '';
     return ok('revocation', `${discovered} (from discovery${unused})`);
   }
   if (p.revocationEndpoint) {
@@ -146,17 +171,26 @@ async function getJson(p: ProviderProbe, url: string): Promise<Got> {
   }
   const receivedAt = p.now();
   if (res.status >= 300 && res.status < 400) {
-    return { error: `${url} redirects (HTTP ${res.status}) to ${res.headers.get('location') ?? 'nowhere'}`, fix: 'xtalk does not follow redirects for the keys; the provider should publish their final URL (tell its administrator).' };
+    return {
+      error: `${url} redirects (HTTP ${res.status}) to ${res.headers.get('location') ?? 'nowhere'}`,
+      fix: 'xtalk does not follow redirects for the keys; the provider should publish their final URL (tell its administrator).',
+    };
   }
   if (res.status !== 200) {
-    return { error: `${url} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, fix: 'The provider publishes a URL that does not answer; a 5xx is the provider\'s problem, anything else its configuration (tell its administrator).' };
+    return {
+      error: `${url} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`,
+      fix: "The provider publishes a URL that does not answer; a 5xx is the provider's problem, anything else its configuration (tell its administrator).",
+    };
   }
   try {
     const body: unknown = await res.json();
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
     return { status: res.status, body, date: res.headers.get('date'), receivedAt, ms: Math.round(receivedAt - started) };
   } catch {
-    return { error: `${url} did not answer with a JSON object`, fix: 'Check that the issuer URL points at an OpenID provider, not a web page or a captive portal.' };
+    return {
+      error: `${url} did not answer with a JSON object`,
+      fix: 'Check that the issuer URL points at an OpenID provider, not a web page or a captive portal.',
+    };
   }
 }
 
@@ -164,7 +198,8 @@ function describeFetchError(e: unknown, timeoutMs: number): string {
   const err = e as Error & { cause?: { code?: string; message?: string } };
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return `no answer within ${timeoutMs / 1000} s`;
   const cause = err?.cause;
-  if (cause?.code && TLS_CODES.test(cause.code)) return `TLS certificate not trusted (${cause.code}); a TLS-inspecting proxy needs NODE_EXTRA_CA_CERTS`;
+  if (cause?.code && TLS_CODES.test(cause.code))
+    return `TLS certificate not trusted (${cause.code}); a TLS-inspecting proxy needs NODE_EXTRA_CA_CERTS`;
   return cause?.message ?? err?.message ?? String(e);
 }
 

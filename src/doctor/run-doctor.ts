@@ -42,24 +42,47 @@ export async function runDoctorChecks(run: Run, input: DoctorInput = {}): Promis
   const issuer = config?.issuer;
   const providerFetch = input.fetch ?? proxyFetchOrReason(ctx.env);
 
-  const provider =
-    !issuer ? Promise.resolve(providerNotChecked(config ? 'no issuer configured' : 'the configuration is invalid'))
-    : typeof providerFetch === 'string' ? Promise.resolve(providerNotChecked(providerFetch))
-    : runLimited('discovery', 2 * requestTimeoutMs + 1_000, ctx.signal, (signal) =>
-        checkProvider({ issuer, discoveryUrl: config?.discoveryUrl, scope: config?.scope, revocationEndpoint: config?.revocationEndpoint, revocationEndpointFrom: config?.origins.revocationEndpoint, fetch: providerFetch, now: () => ctx.now(), signal, requestTimeoutMs }),
-      );
+  const provider = !issuer
+    ? Promise.resolve(providerNotChecked(config ? 'no issuer configured' : 'the configuration is invalid'))
+    : typeof providerFetch === 'string'
+      ? Promise.resolve(providerNotChecked(providerFetch))
+      : runLimited('discovery', 2 * requestTimeoutMs + 1_000, ctx.signal, (signal) =>
+          checkProvider({
+            issuer,
+            discoveryUrl: config?.discoveryUrl,
+            scope: config?.scope,
+            revocationEndpoint: config?.revocationEndpoint,
+            revocationEndpointFrom: config?.origins.revocationEndpoint,
+            fetch: providerFetch,
+            now: () => ctx.now(),
+            signal,
+            requestTimeoutMs,
+          }),
+        );
   const keychainCheck = config
     ? runLimited('keychain', keychainTimeoutMs + 2_000, ctx.signal, () =>
-        checkKeychain(config.credentialStore, config.paths.keyFilePath, run.keychain, keyCacheNote(config.keyCacheSeconds, keyCacheState(config.keyCacheSeconds, ctx.platform))),
+        checkKeychain(
+          config.credentialStore,
+          config.paths.keyFilePath,
+          run.keychain,
+          keyCacheNote(config.keyCacheSeconds, keyCacheState(config.keyCacheSeconds, ctx.platform)),
+        ),
       )
     : Promise.resolve([warn('keychain', 'not checked: the configuration is invalid')]);
-  const browser = runLimited('browser', LOCAL_CHECK_LIMIT_MS, ctx.signal, async () => checkBrowser(ctx.env, ctx.platform, await ctx.probeHost()));
+  const browser = runLimited('browser', LOCAL_CHECK_LIMIT_MS, ctx.signal, async () =>
+    checkBrowser(ctx.env, ctx.platform, await ctx.probeHost()),
+  );
   const loopback = config
     ? runLimited('loopback', LOCAL_CHECK_LIMIT_MS, ctx.signal, () => checkLoopback(config.port))
     : Promise.resolve([warn('loopback', 'not checked: the configuration is invalid')]);
 
   // All at once, so that Ctrl-C (CancelledError from each) is one rejection, not several.
-  const [providerResults, keychainResults, browserResults, loopbackResults] = await Promise.all([provider, keychainCheck, browser, loopback]);
+  const [providerResults, keychainResults, browserResults, loopbackResults] = await Promise.all([
+    provider,
+    keychainCheck,
+    browser,
+    loopback,
+  ]);
   const checks = [
     configResult,
     // A probe that ran out of time or broke reports only itself; the rest were never reached.
@@ -104,7 +127,11 @@ const LABELS: Record<string, string> = {
  */
 export function formatReport(report: DoctorReport): Array<string | StyledText> {
   const width = Math.max(...report.checks.map((c) => (LABELS[c.name] ?? c.name).length)) + 2;
-  const marks: Record<CheckStatus, StyledText> = { ok: { style: 'green', text: '✓' }, warn: { style: 'yellow', text: '!' }, fail: { style: 'red', text: '✗' } };
+  const marks: Record<CheckStatus, StyledText> = {
+    ok: { style: 'green', text: '✓' },
+    warn: { style: 'yellow', text: '!' },
+    fail: { style: 'red', text: '✗' },
+  };
   return report.checks.flatMap((c) => [
     marks[c.status],
     ` ${(LABELS[c.name] ?? c.name).padEnd(width)}${c.detail}\n`,

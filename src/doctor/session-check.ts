@@ -11,7 +11,10 @@ import { fail, ok, warn, type CheckResult } from './check.js';
  * working. Reads no secret, so it never touches the keychain. Undefined when nothing is stored and
  * no account was named: a machine nobody has signed in on yet has nothing to check. The run closes the store.
  */
-export function checkSession(run: Pick<Run<Pick<Context, 'now'>>, 'ctx' | 'paths' | 'storeExists' | 'store'>, selector: string | undefined): CheckResult | undefined {
+export function checkSession(
+  run: Pick<Run<Pick<Context, 'now'>>, 'ctx' | 'paths' | 'storeExists' | 'store'>,
+  selector: string | undefined,
+): CheckResult | undefined {
   if (!run.storeExists()) {
     return selector ? warn('session', `no stored accounts (nothing at ${run.paths().dbPath})`, 'Run `xtalk login`.') : undefined;
   }
@@ -33,8 +36,10 @@ export function checkSession(run: Pick<Run<Pick<Context, 'now'>>, 'ctx' | 'paths
   const now = run.ctx.now();
   const expiry = store.latestAccessTokenExpiry(account.id);
   const renews = store.hasRefreshToken(account.id);
-  const token = expiry === undefined ? 'no access token' : `access token ${expiry > now ? 'expires' : 'expired'} ${formatRelative(expiry, now)}`;
+  const token =
+    expiry === undefined ? 'no access token' : `access token ${expiry > now ? 'expires' : 'expired'} ${formatRelative(expiry, now)}`;
   const detail = `${displayName(account)} at ${account.issuer}; ${token}; ${renews ? 'a refresh token renews it' : 'no refresh token'}`;
-  if (!renews && (expiry === undefined || expiry <= now)) return warn('session', detail, 'Run `xtalk login` (ask for the offline_access scope so the session renews itself).');
+  if (!renews && (expiry === undefined || expiry <= now))
+    return warn('session', detail, 'Run `xtalk login` (ask for the offline_access scope so the session renews itself).');
   return ok('session', detail);
 }

@@ -79,7 +79,11 @@ function parseEnd(field: string, order: 'BE' | 'LE'): { address: string; port: n
  * client's address (127.0.0.2, an IPv6 socket connected to `::ffff:127.0.0.1`). Undefined when no
  * table shows it (not Linux, unreadable, the peer in another network namespace).
  */
-export function loopbackPeerUid(ends: ConnectionEnds, readTable: ReadTable = readProcTable, order: 'BE' | 'LE' = endianness()): number | undefined {
+export function loopbackPeerUid(
+  ends: ConnectionEnds,
+  readTable: ReadTable = readProcTable,
+  order: 'BE' | 'LE' = endianness(),
+): number | undefined {
   const client = canonical(ends.remoteAddress);
   const listener = canonical(ends.localAddress);
   // The table lists every socket of the machine (thousands in TIME_WAIT after a busy minute): only
@@ -101,7 +105,8 @@ export function loopbackPeerUid(ends: ConnectionEnds, readTable: ReadTable = rea
       if (!local || !remote || state === TIME_WAIT || uid === undefined || !/^\d+$/.test(uid)) continue;
       const own = parseEnd(local, order);
       const peer = parseEnd(remote, order);
-      if (own?.port === ends.remotePort && peer?.port === ends.localPort && own.address === client && peer.address === listener) return Number(uid);
+      if (own?.port === ends.remotePort && peer?.port === ends.localPort && own.address === client && peer.address === listener)
+        return Number(uid);
     }
   }
   return undefined;
@@ -111,12 +116,17 @@ export function loopbackPeerUid(ends: ConnectionEnds, readTable: ReadTable = rea
  * What the loopback rule (src/core/loopback-peer.ts) says about the connection on `socket`: the
  * owner of its other end is looked up where the system tells it (Linux).
  */
-export function judgeConnection(socket: Socket, platform: NodeJS.Platform = process.platform, readTable: ReadTable = readProcTable): LoopbackPeerVerdict {
+export function judgeConnection(
+  socket: Socket,
+  platform: NodeJS.Platform = process.platform,
+  readTable: ReadTable = readProcTable,
+): LoopbackPeerVerdict {
   const ownUid = typeof process.getuid === 'function' ? process.getuid() : undefined;
   let peerUid: number | undefined;
   if (platform === 'linux') {
     const { localAddress, localPort, remoteAddress, remotePort } = socket;
-    if (localAddress && localPort && remoteAddress && remotePort) peerUid = loopbackPeerUid({ localAddress, localPort, remoteAddress, remotePort }, readTable);
+    if (localAddress && localPort && remoteAddress && remotePort)
+      peerUid = loopbackPeerUid({ localAddress, localPort, remoteAddress, remotePort }, readTable);
   }
   return judgeLoopbackPeer({ platform, ownUid, peerUid });
 }

@@ -4,9 +4,7 @@ import type { Socket } from 'node:net';
 /** The pages the loopback listener answers with: the result of the sign-in, and refusals at the socket level. */
 
 /** What the browser is told once the login flow knows how the sign-in ended. */
-export type CallbackResult =
-  | { ok: true; title: string; message: string }
-  | { ok: false; title: string; message: string };
+export type CallbackResult = { ok: true; title: string; message: string } | { ok: false; title: string; message: string };
 
 /** The one accepted redirect; its HTTP response stays open until `respond` is called. */
 const SECURITY_HEADERS = {
@@ -14,8 +12,7 @@ const SECURITY_HEADERS = {
   'Referrer-Policy': 'no-referrer',
   'Content-Type': 'text/html; charset=utf-8',
   'X-Content-Type-Options': 'nosniff',
-  'Content-Security-Policy':
-    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 } as const;
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -50,18 +47,24 @@ export function answerBrokenRequest(err: NodeJS.ErrnoException, socket: Socket):
     return;
   }
   const [status, reason] =
-    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large']
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout']
-    : [400, 'Bad Request'];
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout']
+        : [400, 'Bad Request'];
   answerOnSocket(socket, status, reason);
 }
 
 /** Answers outside the request handler (parse errors, CONNECT), then lets the socket go. */
 export function answerOnSocket(socket: Socket, status: number, reason: string, extra = ''): void {
   const body = renderResultPage({ ok: false, title: reason, message: 'The request could not be processed.' });
-  const head = Object.entries(SECURITY_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const head = Object.entries(SECURITY_HEADERS)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.on('error', () => {});
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\n${head}${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
   // end() lets the reply drain before the socket goes; destroy later in case the peer never closes.
   setTimeout(() => socket.destroy(), 1000).unref();
 }

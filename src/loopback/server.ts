@@ -80,13 +80,21 @@ export function hasExpectedState(url: URL, expectedState: string): boolean {
   return states.length === 1 && sameSecret(states[0] ?? '', expectedState);
 }
 
-type Verdict = { kind: 'callback'; url: URL } | { kind: 'start' } | { kind: 'reject'; status: number; title: string; message: string; headers?: Record<string, string> };
+type Verdict =
+  | { kind: 'callback'; url: URL }
+  | { kind: 'start' }
+  | { kind: 'reject'; status: number; title: string; message: string; headers?: Record<string, string> };
 
 function classify(req: IncomingMessage, expectedHost: string, path: string, expectedState: string, start: StartLink): Verdict {
   // A page on another origin that rebinds its DNS name to 127.0.0.1 still sends its own Host.
   const hostCount = req.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'host').length;
   if (hostCount !== 1 || req.headers.host !== expectedHost) {
-    return { kind: 'reject', status: 421, title: 'Misdirected request', message: 'This listener only answers requests for its own address.' };
+    return {
+      kind: 'reject',
+      status: 421,
+      title: 'Misdirected request',
+      message: 'This listener only answers requests for its own address.',
+    };
   }
   const rawUrl = req.url ?? '';
   if (rawUrl.length > MAX_URL_CHARS) {
@@ -116,13 +124,17 @@ function classify(req: IncomingMessage, expectedHost: string, path: string, expe
 
 function refusedPeer(reason: LoopbackPeerRefusal, peerUid: number | undefined, port: number): XtalkError {
   const who = reason === 'other-user' ? `another user of this machine (uid ${peerUid})` : 'a process whose owner could not be found';
-  return new XtalkError('LOOPBACK_PEER_REFUSED', `xtalk's listener on 127.0.0.1:${port} refused a connection from ${who}.`, { facts: { reason, peerUid } });
+  return new XtalkError('LOOPBACK_PEER_REFUSED', `xtalk's listener on 127.0.0.1:${port} refused a connection from ${who}.`, {
+    facts: { reason, peerUid },
+  });
 }
 
 function bindError(err: NodeJS.ErrnoException, port: number): XtalkError {
   const facts = { port };
-  if (err.code === 'EADDRINUSE') return new XtalkError('PORT_IN_USE', `Port ${port} on 127.0.0.1 is already in use.`, { facts, cause: err });
-  if (err.code === 'EACCES') return new XtalkError('PORT_UNAVAILABLE', `Not allowed to listen on port ${port} on 127.0.0.1.`, { facts, cause: err });
+  if (err.code === 'EADDRINUSE')
+    return new XtalkError('PORT_IN_USE', `Port ${port} on 127.0.0.1 is already in use.`, { facts, cause: err });
+  if (err.code === 'EACCES')
+    return new XtalkError('PORT_UNAVAILABLE', `Not allowed to listen on port ${port} on 127.0.0.1.`, { facts, cause: err });
   return new XtalkError('PORT_UNAVAILABLE', `Could not listen on 127.0.0.1:${port}: ${err.message}`, { facts, cause: err });
 }
 
@@ -192,11 +204,18 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
 
   let timer: NodeJS.Timeout | undefined;
   if (Number.isFinite(timeoutMs)) {
-    timer = setTimeout(() => {
-      const text = opts.timeoutText ?? { what: 'the sign-in' };
-      fail(new XtalkError('TIMEOUT', `Timed out after ${formatSeconds(timeoutMs)} s waiting for ${text.what} to finish.`, { facts: text.facts }));
-      void close();
-    }, Math.min(timeoutMs, MAX_TIMER_MS));
+    timer = setTimeout(
+      () => {
+        const text = opts.timeoutText ?? { what: 'the sign-in' };
+        fail(
+          new XtalkError('TIMEOUT', `Timed out after ${formatSeconds(timeoutMs)} s waiting for ${text.what} to finish.`, {
+            facts: text.facts,
+          }),
+        );
+        void close();
+      },
+      Math.min(timeoutMs, MAX_TIMER_MS),
+    );
   }
   const onAbort = (): void => {
     fail(new CancelledError('CANCELLED', 'Cancelled.'));
@@ -211,7 +230,12 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
       opts.signal?.removeEventListener('abort', onAbort);
       fail(new XtalkError('ERROR', 'The sign-in listener was closed before the browser came back.'));
       if (held && !held.headersSent) {
-        sendPage(held, 503, { ok: false, title: 'Sign-in did not finish', message: 'xtalk stopped waiting. Check the terminal for details.' }, { Connection: 'close' });
+        sendPage(
+          held,
+          503,
+          { ok: false, title: 'Sign-in did not finish', message: 'xtalk stopped waiting. Check the terminal for details.' },
+          { Connection: 'close' },
+        );
       }
       server.close(() => resolve());
       server.closeIdleConnections();

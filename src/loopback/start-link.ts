@@ -42,7 +42,12 @@ export class StartLink {
   /** Answers a GET for the link (after the listener's owner, Host and method checks). */
   answer(res: ServerResponse, sendPage: SendPage): StartOutcome {
     if (this.#used) {
-      sendPage(res, 410, 'Link already used', 'This sign-in link works once and was already opened, perhaps by someone else on this machine. Check the terminal.');
+      sendPage(
+        res,
+        410,
+        'Link already used',
+        'This sign-in link works once and was already opened, perhaps by someone else on this machine. Check the terminal.',
+      );
       return 'reused';
     }
     this.#used = true;

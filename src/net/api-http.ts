@@ -74,7 +74,11 @@ export async function sendApiRequest(deps: ApiHttpDeps, req: ApiHttpRequest, tok
 async function send(deps: ApiHttpDeps, url: URL, init: { method: string; headers: Headers; body: ApiBody }): Promise<Response> {
   const { body } = init;
   const payload =
-    body.kind === 'bytes' ? body.data : body.kind === 'stream' ? (Readable.toWeb(body.stream) as unknown as ReadableStream<Uint8Array>) : undefined;
+    body.kind === 'bytes'
+      ? body.data
+      : body.kind === 'stream'
+        ? (Readable.toWeb(body.stream) as unknown as ReadableStream<Uint8Array>)
+        : undefined;
   try {
     return await deps.fetch(url.href, {
       method: init.method,
@@ -87,7 +91,10 @@ async function send(deps: ApiHttpDeps, url: URL, init: { method: string; headers
   } catch (e) {
     if (deps.signal.aborted) throw new CancelledError('CANCELLED', 'Cancelled.');
     const cause = (e as Error & { cause?: Error }).cause;
-    throw new NetworkError('NETWORK_ERROR', `Cannot reach ${url.origin}: ${cause?.message ?? (e as Error).message}`, { facts: { reason: 'api_unreachable' }, cause: e });
+    throw new NetworkError('NETWORK_ERROR', `Cannot reach ${url.origin}: ${cause?.message ?? (e as Error).message}`, {
+      facts: { reason: 'api_unreachable' },
+      cause: e,
+    });
   }
 }
 

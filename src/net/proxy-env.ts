@@ -12,10 +12,7 @@ export interface ProxyVariable {
 }
 
 /** Where a request to one URL goes. */
-export type ProxyRoute =
-  | { kind: 'direct' }
-  | { kind: 'bypass'; noProxy: ProxyVariable }
-  | { kind: 'proxy'; via: ProxyVariable };
+export type ProxyRoute = { kind: 'direct' } | { kind: 'bypass'; noProxy: ProxyVariable } | { kind: 'proxy'; via: ProxyVariable };
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -31,10 +31,14 @@ export function requireSecret(settings: { clientSecret?: string | undefined }, n
 export function explainClientError(e: unknown, client: ClientFacts): unknown {
   if (!(e instanceof ProviderError) || (e.error !== 'invalid_client' && e.error !== 'unauthorized_client')) return e;
   const sent = client.method === 'none' ? 'no client secret (method none)' : `the client secret with ${client.method}`;
-  return new ProviderError('INVALID_CLIENT', `${e.message.replace(/\.$/, '')}; xtalk sent client id ${quote(client.clientId)} and ${sent}.`, {
-    facts: { error: e.error, errorDescription: e.errorDescription, method: client.method },
-    cause: e,
-  });
+  return new ProviderError(
+    'INVALID_CLIENT',
+    `${e.message.replace(/\.$/, '')}; xtalk sent client id ${quote(client.clientId)} and ${sent}.`,
+    {
+      facts: { error: e.error, errorDescription: e.errorDescription, method: client.method },
+      cause: e,
+    },
+  );
 }
 
 export { verifyHmacIdToken } from './id-token-checks.js';

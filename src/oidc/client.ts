@@ -9,9 +9,27 @@ import { rejectedAlg } from './error-text.js';
 import { checkAuthorizedParty, checkAuthTime, verifyHmacIdToken } from './id-token-checks.js';
 import { mapError, responseOf } from './map-error.js';
 import { setUpProvider, type ProviderFetches } from './provider-setup.js';
-import { afterSending, GRANT_ANSWER_SECONDS, grantFetch, notAnOAuthAnswer, retryDelayMs, salvageGrant, type GrantAnswer, type GrantTap } from './refresh-grant.js';
+import {
+  afterSending,
+  GRANT_ANSWER_SECONDS,
+  grantFetch,
+  notAnOAuthAnswer,
+  retryDelayMs,
+  salvageGrant,
+  type GrantAnswer,
+  type GrantTap,
+} from './refresh-grant.js';
 import { delay, revokeToken } from './revocation.js';
-import type { AuthorizationRequest, AuthorizationRequestOptions, DeviceAuthorization, DevicePoll, ProviderSettings, RefreshOptions, RefreshResult, TokenResult } from '../core/provider-records.js';
+import type {
+  AuthorizationRequest,
+  AuthorizationRequestOptions,
+  DeviceAuthorization,
+  DevicePoll,
+  ProviderSettings,
+  RefreshOptions,
+  RefreshResult,
+  TokenResult,
+} from '../core/provider-records.js';
 
 // The files of this folder: provider-setup.ts (discovery and the openid-client Configuration),
 // this class (the grants), code-grant.ts (the authorization request and the code's exchange),
@@ -139,7 +157,10 @@ export class ProviderClient {
     // openid-client's own rule for the keys endpoint: https, or http only where the issuer may be.
     if (new URL(uri).protocol !== 'https:' && !this.fetches.insecure) return false;
     try {
-      const res = await this.fetches.deadlined(uri, { headers: { accept: 'application/json, application/jwk-set+json' }, signal: anySignal([], this.fetches.timeoutMs) });
+      const res = await this.fetches.deadlined(uri, {
+        headers: { accept: 'application/json, application/jwk-set+json' },
+        signal: anySignal([], this.fetches.timeoutMs),
+      });
       if (!res.ok) return false;
       const jwks = (await res.json()) as { keys?: unknown };
       if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys)) return false;
@@ -169,14 +190,16 @@ export class ProviderClient {
     try {
       for (let attempt = 0; ; attempt++) {
         const tap: GrantTap = { sent: false, answer: undefined, keysFailed: false };
-        const onAnswer = opts.onAnswer && ((answer: GrantAnswer) => {
-          const grant = salvageGrant(answer, this.now(), UNKNOWN_LIFETIME_SECONDS);
-          try {
-            if (grant) opts.onAnswer!(grant);
-          } catch {
-            // The caller stores the result the usual way.
-          }
-        });
+        const onAnswer =
+          opts.onAnswer &&
+          ((answer: GrantAnswer) => {
+            const grant = salvageGrant(answer, this.now(), UNKNOWN_LIFETIME_SECONDS);
+            try {
+              if (grant) opts.onAnswer!(grant);
+            } catch {
+              // The caller stores the result the usual way.
+            }
+          });
         this.config[oidc.customFetch] = grantFetch(this.fetches.inner, tokenEndpoint, jwksUri, answerMs, tap, onAnswer) as oidc.CustomFetch;
         try {
           return this.toResult(await oidc.refreshTokenGrant(this.config, refreshToken, opts.scope ? { scope: opts.scope } : undefined));
@@ -186,7 +209,11 @@ export class ProviderClient {
             const grant = salvageGrant(answer, this.now(), UNKNOWN_LIFETIME_SECONDS);
             if (!grant) throw notAnOAuthAnswer(answer);
             const error = this.explain(mapError(e, 'the token refresh'));
-            return { grant, idClaims: undefined, unverified: { error: error instanceof Error ? error : new Error(String(error)), keysUnavailable: tap.keysFailed } };
+            return {
+              grant,
+              idClaims: undefined,
+              unverified: { error: error instanceof Error ? error : new Error(String(error)), keysUnavailable: tap.keysFailed },
+            };
           }
           const wait = attempt === 0 ? retryDelayMs(answer, this.now(), answerMs - (this.now() - startedAt)) : undefined;
           if (wait !== undefined) {
@@ -203,9 +230,14 @@ export class ProviderClient {
 
   private refreshFailure(e: unknown, tap: GrantTap): unknown {
     const status = responseOf(e)?.status;
-    const readable = e instanceof oidc.ResponseBodyError || (e instanceof oidc.WWWAuthenticateChallengeError && e.cause[0]?.parameters.error);
+    const readable =
+      e instanceof oidc.ResponseBodyError || (e instanceof oidc.WWWAuthenticateChallengeError && e.cause[0]?.parameters.error);
     if ((status === 400 || status === 401) && !readable) {
-      return new SessionExpiredError('SESSION_EXPIRED', `The provider rejected the session (HTTP ${status} to the refresh, without an error code).`, { cause: e });
+      return new SessionExpiredError(
+        'SESSION_EXPIRED',
+        `The provider rejected the session (HTTP ${status} to the refresh, without an error code).`,
+        { cause: e },
+      );
     }
     const mapped = this.explain(mapError(e, 'the token refresh'));
     return mapped instanceof XtalkError ? afterSending(mapped, tap) : mapped;
@@ -236,7 +268,13 @@ export class ProviderClient {
     if (alg && e instanceof ProviderError && e.code === 'ID_TOKEN_INVALID' && e.facts.check === undefined && alg !== configured) {
       const listed = this.config.serverMetadata().id_token_signing_alg_values_supported;
       if (listed?.includes(alg)) {
-        const facts = { error: e.error, errorDescription: e.errorDescription, check: 'listed_alg' as const, alg, configuredAlg: configured };
+        const facts = {
+          error: e.error,
+          errorDescription: e.errorDescription,
+          check: 'listed_alg' as const,
+          alg,
+          configuredAlg: configured,
+        };
         return new ProviderError('ID_TOKEN_INVALID', e.message, { facts, cause: e });
       }
     }
@@ -247,7 +285,10 @@ export class ProviderClient {
     // Now, not openid-client's expiresIn(): that rounds down to whole seconds when it is called, which
     // can make a token received later look older than the one before it.
     const receivedAt = this.now();
-    const expiresIn = typeof res.expires_in === 'number' && Number.isFinite(res.expires_in) && res.expires_in >= 0 ? res.expires_in : UNKNOWN_LIFETIME_SECONDS;
+    const expiresIn =
+      typeof res.expires_in === 'number' && Number.isFinite(res.expires_in) && res.expires_in >= 0
+        ? res.expires_in
+        : UNKNOWN_LIFETIME_SECONDS;
     if (res.id_token && this.client.hmacSecret !== undefined) {
       verifyHmacIdToken(res.id_token, String(this.config.clientMetadata().id_token_signed_response_alg), this.client.hmacSecret);
     }

@@ -48,7 +48,10 @@ export async function pollDeviceToken(
   config: oidc.Configuration,
   deviceCode: string,
   explain: (e: unknown) => unknown,
-): Promise<Exclude<DevicePoll, { status: 'approved' }> | { status: 'approved'; response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers }> {
+): Promise<
+  | Exclude<DevicePoll, { status: 'approved' }>
+  | { status: 'approved'; response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers }
+> {
   try {
     return { status: 'approved', response: await oidc.genericGrantRequest(config, DEVICE_CODE_GRANT, { device_code: deviceCode }) };
   } catch (e) {
@@ -57,6 +60,9 @@ export async function pollDeviceToken(
     if (e.error === 'slow_down') return { status: 'slow_down' };
     const ending = DEVICE_GRANT_ENDINGS[e.error];
     if (!ending) throw explain(mapError(e, 'the device token request'));
-    throw new ProviderError('DEVICE_SIGN_IN_ENDED', `${ending} (${describe(e)}).`, { facts: { error: e.error, errorDescription: e.error_description }, cause: e });
+    throw new ProviderError('DEVICE_SIGN_IN_ENDED', `${ending} (${describe(e)}).`, {
+      facts: { error: e.error, errorDescription: e.error_description },
+      cause: e,
+    });
   }
 }

@@ -89,13 +89,20 @@ export async function fetchDiscovery(req: DiscoveryRequest): Promise<DiscoveredD
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => {});
       const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
-      if (res.status >= 500) throw failed(`The provider answered discovery at ${url} with ${status}.`, { reason: 'provider_problem', status: res.status });
+      if (res.status >= 500)
+        throw failed(`The provider answered discovery at ${url} with ${status}.`, { reason: 'provider_problem', status: res.status });
       const tried = req.discoveryUrl ? url : `${url} (the issuer ${req.issuer} plus ${DISCOVERY_SUFFIX})`;
-      throw failed(`No discovery document at ${tried}: ${status}.`, { reason: res.status === 404 ? 'not_found' : 'bad_redirect', status: res.status });
+      throw failed(`No discovery document at ${tried}: ${status}.`, {
+        reason: res.status === 404 ? 'not_found' : 'bad_redirect',
+        status: res.status,
+      });
     }
     const metadata = await readObject(res, url);
     if (metadata.issuer !== req.issuer) {
-      throw failed(`The discovery document at ${url} names the issuer ${quote(metadata.issuer)}, not ${quote(req.issuer)}.`, issuerMismatch(metadata.issuer, url));
+      throw failed(
+        `The discovery document at ${url} names the issuer ${quote(metadata.issuer)}, not ${quote(req.issuer)}.`,
+        issuerMismatch(metadata.issuer, url),
+      );
     }
     return {
       metadata: metadata as DiscoveredDocument['metadata'],

@@ -34,13 +34,15 @@ export function validationReason(err: Error): string {
   if (/response parameter/.test(inner.message)) details.push('in the redirect back from the provider');
   if (name && SHOWN_VALUES.has(name) && facts.expected !== undefined) details.push(`expected ${quote(facts.expected)}, got ${quote(got)}`);
   const exp = facts.claims?.exp;
-  if (facts.claim === 'exp' && typeof exp === 'number' && typeof facts.now === 'number') details.push(`expired ${Math.round(facts.now - exp)} s ago`);
+  if (facts.claim === 'exp' && typeof exp === 'number' && typeof facts.now === 'number')
+    details.push(`expired ${Math.round(facts.now - exp)} s ago`);
   const alg = facts.header?.alg ?? facts.alg;
   if (alg !== undefined) {
     let detail = `alg ${quote(alg)}`;
     if (facts.header?.kid !== undefined) detail += `, kid ${quote(facts.header.kid)}`;
     if (typeof facts.expected === 'string' || Array.isArray(facts.expected)) detail += `, expected ${[facts.expected].flat().join(' or ')}`;
-    if (alg === 'none' || (typeof alg === 'string' && alg.startsWith('HS'))) detail += '; ID tokens must be signed with a key the provider publishes';
+    if (alg === 'none' || (typeof alg === 'string' && alg.startsWith('HS')))
+      detail += '; ID tokens must be signed with a key the provider publishes';
     details.push(detail);
   }
   return details.length ? `${inner.message} (${details.join('; ')})` : inner.message;

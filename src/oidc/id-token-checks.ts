@@ -20,7 +20,11 @@ export function checkAuthTime(claims: Record<string, unknown> | undefined, reque
   const authTime = claims?.auth_time;
   const opts = { facts: { check: 'auth_time' } } as const;
   if (typeof authTime !== 'number' || !Number.isFinite(authTime)) {
-    throw new ProviderError('ID_TOKEN_INVALID', 'The ID token has no auth_time, so xtalk cannot tell whether you just signed in; nothing was stored.', opts);
+    throw new ProviderError(
+      'ID_TOKEN_INVALID',
+      'The ID token has no auth_time, so xtalk cannot tell whether you just signed in; nothing was stored.',
+      opts,
+    );
   }
   const oldest = Math.floor(request.requestedAt / 1000) - (request.maxAge ?? 0) - AUTH_TIME_TOLERANCE_SECONDS;
   if (authTime < oldest) {
@@ -55,12 +59,15 @@ export function verifyHmacIdToken(idToken: string, alg: string, secret: string):
   const hash = HMAC_ALGS[alg];
   const [header, payload, signature] = idToken.split('.');
   if (!hash || header === undefined || payload === undefined || signature === undefined) {
-    throw new ProviderError('ID_TOKEN_INVALID', `The ID token failed validation: cannot check an ${alg} signature.`, { facts: { check: 'hmac_alg', alg } });
+    throw new ProviderError('ID_TOKEN_INVALID', `The ID token failed validation: cannot check an ${alg} signature.`, {
+      facts: { check: 'hmac_alg', alg },
+    });
   }
   const expected = createHmac(hash, Buffer.from(secret, 'utf8')).update(`${header}.${payload}`).digest();
   const got = Buffer.from(signature, 'base64url');
   if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-    throw new ProviderError('ID_TOKEN_INVALID', `The ID token failed validation: its ${alg} signature does not match the client secret.`, { facts: { check: 'hmac_signature', alg } });
+    throw new ProviderError('ID_TOKEN_INVALID', `The ID token failed validation: its ${alg} signature does not match the client secret.`, {
+      facts: { check: 'hmac_signature', alg },
+    });
   }
 }
-

@@ -13,13 +13,18 @@ export function mapError(e: unknown, what: string): Error {
   if ((e as Error | null)?.cause instanceof XtalkError) return (e as Error).cause as XtalkError;
   const response = responseOf(e);
   if (response && !(e instanceof oidc.ResponseBodyError) && !(e instanceof oidc.WWWAuthenticateChallengeError)) {
-    return new ProviderError('PROVIDER_ERROR', `The provider answered ${what} with HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`, {
-      facts: { answer: 'status', status: response.status },
-      cause: e,
-    });
+    return new ProviderError(
+      'PROVIDER_ERROR',
+      `The provider answered ${what} with HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`,
+      {
+        facts: { answer: 'status', status: response.status },
+        cause: e,
+      },
+    );
   }
   if (e instanceof oidc.ResponseBodyError) {
-    if (e.error === 'invalid_grant') return new SessionExpiredError('SESSION_EXPIRED', `The provider rejected the session (${describe(e)}).`, { cause: e });
+    if (e.error === 'invalid_grant')
+      return new SessionExpiredError('SESSION_EXPIRED', `The provider rejected the session (${describe(e)}).`, { cause: e });
     return refused(`The provider refused ${what} (${describe(e)}).`, e.error, e.error_description, e);
   }
   if (e instanceof oidc.AuthorizationResponseError) {
@@ -27,7 +32,8 @@ export function mapError(e: unknown, what: string): Error {
   }
   if (e instanceof oidc.WWWAuthenticateChallengeError) {
     const error = e.cause[0]?.parameters.error;
-    if (error === 'invalid_token') return new SessionExpiredError('SESSION_EXPIRED', 'The provider no longer accepts the access token.', { cause: e });
+    if (error === 'invalid_token')
+      return new SessionExpiredError('SESSION_EXPIRED', 'The provider no longer accepts the access token.', { cause: e });
     return refused(`The provider refused ${what} (${error ?? `HTTP ${e.status}`}).`, error, undefined, e);
   }
   const err = e as Error & { code?: string; cause?: unknown };
@@ -40,7 +46,9 @@ export function mapError(e: unknown, what: string): Error {
     return new NetworkError('NETWORK_ERROR', `Cannot reach the provider for ${what}: ${reason}`, { cause: e });
   }
   if (err?.code === 'OAUTH_MISSING_SERVER_METADATA') {
-    return new ProviderError('ENDPOINT_MISSING', `The provider's discovery document lacks what ${what} needs (${err.message}).`, { cause: e });
+    return new ProviderError('ENDPOINT_MISSING', `The provider's discovery document lacks what ${what} needs (${err.message}).`, {
+      cause: e,
+    });
   }
   if (isRefusedEndpointUrl(err)) {
     return new ProviderError('ENDPOINT_REFUSED', refusedEndpointMessage(`endpoint for ${what}`, undefined), { cause: e });

@@ -15,7 +15,9 @@ import type { ProviderSettings } from '../core/provider-records.js';
  * where discovery has none, client authentication, the ID-token alg, timeouts and the bounded
  * fetch. A loopback `http:` issuer is allowed, nothing else insecure.
  */
-export async function setUpProvider(settings: ProviderSettings): Promise<{ config: oidc.Configuration; client: ClientFacts; fetches: ProviderFetches }> {
+export async function setUpProvider(
+  settings: ProviderSettings,
+): Promise<{ config: oidc.Configuration; client: ClientFacts; fetches: ProviderFetches }> {
   const issuerUrl = new URL(settings.issuer);
   const method = settings.tokenAuthMethod ?? (settings.clientSecret ? 'client_secret_basic' : 'none');
   const auth = clientAuthentication(method, settings.clientId, settings.clientSecret);
@@ -28,7 +30,13 @@ export async function setUpProvider(settings: ProviderSettings): Promise<{ confi
   const inner = settings.fetch ?? fetch;
   const boundFetch = boundedFetch(settings.deadline ? withDeadline(inner, settings.deadline) : inner);
   const doc = await call(`discovery at ${settings.discoveryUrl ?? settings.issuer}`, () =>
-    fetchDiscovery({ issuer: settings.issuer, discoveryUrl: settings.discoveryUrl, fetch: boundFetch, timeoutMs: timeout * 1000, signal: settings.signal }),
+    fetchDiscovery({
+      issuer: settings.issuer,
+      discoveryUrl: settings.discoveryUrl,
+      fetch: boundFetch,
+      timeoutMs: timeout * 1000,
+      signal: settings.signal,
+    }),
   ).catch((e: unknown) => {
     // The fetch rejects with the signal's reason (the signal's name), not with an error of ours.
     if (settings.signal?.aborted) throw new CancelledError('CANCELLED', 'Cancelled.');
@@ -36,7 +44,8 @@ export async function setUpProvider(settings: ProviderSettings): Promise<{ confi
   });
   const discovered = doc.metadata as oidc.ServerMetadata;
   const fillRevocation = Boolean(settings.revocationEndpoint && !discovered.revocation_endpoint);
-  if (fillRevocation) checkSameOrigin(settings.issuer, settings.revocationEndpoint!, 'revocation endpoint', settings.revocationEndpointFrom);
+  if (fillRevocation)
+    checkSameOrigin(settings.issuer, settings.revocationEndpoint!, 'revocation endpoint', settings.revocationEndpointFrom);
   const server: oidc.ServerMetadata = fillRevocation ? { ...discovered, revocation_endpoint: settings.revocationEndpoint } : discovered;
   const metadata: Partial<oidc.ClientMetadata> = {};
   if (settings.clientSecret && method !== 'none') metadata.client_secret = settings.clientSecret;

@@ -149,9 +149,13 @@ export function salvageGrant(answer: GrantAnswer, receivedAt: number, unknownLif
 /** A 200 answer that is no token response (an HTML login page, a proxy's error page …). */
 export function notAnOAuthAnswer(answer: GrantAnswer): ProviderError {
   const type = answer.contentType?.split(';')[0]?.trim() || 'no content-type';
-  return new ProviderError('NOT_OAUTH_ANSWER', `The provider's answer to the token refresh is not an OAuth answer (HTTP ${answer.status}, ${type}).`, {
-    facts: { grantSent: true },
-  });
+  return new ProviderError(
+    'NOT_OAUTH_ANSWER',
+    `The provider's answer to the token refresh is not an OAuth answer (HTTP ${answer.status}, ${type}).`,
+    {
+      facts: { grantSent: true },
+    },
+  );
 }
 
 /**

@@ -65,7 +65,9 @@ export function createUi(io: Io, env: Readonly<Record<string, string | undefined
     data: (text) => {
       if (typeof text === 'string') return out(escapeTerminalText(text));
       const p = dataPalette();
-      out(text.map((part) => (typeof part === 'string' ? escapeTerminalText(part) : p[part.style](escapeTerminalText(part.text)))).join(''));
+      out(
+        text.map((part) => (typeof part === 'string' ? escapeTerminalText(part) : p[part.style](escapeTerminalText(part.text)))).join(''),
+      );
     },
     json: (value) => out(toSafeJson(value, 2) + '\n'),
     body: async (stream, { json }) => {

@@ -38,7 +38,12 @@ export function parseOptions<T extends OptionTable>(args: readonly string[], tab
   const options: NonNullable<ParseArgsConfig['options']> = {};
   for (const spec of Object.values(table)) {
     const name = spec.flag.slice(2);
-    options[name] = spec.value === undefined ? { type: 'boolean' } : spec.default === undefined ? { type: 'string' } : { type: 'string', default: spec.default };
+    options[name] =
+      spec.value === undefined
+        ? { type: 'boolean' }
+        : spec.default === undefined
+          ? { type: 'string' }
+          : { type: 'string', default: spec.default };
   }
   let parsed;
   try {

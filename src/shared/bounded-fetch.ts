@@ -40,7 +40,11 @@ export function boundedFetch(inner: typeof fetch, limit = MAX_PROVIDER_RESPONSE_
     if (res.ok && new URL(url).pathname.endsWith(DISCOVERY_SUFFIX)) checkDiscoveryJson(url, res.headers.get('content-type'), body);
     // Copied header by header: the response may come from another fetch implementation (undici).
     const headers = new Headers([...res.headers]);
-    const response = new Response(NULL_BODY_STATUS.has(res.status) ? null : body, { status: res.status, statusText: res.statusText, headers });
+    const response = new Response(NULL_BODY_STATUS.has(res.status) ? null : body, {
+      status: res.status,
+      statusText: res.statusText,
+      headers,
+    });
     bodies.set(response, body);
     return response;
   };
@@ -64,13 +68,18 @@ export function withDeadline(inner: typeof fetch, deadline: AbortSignal): typeof
 }
 
 function tooLarge(url: string, limit: number): ProviderError {
-  return new ProviderError('RESPONSE_TOO_LARGE', `The provider's answer from ${url} is larger than ${limit / 1024 / 1024} MB; xtalk stopped reading it.`);
+  return new ProviderError(
+    'RESPONSE_TOO_LARGE',
+    `The provider's answer from ${url} is larger than ${limit / 1024 / 1024} MB; xtalk stopped reading it.`,
+  );
 }
 
 function checkDiscoveryJson(url: string, contentType: string | null, body: Buffer): void {
   const facts = { reason: 'not_json' as const, url: url.slice(0, url.lastIndexOf(DISCOVERY_SUFFIX) + DISCOVERY_SUFFIX.length) };
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(contentType ?? '')) {
-    throw new ProviderError('DISCOVERY_FAILED', `The discovery document at ${url} is not JSON (content-type ${contentType ?? 'none'}).`, { facts });
+    throw new ProviderError('DISCOVERY_FAILED', `The discovery document at ${url} is not JSON (content-type ${contentType ?? 'none'}).`, {
+      facts,
+    });
   }
   try {
     JSON.parse(body.toString('utf8'));

@@ -4,7 +4,9 @@
  */
 export const BROWSER_VARIABLES = ['XTALK_BROWSER', 'BROWSER'] as const;
 
-export function browserSetting(env: Readonly<Record<string, string | undefined>>): { name: (typeof BROWSER_VARIABLES)[number]; value: string } | undefined {
+export function browserSetting(
+  env: Readonly<Record<string, string | undefined>>,
+): { name: (typeof BROWSER_VARIABLES)[number]; value: string } | undefined {
   for (const name of BROWSER_VARIABLES) {
     const value = env[name];
     if (value?.trim()) return { name, value };

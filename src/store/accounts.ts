@@ -73,7 +73,12 @@ export class AccountStore {
    * token — all in one transaction (a savepoint when called under {@link tryWriteLock}, committed
    * when the lock is released, right after).
    */
-  async saveRefresh(userId: number, grant: TokenGrant, idClaims: Record<string, unknown> | undefined, now: number): Promise<StoredAccessToken> {
+  async saveRefresh(
+    userId: number,
+    grant: TokenGrant,
+    idClaims: Record<string, unknown> | undefined,
+    now: number,
+  ): Promise<StoredAccessToken> {
     const key = await this.#dataKey.forWriting();
     const account = this.getAccount(userId);
     if (!account) throw new StoreError('ACCOUNT_GONE', `account ${userId} disappeared during the refresh`);
@@ -98,7 +103,12 @@ export class AccountStore {
    * After {@link commitRefreshAnswer}: the answer's ID token passed its checks, so it and the
    * identity claims it carries are stored too. Returns the newest access token.
    */
-  async confirmRefresh(userId: number, idToken: string | null, idClaims: Record<string, unknown> | undefined, now: number): Promise<StoredAccessToken> {
+  async confirmRefresh(
+    userId: number,
+    idToken: string | null,
+    idClaims: Record<string, unknown> | undefined,
+    now: number,
+  ): Promise<StoredAccessToken> {
     const key = await this.#dataKey.forWriting();
     const account = this.getAccount(userId);
     if (!account) throw new StoreError('ACCOUNT_GONE', `account ${userId} disappeared during the refresh`);
@@ -157,7 +167,8 @@ export class AccountStore {
   setCurrent(userId: number | null): void {
     const sql = this.#sql;
     sql.guard(() => {
-      if (userId !== null && !users.userExists(sql, userId)) throw new StoreError('ACCOUNT_NOT_FOUND', `no stored account with id ${userId}`);
+      if (userId !== null && !users.userExists(sql, userId))
+        throw new StoreError('ACCOUNT_NOT_FOUND', `no stored account with id ${userId}`);
       pointCurrentAt(sql, userId);
     });
   }
@@ -197,7 +208,10 @@ export class AccountStore {
    * The user's refresh token and unexpired access tokens, each decrypted on its own: rows the data
    * key cannot open are counted in `unreadable` instead of failing the whole read (logout --force).
    */
-  async sessionTokens(userId: number, now: number): Promise<{ refresh: StoredRefreshToken | undefined; access: StoredAccessToken[]; unreadable: number }> {
+  async sessionTokens(
+    userId: number,
+    now: number,
+  ): Promise<{ refresh: StoredRefreshToken | undefined; access: StoredAccessToken[]; unreadable: number }> {
     const refreshRow = tokens.refreshRow(this.#sql, userId);
     const accessRows = tokens.unexpiredAccessRows(this.#sql, userId, now);
     if (!refreshRow && accessRows.length === 0) return { refresh: undefined, access: [], unreadable: 0 };
@@ -213,7 +227,9 @@ export class AccountStore {
       }
     };
     const refresh = refreshRow ? attempt(() => tokens.decodeRefreshToken(refreshRow, key)) : undefined;
-    const access = accessRows.map((row) => attempt(() => tokens.decodeAccessToken(row, key))).filter((t): t is StoredAccessToken => t !== undefined);
+    const access = accessRows
+      .map((row) => attempt(() => tokens.decodeAccessToken(row, key)))
+      .filter((t): t is StoredAccessToken => t !== undefined);
     return { refresh, access, unreadable };
   }
 

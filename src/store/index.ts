@@ -12,7 +12,13 @@ export { AccountStore } from './accounts.js';
 export { leaseConnection, MAX_SHARED_CONNECTIONS, type ConnectionLease } from './db/shared-connections.js';
 export { UndecryptableTokenError } from './crypto.js';
 export { BUSY_TIMEOUT_MS, SCHEMA_VERSION } from './db/db.js';
-export { createSystemKeychain, KEYCHAIN_TIMEOUT_MS, KeychainUnavailableError, type KeychainHost, type KeychainPort } from './keys/keychain/system-keychain.js';
+export {
+  createSystemKeychain,
+  KEYCHAIN_TIMEOUT_MS,
+  KeychainUnavailableError,
+  type KeychainHost,
+  type KeychainPort,
+} from './keys/keychain/system-keychain.js';
 export { keychainAccount, type EarlyKeyRead } from './keys/keychain-read.js';
 export { systemKeyCache, type KeyCachePort } from './keys/keychain/kernel-cache/key-cache.js';
 
@@ -67,6 +73,15 @@ export function openStore(opts: OpenStoreOptions): AccountStore {
       ? new Sql(reader, opts.dbPath, () => openDatabase(opts.dbPath))
       : new Sql(openDatabase(opts.dbPath), opts.dbPath);
   const faultPoint = opts.faultPoint ?? (() => {});
-  const dataKey = new DataKey({ sql, keyFilePath: opts.keyFilePath, mode: opts.mode, keychain, warn: opts.warn, faultPoint, early, keyCache });
+  const dataKey = new DataKey({
+    sql,
+    keyFilePath: opts.keyFilePath,
+    mode: opts.mode,
+    keychain,
+    warn: opts.warn,
+    faultPoint,
+    early,
+    keyCache,
+  });
   return new AccountStore(sql, dataKey, faultPoint, opts.warn);
 }

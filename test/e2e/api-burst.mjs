@@ -20,13 +20,21 @@ function storeDescriptors() {
     .filter((target) => /xtalk\.db(-wal|-shm)?$/.test(target));
 }
 
-const describe = (e) => ({ xtalk: e instanceof api.XtalkError, code: e?.code, name: e?.name, message: String(e?.message ?? e), hint: e?.hint });
+const describe = (e) => ({
+  xtalk: e instanceof api.XtalkError,
+  code: e?.code,
+  name: e?.name,
+  message: String(e?.message ?? e),
+  hint: e?.hint,
+});
 
 if (mode === 'burst') {
   const results = await Promise.allSettled(Array.from({ length: Number(count) }, () => api.getAccessToken()));
   const tokens = [...new Set(results.filter((r) => r.status === 'fulfilled').map((r) => r.value))];
   const errors = results.filter((r) => r.status === 'rejected').map((r) => describe(r.reason));
-  process.stdout.write(`${JSON.stringify({ ok: results.length - errors.length, tokens, errors: errors.slice(0, 5), failed: errors.length, storeDescriptors: storeDescriptors() })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ok: results.length - errors.length, tokens, errors: errors.slice(0, 5), failed: errors.length, storeDescriptors: storeDescriptors() })}\n`,
+  );
 } else if (mode === 'emfile') {
   const held = [];
   try {

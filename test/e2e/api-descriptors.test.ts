@@ -25,7 +25,13 @@ describe('the Node API under descriptor pressure (ulimit -n 1024)', () => {
   it('1,000 concurrent getAccessToken() calls all get the stored token, and the program ends with no store file left open', async () => {
     const run = await runUnderUlimit(['burst', '1000'], env);
     expect(run.code, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout) as { ok: number; tokens: string[]; errors: unknown[]; failed: number; storeDescriptors: string[] };
+    const result = JSON.parse(run.stdout) as {
+      ok: number;
+      tokens: string[];
+      errors: unknown[];
+      failed: number;
+      storeDescriptors: string[];
+    };
     expect(result.errors).toEqual([]);
     expect(result.ok).toBe(1000);
     expect(result.tokens).toEqual([cliToken]);
@@ -35,7 +41,12 @@ describe('the Node API under descriptor pressure (ulimit -n 1024)', () => {
   it('with every descriptor taken, getAccessToken() rejects with the typed TOO_MANY_OPEN_FILES error, and works again once they are free', async () => {
     const run = await runUnderUlimit(['emfile'], env);
     expect(run.code, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout) as { held: number; starved: Record<string, unknown>; after: Record<string, unknown>; storeDescriptors: string[] };
+    const result = JSON.parse(run.stdout) as {
+      held: number;
+      starved: Record<string, unknown>;
+      after: Record<string, unknown>;
+      storeDescriptors: string[];
+    };
     expect(result.held).toBeGreaterThan(900);
     expect(result.starved).toMatchObject({ xtalk: true, code: 'TOO_MANY_OPEN_FILES', name: 'XtalkError' });
     expect(result.starved.message).toMatch(/^Too many open files: this process has reached its limit \(EMFILE\)/);

@@ -30,7 +30,11 @@ it('the Node API loads neither commander nor the CLI, and no openid-client for a
     const files = [join(DIST, 'index.js'), ...readdirSync(join(DIST, 'chunks')).map((f) => join(DIST, 'chunks', f))];
     const holding = files.filter((f) => readFileSync(f, 'utf8').includes(marker));
     expect(holding.length, marker).toBeGreaterThan(0);
-    for (const file of holding) expect(loaded.filter((u) => u.startsWith('file:') && fileURLToPath(u) === file), marker).toEqual([]);
+    for (const file of holding)
+      expect(
+        loaded.filter((u) => u.startsWith('file:') && fileURLToPath(u) === file),
+        marker,
+      ).toEqual([]);
   }
 
   // CommonJS: one bundle; commander is not in it, and nothing loaded from node_modules is.

@@ -50,7 +50,17 @@ function log(message) {
 }
 
 function parseArgs(argv) {
-  const opts = { login: 'alice', password: 'any-password', deviceCode: undefined, device: false, deny: false, captureFile: undefined, profile: undefined, report: undefined, url: undefined };
+  const opts = {
+    login: 'alice',
+    password: 'any-password',
+    deviceCode: undefined,
+    device: false,
+    deny: false,
+    captureFile: undefined,
+    profile: undefined,
+    report: undefined,
+    url: undefined,
+  };
   const args = [...argv];
   opts.url = args.pop();
   while (args.length) {
@@ -72,7 +82,9 @@ function parseArgs(argv) {
   }
   if (opts.deviceCode) opts.device = true;
   if (!opts.url || !/^https?:\/\//.test(opts.url)) {
-    throw new Error('usage: chromium-browser.mjs [--login NAME] [--password PW] [--device-code CODE | --device] [--deny] [--capture-callback FILE] URL');
+    throw new Error(
+      'usage: chromium-browser.mjs [--login NAME] [--password PW] [--device-code CODE | --device] [--deny] [--capture-callback FILE] URL',
+    );
   }
   return opts;
 }
@@ -95,7 +107,9 @@ async function startCapturingProxy(listenerOrigin, file) {
         writeFileSync(file, `${target.href}\n`);
         log('captured the callback address; the listener never saw it');
       }
-      res.writeHead(502, { 'content-type': 'text/html' }).end('<!doctype html><title>This site can’t be reached</title><h1>This site can’t be reached</h1>');
+      res
+        .writeHead(502, { 'content-type': 'text/html' })
+        .end('<!doctype html><title>This site can’t be reached</title><h1>This site can’t be reached</h1>');
       return;
     }
     if (!isLoopback(target)) {
@@ -106,7 +120,7 @@ async function startCapturingProxy(listenerOrigin, file) {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
-    upstream.on('error', () => res.headersSent ? res.destroy() : res.writeHead(502).end());
+    upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
     req.pipe(upstream);
   });
   // No tunnels: https (or anything else) through this proxy is refused.
@@ -150,7 +164,11 @@ async function run(opts) {
     const listener = new URL(new URL(opts.url).searchParams.get('redirect_uri') ?? 'missing:');
     const port = await startCapturingProxy(listener.origin, opts.captureFile);
     // <-loopback> removes Chromium's implicit loopback bypass, so loopback goes through the proxy too.
-    flags = [...CHROMIUM_FLAGS.filter((f) => !f.startsWith('--proxy-server=')), `--proxy-server=http://127.0.0.1:${port}`, '--proxy-bypass-list=<-loopback>'];
+    flags = [
+      ...CHROMIUM_FLAGS.filter((f) => !f.startsWith('--proxy-server=')),
+      `--proxy-server=http://127.0.0.1:${port}`,
+      '--proxy-bypass-list=<-loopback>',
+    ];
   }
   keepProfile = Boolean(opts.profile);
   profileDir = opts.profile ?? mkdtempSync(join(tmpdir(), 'xtalk-chromium-'));
@@ -160,9 +178,7 @@ async function run(opts) {
     headless: true,
     args: flags,
   });
-  await context.route('**/*', (route) =>
-    isLoopback(new URL(route.request().url())) ? route.continue() : route.abort('blockedbyclient'),
-  );
+  await context.route('**/*', (route) => (isLoopback(new URL(route.request().url())) ? route.continue() : route.abort('blockedbyclient')));
   const page = context.pages()[0] ?? (await context.newPage());
 
   // Registered before the first navigation: the callback can arrive at any step, and the page must
@@ -185,15 +201,18 @@ async function run(opts) {
       return `callback loaded: ${page.url()}`;
     }
 
-    const state = await page.evaluate((selector) => ({
-      actionable: Boolean(document.querySelector(selector)),
-      login: Boolean(document.querySelector('input[name="login"]')),
-      userCode: document.querySelector('input[name="user_code"]:not([type="hidden"])')?.value ?? null,
-      confirm: Boolean(document.querySelector('[id="op.deviceConfirmForm"]')),
-      logout: Boolean(document.querySelector('[id="op.logoutForm"]')),
-      heading: document.querySelector('h1')?.textContent?.trim() ?? '',
-      text: document.body?.innerText?.replace(/\s+/g, ' ').slice(0, 300) ?? '',
-    }), ACTIONABLE);
+    const state = await page.evaluate(
+      (selector) => ({
+        actionable: Boolean(document.querySelector(selector)),
+        login: Boolean(document.querySelector('input[name="login"]')),
+        userCode: document.querySelector('input[name="user_code"]:not([type="hidden"])')?.value ?? null,
+        confirm: Boolean(document.querySelector('[id="op.deviceConfirmForm"]')),
+        logout: Boolean(document.querySelector('[id="op.logoutForm"]')),
+        heading: document.querySelector('h1')?.textContent?.trim() ?? '',
+        text: document.body?.innerText?.replace(/\s+/g, ' ').slice(0, 300) ?? '',
+      }),
+      ACTIONABLE,
+    );
 
     if (!state.actionable) {
       if (opts.device && /success/i.test(state.heading)) return `device approved: ${state.heading}`;

@@ -6,7 +6,10 @@ import { offlineSession } from './offline-session.js';
 /** Runs the built CLI with a stdout whose reader is gone before the first write. */
 function runIntoClosedPipe(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [XTALK_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
+    const child = spawn(process.execPath, [XTALK_BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', ...env },
+    });
     // Like `| head -0`: the reading end closes at once, so every write of the child fails with EPIPE.
     child.stdout.destroy();
     let stderr = '';

@@ -41,7 +41,11 @@ beforeAll(async () => {
   mkdirSync(home, { mode: 0o700 });
   const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
   const grant = { accessToken: 'a', tokenType: 'Bearer', scope: null, expiresAt: Date.now() + 600_000, refreshToken: 'r' };
-  await store.saveLogin({ issuer: 'https://i.example', sub: 's1', username: hostile, email: null, claims: {}, clientId: 'c' }, grant, Date.now());
+  await store.saveLogin(
+    { issuer: 'https://i.example', sub: 's1', username: hostile, email: null, claims: {}, clientId: 'c' },
+    grant,
+    Date.now(),
+  );
   store.close();
   // The completion scripts call `xtalk` from PATH: the built CLI.
   const bin = join(dir, 'bin');
@@ -67,7 +71,11 @@ eval "xtalk switch \${COMPREPLY[0]}"`;
     expect(out.filter((l) => l.startsWith('reply:'))).toHaveLength(1);
     expect(out.filter((l) => l.startsWith('arg:'))).toEqual(['arg:switch', `arg:${hostile}`]);
     // --account takes the same path.
-    const account = execFileSync('bash', ['--norc', '-c', `source "${file}"; COMP_WORDS=(xtalk token --account ''); COMP_CWORD=3; _xtalk; printf '%s\\n' "\${#COMPREPLY[@]}"`], { env, encoding: 'utf8' });
+    const account = execFileSync(
+      'bash',
+      ['--norc', '-c', `source "${file}"; COMP_WORDS=(xtalk token --account ''); COMP_CWORD=3; _xtalk; printf '%s\\n' "\${#COMPREPLY[@]}"`],
+      { env, encoding: 'utf8' },
+    );
     expect(account.trim()).toBe('1');
     expect(markers()).toEqual([]);
   });
@@ -98,9 +106,18 @@ zpty -d z`;
 
   it.runIf(shellAvailable('fish'))('fish: offers it as it is and runs nothing', () => {
     const file = script('fish');
-    const out = execFileSync('fish', ['--no-config', '-c', `source "${file}"; complete -C 'xtalk switch '; complete -C 'xtalk whoami --account '`], { env, encoding: 'utf8' });
+    const out = execFileSync(
+      'fish',
+      ['--no-config', '-c', `source "${file}"; complete -C 'xtalk switch '; complete -C 'xtalk whoami --account '`],
+      { env, encoding: 'utf8' },
+    );
     expect(markers()).toEqual([]);
-    expect(out.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual([hostile, hostile]);
+    expect(
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0]),
+    ).toEqual([hostile, hostile]);
   });
 
   it.runIf(shellAvailable('fish'))('fish: completes config sub-commands, then config.json keys after get, set and unset only', () => {

@@ -69,7 +69,11 @@ async function untilExpired(home: string): Promise<void> {
  * Every caller of one round succeeded and printed the same token, which one refresh grant (of the
  * round, counted from `before`) produced and the provider holds active; no refresh was refused.
  */
-async function expectOneRefreshOneToken(results: { code: number | null; stdout: string; stderr: string }[], before: number, round: number): Promise<void> {
+async function expectOneRefreshOneToken(
+  results: { code: number | null; stdout: string; stderr: string }[],
+  before: number,
+  round: number,
+): Promise<void> {
   for (const r of results) expect(r.code, r.stderr).toBe(0);
   const tokens = new Set(results.map((r) => r.stdout));
   expect(tokens.size, `round ${round}`).toBe(1);
@@ -111,7 +115,11 @@ describe('single-flight refresh across processes', () => {
       // Two busy loops besides the 128 callers, on two cores: the keychain answers slowly too.
       const burners = Array.from({ length: 2 }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
       try {
-        const env = (home: string) => ({ ...cliEnv(home), XTALK_CREDENTIAL_STORE: 'keychain', DBUS_SESSION_BUS_ADDRESS: secretService.address });
+        const env = (home: string) => ({
+          ...cliEnv(home),
+          XTALK_CREDENTIAL_STORE: 'keychain',
+          DBUS_SESSION_BUS_ADDRESS: secretService.address,
+        });
         const home = mkdtempSync(join(tmpdir(), 'xtalk-crowd-'));
         await loginCli(env(home), 'crowd');
         await untilExpiryPassed(home);

@@ -55,7 +55,10 @@ class RefreshTokenHistory {
   observe(token: string | undefined, when: string): void {
     expect(token, `${when}: a refresh token is stored`).toBeDefined();
     const at = this.seen.indexOf(token!);
-    expect(at === -1 || at === this.seen.length - 1, `${when}: the stored refresh token went back to #${at + 1} of ${this.seen.length}`).toBe(true);
+    expect(
+      at === -1 || at === this.seen.length - 1,
+      `${when}: the stored refresh token went back to #${at + 1} of ${this.seen.length}`,
+    ).toBe(true);
     if (at === -1) this.seen.push(token!);
   }
 }
@@ -111,7 +114,8 @@ describe('SIGKILL inside login', () => {
           expect(after.currentSub, when).toBe(before.currentSub);
           if (keyPoint) expect(after.credentialStore, `${when}: no key is recorded`).toBeNull();
           if (point === 'login-key-file-staged') expect(existsSync(join(home, 'xtalk.key')), `${when}: no key file in place`).toBe(false);
-          if (point === 'login-after-key-file-write') expect(existsSync(join(home, 'xtalk.key')), `${when}: the complete key file`).toBe(true);
+          if (point === 'login-after-key-file-write')
+            expect(existsSync(join(home, 'xtalk.key')), `${when}: the complete key file`).toBe(true);
 
           const next = await runXtalk(['token'], env);
           expectWorksOrLoginRequired(next, when);
@@ -178,7 +182,9 @@ describe('SIGKILL inside login', () => {
             expect(after.users, when).toEqual([]);
             expect(after.refreshTokenRows + after.accessTokenRows, when).toBe(0);
             expect(after.credentialStore, when).toBeNull();
-            expect(keychainCall(secretService.address, 'get', account), `${when}: the key reached the keychain`).toEqual(expect.any(String));
+            expect(keychainCall(secretService.address, 'get', account), `${when}: the key reached the keychain`).toEqual(
+              expect.any(String),
+            );
             expect(existsSync(join(home, 'xtalk.key')), `${when}: no key file`).toBe(false);
             const next = await runXtalk(['token'], env);
             expectWorksOrLoginRequired(next, when);
@@ -269,7 +275,13 @@ describe('SIGKILL inside refresh', () => {
 describe('SIGKILL inside logout', () => {
   // Until the delete commits every token stays stored (logout deletes nothing unless all were
   // revoked), so a retry finishes the job; after it, only the data key's record may be left.
-  const POINTS = ['logout-revoked-refresh_token', 'logout-revoked-access_token', 'logout-before-delete', 'logout-in-transaction', 'logout-key-deleted'];
+  const POINTS = [
+    'logout-revoked-refresh_token',
+    'logout-revoked-access_token',
+    'logout-before-delete',
+    'logout-in-transaction',
+    'logout-key-deleted',
+  ];
 
   it(`${POINTS.length} points × ${KILLS_PER_POINT} kills: tokens kept until the delete commits, a retry finishes, login works again`, async () => {
     await inParallel(POINTS, PARALLEL_POINTS, (point) =>

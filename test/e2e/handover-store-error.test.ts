@@ -18,7 +18,9 @@ describe('a SQLite error in a run the quick path handed over', () => {
     provider = session.provider;
     const dbPath = join(session.env.XTALK_HOME!, 'xtalk.db');
     // Storing the refreshed token fails inside SQLite, as a busy or broken database would.
-    rawDb(dbPath).run("CREATE TRIGGER refuse_new_token BEFORE INSERT ON access_token BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+    rawDb(dbPath).run(
+      "CREATE TRIGGER refuse_new_token BEFORE INSERT ON access_token BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    );
     const before = provider.refreshGrantCount();
     const result = await runCli(['token', '--min-ttl', '100000'], { env: { ...session.env, NO_COLOR: '1' } });
     // The full program took the refresh over, and its rehearsal of storing the answer met the failure

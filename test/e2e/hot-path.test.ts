@@ -12,7 +12,10 @@ const OPENID_CLIENT = 'enableNonRepudiationChecks';
 
 function traced(file: string): { files: string[]; builtins: string[] } {
   const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-  return { files: [...new Set(lines.filter((l) => l.startsWith('file:')).map((u) => fileURLToPath(u)))], builtins: lines.filter((l) => l.startsWith('node:')) };
+  return {
+    files: [...new Set(lines.filter((l) => l.startsWith('file:')).map((u) => fileURLToPath(u)))],
+    builtins: lines.filter((l) => l.startsWith('node:')),
+  };
 }
 
 it('serves a valid token and whoami from dist/quick.cjs alone, with the provider down', async () => {
@@ -21,7 +24,10 @@ it('serves a valid token and whoami from dist/quick.cjs alone, with the provider
   const quick = readFileSync(join(DIST, 'quick.cjs'), 'utf8');
   const chunks = readdirSync(join(DIST, 'chunks')).map((f) => readFileSync(join(DIST, 'chunks', f), 'utf8'));
   for (const marker of [COMMANDER, OPENID_CLIENT]) {
-    expect(chunks.some((text) => text.includes(marker)), marker).toBe(true);
+    expect(
+      chunks.some((text) => text.includes(marker)),
+      marker,
+    ).toBe(true);
     expect(quick.includes(marker), marker).toBe(false);
   }
 
@@ -36,7 +42,9 @@ it('serves a valid token and whoami from dist/quick.cjs alone, with the provider
     // bin/xtalk.cjs (which runs dist/quick.cjs through node:vm, unseen by the module loaders) and
     // better-sqlite3's addon: no ES module of xtalk, no chunk, nothing else from node_modules.
     expect(files.filter((f) => f.startsWith(ROOT) && !f.includes('/node_modules/'))).toEqual([join(ROOT, 'bin', 'xtalk.cjs')]);
-    expect(files.filter((f) => f.includes('/node_modules/'))).toEqual([expect.stringMatching(/\/better-sqlite3\/build\/Release\/better_sqlite3\.node$/)]);
+    expect(files.filter((f) => f.includes('/node_modules/'))).toEqual([
+      expect.stringMatching(/\/better-sqlite3\/build\/Release\/better_sqlite3\.node$/),
+    ]);
     // Nor the built-ins only other commands need: child processes (exec, browser), node:tty
     // (color probing), node:net (the file store needs no socket, and the line goes to stdout's
     // descriptor, not a stream over the pipe); whoami does not decrypt, so no node:crypto. (Not
@@ -76,7 +84,9 @@ it('keeps a V8 code cache of dist/quick.cjs beside it, and runs right with a dam
   const first = await runCli(['token'], { env });
   expect(first.code, first.stderr).toBe(0);
   // Named after this V8 and the bundle's size and time; the first line lists the kinds of run it holds.
-  const name = caches().find((f) => f.startsWith(`quick.cjs.${process.versions.v8}-${process.arch}-${statSync(join(DIST, 'quick.cjs')).size}-`));
+  const name = caches().find((f) =>
+    f.startsWith(`quick.cjs.${process.versions.v8}-${process.arch}-${statSync(join(DIST, 'quick.cjs')).size}-`),
+  );
   expect(name, caches().join(', ')).toBeDefined();
   const path = join(DIST, name!);
   expect(readFileSync(path, 'latin1').split('\n')[0]!.split(' ')).toContain('token');

@@ -48,7 +48,10 @@ const watcher: KoaMiddleware = async (ctx, next) => {
   target.grantAt = performance.now();
   if (target.delayAfterGrantMs !== undefined) setTimeout(() => kill(target), target.delayAfterGrantMs);
   // The answer has left once Node handed all of it to the socket.
-  (ctx as unknown as { res: { once(event: 'finish', fn: () => void): void } }).res.once('finish', () => (target.answeredAt = performance.now()));
+  (ctx as unknown as { res: { once(event: 'finish', fn: () => void): void } }).res.once(
+    'finish',
+    () => (target.answeredAt = performance.now()),
+  );
   await next();
 };
 
@@ -80,7 +83,17 @@ interface Tally {
 
 /** `kills` refreshes, each killed as `schedule` says; the session checked (and signed in again if lost) after each. */
 async function killRefreshes(kills: number, schedule: (target: Victim) => void): Promise<Tally> {
-  const t: Tally = { kills, beforeGrant: 0, beforeGrantLost: 0, midExchange: 0, midExchangeLost: 0, afterAnswer: 0, afterAnswerLost: 0, finishedFirst: 0, finishedFirstLost: 0 };
+  const t: Tally = {
+    kills,
+    beforeGrant: 0,
+    beforeGrantLost: 0,
+    midExchange: 0,
+    midExchangeLost: 0,
+    afterAnswer: 0,
+    afterAnswerLost: 0,
+    finishedFirst: 0,
+    finishedFirstLost: 0,
+  };
   for (let i = 0; i < kills; i++) {
     const cli = spawnCli(['refresh'], env());
     const target: Victim = { pid: cli.pid };
@@ -124,7 +137,9 @@ describe('SIGKILL during refresh against a strictly rotating provider', () => {
       setTimeout(() => kill(target), at);
     });
     const lost = tally.beforeGrantLost + tally.midExchangeLost + tally.afterAnswerLost + tally.finishedFirstLost;
-    console.info(`kills over a whole run (${Math.round(runMs)} ms, seed ${rng.seed}): ${lost} of ${tally.kills} sessions lost ${JSON.stringify(tally)}`);
+    console.info(
+      `kills over a whole run (${Math.round(runMs)} ms, seed ${rng.seed}): ${lost} of ${tally.kills} sessions lost ${JSON.stringify(tally)}`,
+    );
     expect(tally.beforeGrantLost).toBe(0);
     expect(tally.finishedFirstLost).toBe(0);
     expect(tally.beforeGrant + tally.midExchange + tally.afterAnswer + tally.finishedFirst).toBe(KILLS_OVER_RUN);

@@ -91,7 +91,10 @@ it(`${PROCESSES} processes × random token/refresh/whoami/status for ${DURATION_
     `load: ${PROCESSES} processes, ${(elapsed / 1000).toFixed(1)} s, ${runs.length} runs (${(runs.length / (elapsed / 1000)).toFixed(1)}/s), ` +
       `${grants.filter((g) => g.grantType === 'refresh_token').length} refresh grants, ${failures.length} failures\n` +
       [...byCommand]
-        .map(([c, e]) => `  ${c.padEnd(14)} ${String(e.n).padStart(4)} runs  median ${quantile(e.ms, 0.5).toFixed(0)} ms  p95 ${quantile(e.ms, 0.95).toFixed(0)} ms  max ${Math.max(...e.ms).toFixed(0)} ms`)
+        .map(
+          ([c, e]) =>
+            `  ${c.padEnd(14)} ${String(e.n).padStart(4)} runs  median ${quantile(e.ms, 0.5).toFixed(0)} ms  p95 ${quantile(e.ms, 0.95).toFixed(0)} ms  max ${Math.max(...e.ms).toFixed(0)} ms`,
+        )
         .join('\n'),
   );
 

@@ -76,7 +76,13 @@ describe('xtalk login in a real browser (built CLI, headless Chromium)', () => {
     expect(JSON.parse(who.stdout)).toMatchObject({ sub: 'frank', credential_store: 'keychain' });
     expect(readdirSync(home)).not.toContain('xtalk.key');
 
-    const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'keychain', warn: () => {}, keychain: createSystemKeychain() });
+    const store = openStore({
+      dbPath: join(home, 'xtalk.db'),
+      keyFilePath: join(home, 'xtalk.key'),
+      mode: 'keychain',
+      warn: () => {},
+      keychain: createSystemKeychain(),
+    });
     const account = store.currentAccount()!;
     const access = (await store.latestAccessToken(account.id))!.accessToken;
     expect((await provider.introspect(access)).active).toBe(true);

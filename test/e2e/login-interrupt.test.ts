@@ -36,14 +36,24 @@ describe('xtalk login interrupted while discovery hangs', () => {
     const home = mkdtempSync(join(tmpdir(), 'xtalk-interrupt-'));
     const child = spawn(process.execPath, [XTALK_BIN, 'login', '--no-browser'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', XTALK_HOME: home, XTALK_ISSUER: provider.issuer, XTALK_CLIENT_ID: 'cli', XTALK_CREDENTIAL_STORE: 'file' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NO_COLOR: '1',
+        XTALK_HOME: home,
+        XTALK_ISSUER: provider.issuer,
+        XTALK_CLIENT_ID: 'cli',
+        XTALK_CREDENTIAL_STORE: 'file',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: performance.now() })));
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      child.on('exit', (code) => resolve({ code, at: performance.now() })),
+    );
     const closed = once(child, 'close');
     // The child is inside discovery (the default request timeout is 30 s) when the signal comes.
     await Promise.race([provider.asked, exited.then(() => Promise.reject(new Error(`xtalk exited before discovery:\n${stderr}`)))]);

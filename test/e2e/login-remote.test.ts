@@ -114,7 +114,10 @@ describe('xtalk login --device', () => {
     const home = freshHome();
     const logFile = join(home, '..', 'browser.log');
     const browserCmd = `"${process.execPath}" "${CHROMIUM_BROWSER}" --login rosa --device`;
-    const res = await runCli(['login', '--device'], { env: env(home, { BROWSER: browserCmd, XTALK_TEST_BROWSER_LOG: logFile }), timeoutMs: 90_000 });
+    const res = await runCli(['login', '--device'], {
+      env: env(home, { BROWSER: browserCmd, XTALK_TEST_BROWSER_LOG: logFile }),
+      timeoutMs: 90_000,
+    });
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     expect(res.code, `${res.stderr}\n${log}`).toBe(0);
     expect(log).toMatch(/opening http:\/\/127\.0\.0\.1:\d+\/device\?user_code=/);
@@ -151,7 +154,9 @@ describe('xtalk login choosing by itself on a remote machine', () => {
     const home = freshHome();
     const cli = startCli(['login'], { env: env(home, { SSH_CONNECTION: '10.0.0.7 50123 10.0.0.2 22', DISPLAY: ':0' }) });
     const [, verificationUri, userCode] = await cli.waitForStderr(DEVICE_LINES);
-    expect(cli.stderr()).toContain('No browser can be opened here (this is an SSH session), so xtalk uses the device flow (--no-browser or --manual');
+    expect(cli.stderr()).toContain(
+      'No browser can be opened here (this is an SSH session), so xtalk uses the device flow (--no-browser or --manual',
+    );
     await approveDeviceWithHttp(verificationUri!, { login: 'sven', userCode: userCode! });
     const res = await cli.done;
     expect(res.code, res.stderr).toBe(0);
@@ -164,7 +169,9 @@ describe('two xtalk login processes for one issuer', () => {
     const first = startCli(['login', '--no-browser', '--timeout', '60'], { env: env(home) });
     const [, url] = await first.waitForStderr(URL_LINE);
     const second = startCli(['login', '--json', '--timeout', '60'], { env: env(home, { BROWSER: '/bin/false' }) });
-    await second.waitForStderr(new RegExp(`Another xtalk login for ${provider.issuer.replace(/[.]/g, '\\.')} is in progress \\(pid ${first.pid}\\)`));
+    await second.waitForStderr(
+      new RegExp(`Another xtalk login for ${provider.issuer.replace(/[.]/g, '\\.')} is in progress \\(pid ${first.pid}\\)`),
+    );
     await signInWithHttp(url!, { login: 'tara' });
     const [a, b] = await Promise.all([first.done, second.done]);
     expect(a.code, a.stderr).toBe(0);

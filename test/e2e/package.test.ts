@@ -21,7 +21,13 @@ const tempDir = (prefix: string) => {
 afterEach(() => {
   for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; bin: Record<string, string>; files: string[]; exports: unknown };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  bin: Record<string, string>;
+  files: string[];
+  exports: unknown;
+};
 
 /**
  * The machine's environment without what `npm test` adds (npm_config_prefix would point the
@@ -45,7 +51,9 @@ async function run(file: string, args: string[], env: NodeJS.ProcessEnv, cwd = R
   }
 }
 
-it('npm pack holds only the built CLI and Node API, README and license, and installs into an empty prefix', { timeout: 600_000 }, async () => {
+it('npm pack holds only the built CLI and Node API, README and license, and installs into an empty prefix', {
+  timeout: 600_000,
+}, async () => {
   expect(existsSync(join(ROOT, 'dist', 'main.js')), 'run `npm run build` first').toBe(true);
   // `xtalk` on npm is someone else's package; ours is scoped, the command keeps its name.
   expect(pkg.name).toBe('@iottalk/xtalk');
@@ -67,11 +75,24 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
   const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
   const files = info!.files.map((f) => f.path).sort();
   for (const f of files) {
-    expect(f).toMatch(/^(package\.json|README\.md|LICENSE|bin\/xtalk\.cjs|dist\/(main|index|chunks\/[\w-]+)\.js|dist\/(index|quick)\.cjs|dist\/keyctl\.node|dist\/types\/[\w/-]+\.d\.c?ts)$/);
+    expect(f).toMatch(
+      /^(package\.json|README\.md|LICENSE|bin\/xtalk\.cjs|dist\/(main|index|chunks\/[\w-]+)\.js|dist\/(index|quick)\.cjs|dist\/keyctl\.node|dist\/types\/[\w/-]+\.d\.c?ts)$/,
+    );
   }
   // The kernel key cache's addon, built where the package is packed (Linux).
   if (process.platform === 'linux') expect(files).toContain('dist/keyctl.node');
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/xtalk.cjs', 'dist/quick.cjs', 'dist/main.js', 'dist/index.js', 'dist/index.cjs', 'dist/types/index.d.ts', 'dist/types/index.d.cts']) {
+  for (const f of [
+    'package.json',
+    'README.md',
+    'LICENSE',
+    'bin/xtalk.cjs',
+    'dist/quick.cjs',
+    'dist/main.js',
+    'dist/index.js',
+    'dist/index.cjs',
+    'dist/types/index.d.ts',
+    'dist/types/index.d.cts',
+  ]) {
     expect(files).toContain(f);
   }
   // Every declaration file a shipped one refers to is shipped too, in the same flavour.
@@ -93,7 +114,18 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
   const globalconfig = (await run(npm, ['config', 'get', 'globalconfig'], env)).stdout.trim();
   const installed = await run(
     npm,
-    ['install', '-g', '--prefix', prefix, '--globalconfig', globalconfig, '--offline', '--no-audit', '--no-fund', join(out, info!.filename)],
+    [
+      'install',
+      '-g',
+      '--prefix',
+      prefix,
+      '--globalconfig',
+      globalconfig,
+      '--offline',
+      '--no-audit',
+      '--no-fund',
+      join(out, info!.filename),
+    ],
     // better-sqlite3 builds from source instead of trying to download a prebuilt binary.
     { ...env, npm_config_build_from_source: 'true' },
     out,
@@ -114,7 +146,12 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
   const status = await run(xtalk, ['status', '--json'], userEnv, home);
   expect(status, status.stderr).toMatchObject({ code: 0, stdout: '[]\n' });
   const dead = `http://127.0.0.1:${await closedPort()}`;
-  const doctor = await run(xtalk, ['doctor', '--json'], { ...userEnv, XTALK_ISSUER: dead, XTALK_CLIENT_ID: 'x', XTALK_CREDENTIAL_STORE: 'file', HTTP_PROXY: dead }, home);
+  const doctor = await run(
+    xtalk,
+    ['doctor', '--json'],
+    { ...userEnv, XTALK_ISSUER: dead, XTALK_CLIENT_ID: 'x', XTALK_CREDENTIAL_STORE: 'file', HTTP_PROXY: dead },
+    home,
+  );
   const report = JSON.parse(doctor.stdout) as { checks: { name: string; status: string; detail: string }[] };
   expect(doctor.code).toBe(1);
   expect(report.checks.find((c) => c.name === 'discovery')!.detail).toMatch(/cannot reach .*ECONNREFUSED/);
@@ -135,7 +172,12 @@ async function useInstalledPackage(prefix: string, userEnv: NodeJS.ProcessEnv): 
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'device-agent', private: true }));
   // The project depends on the installed copy (npm links a folder and its bin; nothing is fetched).
   const globalconfig = (await run('npm', ['config', 'get', 'globalconfig'], userEnv)).stdout.trim();
-  const linked = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--globalconfig', globalconfig, installed], userEnv, app);
+  const linked = await run(
+    'npm',
+    ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--globalconfig', globalconfig, installed],
+    userEnv,
+    app,
+  );
   expect(linked.code, linked.stderr).toBe(0);
   writeFileSync(
     join(app, 'agent.mjs'),
@@ -157,14 +199,32 @@ getAccessToken({ minTtl: 3600 }).then(
   writeFileSync(
     join(app, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', allowJs: true, checkJs: true, noEmit: true, strict: true, skipLibCheck: false, typeRoots: [join(ROOT, 'node_modules', '@types')], types: ['node'] },
+      compilerOptions: {
+        module: 'node16',
+        moduleResolution: 'node16',
+        target: 'es2022',
+        allowJs: true,
+        checkJs: true,
+        noEmit: true,
+        strict: true,
+        skipLibCheck: false,
+        typeRoots: [join(ROOT, 'node_modules', '@types')],
+        types: ['node'],
+      },
       files: ['agent.mjs', 'uploader.cjs'],
     }),
   );
 
   const provider = await startTestProvider({ accessTokenTtl: 600 });
   try {
-    const env = { ...userEnv, XTALK_HOME: tempDir('xtalk-api-home-'), XTALK_CREDENTIAL_STORE: 'file', XTALK_ISSUER: provider.issuer, XTALK_CLIENT_ID: provider.confidentialClient.clientId, XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret };
+    const env = {
+      ...userEnv,
+      XTALK_HOME: tempDir('xtalk-api-home-'),
+      XTALK_CREDENTIAL_STORE: 'file',
+      XTALK_ISSUER: provider.issuer,
+      XTALK_CLIENT_ID: provider.confidentialClient.clientId,
+      XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret,
+    };
     const ctx = createTestContext({ env, browser: (url) => signInWithHttp(url, { login: 'packaged' }) });
     expect(await runInProcess(['login'], ctx), ctx.stderr.text).toBe(0);
     await Promise.all(ctx.browserRuns);

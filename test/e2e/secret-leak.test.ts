@@ -128,7 +128,9 @@ it('every command with --debug: no token, code, verifier, state, client secret o
   const accessTokens = new Set(recorder.values('access_token'));
   const clientSecretForms = [clientSecret, encodeURIComponent(clientSecret), Buffer.from(`${clientId}:${clientSecret}`).toString('base64')];
   const dataKeyForms = [...dataKeys].flatMap((k) => [k, Buffer.from(k, 'base64').toString('hex')]);
-  const counts = Object.fromEntries(['access_token', 'refresh_token', 'id_token', 'code', 'code_verifier', 'state'].map((k) => [k, recorder.values(k as never).length]));
+  const counts = Object.fromEntries(
+    ['access_token', 'refresh_token', 'id_token', 'code', 'code_verifier', 'state'].map((k) => [k, recorder.values(k as never).length]),
+  );
   expect(counts.access_token).toBeGreaterThanOrEqual(6);
   expect(counts.refresh_token).toBeGreaterThanOrEqual(6);
   expect(counts.code).toBeGreaterThanOrEqual(4);
@@ -141,7 +143,10 @@ it('every command with --debug: no token, code, verifier, state, client secret o
   const browserRuns = readFileSync(records, 'utf8')
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as { argv?: string[]; execArgv?: string[]; env?: Record<string, string>; callback?: string; error?: string });
+    .map(
+      (line) =>
+        JSON.parse(line) as { argv?: string[]; execArgv?: string[]; env?: Record<string, string>; callback?: string; error?: string },
+    );
   const launches = browserRuns.filter((r) => r.argv);
   expect(launches).toHaveLength(4);
   expect(browserRuns.filter((r) => r.error)).toEqual([]);
@@ -188,14 +193,17 @@ it('every command with --debug: no token, code, verifier, state, client secret o
     const argv = JSON.stringify([...launch.argv!, ...launch.execArgv!]);
     search(`argv of browser launch ${i + 1}`, argv);
     for (const v of signInValues) if (argv.includes(v)) hits.push(`state, nonce or code challenge in the argv of browser launch ${i + 1}`);
-    if (/state=|nonce=|code_challenge|redirect_uri/.test(argv)) hits.push(`authorization parameters in the argv of browser launch ${i + 1}`);
+    if (/state=|nonce=|code_challenge|redirect_uri/.test(argv))
+      hits.push(`authorization parameters in the argv of browser launch ${i + 1}`);
     search(`environment of browser launch ${i + 1}`, JSON.stringify(launch.env));
     expect(Object.keys(launch.env!).filter((k) => /SECRET|TOKEN|PASSWORD/i.test(k))).toEqual([]);
   }
 
   console.info(
     `secret leak: ${ran.length} commands with --debug, ${files.length} files under XTALK_HOME (${[...snapshots.values()].reduce((n, v) => n + v.size, 0)} versions: ${files.join(', ')}), ${launches.length} browser launches; ` +
-      `searched ${secrets.length} provider secrets (${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')}), ` +
+      `searched ${secrets.length} provider secrets (${Object.entries(counts)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(', ')}), ` +
       `${clientSecretForms.length} client-secret forms, ${dataKeys.size} data keys: ${hits.length} hits`,
   );
   expect(hits).toEqual([]);

@@ -35,7 +35,12 @@ async function xtalk(args: string[], login = 'nobody') {
   const browser = `"${process.execPath}" "${CHROMIUM_BROWSER}" --login ${login} --profile "${profile}" --report "${report}"`;
   const logFile = join(dir, 'browser.log');
   const res = await runCli(args, {
-    env: clientEnv(provider, home, { BROWSER: browser, XTALK_TIMEOUT: '60', XTALK_CREDENTIAL_STORE: 'file', XTALK_TEST_BROWSER_LOG: logFile }),
+    env: clientEnv(provider, home, {
+      BROWSER: browser,
+      XTALK_TIMEOUT: '60',
+      XTALK_CREDENTIAL_STORE: 'file',
+      XTALK_TEST_BROWSER_LOG: logFile,
+    }),
     timeoutMs: 90_000,
   });
   const pages = readFileSync(report, 'utf8').split('\n').filter(Boolean);

@@ -44,7 +44,8 @@ async function untilExpired(home: string): Promise<void> {
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }
 
-const parallelTokens = (home: string) => Promise.all(Array.from({ length: 12 }, () => runCli(['token'], { env: cliEnv(home), timeoutMs: 90_000 })));
+const parallelTokens = (home: string) =>
+  Promise.all(Array.from({ length: 12 }, () => runCli(['token'], { env: cliEnv(home), timeoutMs: 90_000 })));
 
 describe('12 parallel `xtalk token` against a provider that answers the refresh slowly', () => {
   it('slower than every per-request timeout and the preparation bound: the sent grant is awaited, every caller gets its one token, the session renews from it', async () => {

@@ -18,7 +18,14 @@ afterEach(() => {
 
 /** Every file in `dir` by name, with a hash of its bytes: what a read must leave exactly as it was. */
 function folderState(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir).map((name) => [name, createHash('sha256').update(readFileSync(join(dir, name))).digest('hex')]));
+  return Object.fromEntries(
+    readdirSync(dir).map((name) => [
+      name,
+      createHash('sha256')
+        .update(readFileSync(join(dir, name)))
+        .digest('hex'),
+    ]),
+  );
 }
 
 /** A signed-in XTALK_HOME (file store, provider stopped) and the token a normal run serves from it. */
@@ -83,7 +90,10 @@ describe.skipIf(!asRoot)('a write the disk cannot take is named for what it is',
   it('a read-only folder: read-only, exit 1', async () => {
     const { env, home } = await session('rowrite');
     const res = await runCli(['switch', 'rowrite'], { env: { ...env, XTALK_HOME: readOnlyView(home) } });
-    expectOneError(res, /^✗ cannot write .*xtalk\.db: it, its folder or its file system is read-only \(EROFS\)\n {2}hint: Remount the file system read-write/);
+    expectOneError(
+      res,
+      /^✗ cannot write .*xtalk\.db: it, its folder or its file system is read-only \(EROFS\)\n {2}hint: Remount the file system read-write/,
+    );
   });
 
   it('logout in a read-only folder stops before revoking anything: read-only, exit 1 (not 5)', async () => {
@@ -107,16 +117,24 @@ describe('xtalk.key that is not a key file (file store)', () => {
   it.each([
     ['a FIFO', 'keyfifo', (key: string) => execFileSync('mkfifo', [key])],
     ['a link to /dev/zero', 'keyzero', (key: string) => symlinkSync('/dev/zero', key)],
-  ])('%s: one error line, exit 1, nothing printed on stdout', async (_, login, replace) => {
-    const { env, home } = await session(login);
-    const key = join(home, 'xtalk.key');
-    rmSync(key);
-    replace(key);
-    const res = await runCli(['token'], { env, timeoutMs: LIMIT_MS });
-    expect(res.signal, res.stderr).toBeNull();
-    expect(res.code, res.stderr).toBe(1);
-    expect(res.stdout).toBe('');
-    expect(res.stderr).toMatch(new RegExp(`^✗ the key file ${key} is not a regular file; xtalk did not read it\\n {2}hint: The data key is kept in a regular file`));
-    expect(res.stderr.match(/✗/g)).toHaveLength(1);
-  }, 120_000);
+  ])(
+    '%s: one error line, exit 1, nothing printed on stdout',
+    async (_, login, replace) => {
+      const { env, home } = await session(login);
+      const key = join(home, 'xtalk.key');
+      rmSync(key);
+      replace(key);
+      const res = await runCli(['token'], { env, timeoutMs: LIMIT_MS });
+      expect(res.signal, res.stderr).toBeNull();
+      expect(res.code, res.stderr).toBe(1);
+      expect(res.stdout).toBe('');
+      expect(res.stderr).toMatch(
+        new RegExp(
+          `^✗ the key file ${key} is not a regular file; xtalk did not read it\\n {2}hint: The data key is kept in a regular file`,
+        ),
+      );
+      expect(res.stderr.match(/✗/g)).toHaveLength(1);
+    },
+    120_000,
+  );
 });

@@ -36,9 +36,22 @@ beforeAll(async () => {
   api = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
   home = createTestContext().home;
   const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
-  const grant = { accessToken: 'at-terminal', tokenType: 'Bearer', scope: null, expiresAt: Date.now() + 3_600_000, refreshToken: 'rt-terminal' };
+  const grant = {
+    accessToken: 'at-terminal',
+    tokenType: 'Bearer',
+    scope: null,
+    expiresAt: Date.now() + 3_600_000,
+    refreshToken: 'rt-terminal',
+  };
   await store.saveLogin(
-    { issuer: 'https://issuer.example', sub: 's1', username: HOSTILE, email: `e${HOSTILE}@example.test`, claims: { preferred_username: HOSTILE, group: `g${HOSTILE}` }, clientId: 'c' },
+    {
+      issuer: 'https://issuer.example',
+      sub: 's1',
+      username: HOSTILE,
+      email: `e${HOSTILE}@example.test`,
+      claims: { preferred_username: HOSTILE, group: `g${HOSTILE}` },
+      clientId: 'c',
+    },
     grant,
     Date.now(),
   );
@@ -48,14 +61,25 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server?.close(() => resolve()));
 });
 
-const env = () => ({ XTALK_HOME: home, XTALK_CREDENTIAL_STORE: 'file', XTALK_ISSUER: 'https://issuer.example', XTALK_CLIENT_ID: 'c', XTALK_API_URL: api, TERM: 'xterm', NO_COLOR: '1' });
+const env = () => ({
+  XTALK_HOME: home,
+  XTALK_CREDENTIAL_STORE: 'file',
+  XTALK_ISSUER: 'https://issuer.example',
+  XTALK_CLIENT_ID: 'c',
+  XTALK_API_URL: api,
+  TERM: 'xterm',
+  NO_COLOR: '1',
+});
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Runs the built CLI on a pty; resolves with everything the terminal was sent (stdout and stderr). */
 function onTerminal(args: string[]): Promise<{ code: number | null; screen: string }> {
   const command = [process.execPath, XTALK_BIN, ...args].map(sq).join(' ');
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env() }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env() },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => chunks.push(d));
     child.stdin.end();
@@ -90,8 +114,11 @@ describe('on a real terminal (pty)', () => {
     }
   });
 
-  it('piped, xtalk api hands on the server\'s bytes unchanged', async () => {
-    for (const [path, body] of [['json', JSON_BODY], ['text', TEXT_BODY]] as const) {
+  it("piped, xtalk api hands on the server's bytes unchanged", async () => {
+    for (const [path, body] of [
+      ['json', JSON_BODY],
+      ['text', TEXT_BODY],
+    ] as const) {
       const res = await runCli(['api', path], { env: env() });
       expect(res.code, res.stderr).toBe(0);
       expect(Buffer.from(res.stdout, 'utf8').equals(Buffer.from(body, 'utf8'))).toBe(true);

@@ -125,7 +125,8 @@ export async function killAtFaultPoint(args: string[], env: CliEnv, point: strin
   }
   cli.kill('SIGKILL');
   const result = await cli.done;
-  if (result.signal !== 'SIGKILL') throw new Error(`expected the process to die of SIGKILL at ${point}, got exit ${result.code}:\n${result.stderr}`);
+  if (result.signal !== 'SIGKILL')
+    throw new Error(`expected the process to die of SIGKILL at ${point}, got exit ${result.code}:\n${result.stderr}`);
   return result;
 }
 
@@ -144,7 +145,12 @@ export interface StoreSnapshot {
 }
 
 export async function inspectStore(home: string, opts: { decrypt?: boolean; mode?: CredentialStoreMode } = {}): Promise<StoreSnapshot> {
-  const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: opts.mode ?? 'file', warn: () => {} });
+  const store = openStore({
+    dbPath: join(home, 'xtalk.db'),
+    keyFilePath: join(home, 'xtalk.key'),
+    mode: opts.mode ?? 'file',
+    warn: () => {},
+  });
   try {
     const db = rawDb(store.dbPath);
     const accounts = store.listAccounts();

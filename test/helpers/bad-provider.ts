@@ -30,7 +30,10 @@ export interface BadProvider {
 const CHUNK = 64 * 1024;
 
 /** A provider on 127.0.0.1 whose discovery document is broken in one way. */
-export async function startBadProvider(mode: BadDiscovery, opts: { hugeBytes?: number; authorizationEndpoint?: string } = {}): Promise<BadProvider> {
+export async function startBadProvider(
+  mode: BadDiscovery,
+  opts: { hugeBytes?: number; authorizationEndpoint?: string } = {},
+): Promise<BadProvider> {
   const requests: string[] = [];
   const sockets = new Set<Socket>();
   let sent = 0;

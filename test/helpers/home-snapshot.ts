@@ -13,7 +13,9 @@ export function snapshotDir(dir: string): Record<string, string> {
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       const path = join(d, entry.name);
       if (entry.isDirectory()) walk(path);
-      else out[relative(dir, path)] = `${(statSync(path).mode & 0o777).toString(8)} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+      else
+        out[relative(dir, path)] =
+          `${(statSync(path).mode & 0o777).toString(8)} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
     }
   };
   walk(dir);
@@ -29,7 +31,9 @@ export function snapshotSession(dir: string): Record<string, unknown> {
   const files = Object.fromEntries(Object.entries(snapshotDir(dir)).filter(([name]) => !/^xtalk\.db(-wal|-shm)?$/.test(name)));
   const db = new Database(join(dir, 'xtalk.db'), { readonly: true });
   try {
-    const rows = Object.fromEntries(['user', 'refresh_token', 'access_token'].map((t) => [t, db.prepare(`SELECT * FROM ${t} ORDER BY id`).all()]));
+    const rows = Object.fromEntries(
+      ['user', 'refresh_token', 'access_token'].map((t) => [t, db.prepare(`SELECT * FROM ${t} ORDER BY id`).all()]),
+    );
     return { files, rows };
   } finally {
     db.close();

@@ -18,9 +18,7 @@ export type AttackKind =
   | 'malformed'
   | 'absolute-form';
 
-export type AttackRequest =
-  | { via: 'http'; method: string; path: string; host: string }
-  | { via: 'raw'; bytes: string; head?: boolean };
+export type AttackRequest = { via: 'http'; method: string; path: string; host: string } | { via: 'raw'; bytes: string; head?: boolean };
 
 export interface Attack {
   kind: AttackKind;
@@ -100,9 +98,31 @@ const get = (t: AttackTarget, path: string, kind: AttackKind, expect: number[]):
 });
 
 const PATH_SEGMENTS = [
-  'callback', 'Callback', 'CALLBACK', 'callback.html', 'favicon.ico', '..', '.', '%2e%2e', '%2F', 'callback%2F',
-  '%63allback', 'callback%3Fstate%3D', 'login', 'oauth2', 'admin', '', 'api', '~root', '%00', '%ff', '%E2%80%AE',
-  'callback;jsessionid=1', 'robots.txt', '.well-known', 'callback%20',
+  'callback',
+  'Callback',
+  'CALLBACK',
+  'callback.html',
+  'favicon.ico',
+  '..',
+  '.',
+  '%2e%2e',
+  '%2F',
+  'callback%2F',
+  '%63allback',
+  'callback%3Fstate%3D',
+  'login',
+  'oauth2',
+  'admin',
+  '',
+  'api',
+  '~root',
+  '%00',
+  '%ff',
+  '%E2%80%AE',
+  'callback;jsessionid=1',
+  'robots.txt',
+  '.well-known',
+  'callback%20',
 ];
 
 const randomPath: Generator = (rng, t) => {
@@ -115,23 +135,67 @@ const randomPath: Generator = (rng, t) => {
 
 const COMMON_METHODS = ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'HEAD'];
 const EXOTIC_METHODS = [
-  'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'SEARCH', 'PURGE', 'REPORT', 'MKACTIVITY',
-  'CHECKOUT', 'MERGE', 'NOTIFY', 'SUBSCRIBE', 'UNSUBSCRIBE', 'LINK', 'UNLINK', 'QUERY', 'ACL', 'BIND', 'MKCALENDAR', 'M-SEARCH',
+  'PROPFIND',
+  'PROPPATCH',
+  'MKCOL',
+  'COPY',
+  'MOVE',
+  'LOCK',
+  'UNLOCK',
+  'SEARCH',
+  'PURGE',
+  'REPORT',
+  'MKACTIVITY',
+  'CHECKOUT',
+  'MERGE',
+  'NOTIFY',
+  'SUBSCRIBE',
+  'UNSUBSCRIBE',
+  'LINK',
+  'UNLINK',
+  'QUERY',
+  'ACL',
+  'BIND',
+  'MKCALENDAR',
+  'M-SEARCH',
 ];
 
 const randomMethod: Generator = (rng, t) => {
   const path = `/callback?${query(rng, [code(rng), `state=${t.state}`, iss(rng)])}`;
   const roll = rng.int(0, 9);
-  if (roll < 5) return { kind: 'random-method', request: { via: 'http', method: rng.pick(COMMON_METHODS), path, host: goodHost(t) }, expect: [405] };
-  if (roll < 7) return { kind: 'random-method', request: { via: 'http', method: rng.pick(EXOTIC_METHODS), path, host: goodHost(t) }, expect: [405, 400] };
+  if (roll < 5)
+    return { kind: 'random-method', request: { via: 'http', method: rng.pick(COMMON_METHODS), path, host: goodHost(t) }, expect: [405] };
+  if (roll < 7)
+    return {
+      kind: 'random-method',
+      request: { via: 'http', method: rng.pick(EXOTIC_METHODS), path, host: goodHost(t) },
+      expect: [405, 400],
+    };
   if (roll < 8) {
     const target = rng.pick([`127.0.0.1:${t.port}`, 'evil.example:443', path]);
-    return { kind: 'random-method', request: { via: 'raw', bytes: `CONNECT ${target} HTTP/1.1\r\nHost: ${goodHost(t)}\r\n\r\n` }, expect: [405] };
+    return {
+      kind: 'random-method',
+      request: { via: 'raw', bytes: `CONNECT ${target} HTTP/1.1\r\nHost: ${goodHost(t)}\r\n\r\n` },
+      expect: [405],
+    };
   }
   // Tokens the HTTP parser does not know, lower-case GET, or a method with a stray character.
-  let method = rng.pick(['get', 'Get', 'GETT', 'G3T', 'GE T', 'GET\x00', rng.string(rng.int(1, 10), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'), rng.string(rng.int(1, 6), '!#$%&*+-.^_`|~')]);
+  let method = rng.pick([
+    'get',
+    'Get',
+    'GETT',
+    'G3T',
+    'GE T',
+    'GET\x00',
+    rng.string(rng.int(1, 10), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'),
+    rng.string(rng.int(1, 6), '!#$%&*+-.^_`|~'),
+  ]);
   if (method === 'GET') method = 'GETS';
-  return { kind: 'random-method', request: { via: 'raw', bytes: `${method} ${path} HTTP/1.1\r\nHost: ${goodHost(t)}\r\n\r\n` }, expect: [400, 405, 404] };
+  return {
+    kind: 'random-method',
+    request: { via: 'raw', bytes: `${method} ${path} HTTP/1.1\r\nHost: ${goodHost(t)}\r\n\r\n` },
+    expect: [400, 405, 404],
+  };
 };
 
 const missingState: Generator = (rng, t) => {
@@ -189,7 +253,10 @@ const errorWithoutState: Generator = (rng, t) => {
   const parts = [
     `error=${rng.pick(['access_denied', 'server_error', 'invalid_request', 'login_required', 'temporarily_unavailable', rng.string(12)])}`,
   ];
-  if (rng.bool(0.7)) parts.push(`error_description=${encodeURIComponent(rng.pick(['<script>alert(1)</script>', 'denied', rng.string(40, 'abc <>"\'&;%')]))}`);
+  if (rng.bool(0.7))
+    parts.push(
+      `error_description=${encodeURIComponent(rng.pick(['<script>alert(1)</script>', 'denied', rng.string(40, 'abc <>"\'&;%')]))}`,
+    );
   if (rng.bool(0.3)) parts.push(`error_uri=${encodeURIComponent('https://evil.example/x')}`);
   if (rng.bool()) parts.push(iss(rng));
   if (rng.bool(0.2)) parts.push(`state=${wrongState(rng, t.state)}`);
@@ -204,10 +271,25 @@ const wrongHost: Generator = (rng, t) => {
     let otherPort = rng.int(1, 65535);
     if (otherPort === t.port) otherPort = t.port === 65535 ? 1 : t.port + 1;
     const host = rng.pick([
-      'evil.example', `evil.example:${t.port}`, `127.0.0.1:${otherPort}`, `localhost:${t.port}`, 'localhost', '127.0.0.1',
-      `[::1]:${t.port}`, `${good}.evil.example`, `127.0.0.1.evil.example:${t.port}`, `0x7f.0.0.1:${t.port}`,
-      `2130706433:${t.port}`, `127.1:${t.port}`, `127.0.0.1.:${t.port}`, `127.0.0.2:${t.port}`, `127.0.0.1:0${t.port}`,
-      `${good}:${t.port}`, `evil.example@${good}`, `${rng.string(8).toLowerCase()}.rebind.example:${t.port}`, `LOCALHOST:${t.port}`,
+      'evil.example',
+      `evil.example:${t.port}`,
+      `127.0.0.1:${otherPort}`,
+      `localhost:${t.port}`,
+      'localhost',
+      '127.0.0.1',
+      `[::1]:${t.port}`,
+      `${good}.evil.example`,
+      `127.0.0.1.evil.example:${t.port}`,
+      `0x7f.0.0.1:${t.port}`,
+      `2130706433:${t.port}`,
+      `127.1:${t.port}`,
+      `127.0.0.1.:${t.port}`,
+      `127.0.0.2:${t.port}`,
+      `127.0.0.1:0${t.port}`,
+      `${good}:${t.port}`,
+      `evil.example@${good}`,
+      `${rng.string(8).toLowerCase()}.rebind.example:${t.port}`,
+      `LOCALHOST:${t.port}`,
     ]);
     return { kind: 'wrong-host', request: { via: 'http', method: 'GET', path, host }, expect: [421] };
   }
@@ -247,7 +329,11 @@ const malformed: Generator = (rng, t) => {
   if (roll === 0) {
     // Bytes that cannot start an HTTP request (TLS ClientHello-like, control characters).
     const start = rng.pick(['\x16\x03\x01', '\x00', ' ', '\r\n\x01', '\xff\xfe', '{']);
-    return { kind: 'malformed', request: { via: 'raw', bytes: `${start}${rng.string(rng.int(0, 200), '\x00\x01\x02abc\x7f\xff \t:/')}\r\n\r\n` }, expect: [400] };
+    return {
+      kind: 'malformed',
+      request: { via: 'raw', bytes: `${start}${rng.string(rng.int(0, 200), '\x00\x01\x02abc\x7f\xff \t:/')}\r\n\r\n` },
+      expect: [400],
+    };
   }
   if (roll === 5) {
     // The head parses, so the handler answers before the broken body is read.
@@ -272,7 +358,11 @@ const malformed: Generator = (rng, t) => {
   ]);
   if (roll === 4) {
     // No version: the parser takes it for HTTP/0.9, so the stray line becomes a second Host.
-    return { kind: 'malformed', request: { via: 'raw', bytes: `GET ${target}\r\nHost: evil.example HTTP/1.1\r\n${h}\r\n` }, expect: [400, 421] };
+    return {
+      kind: 'malformed',
+      request: { via: 'raw', bytes: `GET ${target}\r\nHost: evil.example HTTP/1.1\r\n${h}\r\n` },
+      expect: [400, 421],
+    };
   }
   return { kind: 'malformed', request: { via: 'raw', bytes }, expect: [400] };
 };

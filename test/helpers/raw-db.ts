@@ -16,9 +16,21 @@ export function rawDb(dbPath: string) {
   };
   return {
     /** The first column of the first row. */
-    value: (sql: string, ...params: unknown[]): unknown => use((db) => db.prepare(sql).pluck().get(...params)),
+    value: (sql: string, ...params: unknown[]): unknown =>
+      use((db) =>
+        db
+          .prepare(sql)
+          .pluck()
+          .get(...params),
+      ),
     /** The first column of every row. */
-    values: (sql: string, ...params: unknown[]): unknown[] => use((db) => db.prepare(sql).pluck().all(...params)),
+    values: (sql: string, ...params: unknown[]): unknown[] =>
+      use((db) =>
+        db
+          .prepare(sql)
+          .pluck()
+          .all(...params),
+      ),
     run: (sql: string, ...params: unknown[]): void => void use((db) => db.prepare(sql).run(...params)),
   };
 }

@@ -45,8 +45,11 @@ export interface Ran {
 /** Runs `file args` as `user` (no supplementary groups), from `/`; the environment is the caller's unless given. */
 export function runAs(user: Pick<SecondUser, 'uid' | 'gid'>, file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Ran> {
   return new Promise((resolve) => {
-    execFile('/usr/bin/setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', file, ...args], { cwd: '/', env, encoding: 'utf8' }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      '/usr/bin/setpriv',
+      [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', file, ...args],
+      { cwd: '/', env, encoding: 'utf8' },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 }

@@ -73,7 +73,8 @@ async function startApi(): Promise<Recorder> {
     const json = (status: number, value: unknown, headers: Record<string, string> = {}) =>
       res.writeHead(status, { 'content-type': 'application/json', 'x-api': 'test', ...headers }).end(JSON.stringify(value));
     if (path === '/api/plain-401') return json(401, { error: 'unauthorized' });
-    if (path === '/api/always-invalid') return json(401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
+    if (path === '/api/always-invalid')
+      return json(401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
     if (path === '/api/elsewhere') return res.writeHead(302, { location: `${elsewhere.origin}/steal` }).end();
     if (path === '/api/moved') return res.writeHead(302, { location: '/api/devices?moved=1' }).end();
     const token = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
@@ -266,14 +267,19 @@ describe('xtalk api', () => {
 
     const named = await xtalk([`${elsewhere.origin}/api/devices`, '--allow-origin', elsewhere.origin]);
     expect(named.code).toBe(0);
-    expect(elsewhere.seen).toEqual([expect.objectContaining({ path: '/api/devices', authorization: `Bearer ${await storedAccessToken()}` })]);
+    expect(elsewhere.seen).toEqual([
+      expect.objectContaining({ path: '/api/devices', authorization: `Bearer ${await storedAccessToken()}` }),
+    ]);
     expect((await xtalk(['devices', '--allow-origin', `${elsewhere.origin}/api`])).code).toBe(2);
   });
 
   it('sends a loopback request direct, never through HTTP_PROXY, whatever NO_PROXY says', async () => {
     const proxy = await startProxy();
     try {
-      const proxies: Record<string, string>[] = [{ HTTP_PROXY: proxy.url, NO_PROXY: 'example.invalid' }, { http_proxy: proxy.url, HTTPS_PROXY: proxy.url }];
+      const proxies: Record<string, string>[] = [
+        { HTTP_PROXY: proxy.url, NO_PROXY: 'example.invalid' },
+        { http_proxy: proxy.url, HTTPS_PROXY: proxy.url },
+      ];
       for (const extra of proxies) {
         api.seen.length = 0;
         const res = await xtalk(['devices'], { env: extra });

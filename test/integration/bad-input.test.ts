@@ -140,7 +140,12 @@ describe('a bad configuration', () => {
     const home = copyOfSignedIn();
     writeFileSync(join(home, 'config.json'), '{\n  "issuer": "https://account.iottalk.example",,\n  "client_id": "x"\n}\n');
     const outcome = await xtalkLeavesHomeAlone([command], { home });
-    expectFailure(outcome, BAD_CONFIG, /config\.json is not a JSON object: the JSON is broken at line 2, column \d+\.$/, /Fix or delete the file/);
+    expectFailure(
+      outcome,
+      BAD_CONFIG,
+      /config\.json is not a JSON object: the JSON is broken at line 2, column \d+\.$/,
+      /Fix or delete the file/,
+    );
     expect(outcome.discoveries).toBe(0);
   });
 
@@ -148,7 +153,12 @@ describe('a bad configuration', () => {
     const home = tempDir();
     writeFileSync(join(home, 'config.json'), '{"client_id": "x"');
     const outcome = await xtalkLeavesHomeAlone(['config', 'set', 'issuer', 'https://account.iottalk.example'], { home });
-    expectFailure(outcome, BAD_CONFIG, /config\.json is not a JSON object: the JSON is broken at line 1, column 18\.$/, /Fix or delete the file/);
+    expectFailure(
+      outcome,
+      BAD_CONFIG,
+      /config\.json is not a JSON object: the JSON is broken at line 1, column 18\.$/,
+      /Fix or delete the file/,
+    );
     expect(readFileSync(join(home, 'config.json'), 'utf8')).toBe('{"client_id": "x"');
   });
 
@@ -163,7 +173,12 @@ describe('a bad configuration', () => {
   it('config.json that is JSON but not an object', async () => {
     const home = tempDir();
     writeFileSync(join(home, 'config.json'), '["https://account.iottalk.example"]\n');
-    expectFailure(await xtalkLeavesHomeAlone(['login'], { home }), BAD_CONFIG, /config\.json is not a JSON object\.$/, /Fix or delete the file/);
+    expectFailure(
+      await xtalkLeavesHomeAlone(['login'], { home }),
+      BAD_CONFIG,
+      /config\.json is not a JSON object\.$/,
+      /Fix or delete the file/,
+    );
   });
 
   it('never echoes config.json content in the error (it may hold the client secret)', async () => {
@@ -198,7 +213,11 @@ describe('a bad configuration', () => {
   it.each([
     ['XTALK_ISSUER', 'account.iottalk.example', { env: { XTALK_ISSUER: 'account.iottalk.example' } }],
     ['--issuer', 'not a url', { args: ['--issuer', 'not a url'] }],
-    ['OIDC_DISCOVERY_ENDPOINT in .env', 'iottalk/.well-known/openid-configuration', { dotenv: 'OIDC_DISCOVERY_ENDPOINT=iottalk/.well-known/openid-configuration\n' }],
+    [
+      'OIDC_DISCOVERY_ENDPOINT in .env',
+      'iottalk/.well-known/openid-configuration',
+      { dotenv: 'OIDC_DISCOVERY_ENDPOINT=iottalk/.well-known/openid-configuration\n' },
+    ],
     ['"issuer" in config.json', '127.0.0.1:3000', { file: { issuer: '127.0.0.1:3000' } }],
   ] as const)('a non-URL issuer from %s', async (origin, value, how) => {
     const home = tempDir();
@@ -208,25 +227,37 @@ describe('a bad configuration', () => {
     if ('file' in how) writeFileSync(join(home, 'config.json'), JSON.stringify(how.file));
     const outcome = await xtalkLeavesHomeAlone(['login', ...('args' in how ? how.args : [])], { home, env });
     // Named as the user wrote it, discovery suffix and all.
-    expectFailure(outcome, origin === '--issuer' ? BAD_FLAG : BAD_CONFIG, new RegExp(`The issuer "${escapeRegExp(value)}" is not a URL \\(from ${escapeRegExp(origin).replace(' in config', ' in .*config')}\\)\\.$`), /Give the full URL, e\.g\. https:\/\//);
+    expectFailure(
+      outcome,
+      origin === '--issuer' ? BAD_FLAG : BAD_CONFIG,
+      new RegExp(
+        `The issuer "${escapeRegExp(value)}" is not a URL \\(from ${escapeRegExp(origin).replace(' in config', ' in .*config')}\\)\\.$`,
+      ),
+      /Give the full URL, e\.g\. https:\/\//,
+    );
     expect(outcome.discoveries).toBe(0);
   });
 
-  it.each(['http://account.iottalk.example', 'http://127.0.0.1.nip.io:8080', 'http://localhost.evil.example', 'http://10.0.0.7/', 'ftp://127.0.0.1'])(
-    'a plain-http issuer off loopback (%s) is refused before any request',
-    async (issuer) => {
-      const home = tempDir();
-      const outcome = await xtalkLeavesHomeAlone(['login'], { home, env: { XTALK_ISSUER: issuer } });
-      const shown = new URL(issuer);
-      expectFailure(
-        outcome,
-        BAD_CONFIG,
-        new RegExp(`The issuer must use https: \\(plain http: is allowed only on 127\\.0\\.0\\.1, ::1 or localhost\\), got ${escapeRegExp(`${shown.protocol}//${shown.host}`)} \\(from XTALK_ISSUER\\)`),
-        /Use the https:\/\/ address/,
-      );
-      expect(outcome.discoveries).toBe(0);
-    },
-  );
+  it.each([
+    'http://account.iottalk.example',
+    'http://127.0.0.1.nip.io:8080',
+    'http://localhost.evil.example',
+    'http://10.0.0.7/',
+    'ftp://127.0.0.1',
+  ])('a plain-http issuer off loopback (%s) is refused before any request', async (issuer) => {
+    const home = tempDir();
+    const outcome = await xtalkLeavesHomeAlone(['login'], { home, env: { XTALK_ISSUER: issuer } });
+    const shown = new URL(issuer);
+    expectFailure(
+      outcome,
+      BAD_CONFIG,
+      new RegExp(
+        `The issuer must use https: \\(plain http: is allowed only on 127\\.0\\.0\\.1, ::1 or localhost\\), got ${escapeRegExp(`${shown.protocol}//${shown.host}`)} \\(from XTALK_ISSUER\\)`,
+      ),
+      /Use the https:\/\/ address/,
+    );
+    expect(outcome.discoveries).toBe(0);
+  });
 
   it('an unreadable XTALK_HTTP_TIMEOUT', async () => {
     const home = tempDir();
@@ -237,12 +268,24 @@ describe('a bad configuration', () => {
 
 describe('a broken discovery document', () => {
   const cases: Array<[BadDiscovery, RegExp, RegExp]> = [
-    ['html', /The discovery document at http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration is not JSON \(content-type text\/html/, /must return the provider's discovery document/],
+    [
+      'html',
+      /The discovery document at http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration is not JSON \(content-type text\/html/,
+      /must return the provider's discovery document/,
+    ],
     ['html-as-json', /The discovery document at .* is not valid JSON\.$/, /must return the provider's discovery document/],
     ['huge', /answer from .*openid-configuration is larger than 1 MB; xtalk stopped reading it/, /issuer URL is the OpenID provider/],
-    ['huge-with-length', /answer from .*openid-configuration is larger than 1 MB; xtalk stopped reading it/, /issuer URL is the OpenID provider/],
+    [
+      'huge-with-length',
+      /answer from .*openid-configuration is larger than 1 MB; xtalk stopped reading it/,
+      /issuer URL is the OpenID provider/,
+    ],
     ['hang', /The provider did not answer discovery at http:\/\/127\.0\.0\.1:\d+ in time\.$/, /XTALK_HTTP_TIMEOUT sets how many seconds/],
-    ['stall-body', /The provider did not answer discovery at http:\/\/127\.0\.0\.1:\d+ in time\.$/, /XTALK_HTTP_TIMEOUT sets how many seconds/],
+    [
+      'stall-body',
+      /The provider did not answer discovery at http:\/\/127\.0\.0\.1:\d+ in time\.$/,
+      /XTALK_HTTP_TIMEOUT sets how many seconds/,
+    ],
   ];
   it.each(cases)('%s: login fails with the reason, within the HTTP timeout, storing nothing', async (mode, reason, hint) => {
     const bad = await startBadProvider(mode, { hugeBytes: 50 * 1024 * 1024 });
@@ -270,7 +313,12 @@ describe('a hostile authorization endpoint', () => {
         const home = tempDir();
         const outcome = await xtalk(['login'], { home, env: { XTALK_ISSUER: bad.issuer } });
         const scheme = endpoint.slice(0, endpoint.indexOf(':') + 1);
-        expectFailure(outcome, ExitCode.Error, new RegExp(`names an authorization endpoint .*\\(scheme "${scheme}"\\) that xtalk refuses to use`), /issuer URL points at the right provider/);
+        expectFailure(
+          outcome,
+          ExitCode.Error,
+          new RegExp(`names an authorization endpoint .*\\(scheme "${scheme}"\\) that xtalk refuses to use`),
+          /issuer URL points at the right provider/,
+        );
         expect(outcome.opened).toEqual([]);
         expect((await xtalk(['whoami'], { home, env: { XTALK_ISSUER: bad.issuer } })).code).toBe(ExitCode.AuthRequired);
       } finally {
@@ -291,7 +339,12 @@ describe('a provider that stops answering', () => {
     hanging.add(path);
     const grants = provider.grants.length;
     const outcome = await xtalkLeavesHomeAlone(['login'], { home, browser: signInAs('bob') });
-    expectFailure(outcome, ExitCode.Error, /The provider did not answer the token exchange in time\.$/, /XTALK_HTTP_TIMEOUT sets how many seconds/);
+    expectFailure(
+      outcome,
+      ExitCode.Error,
+      /The provider did not answer the token exchange in time\.$/,
+      /XTALK_HTTP_TIMEOUT sets how many seconds/,
+    );
     expect(outcome.opened).toHaveLength(1);
     // With JWKS hanging the tokens were issued, but never validated, so never stored.
     if (path === '/token') expect(provider.grants.length).toBe(grants);
@@ -301,7 +354,12 @@ describe('a provider that stops answering', () => {
     const home = copyOfSignedIn();
     hanging.add('/me');
     const outcome = await xtalkLeavesHomeAlone(['whoami', '--verify'], { home });
-    expectFailure(outcome, ExitCode.Error, /The provider did not answer the userinfo request in time\.$/, /XTALK_HTTP_TIMEOUT sets how many seconds/);
+    expectFailure(
+      outcome,
+      ExitCode.Error,
+      /The provider did not answer the userinfo request in time\.$/,
+      /XTALK_HTTP_TIMEOUT sets how many seconds/,
+    );
   });
 
   it('logout: revocation hangs; exit 5 and every token is kept', async () => {
@@ -361,12 +419,15 @@ describe('a bad xtalk.db', () => {
   });
 
   it.each([
-    ['another application’s tables', (db: ReturnType<typeof openDatabase>) => {
-      db.exec('DROP TABLE access_token; DROP TABLE refresh_token; DROP TABLE user; DROP TABLE meta; CREATE TABLE notes (body TEXT)');
-      db.exec("INSERT INTO notes VALUES ('keep me')");
-      db.pragma('user_version = 0');
-      db.pragma('application_id = 0');
-    }],
+    [
+      'another application’s tables',
+      (db: ReturnType<typeof openDatabase>) => {
+        db.exec('DROP TABLE access_token; DROP TABLE refresh_token; DROP TABLE user; DROP TABLE meta; CREATE TABLE notes (body TEXT)');
+        db.exec("INSERT INTO notes VALUES ('keep me')");
+        db.pragma('user_version = 0');
+        db.pragma('application_id = 0');
+      },
+    ],
     ['another application id', (db: ReturnType<typeof openDatabase>) => db.pragma('application_id = 1095975229')],
   ])('a foreign SQLite database (%s) is left as it is', async (_what, make) => {
     const home = tempDir();
@@ -384,7 +445,9 @@ describe('a bad xtalk.db', () => {
     const db = openDatabase(dbOf(home));
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
-    const newer = new RegExp(`xtalk\\.db was written by a newer xtalk \\(schema version ${SCHEMA_VERSION + 1}; this xtalk knows up to ${SCHEMA_VERSION}\\)$`);
+    const newer = new RegExp(
+      `xtalk\\.db was written by a newer xtalk \\(schema version ${SCHEMA_VERSION + 1}; this xtalk knows up to ${SCHEMA_VERSION}\\)$`,
+    );
     for (const args of [['whoami'], ['token'], ['status'], ['refresh'], ['logout'], ['switch', 'alice'], ['login']]) {
       const outcome = await xtalkLeavesHomeAlone(args, { home, browser: (url) => signInWithHttp(url, { login: 'alice' }) });
       expectFailure(outcome, ExitCode.Error, newer, /Upgrade xtalk, or move it away/);
@@ -401,7 +464,6 @@ describe('a bad xtalk.db', () => {
     expect(outcome.opened, 'a browser was sent to sign in although the session could not be stored').toEqual([]);
     expect(provider.grants.length, 'tokens were issued that xtalk could not keep').toBe(grants);
   });
-
 });
 
 // The same refusals from the built CLI (`npm run build`): main.ts prints no stack either.

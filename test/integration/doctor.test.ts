@@ -50,7 +50,9 @@ async function startFakeProvider(opts: { dateOffsetMs?: number; noDate?: boolean
     if (!opts.noDate) res.setHeader('date', new Date(Date.now() + (opts.dateOffsetMs ?? 0)).toUTCString());
     res.setHeader('content-type', 'application/json');
     if (req.url === '/.well-known/openid-configuration') {
-      res.end(JSON.stringify({ issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks` }));
+      res.end(
+        JSON.stringify({ issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks` }),
+      );
     } else if (req.url === '/jwks') {
       res.end(JSON.stringify({ keys: [{ kty: 'EC', alg: 'ES256', crv: 'P-256', x: 'x', y: 'y' }] }));
     } else {
@@ -62,7 +64,11 @@ async function startFakeProvider(opts: { dateOffsetMs?: number; noDate?: boolean
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     issuer: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -74,7 +80,9 @@ describe('xtalk doctor against the local provider', () => {
     expect(lines).toHaveLength(NAMES.length);
     for (const line of lines) expect(line).toMatch(/^✓ /);
     expect(ctx.stdout.text).toContain(`${provider.issuer}/.well-known/openid-configuration (HTTP 200`);
-    expect(ctx.stdout.text).toMatch(/configuration\s+issuer http:\/\/127\.0\.0\.1:\d+ \(environment\), client id xtalk-public \(environment\), no client secret/);
+    expect(ctx.stdout.text).toMatch(
+      /configuration\s+issuer http:\/\/127\.0\.0\.1:\d+ \(environment\), client id xtalk-public \(environment\), no client secret/,
+    );
     expect(ctx.stdout.text).toContain('file store in use');
     // Nothing for humans on stdout, no colors without a terminal.
     expect(ctx.stdout.text).not.toContain('\x1b[');
@@ -194,7 +202,10 @@ describe('xtalk doctor: clock skew from the provider Date header', () => {
       // modules, which takes more than a second on a loaded machine.
       const report = await printDoctorReport(ctx, { json: true }, { requestTimeoutMs: 1000 });
       expect(Date.now() - started).toBeLessThan(5000);
-      expect(report.checks.find((c) => c.name === 'discovery')).toMatchObject({ status: 'fail', detail: expect.stringContaining('no answer within 1 s') });
+      expect(report.checks.find((c) => c.name === 'discovery')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('no answer within 1 s'),
+      });
     } finally {
       await fake.close();
     }
@@ -220,7 +231,10 @@ describe('xtalk doctor: keychain', () => {
     const ctx = createTestContext({ env: { ...providerEnv(), XTALK_CREDENTIAL_STORE: 'file' } });
     const report = await printDoctorReport(ctx, { json: true }, { keychain });
     keychain.verify();
-    expect(report.checks.find((c) => c.name === 'keychain')).toMatchObject({ status: 'ok', detail: expect.stringContaining('file store in use') });
+    expect(report.checks.find((c) => c.name === 'keychain')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringContaining('file store in use'),
+    });
   });
 
   it('reads one missing entry and writes nothing when the keychain is used', async () => {
@@ -239,8 +253,12 @@ describe('xtalk doctor: keychain', () => {
       const report = await printDoctorReport(ctx, { json: true }, { keychain });
       return report.checks.find((c) => c.name === 'keychain')?.detail;
     };
-    expect(await detail({ XTALK_KEY_CACHE_SECONDS: '120' }, 'linux')).toMatch(/answers \(\d+ ms\); a key read is kept 120 s in the kernel session keyring \(key cache\)$/);
-    expect(await detail({ XTALK_KEY_CACHE_SECONDS: '0' }, 'linux')).toMatch(/; key cache off \(key_cache_seconds 0\): every `xtalk token` asks the keychain$/);
+    expect(await detail({ XTALK_KEY_CACHE_SECONDS: '120' }, 'linux')).toMatch(
+      /answers \(\d+ ms\); a key read is kept 120 s in the kernel session keyring \(key cache\)$/,
+    );
+    expect(await detail({ XTALK_KEY_CACHE_SECONDS: '0' }, 'linux')).toMatch(
+      /; key cache off \(key_cache_seconds 0\): every `xtalk token` asks the keychain$/,
+    );
     expect(await detail({}, 'darwin')).toMatch(/answers \(\d+ ms\)$/);
   });
 
@@ -248,7 +266,10 @@ describe('xtalk doctor: keychain', () => {
     const keychain = new FakeKeychain('unavailable');
     const report = await printDoctorReport(createTestContext({ env: providerEnv(), keychain }), { json: true }, { keychain });
     expect(report.ok).toBe(true);
-    expect(report.checks.find((c) => c.name === 'keychain')).toMatchObject({ status: 'warn', detail: expect.stringContaining('no D-Bus session bus') });
+    expect(report.checks.find((c) => c.name === 'keychain')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('no D-Bus session bus'),
+    });
   });
 
   it('fails when the keychain is required, and gives up on a hanging one at the time limit', async () => {
@@ -283,7 +304,11 @@ describe('xtalk doctor: browser, loopback port, proxy and CA', () => {
 
   it('checks that BROWSER names a program', async () => {
     const { by } = await doctorJson({ env: { ...providerEnv(), BROWSER: '/nonexistent/firefox --new-window' } });
-    expect(by.browser).toMatchObject({ status: 'warn', detail: expect.stringContaining('/nonexistent/firefox'), fix: expect.stringContaining('BROWSER') });
+    expect(by.browser).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('/nonexistent/firefox'),
+      fix: expect.stringContaining('BROWSER'),
+    });
     const found = await doctorJson({ env: { ...providerEnv(), XTALK_BROWSER: `"${process.execPath}" browser.js` } });
     expect(found.by.browser).toMatchObject({ status: 'ok', detail: `XTALK_BROWSER: ${process.execPath}` });
   });
@@ -295,7 +320,11 @@ describe('xtalk doctor: browser, loopback port, proxy and CA', () => {
     try {
       const { by, code } = await doctorJson({ env: { ...providerEnv(), XTALK_PORT: String(port) } });
       expect(code).toBe(1);
-      expect(by.loopback).toMatchObject({ status: 'fail', detail: `127.0.0.1:${port} is already in use`, fix: expect.stringContaining('--port') });
+      expect(by.loopback).toMatchObject({
+        status: 'fail',
+        detail: `127.0.0.1:${port} is already in use`,
+        fix: expect.stringContaining('--port'),
+      });
     } finally {
       blocker.close();
     }
@@ -303,19 +332,30 @@ describe('xtalk doctor: browser, loopback port, proxy and CA', () => {
 
   it('reports proxy variables with credentials hidden, and where the issuer goes', async () => {
     const { by } = await doctorJson({
-      env: { ...providerEnv('https://account.iottalk.example'), https_proxy: 'http://alice:pa55w0rd@proxy.example:3128', NO_PROXY: '.internal.example' },
+      env: {
+        ...providerEnv('https://account.iottalk.example'),
+        https_proxy: 'http://alice:pa55w0rd@proxy.example:3128',
+        NO_PROXY: '.internal.example',
+      },
     });
     expect(by.proxy).toMatchObject({
       status: 'ok',
-      detail: 'https_proxy=http://***@proxy.example:3128, NO_PROXY=.internal.example; https://account.iottalk.example goes through http://***@proxy.example:3128 (https_proxy)',
+      detail:
+        'https_proxy=http://***@proxy.example:3128, NO_PROXY=.internal.example; https://account.iottalk.example goes through http://***@proxy.example:3128 (https_proxy)',
     });
-    const bypass = await doctorJson({ env: { ...providerEnv('https://account.iottalk.example'), HTTPS_PROXY: 'http://proxy.example:3128', NO_PROXY: 'iottalk.example' } });
+    const bypass = await doctorJson({
+      env: { ...providerEnv('https://account.iottalk.example'), HTTPS_PROXY: 'http://proxy.example:3128', NO_PROXY: 'iottalk.example' },
+    });
     expect(bypass.by.proxy!.detail).toContain('https://account.iottalk.example bypasses the proxy (NO_PROXY)');
     const bare = await doctorJson({ env: { ...providerEnv('https://account.iottalk.example'), HTTPS_PROXY: 'proxy.example:3128' } });
     expect(bare.by.proxy!.detail).toContain('goes through http://proxy.example:3128 (HTTPS_PROXY)');
     const broken = await doctorJson({ env: { ...providerEnv(), HTTP_PROXY: 'proxy.example 3128' } });
     expect(broken.code).toBe(1);
-    expect(broken.by.proxy).toMatchObject({ status: 'fail', detail: 'HTTP_PROXY is not a URL: http://proxy.example 3128', fix: expect.stringContaining('HTTPS_PROXY') });
+    expect(broken.by.proxy).toMatchObject({
+      status: 'fail',
+      detail: 'HTTP_PROXY is not a URL: http://proxy.example 3128',
+      fix: expect.stringContaining('HTTPS_PROXY'),
+    });
     expect(broken.by.discovery).toMatchObject({ status: 'warn', detail: 'not checked: the proxy settings are unusable' });
   });
 
@@ -323,7 +363,10 @@ describe('xtalk doctor: browser, loopback port, proxy and CA', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xtalk-ca-'));
     const pem = join(dir, 'corp-ca.pem');
     writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-    expect((await doctorJson({ env: { ...providerEnv(), NODE_EXTRA_CA_CERTS: pem } })).by.ca).toMatchObject({ status: 'ok', detail: expect.stringContaining('1 extra CA certificate') });
+    expect((await doctorJson({ env: { ...providerEnv(), NODE_EXTRA_CA_CERTS: pem } })).by.ca).toMatchObject({
+      status: 'ok',
+      detail: expect.stringContaining('1 extra CA certificate'),
+    });
     const missing = await doctorJson({ env: { ...providerEnv(), NODE_EXTRA_CA_CERTS: join(dir, 'nope.pem') } });
     expect(missing.code).toBe(1);
     expect(missing.by.ca).toMatchObject({ status: 'fail', detail: expect.stringContaining('cannot be read: ENOENT') });
@@ -339,16 +382,25 @@ describe('xtalk doctor: the stored session', () => {
     expect(fresh.by.session).toBeUndefined();
     const named = await doctor(['--json', '--account', 'alice'], { env: providerEnv() });
     const namedReport = JSON.parse(named.ctx.stdout.text) as { checks: CheckResult[] };
-    expect(namedReport.checks.find((c) => c.name === 'session')).toMatchObject({ status: 'warn', detail: expect.stringContaining('no stored accounts') });
+    expect(namedReport.checks.find((c) => c.name === 'session')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('no stored accounts'),
+    });
 
-    const env = { XTALK_ISSUER: provider.issuer, XTALK_CLIENT_ID: provider.confidentialClient.clientId, XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret };
+    const env = {
+      XTALK_ISSUER: provider.issuer,
+      XTALK_CLIENT_ID: provider.confidentialClient.clientId,
+      XTALK_CLIENT_SECRET: provider.confidentialClient.clientSecret,
+    };
     const login = createTestContext({ env, browser: (url) => signInWithHttp(url, { login: 'doc-user' }) });
     expect(await run(['login'], login)).toBe(0);
     await Promise.all(login.browserRuns);
 
     const signedIn = await doctorJson({ env, home: login.home });
     expect(signedIn.by.session).toMatchObject({ status: 'ok' });
-    expect(signedIn.by.session!.detail).toMatch(/^doc-user at http:\/\/127\.0\.0\.1:\d+; access token expires in 60 min; a refresh token renews it$/);
+    expect(signedIn.by.session!.detail).toMatch(
+      /^doc-user at http:\/\/127\.0\.0\.1:\d+; access token expires in 60 min; a refresh token renews it$/,
+    );
 
     const later = await doctorJson({ env, home: login.home, now: () => Date.now() + 2 * 3600_000 });
     expect(later.by.session!.detail).toContain('access token expired');

@@ -77,14 +77,16 @@ async function setup(dotenv: string, config: Record<string, unknown> = {}) {
 }
 
 describe('a cwd .env supplies only the four X-Talk names', () => {
-  it('XTALK_API_URL in .env does not override api_url from config.json: xtalk api sends the token to config.json\'s API', async () => {
+  it("XTALK_API_URL in .env does not override api_url from config.json: xtalk api sends the token to config.json's API", async () => {
     const s = await setup(`XTALK_API_URL=${collector.origin}/collect\n`, { api_url: `${api.origin}/api` });
     const r = await s.xtalk(['api', 'devices']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('[{"name":"lamp"}]');
     expect(collector.seen).toEqual([]);
     expect(api.seen).toEqual([expect.objectContaining({ path: '/api/devices', authorization: expect.stringMatching(/^Bearer /) })]);
-    expect(r.stderr).toContain(`Not using from ${s.dotenv}: XTALK_API_URL (a .env may not set xtalk names; only the environment or config.json may).`);
+    expect(r.stderr).toContain(
+      `Not using from ${s.dotenv}: XTALK_API_URL (a .env may not set xtalk names; only the environment or config.json may).`,
+    );
     expect(r.stdout).not.toContain('.env');
   });
 

@@ -16,7 +16,12 @@ afterAll(async () => {
 });
 
 async function xtalk(args: string[], opts: { home: string; cwd: string; env?: Record<string, string> }) {
-  const ctx = createTestContext({ home: opts.home, cwd: opts.cwd, env: opts.env, browser: (url) => signInWithHttp(url, { login: 'dora' }) });
+  const ctx = createTestContext({
+    home: opts.home,
+    cwd: opts.cwd,
+    env: opts.env,
+    browser: (url) => signInWithHttp(url, { login: 'dora' }),
+  });
   const code = await run(args, ctx);
   await Promise.all(ctx.browserRuns);
   return { code, stdout: ctx.stdout.text, stderr: ctx.stderr.text };
@@ -43,10 +48,12 @@ describe('settings from ./.env are announced', () => {
     expect(completion.stderr).toBe('');
     // Only what the file actually decided is named: the environment wins for the client id.
     const r = await xtalk(['doctor'], { home, cwd: repo, env: { XTALK_CLIENT_ID: provider.publicClient.clientId } });
-    expect(r.stderr).toContain(`Using OIDC_DISCOVERY_ENDPOINT, OAUTH2_CLIENT_SECRET from ${dotenv} (a .env file in the current folder). Not using from it: OAUTH2_CLIENT_ID (the environment gives it).`);
+    expect(r.stderr).toContain(
+      `Using OIDC_DISCOVERY_ENDPOINT, OAUTH2_CLIENT_SECRET from ${dotenv} (a .env file in the current folder). Not using from it: OAUTH2_CLIENT_ID (the environment gives it).`,
+    );
   });
 
-  it('says nothing when the .env names nothing of xtalk\'s (another program\'s file)', async () => {
+  it("says nothing when the .env names nothing of xtalk's (another program's file)", async () => {
     const home = mkdtempSync(join(tmpdir(), 'xtalk-home-'));
     const env = { XTALK_ISSUER: provider.issuer, XTALK_CLIENT_ID: provider.publicClient.clientId };
     const cwd = mkdtempSync(join(tmpdir(), 'xtalk-repo-'));

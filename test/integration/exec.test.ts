@@ -43,7 +43,7 @@ describe('xtalk exec', () => {
     expect(ctx.stderr.text).toBe('');
   });
 
-  it('gives the command none of xtalk\'s secrets: `xtalk exec -- env` shows the token only', async () => {
+  it("gives the command none of xtalk's secrets: `xtalk exec -- env` shows the token only", async () => {
     const expected = await token();
     const res = await runCli(['exec', '--', 'env'], {
       env: {
@@ -58,9 +58,16 @@ describe('xtalk exec', () => {
       },
     });
     expect(res.code, res.stderr).toBe(0);
-    const names = new Map(res.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const names = new Map(
+      res.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     expect(res.stdout).not.toContain(provider.confidentialClient.clientSecret);
-    expect([...names.keys()].filter((n) => /^(XTALK|OAUTH2)_/.test(n)).sort()).toEqual(['XTALK_ACCESS_TOKEN', 'XTALK_CREDENTIAL_STORE', 'XTALK_HOME', 'XTALK_ISSUER', 'XTALK_CLIENT_ID', 'XTALK_TOKEN_AUTH_METHOD'].sort());
+    expect([...names.keys()].filter((n) => /^(XTALK|OAUTH2)_/.test(n)).sort()).toEqual(
+      ['XTALK_ACCESS_TOKEN', 'XTALK_CREDENTIAL_STORE', 'XTALK_HOME', 'XTALK_ISSUER', 'XTALK_CLIENT_ID', 'XTALK_TOKEN_AUTH_METHOD'].sort(),
+    );
     expect(names.get('XTALK_ACCESS_TOKEN')).toBe(expected);
     // Not xtalk's to take away: the user's own credentials for the command.
     expect(names.get('GITHUB_TOKEN')).toBe('the-users-own-token');
@@ -68,7 +75,12 @@ describe('xtalk exec', () => {
 
   it('uses --env for the variable name', async () => {
     const ctx = createTestContext({ env: env(), home });
-    expect(await run(node('process.exit(process.env.IOTTALK_TOKEN && !process.env.XTALK_ACCESS_TOKEN ? 0 : 3)', ['--env', 'IOTTALK_TOKEN']), ctx)).toBe(0);
+    expect(
+      await run(
+        node('process.exit(process.env.IOTTALK_TOKEN && !process.env.XTALK_ACCESS_TOKEN ? 0 : 3)', ['--env', 'IOTTALK_TOKEN']),
+        ctx,
+      ),
+    ).toBe(0);
     expect(await run(node('0', ['--env', 'BAD-NAME']), createTestContext({ env: env(), home }))).toBe(2);
   });
 

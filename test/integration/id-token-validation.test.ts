@@ -11,7 +11,14 @@ import { getAccessToken } from '../../src/index.js';
 import { ProviderClient } from '../../src/oidc/client.js';
 import { openStore } from '../../src/store/index.js';
 import { createTestContext } from '../fakes/context.js';
-import { followAuthorization, PATHS, ROGUE_SUBJECT, startRogueProvider, type Claims, type RogueProvider } from '../provider/rogue-provider.js';
+import {
+  followAuthorization,
+  PATHS,
+  ROGUE_SUBJECT,
+  startRogueProvider,
+  type Claims,
+  type RogueProvider,
+} from '../provider/rogue-provider.js';
 import { rawDb } from '../helpers/raw-db.js';
 
 let rogue: RogueProvider;
@@ -37,7 +44,8 @@ async function xtalk(home: string, args: string[]) {
   return { code, stdout: ctx.stdout.text, stderr: ctx.stderr.text };
 }
 
-const openHome = (home: string) => openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
+const openHome = (home: string) =>
+  openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
 
 function userRows(home: string): number {
   if (!existsSync(join(home, 'xtalk.db'))) return 0;
@@ -95,7 +103,11 @@ describe('a well-behaved rogue provider is accepted (the baseline of every case 
     const res = await login();
     expect(res.code, res.stderr).toBe(0);
     expect(res.page).toMatch(/Signed in/);
-    expect(JSON.parse((await xtalk(res.home, ['whoami', '--json'])).stdout)).toMatchObject({ issuer: rogue.issuer, sub: ROGUE_SUBJECT, username: 'rosa' });
+    expect(JSON.parse((await xtalk(res.home, ['whoami', '--json'])).stdout)).toMatchObject({
+      issuer: rogue.issuer,
+      sub: ROGUE_SUBJECT,
+      username: 'rosa',
+    });
     expect(rogue.count(PATHS.jwks)).toBe(1);
   });
 });
@@ -142,7 +154,11 @@ describe('ID token claims', () => {
     ['a wrong iss', (c) => (c.iss = 'https://evil.example'), /unexpected JWT "iss" \(issuer\) claim value.*"https:\/\/evil\.example"/],
     ['a missing aud', (c) => delete c.aud, /JWT "aud" \(audience\) claim missing/],
     ['a wrong aud', (c) => (c.aud = 'another-client'), /unexpected JWT "aud" \(audience\) claim value.*"another-client"/],
-    ['an extra untrusted aud (no azp)', (c) => (c.aud = [c.aud, 'another-client']), /"aud" \(audience\) claim includes additional untrusted audiences/],
+    [
+      'an extra untrusted aud (no azp)',
+      (c) => (c.aud = [c.aud, 'another-client']),
+      /"aud" \(audience\) claim includes additional untrusted audiences/,
+    ],
     [
       'an azp that is not this client (two audiences)',
       (c) => Object.assign(c, { aud: [c.aud, 'another-client'], azp: 'another-client' }),
@@ -173,7 +189,9 @@ describe('provider-supplied values in messages', () => {
 
   it('escapes control characters of a rejected aud', async () => {
     rogue.behaviour.idTokenClaims = withClaims((c) => (c.aud = hostile));
-    const res = await expectLoginRejected(/"aud" \(audience\) claim value \(expected "xtalk-rogue-client", got "x\\u001b\]0;pwned\\u0007\\u009b2J"\)/);
+    const res = await expectLoginRejected(
+      /"aud" \(audience\) claim value \(expected "xtalk-rogue-client", got "x\\u001b\]0;pwned\\u0007\\u009b2J"\)/,
+    );
     expectNoControlCharacters(res.stderr);
   });
 
@@ -202,7 +220,9 @@ describe('discovery and the authorization response', () => {
 
   it('rejects a redirect whose iss is wrong, without calling the token endpoint', async () => {
     rogue.behaviour.redirectIss = 'https://evil.example';
-    await expectLoginRejected(/unexpected "iss" \(issuer\) response parameter value \(in the redirect back from the provider; expected "http:\/\/127\.0\.0\.1:\d+", got "https:\/\/evil\.example"\)/);
+    await expectLoginRejected(
+      /unexpected "iss" \(issuer\) response parameter value \(in the redirect back from the provider; expected "http:\/\/127\.0\.0\.1:\d+", got "https:\/\/evil\.example"\)/,
+    );
     expect(rogue.count(PATHS.authorize)).toBe(1);
     expect(rogue.count(PATHS.token)).toBe(0);
   });
@@ -252,7 +272,9 @@ describe('userinfo', () => {
 describe('a provider that does not answer', () => {
   it('is a network failure, not a failed security check', async () => {
     rogue.behaviour.stalled = [PATHS.discovery];
-    const failure = await ProviderClient.discover({ issuer: rogue.issuer, clientId: rogue.clientId, timeoutSeconds: 1 }).catch((e: unknown) => e);
+    const failure = await ProviderClient.discover({ issuer: rogue.issuer, clientId: rogue.clientId, timeoutSeconds: 1 }).catch(
+      (e: unknown) => e,
+    );
     expect(failure).toBeInstanceOf(NetworkError);
     expect((failure as NetworkError).message).toMatch(/did not answer discovery .* in time/);
     expect((failure as NetworkError).message).not.toMatch(/validation/);
@@ -294,26 +316,41 @@ describe('token responses that are accepted', () => {
 
 describe('refresh responses for another session', () => {
   const cases: Array<[string, () => void, RegExp]> = [
-    ['changes sub', () => (rogue.behaviour.idTokenClaims = (c, grant) => (grant === 'refresh_token' ? { ...c, sub: 'someone-else' } : c)), /subject "someone-else", not "rogue-sub-1"/],
-    ['changes iss', () => (rogue.behaviour.idTokenClaims = (c, grant) => (grant === 'refresh_token' ? { ...c, iss: 'https://evil.example' } : c)), /token refresh failed validation: unexpected JWT "iss".*"https:\/\/evil\.example"/],
-    ['has a bad signature', () => (rogue.behaviour.signing = 'RS256-wrong-key'), /token refresh failed validation: JWT signature verification failed/],
+    [
+      'changes sub',
+      () => (rogue.behaviour.idTokenClaims = (c, grant) => (grant === 'refresh_token' ? { ...c, sub: 'someone-else' } : c)),
+      /subject "someone-else", not "rogue-sub-1"/,
+    ],
+    [
+      'changes iss',
+      () => (rogue.behaviour.idTokenClaims = (c, grant) => (grant === 'refresh_token' ? { ...c, iss: 'https://evil.example' } : c)),
+      /token refresh failed validation: unexpected JWT "iss".*"https:\/\/evil\.example"/,
+    ],
+    [
+      'has a bad signature',
+      () => (rogue.behaviour.signing = 'RS256-wrong-key'),
+      /token refresh failed validation: JWT signature verification failed/,
+    ],
   ];
-  it.each(cases)('rejects a refresh whose ID token %s: its access token and identity are not used, its rotated refresh token is kept', async (_name, misbehave, reason) => {
-    const { home, code } = await login();
-    expect(code).toBe(0);
-    const before = await session(home);
-    misbehave();
-    const res = await xtalk(home, ['refresh']);
-    expectCleanFailure(res, reason);
-    expect(rogue.count(PATHS.token, 'refresh_token')).toBe(1);
-    const after = await session(home);
-    // Never lose a session: the provider rotated, so the old refresh token is spent.
-    expect(after.refreshToken).not.toBe(before.refreshToken);
-    expect(after.refreshToken).toBeTruthy();
-    expect(after.accessToken!.accessToken).toBe(before.accessToken!.accessToken);
-    expect(after.accessTokenRows).toBe(before.accessTokenRows);
-    expect(JSON.parse((await xtalk(home, ['whoami', '--json'])).stdout)).toMatchObject({ issuer: rogue.issuer, sub: ROGUE_SUBJECT });
-  });
+  it.each(cases)(
+    'rejects a refresh whose ID token %s: its access token and identity are not used, its rotated refresh token is kept',
+    async (_name, misbehave, reason) => {
+      const { home, code } = await login();
+      expect(code).toBe(0);
+      const before = await session(home);
+      misbehave();
+      const res = await xtalk(home, ['refresh']);
+      expectCleanFailure(res, reason);
+      expect(rogue.count(PATHS.token, 'refresh_token')).toBe(1);
+      const after = await session(home);
+      // Never lose a session: the provider rotated, so the old refresh token is spent.
+      expect(after.refreshToken).not.toBe(before.refreshToken);
+      expect(after.refreshToken).toBeTruthy();
+      expect(after.accessToken!.accessToken).toBe(before.accessToken!.accessToken);
+      expect(after.accessTokenRows).toBe(before.accessTokenRows);
+      expect(JSON.parse((await xtalk(home, ['whoami', '--json'])).stdout)).toMatchObject({ issuer: rogue.issuer, sub: ROGUE_SUBJECT });
+    },
+  );
 });
 
 describe('never lose a rotated session to a check that runs after the provider answered', () => {
@@ -321,8 +358,16 @@ describe('never lose a rotated session to a check that runs after the provider a
   // because a later check failed would end the session: the next refresh gets invalid_grant.
   const failures: Array<[string, () => void]> = [
     ['is not a JWT at all', () => (rogue.behaviour.rawIdToken = (grant) => (grant === 'refresh_token' ? 'not-a-jwt' : undefined))],
-    ['has expired', () => (rogue.behaviour.idTokenClaims = (c, grant) => (grant === 'refresh_token' ? { ...c, exp: Number(c.exp) - 7200, iat: Number(c.iat) - 7800 } : c))],
-    ['names another audience', () => (rogue.behaviour.idTokenClaims = (c, grant) => (grant === 'refresh_token' ? { ...c, aud: 'another-client' } : c))],
+    [
+      'has expired',
+      () =>
+        (rogue.behaviour.idTokenClaims = (c, grant) =>
+          grant === 'refresh_token' ? { ...c, exp: Number(c.exp) - 7200, iat: Number(c.iat) - 7800 } : c),
+    ],
+    [
+      'names another audience',
+      () => (rogue.behaviour.idTokenClaims = (c, grant) => (grant === 'refresh_token' ? { ...c, aud: 'another-client' } : c)),
+    ],
   ];
   type Outcome = { ok: boolean; text: string };
   const doors: Array<[string, (home: string) => Promise<Outcome>]> = [
@@ -340,28 +385,31 @@ describe('never lose a rotated session to a check that runs after the provider a
   const outcome = (res: { code: number; stderr: string }): Outcome => ({ ok: res.code === 0, text: res.stderr });
   const cases = doors.flatMap(([door, call]) => failures.map(([name, misbehave]) => [door, name, call, misbehave] as const));
 
-  it.each(cases)('%s, the refreshed ID token %s: fails, keeps the rotated refresh token, and the next refresh goes through', async (_door, _name, call, misbehave) => {
-    const { home, code } = await login();
-    expect(code).toBe(0);
-    const before = await session(home);
-    // The stored access token has expired, so every door must refresh.
-    rawDb(join(home, 'xtalk.db')).run('UPDATE access_token SET expires_at = 1');
-    misbehave();
-    const failed = await call(home);
-    expect(failed.ok, failed.text).toBe(false);
-    expect(failed.text).not.toContain(rogue.clientSecret);
-    // Said as it is: the answer's refresh token was stored, so "nothing was stored" would be untrue.
-    expect(failed.text).toMatch(/failed validation[\s\S]*hint: The refreshed tokens were not used, but the new refresh token was kept/);
-    expect(failed.text).not.toMatch(/Nothing was stored/);
-    expect(rogue.count(PATHS.token, 'refresh_token')).toBe(1);
-    const after = await session(home);
-    expect(after.refreshToken).toBeTruthy();
-    expect(after.refreshToken).not.toBe(before.refreshToken);
-    // The provider behaves again: the kept refresh token is the one it accepts.
-    rogue.reset();
-    const again = await call(home);
-    expect(again.ok, again.text).toBe(true);
-    expect(rogue.count(PATHS.token, 'refresh_token')).toBe(1);
-    expect((await session(home)).refreshToken).not.toBe(after.refreshToken);
-  });
+  it.each(cases)(
+    '%s, the refreshed ID token %s: fails, keeps the rotated refresh token, and the next refresh goes through',
+    async (_door, _name, call, misbehave) => {
+      const { home, code } = await login();
+      expect(code).toBe(0);
+      const before = await session(home);
+      // The stored access token has expired, so every door must refresh.
+      rawDb(join(home, 'xtalk.db')).run('UPDATE access_token SET expires_at = 1');
+      misbehave();
+      const failed = await call(home);
+      expect(failed.ok, failed.text).toBe(false);
+      expect(failed.text).not.toContain(rogue.clientSecret);
+      // Said as it is: the answer's refresh token was stored, so "nothing was stored" would be untrue.
+      expect(failed.text).toMatch(/failed validation[\s\S]*hint: The refreshed tokens were not used, but the new refresh token was kept/);
+      expect(failed.text).not.toMatch(/Nothing was stored/);
+      expect(rogue.count(PATHS.token, 'refresh_token')).toBe(1);
+      const after = await session(home);
+      expect(after.refreshToken).toBeTruthy();
+      expect(after.refreshToken).not.toBe(before.refreshToken);
+      // The provider behaves again: the kept refresh token is the one it accepts.
+      rogue.reset();
+      const again = await call(home);
+      expect(again.ok, again.text).toBe(true);
+      expect(rogue.count(PATHS.token, 'refresh_token')).toBe(1);
+      expect((await session(home)).refreshToken).not.toBe(after.refreshToken);
+    },
+  );
 });

@@ -86,7 +86,15 @@ describe.runIf(ready)('the key cache against a key planted by another user shari
 
   function scenario(plant: { perm: string; payload: Buffer }, dataKey: Buffer): Promise<Outcome> {
     const description = `xtalk:data-key:/planted-test/${randomBytes(6).toString('hex')}/xtalk.db`;
-    const args = JSON.stringify({ addon: ADDON, keyctl: KEYCTL, uid: other.uid, gid: other.gid, description, dataKey: dataKey.toString('hex'), plant: { perm: plant.perm, payload: plant.payload.toString('hex') } });
+    const args = JSON.stringify({
+      addon: ADDON,
+      keyctl: KEYCTL,
+      uid: other.uid,
+      gid: other.gid,
+      description,
+      dataKey: dataKey.toString('hex'),
+      plant: { perm: plant.perm, payload: plant.payload.toString('hex') },
+    });
     return new Promise((resolve, reject) =>
       execFile(KEYCTL, ['session', '-', process.execPath, '-e', SCENARIO, args], { cwd: '/', encoding: 'utf8' }, (err, stdout, stderr) =>
         err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as Outcome),

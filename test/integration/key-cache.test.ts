@@ -76,26 +76,33 @@ describe.runIf(onLinux)('the keyctl addon on the session keyring', () => {
 
   // su without pam_keyinit leaves the session keyring to a process of another user, who then
   // possesses it: possession alone must not open the copy.
-  it.runIf(process.getuid?.() === 0 && existsSync('/usr/bin/setpriv'))('another user sharing this session keyring cannot read the copy', () => {
-    const account = uniqueAccount();
-    const key = randomBytes(32);
-    const c = cache(600);
-    cleanups.push(() => c.forget(account));
-    c.store(account, key);
-    // A copy of the addon the other user can load (the checkout may sit in a private folder).
-    const shared = mkdtempSync(join(tmpdir(), 'xtalk-keyctl-'));
-    cleanups.push(() => rmSync(shared, { recursive: true, force: true }));
-    chmodSync(shared, 0o755);
-    copyFileSync(addon, join(shared, 'keyctl.node'));
-    chmodSync(join(shared, 'keyctl.node'), 0o755);
-    const script = `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(join(shared, 'keyctl.node'))}); const k = m.exports.read(${JSON.stringify(`xtalk:${account}`)}); process.stdout.write(k ? k.toString('hex') : 'null');`;
-    const as = (uid: string[]) => spawnSync(uid.length ? '/usr/bin/setpriv' : process.execPath, [...uid, ...(uid.length ? [process.execPath] : []), '-e', script], { cwd: '/', encoding: 'utf8' });
-    // The same script as this user reads it (so the refusal below is the kernel's, not the script's).
-    expect(as([]).stdout).toBe(key.toString('hex'));
-    const other = as(['--reuid=65534', '--regid=65534', '--clear-groups']);
-    expect(other.status, other.stderr).toBe(0);
-    expect(other.stdout).toBe('null');
-  });
+  it.runIf(process.getuid?.() === 0 && existsSync('/usr/bin/setpriv'))(
+    'another user sharing this session keyring cannot read the copy',
+    () => {
+      const account = uniqueAccount();
+      const key = randomBytes(32);
+      const c = cache(600);
+      cleanups.push(() => c.forget(account));
+      c.store(account, key);
+      // A copy of the addon the other user can load (the checkout may sit in a private folder).
+      const shared = mkdtempSync(join(tmpdir(), 'xtalk-keyctl-'));
+      cleanups.push(() => rmSync(shared, { recursive: true, force: true }));
+      chmodSync(shared, 0o755);
+      copyFileSync(addon, join(shared, 'keyctl.node'));
+      chmodSync(join(shared, 'keyctl.node'), 0o755);
+      const script = `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(join(shared, 'keyctl.node'))}); const k = m.exports.read(${JSON.stringify(`xtalk:${account}`)}); process.stdout.write(k ? k.toString('hex') : 'null');`;
+      const as = (uid: string[]) =>
+        spawnSync(uid.length ? '/usr/bin/setpriv' : process.execPath, [...uid, ...(uid.length ? [process.execPath] : []), '-e', script], {
+          cwd: '/',
+          encoding: 'utf8',
+        });
+      // The same script as this user reads it (so the refusal below is the kernel's, not the script's).
+      expect(as([]).stdout).toBe(key.toString('hex'));
+      const other = as(['--reuid=65534', '--regid=65534', '--clear-groups']);
+      expect(other.status, other.stderr).toBe(0);
+      expect(other.stdout).toBe('null');
+    },
+  );
 
   it('the kernel removes the copy when its time is up', async () => {
     const account = uniqueAccount();
@@ -127,7 +134,13 @@ describe.runIf(onLinux)('the keyctl addon on the session keyring', () => {
 });
 
 const who = (sub: string): SessionIdentity => ({ issuer: 'https://id.test', sub, username: sub, email: null, claims: {}, clientId: 'cli' });
-const grant = (n: string): TokenGrant => ({ accessToken: `AT-${n}`, tokenType: 'Bearer', scope: null, expiresAt: T0 + 3_600_000, refreshToken: `RT-${n}` });
+const grant = (n: string): TokenGrant => ({
+  accessToken: `AT-${n}`,
+  tokenType: 'Bearer',
+  scope: null,
+  expiresAt: T0 + 3_600_000,
+  refreshToken: `RT-${n}`,
+});
 
 describe.runIf(onLinux)('a keychain store with the key cache', () => {
   function setup() {
@@ -138,7 +151,14 @@ describe.runIf(onLinux)('a keychain store with the key cache', () => {
     const account = () => `data-key:${join(realpathSync(home), 'xtalk.db')}`;
     const warnings: string[] = [];
     const open = (): AccountStore => {
-      const store = openStore({ dbPath, keyFilePath: join(home, 'xtalk.key'), mode: 'keychain', keychain, keyCache, warn: (m) => warnings.push(m) });
+      const store = openStore({
+        dbPath,
+        keyFilePath: join(home, 'xtalk.key'),
+        mode: 'keychain',
+        keychain,
+        keyCache,
+        warn: (m) => warnings.push(m),
+      });
       cleanups.push(() => store.close());
       return store;
     };

@@ -40,7 +40,12 @@ describe.runIf(hasBus)('the real OS keychain (Secret Service)', () => {
   });
 
   it('keeps the data key of a store in the keychain', async () => {
-    const opts = { dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'data.key'), mode: 'keychain' as const, warn: (m: string) => expect.fail(m) };
+    const opts = {
+      dbPath: join(home, 'xtalk.db'),
+      keyFilePath: join(home, 'data.key'),
+      mode: 'keychain' as const,
+      warn: (m: string) => expect.fail(m),
+    };
     const store = openStore(opts);
     const now = Date.now();
     const account = await store.saveLogin(

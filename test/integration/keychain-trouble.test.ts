@@ -55,7 +55,10 @@ function newHome(): string {
 }
 
 /** Login through the CLI; resolves with the result and the time from the delivered callback to exit. */
-async function timedLogin(env: CliEnv, login: string): Promise<{ code: number | null; stderr: string; afterCallbackMs: number; ms: number }> {
+async function timedLogin(
+  env: CliEnv,
+  login: string,
+): Promise<{ code: number | null; stderr: string; afterCallbackMs: number; ms: number }> {
   const cli = spawnCli(['login', '--no-browser'], env, 60_000);
   await completeSignIn(cli, login);
   const callbackAt = performance.now();
@@ -106,7 +109,9 @@ describe('no Secret Service (the session bus socket does not exist)', () => {
     const r = await timedLogin(cliEnv(home, { ...noBus(), XTALK_CREDENTIAL_STORE: 'keychain' }), 'no-bus-keychain');
     timings.push(`no bus, keychain store, login: ${r.afterCallbackMs.toFixed(0)} ms after the callback`);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/✗ OS keychain unavailable: no D-Bus session bus \(is DBUS_SESSION_BUS_ADDRESS set\?\)\n\s+hint: .*XTALK_CREDENTIAL_STORE=file/);
+    expect(r.stderr).toMatch(
+      /✗ OS keychain unavailable: no D-Bus session bus \(is DBUS_SESSION_BUS_ADDRESS set\?\)\n\s+hint: .*XTALK_CREDENTIAL_STORE=file/,
+    );
     expect(r.stderr).not.toMatch(/Unexpected error|keeping the key in/);
     expect(r.afterCallbackMs).toBeLessThan(LIMIT_MS);
     await expectNothingStored(home, 'no bus, keychain store');
@@ -180,7 +185,9 @@ describe.runIf(canStartSecretService || process.env.CI)('a real Secret Service (
       const r = await runXtalk(args, env(home), 20_000);
       timings.push(`frozen keyring, ${args.join(' ')}: ${r.ms.toFixed(0)} ms`);
       expect(r.code, `${args}: ${r.stderr}`).toBe(1);
-      expect(r.stderr).toContain(`✗ the data key of ${join(home, 'xtalk.db')} is kept in the OS keychain, which is unavailable: timed out after 3 s`);
+      expect(r.stderr).toContain(
+        `✗ the data key of ${join(home, 'xtalk.db')} is kept in the OS keychain, which is unavailable: timed out after 3 s`,
+      );
       expect(r.stderr).toMatch(/hint: .*will not switch to a key file/);
       expect(r.ms).toBeLessThan(LIMIT_MS);
     }
@@ -216,7 +223,9 @@ describe.runIf(canStartSecretService || process.env.CI)('a real Secret Service (
       timings.push(`deleted entry, ${args.join(' ')}: ${r.ms.toFixed(0)} ms`);
       expect(r.code, `${args}: ${r.stderr}`).toBe(4);
       expect(r.stderr).toContain('✗ the stored data key is missing');
-      expect(r.stderr).toContain(`hint: It was removed from the OS keychain (service "xtalk", account "${account}"), so the stored tokens cannot be decrypted. Run \`xtalk login\` to sign in again.`);
+      expect(r.stderr).toContain(
+        `hint: It was removed from the OS keychain (service "xtalk", account "${account}"), so the stored tokens cannot be decrypted. Run \`xtalk login\` to sign in again.`,
+      );
       expect(r.ms).toBeLessThan(LIMIT_MS);
     }
     expect(await inspectStore(home)).toEqual(before);
@@ -233,37 +242,42 @@ describe.runIf(canStartSecretService || process.env.CI)('a real Secret Service (
     expect(keychainCall(secretService.address, 'get', account)).toEqual(expect.any(String));
     expect(existsSync(join(home, 'xtalk.key'))).toBe(false);
   }, 60_000);
-
 });
 
-describe.runIf(canStartSecretService || process.env.CI)('a session bus without a Secret Service (private D-Bus session, no keyring)', () => {
-  let bus: PrivateSecretService;
-  beforeAll(async () => {
-    bus = await startPrivateSecretService({ keyring: false });
-  });
-  afterAll(async () => {
-    await bus?.stop();
-  });
+describe.runIf(canStartSecretService || process.env.CI)(
+  'a session bus without a Secret Service (private D-Bus session, no keyring)',
+  () => {
+    let bus: PrivateSecretService;
+    beforeAll(async () => {
+      bus = await startPrivateSecretService({ keyring: false });
+    });
+    afterAll(async () => {
+      await bus?.stop();
+    });
 
-  it('XTALK_CREDENTIAL_STORE=keychain: login fails with the reason, exit 1, nothing written', async () => {
-    const home = newHome();
-    const r = await timedLogin(cliEnv(home, { DBUS_SESSION_BUS_ADDRESS: bus.address, XTALK_CREDENTIAL_STORE: 'keychain' }), 'no-secrets-keychain');
-    timings.push(`bus without Secret Service, keychain store, login: ${r.afterCallbackMs.toFixed(0)} ms after the callback`);
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/✗ OS keychain unavailable: no Secret Service on the session bus\n\s+hint: /);
-    expect(r.afterCallbackMs).toBeLessThan(LIMIT_MS);
-    await expectNothingStored(home, 'bus without Secret Service');
-  });
+    it('XTALK_CREDENTIAL_STORE=keychain: login fails with the reason, exit 1, nothing written', async () => {
+      const home = newHome();
+      const r = await timedLogin(
+        cliEnv(home, { DBUS_SESSION_BUS_ADDRESS: bus.address, XTALK_CREDENTIAL_STORE: 'keychain' }),
+        'no-secrets-keychain',
+      );
+      timings.push(`bus without Secret Service, keychain store, login: ${r.afterCallbackMs.toFixed(0)} ms after the callback`);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/✗ OS keychain unavailable: no Secret Service on the session bus\n\s+hint: /);
+      expect(r.afterCallbackMs).toBeLessThan(LIMIT_MS);
+      await expectNothingStored(home, 'bus without Secret Service');
+    });
 
-  it('default store: login falls back to the key file with the warning', async () => {
-    const home = newHome();
-    const r = await timedLogin(cliEnv(home, { DBUS_SESSION_BUS_ADDRESS: bus.address }), 'no-secrets-auto');
-    timings.push(`bus without Secret Service, default store, login: ${r.afterCallbackMs.toFixed(0)} ms after the callback`);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('! No OS keychain available (no Secret Service on the session bus); keeping the key in');
-    expect(r.afterCallbackMs).toBeLessThan(LIMIT_MS);
-  });
-});
+    it('default store: login falls back to the key file with the warning', async () => {
+      const home = newHome();
+      const r = await timedLogin(cliEnv(home, { DBUS_SESSION_BUS_ADDRESS: bus.address }), 'no-secrets-auto');
+      timings.push(`bus without Secret Service, default store, login: ${r.afterCallbackMs.toFixed(0)} ms after the callback`);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('! No OS keychain available (no Secret Service on the session bus); keeping the key in');
+      expect(r.afterCallbackMs).toBeLessThan(LIMIT_MS);
+    });
+  },
+);
 
 describe('the fake keychain (in-process store)', () => {
   const identity: SessionIdentity = { issuer: 'https://id.test', sub: 'fake', username: 'fake', email: null, claims: {}, clientId: 'cli' };
@@ -317,7 +331,9 @@ describe('the fake keychain (in-process store)', () => {
     const ms = performance.now() - started;
     timings.push(`fake keychain hang, default store, saveLogin: ${ms.toFixed(0)} ms`);
     expect(ms).toBeLessThan(LIMIT_MS);
-    expect(warnings).toEqual([expect.stringMatching(/^No OS keychain available \(timed out after 3 s\); keeping the key in .*xtalk\.key \(0600\)/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^No OS keychain available \(timed out after 3 s\); keeping the key in .*xtalk\.key \(0600\)/),
+    ]);
     expect(store.credentialStore()).toBe('file');
     store.close();
     noPlaintext(home);

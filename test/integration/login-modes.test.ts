@@ -36,7 +36,9 @@ async function whoami(ctx: TestContext) {
 
 /** The user code and verification URI the device login printed. */
 async function deviceInstructions(ctx: TestContext) {
-  const match = await waitFor(() => /open this page in a browser on any device:\n(\S+)\nand enter the code:\n\n {4}(\S+)/.exec(ctx.stderr.text) ?? undefined);
+  const match = await waitFor(
+    () => /open this page in a browser on any device:\n(\S+)\nand enter the code:\n\n {4}(\S+)/.exec(ctx.stderr.text) ?? undefined,
+  );
   return { verificationUri: match[1]!, userCode: match[2]! };
 }
 
@@ -158,7 +160,10 @@ describe('xtalk login --device against a provider that answers slow_down or deni
   });
 
   it('adds 5 s to the poll interval on every slow_down', async () => {
-    scripted = await startTestProvider({ deviceFlow: true, devicePollScript: ['slow_down', 'slow_down', 'authorization_pending', 'slow_down'] });
+    scripted = await startTestProvider({
+      deviceFlow: true,
+      devicePollScript: ['slow_down', 'slow_down', 'authorization_pending', 'slow_down'],
+    });
     const ctx = createTestContext({ env: { ...clientEnv(scripted), DISPLAY: undefined }, realSleepMs: () => 20 });
     const done = run(['login', '--device', '--debug'], ctx);
     const { verificationUri, userCode } = await deviceInstructions(ctx);
@@ -200,7 +205,9 @@ describe('xtalk login choosing by itself', () => {
     const ctx = createTestContext({ env: { ...clientEnv(device), DISPLAY: undefined }, realSleepMs: () => 20 });
     const done = run(['login'], ctx);
     const { verificationUri, userCode } = await deviceInstructions(ctx);
-    expect(ctx.stderr.text).toContain('No browser can be opened here (there is no display (DISPLAY and WAYLAND_DISPLAY are unset)), so xtalk uses the device flow (--no-browser or --manual');
+    expect(ctx.stderr.text).toContain(
+      'No browser can be opened here (there is no display (DISPLAY and WAYLAND_DISPLAY are unset)), so xtalk uses the device flow (--no-browser or --manual',
+    );
     await approveDeviceWithHttp(verificationUri, { login: 'xia', userCode });
     expect(await done).toBe(0);
     expect(ctx.opened).toEqual([]);
@@ -245,7 +252,9 @@ describe('xtalk login choosing by itself', () => {
     const ctx = createTestContext({ env: { ...clientEnv(plain), SSH_CONNECTION: '10.1.1.9 50022 10.1.1.2 2222', USER: 'pi' } });
     const done = run(['login', '--no-browser', '--port', String(port), '--timeout', '20'], ctx);
     const url = await waitFor(() => URL_LINE.exec(ctx.stderr.text)?.[1]);
-    expect(ctx.stderr.text).toContain(`\nOn your own computer, forward the port first: ssh -L ${port}:127.0.0.1:${port} -p 2222 pi@10.1.1.2\n`);
+    expect(ctx.stderr.text).toContain(
+      `\nOn your own computer, forward the port first: ssh -L ${port}:127.0.0.1:${port} -p 2222 pi@10.1.1.2\n`,
+    );
     await signInWithHttp(url, { login: 'bea' });
     expect(await done).toBe(0);
   });

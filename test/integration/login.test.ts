@@ -214,7 +214,12 @@ describe('xtalk login waiting for the browser', () => {
       browser: async (url) => {
         const u = new URL(await followStartLink(url));
         const cb = new URL(u.searchParams.get('redirect_uri')!);
-        cb.search = new URLSearchParams({ error: 'access_denied', error_description: 'user said no', state: u.searchParams.get('state')!, iss: provider.issuer }).toString();
+        cb.search = new URLSearchParams({
+          error: 'access_denied',
+          error_description: 'user said no',
+          state: u.searchParams.get('state')!,
+          iss: provider.issuer,
+        }).toString();
         const res = await fetch(cb);
         return res.text();
       },

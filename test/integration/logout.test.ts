@@ -57,7 +57,7 @@ async function login(name: string, env: Record<string, string>, home = createTes
 function tokenRowCount(home: string): number {
   const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
   try {
-    return (rawDb(store.dbPath).value('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)') as number);
+    return rawDb(store.dbPath).value('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)') as number;
   } finally {
     store.close();
   }
@@ -252,7 +252,11 @@ describe('xtalk logout: nothing personal left behind', () => {
     await login('walt-profile', env, home);
     const kept = await xtalk(home, ['logout', '--keep-profile', '--account', 'xena-profile'], env);
     expect(kept.code, kept.stderr).toBe(0);
-    const status = JSON.parse((await xtalk(home, ['status', '--json'], env)).stdout) as { username: string; email: string; claims: { group?: string } }[];
+    const status = JSON.parse((await xtalk(home, ['status', '--json'], env)).stdout) as {
+      username: string;
+      email: string;
+      claims: { group?: string };
+    }[];
     expect(status.map((a) => [a.username, a.email, a.claims.group])).toEqual([
       ['xena-profile', 'xena-profile@example.test', 'developers'],
       ['walt-profile', 'walt-profile@example.test', 'developers'],
@@ -280,7 +284,9 @@ describe('xtalk logout: nothing personal left behind', () => {
     // --keep-profile with --all keeps them.
     const home2 = await login('uma-profile', env);
     expect((await xtalk(home2, ['logout', '--all', '--keep-profile'], env)).code).toBe(0);
-    expect(JSON.parse((await xtalk(home2, ['status', '--json'], env)).stdout).map((a: { username: string }) => a.username)).toEqual(['uma-profile']);
+    expect(JSON.parse((await xtalk(home2, ['status', '--json'], env)).stdout).map((a: { username: string }) => a.username)).toEqual([
+      'uma-profile',
+    ]);
   });
 
   it('a failed revocation (exit 5) deletes nothing, the profile included', async () => {

@@ -5,7 +5,16 @@ import { run } from '../../src/cli/run.js';
 import { createTestContext } from '../fakes/context.js';
 import { describeAttack, generateAttack, REASONS, type Attack, type AttackKind } from '../helpers/loopback-attacks.js';
 import { createRng, fuzzSeed } from '../helpers/prng.js';
-import { isRefused, listeningAddresses, openSlowClient, sendHttp, sendRaw, SLOW_KINDS, type Reply, type SlowClient } from '../helpers/raw-http.js';
+import {
+  isRefused,
+  listeningAddresses,
+  openSlowClient,
+  sendHttp,
+  sendRaw,
+  SLOW_KINDS,
+  type Reply,
+  type SlowClient,
+} from '../helpers/raw-http.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -29,7 +38,9 @@ afterAll(async () => {
 });
 
 describe('the loopback listener under attack during a pending login', () => {
-  it('answers every hostile request with a 4xx and its reason, calls no token endpoint, then completes the genuine login', { timeout: 120_000 }, async () => {
+  it('answers every hostile request with a 4xx and its reason, calls no token endpoint, then completes the genuine login', {
+    timeout: 120_000,
+  }, async () => {
     const seed = fuzzSeed();
     try {
       await fuzzPendingLogin(seed);
@@ -147,7 +158,10 @@ async function fuzzPendingLogin(seed: number): Promise<void> {
     `loopback fuzz seed ${seed}: ${sent} requests (${IN_FLIGHT} in flight) in ${fuzzMs} ms, ${slowOpened} slow clients ` +
       `(${stillOpen} open at the callback), heap ${mb(heapAfter.heapUsed - heapBefore.heapUsed)} (gc ${gc ? 'yes' : 'no'}), ` +
       `rss ${mb(heapAfter.rss - heapBefore.rss)}, callback → refused ${refusedAfterMs} ms, listening on ${bound?.join(', ') ?? '?'}\n` +
-      [...stats].sort().map(([k, n]) => `  ${k}: ${n}`).join('\n'),
+      [...stats]
+        .sort()
+        .map(([k, n]) => `  ${k}: ${n}`)
+        .join('\n'),
   );
 }
 

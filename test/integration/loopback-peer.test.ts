@@ -15,7 +15,8 @@ import { startTestProvider, type TestProvider } from '../provider/provider.js';
 import { canActAsAnotherUser, getAs, secondUser, type GetRequest, type GetResult, type SecondUser } from '../helpers/second-user.js';
 
 const OTHER_USER_PAGE = 'This page belongs to another user of this machine';
-const WARNING = /! xtalk's listener on 127\.0\.0\.1:\d+ refused a connection from another user of this machine \(uid \d+\)\. Only the user who runs `xtalk` may open the pages of its local listener/g;
+const WARNING =
+  /! xtalk's listener on 127\.0\.0\.1:\d+ refused a connection from another user of this machine \(uid \d+\)\. Only the user who runs `xtalk` may open the pages of its local listener/g;
 
 /** The requests another user makes for `url` on the listener: from 127.0.0.2, and from an IPv6 socket to ::ffff:127.0.0.1. */
 function attacks(url: string): GetRequest[] {
@@ -54,12 +55,18 @@ describe.runIf(canActAsAnotherUser)('the loopback listener against another local
       const link = server.offerStart('https://idp.example/authorize?state=st');
       const waiting = server.waitForCallback();
       const callback = `${server.redirectUri}?state=st&code=attackers-code`;
-      const results = await getAs(other, [...attacks(link), ...attacks(callback), { host: '::1', port: server.port, path: new URL(link).pathname, hostHeader: `127.0.0.1:${server.port}` }]);
+      const results = await getAs(other, [
+        ...attacks(link),
+        ...attacks(callback),
+        { host: '::1', port: server.port, path: new URL(link).pathname, hostHeader: `127.0.0.1:${server.port}` },
+      ]);
       expectRefused(results.slice(0, 2));
       expectRefused(results.slice(2, 4));
       // The listener binds 127.0.0.1 only: an IPv6 socket reaches it through the IPv4-mapped address, ::1 not at all.
       expect(results[4]).toEqual({ error: 'ECONNREFUSED' });
-      expect(refusals.map((e) => [e.code, e.facts.reason, e.facts.peerUid])).toEqual(Array(4).fill(['LOOPBACK_PEER_REFUSED', 'other-user', other.uid]));
+      expect(refusals.map((e) => [e.code, e.facts.reason, e.facts.peerUid])).toEqual(
+        Array(4).fill(['LOOPBACK_PEER_REFUSED', 'other-user', other.uid]),
+      );
 
       // Nothing was used up: the link redirects its owner, and the owner's callback is the one taken.
       const own = await fetch(link, { redirect: 'manual' });

@@ -59,7 +59,12 @@ async function cliToken(env: Record<string, string>): Promise<string> {
 }
 
 function storedRefreshToken(env: Record<string, string>): Promise<string | undefined> {
-  const store = openStore({ dbPath: join(env.XTALK_HOME!, 'xtalk.db'), keyFilePath: join(env.XTALK_HOME!, 'xtalk.key'), mode: 'file', warn: () => {} });
+  const store = openStore({
+    dbPath: join(env.XTALK_HOME!, 'xtalk.db'),
+    keyFilePath: join(env.XTALK_HOME!, 'xtalk.key'),
+    mode: 'file',
+    warn: () => {},
+  });
   return store.refreshToken(store.currentAccount()!.id).then((r) => {
     store.close();
     return r?.refreshToken;
@@ -158,12 +163,21 @@ describe('the Node API over the CLI store', () => {
     expect(await run(['token'], cli)).toBe(1);
     expect(cli.stderr.text).toMatch(/XTALK_TIMEOUT[\s\S]*hint: .*--timeout 120/);
     const bad = await getAccessToken({ env }).catch((e: unknown) => e);
-    expect(bad).toMatchObject({ code: 'CONFIG_INVALID', exitCode: 1, facts: { setting: 'timeout' }, hint: expect.stringMatching(/XTALK_TIMEOUT=120/) });
+    expect(bad).toMatchObject({
+      code: 'CONFIG_INVALID',
+      exitCode: 1,
+      facts: { setting: 'timeout' },
+      hint: expect.stringMatching(/XTALK_TIMEOUT=120/),
+    });
     expect((bad as XtalkError).hint).not.toMatch(flag);
     // The API's own options, synchronous or not.
     const empty = envFor(createTestContext().home);
-    await expect(getAccessToken({ env: empty, minTtl: -1 })).rejects.toMatchObject({ hint: 'For example: getAccessToken({ minTtl: 300 })' });
-    expect(() => createFetch({ env: empty, minTtl: -1 })).toThrow(expect.objectContaining({ hint: 'For example: getAccessToken({ minTtl: 300 })' }));
+    await expect(getAccessToken({ env: empty, minTtl: -1 })).rejects.toMatchObject({
+      hint: 'For example: getAccessToken({ minTtl: 300 })',
+    });
+    expect(() => createFetch({ env: empty, minTtl: -1 })).toThrow(
+      expect.objectContaining({ hint: 'For example: getAccessToken({ minTtl: 300 })' }),
+    );
     const relative = await createFetch({ env: await signedIn('api-hints') })('devices').catch((e: unknown) => e);
     expect(relative).toMatchObject({ code: 'USAGE', hint: expect.stringMatching(/^Pass createFetch\(\{ baseUrl/) });
   });
@@ -175,7 +189,10 @@ describe('the Node API over the CLI store', () => {
       expect(e).toBeInstanceOf(XtalkError);
       expect(e).toMatchObject({ code: 'DISCOVERY_FAILED', exitCode: 1 });
       // The Node API hands programs the same hint the CLI prints, chosen from the code and its facts.
-      expect(e).toMatchObject({ facts: { reason: 'not_json' }, hint: expect.stringMatching(/must return the provider's discovery document/) });
+      expect(e).toMatchObject({
+        facts: { reason: 'not_json' },
+        hint: expect.stringMatching(/must return the provider's discovery document/),
+      });
     } finally {
       await bad.stop();
     }
@@ -224,7 +241,11 @@ describe('createFetch', () => {
     const api = await startResourceServer(1);
     try {
       const grants = provider.refreshGrantCount();
-      const res = await createFetch({ env, baseUrl: api.url })(api.url, { method: 'POST', body: 'temperature=21', headers: { 'content-type': 'text/plain' } });
+      const res = await createFetch({ env, baseUrl: api.url })(api.url, {
+        method: 'POST',
+        body: 'temperature=21',
+        headers: { 'content-type': 'text/plain' },
+      });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ ok: true, body: 'temperature=21' });
       expect(provider.refreshGrantCount() - grants).toBe(1);
@@ -306,7 +327,7 @@ describe('createFetch', () => {
     expect(provider.refreshGrantCount() - grants).toBe(0);
   });
 
-  it('keeps the caller\'s headers, replaces an Authorization header, and sends a Request\'s own headers', async () => {
+  it("keeps the caller's headers, replaces an Authorization header, and sends a Request's own headers", async () => {
     const env = await signedIn('fetch-headers');
     const api = await startResourceServer(0);
     try {
@@ -326,7 +347,10 @@ describe('createFetch: where the token may go (src/core/bearer-destination.ts)',
   const spyFetch = () => {
     const calls: { url: string; authorization: string | null }[] = [];
     const fetch = async (input: string | URL | Request, init?: RequestInit) => {
-      calls.push({ url: String(input instanceof Request ? input.url : input), authorization: new Headers(init?.headers).get('authorization') });
+      calls.push({
+        url: String(input instanceof Request ? input.url : input),
+        authorization: new Headers(init?.headers).get('authorization'),
+      });
       return new Response('{}', { status: 200 });
     };
     return { calls, fetch };
@@ -340,10 +364,16 @@ describe('createFetch: where the token may go (src/core/bearer-destination.ts)',
       const grants = provider.refreshGrantCount();
       // Neither api_url nor the issuer is the server's origin, and the program named none.
       const plain = createFetch({ env });
-      await expect(plain(other.url)).rejects.toMatchObject({ code: 'BEARER_DESTINATION_REFUSED', exitCode: 2, facts: { origin: new URL(other.url).origin, reason: 'origin-not-allowed' } });
+      await expect(plain(other.url)).rejects.toMatchObject({
+        code: 'BEARER_DESTINATION_REFUSED',
+        exitCode: 2,
+        facts: { origin: new URL(other.url).origin, reason: 'origin-not-allowed' },
+      });
       const named = createFetch({ env, baseUrl: new URL('/api', api.url) });
       await expect(named(other.url)).rejects.toBeInstanceOf(XtalkError);
-      await expect(named(new Request(other.url, { headers: { 'x-a': 'b' } }))).rejects.toMatchObject({ code: 'BEARER_DESTINATION_REFUSED' });
+      await expect(named(new Request(other.url, { headers: { 'x-a': 'b' } }))).rejects.toMatchObject({
+        code: 'BEARER_DESTINATION_REFUSED',
+      });
       expect(other.seen).toEqual([]);
       expect(provider.refreshGrantCount()).toBe(grants);
 
@@ -351,7 +381,9 @@ describe('createFetch: where the token may go (src/core/bearer-destination.ts)',
       expect((await named('devices')).status).toBe(200);
       expect((await named('/devices?x=1')).status).toBe(200);
       expect(api.seen.map((s) => s.path)).toEqual([undefined, '/api/devices?x=1']);
-      expect(api.seen.every((s) => s.authorization === api.seen[0]!.authorization && /^Bearer \S+$/.test(s.authorization ?? ''))).toBe(true);
+      expect(api.seen.every((s) => s.authorization === api.seen[0]!.authorization && /^Bearer \S+$/.test(s.authorization ?? ''))).toBe(
+        true,
+      );
     } finally {
       await api.stop();
       await other.stop();
@@ -383,12 +415,17 @@ describe('createFetch: where the token may go (src/core/bearer-destination.ts)',
       facts: { origin: lab, reason: 'not-https' },
       hint: expect.stringMatching(/insecureHttpOrigins/),
     });
-    await expect(createFetch({ env, fetch: spy.fetch, baseUrl: lab, insecureHttpOrigins: ['http://lab.example.test'] })('x')).rejects.toMatchObject({ code: 'BEARER_DESTINATION_REFUSED' });
+    await expect(
+      createFetch({ env, fetch: spy.fetch, baseUrl: lab, insecureHttpOrigins: ['http://lab.example.test'] })('x'),
+    ).rejects.toMatchObject({ code: 'BEARER_DESTINATION_REFUSED' });
     expect(spy.calls).toEqual([]);
 
     const token = await getAccessToken({ env });
     expect((await createFetch({ env, fetch: spy.fetch, baseUrl: `${lab}/api`, insecureHttpOrigins: [lab] })('devices')).status).toBe(200);
-    expect((await createFetch({ env: { ...env, XTALK_INSECURE_HTTP_ORIGINS: lab }, fetch: spy.fetch, allowedOrigins: [lab] })(`${lab}/x`)).status).toBe(200);
+    expect(
+      (await createFetch({ env: { ...env, XTALK_INSECURE_HTTP_ORIGINS: lab }, fetch: spy.fetch, allowedOrigins: [lab] })(`${lab}/x`))
+        .status,
+    ).toBe(200);
     expect(spy.calls).toEqual([
       { url: `${lab}/api/devices`, authorization: `Bearer ${token}` },
       { url: `${lab}/x`, authorization: `Bearer ${token}` },

@@ -92,8 +92,13 @@ describe('issuers exactly as the provider names them', () => {
     expect(token.stdout).toBe(`${JSON.parse(refresh.stdout).access_token}\n`);
 
     const doctor = await xtalk(['doctor', '--json'], { env, home });
-    const checks = Object.fromEntries((JSON.parse(doctor.stdout) as { checks: { name: string; status: string; detail: string }[] }).checks.map((c) => [c.name, c]));
-    expect(checks.discovery, doctor.stdout).toMatchObject({ status: 'ok', detail: expect.stringContaining(`${p.issuer.replace(/\/$/, '')}/.well-known/openid-configuration (HTTP 200`) });
+    const checks = Object.fromEntries(
+      (JSON.parse(doctor.stdout) as { checks: { name: string; status: string; detail: string }[] }).checks.map((c) => [c.name, c]),
+    );
+    expect(checks.discovery, doctor.stdout).toMatchObject({
+      status: 'ok',
+      detail: expect.stringContaining(`${p.issuer.replace(/\/$/, '')}/.well-known/openid-configuration (HTTP 200`),
+    });
     expect(checks.configuration?.detail ?? checks.config?.detail).toContain(p.issuer);
 
     const tokens = await storedTokens(home);
@@ -122,7 +127,11 @@ describe('discovery that survives real deployments', () => {
     expect(viaRedirect.code, viaRedirect.stderr).toBe(0);
     expect(fetched.slice(0, 2)).toEqual([`${p.issuer}/.well-known/openid-configuration`, url]);
     const doctor = await xtalk(['doctor'], { env: confidential(p), home: viaRedirect.home });
-    expect(doctor.stdout).toMatch(new RegExp(`discovery\\s+${escapeRegExp(url)} \\(HTTP 200, \\d+ ms; followed HTTP 301 from ${escapeRegExp(`${p.issuer}/.well-known/openid-configuration`)}\\); scopes: "openid profile email offline_access" \\(defaults the provider lists\\)`));
+    expect(doctor.stdout).toMatch(
+      new RegExp(
+        `discovery\\s+${escapeRegExp(url)} \\(HTTP 200, \\d+ ms; followed HTTP 301 from ${escapeRegExp(`${p.issuer}/.well-known/openid-configuration`)}\\); scopes: "openid profile email offline_access" \\(defaults the provider lists\\)`,
+      ),
+    );
 
     const hows: { issuer?: string; args?: string[]; dotenv?: string }[] = [
       { issuer: url },
@@ -155,7 +164,9 @@ describe('discovery that survives real deployments', () => {
     });
     const res = await xtalk(['login'], { env: { XTALK_ISSUER: redirector.url, XTALK_CLIENT_ID: 'c' } });
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain(`Discovery at ${redirector.url}/.well-known/openid-configuration redirects (HTTP 302) to another origin: Location "${other.issuer}/.well-known/openid-configuration"`);
+    expect(res.stderr).toContain(
+      `Discovery at ${redirector.url}/.well-known/openid-configuration redirects (HTTP 302) to another origin: Location "${other.issuer}/.well-known/openid-configuration"`,
+    );
     expect(res.stderr).toContain(`hint: If ${other.issuer} is really your provider, set XTALK_ISSUER`);
     expect(res.opened).toEqual([]);
     const doctor = await xtalk(['doctor'], { env: { XTALK_ISSUER: redirector.url, XTALK_CLIENT_ID: 'c' } });
@@ -166,7 +177,9 @@ describe('discovery that survives real deployments', () => {
     const notFound = await httpServer((_req, res) => res.writeHead(404).end());
     const res = await xtalk(['login'], { env: { XTALK_ISSUER: `${notFound.url}/realm/`, XTALK_CLIENT_ID: 'c' } });
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain(`No discovery document at ${notFound.url}/realm/.well-known/openid-configuration (the issuer ${notFound.url}/realm/ plus /.well-known/openid-configuration): HTTP 404`);
+    expect(res.stderr).toContain(
+      `No discovery document at ${notFound.url}/realm/.well-known/openid-configuration (the issuer ${notFound.url}/realm/ plus /.well-known/openid-configuration): HTTP 404`,
+    );
     expect(res.stderr).toMatch(/hint: .*set XTALK_ISSUER \(or OIDC_DISCOVERY_ENDPOINT\) to that full URL/);
 
     let hops = 0;
@@ -184,13 +197,22 @@ describe('discovery that survives real deployments', () => {
 
 describe('scopes a provider does not know', () => {
   it('retries without offline_access, says so, warns about renewal, and remembers the scope per issuer', async () => {
-    const p = await provider({ hideScopesSupported: true, rejectScopes: ['offline_access'], refreshOnlyWithOfflineAccess: true, accessTokenTtl: 600 });
+    const p = await provider({
+      hideScopesSupported: true,
+      rejectScopes: ['offline_access'],
+      refreshOnlyWithOfflineAccess: true,
+      accessTokenTtl: 600,
+    });
     const env = confidential(p);
     const first = await xtalk(['login'], { env });
     expect(first.code, first.stderr).toBe(0);
     expect(askedScopes(first.stderr)).toEqual(['openid profile email offline_access', 'openid profile email']);
-    expect(first.stderr).toContain('The provider refused the scope offline_access (invalid_scope) and publishes no scopes_supported; signing in again with "openid profile email".');
-    expect(first.stderr).toContain('this session cannot renew itself: when the access token expires, `xtalk token` asks for `xtalk login` (exit 4)');
+    expect(first.stderr).toContain(
+      'The provider refused the scope offline_access (invalid_scope) and publishes no scopes_supported; signing in again with "openid profile email".',
+    );
+    expect(first.stderr).toContain(
+      'this session cannot renew itself: when the access token expires, `xtalk token` asks for `xtalk login` (exit 4)',
+    );
     expect((await storedTokens(first.home)).refresh).toBeUndefined();
 
     const again = await xtalk(['login'], { env, home: first.home });
@@ -226,7 +248,9 @@ describe('HS256 ID tokens', () => {
     const refused = await xtalk(['login'], { env: confidential(p) });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/✗ The token exchange failed validation: .*alg "HS256"/);
-    expect(refused.stderr).toContain('hint: Nothing was stored. The provider lists HS256 for ID tokens: if this client is registered for HS256 ID tokens, set XTALK_ID_TOKEN_SIGNING_ALG=HS256');
+    expect(refused.stderr).toContain(
+      'hint: Nothing was stored. The provider lists HS256 for ID tokens: if this client is registered for HS256 ID tokens, set XTALK_ID_TOKEN_SIGNING_ALG=HS256',
+    );
 
     const env = confidential(p, { XTALK_ID_TOKEN_SIGNING_ALG: 'HS256' });
     const ok = await xtalk(['login', '--json'], { env, login: 'hana' });
@@ -270,8 +294,12 @@ describe('client credentials', () => {
 
     const wrong = await xtalk(['login'], { env: confidential(p, { XTALK_CLIENT_SECRET: 'not-the-secret' }) });
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/invalid_client.*; xtalk sent client id "xtalk-cli\.v2_~x" and the client secret with client_secret_basic\./);
-    expect(wrong.stderr).toContain('hint: Check XTALK_CLIENT_ID and XTALK_CLIENT_SECRET; if they are right, the provider may expect XTALK_TOKEN_AUTH_METHOD=client_secret_post');
+    expect(wrong.stderr).toMatch(
+      /invalid_client.*; xtalk sent client id "xtalk-cli\.v2_~x" and the client secret with client_secret_basic\./,
+    );
+    expect(wrong.stderr).toContain(
+      'hint: Check XTALK_CLIENT_ID and XTALK_CLIENT_SECRET; if they are right, the provider may expect XTALK_TOKEN_AUTH_METHOD=client_secret_post',
+    );
     expect(wrong.stderr).not.toContain('not-the-secret');
     expectHintPerError(none.stderr + wrong.stderr);
   });

@@ -38,7 +38,7 @@ async function startForwardProxy(): Promise<ForwardProxy> {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
-    upstream.on('error', () => res.headersSent ? res.destroy() : res.writeHead(502).end());
+    upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
     req.pipe(upstream);
   });
   server.on('connect', (req, socket, head) => {
@@ -147,7 +147,10 @@ describe('provider calls and HTTP(S)_PROXY / NO_PROXY', () => {
     const bad = await startBadProvider('huge');
     try {
       const proxied = createProviderFetch({ HTTP_PROXY: proxy.url })!;
-      await expect(proxied(`${bad.issuer}/.well-known/openid-configuration`)).rejects.toMatchObject({ code: 'RESPONSE_TOO_LARGE', message: expect.stringMatching(/larger than 1 MB/) });
+      await expect(proxied(`${bad.issuer}/.well-known/openid-configuration`)).rejects.toMatchObject({
+        code: 'RESPONSE_TOO_LARGE',
+        message: expect.stringMatching(/larger than 1 MB/),
+      });
       expect(proxy.seen).toContain(`GET ${bad.issuer}/.well-known/openid-configuration`);
       expect(bad.bytesSent()).toBeLessThan(20 * 1024 * 1024);
     } finally {
@@ -184,7 +187,9 @@ describe('the built CLI behind a proxy', () => {
     const { ctx, code } = await loginWith(clientEnv(), 'cli-proxied');
     expect(code, ctx.stderr.text).toBe(0);
     proxy.seen.length = 0;
-    const res = await runCli(['refresh'], { env: { ...clientEnv(), XTALK_HOME: ctx.home, XTALK_CREDENTIAL_STORE: 'file', HTTP_PROXY: proxy.url } });
+    const res = await runCli(['refresh'], {
+      env: { ...clientEnv(), XTALK_HOME: ctx.home, XTALK_CREDENTIAL_STORE: 'file', HTTP_PROXY: proxy.url },
+    });
     expect(res.code, res.stderr).toBe(0);
     expect(proxy.seen).toContain(`GET ${endpoints.discovery}`);
     expect(proxy.seen).toContain(`POST ${endpoints.token}`);
@@ -192,7 +197,12 @@ describe('the built CLI behind a proxy', () => {
 
   it('xtalk doctor checks the provider through the proxy and says so', async () => {
     const res = await runCli(['doctor', '--json'], {
-      env: { ...clientEnv(), XTALK_HOME: createTestContext().home, XTALK_CREDENTIAL_STORE: 'file', HTTP_PROXY: `http://u:hidden@127.0.0.1:${proxy.port}` },
+      env: {
+        ...clientEnv(),
+        XTALK_HOME: createTestContext().home,
+        XTALK_CREDENTIAL_STORE: 'file',
+        HTTP_PROXY: `http://u:hidden@127.0.0.1:${proxy.port}`,
+      },
     });
     const report = JSON.parse(res.stdout) as { checks: { name: string; status: string; detail: string }[] };
     const byName = Object.fromEntries(report.checks.map((c) => [c.name, c]));

@@ -131,7 +131,11 @@ const runOf = (s: Session, { ctx = s.ctx, ...limits }: { ctx?: TestContext } & R
   ...limits,
 });
 const refresh = (s: Session, over: Parameters<typeof runOf>[1] = {}) => getFreshToken(runOf(s, over), { account: account(s), force: true });
-const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as XtalkError);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e as XtalkError,
+  );
 
 describe('before the grant: what can fail locally or be fetched does so first', () => {
   it('discovery slower than the preparation bound: no grant is sent, it tries once more, nothing is recorded, the next call refreshes', async () => {
@@ -140,7 +144,10 @@ describe('before the grant: what can fail locally or be fetched does so first', 
       await new Promise((r) => setTimeout(r, 1_500));
       return fetch(input, init);
     }) as typeof fetch;
-    const ctx = { ...s.ctx, discover: (settings: Parameters<TestContext['discover']>[0]) => ProviderClient.discover({ ...settings, fetch: slow }) };
+    const ctx = {
+      ...s.ctx,
+      discover: (settings: Parameters<TestContext['discover']>[0]) => ProviderClient.discover({ ...settings, fetch: slow }),
+    };
     const before = await s.store.latestAccessToken(s.accountId);
     const posts = tokenPosts;
     // Its own time ran out before anything was sent: it tries once more (like a waiter), then reports.
@@ -165,7 +172,9 @@ describe('before the grant: what can fail locally or be fetched does so first', 
       expect(err).toBeInstanceOf(StoreError);
       expect(err!.facts.reason).toBe('full');
       // Refused when the write connection opens (its -shm cannot grow) or by the room check, both before the grant.
-      expect(err!.message).toMatch(/^(the disk holding .* is full \(SQLITE_IOERR\w*\)|no space left to store a refreshed session next to .*; the refresh was not attempted)$/);
+      expect(err!.message).toMatch(
+        /^(the disk holding .* is full \(SQLITE_IOERR\w*\)|no space left to store a refreshed session next to .*; the refresh was not attempted)$/,
+      );
       expect(err!.hint).toMatch(/^Free some disk space \(or raise your disk quota\) and try again; /);
       expect(tokenPosts).toBe(posts);
       expect(await s.store.latestAccessToken(s.accountId)).toEqual(before);
@@ -223,22 +232,26 @@ describe('once sent, the answer is awaited and stored', () => {
     expect(s.store.refreshFailureSince(s.accountId, 0)).toBeUndefined();
   }, 30_000);
 
-  it.each(['503', 'hang'] as const)('the keys endpoint %s during the refresh: the tokens are stored unverified, the identity is unchanged, the next refresh verifies', async (mode) => {
-    const s = await signedIn(`keyless-${mode}`, { env: { XTALK_HTTP_TIMEOUT: '1' } });
-    const before = await s.store.latestAccessToken(s.accountId);
-    const claims = account(s).claims;
-    misbehave.jwks = mode;
-    const token = await refresh(s, { prepareSeconds: 2 });
-    expect(token.accessToken).not.toBe(before!.accessToken);
-    expect(s.warnings).toEqual([
-      "The provider's signing keys could not be fetched, so the refreshed ID token was not verified; the new tokens were stored and the account's details left as they were.",
-    ]);
-    expect(account(s).claims).toEqual(claims);
-    misbehave.jwks = 'ok';
-    const next = await refresh(s);
-    expect(next.accessToken).not.toBe(token.accessToken);
-    expect(s.warnings).toHaveLength(1);
-  }, 30_000);
+  it.each(['503', 'hang'] as const)(
+    'the keys endpoint %s during the refresh: the tokens are stored unverified, the identity is unchanged, the next refresh verifies',
+    async (mode) => {
+      const s = await signedIn(`keyless-${mode}`, { env: { XTALK_HTTP_TIMEOUT: '1' } });
+      const before = await s.store.latestAccessToken(s.accountId);
+      const claims = account(s).claims;
+      misbehave.jwks = mode;
+      const token = await refresh(s, { prepareSeconds: 2 });
+      expect(token.accessToken).not.toBe(before!.accessToken);
+      expect(s.warnings).toEqual([
+        "The provider's signing keys could not be fetched, so the refreshed ID token was not verified; the new tokens were stored and the account's details left as they were.",
+      ]);
+      expect(account(s).claims).toEqual(claims);
+      misbehave.jwks = 'ok';
+      const next = await refresh(s);
+      expect(next.accessToken).not.toBe(token.accessToken);
+      expect(s.warnings).toHaveLength(1);
+    },
+    30_000,
+  );
 
   it('a 503 with Retry-After is retried once and the refresh goes through', async () => {
     const s = await signedIn('patient-retry');
@@ -357,7 +370,10 @@ describe('a process stopped while its answer arrives', () => {
       }
       return res;
     }) as typeof fetch;
-    const ctx = { ...s.ctx, discover: (settings: Parameters<TestContext['discover']>[0]) => ProviderClient.discover({ ...settings, fetch: stalling }) };
+    const ctx = {
+      ...s.ctx,
+      discover: (settings: Parameters<TestContext['discover']>[0]) => ProviderClient.discover({ ...settings, fetch: stalling }),
+    };
     const token = await refresh(s, { ctx, answerSeconds: 1 });
     expect(token.accessToken).not.toBe(before!.accessToken);
     expect((await refresh(s)).accessToken).not.toBe(token.accessToken);

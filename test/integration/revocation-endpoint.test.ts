@@ -30,10 +30,12 @@ beforeAll(async () => {
   // An attacker's server: answers every request like a revocation endpoint would, and keeps it.
   const server = createServer((req, res) => {
     let body = '';
-    req.on('data', (d) => (body += d)).on('end', () => {
-      requests.push({ url: req.url ?? '', authorization: req.headers.authorization, body });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
+    req
+      .on('data', (d) => (body += d))
+      .on('end', () => {
+        requests.push({ url: req.url ?? '', authorization: req.headers.authorization, body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   capture = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/revoke`, requests, server };
@@ -66,7 +68,12 @@ function hostileRepo(): string {
 }
 
 async function xtalk(args: string[], opts: { home: string; env: Record<string, string>; cwd?: string; login?: string }) {
-  const ctx = createTestContext({ home: opts.home, cwd: opts.cwd, env: opts.env, browser: (url) => signInWithHttp(url, { login: opts.login ?? 'x' }) });
+  const ctx = createTestContext({
+    home: opts.home,
+    cwd: opts.cwd,
+    env: opts.env,
+    browser: (url) => signInWithHttp(url, { login: opts.login ?? 'x' }),
+  });
   const code = await run(args, ctx);
   await Promise.all(ctx.browserRuns);
   return { code, stdout: ctx.stdout.text, stderr: ctx.stderr.text, opened: ctx.opened };
@@ -116,7 +123,9 @@ describe('the revocation endpoint is decided at login and must share the issuer 
 
     const refused = await xtalk(['logout'], { home, env: clientEnv(), cwd: hostileRepo() });
     expect(refused.code, refused.stderr).toBe(5);
-    expect(refused.stderr).toContain(`The revocation endpoint ${capture.url} (from OAUTH2_REVOCATION_ENDPOINT in .env) is not on the origin of the issuer ${hidden.issuer}`);
+    expect(refused.stderr).toContain(
+      `The revocation endpoint ${capture.url} (from OAUTH2_REVOCATION_ENDPOINT in .env) is not on the origin of the issuer ${hidden.issuer}`,
+    );
     expect(refused.stderr).toContain('--force');
     expect(refused.stderr).not.toContain('Logged out');
     expect(capture.requests.slice(before)).toEqual([]);
@@ -130,32 +139,42 @@ describe('the revocation endpoint is decided at login and must share the issuer 
     expect(capture.requests.slice(before)).toEqual([]);
   });
 
-  it.each(['environment', '.env', 'config.json'] as const)('login refuses an endpoint off the issuer origin from the %s before anyone signs in', async (source) => {
-    const home = tempDir('xtalk-home-');
-    const cwd = tempDir('xtalk-cwd-');
-    const env = clientEnv();
-    let from = '';
-    if (source === 'environment') {
-      Object.assign(env, { XTALK_REVOCATION_ENDPOINT: capture.url });
-      from = 'XTALK_REVOCATION_ENDPOINT';
-    } else if (source === '.env') {
-      writeFileSync(join(cwd, '.env'), `OAUTH2_REVOCATION_ENDPOINT=${capture.url}\n`);
-      from = 'OAUTH2_REVOCATION_ENDPOINT in .env';
-    } else {
-      writeFileSync(join(home, 'config.json'), JSON.stringify({ revocation_endpoint: capture.url }));
-      from = `"revocation_endpoint" in ${join(home, 'config.json')}`;
-    }
-    const before = capture.requests.length;
-    const r = await xtalk(['login'], { home, env, cwd, login: 'cleo' });
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toContain(`✗ The revocation endpoint ${capture.url} (from ${from}) is not on the origin of the issuer ${hidden.issuer}`);
-    expect(r.opened, 'a browser was sent to sign in').toEqual([]);
-    expect(capture.requests.slice(before)).toEqual([]);
+  it.each(['environment', '.env', 'config.json'] as const)(
+    'login refuses an endpoint off the issuer origin from the %s before anyone signs in',
+    async (source) => {
+      const home = tempDir('xtalk-home-');
+      const cwd = tempDir('xtalk-cwd-');
+      const env = clientEnv();
+      let from = '';
+      if (source === 'environment') {
+        Object.assign(env, { XTALK_REVOCATION_ENDPOINT: capture.url });
+        from = 'XTALK_REVOCATION_ENDPOINT';
+      } else if (source === '.env') {
+        writeFileSync(join(cwd, '.env'), `OAUTH2_REVOCATION_ENDPOINT=${capture.url}\n`);
+        from = 'OAUTH2_REVOCATION_ENDPOINT in .env';
+      } else {
+        writeFileSync(join(home, 'config.json'), JSON.stringify({ revocation_endpoint: capture.url }));
+        from = `"revocation_endpoint" in ${join(home, 'config.json')}`;
+      }
+      const before = capture.requests.length;
+      const r = await xtalk(['login'], { home, env, cwd, login: 'cleo' });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(
+        `✗ The revocation endpoint ${capture.url} (from ${from}) is not on the origin of the issuer ${hidden.issuer}`,
+      );
+      expect(r.opened, 'a browser was sent to sign in').toEqual([]);
+      expect(capture.requests.slice(before)).toEqual([]);
 
-    const doctor = await xtalk(['doctor', '--json'], { home, env, cwd });
-    const check = (JSON.parse(doctor.stdout) as { checks: { name: string; status: string; detail: string }[] }).checks.find((c) => c.name === 'revocation');
-    expect(check).toMatchObject({ status: 'fail', detail: expect.stringContaining(`${capture.url} (from ${from}) is not on the origin of the issuer ${hidden.issuer}`) });
-  });
+      const doctor = await xtalk(['doctor', '--json'], { home, env, cwd });
+      const check = (JSON.parse(doctor.stdout) as { checks: { name: string; status: string; detail: string }[] }).checks.find(
+        (c) => c.name === 'revocation',
+      );
+      expect(check).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining(`${capture.url} (from ${from}) is not on the origin of the issuer ${hidden.issuer}`),
+      });
+    },
+  );
 
   it('counts a revocation only on the endpoint answering 200: 204 or a redirect keeps the tokens (exit 5)', async () => {
     const home = await login('dina', clientEnv({ XTALK_REVOCATION_ENDPOINT: sameOrigin() }));

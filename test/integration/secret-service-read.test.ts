@@ -59,7 +59,12 @@ describe.runIf(canStartSecretService || process.env.CI)('reading a secret in one
     vi.stubEnv('DBUS_SESSION_BUS_ADDRESS', service.address);
     const home = mkdtempSync(join(tmpdir(), 'xtalk-early-read-'));
     try {
-      const opts = { dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'keychain' as const, warn: (m: string) => expect.fail(m) };
+      const opts = {
+        dbPath: join(home, 'xtalk.db'),
+        keyFilePath: join(home, 'xtalk.key'),
+        mode: 'keychain' as const,
+        warn: (m: string) => expect.fail(m),
+      };
       const first = openStore(opts);
       const now = Date.now();
       const account = await first.saveLogin(

@@ -94,7 +94,11 @@ describe('xtalk token', () => {
 
     expect((await xtalk(home, ['token', '--min-ttl', 'soon'])).code).toBe(2);
     // One rule for token and exec: an empty or negative value is a usage error, not 0.
-    for (const args of [['token', '--min-ttl', ''], ['exec', '--min-ttl', '', '--', 'true'], ['exec', '--min-ttl', '-5', '--', 'true']]) {
+    for (const args of [
+      ['token', '--min-ttl', ''],
+      ['exec', '--min-ttl', '', '--', 'true'],
+      ['exec', '--min-ttl', '-5', '--', 'true'],
+    ]) {
       const bad = await xtalk(home, args);
       expect(bad.code, args.join(' ')).toBe(2);
       expect(bad.stderr).toMatch(/--min-ttl expects a number of seconds/);
@@ -176,7 +180,10 @@ describe('accounts: whoami, status, switch, --account', () => {
 
     expect((await xtalk(home, ['switch', 'alice.two@example.test'])).code).toBe(0);
     expect(JSON.parse((await xtalk(home, ['whoami', '--json'])).stdout).sub).toBe('alice-2');
-    expect(JSON.parse((await xtalk(home, ['whoami', '--json', '--account', 'xena'])).stdout)).toMatchObject({ sub: 'xena', current: false });
+    expect(JSON.parse((await xtalk(home, ['whoami', '--json', '--account', 'xena'])).stdout)).toMatchObject({
+      sub: 'xena',
+      current: false,
+    });
 
     const xenaToken = await withStore(home, (s) => s.latestAccessToken(s.findAccounts('xena')[0]!.id));
     expect((await xtalk(home, ['token', '--account', 'xena'])).stdout).toBe(xenaToken!.accessToken + '\n');

@@ -182,7 +182,9 @@ describe('login --fresh and --prompt', () => {
     expect(url.searchParams.get('prompt')).toBe('login');
     expect(url.searchParams.get('max_age')).toBe('0');
     expect(fresh.stderr).toContain('as hank (hank@example.test)');
-    expect(fresh.stderr).toMatch(/! This is a different account than the one that was current: signed in as hank \(hank@example\.test\), not as gina \(gina@example\.test\)\. gina stays stored; `xtalk switch gina@example\.test` goes back to it\./);
+    expect(fresh.stderr).toMatch(
+      /! This is a different account than the one that was current: signed in as hank \(hank@example\.test\), not as gina \(gina@example\.test\)\. gina stays stored; `xtalk switch gina@example\.test` goes back to it\./,
+    );
 
     const back = await m.xtalk(['switch', 'gina@example.test']);
     expect(back.code).toBe(0);
@@ -204,7 +206,11 @@ describe('login --fresh and --prompt', () => {
 
   it('refuses an ID token whose auth_time is older than the request, and one without auth_time', async () => {
     const cases: Array<[string, (c: Record<string, unknown>) => Record<string, unknown>, RegExp]> = [
-      ['old', (c) => ({ ...c, auth_time: Math.floor(Date.now() / 1000) - 600 }), /reused a sign-in from .* older than this login \(auth_time check\); nothing was stored/],
+      [
+        'old',
+        (c) => ({ ...c, auth_time: Math.floor(Date.now() / 1000) - 600 }),
+        /reused a sign-in from .* older than this login \(auth_time check\); nothing was stored/,
+      ],
       ['missing', ({ auth_time: _drop, ...c }) => c, /has no auth_time/],
     ];
     for (const [name, claims, message] of cases) {

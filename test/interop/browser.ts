@@ -10,7 +10,11 @@ export function dotBrowserCommand(user: Pick<DotUser, 'username' | 'password'>):
 }
 
 /** Runs the DOT browser driver on `url` and resolves with its exit code and log. */
-export function runDotBrowser(url: string, user: Pick<DotUser, 'username' | 'password'>, extra: string[] = []): Promise<{ code: number | null; log: string }> {
+export function runDotBrowser(
+  url: string,
+  user: Pick<DotUser, 'username' | 'password'>,
+  extra: string[] = [],
+): Promise<{ code: number | null; log: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [DOT_BROWSER, '--username', user.username, '--password', user.password, ...extra, url], {
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -69,7 +69,12 @@ async function authorize(app: DotApplication, scope: string, challenge: string, 
 
 function decodeJwt(jwt: string) {
   const [h, p, s] = jwt.split('.');
-  return { header: JSON.parse(Buffer.from(h!, 'base64url').toString()), payload: JSON.parse(Buffer.from(p!, 'base64url').toString()), signingInput: `${h}.${p}`, signature: Buffer.from(s!, 'base64url') };
+  return {
+    header: JSON.parse(Buffer.from(h!, 'base64url').toString()),
+    payload: JSON.parse(Buffer.from(p!, 'base64url').toString()),
+    signingInput: `${h}.${p}`,
+    signature: Buffer.from(s!, 'base64url'),
+  };
 }
 
 async function verifyIdToken(app: DotApplication, idToken: string) {
@@ -113,51 +118,72 @@ describe.runIf(run)('Django OAuth Toolkit 1.7 harness (no xtalk)', () => {
     const state = b64url(randomBytes(8));
     const callback = await authorize(dot.applications.RS256, 'openid profile email offline_access', b64url(randomBytes(32)), state);
     expect(callback.searchParams.get('error')).toBe('invalid_scope');
-    expect((await dot.authorizations()).filter((a) => a.state === state)).toEqual([{ state, scope: 'openid profile email offline_access' }]);
+    expect((await dot.authorizations()).filter((a) => a.state === state)).toEqual([
+      { state, scope: 'openid profile email offline_access' },
+    ]);
     expect(callback.searchParams.has('code')).toBe(false);
   }, 120_000);
 
-  it.each<IdTokenAlg>(['RS256', 'HS256'])('%s application: login, code exchange, claims, introspection, rotation, revocation', async (alg) => {
-    const app = dot.applications[alg];
-    const verifier = b64url(randomBytes(32));
-    const challenge = b64url(createHash('sha256').update(verifier).digest());
-    const callback = await authorize(app, 'openid profile email', challenge, b64url(randomBytes(8)));
-    const code = callback.searchParams.get('code');
-    expect(code, callback.href).toBeTruthy();
+  it.each<IdTokenAlg>(['RS256', 'HS256'])(
+    '%s application: login, code exchange, claims, introspection, rotation, revocation',
+    async (alg) => {
+      const app = dot.applications[alg];
+      const verifier = b64url(randomBytes(32));
+      const challenge = b64url(createHash('sha256').update(verifier).digest());
+      const callback = await authorize(app, 'openid profile email', challenge, b64url(randomBytes(8)));
+      const code = callback.searchParams.get('code');
+      expect(code, callback.href).toBeTruthy();
 
-    const exchanged = await tokenRequest(app, { grant_type: 'authorization_code', code: code!, redirect_uri: app.redirectUri, code_verifier: verifier });
-    expect(exchanged.status, JSON.stringify(exchanged.body)).toBe(200);
-    const { access_token: access, refresh_token: refresh, id_token: idToken } = exchanged.body;
-    expect(Number(exchanged.body.expires_in)).toBe(30);
-    const claims = await verifyIdToken(app, idToken!);
-    expect(claims).toMatchObject({ iss: dot.issuer, aud: app.clientId, sub: dot.user.sub, preferred_username: dot.user.username, email: dot.user.email, group: dot.user.group });
+      const exchanged = await tokenRequest(app, {
+        grant_type: 'authorization_code',
+        code: code!,
+        redirect_uri: app.redirectUri,
+        code_verifier: verifier,
+      });
+      expect(exchanged.status, JSON.stringify(exchanged.body)).toBe(200);
+      const { access_token: access, refresh_token: refresh, id_token: idToken } = exchanged.body;
+      expect(Number(exchanged.body.expires_in)).toBe(30);
+      const claims = await verifyIdToken(app, idToken!);
+      expect(claims).toMatchObject({
+        iss: dot.issuer,
+        aud: app.clientId,
+        sub: dot.user.sub,
+        preferred_username: dot.user.username,
+        email: dot.user.email,
+        group: dot.user.group,
+      });
 
-    expect(await dot.introspect(access!)).toMatchObject({ active: true, client_id: app.clientId, username: dot.user.username });
+      expect(await dot.introspect(access!)).toMatchObject({ active: true, client_id: app.clientId, username: dot.user.username });
 
-    const grantsBefore = (await dot.grants()).length;
-    const refreshed = await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: refresh! });
-    expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
-    expect(refreshed.body.refresh_token).not.toBe(refresh);
-    const reused = await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: refresh! });
-    expect(reused).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
-    expect((await dot.grants()).slice(grantsBefore)).toEqual([
-      { path: '/o/token/', grant_type: 'refresh_token', status: 200, error: '' },
-      { path: '/o/token/', grant_type: 'refresh_token', status: 400, error: 'invalid_grant' },
-    ]);
-    // Rotation revokes the old access token at once (no grace period).
-    expect((await dot.introspect(access!)).active).toBe(false);
-    const rows = (await dot.tokens()).refresh.filter((t) => t.client_id === app.clientId);
-    expect(rows.find((t) => t.token === refresh)?.revoked).toBeTruthy();
-    expect(rows.find((t) => t.token === refreshed.body.refresh_token)?.revoked).toBeNull();
+      const grantsBefore = (await dot.grants()).length;
+      const refreshed = await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: refresh! });
+      expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+      expect(refreshed.body.refresh_token).not.toBe(refresh);
+      const reused = await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: refresh! });
+      expect(reused).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      expect((await dot.grants()).slice(grantsBefore)).toEqual([
+        { path: '/o/token/', grant_type: 'refresh_token', status: 200, error: '' },
+        { path: '/o/token/', grant_type: 'refresh_token', status: 400, error: 'invalid_grant' },
+      ]);
+      // Rotation revokes the old access token at once (no grace period).
+      expect((await dot.introspect(access!)).active).toBe(false);
+      const rows = (await dot.tokens()).refresh.filter((t) => t.client_id === app.clientId);
+      expect(rows.find((t) => t.token === refresh)?.revoked).toBeTruthy();
+      expect(rows.find((t) => t.token === refreshed.body.refresh_token)?.revoked).toBeNull();
 
-    const revoke = await fetch(dot.revocationEndpoint, {
-      method: 'POST',
-      headers: { authorization: basic(app), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: refreshed.body.refresh_token!, token_type_hint: 'refresh_token' }),
-    });
-    expect(revoke.status).toBe(200);
-    expect((await dot.introspect(refreshed.body.access_token!)).active).toBe(false);
-    expect((await dot.tokens()).refresh.find((t) => t.token === refreshed.body.refresh_token)?.revoked).toBeTruthy();
-    expect(await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: refreshed.body.refresh_token! })).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
-  }, 120_000);
+      const revoke = await fetch(dot.revocationEndpoint, {
+        method: 'POST',
+        headers: { authorization: basic(app), 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: refreshed.body.refresh_token!, token_type_hint: 'refresh_token' }),
+      });
+      expect(revoke.status).toBe(200);
+      expect((await dot.introspect(refreshed.body.access_token!)).active).toBe(false);
+      expect((await dot.tokens()).refresh.find((t) => t.token === refreshed.body.refresh_token)?.revoked).toBeTruthy();
+      expect(await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: refreshed.body.refresh_token! })).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_grant' },
+      });
+    },
+    120_000,
+  );
 });

@@ -100,8 +100,10 @@ export function dotUnavailableReason(): string | undefined {
     env: pythonEnv(),
     timeout: 30_000,
   });
-  if (probe.error) return `${PYTHON} cannot run (${probe.error.message}); install python3-django-oauth-toolkit python3-django python3-jwcrypto`;
-  if (probe.status !== 0) return `Django OAuth Toolkit is not importable by ${PYTHON}; apt-get install python3-django-oauth-toolkit python3-django python3-jwcrypto\n${probe.stderr.trim()}`;
+  if (probe.error)
+    return `${PYTHON} cannot run (${probe.error.message}); install python3-django-oauth-toolkit python3-django python3-jwcrypto`;
+  if (probe.status !== 0)
+    return `Django OAuth Toolkit is not importable by ${PYTHON}; apt-get install python3-django-oauth-toolkit python3-django python3-jwcrypto\n${probe.stderr.trim()}`;
   if (!probe.stdout.trim().startsWith('1.7')) return `expected Django OAuth Toolkit 1.7, found ${probe.stdout.trim()}`;
   return undefined;
 }
@@ -142,9 +144,7 @@ function runPython(args: string[], cwd: string): Promise<string> {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`python3 ${args.join(' ')} exited ${code}:\n${err}${out}`)),
-    );
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`python3 ${args.join(' ')} exited ${code}:\n${err}${out}`))));
   });
 }
 
@@ -164,7 +164,11 @@ export async function startDot(opts: { accessTokenSeconds?: number; callbackPort
     HS256: { clientId: 'xtalk-cli.hs256_~test', clientSecret: secret(), algorithm: 'HS256', redirectUri },
   };
   const introspectionToken = secret(30);
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   writeFileSync(join(dir, 'oidc.key'), privateKey, { mode: 0o600 });
   writeFileSync(
     join(dir, 'harness.json'),

@@ -42,7 +42,12 @@ async function refreshAtDot(app: DotApplication, refreshToken: string) {
   const res = await fetch(dot.tokenEndpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: app.clientId, client_secret: app.clientSecret }),
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: app.clientId,
+      client_secret: app.clientSecret,
+    }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -102,7 +107,10 @@ function interopRun(alg: IdTokenAlg, extraEnv: Record<string, string>) {
     loggedIn = true;
     // DOT as shipped knows no offline_access: the first sign-in ends with invalid_scope, and xtalk
     // says so and asks once more without it.
-    expect((await dot.authorizations()).slice(from).map((a) => a.scope)).toEqual(['openid profile email offline_access', 'openid profile email']);
+    expect((await dot.authorizations()).slice(from).map((a) => a.scope)).toEqual([
+      'openid profile email offline_access',
+      'openid profile email',
+    ]);
     expect(r.stderr).toMatch(/offline_access/);
   }, 120_000);
 
@@ -143,7 +151,10 @@ function interopRun(alg: IdTokenAlg, extraEnv: Record<string, string>) {
       expect(now, `round ${round}: the stored refresh token did not change`).not.toBe(old);
       const dotRows = (await dot.tokens()).refresh.filter((t) => t.client_id === app.clientId);
       expect(dotRows.find((t) => t.token === old)?.revoked, `round ${round}: DOT did not revoke the old refresh token`).toBeTruthy();
-      expect(dotRows.filter((t) => !t.revoked).map((t) => t.token), `round ${round}: the stored refresh token is DOT's only live one`).toEqual([now]);
+      expect(
+        dotRows.filter((t) => !t.revoked).map((t) => t.token),
+        `round ${round}: the stored refresh token is DOT's only live one`,
+      ).toEqual([now]);
 
       const access = await token();
       expect(await dot.introspect(access), `round ${round}`).toMatchObject({ active: true, client_id: app.clientId });
@@ -219,7 +230,11 @@ function interopRun(alg: IdTokenAlg, extraEnv: Record<string, string>) {
 
   if (alg === 'HS256') {
     it('without XTALK_ID_TOKEN_SIGNING_ALG the HS256 ID token is refused and the hint names the setting', async () => {
-      const unset = { ...env({ XTALK_BROWSER: dotBrowserCommand(dot.user) }), XTALK_HOME: join(base, 'HS256-unset'), XTALK_ID_TOKEN_SIGNING_ALG: undefined };
+      const unset = {
+        ...env({ XTALK_BROWSER: dotBrowserCommand(dot.user) }),
+        XTALK_HOME: join(base, 'HS256-unset'),
+        XTALK_ID_TOKEN_SIGNING_ALG: undefined,
+      };
       const r = await runCli(['login', '--timeout', '60'], { env: unset, timeoutMs: 90_000 });
       expect(r.code, show(r)).toBe(1);
       expect(r.stderr).toContain('XTALK_ID_TOKEN_SIGNING_ALG');
@@ -238,11 +253,19 @@ if (!skip && unavailable) {
 
 describe.runIf(run)('xtalk against Django OAuth Toolkit 1.7 (built CLI, headless Chromium)', () => {
   describe.sequential('RS256 application, DOT as shipped', () => interopRun('RS256', {}));
-  describe.sequential('HS256 application, XTALK_ID_TOKEN_SIGNING_ALG=HS256', () => interopRun('HS256', { XTALK_ID_TOKEN_SIGNING_ALG: 'HS256' }));
+  describe.sequential('HS256 application, XTALK_ID_TOKEN_SIGNING_ALG=HS256', () =>
+    interopRun('HS256', { XTALK_ID_TOKEN_SIGNING_ALG: 'HS256' }));
 
   it('doctor against DOT as shipped: discovery through the 301, revocation only from XTALK_REVOCATION_ENDPOINT', async () => {
     const app = dot.applications.RS256;
-    const env = { XTALK_HOME: join(base, 'doctor-home'), XTALK_ISSUER: dot.issuer, XTALK_CLIENT_ID: app.clientId, XTALK_CLIENT_SECRET: app.clientSecret, XTALK_PORT: String(dot.callbackPort), XTALK_CREDENTIAL_STORE: 'file' };
+    const env = {
+      XTALK_HOME: join(base, 'doctor-home'),
+      XTALK_ISSUER: dot.issuer,
+      XTALK_CLIENT_ID: app.clientId,
+      XTALK_CLIENT_SECRET: app.clientSecret,
+      XTALK_PORT: String(dot.callbackPort),
+      XTALK_CREDENTIAL_STORE: 'file',
+    };
     type Check = { name: string; status: string; detail: string; fix?: string };
     const doctor = async (extra: Record<string, string> = {}) => {
       const r = await runCli(['doctor', '--json'], { env: { ...env, ...extra } });
@@ -277,7 +300,11 @@ describe.runIf(run)('xtalk against Django OAuth Toolkit 1.7 (built CLI, headless
       { mode: 0o600 },
     );
     const env = { XTALK_HOME: join(base, 'xtalk-env-home'), XTALK_PORT: String(dot.callbackPort), XTALK_CREDENTIAL_STORE: 'file' };
-    const login = await runCli(['login', '--timeout', '60'], { cwd, env: { ...env, XTALK_BROWSER: dotBrowserCommand(dot.user) }, timeoutMs: 90_000 });
+    const login = await runCli(['login', '--timeout', '60'], {
+      cwd,
+      env: { ...env, XTALK_BROWSER: dotBrowserCommand(dot.user) },
+      timeoutMs: 90_000,
+    });
     expect(login.code, show(login)).toBe(0);
     const who = await runCli(['whoami', '--json'], { cwd, env });
     expect(who.code, show(who)).toBe(0);

@@ -2,8 +2,7 @@
 const page = (title: string, body: string) =>
   `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
 
-const escapeHtml = (value: unknown) =>
-  String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (value: unknown) => String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 interface PageContext {
   type: string;
@@ -12,7 +11,9 @@ interface PageContext {
 
 export const deviceFlowPages = {
   async userCodeInputSource(ctx: PageContext, form: string, _out: unknown, err?: { name?: string }) {
-    const message = err ? `<p class="error">${escapeHtml(err.name ?? 'error')}: try again</p>` : '<p>Enter the code displayed on your device</p>';
+    const message = err
+      ? `<p class="error">${escapeHtml(err.name ?? 'error')}: try again</p>`
+      : '<p>Enter the code displayed on your device</p>';
     ctx.body = page('Sign-in', `${message}${form}<button type="submit" form="op.deviceInputForm">Continue</button>`);
   },
   async userCodeConfirmSource(ctx: PageContext, form: string, _client: unknown, _device: unknown, userCode: string) {

@@ -371,11 +371,7 @@ function clientPost(issuer: string, client: { clientId: string; clientSecret: st
   });
 }
 
-async function introspect(
-  issuer: string,
-  client: { clientId: string; clientSecret: string },
-  token: string,
-): Promise<IntrospectionResult> {
+async function introspect(issuer: string, client: { clientId: string; clientSecret: string }, token: string): Promise<IntrospectionResult> {
   const res = await clientPost(issuer, client, INTROSPECTION_PATH, token);
   if (!res.ok) throw new Error(`introspection failed: HTTP ${res.status} ${await res.text()}`);
   return (await res.json()) as IntrospectionResult;

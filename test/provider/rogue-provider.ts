@@ -161,7 +161,7 @@ export async function startRogueProvider(): Promise<RogueProvider> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', issuer);
     const body = req.method === 'POST' ? new URLSearchParams(await readBody(req)) : new URLSearchParams();
-    const grantType = url.pathname === PATHS.token ? body.get('grant_type') ?? undefined : undefined;
+    const grantType = url.pathname === PATHS.token ? (body.get('grant_type') ?? undefined) : undefined;
     requests.push({ method: req.method ?? 'GET', path: url.pathname, ...(grantType ? { grantType } : {}) });
     if (provider.behaviour.stalled.includes(url.pathname)) return;
     switch (url.pathname) {
@@ -298,7 +298,10 @@ export async function startRogueProvider(): Promise<RogueProvider> {
   function authenticates(req: IncomingMessage): boolean {
     const basic = /^Basic (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     if (!basic) return false;
-    const [id = '', secret = ''] = Buffer.from(basic, 'base64').toString().split(':').map((s) => decodeURIComponent(s.replace(/\+/g, ' ')));
+    const [id = '', secret = ''] = Buffer.from(basic, 'base64')
+      .toString()
+      .split(':')
+      .map((s) => decodeURIComponent(s.replace(/\+/g, ' ')));
     return id === clientId && secret === clientSecret;
   }
 

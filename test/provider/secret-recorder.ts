@@ -1,7 +1,15 @@
 import type { TestProvider } from './provider.js';
 
 /** Which kind of secret a recorded value is. */
-export type SecretKind = 'access_token' | 'refresh_token' | 'id_token' | 'id_token_signature' | 'code' | 'code_verifier' | 'state' | 'nonce';
+export type SecretKind =
+  | 'access_token'
+  | 'refresh_token'
+  | 'id_token'
+  | 'id_token_signature'
+  | 'code'
+  | 'code_verifier'
+  | 'state'
+  | 'nonce';
 
 export interface RecordedSecret {
   kind: SecretKind;

@@ -42,7 +42,9 @@ describe('insecure_http_origins', () => {
     expect(listed.insecureHttpOrigins).toEqual(['http://lab.example:8080', 'http://other.example']);
     const file = resolveWith({}, { insecure_http_origins: 'http://lab.example:8080', api_url: 'http://lab.example:8080/api' });
     expect(file).toMatchObject({ insecureHttpOrigins: ['http://lab.example:8080'], apiUrl: 'http://lab.example:8080/api' });
-    expect(() => resolveWith({ XTALK_API_URL: 'http://lab.example:9090/api' }, { insecure_http_origins: 'http://lab.example:8080' })).toThrow(/API URL must use https:/);
+    expect(() =>
+      resolveWith({ XTALK_API_URL: 'http://lab.example:9090/api' }, { insecure_http_origins: 'http://lab.example:8080' }),
+    ).toThrow(/API URL must use https:/);
 
     const home = join(mkdtempSync(join(tmpdir(), 'xtalk-api-settings-')), 'home');
     mkdirSync(home);
@@ -56,16 +58,27 @@ describe('insecure_http_origins', () => {
     for (const bad of ['https://lab.example', 'http://lab.example/path', 'lab.example', 'http://u:p@lab.example']) {
       expect(() => resolveWith({ XTALK_INSECURE_HTTP_ORIGINS: bad }), bad).toThrow(ConfigError);
     }
-    expect(checkConfigFileValue('insecure_http_origins', 'http://A.example:81 http://b.example')).toBe('http://a.example:81,http://b.example');
+    expect(checkConfigFileValue('insecure_http_origins', 'http://A.example:81 http://b.example')).toBe(
+      'http://a.example:81,http://b.example',
+    );
     expect(() => checkConfigFileValue('api_url', 'http://a.example:81/api')).toThrow(ConfigError);
-    expect(checkConfigFileValue('api_url', 'http://a.example:81/api', { insecure_http_origins: 'http://a.example:81' })).toBe('http://a.example:81/api');
+    expect(checkConfigFileValue('api_url', 'http://a.example:81/api', { insecure_http_origins: 'http://a.example:81' })).toBe(
+      'http://a.example:81/api',
+    );
   });
 
   it('is shown by `xtalk doctor` with where it came from', () => {
     const home = join(mkdtempSync(join(tmpdir(), 'xtalk-api-settings-')), 'home');
     mkdirSync(home);
-    const env = { XTALK_HOME: home, XTALK_ISSUER: 'https://id.example', XTALK_CLIENT_ID: 'c', XTALK_INSECURE_HTTP_ORIGINS: 'http://lab.example:8080' };
-    expect(checkConfig({ ctx: { cwd: home }, config: () => resolveConfig({ flags: {}, env, cwd: home, platform: 'linux' }) }).result.detail).toContain('bearer token allowed over plain http to http://lab.example:8080 (environment)');
+    const env = {
+      XTALK_HOME: home,
+      XTALK_ISSUER: 'https://id.example',
+      XTALK_CLIENT_ID: 'c',
+      XTALK_INSECURE_HTTP_ORIGINS: 'http://lab.example:8080',
+    };
+    expect(
+      checkConfig({ ctx: { cwd: home }, config: () => resolveConfig({ flags: {}, env, cwd: home, platform: 'linux' }) }).result.detail,
+    ).toContain('bearer token allowed over plain http to http://lab.example:8080 (environment)');
   });
 });
 
@@ -81,7 +94,9 @@ describe('xtalk api URLs', () => {
 
   it('recognises invalid_token in the challenge or a JSON body, and nothing else', async () => {
     const r = (status: number, headers: Record<string, string>, body = '') => new Response(body, { status, headers });
-    expect(await isInvalidToken(r(401, { 'www-authenticate': 'Bearer realm="x", error="invalid_token", error_description="expired"' }))).toBe(true);
+    expect(
+      await isInvalidToken(r(401, { 'www-authenticate': 'Bearer realm="x", error="invalid_token", error_description="expired"' })),
+    ).toBe(true);
     expect(await isInvalidToken(r(401, { 'www-authenticate': 'Bearer error=invalid_token' }))).toBe(true);
     expect(await isInvalidToken(r(401, { 'content-type': 'application/json' }, '{"error":"invalid_token"}'))).toBe(true);
     expect(await isInvalidToken(r(401, { 'www-authenticate': 'Bearer realm="x"' }))).toBe(false);

@@ -58,9 +58,11 @@ function floorViolations(edges: readonly ImportEdge[]): string[] {
     const say = (why: string) => found.push(`${e.from} -> ${e.to}: ${why}`);
     if (ROOTS.has(to) && !ROOTS.has(from)) say('nothing imports a composition root');
     else if (from === to || ROOTS.has(from)) continue;
-    else if (FLOORS[from] === undefined || FLOORS[to] === undefined) say(`${FLOORS[from] === undefined ? from : to} is not on the floor plan`);
+    else if (FLOORS[from] === undefined || FLOORS[to] === undefined)
+      say(`${FLOORS[from] === undefined ? from : to} is not on the floor plan`);
     else if (FLOORS[from]! < FLOORS[to]!) say(`${from} is below ${to}`);
-    else if (FLOORS[from] === FLOORS[to] && !SHARED_FLOORS.has(FLOORS[from]!)) say(`${from} and ${to} are on the same floor and do not import each other`);
+    else if (FLOORS[from] === FLOORS[to] && !SHARED_FLOORS.has(FLOORS[from]!))
+      say(`${from} and ${to} are on the same floor and do not import each other`);
   }
   return found;
 }
@@ -105,8 +107,13 @@ describe('the floor plan of src/', () => {
 
 describe('the structure check itself', () => {
   it('finds a circle, also through type-only and dynamic imports', () => {
-    expect(findCycles([edge('a.ts', 'b.ts'), edge('b.ts', 'c.ts', true), edge('c.ts', 'a.ts')])).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
-    const parsed = [...importsOf('cli/x.ts', "const m = await import('../commands/y.js');"), ...importsOf('commands/y.ts', "import type { X } from '../cli/x.js';")];
+    expect(findCycles([edge('a.ts', 'b.ts'), edge('b.ts', 'c.ts', true), edge('c.ts', 'a.ts')])).toEqual([
+      ['a.ts', 'b.ts', 'c.ts', 'a.ts'],
+    ]);
+    const parsed = [
+      ...importsOf('cli/x.ts', "const m = await import('../commands/y.js');"),
+      ...importsOf('commands/y.ts', "import type { X } from '../cli/x.js';"),
+    ];
     expect(parsed).toEqual([
       { from: 'cli/x.ts', to: 'commands/y.ts', typeOnly: false, dynamic: true },
       { from: 'commands/y.ts', to: 'cli/x.ts', typeOnly: true, dynamic: false },
@@ -133,21 +140,35 @@ describe('the structure check itself', () => {
   });
 
   it('refuses imports that run up the floors, across adapters, or into a root', () => {
-    expect(floorViolations([edge('commands/exec.ts', 'cli/program.ts', true)])).toEqual(['commands/exec.ts -> cli/program.ts: commands is below cli']);
-    expect(floorViolations([edge('oidc/discovery.ts', 'store/accounts.ts', true)])).toEqual(['oidc/discovery.ts -> store/accounts.ts: oidc and store are on the same floor and do not import each other']);
+    expect(floorViolations([edge('commands/exec.ts', 'cli/program.ts', true)])).toEqual([
+      'commands/exec.ts -> cli/program.ts: commands is below cli',
+    ]);
+    expect(floorViolations([edge('oidc/discovery.ts', 'store/accounts.ts', true)])).toEqual([
+      'oidc/discovery.ts -> store/accounts.ts: oidc and store are on the same floor and do not import each other',
+    ]);
     expect(floorViolations([edge('config/x.ts', 'store/db.ts')])).toEqual(['config/x.ts -> store/db.ts: config is below store']);
-    expect(floorViolations([edge('auth/x.ts', 'system-context.ts')])).toEqual(['auth/x.ts -> system-context.ts: nothing imports a composition root']);
+    expect(floorViolations([edge('auth/x.ts', 'system-context.ts')])).toEqual([
+      'auth/x.ts -> system-context.ts: nothing imports a composition root',
+    ]);
     expect(floorViolations([edge('magic/x.ts', 'errors.ts')])).toEqual(['magic/x.ts -> errors.ts: magic is not on the floor plan']);
   });
 
   it('makes no exception for ports or the Context: an adapter or the core importing up is refused, even type-only', () => {
     expect(floorViolations([edge('store/x.ts', 'auth/ports.ts', true)])).toEqual(['store/x.ts -> auth/ports.ts: store is below auth']);
-    expect(floorViolations([edge('browser/open-browser.ts', 'auth/ports.ts', true)])).toEqual(['browser/open-browser.ts -> auth/ports.ts: browser is below auth']);
+    expect(floorViolations([edge('browser/open-browser.ts', 'auth/ports.ts', true)])).toEqual([
+      'browser/open-browser.ts -> auth/ports.ts: browser is below auth',
+    ]);
     expect(floorViolations([edge('output/ui.ts', 'auth/ports.ts', true)])).toEqual(['output/ui.ts -> auth/ports.ts: output is below auth']);
     // A file at the top of src/ is judged as itself: context.ts is not counted as auth.
-    expect(floorViolations([edge('auth/x.ts', 'context.ts', true)])).toEqual(['auth/x.ts -> context.ts: context.ts is not on the floor plan']);
-    expect(floorViolations([edge('core/ports.ts', 'store/types.ts', true)])).toEqual(['core/ports.ts -> store/types.ts: core is below store']);
-    expect(floorViolations([edge('core/oauth-terms.ts', 'shared/abort.ts')])).toEqual(['core/oauth-terms.ts -> shared/abort.ts: core is below shared']);
+    expect(floorViolations([edge('auth/x.ts', 'context.ts', true)])).toEqual([
+      'auth/x.ts -> context.ts: context.ts is not on the floor plan',
+    ]);
+    expect(floorViolations([edge('core/ports.ts', 'store/types.ts', true)])).toEqual([
+      'core/ports.ts -> store/types.ts: core is below store',
+    ]);
+    expect(floorViolations([edge('core/oauth-terms.ts', 'shared/abort.ts')])).toEqual([
+      'core/oauth-terms.ts -> shared/abort.ts: core is below shared',
+    ]);
   });
 
   it('finds what the core imports from outside it', () => {

@@ -47,7 +47,10 @@ describe('where a bearer token may go (src/core/bearer-destination.ts)', () => {
   });
 
   it('takes http: to loopback, marked as loopback; plain http elsewhere only for an opted-in origin', () => {
-    const local = { apiUrl: 'http://127.0.0.1:8080/api', namedOrigins: ['http://localhost:9', 'http://[::1]:7', 'http://lab.example:8080', 'https://lab.example'] };
+    const local = {
+      apiUrl: 'http://127.0.0.1:8080/api',
+      namedOrigins: ['http://localhost:9', 'http://[::1]:7', 'http://lab.example:8080', 'https://lab.example'],
+    };
     for (const url of ['http://127.0.0.1:8080/api/x', 'http://localhost:9/', 'http://[::1]:7/']) {
       expect(judgeBearerDestination(url, local), url).toMatchObject({ ok: true, loopback: true });
     }
@@ -72,7 +75,11 @@ describe('where a bearer token may go (src/core/bearer-destination.ts)', () => {
       return undefined;
     })();
     expect(refused).toBeInstanceOf(XtalkError);
-    expect(refused).toMatchObject({ code: 'BEARER_DESTINATION_REFUSED', exitCode: ExitCode.Usage, facts: { origin: 'https://evil.example', reason: 'origin-not-allowed' } });
+    expect(refused).toMatchObject({
+      code: 'BEARER_DESTINATION_REFUSED',
+      exitCode: ExitCode.Usage,
+      facts: { origin: 'https://evil.example', reason: 'origin-not-allowed' },
+    });
     expect((refused as XtalkError).message).toMatch(/^Refused to send the access token to https:\/\/evil\.example:/);
     expect((refused as XtalkError).hint).toMatch(/--allow-origin/);
     expect(() => requireBearerDestination('http://lab.example/', { namedOrigins: ['http://lab.example'] })).toThrow(
@@ -84,6 +91,7 @@ describe('where a bearer token may go (src/core/bearer-destination.ts)', () => {
   it('reads an origin as a user writes one, and nothing more', () => {
     expect(parseOrigin('https://API.example:443')).toBe('https://api.example');
     expect(parseOrigin('http://lab.example:8080/')).toBe('http://lab.example:8080');
-    for (const bad of ['https://api.example/v1', 'https://api.example?x', 'https://u@api.example', 'ftp://api.example', 'api.example']) expect(parseOrigin(bad), bad).toBeUndefined();
+    for (const bad of ['https://api.example/v1', 'https://api.example?x', 'https://u@api.example', 'ftp://api.example', 'api.example'])
+      expect(parseOrigin(bad), bad).toBeUndefined();
   });
 });

@@ -137,8 +137,15 @@ describe('scrubEnv', () => {
     expect(env).toEqual({ PATH: '/usr/bin', DISPLAY: ':0', XDG_ACTIVATION_TOKEN: 'focus' });
   });
 
-  it('is the browser side of one rule: exec children lose only xtalk\'s own secrets', () => {
-    const env = { XTALK_CLIENT_SECRET: 's', oauth2_client_secret: 's', XTALK_ACCESS_TOKEN: 't', XTALK_TOKEN_AUTH_METHOD: 'none', XTALK_ISSUER: 'i', GITHUB_TOKEN: 'g' };
+  it("is the browser side of one rule: exec children lose only xtalk's own secrets", () => {
+    const env = {
+      XTALK_CLIENT_SECRET: 's',
+      oauth2_client_secret: 's',
+      XTALK_ACCESS_TOKEN: 't',
+      XTALK_TOKEN_AUTH_METHOD: 'none',
+      XTALK_ISSUER: 'i',
+      GITHUB_TOKEN: 'g',
+    };
     expect(withoutXtalkSecrets(env)).toEqual({ XTALK_TOKEN_AUTH_METHOD: 'none', XTALK_ISSUER: 'i', GITHUB_TOKEN: 'g' });
     expect(scrubEnv(env)).toEqual({ XTALK_ISSUER: 'i' });
   });
@@ -213,7 +220,10 @@ writeFileSync(out, JSON.stringify({ argv: rest, env: process.env }));\n`,
     const err = await openBrowser(AUTH_URL, {
       env: { BROWSER: join(dir, 'no-such-browser') + ' --x' },
       platform: process.platform,
-    }).then(() => undefined, (e: unknown) => e);
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(XtalkError);
     expect((err as XtalkError).message).toMatch(/no-such-browser.*BROWSER.*ENOENT/);
     expect((err as XtalkError).hint).toContain('BROWSER');
@@ -227,15 +237,22 @@ writeFileSync(out, JSON.stringify({ argv: rest, env: process.env }));\n`,
 
   it('refuses a batch file on Windows instead of needing a shell', async () => {
     const spy = track(spawnSpy({ expectCalls: 0 }));
-    await expect(openBrowser(AUTH_URL, { env: { BROWSER: 'C:/tools/browser.cmd' }, platform: 'win32', spawn: spy.spawn })).rejects.toThrow(ConfigError);
+    await expect(openBrowser(AUTH_URL, { env: { BROWSER: 'C:/tools/browser.cmd' }, platform: 'win32', spawn: spy.spawn })).rejects.toThrow(
+      ConfigError,
+    );
   });
 
-  it.each(['javascript:alert(1)', 'file:///etc/passwd', 'http://evil.example/authorize', 'calc.exe'])('never spawns or opens for %s', async (url) => {
-    const spy = track(spawnSpy({ expectCalls: 0 }));
-    const open = track(openFake({ expectCalls: 0 }));
-    await expect(openBrowser(url, { env: { BROWSER: 'b' }, platform: 'linux', spawn: spy.spawn, openPackage: open.open })).rejects.toThrow(XtalkError);
-    await expect(openBrowser(url, { env: {}, platform: 'linux', spawn: spy.spawn, openPackage: open.open })).rejects.toThrow(XtalkError);
-  });
+  it.each(['javascript:alert(1)', 'file:///etc/passwd', 'http://evil.example/authorize', 'calc.exe'])(
+    'never spawns or opens for %s',
+    async (url) => {
+      const spy = track(spawnSpy({ expectCalls: 0 }));
+      const open = track(openFake({ expectCalls: 0 }));
+      await expect(
+        openBrowser(url, { env: { BROWSER: 'b' }, platform: 'linux', spawn: spy.spawn, openPackage: open.open }),
+      ).rejects.toThrow(XtalkError);
+      await expect(openBrowser(url, { env: {}, platform: 'linux', spawn: spy.spawn, openPackage: open.open })).rejects.toThrow(XtalkError);
+    },
+  );
 });
 
 describe('openBrowser without a browser variable', () => {
@@ -248,7 +265,9 @@ describe('openBrowser without a browser variable', () => {
 
   it('turns a failure of the open package into an XtalkError', async () => {
     const open = track(openFake({ expectCalls: 1, fail: new Error('no opener') }));
-    await expect(openBrowser(AUTH_URL, { env: {}, platform: 'linux', openPackage: open.open })).rejects.toThrow(/Could not open the system browser: no opener/);
+    await expect(openBrowser(AUTH_URL, { env: {}, platform: 'linux', openPackage: open.open })).rejects.toThrow(
+      /Could not open the system browser: no opener/,
+    );
   });
 });
 
@@ -263,7 +282,11 @@ describe('openBrowser on WSL (via wslview or powershell.exe)', () => {
       spawn: spy.spawn,
       openPackage: open.open,
     });
-    expect(spy.calls[0]).toMatchObject({ command: '/usr/bin/wslview', args: [AUTH_URL], options: { shell: false, env: { PATH: '/usr/bin' } } });
+    expect(spy.calls[0]).toMatchObject({
+      command: '/usr/bin/wslview',
+      args: [AUTH_URL],
+      options: { shell: false, env: { PATH: '/usr/bin' } },
+    });
   });
 
   it("runs powershell.exe Start-Process with the URL in a single-quoted string (' doubled)", async () => {
@@ -276,12 +299,19 @@ describe('openBrowser on WSL (via wslview or powershell.exe)', () => {
 
   it('still prefers an explicit BROWSER command', async () => {
     const spy = track(spawnSpy({ expectCalls: 1 }));
-    await openBrowser(AUTH_URL, { env: { BROWSER: 'lynx' }, platform: 'linux', via: { kind: 'wslview', path: '/usr/bin/wslview' }, spawn: spy.spawn });
+    await openBrowser(AUTH_URL, {
+      env: { BROWSER: 'lynx' },
+      platform: 'linux',
+      via: { kind: 'wslview', path: '/usr/bin/wslview' },
+      spawn: spy.spawn,
+    });
     expect(spy.calls[0]!.command).toBe('lynx');
   });
 
   it('never hands an unsafe URL to the WSL openers', async () => {
     const spy = track(spawnSpy({ expectCalls: 0 }));
-    await expect(openBrowser('file:///etc/passwd', { env: {}, platform: 'linux', via: { kind: 'powershell', path: 'ps' }, spawn: spy.spawn })).rejects.toThrow(XtalkError);
+    await expect(
+      openBrowser('file:///etc/passwd', { env: {}, platform: 'linux', via: { kind: 'powershell', path: 'ps' }, spawn: spy.spawn }),
+    ).rejects.toThrow(XtalkError);
   });
 });

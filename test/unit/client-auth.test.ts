@@ -29,19 +29,38 @@ describe('verifyHmacIdToken', () => {
   });
 
   it('refuses another key, a changed payload, a truncated MAC and an unknown alg', () => {
-    expect(() => verifyHmacIdToken(sign('HS256', 'sha256', 'other'), 'HS256', secret)).toThrow(expect.objectContaining({ code: 'ID_TOKEN_INVALID', facts: { check: 'hmac_signature', alg: 'HS256' }, message: expect.stringMatching(/does not match the client secret/) }));
+    expect(() => verifyHmacIdToken(sign('HS256', 'sha256', 'other'), 'HS256', secret)).toThrow(
+      expect.objectContaining({
+        code: 'ID_TOKEN_INVALID',
+        facts: { check: 'hmac_signature', alg: 'HS256' },
+        message: expect.stringMatching(/does not match the client secret/),
+      }),
+    );
     const [h, , sig] = sign('HS256', 'sha256').split('.');
     expect(() => verifyHmacIdToken(`${h}.${b64(JSON.stringify({ sub: 'b' }))}.${sig}`, 'HS256', secret)).toThrow(ProviderError);
     expect(() => verifyHmacIdToken(sign('HS256', 'sha256').slice(0, -4), 'HS256', secret)).toThrow(ProviderError);
-    expect(() => verifyHmacIdToken(sign('HS256', 'sha256'), 'HS999', secret)).toThrow(expect.objectContaining({ code: 'ID_TOKEN_INVALID', facts: { check: 'hmac_alg', alg: 'HS999' }, message: expect.stringMatching(/cannot check/) }));
+    expect(() => verifyHmacIdToken(sign('HS256', 'sha256'), 'HS999', secret)).toThrow(
+      expect.objectContaining({
+        code: 'ID_TOKEN_INVALID',
+        facts: { check: 'hmac_alg', alg: 'HS999' },
+        message: expect.stringMatching(/cannot check/),
+      }),
+    );
   });
 });
 
 describe('explainClientError', () => {
   const facts = { method: 'client_secret_basic' as const, clientId: 'cli', hmacSecret: undefined, discovery: { url: 'u', redirects: [] } };
   it('adds the client id and method to invalid_client and unauthorized_client only', () => {
-    const e = explainClientError(new ProviderError('PROVIDER_ERROR', 'The provider refused the token exchange (invalid_client).', { facts: { error: 'invalid_client' } }), facts) as ProviderError;
-    expect(e.message).toBe('The provider refused the token exchange (invalid_client); xtalk sent client id "cli" and the client secret with client_secret_basic.');
+    const e = explainClientError(
+      new ProviderError('PROVIDER_ERROR', 'The provider refused the token exchange (invalid_client).', {
+        facts: { error: 'invalid_client' },
+      }),
+      facts,
+    ) as ProviderError;
+    expect(e.message).toBe(
+      'The provider refused the token exchange (invalid_client); xtalk sent client id "cli" and the client secret with client_secret_basic.',
+    );
     expect(e).toMatchObject({ code: 'INVALID_CLIENT', facts: { method: 'client_secret_basic' } });
     expect(e.hint).toMatch(/XTALK_TOKEN_AUTH_METHOD=client_secret_post/);
     expect(e.error).toBe('invalid_client');

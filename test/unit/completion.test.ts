@@ -26,11 +26,13 @@ _xtalk; printf '%s\\n' "\${COMPREPLY[@]}"`;
 }
 
 describe('xtalk completion', () => {
-  it('bash completes commands, each command\'s flags, and stored accounts', async () => {
+  it("bash completes commands, each command's flags, and stored accounts", async () => {
     const bash = await script('bash');
     expect(complete(bash, ['xtalk', 'lo'])).toEqual(['login', 'logout']);
     expect(complete(bash, ['xtalk', 'token', '--f'])).toEqual(['--format']);
-    expect(complete(bash, ['xtalk', 'logout', '--'])).toEqual(expect.arrayContaining(['--all', '--force', '--keep-profile', '--account', '--help']));
+    expect(complete(bash, ['xtalk', 'logout', '--'])).toEqual(
+      expect.arrayContaining(['--all', '--force', '--keep-profile', '--account', '--help']),
+    );
     expect(complete(bash, ['xtalk', 'whoami', '--account', ''])).toEqual(['alice', 'bob@example.test']);
     expect(complete(bash, ['xtalk', 'switch', 'b'])).toEqual(['bob@example.test']);
   });
@@ -55,13 +57,16 @@ describe('xtalk completion', () => {
     expect(zsh).toContain(`[[ \${words[3]} == (get|set|unset) ]]; then compadd -- ${CONFIG_FILE_KEYS.map((k) => `'${k}'`).join(' ')}`);
     const fish = await script('fish');
     expect(fish).toContain(`-a '${CONFIG_FILE_KEYS.join(' ')}'`);
-    expect(fish).toContain("__fish_seen_subcommand_from config; and __fish_seen_subcommand_from get set unset; and test (count (commandline -opc)) -eq 3");
+    expect(fish).toContain(
+      '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from get set unset; and test (count (commandline -opc)) -eq 3',
+    );
   });
 
   it('zsh and fish scripts name every command and the account helper', async () => {
     for (const shell of ['zsh', 'fish']) {
       const text = await script(shell);
-      for (const cmd of ['login', 'whoami', 'token', 'refresh', 'status', 'switch', 'logout', 'exec', 'config']) expect(text, shell).toContain(cmd);
+      for (const cmd of ['login', 'whoami', 'token', 'refresh', 'status', 'switch', 'logout', 'exec', 'config'])
+        expect(text, shell).toContain(cmd);
       expect(text).toContain('xtalk __complete accounts');
     }
     expect(await script('fish')).toContain("complete -c xtalk -n '__fish_seen_subcommand_from token' -l format");
@@ -75,7 +80,11 @@ describe('xtalk completion', () => {
     const home = ctx.home;
     const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
     const grant = { accessToken: 'a', tokenType: 'Bearer', scope: null, expiresAt: Date.now() + 60_000, refreshToken: 'r' };
-    await store.saveLogin({ issuer: 'https://i.example', sub: 's1', username: 'carol', email: 'carol@example.test', claims: {}, clientId: 'c' }, grant, Date.now());
+    await store.saveLogin(
+      { issuer: 'https://i.example', sub: 's1', username: 'carol', email: 'carol@example.test', claims: {}, clientId: 'c' },
+      grant,
+      Date.now(),
+    );
     store.close();
     const names = createTestContext({ home });
     expect(await run(['__complete', 'accounts'], names)).toBe(0);
@@ -86,14 +95,25 @@ describe('xtalk completion', () => {
     const home = createTestContext().home;
     const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
     const grant = { accessToken: 'a', tokenType: 'Bearer', scope: null, expiresAt: Date.now() + 60_000, refreshToken: 'r' };
-    for (const [sub, username] of [['s1', 'evil\u202egnp.exe'], ['s2', 'two\nlines\u009b\u001b[2J'], ['s3', 'plain']]) {
-      await store.saveLogin({ issuer: 'https://i.example', sub: sub!, username: username!, email: null, claims: {}, clientId: 'c' }, grant, Date.now());
+    for (const [sub, username] of [
+      ['s1', 'evil\u202egnp.exe'],
+      ['s2', 'two\nlines\u009b\u001b[2J'],
+      ['s3', 'plain'],
+    ]) {
+      await store.saveLogin(
+        { issuer: 'https://i.example', sub: sub!, username: username!, email: null, claims: {}, clientId: 'c' },
+        grant,
+        Date.now(),
+      );
     }
     store.close();
     const names = createTestContext({ home });
     expect(await run(['__complete', 'accounts'], names)).toBe(0);
     expect(names.stdout.text).toBe('evil\\u202egnp.exe\ntwo\\u000alines\\u009b\\u001b[2J\nplain\n');
-    for (const [offered, sub] of [['evil\\u202egnp.exe', 's1'], ['two\\u000alines\\u009b\\u001b[2J', 's2']]) {
+    for (const [offered, sub] of [
+      ['evil\\u202egnp.exe', 's1'],
+      ['two\\u000alines\\u009b\\u001b[2J', 's2'],
+    ]) {
       const ctx = createTestContext({ home });
       expect(await run(['switch', offered!], ctx), ctx.stderr.text).toBe(0);
       const who = createTestContext({ home });

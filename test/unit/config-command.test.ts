@@ -24,7 +24,11 @@ describe('xtalk config', () => {
 
     const file = join(home, 'config.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ issuer: 'https://account.iottalk.example/', client_id: 'cli-client', port: 8765 });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      issuer: 'https://account.iottalk.example/',
+      client_id: 'cli-client',
+      port: 8765,
+    });
     const resolved = resolveConfig({ flags: {}, env: { XTALK_HOME: home }, cwd: home, platform: 'linux' });
     expect(resolved).toMatchObject({ issuer: 'https://account.iottalk.example/', clientId: 'cli-client', port: 8765 });
     expect(resolved.sources.issuer).toBe('config');

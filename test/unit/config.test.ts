@@ -20,8 +20,15 @@ function setup(files: { dotenv?: string; config?: object } = {}) {
 describe('resolveConfig precedence', () => {
   it('flags beat env beat config file beat .env beat defaults', () => {
     const { cwd, env } = setup({
-      dotenv: 'OIDC_DISCOVERY_ENDPOINT=https://dotenv.example\nOAUTH2_CLIENT_ID=dotenv-client\nOAUTH2_CLIENT_SECRET=dotenv-secret\nOAUTH2_REVOCATION_ENDPOINT=https://dotenv.example/revoke',
-      config: { issuer: 'https://file.example', scope: 'openid file', port: 3002, timeout: 42, revocation_endpoint: 'https://file.example/revoke' },
+      dotenv:
+        'OIDC_DISCOVERY_ENDPOINT=https://dotenv.example\nOAUTH2_CLIENT_ID=dotenv-client\nOAUTH2_CLIENT_SECRET=dotenv-secret\nOAUTH2_REVOCATION_ENDPOINT=https://dotenv.example/revoke',
+      config: {
+        issuer: 'https://file.example',
+        scope: 'openid file',
+        port: 3002,
+        timeout: 42,
+        revocation_endpoint: 'https://file.example/revoke',
+      },
     });
     env.XTALK_ISSUER = 'https://env.example';
     env.XTALK_SCOPE = 'openid env';
@@ -81,12 +88,19 @@ describe('resolveConfig precedence', () => {
 
   it('takes only the four X-Talk names from .env, never its XTALK_* names, and none over the environment or config.json', () => {
     const { cwd, env } = setup({
-      dotenv: 'OAUTH2_CLIENT_ID=web\nXTALK_CLIENT_ID=cli\nOAUTH2_CLIENT_SECRET=a\nXTALK_API_URL=http://127.0.0.1:9/collect\nXTALK_ID_TOKEN_SIGNING_ALG=HS256\nXTALK_SCOPE=openid',
+      dotenv:
+        'OAUTH2_CLIENT_ID=web\nXTALK_CLIENT_ID=cli\nOAUTH2_CLIENT_SECRET=a\nXTALK_API_URL=http://127.0.0.1:9/collect\nXTALK_ID_TOKEN_SIGNING_ALG=HS256\nXTALK_SCOPE=openid',
       config: { client_id: 'from-file', api_url: 'https://api.example' },
     });
     env.XTALK_CLIENT_SECRET = 'from-env';
     const c = resolveConfig({ flags: {}, env, cwd, platform: 'linux' });
-    expect(c).toMatchObject({ clientId: 'from-file', clientSecret: 'from-env', apiUrl: 'https://api.example', idTokenSigningAlg: undefined, scope: undefined });
+    expect(c).toMatchObject({
+      clientId: 'from-file',
+      clientSecret: 'from-env',
+      apiUrl: 'https://api.example',
+      idTokenSigningAlg: undefined,
+      scope: undefined,
+    });
     expect(c.dotenv?.used).toEqual([]);
     expect(dotenvNotice(c)).toBe(
       `Not using from ${join(cwd, '.env')}: OAUTH2_CLIENT_ID (config.json gives it); XTALK_CLIENT_ID, XTALK_API_URL, XTALK_ID_TOKEN_SIGNING_ALG, XTALK_SCOPE (a .env may not set xtalk names; only the environment or config.json may); OAUTH2_CLIENT_SECRET (the environment gives it).`,
@@ -95,8 +109,10 @@ describe('resolveConfig precedence', () => {
 
   it('rejects a non-URL issuer, plain http off loopback, bad ports and unknown stores', () => {
     const { cwd, env } = setup();
-    const r = (flags: object, extra: Record<string, string> = {}) => () =>
-      resolveConfig({ flags, env: { ...env, ...extra }, cwd, platform: 'linux' });
+    const r =
+      (flags: object, extra: Record<string, string> = {}) =>
+      () =>
+        resolveConfig({ flags, env: { ...env, ...extra }, cwd, platform: 'linux' });
     expect(r({ issuer: 'not a url' })).toThrow(/not a URL/);
     expect(r({ issuer: 'http://account.iottalk.tw' })).toThrow(/https/);
     expect(r({ issuer: 'ftp://127.0.0.1' })).toThrow(ConfigError);
@@ -122,7 +138,12 @@ describe('resolveConfig precedence', () => {
       issuer: 'https://idp.example/o',
       discoveryUrl: 'https://idp.example/o/.well-known/openid-configuration',
     });
-    const fromEnv = resolveConfig({ flags: {}, env: { ...env, XTALK_ISSUER: 'https://idp.example/.well-known/openid-configuration/' }, cwd, platform: 'linux' });
+    const fromEnv = resolveConfig({
+      flags: {},
+      env: { ...env, XTALK_ISSUER: 'https://idp.example/.well-known/openid-configuration/' },
+      cwd,
+      platform: 'linux',
+    });
     expect(fromEnv).toMatchObject({ issuer: 'https://idp.example', discoveryUrl: 'https://idp.example/.well-known/openid-configuration/' });
     const dot = setup({ dotenv: 'OIDC_DISCOVERY_ENDPOINT=http://127.0.0.1:8000/o/.well-known/openid-configuration/' });
     expect(resolveConfig({ flags: {}, env: dot.env, cwd: dot.cwd, platform: 'linux' })).toMatchObject({
@@ -134,7 +155,11 @@ describe('resolveConfig precedence', () => {
   it('reads the ID-token alg and the token endpoint auth method through the same precedence, and refuses bad values', () => {
     const { cwd, env } = setup({ config: { id_token_signing_alg: 'RS256', token_endpoint_auth_method: 'client_secret_post' } });
     const r = (extra: Record<string, string> = {}) => resolveConfig({ flags: {}, env: { ...env, ...extra }, cwd, platform: 'linux' });
-    expect(r()).toMatchObject({ idTokenSigningAlg: 'RS256', tokenAuthMethod: 'client_secret_post', sources: { idTokenSigningAlg: 'config', tokenAuthMethod: 'config' } });
+    expect(r()).toMatchObject({
+      idTokenSigningAlg: 'RS256',
+      tokenAuthMethod: 'client_secret_post',
+      sources: { idTokenSigningAlg: 'config', tokenAuthMethod: 'config' },
+    });
     expect(r({ XTALK_ID_TOKEN_SIGNING_ALG: 'HS256', XTALK_TOKEN_AUTH_METHOD: 'none' })).toMatchObject({
       idTokenSigningAlg: 'HS256',
       tokenAuthMethod: 'none',
@@ -143,7 +168,10 @@ describe('resolveConfig precedence', () => {
     expect(() => r({ XTALK_ID_TOKEN_SIGNING_ALG: 'none' })).toThrow(/signing algorithm.*XTALK_ID_TOKEN_SIGNING_ALG/);
     expect(() => r({ XTALK_TOKEN_AUTH_METHOD: 'private_key_jwt' })).toThrow(/auth method.*XTALK_TOKEN_AUTH_METHOD/);
     const plain = setup();
-    expect(resolveConfig({ flags: {}, env: plain.env, cwd: plain.cwd, platform: 'linux' })).toMatchObject({ idTokenSigningAlg: undefined, tokenAuthMethod: undefined });
+    expect(resolveConfig({ flags: {}, env: plain.env, cwd: plain.cwd, platform: 'linux' })).toMatchObject({
+      idTokenSigningAlg: undefined,
+      tokenAuthMethod: undefined,
+    });
   });
 
   it('reports a malformed config file clearly', () => {

@@ -15,13 +15,18 @@ function fakeFetch(routes: Record<string, () => Response>) {
   return { f, asked };
 }
 const json = (body: object) => () => new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
-const redirect = (location: string, status = 301) => () => new Response(null, { status, headers: { location } });
+const redirect =
+  (location: string, status = 301) =>
+  () =>
+    new Response(null, { status, headers: { location } });
 
 describe('discoveryUrlFor', () => {
   it('drops one final slash of the issuer before the well-known path, and keeps a given URL', () => {
     expect(discoveryUrlFor('https://t.example/')).toBe('https://t.example/.well-known/openid-configuration');
     expect(discoveryUrlFor('https://i.example/oidc/')).toBe('https://i.example/oidc/.well-known/openid-configuration');
-    expect(discoveryUrlFor('https://i.example/o', 'https://i.example/o/.well-known/openid-configuration/')).toBe('https://i.example/o/.well-known/openid-configuration/');
+    expect(discoveryUrlFor('https://i.example/o', 'https://i.example/o/.well-known/openid-configuration/')).toBe(
+      'https://i.example/o/.well-known/openid-configuration/',
+    );
   });
 });
 
@@ -56,7 +61,9 @@ describe('fetchDiscovery', () => {
     const { f } = fakeFetch({ [`${issuer}/.well-known/openid-configuration`]: json({ ...doc, issuer: `${issuer}/` }) });
     await expect(fetchDiscovery({ issuer, fetch: f, timeoutMs: 1000 })).rejects.toThrow(`names the issuer "${issuer}/", not "${issuer}"`);
     const given = fakeFetch({ 'https://idp.example/conf.json': json({ ...doc, issuer: 'https://other.example' }) });
-    const err = (await fetchDiscovery({ issuer, discoveryUrl: 'https://idp.example/conf.json', fetch: given.f, timeoutMs: 1000 }).catch((e: unknown) => e)) as ProviderError;
+    const err = (await fetchDiscovery({ issuer, discoveryUrl: 'https://idp.example/conf.json', fetch: given.f, timeoutMs: 1000 }).catch(
+      (e: unknown) => e,
+    )) as ProviderError;
     expect(err).toMatchObject({ code: 'DISCOVERY_FAILED', facts: { reason: 'other_issuer' } });
     expect(err.hint).toMatch(/describes another provider/);
   });

@@ -13,32 +13,124 @@ import { hintFor } from '../../src/hints.js';
 
 /** Facts each code is thrown with somewhere in src/ (one case per wording), `{}` for the plain one. */
 const SAMPLES: { [C in KnownErrorCode]: ErrorFacts[] } = {
-  ERROR: [{}, ...['device_timeout', 'login_lock_wait', 'login_lock_create', 'not_a_redirect', 'paste_ended', 'browser_command', 'wsl_opener', 'system_browser', 'unsafe_browser_url', 'setting_not_set'].map((reason) => ({ reason, path: '/p', variable: 'BROWSER', redirectUri: 'http://127.0.0.1:1/callback', setting: 'scope' }))],
+  ERROR: [
+    {},
+    ...[
+      'device_timeout',
+      'login_lock_wait',
+      'login_lock_create',
+      'not_a_redirect',
+      'paste_ended',
+      'browser_command',
+      'wsl_opener',
+      'system_browser',
+      'unsafe_browser_url',
+      'setting_not_set',
+    ].map((reason) => ({ reason, path: '/p', variable: 'BROWSER', redirectUri: 'http://127.0.0.1:1/callback', setting: 'scope' })),
+  ],
   USAGE: [
     {},
     { missing: 'client' },
     { setting: 'timeout' },
-    ...['relative_url_without_base', 'min_ttl', 'ambiguous_account', 'no_device_flow', 'device_with_prompt', 'no_secret', 'body_without_method', 'authorization_header', 'secret_not_printed', 'secret_in_argv', 'unknown_shell', 'unknown_format', 'json_and_format', 'account_twice', 'no_account_named', 'unknown_setting'].map((reason) => ({ reason, command: 'token', choices: 'a, b', path: '/c' })),
+    ...[
+      'relative_url_without_base',
+      'min_ttl',
+      'ambiguous_account',
+      'no_device_flow',
+      'device_with_prompt',
+      'no_secret',
+      'body_without_method',
+      'authorization_header',
+      'secret_not_printed',
+      'secret_in_argv',
+      'unknown_shell',
+      'unknown_format',
+      'json_and_format',
+      'account_twice',
+      'no_account_named',
+      'unknown_setting',
+    ].map((reason) => ({ reason, command: 'token', choices: 'a, b', path: '/c' })),
   ],
   CONFIG_INVALID: [
     {},
     ...['timeout', 'http_timeout', 'logout_browser', 'insecure_http_origins', 'key_cache_seconds'].map((setting) => ({ setting })),
     { setting: 'scope', empty: true },
-    ...['unknown_setting', 'signing_alg', 'token_auth_method', 'not_a_url', 'not_https', 'port', 'credential_store', 'endpoint_origin', 'proxy', 'unreadable_file', 'not_a_file', 'file_too_large', 'broken_config_file', 'browser_quote', 'browser_batch'].map((reason) => ({ reason, choices: 'a, b', path: '/c', what: 'config file', from: 'XTALK_X', variable: 'BROWSER' })),
+    ...[
+      'unknown_setting',
+      'signing_alg',
+      'token_auth_method',
+      'not_a_url',
+      'not_https',
+      'port',
+      'credential_store',
+      'endpoint_origin',
+      'proxy',
+      'unreadable_file',
+      'not_a_file',
+      'file_too_large',
+      'broken_config_file',
+      'browser_quote',
+      'browser_batch',
+    ].map((reason) => ({ reason, choices: 'a, b', path: '/c', what: 'config file', from: 'XTALK_X', variable: 'BROWSER' })),
   ],
   LOGIN_REQUIRED: [{}, { reason: 'none_selected' }, { reason: 'no_match' }, { reason: 'logged_out' }],
-  SESSION_EXPIRED: [{}, { dataKeyGone: 'keychain', keychainAccount: 'a' }, { dataKeyGone: 'file', path: '/k' }, { reason: 'no_refresh_token' }, { reason: 'api_refused_after_refresh' }],
-  PROVIDER_ERROR: [{}, { answer: 'status', status: 503 }, { answer: 'status', status: 400 }, ...['invalid_client', 'invalid_scope', 'access_denied', 'invalid_request', 'server_error', 'other'].map((error) => ({ answer: 'oauth', error })), { reason: 'device_code_expired' }, { reason: 'no_subject' }],
+  SESSION_EXPIRED: [
+    {},
+    { dataKeyGone: 'keychain', keychainAccount: 'a' },
+    { dataKeyGone: 'file', path: '/k' },
+    { reason: 'no_refresh_token' },
+    { reason: 'api_refused_after_refresh' },
+  ],
+  PROVIDER_ERROR: [
+    {},
+    { answer: 'status', status: 503 },
+    { answer: 'status', status: 400 },
+    ...['invalid_client', 'invalid_scope', 'access_denied', 'invalid_request', 'server_error', 'other'].map((error) => ({
+      answer: 'oauth',
+      error,
+    })),
+    { reason: 'device_code_expired' },
+    { reason: 'no_subject' },
+  ],
   DISCOVERY_FAILED: [
-    ...['bad_redirect', 'other_origin', 'too_many_redirects', 'provider_problem', 'not_found', 'not_json', 'not_an_object', 'not_a_provider', 'issuer_spelling', 'other_issuer'].map((reason) => ({ reason, origin: 'https://o', next: 'https://n', url: 'https://u', named: '"https://i"' })),
+    ...[
+      'bad_redirect',
+      'other_origin',
+      'too_many_redirects',
+      'provider_problem',
+      'not_found',
+      'not_json',
+      'not_an_object',
+      'not_a_provider',
+      'issuer_spelling',
+      'other_issuer',
+    ].map((reason) => ({ reason, origin: 'https://o', next: 'https://n', url: 'https://u', named: '"https://i"' })),
     { was: 'RESPONSE_TOO_LARGE' },
   ],
   NETWORK_ERROR: [{}, { timedOut: true }, { grantSent: true }, { reason: 'api_unreachable' }, { reason: 'answer_broke_off' }],
   KEYCHAIN_UNAVAILABLE: [{}, { reason: 'key_in_keychain' }],
-  STORE_ERROR: ['locked', 'corrupt', 'foreign', 'newer', 'full', 'read_only', 'permissions', 'cannot_open', 'sqlite', 'internal', 'key_file_unreadable', 'key_file_uncreatable'].map((reason) => ({ reason, path: '/d/xtalk.db' })),
+  STORE_ERROR: [
+    'locked',
+    'corrupt',
+    'foreign',
+    'newer',
+    'full',
+    'read_only',
+    'permissions',
+    'cannot_open',
+    'sqlite',
+    'internal',
+    'key_file_unreadable',
+    'key_file_uncreatable',
+  ].map((reason) => ({ reason, path: '/d/xtalk.db' })),
   REVOCATION_FAILED: [{}, { reason: 'undecryptable' }, { reason: 'endpoint_refused' }, { reason: 'no_endpoint' }],
   CANCELLED: [{}],
-  ID_TOKEN_INVALID: [{}, { refreshTokenKept: true }, ...['auth_time', 'listed_alg', 'hmac_alg', 'hmac_signature'].map((check) => ({ check, alg: 'HS256', configuredAlg: 'RS256' })), { check: 'listed_alg', alg: 'ES256' }],
+  ID_TOKEN_INVALID: [
+    {},
+    { refreshTokenKept: true },
+    ...['auth_time', 'listed_alg', 'hmac_alg', 'hmac_signature'].map((check) => ({ check, alg: 'HS256', configuredAlg: 'RS256' })),
+    { check: 'listed_alg', alg: 'ES256' },
+  ],
   INVALID_CLIENT: [{ method: 'none' }, { method: 'client_secret_basic' }],
   CLIENT_SECRET_REQUIRED: [{}],
   AUTHORIZATION_CODE_REJECTED: [{}],
@@ -62,7 +154,10 @@ const SAMPLES: { [C in KnownErrorCode]: ErrorFacts[] } = {
   REFRESH_WAIT_TIMEOUT: [{}],
   TOO_MANY_OPEN_FILES: [{}],
   LOOPBACK_PEER_REFUSED: [{ reason: 'other-user', peerUid: 1001 }, { reason: 'owner-unknown' }],
-  BEARER_DESTINATION_REFUSED: ['not-a-url', 'not-http', 'credentials-in-url', 'origin-not-allowed', 'not-https'].map((reason) => ({ origin: 'http://x', reason })),
+  BEARER_DESTINATION_REFUSED: ['not-a-url', 'not-http', 'credentials-in-url', 'origin-not-allowed', 'not-https'].map((reason) => ({
+    origin: 'http://x',
+    reason,
+  })),
   COMMAND_NOT_FOUND: [{}],
   CANNOT_EXECUTE: [{}],
 };
@@ -116,12 +211,13 @@ describe('every code in the table has its words at both edges', () => {
     expect(missing).toEqual([]);
   });
 
-  it('the Node API\'s hint names no flag of the CLI, for every code and its facts', () => {
+  it("the Node API's hint names no flag of the CLI, for every code and its facts", () => {
     const flagged: string[] = [];
     for (const [code, samples] of Object.entries(SAMPLES)) {
       for (const facts of samples) {
         const words = apiHintFor({ code, facts });
-        if (words !== undefined && (NAMES_A_FLAG.test(words) || /undefined|\[object/.test(words))) flagged.push(`${code} ${JSON.stringify(facts)}: ${words}`);
+        if (words !== undefined && (NAMES_A_FLAG.test(words) || /undefined|\[object/.test(words)))
+          flagged.push(`${code} ${JSON.stringify(facts)}: ${words}`);
       }
     }
     expect(flagged).toEqual([]);
@@ -136,14 +232,23 @@ describe('every code in the table has its words at both edges', () => {
     }
   });
 
-  it('recognises a flag of the CLI, and not a hyphen inside a word, a setting or a shell\'s option', () => {
-    for (const words of ['e.g. --timeout 120.', 'run `xtalk logout --force`', '(--port or XTALK_PORT)', '--debug for details']) expect(NAMES_A_FLAG.test(words), words).toBe(true);
-    for (const words of ['Remount read-write', 'set XTALK_HOME', 'createFetch({ baseUrl })', 'e.g. https://a.example/x-y', 'Run `xtalk login`', '(`ulimit -n`, LimitNOFILE)', '-- CMD']) {
+  it("recognises a flag of the CLI, and not a hyphen inside a word, a setting or a shell's option", () => {
+    for (const words of ['e.g. --timeout 120.', 'run `xtalk logout --force`', '(--port or XTALK_PORT)', '--debug for details'])
+      expect(NAMES_A_FLAG.test(words), words).toBe(true);
+    for (const words of [
+      'Remount read-write',
+      'set XTALK_HOME',
+      'createFetch({ baseUrl })',
+      'e.g. https://a.example/x-y',
+      'Run `xtalk login`',
+      '(`ulimit -n`, LimitNOFILE)',
+      '-- CMD',
+    ]) {
       expect(NAMES_A_FLAG.test(words), words).toBe(false);
     }
   });
 
-  it('an error leaving the Node API carries the API hint; the same error on the command line the CLI\'s', () => {
+  it("an error leaving the Node API carries the API hint; the same error on the command line the CLI's", () => {
     const cli = new UsageError('USAGE', 'No issuer configured.', { facts: { missing: 'client' } });
     expect(cli.hint).toMatch(/pass --issuer\/--client-id/);
     const api = forProgram(new UsageError('USAGE', 'No issuer configured.', { facts: { missing: 'client' } }));
@@ -159,7 +264,9 @@ const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 const WORDERS = new Set(['hints.ts', 'hint-words.ts', 'hint-reasons.ts', 'api/hints.ts', 'errors.ts']);
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** The text of each `new …Error(` call in `text`, to its closing parenthesis (strings and templates skipped over). */
@@ -224,7 +331,8 @@ describe('hints are worded only in src/hints.ts and src/api/hints.ts', () => {
         const row = ErrorCodes[code as KnownErrorCode];
         if (!row) wrong.push(`${rel}: unknown code ${code}`);
         else if (cls !== 'XtalkError' && !(row.classes as readonly string[]).includes(cls)) wrong.push(`${rel}: ${cls} with ${code}`);
-        else if (cls === 'XtalkError' && !(row.classes as readonly string[]).includes('XtalkError')) wrong.push(`${rel}: XtalkError with ${code} (row: ${row.classes.join(', ')})`);
+        else if (cls === 'XtalkError' && !(row.classes as readonly string[]).includes('XtalkError'))
+          wrong.push(`${rel}: XtalkError with ${code} (row: ${row.classes.join(', ')})`);
       }
     }
     expect(wrong).toEqual([]);
@@ -244,7 +352,8 @@ describe('hints are worded only in src/hints.ts and src/api/hints.ts', () => {
 describe('one constructor', () => {
   it('every public class takes (code, message, { facts, cause }), its exit code from the row', () => {
     for (const [name, Class] of Object.entries(ERROR_CLASSES)) {
-      const code = (Object.entries(ErrorCodes).find(([, row]) => (row.classes as readonly string[]).includes(name))?.[0] ?? 'ERROR') as KnownErrorCode;
+      const code = (Object.entries(ErrorCodes).find(([, row]) => (row.classes as readonly string[]).includes(name))?.[0] ??
+        'ERROR') as KnownErrorCode;
       const cause = new Error('under');
       const e = new Class(code, 'message', { cause });
       expect(e, name).toBeInstanceOf(XtalkError);

@@ -51,7 +51,10 @@ describe('stable error codes', () => {
   });
 
   it('everything the CLI exits 4 for is a LoginRequiredError, with the `xtalk login` hint', () => {
-    for (const e of [new NotLoggedInError('LOGIN_REQUIRED', 'You are not logged in.'), new SessionExpiredError('SESSION_EXPIRED', 'Your session has expired.')]) {
+    for (const e of [
+      new NotLoggedInError('LOGIN_REQUIRED', 'You are not logged in.'),
+      new SessionExpiredError('SESSION_EXPIRED', 'Your session has expired.'),
+    ]) {
       expect(e).toBeInstanceOf(LoginRequiredError);
       expect(e.hint).toMatch(/xtalk login/);
     }
@@ -78,7 +81,7 @@ describe('stable error codes', () => {
 });
 
 describe('the CLI reports an error by its code', () => {
-  it('exits with the code\'s exit status, prints the hint, and names the code with --debug only', async () => {
+  it("exits with the code's exit status, prints the hint, and names the code with --debug only", async () => {
     const { reportError } = await import('../../src/cli/report.js');
     const { createTestContext } = await import('../fakes/context.js');
     const quiet = createTestContext();
@@ -144,7 +147,10 @@ describe('errors that escaped the store are reported as the store would word the
     expect(ctx.stderr.text).toMatch(/^✗ Too many open files: this process has reached its limit \(EMFILE\)\.\n  hint: .*ulimit -n/);
     const { classifyEscapedError } = await import('../../src/store/db/store-errors.js');
     const wrapped = classifyEscapedError(
-      new StoreError('STORE_ERROR', 'cannot read the key file /k', { facts: { reason: 'key_file_unreadable' }, cause: Object.assign(new Error('ENFILE'), { code: 'ENFILE' }) }),
+      new StoreError('STORE_ERROR', 'cannot read the key file /k', {
+        facts: { reason: 'key_file_unreadable' },
+        cause: Object.assign(new Error('ENFILE'), { code: 'ENFILE' }),
+      }),
     );
     expect((wrapped as XtalkError).code).toBe('TOO_MANY_OPEN_FILES');
     expect((wrapped as XtalkError).message).toMatch(/the system has reached its limit/);
@@ -166,6 +172,8 @@ describe('errors that escaped the store are reported as the store would word the
     expect((caught as XtalkError).code).toBe('TOO_MANY_OPEN_FILES');
     // With descriptors to spare, SQLITE_CANTOPEN stays a store error about the file.
     const { classifyEscapedError } = await import('../../src/store/db/store-errors.js');
-    expect((classifyEscapedError(rawSqliteError('unable to open database file', 'SQLITE_CANTOPEN')) as XtalkError).code).toBe('STORE_ERROR');
+    expect((classifyEscapedError(rawSqliteError('unable to open database file', 'SQLITE_CANTOPEN')) as XtalkError).code).toBe(
+      'STORE_ERROR',
+    );
   });
 });

@@ -6,8 +6,16 @@ describe('judgeLoopbackPeer (who may use the loopback listener)', () => {
     expect(judgeLoopbackPeer({ platform: 'linux', ownUid: 1000, peerUid: 1000 })).toEqual({ allowed: true });
     expect(judgeLoopbackPeer({ platform: 'linux', ownUid: 1000, peerUid: 0 })).toEqual({ allowed: true });
     expect(judgeLoopbackPeer({ platform: 'linux', ownUid: 0, peerUid: 0 })).toEqual({ allowed: true });
-    expect(judgeLoopbackPeer({ platform: 'linux', ownUid: 1000, peerUid: 1001 })).toEqual({ allowed: false, reason: 'other-user', peerUid: 1001 });
-    expect(judgeLoopbackPeer({ platform: 'linux', ownUid: 0, peerUid: 65534 })).toEqual({ allowed: false, reason: 'other-user', peerUid: 65534 });
+    expect(judgeLoopbackPeer({ platform: 'linux', ownUid: 1000, peerUid: 1001 })).toEqual({
+      allowed: false,
+      reason: 'other-user',
+      peerUid: 1001,
+    });
+    expect(judgeLoopbackPeer({ platform: 'linux', ownUid: 0, peerUid: 65534 })).toEqual({
+      allowed: false,
+      reason: 'other-user',
+      peerUid: 65534,
+    });
   });
 
   it('on Linux an owner that cannot be found is refused, not trusted', () => {

@@ -30,7 +30,6 @@ function send(port: number, path: string, opts: { method?: string; host?: string
   });
 }
 
-
 async function expectClosedWithin(port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await isRefused(port))) {
@@ -118,7 +117,13 @@ describe('startCallbackServer', () => {
 
   it('refuses a foreign Host header (DNS rebinding) and keeps waiting', async () => {
     const server = await start();
-    for (const host of ['evil.example', `evil.example:${server.port}`, `localhost:${server.port}`, '127.0.0.1', `127.0.0.1:${server.port + 1}`]) {
+    for (const host of [
+      'evil.example',
+      `evil.example:${server.port}`,
+      `localhost:${server.port}`,
+      '127.0.0.1',
+      `127.0.0.1:${server.port + 1}`,
+    ]) {
       const reply = await send(server.port, `/callback?code=forged&state=${STATE}`, { host });
       expect(reply.status, host).toBe(421);
     }
@@ -187,7 +192,10 @@ describe('startCallbackServer', () => {
 
   it('rejects with a timeout error naming --timeout and closes the port', async () => {
     const server = await start({ timeoutMs: 200 });
-    const err = await server.waitForCallback().then(() => undefined, (e: unknown) => e);
+    const err = await server.waitForCallback().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(XtalkError);
     expect(err).not.toBeInstanceOf(CancelledError);
     expect((err as XtalkError).exitCode).toBe(1);
@@ -201,7 +209,10 @@ describe('startCallbackServer', () => {
     const controller = new AbortController();
     const server = await start({ signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
-    const err = await server.waitForCallback().then(() => undefined, (e: unknown) => e);
+    const err = await server.waitForCallback().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CancelledError);
     expect((err as CancelledError).exitCode).toBe(130);
     await expectClosedWithin(server.port, 1000);
@@ -218,7 +229,10 @@ describe('startCallbackServer', () => {
     blockers.push(blocker);
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const busy = (blocker.address() as { port: number }).port;
-    const err = await start({ port: busy }).then(() => undefined, (e: unknown) => e);
+    const err = await start({ port: busy }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(XtalkError);
     expect((err as XtalkError).exitCode).toBe(1);
     expect((err as XtalkError).message).toContain(String(busy));

@@ -50,7 +50,17 @@ describe('the quick path of `xtalk whoami`', () => {
   });
 
   it('leaves everything else to commander', () => {
-    for (const argv of [['whoami', '--help'], ['whoami', '-h'], ['whoami', '--no-color'], ['whoami', 'extra'], ['whoami', '--json=1'], ['whoami', '--account'], ['whoami', '--account', '--json'], ['status'], ['--json', 'whoami']]) {
+    for (const argv of [
+      ['whoami', '--help'],
+      ['whoami', '-h'],
+      ['whoami', '--no-color'],
+      ['whoami', 'extra'],
+      ['whoami', '--json=1'],
+      ['whoami', '--account'],
+      ['whoami', '--account', '--json'],
+      ['status'],
+      ['--json', 'whoami'],
+    ]) {
       expect(parseQuickArgs(argv), argv.join(' ')).toBeUndefined();
     }
   });
@@ -153,9 +163,19 @@ describe('commander and the quick parser, on the same command lines', () => {
   it('covers every option of both tables, with a value inline and apart', () => {
     const lines = CASES.filter(([fate]) => fate === 'same').map(([, argv]) => argv.join(' '));
     for (const flag of ['--min-ttl', '--format', '--account']) {
-      expect(lines.some((l) => l.includes(`${flag}=`)), flag).toBe(true);
-      expect(lines.some((l) => l.includes(`${flag} `)), flag).toBe(true);
+      expect(
+        lines.some((l) => l.includes(`${flag}=`)),
+        flag,
+      ).toBe(true);
+      expect(
+        lines.some((l) => l.includes(`${flag} `)),
+        flag,
+      ).toBe(true);
     }
-    for (const flag of ['--json', '--debug', '--verify']) expect(lines.some((l) => l.includes(flag)), flag).toBe(true);
+    for (const flag of ['--json', '--debug', '--verify'])
+      expect(
+        lines.some((l) => l.includes(flag)),
+        flag,
+      ).toBe(true);
   });
 });

@@ -43,7 +43,8 @@ function disagreements(readme: string, descriptors: readonly SettingDescriptor[]
   // A config.json key in the table that no setting has.
   for (const row of rows) {
     const file = codeSpans(row[4] ?? '')[0];
-    if (file !== undefined && !descriptors.some((d) => d.file === file)) problems.push(`config.json key ${file} in the table: no such setting`);
+    if (file !== undefined && !descriptors.some((d) => d.file === file))
+      problems.push(`config.json key ${file} in the table: no such setting`);
   }
   return problems;
 }
@@ -53,7 +54,13 @@ describe('the settings descriptors (src/config/settings.ts)', () => {
     expect(SETTING_DESCRIPTORS.map((d) => d.key)).toEqual(CONFIG_KEYS);
     expect(SECRET_FILE_KEYS).toEqual(['client_secret']);
     expect(SETTING_DESCRIPTORS.find((d) => d.secret)!.flag).toBeNull();
-    expect(SETTING_DESCRIPTORS.filter((d) => d.flag !== null).map((d) => d.flag)).toEqual(['--issuer', '--client-id', '--scope', '--port', '--timeout']);
+    expect(SETTING_DESCRIPTORS.filter((d) => d.flag !== null).map((d) => d.flag)).toEqual([
+      '--issuer',
+      '--client-id',
+      '--scope',
+      '--port',
+      '--timeout',
+    ]);
   });
 
   it('drive resolveConfig: each flag as named, each default where a descriptor has one', () => {
@@ -67,7 +74,15 @@ describe('the settings descriptors (src/config/settings.ts)', () => {
     const bare = resolveConfig({ flags: {}, env: { XTALK_HOME: home }, cwd: home, platform: 'linux' });
     const defaulted = SETTING_DESCRIPTORS.filter((d) => d.defaultText !== null).map((d) => d.key);
     expect(Object.keys(bare.sources).sort()).toEqual([...defaulted].sort());
-    expect(bare).toMatchObject({ port: 0, timeoutSeconds: 300, httpTimeoutSeconds: 30, credentialStore: 'auto', keyCacheSeconds: 600, logoutBrowser: 'never', insecureHttpOrigins: [] });
+    expect(bare).toMatchObject({
+      port: 0,
+      timeoutSeconds: 300,
+      httpTimeoutSeconds: 30,
+      credentialStore: 'auto',
+      keyCacheSeconds: 600,
+      logoutBrowser: 'never',
+      insecureHttpOrigins: [],
+    });
   });
 });
 
@@ -114,13 +129,15 @@ describe('xtalk help environment', () => {
 });
 
 describe("README's configuration table", () => {
-  it('has a row for every setting, with the descriptor\'s variable, .env name, config.json key and flag', () => {
+  it("has a row for every setting, with the descriptor's variable, .env name, config.json key and flag", () => {
     expect(configurationTable(README).length).toBeGreaterThanOrEqual(SETTING_DESCRIPTORS.length);
     expect(disagreements(README, SETTING_DESCRIPTORS)).toEqual([]);
   });
 
   it('the check notices a missing row, a wrong .env cell and a stray config.json key', () => {
-    const without = README.split('\n').filter((l) => !l.includes('`XTALK_PORT`')).join('\n');
+    const without = README.split('\n')
+      .filter((l) => !l.includes('`XTALK_PORT`'))
+      .join('\n');
     expect(disagreements(without, SETTING_DESCRIPTORS)).toEqual(['XTALK_PORT: no row']);
     const dotenv = README.replace('| `XTALK_SCOPE` | |', '| `XTALK_SCOPE` | `OAUTH2_SCOPE` |');
     expect(dotenv).not.toBe(README);

@@ -4,8 +4,20 @@ import { CONFIG_FILE_KEYS, ENV_NAMES, FILE_NAMES } from '../../src/config/settin
 
 // Every key of ResolvedConfig's `sources` is a ConfigKey; this list is checked against the type below.
 const EVERY_KEY = {
-  issuer: 1, clientId: 1, clientSecret: 1, scope: 1, port: 1, timeout: 1, httpTimeout: 1, revocationEndpoint: 1,
-  credentialStore: 1, apiUrl: 1, logoutBrowser: 1, idTokenSigningAlg: 1, tokenAuthMethod: 1, keyCacheSeconds: 1,
+  issuer: 1,
+  clientId: 1,
+  clientSecret: 1,
+  scope: 1,
+  port: 1,
+  timeout: 1,
+  httpTimeout: 1,
+  revocationEndpoint: 1,
+  credentialStore: 1,
+  apiUrl: 1,
+  logoutBrowser: 1,
+  idTokenSigningAlg: 1,
+  tokenAuthMethod: 1,
+  keyCacheSeconds: 1,
   insecureHttpOrigins: 1,
 } satisfies Record<ConfigKey, 1>;
 
@@ -70,7 +82,9 @@ describe('judgeDotenv', () => {
   });
 
   it('a flag overrides too; a .env value wins over nothing but the default', () => {
-    expect(judgeDotenv({ OIDC_DISCOVERY_ENDPOINT: 'https://a.example' }, { issuer: 'flag' }).unused).toEqual([{ name: 'OIDC_DISCOVERY_ENDPOINT', why: 'overridden', by: 'flag' }]);
+    expect(judgeDotenv({ OIDC_DISCOVERY_ENDPOINT: 'https://a.example' }, { issuer: 'flag' }).unused).toEqual([
+      { name: 'OIDC_DISCOVERY_ENDPOINT', why: 'overridden', by: 'flag' },
+    ]);
     expect(judgeDotenv({ OIDC_DISCOVERY_ENDPOINT: 'https://a.example' }, { issuer: 'default' }).used).toEqual(['OIDC_DISCOVERY_ENDPOINT']);
     expect(judgeDotenv({})).toEqual({ used: [], unused: [] });
   });

@@ -85,7 +85,9 @@ describe('pollForDeviceTokens (RFC 8628 §3.5)', () => {
     const deps = {
       now: () => Date.now(),
       sleep: (_ms: number, signal?: AbortSignal) =>
-        new Promise<void>((_resolve, reject) => signal?.addEventListener('abort', () => reject(new CancelledError('CANCELLED', 'Cancelled.')))),
+        new Promise<void>((_resolve, reject) =>
+          signal?.addEventListener('abort', () => reject(new CancelledError('CANCELLED', 'Cancelled.'))),
+        ),
       poll: async (): Promise<DevicePoll> => ({ status: 'pending' }),
       signal: controller.signal,
     };

@@ -30,13 +30,19 @@ describe('chooseSignInMethod without flags', () => {
 
   it('opens the system browser on macOS and Windows without any display variable', () => {
     for (const platform of ['darwin', 'win32'] as const) {
-      expect(chooseSignInMethod(input({ platform, procVersion: undefined }))).toMatchObject({ method: 'browser', launcher: { kind: 'system' } });
+      expect(chooseSignInMethod(input({ platform, procVersion: undefined }))).toMatchObject({
+        method: 'browser',
+        launcher: { kind: 'system' },
+      });
     }
   });
 
   it('uses the BROWSER (or XTALK_BROWSER) command even without a display and over SSH', () => {
     for (const env of [{ BROWSER: 'w3m' }, { XTALK_BROWSER: 'lynx' }, { BROWSER: 'w3m', SSH_CONNECTION: '10.0.0.2 50000 10.0.0.1 22' }]) {
-      expect(chooseSignInMethod(input({ env, providerHasDeviceFlow: true }))).toMatchObject({ method: 'browser', launcher: { kind: 'command' } });
+      expect(chooseSignInMethod(input({ env, providerHasDeviceFlow: true }))).toMatchObject({
+        method: 'browser',
+        launcher: { kind: 'command' },
+      });
     }
   });
 
@@ -80,14 +86,19 @@ describe('chooseSignInMethod without flags', () => {
   });
 
   it('on WSL without either opener: WSLg display, else device flow', () => {
-    expect(chooseSignInMethod(input({ procVersion: WSL_VERSION, env: { DISPLAY: ':0' } }))).toMatchObject({ method: 'browser', launcher: { kind: 'system' } });
+    expect(chooseSignInMethod(input({ procVersion: WSL_VERSION, env: { DISPLAY: ':0' } }))).toMatchObject({
+      method: 'browser',
+      launcher: { kind: 'system' },
+    });
     const choice = chooseSignInMethod(input({ procVersion: WSL_VERSION, providerHasDeviceFlow: true }));
     expect(choice.method).toBe('device');
     expect(choice.notice).toMatch(/WSL without wslview or powershell\.exe/);
   });
 
   it('on WSL over SSH launches nothing', () => {
-    const choice = chooseSignInMethod(input({ procVersion: WSL_VERSION, wslview: '/usr/bin/wslview', env: { SSH_CONNECTION: '1 2 3 22' } }));
+    const choice = chooseSignInMethod(
+      input({ procVersion: WSL_VERSION, wslview: '/usr/bin/wslview', env: { SSH_CONNECTION: '1 2 3 22' } }),
+    );
     expect(choice.method).toBe('no-browser');
   });
 
@@ -99,15 +110,34 @@ describe('chooseSignInMethod without flags', () => {
 describe('chooseSignInMethod with flags', () => {
   it('--no-browser, --manual and --device win over the environment and carry no notice', () => {
     const desktop = { env: { DISPLAY: ':0' }, providerHasDeviceFlow: true };
-    expect(chooseSignInMethod(input({ ...desktop, flags: { browser: false } }))).toEqual({ method: 'no-browser', launcher: undefined, paste: false, notice: undefined });
-    expect(chooseSignInMethod(input({ ...desktop, flags: { manual: true }, stdinIsTTY: false }))).toEqual({ method: 'manual', launcher: undefined, paste: true, notice: undefined });
-    expect(chooseSignInMethod(input({ ...desktop, flags: { device: true } }))).toEqual({ method: 'device', launcher: { kind: 'system' }, paste: false, notice: undefined });
+    expect(chooseSignInMethod(input({ ...desktop, flags: { browser: false } }))).toEqual({
+      method: 'no-browser',
+      launcher: undefined,
+      paste: false,
+      notice: undefined,
+    });
+    expect(chooseSignInMethod(input({ ...desktop, flags: { manual: true }, stdinIsTTY: false }))).toEqual({
+      method: 'manual',
+      launcher: undefined,
+      paste: true,
+      notice: undefined,
+    });
+    expect(chooseSignInMethod(input({ ...desktop, flags: { device: true } }))).toEqual({
+      method: 'device',
+      launcher: { kind: 'system' },
+      paste: false,
+      notice: undefined,
+    });
   });
 
   it('--device opens the verification page only where a browser can be shown, never with --no-browser', () => {
     expect(chooseSignInMethod(input({ providerHasDeviceFlow: true, flags: { device: true } })).launcher).toBeUndefined();
-    expect(chooseSignInMethod(input({ env: { BROWSER: 'x' }, providerHasDeviceFlow: true, flags: { device: true } })).launcher).toEqual({ kind: 'command' });
-    expect(chooseSignInMethod(input({ env: { BROWSER: 'x' }, providerHasDeviceFlow: true, flags: { device: true, browser: false } })).launcher).toBeUndefined();
+    expect(chooseSignInMethod(input({ env: { BROWSER: 'x' }, providerHasDeviceFlow: true, flags: { device: true } })).launcher).toEqual({
+      kind: 'command',
+    });
+    expect(
+      chooseSignInMethod(input({ env: { BROWSER: 'x' }, providerHasDeviceFlow: true, flags: { device: true, browser: false } })).launcher,
+    ).toBeUndefined();
   });
 
   it('--device without the provider offering it is a usage error explaining why', () => {
@@ -125,7 +155,9 @@ describe('sshForwardHint', () => {
   it('gives the exact ssh -L command for a fixed port', () => {
     const env = { SSH_CONNECTION: '192.168.1.20 51234 192.168.1.5 22', USER: 'pi' };
     expect(sshForwardHint(env, 8765)).toBe('On your own computer, forward the port first: ssh -L 8765:127.0.0.1:8765 pi@192.168.1.5');
-    expect(sshForwardHint({ ...env, SSH_CONNECTION: '192.168.1.20 51234 192.168.1.5 2222' }, 8765)).toContain('ssh -L 8765:127.0.0.1:8765 -p 2222 pi@192.168.1.5');
+    expect(sshForwardHint({ ...env, SSH_CONNECTION: '192.168.1.20 51234 192.168.1.5 2222' }, 8765)).toContain(
+      'ssh -L 8765:127.0.0.1:8765 -p 2222 pi@192.168.1.5',
+    );
   });
 
   it('asks for a fixed port when the port is chosen per run, and says nothing outside SSH', () => {

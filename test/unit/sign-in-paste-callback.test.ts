@@ -75,7 +75,13 @@ describe('readPastedCallback', () => {
   it('otherwise the end of stdin only stops reading', async () => {
     const { stdin, paste } = reader(false);
     stdin.end();
-    const outcome = await Promise.race([paste.result.then(() => 'settled', () => 'settled'), new Promise((r) => setTimeout(() => r('pending'), 50))]);
+    const outcome = await Promise.race([
+      paste.result.then(
+        () => 'settled',
+        () => 'settled',
+      ),
+      new Promise((r) => setTimeout(() => r('pending'), 50)),
+    ]);
     expect(outcome).toBe('pending');
   });
 

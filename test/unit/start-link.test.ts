@@ -6,12 +6,22 @@ import type { XtalkError } from '../../src/errors.js';
 import { canActAsAnotherUser, runAs } from '../helpers/second-user.js';
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
-const row = (local: string, remote: string, uid: number, state = '01') => `   1: ${local} ${remote} ${state} 00000000:00000000 00:00000000 00000000  ${uid}        0 4242 1 0 20 4 30 10 -1`;
-const tables = (tcp: string[], tcp6: string[] = []): ReadTable => (name) => [HEADER, ...(name === 'tcp' ? tcp : tcp6)].join('\n');
+const row = (local: string, remote: string, uid: number, state = '01') =>
+  `   1: ${local} ${remote} ${state} 00000000:00000000 00:00000000 00000000  ${uid}        0 4242 1 0 20 4 30 10 -1`;
+const tables =
+  (tcp: string[], tcp6: string[] = []): ReadTable =>
+  (name) =>
+    [HEADER, ...(name === 'tcp' ? tcp : tcp6)].join('\n');
 // The listener 127.0.0.1:8080 (0x1F90) and a client port 40000 (0x9C40), as Node names the ends on the listener's side.
 const ends = (remoteAddress: string, remotePort = 40000) => ({ localAddress: '127.0.0.1', localPort: 8080, remoteAddress, remotePort });
 // The same addresses as a little-endian machine prints them (IPv6: four 32-bit words, each little-endian).
-const LE = { v4: '0100007F', v4two: '0200007F', mapped: '0000000000000000FFFF00000100007F', mappedTwo: '0000000000000000FFFF00000200007F', v6one: '00000000000000000000000001000000' };
+const LE = {
+  v4: '0100007F',
+  v4two: '0200007F',
+  mapped: '0000000000000000FFFF00000100007F',
+  mappedTwo: '0000000000000000FFFF00000200007F',
+  v6one: '00000000000000000000000001000000',
+};
 
 describe('parseProcAddress (/proc/net/tcp and tcp6 addresses)', () => {
   it('reads IPv4 in either byte order', () => {
@@ -38,7 +48,11 @@ describe('parseProcAddress (/proc/net/tcp and tcp6 addresses)', () => {
 describe('loopbackPeerUid (the owner of the client end, in tcp and tcp6)', () => {
   it('finds the client socket by the full address pair, not the listener’s own socket', () => {
     // The listener's accepted socket (uid 0) lists the same ports the other way round.
-    const read = tables([row(`${LE.v4}:1F90`, `${LE.v4}:9C40`, 0), row(`${LE.v4}:9C40`, `${LE.v4}:1F90`, 1001), row(`${LE.v4}:9C41`, `${LE.v4}:1F90`, 7)]);
+    const read = tables([
+      row(`${LE.v4}:1F90`, `${LE.v4}:9C40`, 0),
+      row(`${LE.v4}:9C40`, `${LE.v4}:1F90`, 1001),
+      row(`${LE.v4}:9C41`, `${LE.v4}:1F90`, 7),
+    ]);
     expect(loopbackPeerUid(ends('127.0.0.1'), read, 'LE')).toBe(1001);
     expect(loopbackPeerUid(ends('127.0.0.1', 40002), read, 'LE')).toBeUndefined();
     expect(loopbackPeerUid(ends('127.0.0.1'), tables([row('7F000001:9C40', '7F000001:1F90', 55)]), 'BE')).toBe(55);
@@ -56,7 +70,13 @@ describe('loopbackPeerUid (the owner of the client end, in tcp and tcp6)', () =>
     expect(loopbackPeerUid(ends('127.0.0.1'), read, 'LE')).toBe(56);
     expect(loopbackPeerUid(ends('::ffff:127.0.0.1'), read, 'LE')).toBe(56);
     expect(loopbackPeerUid(ends('::ffff:127.0.0.2', 40001), read, 'LE')).toBe(57);
-    expect(loopbackPeerUid({ localAddress: '::1', localPort: 8080, remoteAddress: '::1', remotePort: 40000 }, tables([], [row(`${LE.v6one}:9C40`, `${LE.v6one}:1F90`, 58)]), 'LE')).toBe(58);
+    expect(
+      loopbackPeerUid(
+        { localAddress: '::1', localPort: 8080, remoteAddress: '::1', remotePort: 40000 },
+        tables([], [row(`${LE.v6one}:9C40`, `${LE.v6one}:1F90`, 58)]),
+        'LE',
+      ),
+    ).toBe(58);
   });
 
   it('skips TIME_WAIT rows (shown with uid 0) and unreadable tables; nothing found is undefined', () => {
@@ -79,7 +99,14 @@ describe('loopbackPeerUid (the owner of the client end, in tcp and tcp6)', () =>
     try {
       const uid = await new Promise<number | undefined>((resolve, reject) => {
         const req = request({ host: '127.0.0.1', port: server.port, path: '/nothing', agent: false }, (res) => {
-          resolve(loopbackPeerUid({ localAddress: '127.0.0.1', localPort: server.port, remoteAddress: '127.0.0.1', remotePort: req.socket!.localPort! }));
+          resolve(
+            loopbackPeerUid({
+              localAddress: '127.0.0.1',
+              localPort: server.port,
+              remoteAddress: '127.0.0.1',
+              remotePort: req.socket!.localPort!,
+            }),
+          );
           res.resume();
         });
         req.on('error', reject);
@@ -118,7 +145,9 @@ describe('the listener asks the loopback rule on every path', () => {
       expect(res.headers.get('location')).toBeNull();
       expect(await res.text()).toContain('could not tell which user of this machine opened this page');
     }
-    expect(refusals.map((e) => [e.code, e.facts.reason, e.facts.peerUid])).toEqual(Array(2).fill(['LOOPBACK_PEER_REFUSED', 'owner-unknown', undefined]));
+    expect(refusals.map((e) => [e.code, e.facts.reason, e.facts.peerUid])).toEqual(
+      Array(2).fill(['LOOPBACK_PEER_REFUSED', 'owner-unknown', undefined]),
+    );
     expect(refusals[0]!.hint).toMatch(/Only the user who runs `xtalk` may open the pages of its local listener/);
     expect(settled).toBe(false);
   });
@@ -148,7 +177,11 @@ describe('the listener asks the loopback rule on every path', () => {
   });
 
   it('where the system cannot tell (not Linux), the same requests are answered as before', async () => {
-    server = await startCallbackServer({ expectedState: 'st', timeoutMs: 10_000, peerLookup: { platform: 'darwin', readTable: tables([]) } });
+    server = await startCallbackServer({
+      expectedState: 'st',
+      timeoutMs: 10_000,
+      peerLookup: { platform: 'darwin', readTable: tables([]) },
+    });
     const link = server.offerStart('https://idp.example/authorize?state=st');
     const res = await fetch(link, { redirect: 'manual' });
     expect(res.status).toBe(302);

@@ -22,7 +22,11 @@ function setup(keychain = new FakeKeychain()) {
   const home = mkdtempSync(join(tmpdir(), 'xtalk-accounts-'));
   const dbPath = join(home, 'xtalk.db');
   const store = openStore({ dbPath, keyFilePath: join(home, 'data.key'), mode: 'file', keychain: keychain.forbidCalls(), warn: () => {} });
-  cleanups.push(() => rmSync(home, { recursive: true, force: true }), () => store.close(), () => keychain.verify());
+  cleanups.push(
+    () => rmSync(home, { recursive: true, force: true }),
+    () => store.close(),
+    () => keychain.verify(),
+  );
   return { store, dbPath, home };
 }
 
@@ -157,7 +161,7 @@ describe('AccountStore', () => {
     expect(left).toEqual([T0 + 3 * HOUR, T0 + 5 * HOUR]);
   });
 
-  it('only prunes the signing-in user\'s tokens', async () => {
+  it("only prunes the signing-in user's tokens", async () => {
     const { store } = setup();
     const a = await store.saveLogin(who('sub-a'), grant({ expiresAt: T0 + HOUR }), T0);
     await store.saveLogin(who('sub-b'), grant({ expiresAt: T0 + 5 * HOUR }), T0 + 2 * HOUR);
@@ -197,7 +201,10 @@ describe('AccountStore', () => {
     for (const table of ['access_token', 'refresh_token']) {
       rawDb(store.dbPath).run(`UPDATE ${table} SET token = (SELECT token FROM ${table} WHERE user_id = ?) WHERE user_id = ?`, a.id, b.id);
     }
-    await expect(store.latestAccessToken(b.id)).rejects.toMatchObject({ code: 'TOKEN_UNDECRYPTABLE', message: 'stored token could not be decrypted' });
+    await expect(store.latestAccessToken(b.id)).rejects.toMatchObject({
+      code: 'TOKEN_UNDECRYPTABLE',
+      message: 'stored token could not be decrypted',
+    });
     await expect(store.refreshToken(b.id)).rejects.toThrow(StoreError);
     expect((await store.latestAccessToken(a.id))!.accessToken).toBe('AT-a');
   });

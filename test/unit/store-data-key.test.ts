@@ -1,5 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -31,12 +43,21 @@ function open(home: string, mode: CredentialStoreMode, keychain: FakeKeychain, k
     keychainTimeoutMs,
     warn: (m) => warnings.push(m),
   });
-  cleanups.push(() => keychain.verify(), () => store.close());
+  cleanups.push(
+    () => keychain.verify(),
+    () => store.close(),
+  );
   return { store, warnings, keyFile: join(home, 'keys', 'data.key') };
 }
 
 const who = (sub: string): SessionIdentity => ({ issuer: 'https://id.test', sub, username: sub, email: null, claims: {}, clientId: 'cli' });
-const grant = (n: string): TokenGrant => ({ accessToken: `AT-${n}`, tokenType: 'Bearer', scope: null, expiresAt: T0 + 3_600_000, refreshToken: `RT-${n}` });
+const grant = (n: string): TokenGrant => ({
+  accessToken: `AT-${n}`,
+  tokenType: 'Bearer',
+  scope: null,
+  expiresAt: T0 + 3_600_000,
+  refreshToken: `RT-${n}`,
+});
 const accountOf = (home: string) => `data-key:${join(realpathSync(home), 'xtalk.db')}`;
 
 async function login(store: AccountStore, sub: string) {
@@ -116,9 +137,14 @@ describe('data key', () => {
     expect((await open(home, 'file', new FakeKeychain().forbidCalls()).store.latestAccessToken(a.id))!.accessToken).toBe('AT-a');
     unlinkSync(first.keyFile);
     writeFileSync(first.keyFile, `${readFileSync(real, 'utf8')}${' '.repeat(4096)}`);
-    const err = await open(home, 'file', new FakeKeychain().forbidCalls()).store.latestAccessToken(a.id).catch((e: unknown) => e as StoreError);
+    const err = await open(home, 'file', new FakeKeychain().forbidCalls())
+      .store.latestAccessToken(a.id)
+      .catch((e: unknown) => e as StoreError);
     expect(err).toBeInstanceOf(StoreError);
-    expect(err).toMatchObject({ code: 'DATA_KEY_INVALID', message: `the key file ${first.keyFile} is larger than 4096 bytes; xtalk did not read it` });
+    expect(err).toMatchObject({
+      code: 'DATA_KEY_INVALID',
+      message: `the key file ${first.keyFile} is larger than 4096 bytes; xtalk did not read it`,
+    });
     expect((err as StoreError).hint).toMatch(/put the key file back, or remove this one and run `xtalk login`/);
   });
 
@@ -265,7 +291,11 @@ describe('leftovers of a killed key-file write', () => {
     utimesSync(other, past, past);
     const store = openStore({ dbPath: join(dir, 'xtalk.db'), keyFilePath: join(dir, 'xtalk.key'), mode: 'file', warn: () => {} });
     const grant = { accessToken: 'at', tokenType: 'Bearer', scope: null, expiresAt: Date.now() + 60_000, refreshToken: 'rt' };
-    await store.saveLogin({ issuer: 'https://i.example', sub: 's', username: 'u', email: null, claims: {}, clientId: 'c' }, grant, Date.now());
+    await store.saveLogin(
+      { issuer: 'https://i.example', sub: 's', username: 'u', email: null, claims: {}, clientId: 'c' },
+      grant,
+      Date.now(),
+    );
     store.close();
     expect(existsSync(old)).toBe(false);
     expect(existsSync(fresh)).toBe(true);
@@ -280,14 +310,23 @@ describe.skipIf(process.getuid?.() !== 0)('a key file on a full disk', () => {
     const home = tempHome();
     const disk = mkdtempSync(join(tmpdir(), 'xtalk-full-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', disk]);
-    cleanups.push(() => rmSync(disk, { recursive: true, force: true }), () => execFileSync('umount', [disk]));
+    cleanups.push(
+      () => rmSync(disk, { recursive: true, force: true }),
+      () => execFileSync('umount', [disk]),
+    );
     try {
       writeFileSync(join(disk, 'filler'), Buffer.alloc(1024 * 1024));
     } catch (e) {
       expect((e as NodeJS.ErrnoException).code).toBe('ENOSPC');
     }
     const keychain = new FakeKeychain().forbidCalls();
-    const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(disk, 'xtalk.key'), mode: 'file', keychain, warn: () => {} });
+    const store = openStore({
+      dbPath: join(home, 'xtalk.db'),
+      keyFilePath: join(disk, 'xtalk.key'),
+      mode: 'file',
+      keychain,
+      warn: () => {},
+    });
     cleanups.push(() => store.close());
     const err = await login(store, 'a').catch((e: unknown) => e as StoreError);
     expect(err).toBeInstanceOf(StoreError);

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
-import { APPLICATION_ID, BUSY_TIMEOUT_MS, guardSqlite, openDatabase, openForReading, SCHEMA_VERSION, type Db } from '../../src/store/db/db.js';
+import {
+  APPLICATION_ID,
+  BUSY_TIMEOUT_MS,
+  guardSqlite,
+  openDatabase,
+  openForReading,
+  SCHEMA_VERSION,
+  type Db,
+} from '../../src/store/db/db.js';
 import { withImmediateLock } from '../../src/store/db/write-lock.js';
 import { openStore } from '../../src/store/index.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
@@ -98,7 +106,9 @@ describe('openDatabase', () => {
     const again = openDatabase(path);
     try {
       expect(again.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-      expect(again.prepare('SELECT sub, id_token, revocation_endpoint FROM user').all()).toEqual([{ sub: 'alice', id_token: null, revocation_endpoint: null }]);
+      expect(again.prepare('SELECT sub, id_token, revocation_endpoint FROM user').all()).toEqual([
+        { sub: 'alice', id_token: null, revocation_endpoint: null },
+      ]);
     } finally {
       again.close();
     }
@@ -113,7 +123,7 @@ describe('openDatabase', () => {
     expect(err.hint).toMatch(/Move it away/);
   });
 
-  it('refuses another application\'s SQLite database, with or without an application id', () => {
+  it("refuses another application's SQLite database, with or without an application id", () => {
     const other = join(tempDir(), 'other.db');
     const db = openDb(other);
     db.pragma('application_id = 12345');
@@ -208,7 +218,14 @@ describe('openStore', () => {
     const dir = tempDir();
     const path = join(dir, 'xtalk.db');
     openDatabase(path).close();
-    const store = openStore({ dbPath: path, keyFilePath: join(dir, 'xtalk.key'), mode: 'file', keychain: new FakeKeychain().forbidCalls(), warn: () => {}, writing: true });
+    const store = openStore({
+      dbPath: path,
+      keyFilePath: join(dir, 'xtalk.key'),
+      mode: 'file',
+      keychain: new FakeKeychain().forbidCalls(),
+      warn: () => {},
+      writing: true,
+    });
     try {
       expect(readdirSync(dir).sort()).toEqual(['xtalk.db', 'xtalk.db-shm', 'xtalk.db-wal']);
     } finally {
@@ -220,7 +237,13 @@ describe('openStore', () => {
     const dir = tempDir();
     const path = join(dir, 'xtalk.db');
     openDatabase(path).close();
-    const store = openStore({ dbPath: path, keyFilePath: join(dir, 'xtalk.key'), mode: 'file', keychain: new FakeKeychain().forbidCalls(), warn: () => {} });
+    const store = openStore({
+      dbPath: path,
+      keyFilePath: join(dir, 'xtalk.key'),
+      mode: 'file',
+      keychain: new FakeKeychain().forbidCalls(),
+      warn: () => {},
+    });
     try {
       expect(store.listAccounts()).toEqual([]);
       expect(store.learnedScope('https://op.example')).toBeUndefined();
@@ -251,16 +274,20 @@ describe('disk faults', () => {
   it('ENOSPC, EDQUOT and SQLITE_FULL are a full disk; EROFS is a read-only file system', () => {
     const path = join(tempDir(), 'xtalk.db');
     for (const code of ['ENOSPC', 'EDQUOT']) {
-      const err = catchError(() => guardSqlite(path, () => {
-        throw Object.assign(new Error(`${code}: write failed`), { code });
-      }));
+      const err = catchError(() =>
+        guardSqlite(path, () => {
+          throw Object.assign(new Error(`${code}: write failed`), { code });
+        }),
+      );
       expect(err.facts.reason, code).toBe('full');
       expect(err.message).toBe(`the disk holding ${path} is full (${code})`);
       expect(err.hint).toMatch(/^Free some disk space/);
     }
-    const rofs = catchError(() => guardSqlite(path, () => {
-      throw Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' });
-    }));
+    const rofs = catchError(() =>
+      guardSqlite(path, () => {
+        throw Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' });
+      }),
+    );
     expect(rofs.facts.reason).toBe('read_only');
     expect(rofs.hint).not.toMatch(/permissions/);
   });

@@ -20,7 +20,10 @@ function store(kind: 'keychain' | 'file'): { sql: Sql; dbPath: string; keyFilePa
   const dbPath = join(home, 'xtalk.db');
   const db = openDatabase(dbPath);
   db.prepare("INSERT INTO meta (key, value) VALUES ('credential_store', ?)").run(kind);
-  cleanups.push(() => rmSync(home, { recursive: true, force: true }), () => db.close());
+  cleanups.push(
+    () => rmSync(home, { recursive: true, force: true }),
+    () => db.close(),
+  );
   return { sql: new Sql(db, dbPath), dbPath, keyFilePath: join(home, 'xtalk.key') };
 }
 
@@ -50,15 +53,33 @@ describe('a keychain read started before the store opened', () => {
     const key = generateDataKey();
     writeFileSync(file.keyFilePath, key.toString('base64'), { mode: 0o600 });
     const wrong = { account: keychainAccount(file.dbPath), cached: null, secret: Promise.resolve(generateDataKey().toString('base64')) };
-    const fileKey = new DataKey({ sql: file.sql, keyFilePath: file.keyFilePath, mode: 'auto', keychain: guardKeychain(new FakeKeychain().forbidCalls()), warn: () => {}, early: wrong });
+    const fileKey = new DataKey({
+      sql: file.sql,
+      keyFilePath: file.keyFilePath,
+      mode: 'auto',
+      keychain: guardKeychain(new FakeKeychain().forbidCalls()),
+      warn: () => {},
+      early: wrong,
+    });
     expect(await fileKey.forReading()).toEqual(key);
 
     const other = store('keychain');
     const keychain = new FakeKeychain();
     const right = generateDataKey();
     keychain.entries.set(keychainAccount(other.dbPath), right.toString('base64'));
-    const elsewhere = { account: 'data-key:/somewhere/else/xtalk.db', cached: null, secret: Promise.resolve(generateDataKey().toString('base64')) };
-    const otherKey = new DataKey({ sql: other.sql, keyFilePath: other.keyFilePath, mode: 'auto', keychain: guardKeychain(keychain), warn: () => {}, early: elsewhere });
+    const elsewhere = {
+      account: 'data-key:/somewhere/else/xtalk.db',
+      cached: null,
+      secret: Promise.resolve(generateDataKey().toString('base64')),
+    };
+    const otherKey = new DataKey({
+      sql: other.sql,
+      keyFilePath: other.keyFilePath,
+      mode: 'auto',
+      keychain: guardKeychain(keychain),
+      warn: () => {},
+      early: elsewhere,
+    });
     expect(await otherKey.forReading()).toEqual(right);
     expect(keychain.calls).toEqual([{ op: 'get', account: keychainAccount(other.dbPath) }]);
   });

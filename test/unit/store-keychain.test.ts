@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KeychainError } from '../../src/errors.js';
-import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, KeychainUnavailableError } from '../../src/store/keys/keychain/system-keychain.js';
+import {
+  createSystemKeychain,
+  guardKeychain,
+  KEYCHAIN_TIMEOUT_MS,
+  KeychainUnavailableError,
+} from '../../src/store/keys/keychain/system-keychain.js';
 import { FakeKeychain } from '../fakes/fake-keychain.js';
 
 afterEach(() => {
@@ -13,10 +18,12 @@ describe('guardKeychain', () => {
     expect(KEYCHAIN_TIMEOUT_MS).toBe(3000);
     vi.useFakeTimers();
     const fake = new FakeKeychain('hang');
-    const result = guardKeychain(fake).get('acct').then(
-      () => 'resolved',
-      (e: unknown) => e,
-    );
+    const result = guardKeychain(fake)
+      .get('acct')
+      .then(
+        () => 'resolved',
+        (e: unknown) => e,
+      );
     await vi.advanceTimersByTimeAsync(2999);
     let settled = false;
     void result.then(() => (settled = true));
@@ -39,8 +46,14 @@ describe('guardKeychain', () => {
     expect(await port.delete('acct')).toBe(false);
 
     const cases: Array<[string, string]> = [
-      ['Platform failure: DBus error: Failed to connect to socket /x: No such file or directory', 'no D-Bus session bus (is DBUS_SESSION_BUS_ADDRESS set?)'],
-      ["org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.secrets was not provided by any .service files", 'no Secret Service on the session bus'],
+      [
+        'Platform failure: DBus error: Failed to connect to socket /x: No such file or directory',
+        'no D-Bus session bus (is DBUS_SESSION_BUS_ADDRESS set?)',
+      ],
+      [
+        'org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.secrets was not provided by any .service files',
+        'no Secret Service on the session bus',
+      ],
       ["Couldn't access platform storage: Secret Service: unlock prompt was dismissed", 'the keyring is locked'],
       ['something odd', 'something odd'],
     ];
@@ -67,7 +80,9 @@ describe.runIf(process.platform === 'linux')('createSystemKeychain', () => {
     // xtalk's own bus conversation takes the address from `host`; the keychain library it falls
     // back to is native code that reads this process's environment itself.
     vi.stubEnv('DBUS_SESSION_BUS_ADDRESS', host.env.DBUS_SESSION_BUS_ADDRESS);
-    const err = await createSystemKeychain({ host }).get(`xtalk-test-${process.pid}`).catch((e: unknown) => e);
+    const err = await createSystemKeychain({ host })
+      .get(`xtalk-test-${process.pid}`)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KeychainUnavailableError);
     expect((err as KeychainUnavailableError).reason).toBe('no D-Bus session bus (is DBUS_SESSION_BUS_ADDRESS set?)');
   });

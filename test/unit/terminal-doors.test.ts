@@ -15,14 +15,17 @@ const ALLOWED: Record<string, string> = {
   'output/ui.ts': 'the owner',
   'cli/process-edge.ts': 'builds the streams ui.ts writes to (and the synchronous stdout write)',
   'output/read-secret.ts': 'the prompt before a hidden read: fixed text of ours, no newline after it',
-  'system-services.ts': 'the crash tests\' fault-point marker (fixed text, only under XTALK_TEST_FAULT_POINT)',
+  'system-services.ts': "the crash tests' fault-point marker (fixed text, only under XTALK_TEST_FAULT_POINT)",
 };
 
 /** A write to fd 1 or 2: a stream's write, console output, or a raw fd write. */
-const DOOR = /\b(?:process\.)?(?:stdout|stderr)\.write\(|\bconsole\.(?:log|error|warn|info|debug|trace|dir)\(|\bwriteSync\(\s*[12]\s*,|\bprocess\.(?:stdout|stderr)\.end\(/;
+const DOOR =
+  /\b(?:process\.)?(?:stdout|stderr)\.write\(|\bconsole\.(?:log|error|warn|info|debug|trace|dir)\(|\bwriteSync\(\s*[12]\s*,|\bprocess\.(?:stdout|stderr)\.end\(/;
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** `file:line: text` for each line of `text` that opens a door to the terminal (comments skipped). */
@@ -56,6 +59,8 @@ describe('the doors to the terminal', () => {
     ]) {
       expect(doorsIn('x.ts', line), line).toHaveLength(1);
     }
-    expect(doorsIn('x.ts', ['// ctx.io.stdout.write(text)', ' * console.log(x)', 'writeSync(fd, chunk);', 'ui.data(text);'].join('\n'))).toEqual([]);
+    expect(
+      doorsIn('x.ts', ['// ctx.io.stdout.write(text)', ' * console.log(x)', 'writeSync(fd, chunk);', 'ui.data(text);'].join('\n')),
+    ).toEqual([]);
   });
 });

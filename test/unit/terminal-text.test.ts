@@ -47,9 +47,16 @@ describe('JSON output of provider-supplied text', () => {
     const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
     const grant = { accessToken: 'a', tokenType: 'Bearer', scope: null, expiresAt: Date.now() + 60_000, refreshToken: 'r' };
     const claims = { preferred_username: HOSTILE, group: 'dev\u009b' };
-    await store.saveLogin({ issuer: 'https://i.example', sub: 's1', username: HOSTILE, email: 'e\u202e@example.test', claims, clientId: 'c' }, grant, Date.now());
+    await store.saveLogin(
+      { issuer: 'https://i.example', sub: 's1', username: HOSTILE, email: 'e\u202e@example.test', claims, clientId: 'c' },
+      grant,
+      Date.now(),
+    );
     store.close();
-    for (const args of [['whoami', '--json'], ['status', '--json']]) {
+    for (const args of [
+      ['whoami', '--json'],
+      ['status', '--json'],
+    ]) {
       const ctx = createTestContext({ home });
       expect(await run(args, ctx), ctx.stderr.text).toBe(0);
       expect(ctx.stdout.text.replace(/\n/g, ''), args.join(' ')).not.toMatch(RAW);
@@ -65,7 +72,10 @@ describe('server bodies (xtalk api) through the owner', () => {
   const streamOf = (text: string) => new Response(text).body!;
   const uiFor = (stdoutIsTTY: boolean) => {
     const stdout = new CaptureStream();
-    const ui = createUi({ stdin: createStdin(), stdout, stderr: new CaptureStream(), stdinIsTTY: false, stderrIsTTY: false, stdoutIsTTY }, {});
+    const ui = createUi(
+      { stdin: createStdin(), stdout, stderr: new CaptureStream(), stdinIsTTY: false, stderrIsTTY: false, stdoutIsTTY },
+      {},
+    );
     return { ui, stdout };
   };
 

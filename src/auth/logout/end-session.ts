@@ -10,7 +10,10 @@ import type { AccountRecord } from '../../core/session-records.js';
 /** Where the provider sends the browser after the sign-out; register `http://127.0.0.1/logout-callback`. */
 export const POST_LOGOUT_PATH = '/logout-callback';
 
-export type EndSessionDeps = Pick<Run<Pick<Context, 'signal' | 'openBrowser' | 'probeHost' | 'env' | 'platform'>>, 'ctx' | 'ui' | 'config' | 'provider'>;
+export type EndSessionDeps = Pick<
+  Run<Pick<Context, 'signal' | 'openBrowser' | 'probeHost' | 'env' | 'platform'>>,
+  'ctx' | 'ui' | 'config' | 'provider'
+>;
 
 export interface EndSessionInput {
   account: AccountRecord;
@@ -38,7 +41,7 @@ export async function endProviderSession(deps: EndSessionDeps, opts: EndSessionI
   if (!provider.endSessionEndpoint) {
     ui.warn(
       `${account.issuer} publishes no end_session_endpoint, so xtalk cannot end its browser session; the tokens are revoked. ` +
-        'Sign out on the provider\'s web page or close the browser before someone else signs in.',
+        "Sign out on the provider's web page or close the browser before someone else signs in.",
     );
     return 'unsupported';
   }
@@ -76,7 +79,9 @@ export async function endProviderSession(deps: EndSessionDeps, opts: EndSessionI
         }
       }
     }
-    const stop = ui.progress(`Waiting for the provider to confirm the sign-out (Ctrl-C to cancel, gives up after ${config.timeoutSeconds} s)…`);
+    const stop = ui.progress(
+      `Waiting for the provider to confirm the sign-out (Ctrl-C to cancel, gives up after ${config.timeoutSeconds} s)…`,
+    );
     let callback;
     try {
       callback = await server.waitForCallback();

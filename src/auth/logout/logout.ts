@@ -100,9 +100,12 @@ export async function logoutAccount(deps: LogoutDeps, opts: LogoutInput): Promis
   }
   await ctx.faultPoint('logout-before-delete');
   store.deleteSession(account.id, nextCurrent(store, account), { keepProfile: opts.keepProfile });
-  if (failures.length > 0) ui.warn(`Deleted ${failures.length} token(s) of ${displayName(account)} locally without revoking them (--force).`);
+  if (failures.length > 0)
+    ui.warn(`Deleted ${failures.length} token(s) of ${displayName(account)} locally without revoking them (--force).`);
   if (unreadable > 0) {
-    ui.warn(`Deleted ${unreadable} token(s) of ${displayName(account)} that could not be decrypted (their data key was replaced); they could not be revoked.`);
+    ui.warn(
+      `Deleted ${unreadable} token(s) of ${displayName(account)} that could not be decrypted (their data key was replaced); they could not be revoked.`,
+    );
   }
   if (!store.listAccounts().some((a) => store.hasSession(a.id))) await store.deleteDataKey();
   return { account, revoked, failures };
@@ -130,7 +133,11 @@ async function heldTokens(deps: LogoutDeps, account: AccountRecord): Promise<{ t
     const { refresh, access, unreadable } = await deps.store().sessionTokens(account.id, deps.ctx.now());
     const tokens = [
       ...(refresh ? [{ label: 'refresh token', value: refresh.refreshToken, hint: 'refresh_token' as const }] : []),
-      ...access.map((a, i) => ({ label: `access token ${i + 1} (expires ${new Date(a.expiresAt).toISOString()})`, value: a.accessToken, hint: 'access_token' as const })),
+      ...access.map((a, i) => ({
+        label: `access token ${i + 1} (expires ${new Date(a.expiresAt).toISOString()})`,
+        value: a.accessToken,
+        hint: 'access_token' as const,
+      })),
     ];
     return { tokens, unreadable };
   } catch (e) {

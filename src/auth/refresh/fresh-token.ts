@@ -1,13 +1,6 @@
 import { personClaims } from '../account-view.js';
 import type { Context } from '../../core/context.js';
-import {
-  CancelledError,
-  KeychainError,
-  NetworkError,
-  SessionExpiredError,
-  StoreError,
-  XtalkError,
-} from '../../errors.js';
+import { CancelledError, KeychainError, NetworkError, SessionExpiredError, StoreError, XtalkError } from '../../errors.js';
 import { GRANT_ANSWER_SECONDS } from '../../oidc/refresh-grant.js';
 import type { Ui } from '../../output/ui.js';
 import type { Run } from '../run.js';
@@ -69,7 +62,8 @@ export interface FreshTokenInput {
 
 /** True when `token` stays valid for longer than the refresh margin. */
 export function isFresh(token: Pick<StoredAccessToken, 'expiresAt' | 'createdAt'>, now: number, minTtlSeconds?: number): boolean {
-  const margin = minTtlSeconds !== undefined ? minTtlSeconds * 1000 : Math.min(DEFAULT_MIN_TTL_SECONDS * 1000, (token.expiresAt - token.createdAt) / 2);
+  const margin =
+    minTtlSeconds !== undefined ? minTtlSeconds * 1000 : Math.min(DEFAULT_MIN_TTL_SECONDS * 1000, (token.expiresAt - token.createdAt) / 2);
   return token.expiresAt - now > margin;
 }
 
@@ -135,7 +129,10 @@ export async function getFreshToken(deps: FreshTokenDeps, opts: FreshTokenInput)
         return latest;
       }
       const seconds = Math.round((ctx.now() - startedAt) / 1000);
-      throw new NetworkError('REFRESH_WAIT_TIMEOUT', `Another xtalk process has been refreshing this session for ${seconds} s without a result.`);
+      throw new NetworkError(
+        'REFRESH_WAIT_TIMEOUT',
+        `Another xtalk process has been refreshing this session for ${seconds} s without a result.`,
+      );
     }
     await ctx.sleep(pause / 2 + Math.random() * pause, ctx.signal);
   }
@@ -149,7 +146,13 @@ function refreshedSince(latest: StoredAccessToken, opts: FreshTokenInput, starte
 }
 
 /** Under the write lock: the refresh itself, unless another process stored a fresh token (or failed) meanwhile. */
-async function refreshHolding(deps: FreshTokenDeps, account: AccountRecord, opts: FreshTokenInput, startedAt: number, pending: Pending): Promise<Outcome> {
+async function refreshHolding(
+  deps: FreshTokenDeps,
+  account: AccountRecord,
+  opts: FreshTokenInput,
+  startedAt: number,
+  pending: Pending,
+): Promise<Outcome> {
   const { ctx } = deps;
   const store = deps.store();
   await ctx.faultPoint('refresh-locked');
@@ -222,7 +225,13 @@ async function prepareGrant(deps: FreshTokenDeps, account: AccountRecord): Promi
  * tokens in use and the account's details as they were; one that fails withdraws the access token
  * (the rotated refresh token stays) and reports the failure.
  */
-async function grantAndStore(deps: FreshTokenDeps, account: AccountRecord, provider: OpenIdProvider, refreshToken: string, pending: Pending): Promise<Outcome> {
+async function grantAndStore(
+  deps: FreshTokenDeps,
+  account: AccountRecord,
+  provider: OpenIdProvider,
+  refreshToken: string,
+  pending: Pending,
+): Promise<Outcome> {
   const { ctx } = deps;
   const store = deps.store();
   let committed: { rowId: number } | undefined;
@@ -255,7 +264,9 @@ async function grantAndStore(deps: FreshTokenDeps, account: AccountRecord, provi
     const saved = await save();
     await ctx.faultPoint('refresh-saved');
     if (problem) {
-      deps.ui.warn?.("The provider's signing keys could not be fetched, so the refreshed ID token was not verified; the new tokens were stored and the account's details left as they were.");
+      deps.ui.warn?.(
+        "The provider's signing keys could not be fetched, so the refreshed ID token was not verified; the new tokens were stored and the account's details left as they were.",
+      );
     }
     return { token: saved };
   }

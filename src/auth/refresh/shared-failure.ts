@@ -12,11 +12,17 @@ export function failureRecord(e: XtalkError, at: number): RefreshFailure {
 }
 
 /** The codes a recorded failure of an older xtalk (no code) had, by the class it named. */
-const CODE_OF_CLASS: Readonly<Record<string, KnownErrorCode>> = { SessionExpiredError: 'SESSION_EXPIRED', NetworkError: 'NETWORK_ERROR', ProviderError: 'PROVIDER_ERROR' };
+const CODE_OF_CLASS: Readonly<Record<string, KnownErrorCode>> = {
+  SessionExpiredError: 'SESSION_EXPIRED',
+  NetworkError: 'NETWORK_ERROR',
+  ProviderError: 'PROVIDER_ERROR',
+};
 
 /** The error another process recorded, as the same class and code, so it is reported the same way. */
 export function reviveFailure(f: RefreshFailure): XtalkError {
   const code = (f.code ?? CODE_OF_CLASS[f.name] ?? (f.exitCode === ExitCode.AuthRequired ? 'LOGIN_REQUIRED' : 'ERROR')) as KnownErrorCode;
-  const Class: typeof XtalkError<KnownErrorCode> = Object.hasOwn(ERROR_CLASSES, f.name) ? ERROR_CLASSES[f.name as keyof typeof ERROR_CLASSES] : XtalkError;
+  const Class: typeof XtalkError<KnownErrorCode> = Object.hasOwn(ERROR_CLASSES, f.name)
+    ? ERROR_CLASSES[f.name as keyof typeof ERROR_CLASSES]
+    : XtalkError;
   return new Class(code, f.message, { facts: f.facts as FactsOf<KnownErrorCode> });
 }

@@ -27,19 +27,28 @@ export interface PollDeps {
  * The RFC 8628 polling loop: waits `interval` before every poll, adds 5 s on each `slow_down`, and
  * gives up when the device code expires or `timeoutMs` passes, whichever is first.
  */
-export async function pollForDeviceTokens(deps: PollDeps, authorization: Pick<DeviceAuthorization, 'expiresIn' | 'interval'>, timeoutMs: number): Promise<TokenResult> {
+export async function pollForDeviceTokens(
+  deps: PollDeps,
+  authorization: Pick<DeviceAuthorization, 'expiresIn' | 'interval'>,
+  timeoutMs: number,
+): Promise<TokenResult> {
   const start = deps.now();
   const expiresAt = start + authorization.expiresIn * 1000;
   const giveUpAt = Math.min(expiresAt, start + timeoutMs);
-  let intervalMs = authorization.interval !== undefined && authorization.interval > 0 ? authorization.interval * 1000 : DEFAULT_POLL_INTERVAL_MS;
+  let intervalMs =
+    authorization.interval !== undefined && authorization.interval > 0 ? authorization.interval * 1000 : DEFAULT_POLL_INTERVAL_MS;
   for (;;) {
     // Never poll sooner than the interval, not even once more right before giving up.
     if (deps.now() + intervalMs > giveUpAt) {
       await deps.sleep(Math.max(0, giveUpAt - deps.now()), deps.signal);
       if (giveUpAt === expiresAt) {
-        throw new ProviderError('PROVIDER_ERROR', 'The code expired before the sign-in was approved.', { facts: { reason: 'device_code_expired' } });
+        throw new ProviderError('PROVIDER_ERROR', 'The code expired before the sign-in was approved.', {
+          facts: { reason: 'device_code_expired' },
+        });
       }
-      throw new XtalkError('ERROR', `Timed out after ${timeoutMs / 1000} s waiting for the sign-in to be approved.`, { facts: { reason: 'device_timeout' } });
+      throw new XtalkError('ERROR', `Timed out after ${timeoutMs / 1000} s waiting for the sign-in to be approved.`, {
+        facts: { reason: 'device_timeout' },
+      });
     }
     await deps.sleep(intervalMs, deps.signal);
     const answer = await deps.poll();
@@ -61,7 +70,9 @@ export async function signInWithDevice(deps: SaveSessionDeps, config: ClientConf
   const authorization = await provider.startDeviceAuthorization(config.scope ?? provider.defaultScope());
   const complete = authorization.verificationUriComplete;
   const waitSeconds = Math.min(authorization.expiresIn, config.timeoutSeconds);
-  ui.info(`To sign in, open this page in a browser on any device:\n${authorization.verificationUri}\nand enter the code:\n\n    ${authorization.userCode}\n`);
+  ui.info(
+    `To sign in, open this page in a browser on any device:\n${authorization.verificationUri}\nand enter the code:\n\n    ${authorization.userCode}\n`,
+  );
   if (complete) ui.info(`Or open this address, which already carries the code:\n${complete}`);
   const target = complete ?? authorization.verificationUri;
   if (opts.launcher && isSafeBrowserUrl(target)) {

@@ -38,7 +38,10 @@ export interface SignInMethodChoice {
 }
 
 /** Whether a browser can be shown on this machine, and how; `reason` says why not. */
-export function findBrowserLauncher(input: Pick<SignInMethodInput, 'env' | 'platform' | 'procVersion' | 'wslview' | 'powershell'>): { launcher?: BrowserLauncher; reason: string } {
+export function findBrowserLauncher(input: Pick<SignInMethodInput, 'env' | 'platform' | 'procVersion' | 'wslview' | 'powershell'>): {
+  launcher?: BrowserLauncher;
+  reason: string;
+} {
   const { env, platform } = input;
   // The user named a browser command: trust it, even over SSH (it may be a text browser).
   if (browserSetting(env)) return { launcher: { kind: 'command' }, reason: 'BROWSER is set' };
@@ -46,10 +49,15 @@ export function findBrowserLauncher(input: Pick<SignInMethodInput, 'env' | 'plat
   if (platform === 'darwin' || platform === 'win32') return { launcher: { kind: 'system' }, reason: 'desktop' };
   if (isWsl(input.procVersion)) {
     if (input.wslview) return { launcher: { kind: 'wsl', via: { kind: 'wslview', path: input.wslview } }, reason: 'WSL with wslview' };
-    if (input.powershell) return { launcher: { kind: 'wsl', via: { kind: 'powershell', path: input.powershell } }, reason: 'WSL with powershell.exe' };
+    if (input.powershell)
+      return { launcher: { kind: 'wsl', via: { kind: 'powershell', path: input.powershell } }, reason: 'WSL with powershell.exe' };
   }
   if (env.DISPLAY || env.WAYLAND_DISPLAY) return { launcher: { kind: 'system' }, reason: 'a display is available' };
-  return { reason: isWsl(input.procVersion) ? 'this is WSL without wslview or powershell.exe, and without a display' : 'there is no display (DISPLAY and WAYLAND_DISPLAY are unset)' };
+  return {
+    reason: isWsl(input.procVersion)
+      ? 'this is WSL without wslview or powershell.exe, and without a display'
+      : 'there is no display (DISPLAY and WAYLAND_DISPLAY are unset)',
+  };
 }
 
 /**
@@ -70,7 +78,12 @@ export function chooseSignInMethod(input: SignInMethodInput): SignInMethodChoice
 
   const { launcher, reason } = findBrowserLauncher(input);
   if (launcher) {
-    return { method: 'browser', launcher, paste: false, notice: 'Signing in through your browser (--no-browser, --manual or --device sign in another way).' };
+    return {
+      method: 'browser',
+      launcher,
+      paste: false,
+      notice: 'Signing in through your browser (--no-browser, --manual or --device sign in another way).',
+    };
   }
   if (input.providerHasDeviceFlow) {
     return {

@@ -50,7 +50,9 @@ export function parsePastedCallback(line: string, redirectUri: string): URL | un
 }
 
 function notARedirect(): XtalkError {
-  return new XtalkError('ERROR', 'That is not the redirected address: it needs the code (or error) and state parameters.', { facts: { reason: 'not_a_redirect' } });
+  return new XtalkError('ERROR', 'That is not the redirected address: it needs the code (or error) and state parameters.', {
+    facts: { reason: 'not_a_redirect' },
+  });
 }
 
 /**
@@ -122,7 +124,9 @@ export function readPastedCallback(opts: PasteOptions): PasteReader {
     reject(
       new XtalkError(
         'ERROR',
-        refused ? 'No address pasted on standard input belonged to this sign-in.' : 'Standard input ended before the redirected address was pasted.',
+        refused
+          ? 'No address pasted on standard input belonged to this sign-in.'
+          : 'Standard input ended before the redirected address was pasted.',
         { facts: { reason: 'paste_ended', redirectUri: opts.redirectUri } },
       ),
     );

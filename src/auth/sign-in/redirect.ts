@@ -71,7 +71,9 @@ export async function signInWithRedirect(deps: SaveSessionDeps, config: ClientCo
     }
     let stopProgress = () => {};
     if (opts.paste === 'off') {
-      stopProgress = ui.progress(`Waiting for you to sign in in the browser (Ctrl-C to cancel, gives up after ${config.timeoutSeconds} s)…`);
+      stopProgress = ui.progress(
+        `Waiting for you to sign in in the browser (Ctrl-C to cancel, gives up after ${config.timeoutSeconds} s)…`,
+      );
     } else {
       ui.info(
         `After you sign in, the browser is sent to ${server.redirectUri}?… — if that page does not load (the browser runs on another ` +
@@ -115,7 +117,11 @@ export async function signInWithRedirect(deps: SaveSessionDeps, config: ClientCo
       return account;
     } catch (e) {
       await callback
-        .respond({ ok: false, title: 'Sign-in failed', message: e instanceof XtalkError ? e.message : 'xtalk could not finish the sign-in.' })
+        .respond({
+          ok: false,
+          title: 'Sign-in failed',
+          message: e instanceof XtalkError ? e.message : 'xtalk could not finish the sign-in.',
+        })
         .catch(() => {});
       throw e;
     }

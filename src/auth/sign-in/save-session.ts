@@ -34,7 +34,9 @@ async function identify(deps: SaveSessionDeps, config: ClientConfig, result: Tok
   const idClaims = result.idClaims;
   const sub = idClaims?.sub;
   if (typeof sub !== 'string' || !sub) {
-    throw new ProviderError('PROVIDER_ERROR', 'The provider returned no ID token with a subject (sub).', { facts: { reason: 'no_subject' } });
+    throw new ProviderError('PROVIDER_ERROR', 'The provider returned no ID token with a subject (sub).', {
+      facts: { reason: 'no_subject' },
+    });
   }
   let claims: Record<string, unknown> = personClaims(idClaims);
   if ((claims.preferred_username === undefined || claims.email === undefined) && deps.provider.hasUserinfo) {

@@ -13,7 +13,11 @@ const FALLBACKS = [DEFAULT_SCOPE, 'openid profile email', 'openid'];
  * publishes are asked for once; otherwise what an earlier login at this issuer settled on, else the
  * default and then ever fewer scopes.
  */
-export function scopeAttempts(config: Pick<ClientConfig, 'scope'>, provider: Pick<OpenIdProvider, 'publishesScopes' | 'defaultScope'>, learned: string | undefined): string[] {
+export function scopeAttempts(
+  config: Pick<ClientConfig, 'scope'>,
+  provider: Pick<OpenIdProvider, 'publishesScopes' | 'defaultScope'>,
+  learned: string | undefined,
+): string[] {
   if (config.scope) return [config.scope];
   if (provider.publishesScopes) return [provider.defaultScope()];
   return learned ? [learned] : FALLBACKS;
@@ -40,7 +44,9 @@ export async function signInWithScopes(
       const next = scopes[i + 1];
       if (!(e instanceof ProviderError) || e.error !== 'invalid_scope' || next === undefined) throw e;
       const dropped = scope.split(' ').filter((s) => !next.split(' ').includes(s));
-      ui.warn(`The provider refused the scope${dropped.length === 1 ? '' : 's'} ${dropped.join(', ')} (invalid_scope) and publishes no scopes_supported; signing in again with "${next}".`);
+      ui.warn(
+        `The provider refused the scope${dropped.length === 1 ? '' : 's'} ${dropped.join(', ')} (invalid_scope) and publishes no scopes_supported; signing in again with "${next}".`,
+      );
       continue;
     }
     const store = deps.store();

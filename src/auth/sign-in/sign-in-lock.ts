@@ -75,9 +75,13 @@ export async function acquireSignInLock(opts: SignInLockOptions): Promise<SignIn
     }
     if (opts.now() - waitStart >= opts.timeoutMs) {
       const who = holder ? ` (pid ${holder.pid})` : '';
-      throw new XtalkError('ERROR', `Gave up after ${opts.timeoutMs / 1000} s waiting for the other xtalk login for ${opts.issuer}${who}.`, {
-        facts: { reason: 'login_lock_wait', path },
-      });
+      throw new XtalkError(
+        'ERROR',
+        `Gave up after ${opts.timeoutMs / 1000} s waiting for the other xtalk login for ${opts.issuer}${who}.`,
+        {
+          facts: { reason: 'login_lock_wait', path },
+        },
+      );
     }
     await opts.sleep(opts.pollMs ?? 250, opts.signal);
   }
@@ -108,7 +112,8 @@ function read(path: string): { raw: string; mtimeMs: number } | undefined {
 function parseHolder(raw: string): LockHolder | undefined {
   try {
     const v = JSON.parse(raw) as Partial<LockHolder>;
-    if (typeof v.pid === 'number' && typeof v.expiresAt === 'number') return { pid: v.pid, issuer: String(v.issuer ?? ''), expiresAt: v.expiresAt };
+    if (typeof v.pid === 'number' && typeof v.expiresAt === 'number')
+      return { pid: v.pid, issuer: String(v.issuer ?? ''), expiresAt: v.expiresAt };
   } catch {
     // Not written yet, or debris.
   }

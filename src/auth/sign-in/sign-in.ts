@@ -87,7 +87,9 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
   deps.store();
   const forcing = request.prompt !== undefined || request.maxAge !== undefined;
   if (forcing && request.device) {
-    throw new UsageError('USAGE', '--prompt and --fresh need a browser redirect; the device flow cannot pass them on.', { facts: { reason: 'device_with_prompt' } });
+    throw new UsageError('USAGE', '--prompt and --fresh need a browser redirect; the device flow cannot pass them on.', {
+      facts: { reason: 'device_with_prompt' },
+    });
   }
   const forced = Boolean(request.manual || request.device || request.browser === false);
   const host = forced && !request.device ? { procVersion: undefined, wslview: undefined, powershell: undefined } : await ctx.probeHost();
@@ -100,13 +102,23 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
     providerHasDeviceFlow: Boolean(provider.deviceAuthorizationEndpoint) && !forcing,
     stdinIsTTY: ctx.io.stdinIsTTY,
   });
-  ui.debug(`login method: ${choice.method}${choice.launcher ? ` (browser: ${choice.launcher.kind})` : ''}${choice.paste ? ', paste prompt' : ''}`);
+  ui.debug(
+    `login method: ${choice.method}${choice.launcher ? ` (browser: ${choice.launcher.kind})` : ''}${choice.paste ? ', paste prompt' : ''}`,
+  );
   if (choice.notice) ui.info(choice.notice);
   const saveSessionDeps: SaveSessionDeps = { ctx, ui, provider, store: deps.store };
-  return signInWithScopes({ ui, provider, store: deps.store }, config, (scoped) => signInWithMethod(ctx, saveSessionDeps, scoped, request, choice));
+  return signInWithScopes({ ui, provider, store: deps.store }, config, (scoped) =>
+    signInWithMethod(ctx, saveSessionDeps, scoped, request, choice),
+  );
 }
 
-async function signInWithMethod(ctx: Context, saveSessionDeps: SaveSessionDeps, config: ClientConfig, request: SignInRequest, choice: SignInMethodChoice): Promise<AccountRecord> {
+async function signInWithMethod(
+  ctx: Context,
+  saveSessionDeps: SaveSessionDeps,
+  config: ClientConfig,
+  request: SignInRequest,
+  choice: SignInMethodChoice,
+): Promise<AccountRecord> {
   const { ui } = saveSessionDeps;
   if (choice.method === 'device') {
     try {
@@ -115,7 +127,11 @@ async function signInWithMethod(ctx: Context, saveSessionDeps: SaveSessionDeps, 
       // The endpoint exists but this client may not use it: an automatic choice falls back.
       if (!choice.notice || !(e instanceof ProviderError) || e.error !== 'unauthorized_client') throw e;
       ui.warn(`${e.message} Falling back to the browser redirect.`);
-      return signInWithRedirect(saveSessionDeps, config, redirectOptions(ctx, config, request, { ...choice, method: 'no-browser', paste: ctx.io.stdinIsTTY }));
+      return signInWithRedirect(
+        saveSessionDeps,
+        config,
+        redirectOptions(ctx, config, request, { ...choice, method: 'no-browser', paste: ctx.io.stdinIsTTY }),
+      );
     }
   }
   return signInWithRedirect(saveSessionDeps, config, redirectOptions(ctx, config, request, choice));
@@ -136,7 +152,12 @@ function redirectOptions(ctx: Context, config: ClientConfig, request: SignInRequ
  * After waiting for another login to the same issuer: the session it stored, if it stored one
  * meanwhile (and for the requested account, when --account names one).
  */
-function sessionFromOtherSignIn(store: Accounts, config: ClientConfig, selector: string | undefined, since: number): AccountRecord | undefined {
+function sessionFromOtherSignIn(
+  store: Accounts,
+  config: ClientConfig,
+  selector: string | undefined,
+  since: number,
+): AccountRecord | undefined {
   const account = store.currentAccount();
   if (!account || account.issuer !== config.issuer) return undefined;
   if (Date.parse(account.updatedAt) < since - 1000 || !store.hasSession(account.id)) return undefined;

@@ -11,6 +11,8 @@ export function currentUserId(sql: Sql): number | undefined {
 export function pointCurrentAt(sql: Sql, userId: number | null): void {
   if (userId === null) sql.stmt("DELETE FROM meta WHERE key = 'current_user_id'").run();
   else {
-    sql.stmt("INSERT INTO meta (key, value) VALUES ('current_user_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(userId));
+    sql
+      .stmt("INSERT INTO meta (key, value) VALUES ('current_user_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .run(String(userId));
   }
 }

@@ -17,7 +17,9 @@ export function clearRefreshFailure(sql: Sql, userId: number): void {
 }
 
 export function refreshFailureSince(sql: Sql, userId: number, since: number): RefreshFailure | undefined {
-  const value = sql.guard(() => sql.stmt('SELECT value FROM meta WHERE key = ?').pluck().get(refreshFailureKey(userId))) as string | undefined;
+  const value = sql.guard(() => sql.stmt('SELECT value FROM meta WHERE key = ?').pluck().get(refreshFailureKey(userId))) as
+    | string
+    | undefined;
   if (value === undefined) return undefined;
   try {
     const failure = JSON.parse(value) as RefreshFailure;

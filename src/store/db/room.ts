@@ -51,7 +51,10 @@ export function secureRoom(dbPath: string): void {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') throw noRoom(dbPath, freeBytes(dbPath) ?? 0, e);
     // A folder that cannot take the reserve cannot take the write either.
-    throw new StoreError('STORE_ERROR', `cannot write in the folder of ${dbPath} (${String(code ?? e)})`, { facts: { reason: 'cannot_open' }, cause: e });
+    throw new StoreError('STORE_ERROR', `cannot write in the folder of ${dbPath} (${String(code ?? e)})`, {
+      facts: { reason: 'cannot_open' },
+      cause: e,
+    });
   }
 }
 
@@ -62,8 +65,12 @@ export function releaseReserveIfLow(dbPath: string): void {
 }
 
 function noRoom(dbPath: string, free: number, cause?: unknown): StoreError {
-  return new StoreError('STORE_ERROR', `no space left to store a refreshed session next to ${dbPath} (${Math.floor(free / 1024)} KiB free); the refresh was not attempted`, {
-    facts: { reason: 'full', grantNotSent: true },
-    cause,
-  });
+  return new StoreError(
+    'STORE_ERROR',
+    `no space left to store a refreshed session next to ${dbPath} (${Math.floor(free / 1024)} KiB free); the refresh was not attempted`,
+    {
+      facts: { reason: 'full', grantNotSent: true },
+      cause,
+    },
+  );
 }

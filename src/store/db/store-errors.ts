@@ -25,12 +25,19 @@ export function toStoreError(e: unknown, path?: string): unknown {
   const file = path ?? 'the xtalk database';
   if (isSqliteError(e)) {
     if (/^SQLITE_(BUSY|LOCKED)(_|$)/.test(e.code)) {
-      return new StoreError('STORE_ERROR', `${path === undefined ? file : `the database ${path}`} is locked by another xtalk process`, { facts: { reason: 'locked' }, cause: e });
+      return new StoreError('STORE_ERROR', `${path === undefined ? file : `the database ${path}`} is locked by another xtalk process`, {
+        facts: { reason: 'locked' },
+        cause: e,
+      });
     }
     if (/^SQLITE_(NOTADB|CORRUPT)(_|$)/.test(e.code)) {
-      return new StoreError('STORE_ERROR', `${file} is not an xtalk database or is corrupt`, { facts: { reason: 'corrupt', path }, cause: e });
+      return new StoreError('STORE_ERROR', `${file} is not an xtalk database or is corrupt`, {
+        facts: { reason: 'corrupt', path },
+        cause: e,
+      });
     }
-    if (/^SQLITE_FULL(_|$)/.test(e.code) && path === undefined) return new StoreError('STORE_ERROR', `no space left to write ${file}`, { facts: { reason: 'full' }, cause: e });
+    if (/^SQLITE_FULL(_|$)/.test(e.code) && path === undefined)
+      return new StoreError('STORE_ERROR', `no space left to write ${file}`, { facts: { reason: 'full' }, cause: e });
     if (/^SQLITE_(FULL|READONLY|CANTOPEN|PERM|IOERR)/.test(e.code)) {
       return (
         (e.code.startsWith('SQLITE_CANTOPEN') && outOfFileDescriptors(e)) ||
@@ -59,10 +66,16 @@ export function toStoreError(e: unknown, path?: string): unknown {
 export function fileSystemFault(e: unknown, path: string): StoreError | undefined {
   const code = String((e as { code?: unknown } | null)?.code);
   const dir = dirname(path);
-  const full = code.startsWith('SQLITE_FULL') || code === 'ENOSPC' || code === 'EDQUOT' || (code.startsWith('SQLITE_IOERR') && noSpaceLeft(dir));
+  const full =
+    code.startsWith('SQLITE_FULL') || code === 'ENOSPC' || code === 'EDQUOT' || (code.startsWith('SQLITE_IOERR') && noSpaceLeft(dir));
   if (full) return new StoreError('STORE_ERROR', `the disk holding ${path} is full (${code})`, { facts: { reason: 'full' }, cause: e });
-  const readOnly = code === 'EROFS' || code.startsWith('SQLITE_READONLY') || (/^SQLITE_(CANTOPEN|PERM|IOERR)/.test(code) && onReadOnlyFileSystem(dir));
-  if (readOnly) return new StoreError('STORE_ERROR', `cannot write ${path}: it, its folder or its file system is read-only (${code})`, { facts: { reason: 'read_only' }, cause: e });
+  const readOnly =
+    code === 'EROFS' || code.startsWith('SQLITE_READONLY') || (/^SQLITE_(CANTOPEN|PERM|IOERR)/.test(code) && onReadOnlyFileSystem(dir));
+  if (readOnly)
+    return new StoreError('STORE_ERROR', `cannot write ${path}: it, its folder or its file system is read-only (${code})`, {
+      facts: { reason: 'read_only' },
+      cause: e,
+    });
   return undefined;
 }
 

@@ -51,7 +51,15 @@ export function writeGrant(sql: Sql, userId: number, grant: TokenGrant, key: Buf
         `INSERT INTO access_token (user_id, refresh_token_id, token, token_type, scope, expires_at, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(userId, refreshTokenId, encrypt(key, grant.accessToken, aad('access_token', userId)), grant.tokenType, grant.scope, grant.expiresAt, now).lastInsertRowid,
+      .run(
+        userId,
+        refreshTokenId,
+        encrypt(key, grant.accessToken, aad('access_token', userId)),
+        grant.tokenType,
+        grant.scope,
+        grant.expiresAt,
+        now,
+      ).lastInsertRowid,
   );
 }
 
@@ -109,20 +117,28 @@ export function deleteTokens(sql: Sql, userId: number): void {
 
 /** The newest access-token row by insertion (possibly expired), still encrypted. */
 export function latestAccessRow(sql: Sql, userId: number): AccessTokenRow | undefined {
-  return sql.guard(() => sql.stmt('SELECT * FROM access_token WHERE user_id = ? ORDER BY id DESC LIMIT 1').get(userId) as AccessTokenRow | undefined);
+  return sql.guard(
+    () => sql.stmt('SELECT * FROM access_token WHERE user_id = ? ORDER BY id DESC LIMIT 1').get(userId) as AccessTokenRow | undefined,
+  );
 }
 
 export function unexpiredAccessRows(sql: Sql, userId: number, now: number): AccessTokenRow[] {
-  return sql.guard(() => sql.stmt('SELECT * FROM access_token WHERE user_id = ? AND expires_at > ? ORDER BY id').all(userId, now) as AccessTokenRow[]);
+  return sql.guard(
+    () => sql.stmt('SELECT * FROM access_token WHERE user_id = ? AND expires_at > ? ORDER BY id').all(userId, now) as AccessTokenRow[],
+  );
 }
 
 export function refreshRow(sql: Sql, userId: number): RefreshTokenRow | undefined {
-  return sql.guard(() => sql.stmt('SELECT id, user_id, token, updated_at FROM refresh_token WHERE user_id = ?').get(userId) as RefreshTokenRow | undefined);
+  return sql.guard(
+    () => sql.stmt('SELECT id, user_id, token, updated_at FROM refresh_token WHERE user_id = ?').get(userId) as RefreshTokenRow | undefined,
+  );
 }
 
 /** Epoch ms when the newest access token expires; reads no ciphertext. */
 export function latestAccessExpiry(sql: Sql, userId: number): number | undefined {
-  const value = sql.guard(() => sql.stmt('SELECT expires_at FROM access_token WHERE user_id = ? ORDER BY id DESC LIMIT 1').pluck().get(userId));
+  const value = sql.guard(() =>
+    sql.stmt('SELECT expires_at FROM access_token WHERE user_id = ? ORDER BY id DESC LIMIT 1').pluck().get(userId),
+  );
   return typeof value === 'number' ? value : undefined;
 }
 
@@ -133,8 +149,10 @@ export function hasRefreshRow(sql: Sql, userId: number): boolean {
 export function hasTokenRows(sql: Sql, userId: number): boolean {
   return sql.guard(
     () =>
-      sql.stmt('SELECT EXISTS (SELECT 1 FROM refresh_token WHERE user_id = ?) OR EXISTS (SELECT 1 FROM access_token WHERE user_id = ?)').pluck().get(userId, userId) ===
-      1,
+      sql
+        .stmt('SELECT EXISTS (SELECT 1 FROM refresh_token WHERE user_id = ?) OR EXISTS (SELECT 1 FROM access_token WHERE user_id = ?)')
+        .pluck()
+        .get(userId, userId) === 1,
   );
 }
 
@@ -162,5 +180,10 @@ export function decodeAccessToken(row: AccessTokenRow, key: Buffer): StoredAcces
 }
 
 export function decodeRefreshToken(row: RefreshTokenRow, key: Buffer): StoredRefreshToken {
-  return { id: row.id, userId: row.user_id, refreshToken: decrypt(key, row.token, aad('refresh_token', row.user_id)), updatedAt: row.updated_at };
+  return {
+    id: row.id,
+    userId: row.user_id,
+    refreshToken: decrypt(key, row.token, aad('refresh_token', row.user_id)),
+    updatedAt: row.updated_at,
+  };
 }

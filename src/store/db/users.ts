@@ -43,13 +43,15 @@ export function upsertUser(sql: Sql, identity: SessionIdentity, iso: string): nu
 /** Inside the caller's transaction: merges the claims of a refreshed ID token into the account. */
 export function updateClaims(sql: Sql, account: AccountRecord, idClaims: Record<string, unknown>, now: number): void {
   const claims = { ...account.claims, ...idClaims };
-  sql.stmt('UPDATE user SET username = ?, email = ?, claims = ?, updated_at = ? WHERE id = ?').run(
-    typeof claims.preferred_username === 'string' ? claims.preferred_username : account.username,
-    typeof claims.email === 'string' ? claims.email : account.email,
-    JSON.stringify(claims),
-    new Date(now).toISOString(),
-    account.id,
-  );
+  sql
+    .stmt('UPDATE user SET username = ?, email = ?, claims = ?, updated_at = ? WHERE id = ?')
+    .run(
+      typeof claims.preferred_username === 'string' ? claims.preferred_username : account.username,
+      typeof claims.email === 'string' ? claims.email : account.email,
+      JSON.stringify(claims),
+      new Date(now).toISOString(),
+      account.id,
+    );
 }
 
 export function allUsers(sql: Sql, currentId: number | undefined): AccountRecord[] {
@@ -60,7 +62,10 @@ export function allUsers(sql: Sql, currentId: number | undefined): AccountRecord
 /** The user `meta.current_user_id` points at, when that user still exists. */
 export function currentUser(sql: Sql): AccountRecord | undefined {
   const row = sql.guard(
-    () => sql.stmt("SELECT user.* FROM meta JOIN user ON user.id = CAST(meta.value AS INTEGER) WHERE meta.key = 'current_user_id'").get() as UserRow | undefined,
+    () =>
+      sql.stmt("SELECT user.* FROM meta JOIN user ON user.id = CAST(meta.value AS INTEGER) WHERE meta.key = 'current_user_id'").get() as
+        | UserRow
+        | undefined,
   );
   return row && toAccount(row, row.id);
 }
@@ -76,7 +81,9 @@ export function userExists(sql: Sql, userId: number): boolean {
 
 /** Users whose sub, username or email equals `selector`, across issuers. */
 export function usersMatching(sql: Sql, selector: string, currentId: number | undefined): AccountRecord[] {
-  const rows = sql.guard(() => sql.stmt('SELECT * FROM user WHERE sub = @s OR username = @s OR email = @s ORDER BY id').all({ s: selector }) as UserRow[]);
+  const rows = sql.guard(
+    () => sql.stmt('SELECT * FROM user WHERE sub = @s OR username = @s OR email = @s ORDER BY id').all({ s: selector }) as UserRow[],
+  );
   return rows.map((row) => toAccount(row, currentId));
 }
 

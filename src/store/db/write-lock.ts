@@ -26,7 +26,12 @@ export async function withImmediateLock<T>(db: Db, path: string, fn: () => Promi
   return ((await immediateLock(db, path, fn, true)) as { locked: true; value: T }).value;
 }
 
-async function immediateLock<T>(db: Db, path: string, fn: () => Promise<T>, wait: boolean): Promise<{ locked: true; value: T } | { locked: false }> {
+async function immediateLock<T>(
+  db: Db,
+  path: string,
+  fn: () => Promise<T>,
+  wait: boolean,
+): Promise<{ locked: true; value: T } | { locked: false }> {
   if (db.inTransaction) throw new StoreError('STORE_ERROR', 'internal error: nested store lock', { facts: { reason: 'internal' } });
   // Same-process callers (the Node API called concurrently) queue here and reach BEGIN IMMEDIATE
   // one at a time: a second connection of this process would otherwise wait on itself.

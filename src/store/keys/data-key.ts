@@ -138,14 +138,20 @@ export class DataKey {
       forgetDataKeyRecord(sql);
       return n;
     });
-    if (wiped > 0) this.#deps.warn(`The stored data key was missing; removed ${wiped} unreadable token(s). Other accounts must sign in again.`);
+    if (wiped > 0)
+      this.#deps.warn(`The stored data key was missing; removed ${wiped} unreadable token(s). Other accounts must sign in again.`);
   }
 
   /** Removes the key and its record; only valid once no token rows remain (logout of the last account). */
   async delete(): Promise<void> {
     const { sql } = this.#deps;
-    const rows = sql.guard(() => sql.stmt('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)').pluck().get() as number);
-    if (rows > 0) throw new StoreError('STORE_ERROR', 'internal error: the data key is still needed by stored tokens', { facts: { reason: 'internal' } });
+    const rows = sql.guard(
+      () => sql.stmt('SELECT (SELECT count(*) FROM access_token) + (SELECT count(*) FROM refresh_token)').pluck().get() as number,
+    );
+    if (rows > 0)
+      throw new StoreError('STORE_ERROR', 'internal error: the data key is still needed by stored tokens', {
+        facts: { reason: 'internal' },
+      });
     const kind = recordedKind(this.#deps);
     if (kind === 'keychain') {
       const account = keychainAccount(sql.dbPath);

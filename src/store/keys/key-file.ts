@@ -1,4 +1,16 @@
-import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync, constants as fsc } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeSync,
+  constants as fsc,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { StoreError } from '../../errors.js';
 import { decodeDataKey, generateDataKey } from '../crypto.js';
@@ -63,7 +75,8 @@ export function createKeyFile(path: string, faultPoint?: (name: string) => void)
   const key = generateDataKey();
   const staged = `${path}.${process.pid}.tmp`;
   const failure = (e: unknown) =>
-    fileSystemFault(e, path) ?? new StoreError('STORE_ERROR', `cannot create the key file ${path}`, { facts: { reason: 'key_file_uncreatable' }, cause: e });
+    fileSystemFault(e, path) ??
+    new StoreError('STORE_ERROR', `cannot create the key file ${path}`, { facts: { reason: 'key_file_uncreatable' }, cause: e });
   removeStaleStagedKeys(path);
   try {
     rmSync(staged, { force: true });

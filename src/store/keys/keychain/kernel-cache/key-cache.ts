@@ -88,6 +88,7 @@ function addonPath(): string {
   // In dist/quick.cjs this is the bundle's path (see scripts/build.mjs); elsewhere a file: URL.
   const file = self.startsWith('file:') ? (process.getBuiltinModule('node:url') as typeof NodeUrl).fileURLToPath(self) : self;
   const here = dirname(file);
-  const dist = basename(here) === 'dist' ? here : basename(here) === 'chunks' ? dirname(here) : join(here, '..', '..', '..', '..', '..', 'dist');
+  const dist =
+    basename(here) === 'dist' ? here : basename(here) === 'chunks' ? dirname(here) : join(here, '..', '..', '..', '..', '..', 'dist');
   return join(dist, 'keyctl.node');
 }

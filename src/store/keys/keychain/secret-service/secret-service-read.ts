@@ -45,7 +45,11 @@ export interface SecretServiceAnswer {
  * dh-ietf1024-sha256-aes128-cbc-pkcs7) and SearchItems, all sent at once, then GetSecret.
  * The library would connect twice more for the same read, synchronously.
  */
-export function askSecretService(address: string | undefined, signal?: AbortSignal, lookup?: Record<string, string>): Promise<SecretServiceAnswer> {
+export function askSecretService(
+  address: string | undefined,
+  signal?: AbortSignal,
+  lookup?: Record<string, string>,
+): Promise<SecretServiceAnswer> {
   const target = address === undefined ? undefined : unixSocketOf(address);
   if (!target) return Promise.resolve({});
   return new Promise((resolve) => {
@@ -68,7 +72,11 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
       resolve(answer);
     };
     const onAbort = () =>
-      finish({ problem: busAnswered ? 'the Secret Service (org.freedesktop.secrets) does not answer' : `the D-Bus session bus at ${target.shown} does not answer` });
+      finish({
+        problem: busAnswered
+          ? 'the Secret Service (org.freedesktop.secrets) does not answer'
+          : `the D-Bus session bus at ${target.shown} does not answer`,
+      });
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -77,15 +85,34 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
     const uid = process.getuid?.() ?? 0;
     const calls = [
       Buffer.from(`\0AUTH EXTERNAL ${Buffer.from(String(uid)).toString('hex')}\r\nBEGIN\r\n`),
-      methodCall(HELLO_SERIAL, { path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello', destination: 'org.freedesktop.DBus' }),
+      methodCall(HELLO_SERIAL, {
+        path: '/org/freedesktop/DBus',
+        iface: 'org.freedesktop.DBus',
+        member: 'Hello',
+        destination: 'org.freedesktop.DBus',
+      }),
       methodCall(PING_SERIAL, { path: SERVICE_PATH, iface: 'org.freedesktop.DBus.Peer', member: 'Ping', destination: SECRETS }),
     ];
     if (lookup && crypto) {
       const open = new WireWriter().string(DH_ALGORITHM).signature('ay').bytes(crypto.publicKey).done();
       const search = new WireWriter().stringDict(lookup).done();
       calls.push(
-        methodCall(SESSION_SERIAL, { path: SERVICE_PATH, iface: SERVICE_IFACE, member: 'OpenSession', destination: SECRETS, signature: 'sv', body: open }),
-        methodCall(SEARCH_SERIAL, { path: SERVICE_PATH, iface: SERVICE_IFACE, member: 'SearchItems', destination: SECRETS, signature: 'a{ss}', body: search }),
+        methodCall(SESSION_SERIAL, {
+          path: SERVICE_PATH,
+          iface: SERVICE_IFACE,
+          member: 'OpenSession',
+          destination: SECRETS,
+          signature: 'sv',
+          body: open,
+        }),
+        methodCall(SEARCH_SERIAL, {
+          path: SERVICE_PATH,
+          iface: SERVICE_IFACE,
+          member: 'SearchItems',
+          destination: SECRETS,
+          signature: 'a{ss}',
+          body: search,
+        }),
       );
     }
     socket.write(Buffer.concat(calls));
@@ -112,7 +139,8 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
       pending = parsed.rest;
       for (const m of parsed.messages) {
         if (m.replySerial === HELLO_SERIAL) busAnswered = true;
-        if (m.type === ERROR && m.replySerial === HELLO_SERIAL) return finish({ problem: `the D-Bus session bus refused the connection (${m.errorName})` });
+        if (m.type === ERROR && m.replySerial === HELLO_SERIAL)
+          return finish({ problem: `the D-Bus session bus refused the connection (${m.errorName})` });
         if (m.replySerial === PING_SERIAL) {
           if (m.type === ERROR) {
             const problem = pingFailure(m.errorName ?? '');
@@ -121,7 +149,8 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
           if (!lookup) return finish({});
           continue;
         }
-        if (!lookup || !crypto || (m.replySerial !== SESSION_SERIAL && m.replySerial !== SEARCH_SERIAL && m.replySerial !== SECRET_SERIAL)) continue;
+        if (!lookup || !crypto || (m.replySerial !== SESSION_SERIAL && m.replySerial !== SEARCH_SERIAL && m.replySerial !== SECRET_SERIAL))
+          continue;
         // From here on the service is there; any surprise hands the read to the library.
         if (m.type !== METHOD_RETURN) return finish({});
         try {
@@ -150,7 +179,16 @@ export function askSecretService(address: string | undefined, signal?: AbortSign
         }
         if (session && items && serverKey) {
           const body = new WireWriter().string(session).done();
-          socket.write(methodCall(SECRET_SERIAL, { path: items[0]!, iface: 'org.freedesktop.Secret.Item', member: 'GetSecret', destination: SECRETS, signature: 'o', body }));
+          socket.write(
+            methodCall(SECRET_SERIAL, {
+              path: items[0]!,
+              iface: 'org.freedesktop.Secret.Item',
+              member: 'GetSecret',
+              destination: SECRETS,
+              signature: 'o',
+              body,
+            }),
+          );
           items = undefined;
           // The shared key is worked out while the secret is on its way.
           try {
@@ -174,7 +212,9 @@ const DH_ALGORITHM = 'dh-ietf1024-sha256-aes128-cbc-pkcs7';
  */
 function transferKeys(): { publicKey: Buffer; agree(serverKey: Buffer): (iv: Buffer, value: Buffer) => string } {
   // Loaded here, not at the top: this module is on every quick path, node:crypto only on the keychain's.
-  const { createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync } = process.getBuiltinModule('node:crypto') as typeof NodeCrypto;
+  const { createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync } = process.getBuiltinModule(
+    'node:crypto',
+  ) as typeof NodeCrypto;
   // @types/node 20 lacks the 'dh' overload that Node 20 has.
   const generate = generateKeyPairSync as unknown as (type: 'dh', options: { group: string }) => KeyPairKeyObjectResult;
   const { privateKey, publicKey } = generate('dh', { group: 'modp2' });
@@ -187,7 +227,10 @@ function transferKeys(): { publicKey: Buffer; agree(serverKey: Buffer): (iv: Buf
   return {
     publicKey: unsigned(ours.subarray(y.start, y.end)),
     agree(serverKey) {
-      const theirs = der(0x30, Buffer.concat([ours.subarray(spki.start, algorithm.end), der(0x03, Buffer.concat([Buffer.of(0), derInteger(serverKey)]))]));
+      const theirs = der(
+        0x30,
+        Buffer.concat([ours.subarray(spki.start, algorithm.end), der(0x03, Buffer.concat([Buffer.of(0), derInteger(serverKey)]))]),
+      );
       const secret = diffieHellman({ privateKey, publicKey: createPublicKey({ key: theirs, format: 'der', type: 'spki' }) });
       // The service pads the shared secret to the prime's 128 bytes.
       const shared = Buffer.concat([Buffer.alloc(Math.max(0, 128 - secret.length)), secret]);
