@@ -1,6 +1,6 @@
 import type { Context } from './core/context.js';
 import type { ProcessEdge } from './cli/process-edge.js';
-import { createEarlyKeyReads } from './quick/early-key-read.js';
+import { createEarlyKeyReads } from './store/keys/early-key-read.js';
 import { createLocalServices, systemDiscover } from './system-services.js';
 
 /** The real machine: process streams, the system browser, keychain and network. */

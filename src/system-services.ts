@@ -27,7 +27,7 @@ export function createSystemServices(env: Readonly<Record<string, string | undef
   return { ...createLocalServices(env), discover: systemDiscover(env) };
 }
 
-/** `takeEarlyRead`: the keychain read this run started before opening the store (src/quick/early-key-read.ts). */
+/** `takeEarlyRead`: the keychain read this run started before opening the store (src/store/keys/early-key-read.ts). */
 export function createLocalServices(
   env: Readonly<Record<string, string | undefined>>,
   takeEarlyRead?: (dbPath: string) => EarlyKeyRead | undefined,

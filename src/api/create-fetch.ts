@@ -1,7 +1,8 @@
 import { getFreshToken } from '../auth/refresh/fresh-token.js';
 import type { AccountRecord } from '../core/session-records.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { parseOrigin, requireBearerDestination, type BearerPolicy } from '../core/bearer-destination.js';
+import { parseOrigin, type BearerPolicy } from '../core/bearer-destination.js';
+import { requireBearerDestination } from '../shared/bearer-guard.js';
 import { UsageError } from '../errors.js';
 import { isInvalidTokenChallenge } from '../net/bearer-challenge.js';
 import { joinBelow } from '../shared/url-rules.js';

@@ -1,4 +1,4 @@
-import { requireBearerDestination } from '../core/bearer-destination.js';
+import { requireBearerDestination } from '../shared/bearer-guard.js';
 import { SessionExpiredError } from '../errors.js';
 import { isInvalidToken, sendApiRequest, type ApiHttpRequest } from '../net/api-http.js';
 import type { Ui } from '../output/ui.js';

@@ -1,4 +1,3 @@
-import { XtalkError } from '../errors.js';
 import { isLoopbackHost } from './url-rules.js';
 
 /**
@@ -90,24 +89,4 @@ export function judgeBearerDestination(target: string | URL, policy: BearerPolic
     return { ok: false, origin, reason: 'not-https' };
   }
   return { ok: true, url, origin, loopback };
-}
-
-const WHY: Record<BearerRefusal, string> = {
-  'not-a-url': 'it is not a URL',
-  'not-http': 'only https: (or http:) URLs may carry it',
-  'credentials-in-url': 'the URL carries a user name or password',
-  'origin-not-allowed': 'that origin is neither the configured API nor the issuer, and was not named as allowed',
-  'not-https': 'plain http: to a host other than this machine would send it in clear',
-};
-
-/**
- * As {@link judgeBearerDestination}, throwing XtalkError BEARER_DESTINATION_REFUSED (exit 2, facts
- * origin and reason; the hint in src/hints.ts) for a refused destination.
- */
-export function requireBearerDestination(target: string | URL, policy: BearerPolicy): Extract<BearerVerdict, { ok: true }> {
-  const verdict = judgeBearerDestination(target, policy);
-  if (verdict.ok) return verdict;
-  throw new XtalkError('BEARER_DESTINATION_REFUSED', `Refused to send the access token to ${verdict.origin}: ${WHY[verdict.reason]}.`, {
-    facts: { origin: verdict.origin, reason: verdict.reason },
-  });
 }

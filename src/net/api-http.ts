@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { CancelledError, NetworkError } from '../errors.js';
-import { requireBearerDestination, type BearerPolicy } from '../core/bearer-destination.js';
+import type { BearerPolicy } from '../core/bearer-destination.js';
+import { requireBearerDestination } from '../shared/bearer-guard.js';
 import { isInvalidTokenChallenge } from './bearer-challenge.js';
 
 /** A request body: none, bytes that can be sent again, or a stream (stdin) that can be sent once. */

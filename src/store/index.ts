@@ -39,7 +39,7 @@ export interface OpenStoreOptions {
    */
   keyCacheSeconds?: number;
   keyCache?: KeyCachePort;
-  /** A keychain read of this store's data key started before it opened (src/quick/early-key-read.ts); only with the system keychain. */
+  /** A keychain read of this store's data key started before it opened (src/store/keys/early-key-read.ts); only with the system keychain. */
   early?: EarlyKeyRead;
   /** Open read-write at once (see StoreRequest.writing); otherwise read-only until the first write. */
   writing?: boolean;

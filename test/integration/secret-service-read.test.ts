@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { askSecretService } from '../../src/store/keys/keychain/secret-service/secret-service-read.js';
-import { createEarlyKeyReads } from '../../src/quick/early-key-read.js';
+import { createEarlyKeyReads } from '../../src/store/keys/early-key-read.js';
 import { openStore } from '../../src/store/index.js';
 import { createSystemKeychain, KEYCHAIN_SERVICE } from '../../src/store/keys/keychain/system-keychain.js';
 import { canStartSecretService, startPrivateSecretService, type PrivateSecretService } from './private-secret-service.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { judgeBearerDestination, parseOrigin, requireBearerDestination, type BearerPolicy } from '../../src/core/bearer-destination.js';
+import { judgeBearerDestination, parseOrigin, type BearerPolicy } from '../../src/core/bearer-destination.js';
+import { requireBearerDestination } from '../../src/shared/bearer-guard.js';
 import { isLoopbackHost } from '../../src/core/url-rules.js';
 import { ExitCode, XtalkError } from '../../src/errors.js';
 

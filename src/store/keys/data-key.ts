@@ -21,7 +21,7 @@ export interface DataKeyDeps {
   warn: (message: string) => void;
   /** Crash tests stop the process at the named point (see `faultPoint` in the Context). */
   faultPoint?: (name: string) => void;
-  /** A keychain read started before the store opened (src/quick/early-key-read.ts); used once. */
+  /** A keychain read started before the store opened (src/store/keys/early-key-read.ts); used once. */
   early?: EarlyKeyRead | undefined;
   /** The kernel key cache of a keychain key (Linux); undefined where there is none. */
   keyCache?: KeyCachePort | undefined;

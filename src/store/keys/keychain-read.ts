@@ -7,7 +7,7 @@ import type { Sql } from '../db/sql.js';
 import type { KeyCachePort } from './keychain/kernel-cache/key-cache.js';
 import { KeychainUnavailableError, type KeychainPort } from './keychain/system-keychain.js';
 
-/** What an early read (src/quick/early-key-read.ts) found or started: the cached copy of the key, else the keychain read. */
+/** What an early read (src/store/keys/early-key-read.ts) found or started: the cached copy of the key, else the keychain read. */
 export interface EarlyKeyRead {
   account: string;
   cached: Buffer | null;

@@ -1,5 +1,7 @@
-import type { CredentialStoreMode } from '../core/oauth-terms.js';
-import { createSystemKeychain, keychainAccount, systemKeyCache, type EarlyKeyRead, type KeychainHost } from '../store/index.js';
+import type { CredentialStoreMode } from '../../core/oauth-terms.js';
+import { systemKeyCache } from './keychain/kernel-cache/key-cache.js';
+import { createSystemKeychain, type KeychainHost } from './keychain/system-keychain.js';
+import { keychainAccount, type EarlyKeyRead } from './keychain-read.js';
 
 /**
  * One run's early read of the data key (`xtalk token`, see Context.readKeyEarly): `start` sends

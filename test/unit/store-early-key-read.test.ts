@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createEarlyKeyReads } from '../../src/quick/early-key-read.js';
+import { createEarlyKeyReads } from '../../src/store/keys/early-key-read.js';
 import { keychainAccount } from '../../src/store/index.js';
 
 const dbPath = join(tmpdir(), 'xtalk-early-key-read', 'xtalk.db');
