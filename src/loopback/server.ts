@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
 import type { LoopbackPeerRefusal } from '../core/loopback-peer.js';
 import { CancelledError, UsageError, XtalkError, type FactsOf } from '../errors.js';
 import { LOOPBACK_PEER_PAGE } from '../hint-words.js';
 import { judgeConnection, type ReadTable } from './peer-owner.js';
 import { answerBrokenRequest, answerOnSocket, sendPage, type CallbackResult } from './result-page.js';
+import { classify } from './request-rules.js';
 import { StartLink } from './start-link.js';
 
 export { escapeHtml, renderResultPage } from './result-page.js';
@@ -61,66 +61,11 @@ export interface CallbackServerOptions {
 }
 
 const MAX_HEADER_BYTES = 16 * 1024;
-const MAX_URL_CHARS = 8 * 1024;
 // Short enough that a client which never finishes its request cannot pin the listener.
 const SLOW_CLIENT_MS = 10_000;
 const FORCE_CLOSE_MS = 500;
 const DEFAULT_TIMEOUT_MS = 300_000;
 const MAX_TIMER_MS = 2_147_483_647;
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** True when the redirect carries exactly one `state`, equal to the expected one (constant-time). */
-export function hasExpectedState(url: URL, expectedState: string): boolean {
-  const states = url.searchParams.getAll('state');
-  return states.length === 1 && sameSecret(states[0] ?? '', expectedState);
-}
-
-type Verdict =
-  | { kind: 'callback'; url: URL }
-  | { kind: 'start' }
-  | { kind: 'reject'; status: number; title: string; message: string; headers?: Record<string, string> };
-
-function classify(req: IncomingMessage, expectedHost: string, path: string, expectedState: string, start: StartLink): Verdict {
-  // A page on another origin that rebinds its DNS name to 127.0.0.1 still sends its own Host.
-  const hostCount = req.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'host').length;
-  if (hostCount !== 1 || req.headers.host !== expectedHost) {
-    return {
-      kind: 'reject',
-      status: 421,
-      title: 'Misdirected request',
-      message: 'This listener only answers requests for its own address.',
-    };
-  }
-  const rawUrl = req.url ?? '';
-  if (rawUrl.length > MAX_URL_CHARS) {
-    return { kind: 'reject', status: 414, title: 'URI too long', message: 'The request URL is too long.' };
-  }
-  const requestPath = rawUrl.split('?', 1)[0] ?? '';
-  const isStart = start.matches(requestPath);
-  if (requestPath !== path && !isStart) {
-    return { kind: 'reject', status: 404, title: 'Not found', message: 'Nothing here.' };
-  }
-  if (req.method !== 'GET') {
-    return { kind: 'reject', status: 405, title: 'Method not allowed', message: 'Only GET is accepted here.', headers: { Allow: 'GET' } };
-  }
-  if (isStart) return { kind: 'start' };
-  const url = new URL(`http://${expectedHost}${rawUrl}`);
-  // An unexpected state is a stale tab or a forged request: refuse it but keep waiting for the real one.
-  if (!hasExpectedState(url, expectedState)) {
-    return {
-      kind: 'reject',
-      status: 400,
-      title: 'Unexpected sign-in response',
-      message: 'This response does not belong to the sign-in xtalk is waiting for. Go back to the terminal and follow the link it printed.',
-    };
-  }
-  return { kind: 'callback', url };
-}
 
 function refusedPeer(reason: LoopbackPeerRefusal, peerUid: number | undefined, port: number): XtalkError {
   const who = reason === 'other-user' ? `another user of this machine (uid ${peerUid})` : 'a process whose owner could not be found';

@@ -1,12 +1,11 @@
 import * as oidc from 'openid-client';
-import { ProviderError, SessionExpiredError, XtalkError } from '../errors.js';
+import { SessionExpiredError, XtalkError } from '../errors.js';
 import { anySignal } from '../shared/abort.js';
 import { DEFAULT_SCOPE } from '../core/oauth-terms.js';
 import { explainClientError, type ClientFacts } from './client-auth.js';
 import { createAuthorizationRequest, exchangeCode } from './code-grant.js';
 import { pollDeviceToken, startDeviceAuthorization } from './device-grant.js';
-import { rejectedAlg } from './error-text.js';
-import { checkAuthorizedParty, checkAuthTime, verifyHmacIdToken } from './id-token-checks.js';
+import { checkAuthorizedParty, checkAuthTime, listedAlgRefusal, verifyHmacIdToken } from './id-token-checks.js';
 import { mapError, responseOf } from './map-error.js';
 import { setUpProvider, type ProviderFetches } from './provider-setup.js';
 import {
@@ -263,22 +262,7 @@ export class ProviderClient {
   }
 
   private explain(e: unknown): unknown {
-    const alg = rejectedAlg(e);
-    const configured = this.config.clientMetadata().id_token_signed_response_alg;
-    if (alg && e instanceof ProviderError && e.code === 'ID_TOKEN_INVALID' && e.facts.check === undefined && alg !== configured) {
-      const listed = this.config.serverMetadata().id_token_signing_alg_values_supported;
-      if (listed?.includes(alg)) {
-        const facts = {
-          error: e.error,
-          errorDescription: e.errorDescription,
-          check: 'listed_alg' as const,
-          alg,
-          configuredAlg: configured,
-        };
-        return new ProviderError('ID_TOKEN_INVALID', e.message, { facts, cause: e });
-      }
-    }
-    return explainClientError(e, this.client);
+    return listedAlgRefusal(e, this.config) ?? explainClientError(e, this.client);
   }
 
   private toResult(res: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): TokenResult {

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ProviderError } from '../errors.js';
-import { quote } from './error-text.js';
+import type * as oidc from 'openid-client';
+import { quote, rejectedAlg } from './error-text.js';
 import type { AuthorizationRequest } from '../core/provider-records.js';
 
 /**
@@ -70,4 +71,19 @@ export function verifyHmacIdToken(idToken: string, alg: string, secret: string):
       facts: { check: 'hmac_signature', alg },
     });
   }
+}
+
+/**
+ * An ID token refused for its `alg` when the provider's discovery lists that alg but the client is
+ * configured for another: the same refusal with `facts.check` `listed_alg`, so the hint says which
+ * setting to change. Undefined for every other error.
+ */
+export function listedAlgRefusal(e: unknown, config: oidc.Configuration): ProviderError | undefined {
+  const alg = rejectedAlg(e);
+  const configured = config.clientMetadata().id_token_signed_response_alg;
+  if (!alg || !(e instanceof ProviderError) || e.code !== 'ID_TOKEN_INVALID' || e.facts.check !== undefined || alg === configured)
+    return undefined;
+  if (!config.serverMetadata().id_token_signing_alg_values_supported?.includes(alg)) return undefined;
+  const facts = { error: e.error, errorDescription: e.errorDescription, check: 'listed_alg' as const, alg, configuredAlg: configured };
+  return new ProviderError('ID_TOKEN_INVALID', e.message, { facts, cause: e });
 }

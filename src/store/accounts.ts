@@ -1,5 +1,4 @@
 import { StoreError } from '../errors.js';
-import { UndecryptableTokenError } from './crypto.js';
 import { currentUserId, pointCurrentAt } from './db/current-account.js';
 import type { DataKey } from './keys/data-key.js';
 import { tryImmediateLock } from './db/write-lock.js';
@@ -215,22 +214,7 @@ export class AccountStore {
     const refreshRow = tokens.refreshRow(this.#sql, userId);
     const accessRows = tokens.unexpiredAccessRows(this.#sql, userId, now);
     if (!refreshRow && accessRows.length === 0) return { refresh: undefined, access: [], unreadable: 0 };
-    const key = await this.#dataKey.forReading();
-    let unreadable = 0;
-    const attempt = <T>(fn: () => T): T | undefined => {
-      try {
-        return fn();
-      } catch (e) {
-        if (!(e instanceof UndecryptableTokenError)) throw e;
-        unreadable++;
-        return undefined;
-      }
-    };
-    const refresh = refreshRow ? attempt(() => tokens.decodeRefreshToken(refreshRow, key)) : undefined;
-    const access = accessRows
-      .map((row) => attempt(() => tokens.decodeAccessToken(row, key)))
-      .filter((t): t is StoredAccessToken => t !== undefined);
-    return { refresh, access, unreadable };
+    return tokens.decodeSession(refreshRow, accessRows, await this.#dataKey.forReading());
   }
 
   /** Whether the user has a refresh token, i.e. the session can renew itself; reads no secret. */

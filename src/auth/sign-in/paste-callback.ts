@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { XtalkError } from '../../errors.js';
-import { hasExpectedState } from '../../loopback/server.js';
+import { hasExpectedState } from '../../loopback/request-rules.js';
 import type { Ui } from '../../output/ui.js';
 
 export interface PasteOptions {

@@ -187,3 +187,27 @@ export function decodeRefreshToken(row: RefreshTokenRow, key: Buffer): StoredRef
     updatedAt: row.updated_at,
   };
 }
+
+/**
+ * A session's refresh token and access tokens, each decrypted on its own: rows the data key cannot
+ * open are counted in `unreadable` instead of failing the whole read (logout --force).
+ */
+export function decodeSession(
+  refreshRow: RefreshTokenRow | undefined,
+  accessRows: readonly AccessTokenRow[],
+  key: Buffer,
+): { refresh: StoredRefreshToken | undefined; access: StoredAccessToken[]; unreadable: number } {
+  let unreadable = 0;
+  const attempt = <T>(fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof UndecryptableTokenError)) throw e;
+      unreadable++;
+      return undefined;
+    }
+  };
+  const refresh = refreshRow ? attempt(() => decodeRefreshToken(refreshRow, key)) : undefined;
+  const access = accessRows.map((row) => attempt(() => decodeAccessToken(row, key))).filter((t): t is StoredAccessToken => t !== undefined);
+  return { refresh, access, unreadable };
+}
