@@ -1,12 +1,12 @@
 import * as oidc from 'openid-client';
-import { SessionExpiredError, XtalkError } from '../errors.js';
+import { XtalkError } from '../errors.js';
 import { anySignal } from '../shared/abort.js';
 import { DEFAULT_SCOPE } from '../core/oauth-terms.js';
 import { explainClientError, type ClientFacts } from './client-auth.js';
 import { createAuthorizationRequest, exchangeCode } from './code-grant.js';
 import { pollDeviceToken, startDeviceAuthorization } from './device-grant.js';
 import { checkAuthorizedParty, checkAuthTime, listedAlgRefusal, verifyHmacIdToken } from './id-token-checks.js';
-import { mapError, responseOf } from './map-error.js';
+import { endedSession, mapError } from './map-error.js';
 import { setUpProvider, type ProviderFetches } from './provider-setup.js';
 import {
   afterSending,
@@ -174,9 +174,10 @@ export class ProviderClient {
    * Uses a refresh token. Once the request has left, its answer is awaited for `answerSeconds`
    * whatever the settings' deadline, and an answer that fails a check after it arrived (the ID
    * token, the keys endpoint) is still returned, unverified, so the rotated refresh token is kept.
-   * `invalid_grant` becomes SessionExpiredError, and so does a bare 400 or 401 without a readable
-   * error (providers answer a dead refresh token that way too). 5xx and network failures stay
-   * errors: the session may be fine. One retry after a 429/503 whose `Retry-After` fits the bound.
+   * A refusal that means the session ended becomes SessionExpiredError (see {@link endedSession}:
+   * `invalid_grant`, another 400 that does not name the client, a bare 400 or 401). 5xx and
+   * network failures stay errors: the session may be fine. One retry after a 429/503 whose
+   * `Retry-After` fits the bound.
    */
   async refresh(refreshToken: string, opts: RefreshOptions = {}): Promise<RefreshResult> {
     const answerMs = (opts.answerSeconds ?? GRANT_ANSWER_SECONDS) * 1000;
@@ -228,16 +229,8 @@ export class ProviderClient {
   }
 
   private refreshFailure(e: unknown, tap: GrantTap): unknown {
-    const status = responseOf(e)?.status;
-    const readable =
-      e instanceof oidc.ResponseBodyError || (e instanceof oidc.WWWAuthenticateChallengeError && e.cause[0]?.parameters.error);
-    if ((status === 400 || status === 401) && !readable) {
-      return new SessionExpiredError(
-        'SESSION_EXPIRED',
-        `The provider rejected the session (HTTP ${status} to the refresh, without an error code).`,
-        { cause: e },
-      );
-    }
+    const ended = endedSession(e);
+    if (ended) return ended;
     const mapped = this.explain(mapError(e, 'the token refresh'));
     return mapped instanceof XtalkError ? afterSending(mapped, tap) : mapped;
   }
