@@ -125,7 +125,7 @@ export class ProviderClient {
    */
   async exchangeCode(callbackUrl: URL, request: AuthorizationRequest): Promise<TokenResult> {
     const res = await exchangeCode(this.config, callbackUrl, request, (what, fn) => this.run(what, fn));
-    const result = this.toResult(res);
+    const result = this.toResult(res, request.scope);
     // Not openid-client's maxAge check ("now - max_age"): the request time is the stricter bound.
     if (request.maxAge !== undefined) checkAuthTime(result.idClaims, request);
     return result;
@@ -140,9 +140,9 @@ export class ProviderClient {
    * Polls the token endpoint once with a device code (see {@link pollDeviceToken}). An ID token is
    * validated as in {@link exchangeCode} (this grant has no nonce).
    */
-  async pollDeviceToken(deviceCode: string): Promise<DevicePoll> {
+  async pollDeviceToken(deviceCode: string, scope?: string): Promise<DevicePoll> {
     const poll = await pollDeviceToken(this.config, deviceCode, (e) => this.explain(e));
-    return poll.status === 'approved' ? { status: 'approved', result: this.toResult(poll.response) } : poll;
+    return poll.status === 'approved' ? { status: 'approved', result: this.toResult(poll.response, scope ?? null) } : poll;
   }
 
   /**
@@ -187,13 +187,14 @@ export class ProviderClient {
     const jwksUri = metadata.jwks_uri ? new URL(metadata.jwks_uri).href : undefined;
     const previous = this.config[oidc.customFetch]!;
     const startedAt = this.now();
+    const requestedScope = opts.scope ?? opts.sessionScope ?? null;
     try {
       for (let attempt = 0; ; attempt++) {
         const tap: GrantTap = { sent: false, answer: undefined, keysFailed: false };
         const onAnswer =
           opts.onAnswer &&
           ((answer: GrantAnswer) => {
-            const grant = salvageGrant(answer, this.now(), UNKNOWN_LIFETIME_SECONDS);
+            const grant = salvageGrant(answer, this.now(), UNKNOWN_LIFETIME_SECONDS, requestedScope);
             try {
               if (grant) opts.onAnswer!(grant);
             } catch {
@@ -202,11 +203,12 @@ export class ProviderClient {
           });
         this.config[oidc.customFetch] = grantFetch(this.fetches.inner, tokenEndpoint, jwksUri, answerMs, tap, onAnswer) as oidc.CustomFetch;
         try {
-          return this.toResult(await oidc.refreshTokenGrant(this.config, refreshToken, opts.scope ? { scope: opts.scope } : undefined));
+          const res = await oidc.refreshTokenGrant(this.config, refreshToken, opts.scope ? { scope: opts.scope } : undefined);
+          return this.toResult(res, requestedScope);
         } catch (e) {
           const answer = tap.answer;
           if (answer?.status === 200) {
-            const grant = salvageGrant(answer, this.now(), UNKNOWN_LIFETIME_SECONDS);
+            const grant = salvageGrant(answer, this.now(), UNKNOWN_LIFETIME_SECONDS, requestedScope);
             if (!grant) throw notAnOAuthAnswer(answer);
             const error = this.explain(mapError(e, 'the token refresh'));
             return {
@@ -258,7 +260,8 @@ export class ProviderClient {
     return listedAlgRefusal(e, this.config) ?? explainClientError(e, this.client);
   }
 
-  private toResult(res: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): TokenResult {
+  /** `requestedScope`: what the request asked for, which an answer without `scope` grants (RFC 6749 §5.1). */
+  private toResult(res: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers, requestedScope: string | null): TokenResult {
     // Now, not openid-client's expiresIn(): that rounds down to whole seconds when it is called, which
     // can make a token received later look older than the one before it.
     const receivedAt = this.now();
@@ -276,7 +279,7 @@ export class ProviderClient {
       grant: {
         accessToken: res.access_token,
         tokenType,
-        scope: res.scope ?? null,
+        scope: res.scope ?? requestedScope,
         expiresAt: receivedAt + Math.round(expiresIn * 1000),
         refreshToken: res.refresh_token ?? null,
         idToken: res.id_token ?? null,
