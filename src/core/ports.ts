@@ -193,7 +193,8 @@ export interface OpenIdProvider {
   createAuthorizationRequest(opts: AuthorizationRequestOptions): Promise<AuthorizationRequest>;
   exchangeCode(callbackUrl: URL, request: AuthorizationRequest): Promise<TokenResult>;
   startDeviceAuthorization(scope: string): Promise<DeviceAuthorization>;
-  pollDeviceToken(deviceCode: string): Promise<DevicePoll>;
+  /** `scope`: the scope the authorization asked for, which an answer without `scope` grants. */
+  pollDeviceToken(deviceCode: string, scope?: string): Promise<DevicePoll>;
   /** Once sent, the answer is awaited and returned, `unverified` when a check after it failed. */
   refresh(refreshToken: string, opts?: RefreshOptions): Promise<RefreshResult>;
   /** Fetches the signing keys now, so checking a refresh answer needs no request after the grant. */

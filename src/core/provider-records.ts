@@ -43,6 +43,8 @@ export interface AuthorizationRequest {
   /** Epoch ms when the URL was built; with `maxAge: 0` the ID token's `auth_time` must not be older. */
   requestedAt: number;
   maxAge: number | undefined;
+  /** The scope asked for: what a token response without `scope` grants (RFC 6749 §5.1). */
+  scope: string;
 }
 
 /** `prompt` values a login may send (OIDC Core 3.1.2.1). */
@@ -68,6 +70,11 @@ export interface TokenResult {
 /** How a refresh grant is sent. */
 export interface RefreshOptions {
   scope?: string | undefined;
+  /**
+   * The scope the session holds (its latest access token's): a refresh without `scope` asks for it
+   * again (RFC 6749 §6), so an answer without `scope` grants it (§5.1). Not sent.
+   */
+  sessionScope?: string | null | undefined;
   /** How long the answer is awaited once the request has left (default GRANT_ANSWER_SECONDS). */
   answerSeconds?: number;
   /** Waits before the one Retry-After retry (tests pass their own). */

@@ -1,12 +1,12 @@
 import * as oidc from 'openid-client';
-import { SessionExpiredError, XtalkError } from '../errors.js';
+import { XtalkError } from '../errors.js';
 import { anySignal } from '../shared/abort.js';
 import { DEFAULT_SCOPE } from '../core/oauth-terms.js';
 import { explainClientError, type ClientFacts } from './client-auth.js';
 import { createAuthorizationRequest, exchangeCode } from './code-grant.js';
 import { pollDeviceToken, startDeviceAuthorization } from './device-grant.js';
 import { checkAuthorizedParty, checkAuthTime, listedAlgRefusal, verifyHmacIdToken } from './id-token-checks.js';
-import { mapError, responseOf } from './map-error.js';
+import { endedSession, mapError } from './map-error.js';
 import { setUpProvider, type ProviderFetches } from './provider-setup.js';
 import {
   afterSending,
@@ -125,7 +125,7 @@ export class ProviderClient {
    */
   async exchangeCode(callbackUrl: URL, request: AuthorizationRequest): Promise<TokenResult> {
     const res = await exchangeCode(this.config, callbackUrl, request, (what, fn) => this.run(what, fn));
-    const result = this.toResult(res);
+    const result = this.toResult(res, request.scope);
     // Not openid-client's maxAge check ("now - max_age"): the request time is the stricter bound.
     if (request.maxAge !== undefined) checkAuthTime(result.idClaims, request);
     return result;
@@ -140,9 +140,9 @@ export class ProviderClient {
    * Polls the token endpoint once with a device code (see {@link pollDeviceToken}). An ID token is
    * validated as in {@link exchangeCode} (this grant has no nonce).
    */
-  async pollDeviceToken(deviceCode: string): Promise<DevicePoll> {
+  async pollDeviceToken(deviceCode: string, scope?: string): Promise<DevicePoll> {
     const poll = await pollDeviceToken(this.config, deviceCode, (e) => this.explain(e));
-    return poll.status === 'approved' ? { status: 'approved', result: this.toResult(poll.response) } : poll;
+    return poll.status === 'approved' ? { status: 'approved', result: this.toResult(poll.response, scope ?? null) } : poll;
   }
 
   /**
@@ -174,9 +174,10 @@ export class ProviderClient {
    * Uses a refresh token. Once the request has left, its answer is awaited for `answerSeconds`
    * whatever the settings' deadline, and an answer that fails a check after it arrived (the ID
    * token, the keys endpoint) is still returned, unverified, so the rotated refresh token is kept.
-   * `invalid_grant` becomes SessionExpiredError, and so does a bare 400 or 401 without a readable
-   * error (providers answer a dead refresh token that way too). 5xx and network failures stay
-   * errors: the session may be fine. One retry after a 429/503 whose `Retry-After` fits the bound.
+   * A refusal that means the session ended becomes SessionExpiredError (see {@link endedSession}:
+   * `invalid_grant`, another 400 that does not name the client, a bare 400 or 401). 5xx and
+   * network failures stay errors: the session may be fine. One retry after a 429/503 whose
+   * `Retry-After` fits the bound.
    */
   async refresh(refreshToken: string, opts: RefreshOptions = {}): Promise<RefreshResult> {
     const answerMs = (opts.answerSeconds ?? GRANT_ANSWER_SECONDS) * 1000;
@@ -186,13 +187,14 @@ export class ProviderClient {
     const jwksUri = metadata.jwks_uri ? new URL(metadata.jwks_uri).href : undefined;
     const previous = this.config[oidc.customFetch]!;
     const startedAt = this.now();
+    const requestedScope = opts.scope ?? opts.sessionScope ?? null;
     try {
       for (let attempt = 0; ; attempt++) {
         const tap: GrantTap = { sent: false, answer: undefined, keysFailed: false };
         const onAnswer =
           opts.onAnswer &&
           ((answer: GrantAnswer) => {
-            const grant = salvageGrant(answer, this.now(), UNKNOWN_LIFETIME_SECONDS);
+            const grant = salvageGrant(answer, this.now(), UNKNOWN_LIFETIME_SECONDS, requestedScope);
             try {
               if (grant) opts.onAnswer!(grant);
             } catch {
@@ -201,11 +203,12 @@ export class ProviderClient {
           });
         this.config[oidc.customFetch] = grantFetch(this.fetches.inner, tokenEndpoint, jwksUri, answerMs, tap, onAnswer) as oidc.CustomFetch;
         try {
-          return this.toResult(await oidc.refreshTokenGrant(this.config, refreshToken, opts.scope ? { scope: opts.scope } : undefined));
+          const res = await oidc.refreshTokenGrant(this.config, refreshToken, opts.scope ? { scope: opts.scope } : undefined);
+          return this.toResult(res, requestedScope);
         } catch (e) {
           const answer = tap.answer;
           if (answer?.status === 200) {
-            const grant = salvageGrant(answer, this.now(), UNKNOWN_LIFETIME_SECONDS);
+            const grant = salvageGrant(answer, this.now(), UNKNOWN_LIFETIME_SECONDS, requestedScope);
             if (!grant) throw notAnOAuthAnswer(answer);
             const error = this.explain(mapError(e, 'the token refresh'));
             return {
@@ -228,16 +231,8 @@ export class ProviderClient {
   }
 
   private refreshFailure(e: unknown, tap: GrantTap): unknown {
-    const status = responseOf(e)?.status;
-    const readable =
-      e instanceof oidc.ResponseBodyError || (e instanceof oidc.WWWAuthenticateChallengeError && e.cause[0]?.parameters.error);
-    if ((status === 400 || status === 401) && !readable) {
-      return new SessionExpiredError(
-        'SESSION_EXPIRED',
-        `The provider rejected the session (HTTP ${status} to the refresh, without an error code).`,
-        { cause: e },
-      );
-    }
+    const ended = endedSession(e);
+    if (ended) return ended;
     const mapped = this.explain(mapError(e, 'the token refresh'));
     return mapped instanceof XtalkError ? afterSending(mapped, tap) : mapped;
   }
@@ -265,7 +260,8 @@ export class ProviderClient {
     return listedAlgRefusal(e, this.config) ?? explainClientError(e, this.client);
   }
 
-  private toResult(res: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): TokenResult {
+  /** `requestedScope`: what the request asked for, which an answer without `scope` grants (RFC 6749 §5.1). */
+  private toResult(res: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers, requestedScope: string | null): TokenResult {
     // Now, not openid-client's expiresIn(): that rounds down to whole seconds when it is called, which
     // can make a token received later look older than the one before it.
     const receivedAt = this.now();
@@ -283,7 +279,7 @@ export class ProviderClient {
       grant: {
         accessToken: res.access_token,
         tokenType,
-        scope: res.scope ?? null,
+        scope: res.scope ?? requestedScope,
         expiresAt: receivedAt + Math.round(expiresIn * 1000),
         refreshToken: res.refresh_token ?? null,
         idToken: res.id_token ?? null,

@@ -38,7 +38,16 @@ export async function createAuthorizationRequest(
     const message = refusedEndpointMessage('authorization endpoint', config.serverMetadata().authorization_endpoint);
     throw new ProviderError('ENDPOINT_REFUSED', message, { cause: e });
   }
-  return { url: url.href, state, nonce, codeVerifier, redirectUri: opts.redirectUri, requestedAt: now(), maxAge: opts.maxAge };
+  return {
+    url: url.href,
+    state,
+    nonce,
+    codeVerifier,
+    redirectUri: opts.redirectUri,
+    requestedAt: now(),
+    maxAge: opts.maxAge,
+    scope: opts.scope,
+  };
 }
 
 /**

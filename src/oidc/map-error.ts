@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import { NetworkError, ProviderError, SessionExpiredError, XtalkError, type FactsOf } from '../errors.js';
+import { bodyOf } from '../shared/bounded-fetch.js';
 import { capitalize, isRefusedEndpointUrl, refusedEndpointMessage, validationReason } from './error-text.js';
 
 /**
@@ -31,10 +32,11 @@ export function mapError(e: unknown, what: string): Error {
     return refused(`The provider refused the sign-in (${describe(e)}).`, e.error, e.error_description, e);
   }
   if (e instanceof oidc.WWWAuthenticateChallengeError) {
-    const error = e.cause[0]?.parameters.error;
-    if (error === 'invalid_token')
+    const answer = oauthErrorOf(e);
+    if (answer?.error === 'invalid_token')
       return new SessionExpiredError('SESSION_EXPIRED', 'The provider no longer accepts the access token.', { cause: e });
-    return refused(`The provider refused ${what} (${error ?? `HTTP ${e.status}`}).`, error, undefined, e);
+    const said = answer ? describe(answer) : `HTTP ${e.status}`;
+    return refused(`The provider refused ${what} (${said}).`, answer?.error, answer?.error_description, e);
   }
   const err = e as Error & { code?: string; cause?: unknown };
   // openid-client wraps its own request timeout in a ClientError with one of these codes.
@@ -84,6 +86,58 @@ export function asDiscoveryFailure(e: unknown): unknown {
   // With the code it had (`was`) and that code's facts: its hint still says what to fix.
   const facts = { ...e.facts, was: e.code } as unknown as FactsOf<'DISCOVERY_FAILED'>;
   return new ProviderError('DISCOVERY_FAILED', e.message, { facts, cause: e.cause });
+}
+
+/** OAuth errors that name the client (its credentials or registration) rather than the grant. */
+const CLIENT_ERRORS = new Set(['invalid_client', 'unauthorized_client']);
+
+/**
+ * A refused refresh grant that means the session ended (exit 4, "run `xtalk login`"), or undefined
+ * when the refusal is about something else. xtalk's refresh request has a fixed, valid form, so a
+ * 400 that does not name the client is about the refresh token: `invalid_grant`, and also the
+ * `invalid_request` some providers answer an unknown or expired refresh token with. So is a bare 400
+ * or 401 without a readable error. (`invalid_grant` at any status is mapError's.)
+ */
+export function endedSession(e: unknown): SessionExpiredError | undefined {
+  const status = responseOf(e)?.status;
+  const answer = oauthErrorOf(e);
+  if (!answer && (status === 400 || status === 401)) {
+    return new SessionExpiredError(
+      'SESSION_EXPIRED',
+      `The provider rejected the session (HTTP ${status} to the refresh, without an error code).`,
+      { cause: e },
+    );
+  }
+  if (answer && status === 400 && !CLIENT_ERRORS.has(answer.error)) {
+    return new SessionExpiredError('SESSION_EXPIRED', `The provider rejected the session (${describe(answer)}).`, { cause: e });
+  }
+  return undefined;
+}
+
+/**
+ * The OAuth error of a refusal: a ResponseBodyError's, or a challenge's (a `WWW-Authenticate`
+ * answer): its `error` parameter, else the JSON body's (`Basic realm=…` with
+ * `{"error":"invalid_client"}`; openid-client stops at the header and never reads the body).
+ */
+export function oauthErrorOf(e: unknown): { error: string; error_description?: string | undefined } | undefined {
+  if (e instanceof oidc.ResponseBodyError) return { error: e.error, error_description: e.error_description };
+  if (!(e instanceof oidc.WWWAuthenticateChallengeError)) return undefined;
+  const params = e.cause.find((c) => c.parameters.error)?.parameters;
+  if (params?.error) return { error: params.error, error_description: params.error_description };
+  return errorBody(e.response);
+}
+
+/** The `error` (and `error_description`) of a JSON error body, read by boundedFetch already. */
+function errorBody(res: Response): { error: string; error_description?: string | undefined } | undefined {
+  const body = bodyOf(res);
+  if (!body) return undefined;
+  try {
+    const doc = JSON.parse(body.toString('utf8')) as { error?: unknown; error_description?: unknown };
+    if (typeof doc?.error !== 'string' || !doc.error) return undefined;
+    return { error: doc.error, error_description: typeof doc.error_description === 'string' ? doc.error_description : undefined };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The HTTP response behind an openid-client error, when there was one. */

@@ -115,9 +115,15 @@ function answerLimit(ms: number, progress: () => number): { signal: AbortSignal;
 /**
  * The tokens of a 200 answer read without openid-client's checks: what is stored when a check after
  * the answer failed, so a rotated refresh token is never dropped. Undefined when the answer holds no
- * token at all (not an OAuth answer). `accessToken` is '' when the answer had none.
+ * token at all (not an OAuth answer). `accessToken` is '' when the answer had none; without `scope`
+ * the answer grants `requestedScope` (RFC 6749 §5.1).
  */
-export function salvageGrant(answer: GrantAnswer, receivedAt: number, unknownLifetimeSeconds: number): TokenGrant | undefined {
+export function salvageGrant(
+  answer: GrantAnswer,
+  receivedAt: number,
+  unknownLifetimeSeconds: number,
+  requestedScope: string | null,
+): TokenGrant | undefined {
   let doc: unknown;
   try {
     doc = JSON.parse(answer.body.toString('utf8'));
@@ -138,7 +144,7 @@ export function salvageGrant(answer: GrantAnswer, receivedAt: number, unknownLif
   return {
     accessToken: accessToken ?? '',
     tokenType: tokenType.toLowerCase() === 'bearer' ? 'Bearer' : tokenType,
-    scope: field('scope'),
+    scope: field('scope') ?? requestedScope,
     expiresAt: receivedAt + Math.round(seconds * 1000),
     refreshToken,
     // An ID token that failed its checks (or could not be checked) is not kept.

@@ -49,6 +49,20 @@ export interface TestProviderOptions {
   clientSecret?: string;
   /** Koa middleware run ahead of the provider's own (it is composed once, at start). */
   middleware?: KoaMiddleware[];
+
+  // Providers that bend the RFCs in how they answer (issue 23, items 1, 2, 4): one option per behaviour.
+  /**
+   * Answer the refresh grant with this error where the provider says `invalid_grant` (a revoked,
+   * expired or unknown refresh token), e.g. `invalid_request` as some providers do; still HTTP 400.
+   */
+  refreshErrorAs?: string;
+  /**
+   * Answer every 401 `invalid_client` with `WWW-Authenticate: Basic realm="<issuer>"` and no `error`
+   * parameter, the error only in the JSON body (oidc-provider itself puts it in the challenge).
+   */
+  basicChallengeOnInvalidClient?: boolean;
+  /** Leave `scope` out of every token response (RFC 6749 §5.1: then it is the scope requested). */
+  omitTokenScope?: boolean;
 }
 
 export interface GrantRecord {
@@ -164,6 +178,9 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
   if (opts.hideScopesSupported) provider.use(hideScopesSupported);
   if (opts.discoveryTrailingSlash) provider.use(discoveryOnlyWithSlash(prefix));
   if (opts.rejectScopes) provider.use(rejectScopes(opts.rejectScopes, issuer));
+  if (opts.refreshErrorAs) provider.use(refreshErrorAs(opts.refreshErrorAs));
+  if (opts.basicChallengeOnInvalidClient) provider.use(basicChallengeOnInvalidClient(issuer));
+  if (opts.omitTokenScope) provider.use(omitTokenScope);
   provider.use(stripRemoteStylesheets);
   for (const m of opts.middleware ?? []) provider.use(m);
   const devicePolls: DevicePollRecord[] = [];
@@ -349,6 +366,40 @@ function rejectScopes(scopes: string[], issuer: string): KoaMiddleware {
     await next();
   };
 }
+
+/** See TestProviderOptions.refreshErrorAs. */
+function refreshErrorAs(error: string): KoaMiddleware {
+  return async (ctx, next) => {
+    await next();
+    const body = ctx.body as { error?: unknown } | undefined;
+    if (
+      ctx.path === '/token' &&
+      ctx.oidc?.params?.grant_type === 'refresh_token' &&
+      ctx.status === 400 &&
+      body?.error === 'invalid_grant'
+    ) {
+      ctx.body = { error, error_description: 'refresh token not found or expired' };
+    }
+  };
+}
+
+/** See TestProviderOptions.basicChallengeOnInvalidClient. */
+function basicChallengeOnInvalidClient(issuer: string): KoaMiddleware {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.status === 401 && (ctx.body as { error?: unknown } | undefined)?.error === 'invalid_client') {
+      ctx.set('WWW-Authenticate', `Basic realm="${issuer}"`);
+    }
+  };
+}
+
+/** See TestProviderOptions.omitTokenScope. */
+const omitTokenScope: KoaMiddleware = async (ctx, next) => {
+  await next();
+  if (ctx.path === '/token' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+    delete (ctx.body as Record<string, unknown>).scope;
+  }
+};
 
 // The built-in pages @import a Google font; a test browser must never leave loopback.
 const stripRemoteStylesheets: KoaMiddleware = async (ctx, next) => {

@@ -179,7 +179,8 @@ async function refreshHolding(
     return { failure: e };
   }
   try {
-    return await grantAndStore(deps, account, prepared.provider, prepared.refreshToken, pending);
+    // A refresh asks for the session's scope again; an answer that does not name one grants it.
+    return await grantAndStore(deps, account, prepared.provider, prepared.refreshToken, pending, latest?.scope ?? null);
   } catch (e) {
     if (!(e instanceof XtalkError) || e instanceof CancelledError || e instanceof StoreError || e instanceof KeychainError) throw e;
     // An answer this process gave up on is not the provider's answer either: the next caller tries.
@@ -231,6 +232,7 @@ async function grantAndStore(
   provider: OpenIdProvider,
   refreshToken: string,
   pending: Pending,
+  sessionScope: string | null,
 ): Promise<Outcome> {
   const { ctx } = deps;
   const store = deps.store();
@@ -238,6 +240,7 @@ async function grantAndStore(
   const send = (token: string) =>
     provider.refresh(token, {
       answerSeconds: deps.answerSeconds ?? GRANT_ANSWER_SECONDS,
+      sessionScope,
       onAnswer: (grant) => {
         committed = { rowId: store.commitRefreshAnswer(account.id, grant, ctx.now()) };
       },

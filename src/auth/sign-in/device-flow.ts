@@ -67,7 +67,8 @@ export async function pollForDeviceTokens(
  */
 export async function signInWithDevice(deps: SaveSessionDeps, config: ClientConfig, opts: DeviceSignInOptions): Promise<AccountRecord> {
   const { ctx, ui, provider } = deps;
-  const authorization = await provider.startDeviceAuthorization(config.scope ?? provider.defaultScope());
+  const scope = config.scope ?? provider.defaultScope();
+  const authorization = await provider.startDeviceAuthorization(scope);
   const complete = authorization.verificationUriComplete;
   const waitSeconds = Math.min(authorization.expiresIn, config.timeoutSeconds);
   ui.info(
@@ -87,7 +88,7 @@ export async function signInWithDevice(deps: SaveSessionDeps, config: ClientConf
   try {
     result = await pollForDeviceTokens(
       {
-        poll: () => provider.pollDeviceToken(authorization.deviceCode),
+        poll: () => provider.pollDeviceToken(authorization.deviceCode, scope),
         sleep: ctx.sleep,
         now: ctx.now,
         signal: ctx.signal,
