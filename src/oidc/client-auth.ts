@@ -1,14 +1,13 @@
-import type { TokenAuthMethod } from '../core/oauth-terms.js';
+import type { SecretAuthMethod, TokenAuthMethod } from '../core/oauth-terms.js';
 import { ConfigError, ProviderError } from '../errors.js';
 import { quote } from './error-text.js';
-import type { AuthDetection } from './auth-detection.js';
 
 /** What a ProviderClient knows about how it presents itself, for messages and ID-token checks. */
 export interface ClientFacts {
   /** The method set up; with `detection`, where detection started (it may have moved to the body since). */
   method: TokenAuthMethod;
   /** Present when no method is configured and the client has a secret (see auth-detection.ts). */
-  detection?: AuthDetection | undefined;
+  detection?: { method: SecretAuthMethod; tried: SecretAuthMethod[] } | undefined;
   clientId: string;
   /** The client secret, only when ID tokens are HS*-signed with it. */
   hmacSecret: string | undefined;

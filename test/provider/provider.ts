@@ -135,7 +135,7 @@ export interface KoaContext {
   status: number;
   set(name: string, value: string): void;
   headers: IncomingMessage['headers'];
-  oidc?: { params?: Record<string, unknown> };
+  oidc?: { params?: Record<string, unknown>; body?: Record<string, unknown> };
 }
 export type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 type ProviderConstructor = new (issuer: string, configuration: object) => OidcProvider;
@@ -381,7 +381,7 @@ function recordClientAuthentication(records: ClientAuthRecord[]): KoaMiddleware 
     try {
       await next();
     } finally {
-      const post = !basic && ctx.oidc?.params?.client_secret !== undefined;
+      const post = !basic && ctx.oidc?.body?.client_secret !== undefined;
       records.push({ path: ctx.path, method: basic ? 'client_secret_basic' : post ? 'client_secret_post' : 'none' });
     }
   };
