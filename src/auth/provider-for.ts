@@ -16,6 +16,8 @@ export interface ProviderRequest {
   deadline?: AbortSignal | undefined;
   /** The client authentication method learned for the account's issuer and client (see authMethodMemory). */
   authMethods?: ((issuer: string, clientId: string) => AuthMethodMemory) | undefined;
+  /** The store the use case works in (a refresh holds its write lock), for what is learned; default the run's. */
+  learnedIn?: (() => LearnedAuthMethods) | undefined;
 }
 
 /**

@@ -74,8 +74,8 @@ export function openRun<M extends RunMachine, U>(ctx: M, opts: RunOptions<U>): R
     storeExists: () => existsSync(run.paths().dbPath),
     provider: (account, request) =>
       discoverFor(ctx, run.config(), account, {
-        authMethods: (issuer, clientId) => authMethodMemory(run.store, opts.notice ?? (() => {}), issuer, clientId),
         ...request,
+        authMethods: (issuer, clientId) => authMethodMemory(request?.learnedIn ?? run.store, opts.notice ?? (() => {}), issuer, clientId),
       }),
     keychain: () => {
       const timeoutMs = opts.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;

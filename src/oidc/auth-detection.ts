@@ -70,7 +70,11 @@ export function detectingFetch(
     if (!again.yes) {
       state.method = 'client_secret_post';
       state.detecting = false;
-      memory?.remember('client_secret_post');
+      try {
+        memory?.remember('client_secret_post');
+      } catch {
+        // Not remembered (a full disk …): detected again next time. The answer matters more, it may hold a rotated refresh token.
+      }
     }
     return again.res;
   }) as typeof fetch;

@@ -93,6 +93,25 @@ describe('a provider that does not form-decode HTTP Basic credentials', () => {
     expect(new Set(revoked)).toEqual(new Set(['/token/revocation client_secret_post']));
   });
 
+  it('a refresh grant detects too: the retry is part of the grant, its rotated refresh token is stored and renews the session', async () => {
+    const p = await provider({ basicCredentialsNotFormDecoded: true });
+    const env = confidential(p);
+    const login = await xtalk(['login'], { env: { ...env, XTALK_TOKEN_AUTH_METHOD: 'client_secret_post' } });
+    expect(login.code, login.stderr).toBe(0);
+    expect(learned(login.home, p)).toBeUndefined();
+    const seen = p.clientAuthentications.length;
+    const first = await xtalk(['refresh'], { env, home: login.home });
+    expect(first.code, first.stderr).toBe(0);
+    expect(count(first.stderr, LEARNED_NOTICE)).toBe(1);
+    expect(learned(login.home, p)).toBe('client_secret_post');
+    // Rotating refresh tokens: the second refresh works only with the token the retried grant returned.
+    const second = await xtalk(['refresh'], { env, home: login.home });
+    expect(second.code, second.stderr).toBe(0);
+    expect(methods(p, seen)).toEqual(['/token client_secret_basic', '/token client_secret_post', '/token client_secret_post']);
+    expect(p.refreshGrantCount()).toBe(2);
+    expect(p.grantErrors.map((e) => `${e.grantType} ${e.error}`)).toEqual(['refresh_token invalid_client']);
+  });
+
   it('the device flow detects too: the device authorization request is retried in the body, the polls use it', async () => {
     const p = await provider({ basicCredentialsNotFormDecoded: true, deviceFlow: true });
     const ctx = createTestContext({ env: { ...confidential(p), DISPLAY: undefined }, realSleepMs: () => 20 });
