@@ -61,6 +61,8 @@ export function idTokenHint(facts: Facts): string {
 
 export function invalidClientHint(facts: Facts): string {
   if (facts.method === 'none') return 'A confidential client needs XTALK_CLIENT_SECRET; check XTALK_CLIENT_ID too.';
+  if (facts.triedBoth)
+    return 'Check XTALK_CLIENT_ID and XTALK_CLIENT_SECRET: the provider refused them in the Authorization header and in the body.';
   const other = facts.method === 'client_secret_post' ? 'client_secret_basic' : 'client_secret_post';
   return `Check XTALK_CLIENT_ID and XTALK_CLIENT_SECRET; if they are right, the provider may expect XTALK_TOKEN_AUTH_METHOD=${other}.`;
 }

@@ -6,7 +6,7 @@ import type { OpenIdProvider, TokenStore } from '../core/ports.js';
 import type { AccountRecord } from '../core/session-records.js';
 import type { Ui } from '../output/ui.js';
 import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from '../store/keys/keychain/system-keychain.js';
-import { discoverFor, type ProviderRequest } from './provider-for.js';
+import { authMethodMemory, discoverFor, type ProviderRequest } from './provider-for.js';
 
 /**
  * One run of a command (or one call of the Node API): the machine it runs on (`ctx`, the Context's
@@ -50,6 +50,8 @@ export interface RunOptions<U> {
   flags?: ConfigFlags;
   /** Told when the store falls back from the keychain (see StoreRequest). */
   warn(message: string): void;
+  /** Told what was learned about a provider (a client authentication method); unset, nobody is. */
+  notice?: (message: string) => void;
   /** The run writes whatever happens: its store opens read-write at once (see StoreRequest). */
   writing?: boolean;
   /** Instead of the OS keychain (tests), still bounded by `keychainTimeoutMs` (default KEYCHAIN_TIMEOUT_MS). */
@@ -70,7 +72,11 @@ export function openRun<M extends RunMachine, U>(ctx: M, opts: RunOptions<U>): R
     store: () => (opened ??= ctx.openStore(storeRequest(run.config(), opts))),
     readKeyEarly: async () => ctx.readKeyEarly?.(storeRequest(run.config(), opts)),
     storeExists: () => existsSync(run.paths().dbPath),
-    provider: (account, request) => discoverFor(ctx, run.config(), account, request),
+    provider: (account, request) =>
+      discoverFor(ctx, run.config(), account, {
+        ...request,
+        authMethods: (issuer, clientId) => authMethodMemory(request?.learnedIn ?? run.store, opts.notice ?? (() => {}), issuer, clientId),
+      }),
     keychain: () => {
       const timeoutMs = opts.keychainTimeoutMs ?? KEYCHAIN_TIMEOUT_MS;
       return opts.keychain

@@ -45,7 +45,7 @@ export function openCommandRun(
 ): Run {
   const secrets: string[] = [];
   const ui = createUi(ctx.io, ctx.env, { debug: opts.debug, secrets: () => secrets });
-  const run = openRun(ctx, { ui, flags, warn: (m) => ui.warn(m), writing: how.writing });
+  const run = openRun(ctx, { ui, flags, warn: (m) => ui.warn(m), notice: (m) => ui.info(m), writing: how.writing });
   const config = run.config();
   if (config.clientSecret) secrets.push(config.clientSecret);
   ui.debug(`config: ${describeSources(config)}`);

@@ -164,7 +164,8 @@ export const SETTING_SPECS = {
     stored: asIs,
   },
   tokenAuthMethod: {
-    description: 'client_secret_basic, client_secret_post or none; unset: client_secret_basic with a secret, none without',
+    description:
+      'client_secret_basic, client_secret_post or none; unset: none without a secret; with one, Basic, or the body where the provider refuses Basic (detected, remembered)',
     flag: null,
     secret: false,
     default: undefined,

@@ -148,7 +148,8 @@ export interface FactsByCode {
     configuredAlg?: string;
     refreshTokenKept?: boolean;
   };
-  INVALID_CLIENT: ProviderAnswer & { method: string };
+  /** `triedBoth`: detection sent the secret in HTTP Basic, then in the body, and both were refused. */
+  INVALID_CLIENT: ProviderAnswer & { method: string; triedBoth?: boolean };
   AUTHORIZATION_CODE_REJECTED: ProviderAnswer;
   DEVICE_SIGN_IN_ENDED: ProviderAnswer;
   ENDPOINT_REFUSED: ProviderAnswer;

@@ -7,6 +7,8 @@
 export const DEFAULT_SCOPE = 'openid profile email offline_access';
 
 export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+/** The methods that send a client secret: the two a client may detect between (oidc/auth-detection.ts). */
+export type SecretAuthMethod = Exclude<TokenAuthMethod, 'none'>;
 export const TOKEN_AUTH_METHODS: readonly TokenAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 
 /** Where the data key that encrypts every token column lives. */

@@ -15,7 +15,7 @@ import type {
   TokenResult,
 } from './provider-records.js';
 import type { AccountRecord, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken } from './session-records.js';
-import type { CredentialStoreKind, TokenGrant } from './oauth-terms.js';
+import type { CredentialStoreKind, SecretAuthMethod, TokenGrant } from './oauth-terms.js';
 import type { Readable, Writable } from 'node:stream';
 
 /** The process's streams and what we know about them. */
@@ -165,6 +165,15 @@ export interface LearnedScopes {
   rememberScope(issuer: string, scope: string): void;
 }
 
+/**
+ * How a client authenticates at an issuer, when detection found that the provider refuses its
+ * secret in HTTP Basic and takes it in the body (oidc/auth-detection.ts); per issuer and client id.
+ */
+export interface LearnedAuthMethods {
+  learnedAuthMethod(issuer: string, clientId: string): SecretAuthMethod | undefined;
+  rememberAuthMethod(issuer: string, clientId: string, method: SecretAuthMethod): void;
+}
+
 /** Where the data key lives, and forgetting it. */
 export interface DataKeyStorage {
   /** As recorded when the key was created; null before the first write. */
@@ -174,7 +183,7 @@ export interface DataKeyStorage {
 }
 
 /** The whole store as the Context opens it: every part over one database. */
-export interface TokenStore extends Accounts, SessionTokens, SessionRefresh, LearnedScopes, DataKeyStorage {
+export interface TokenStore extends Accounts, SessionTokens, SessionRefresh, LearnedScopes, LearnedAuthMethods, DataKeyStorage {
   close(): void;
 }
 

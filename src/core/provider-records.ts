@@ -1,4 +1,4 @@
-import type { TokenAuthMethod, TokenGrant } from './oauth-terms.js';
+import type { SecretAuthMethod, TokenAuthMethod, TokenGrant } from './oauth-terms.js';
 
 /**
  * The provider records the use cases and the ports speak in: how to reach one provider as one
@@ -20,6 +20,8 @@ export interface ProviderSettings {
   /** The ID-token alg this client is registered for; HS* is checked with the client secret. */
   idTokenSigningAlg?: string | undefined;
   tokenAuthMethod?: TokenAuthMethod | undefined;
+  /** Without `tokenAuthMethod`: the method detected earlier for this issuer and client, and where a new one goes. */
+  authMethodMemory?: AuthMethodMemory | undefined;
   fetch?: typeof fetch;
   /** Per-request limit in seconds. */
   timeoutSeconds?: number;
@@ -31,6 +33,15 @@ export interface ProviderSettings {
    */
   signal?: AbortSignal | undefined;
   now?: () => number;
+}
+
+/**
+ * The client authentication method learned for one issuer and client (the store's LearnedAuthMethods
+ * behind it): read once when the provider is set up, told when a refused Basic worked in the body.
+ */
+export interface AuthMethodMemory {
+  learned(): SecretAuthMethod | undefined;
+  remember(method: SecretAuthMethod): void;
 }
 
 /** The parameters a login must remember between building the URL and the callback. */

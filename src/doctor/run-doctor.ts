@@ -10,6 +10,7 @@ import { runLimited, warn, type CheckResult, type CheckStatus, type DoctorReport
 import { checkConfig } from './config-check.js';
 import { checkBrowser, checkKeychain, checkLoopback, keyCacheNote } from './host-checks.js';
 import { checkCa, checkProxy } from './network-env-checks.js';
+import { checkLearned } from './learned-check.js';
 import { checkSession } from './session-check.js';
 import { checkProvider, providerNotChecked } from './provider-checks.js';
 
@@ -92,7 +93,7 @@ export async function runDoctorChecks(run: Run, input: DoctorInput = {}): Promis
     ...loopbackResults,
     checkProxy(ctx.env, issuer),
     checkCa(ctx.env, run.readFile),
-    ...(config ? [checkSession(run, input.account)].filter((c): c is CheckResult => c !== undefined) : []),
+    ...(config ? [checkSession(run, input.account), checkLearned(run, config)].filter((c): c is CheckResult => c !== undefined) : []),
   ];
   return { checks, ok: checks.every((c) => c.status !== 'fail') };
 }
@@ -119,6 +120,7 @@ const LABELS: Record<string, string> = {
   proxy: 'proxy',
   ca: 'CA certificates',
   session: 'session',
+  learned: 'learned',
 };
 
 /**

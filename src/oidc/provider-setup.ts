@@ -4,6 +4,7 @@ import { CancelledError } from '../errors.js';
 import { checkSameOrigin } from '../shared/endpoint-origin.js';
 import { isLoopbackHost } from '../core/url-rules.js';
 import { boundedFetch, withDeadline } from '../shared/bounded-fetch.js';
+import { allowsBothSecretMethods, detectingFetch, startDetection, type AuthDetection } from './auth-detection.js';
 import { basicAuthorization, requireSecret, type ClientFacts } from './client-auth.js';
 import { fetchDiscovery } from './discovery.js';
 import { asDiscoveryFailure, call } from './map-error.js';
@@ -19,15 +20,21 @@ export async function setUpProvider(
   settings: ProviderSettings,
 ): Promise<{ config: oidc.Configuration; client: ClientFacts; fetches: ProviderFetches }> {
   const issuerUrl = new URL(settings.issuer);
-  const method = settings.tokenAuthMethod ?? (settings.clientSecret ? 'client_secret_basic' : 'none');
-  const auth = clientAuthentication(method, settings.clientId, settings.clientSecret);
+  const configured = settings.tokenAuthMethod ?? (settings.clientSecret ? undefined : 'none');
   const alg = settings.idTokenSigningAlg;
   // HS* ID tokens are MACs under the client secret: openid-client cannot check those, the client does.
   const hmacSecret = alg?.startsWith('HS') ? requireSecret(settings, `XTALK_ID_TOKEN_SIGNING_ALG=${alg}`) : undefined;
   const execute = hmacSecret === undefined ? [oidc.enableNonRepudiationChecks] : [];
   if (issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname)) execute.push(oidc.allowInsecureRequests);
   const timeout = settings.timeoutSeconds ?? 30;
-  const inner = settings.fetch ?? fetch;
+  const unwrapped = settings.fetch ?? fetch;
+  // Without a configured method, Basic until discovery says whether the body may be tried too.
+  const secret = settings.clientSecret!;
+  const detection: AuthDetection | undefined =
+    configured === undefined ? { method: 'client_secret_basic', detecting: false, tried: [] } : undefined;
+  const inner = detection
+    ? detectingFetch(unwrapped, detection, { clientId: settings.clientId, secret }, settings.authMethodMemory)
+    : unwrapped;
   const boundFetch = boundedFetch(settings.deadline ? withDeadline(inner, settings.deadline) : inner);
   const doc = await call(`discovery at ${settings.discoveryUrl ?? settings.issuer}`, () =>
     fetchDiscovery({
@@ -47,6 +54,15 @@ export async function setUpProvider(
   if (fillRevocation)
     checkSameOrigin(settings.issuer, settings.revocationEndpoint!, 'revocation endpoint', settings.revocationEndpointFrom);
   const server: oidc.ServerMetadata = fillRevocation ? { ...discovered, revocation_endpoint: settings.revocationEndpoint } : discovered;
+  if (detection)
+    Object.assign(
+      detection,
+      startDetection(settings.authMethodMemory, allowsBothSecretMethods(discovered.token_endpoint_auth_methods_supported)),
+    );
+  const method: TokenAuthMethod = configured ?? detection!.method;
+  const auth = detection
+    ? detectedAuthentication(detection, settings.clientId, secret)
+    : clientAuthentication(method, settings.clientId, settings.clientSecret);
   const metadata: Partial<oidc.ClientMetadata> = {};
   if (settings.clientSecret && method !== 'none') metadata.client_secret = settings.clientSecret;
   if (alg) metadata.id_token_signed_response_alg = alg;
@@ -57,7 +73,7 @@ export async function setUpProvider(
   const insecure = execute.includes(oidc.allowInsecureRequests);
   return {
     config,
-    client: { method, clientId: settings.clientId, hmacSecret, discovery: { url: doc.url, redirects: doc.redirects } },
+    client: { method, detection, clientId: settings.clientId, hmacSecret, discovery: { url: doc.url, redirects: doc.redirects } },
     fetches: { deadlined: boundFetch, inner, timeoutMs: timeout * 1000, insecure },
   };
 }
@@ -81,4 +97,11 @@ function clientAuthentication(method: TokenAuthMethod, clientId: string, clientS
   return (_as, _client, _body, headers) => {
     headers.set('authorization', basicAuthorization(clientId, secret));
   };
+}
+
+/** The method detection has settled on at the time of each request (see detectingFetch). */
+function detectedAuthentication(detection: AuthDetection, clientId: string, secret: string): oidc.ClientAuth {
+  const basic = clientAuthentication('client_secret_basic', clientId, secret);
+  const post = oidc.ClientSecretPost(secret);
+  return (...args) => (detection.method === 'client_secret_post' ? post : basic)(...args);
 }

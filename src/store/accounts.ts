@@ -7,7 +7,7 @@ import * as writes from './db/session-writes.js';
 import type { Sql } from './db/sql.js';
 import * as tokens from './db/token-tables.js';
 import type { AccountRecord, RefreshFailure, SessionIdentity, StoredAccessToken, StoredRefreshToken } from '../core/session-records.js';
-import type { CredentialStoreKind, TokenGrant } from '../core/oauth-terms.js';
+import type { CredentialStoreKind, SecretAuthMethod, TokenGrant } from '../core/oauth-terms.js';
 import * as users from './db/users.js';
 
 /**
@@ -280,6 +280,15 @@ export class AccountStore {
 
   rememberScope(issuer: string, scope: string): void {
     meta.rememberScope(this.#sql, issuer, scope);
+  }
+
+  /** The client authentication method detected for `clientId` at `issuer`, kept in `meta` like the scope. */
+  learnedAuthMethod(issuer: string, clientId: string): SecretAuthMethod | undefined {
+    return meta.learnedAuthMethod(this.#sql, issuer, clientId);
+  }
+
+  rememberAuthMethod(issuer: string, clientId: string, method: SecretAuthMethod): void {
+    meta.rememberAuthMethod(this.#sql, issuer, clientId, method);
   }
 
   /** Removes the data key (keychain entry or key file); call once no account holds tokens. */

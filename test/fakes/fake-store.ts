@@ -1,5 +1,5 @@
 import type { TokenStore } from '../../src/core/ports.js';
-import type { CredentialStoreKind, TokenGrant } from '../../src/core/oauth-terms.js';
+import type { CredentialStoreKind, SecretAuthMethod, TokenGrant } from '../../src/core/oauth-terms.js';
 import type {
   AccountRecord,
   RefreshFailure,
@@ -10,7 +10,7 @@ import type {
 import { SessionExpiredError, StoreError } from '../../src/errors.js';
 
 /**
- * Every part of the store (Accounts, SessionTokens, SessionRefresh, LearnedScopes, DataKeyStorage)
+ * Every part of the store (Accounts, SessionTokens, SessionRefresh, LearnedScopes, LearnedAuthMethods, DataKeyStorage)
  * in memory, for use-case tests: the same answers as store/ over SQLite, which
  * test/unit/store-contract.test.ts checks by running the same cases on both. Tokens are kept in
  * plain text (there is no data key to lose), so `unreadable` is always 0; what the key does show
@@ -268,6 +268,18 @@ export class FakeStore implements TokenStore {
     this.#state.scopes.set(issuer, scope);
   }
 
+  // LearnedAuthMethods
+
+  learnedAuthMethod(issuer: string, clientId: string): SecretAuthMethod | undefined {
+    this.#open();
+    return this.#state.authMethods.get(JSON.stringify([issuer, clientId]));
+  }
+
+  rememberAuthMethod(issuer: string, clientId: string, method: SecretAuthMethod): void {
+    this.#open();
+    this.#state.authMethods.set(JSON.stringify([issuer, clientId]), method);
+  }
+
   // DataKeyStorage
 
   credentialStore(): CredentialStoreKind | null {
@@ -391,6 +403,8 @@ interface State {
   current: number | undefined;
   failures: Map<number, RefreshFailure>;
   scopes: Map<string, string>;
+  /** By JSON of [issuer, client id]. */
+  authMethods: Map<string, SecretAuthMethod>;
   credentialStore: CredentialStoreKind | null;
   /** User ids are never reused (AUTOINCREMENT); token row ids are (max + 1). */
   nextUserId: number;
@@ -404,6 +418,7 @@ function emptyState(): State {
     current: undefined,
     failures: new Map(),
     scopes: new Map(),
+    authMethods: new Map(),
     credentialStore: null,
     nextUserId: 1,
   };

@@ -294,14 +294,24 @@ describe('client credentials', () => {
 
     const wrong = await xtalk(['login'], { env: confidential(p, { XTALK_CLIENT_SECRET: 'not-the-secret' }) });
     expect(wrong.code).toBe(1);
+    // Discovery allows both methods and none is configured: Basic, then once in the body (auth-detection.test.ts).
     expect(wrong.stderr).toMatch(
-      /invalid_client.*; xtalk sent client id "xtalk-cli\.v2_~x" and the client secret with client_secret_basic\./,
+      /invalid_client.*; xtalk sent client id "xtalk-cli\.v2_~x" and the client secret with client_secret_basic, then with client_secret_post\./,
     );
     expect(wrong.stderr).toContain(
+      'hint: Check XTALK_CLIENT_ID and XTALK_CLIENT_SECRET: the provider refused them in the Authorization header and in the body.',
+    );
+    const forced = await xtalk(['login'], {
+      env: confidential(p, { XTALK_CLIENT_SECRET: 'not-the-secret', XTALK_TOKEN_AUTH_METHOD: 'client_secret_basic' }),
+    });
+    expect(forced.stderr).toMatch(
+      /invalid_client.*; xtalk sent client id "xtalk-cli\.v2_~x" and the client secret with client_secret_basic\./,
+    );
+    expect(forced.stderr).toContain(
       'hint: Check XTALK_CLIENT_ID and XTALK_CLIENT_SECRET; if they are right, the provider may expect XTALK_TOKEN_AUTH_METHOD=client_secret_post',
     );
     expect(wrong.stderr).not.toContain('not-the-secret');
-    expectHintPerError(none.stderr + wrong.stderr);
+    expectHintPerError(none.stderr + wrong.stderr + forced.stderr);
   });
 });
 

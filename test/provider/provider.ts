@@ -47,6 +47,14 @@ export interface TestProviderOptions {
   publicClientId?: string;
   /** Secret of the confidential client (default: random per instance). */
   clientSecret?: string;
+  /**
+   * Compare the password of `Authorization: Basic` with the client secret as it arrives, without
+   * the form-decoding of RFC 6749 §2.3.1 (token, revocation and device endpoints): a secret that
+   * form-encoding changes (`+`, `%`, `:`, space, `/`, `=` …) fails in Basic and works in the body.
+   */
+  basicCredentialsNotFormDecoded?: boolean;
+  /** `token_endpoint_auth_methods_supported` (and what the provider accepts), e.g. `['client_secret_basic', 'none']`. */
+  tokenEndpointAuthMethods?: string[];
   /** Koa middleware run ahead of the provider's own (it is composed once, at start). */
   middleware?: KoaMiddleware[];
 
@@ -63,6 +71,11 @@ export interface TestProviderOptions {
   basicChallengeOnInvalidClient?: boolean;
   /** Leave `scope` out of every token response (RFC 6749 §5.1: then it is the scope requested). */
   omitTokenScope?: boolean;
+}
+
+export interface ClientAuthRecord {
+  path: string;
+  method: 'client_secret_basic' | 'client_secret_post' | 'none';
 }
 
 export interface GrantRecord {
@@ -104,6 +117,8 @@ export interface TestProvider {
   tokenAuthorizations: (string | undefined)[];
   /** Every device-code token request and what it was answered. */
   devicePolls: DevicePollRecord[];
+  /** How the client authenticated to the token, revocation and device endpoints, one entry per request. */
+  clientAuthentications: ClientAuthRecord[];
   refreshGrantCount(): number;
   /** Introspects over HTTP, authenticated as the confidential client. */
   introspect(token: string): Promise<IntrospectionResult>;
@@ -133,7 +148,8 @@ export interface KoaContext {
   body: unknown;
   status: number;
   set(name: string, value: string): void;
-  oidc?: { params?: Record<string, unknown> };
+  headers: IncomingMessage['headers'];
+  oidc?: { params?: Record<string, unknown>; body?: Record<string, unknown> };
 }
 export type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 type ProviderConstructor = new (issuer: string, configuration: object) => OidcProvider;
@@ -182,6 +198,9 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
   if (opts.basicChallengeOnInvalidClient) provider.use(basicChallengeOnInvalidClient(issuer));
   if (opts.omitTokenScope) provider.use(omitTokenScope);
   provider.use(stripRemoteStylesheets);
+  const clientAuthentications: ClientAuthRecord[] = [];
+  provider.use(recordClientAuthentication(clientAuthentications));
+  if (opts.basicCredentialsNotFormDecoded) provider.use(basicCredentialsNotFormDecoded);
   for (const m of opts.middleware ?? []) provider.use(m);
   const devicePolls: DevicePollRecord[] = [];
   provider.use(scriptDevicePolls(opts.devicePollScript ?? [], devicePolls) as unknown as KoaMiddleware);
@@ -211,6 +230,7 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
     grantErrors,
     tokenAuthorizations,
     devicePolls,
+    clientAuthentications,
     refreshGrantCount: () => grants.filter((g) => g.grantType === 'refresh_token').length,
     introspect: (token) => introspect(issuer, confidentialClient, token),
     revoke: async (token) => {
@@ -257,6 +277,7 @@ function buildConfiguration(
       },
       { ...clientBase, client_id: publicClient.clientId, token_endpoint_auth_method: 'none' },
     ],
+    ...(opts.tokenEndpointAuthMethods ? { clientAuthMethods: opts.tokenEndpointAuthMethods } : {}),
     ...(opts.confidentialIdTokenAlg ? { enabledJWA: { idTokenSigningAlgValues: ['RS256', opts.confidentialIdTokenAlg] } } : {}),
     claims: {
       openid: ['sub'],
@@ -383,6 +404,22 @@ function refreshErrorAs(error: string): KoaMiddleware {
   };
 }
 
+/** The endpoints where a client authenticates (not introspection: the tests' own admin calls go there). */
+const CLIENT_AUTH_PATHS = new Set(['/token', REVOCATION_PATH, '/device/auth']);
+
+function recordClientAuthentication(records: ClientAuthRecord[]): KoaMiddleware {
+  return async (ctx, next) => {
+    if (!CLIENT_AUTH_PATHS.has(ctx.path) || ctx.method !== 'POST') return next();
+    const basic = ctx.headers.authorization !== undefined;
+    try {
+      await next();
+    } finally {
+      const post = !basic && ctx.oidc?.body?.client_secret !== undefined;
+      records.push({ path: ctx.path, method: basic ? 'client_secret_basic' : post ? 'client_secret_post' : 'none' });
+    }
+  };
+}
+
 /** See TestProviderOptions.basicChallengeOnInvalidClient. */
 function basicChallengeOnInvalidClient(issuer: string): KoaMiddleware {
   return async (ctx, next) => {
@@ -399,6 +436,23 @@ const omitTokenScope: KoaMiddleware = async (ctx, next) => {
   if (ctx.path === '/token' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
     delete (ctx.body as Record<string, unknown>).scope;
   }
+};
+
+/**
+ * Re-encodes the Basic credentials so that oidc-provider's form-decoding gives back the bytes that
+ * arrived: it then compares the raw password with the secret, as a provider that never decodes does.
+ */
+const basicCredentialsNotFormDecoded: KoaMiddleware = async (ctx, next) => {
+  const header = ctx.headers.authorization;
+  if (CLIENT_AUTH_PATHS.has(ctx.path) && header?.startsWith('Basic ')) {
+    const raw = Buffer.from(header.slice(6), 'base64').toString('utf8');
+    const i = raw.indexOf(':');
+    if (i > 0) {
+      const reencoded = `${encodeURIComponent(raw.slice(0, i))}:${encodeURIComponent(raw.slice(i + 1))}`;
+      ctx.headers.authorization = `Basic ${Buffer.from(reencoded).toString('base64')}`;
+    }
+  }
+  await next();
 };
 
 // The built-in pages @import a Google font; a test browser must never leave loopback.

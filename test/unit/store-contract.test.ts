@@ -492,6 +492,20 @@ describe.each(Object.keys(subjects) as (keyof typeof subjects)[])('the store por
     });
   });
 
+  describe('LearnedAuthMethods', () => {
+    it('remembers one method per issuer and client id', () => {
+      const { store } = setup();
+      expect(store.learnedAuthMethod(ISSUER, 'cli')).toBeUndefined();
+      store.rememberAuthMethod(ISSUER, 'cli', 'client_secret_post');
+      store.rememberAuthMethod(OTHER_ISSUER, 'cli', 'client_secret_basic');
+      expect(store.learnedAuthMethod(ISSUER, 'cli')).toBe('client_secret_post');
+      expect(store.learnedAuthMethod(ISSUER, 'other')).toBeUndefined();
+      expect(store.learnedAuthMethod(OTHER_ISSUER, 'cli')).toBe('client_secret_basic');
+      // Neither part can run into the other.
+      expect(store.learnedAuthMethod(`${ISSUER}:cli`, '')).toBeUndefined();
+    });
+  });
+
   describe('DataKeyStorage', () => {
     it('records where the key lives with the first write; deleting it is refused while tokens remain', async () => {
       const { store } = setup();

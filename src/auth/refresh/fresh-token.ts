@@ -5,7 +5,7 @@ import { GRANT_ANSWER_SECONDS } from '../../oidc/refresh-grant.js';
 import type { Ui } from '../../output/ui.js';
 import type { Run } from '../run.js';
 import type { AccountRecord, StoredAccessToken } from '../../core/session-records.js';
-import type { OpenIdProvider, SessionRefresh, SessionTokens } from '../../core/ports.js';
+import type { LearnedAuthMethods, OpenIdProvider, SessionRefresh, SessionTokens } from '../../core/ports.js';
 import type { RefreshResult } from '../../core/provider-records.js';
 import { anySignal } from '../../shared/abort.js';
 import { checkFailure, sameSessionProblem } from './answer-checks.js';
@@ -38,7 +38,7 @@ export type FreshTokenDeps = Pick<
   Run<Pick<Context, 'now' | 'sleep' | 'faultPoint'> & Partial<Pick<Context, 'signal'>>, Pick<Ui, 'debug'> & Partial<Pick<Ui, 'warn'>>>,
   'ctx' | 'ui' | 'provider'
 > &
-  RefreshLimits & { store(): Pick<SessionTokens, 'latestAccessToken' | 'refreshToken'> & SessionRefresh };
+  RefreshLimits & { store(): Pick<SessionTokens, 'latestAccessToken' | 'refreshToken'> & SessionRefresh & LearnedAuthMethods };
 
 export interface RefreshLimits {
   /** Defaults {@link PREPARE_SECONDS}, GRANT_ANSWER_SECONDS, {@link WAIT_FOR_REFRESH_SECONDS}; tests shorten them. */
@@ -208,7 +208,7 @@ async function prepareGrant(deps: FreshTokenDeps, account: AccountRecord): Promi
   await store.prepareRefreshWrite(account.id);
   const deadline = anySignal([ctx.signal], (deps.prepareSeconds ?? PREPARE_SECONDS) * 1000);
   try {
-    const provider = await deps.provider(account, { deadline });
+    const provider = await deps.provider(account, { deadline, learnedIn: deps.store });
     // Best effort: without the keys the answer's ID token is checked (or found uncheckable) after it.
     await provider.prefetchKeys();
     if (ctx.signal?.aborted) throw new CancelledError('CANCELLED', 'Cancelled.');

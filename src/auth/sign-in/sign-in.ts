@@ -2,7 +2,7 @@ import type { Context } from '../../core/context.js';
 import { ProviderError, UsageError } from '../../errors.js';
 import type { Run } from '../run.js';
 import { displayName } from '../account-view.js';
-import { clientSettings } from '../provider-for.js';
+import { authMethodMemory, clientSettings } from '../provider-for.js';
 import { signInWithDevice } from './device-flow.js';
 import { signInWithRedirect } from './redirect.js';
 import { signInWithScopes } from './scope-fallback.js';
@@ -11,7 +11,7 @@ import { chooseSignInMethod, sshForwardHint, type SignInMethodChoice } from './m
 import type { ClientConfig, SaveSessionDeps } from './save-session.js';
 import type { AccountRecord } from '../../core/session-records.js';
 import type { LoginPrompt } from '../../core/provider-records.js';
-import type { Accounts, LearnedScopes, SessionTokens } from '../../core/ports.js';
+import type { Accounts, LearnedAuthMethods, LearnedScopes, SessionTokens } from '../../core/ports.js';
 
 /** How the user asked to sign in; none of the flags set means "choose by yourself". */
 export interface SignInRequest {
@@ -28,7 +28,7 @@ export interface SignInRequest {
 }
 
 /** The part of a run a sign-in uses; of the store, only the parts it calls. */
-export type SignInDeps = Pick<Run, 'ctx' | 'ui'> & { store: () => Accounts & SessionTokens & LearnedScopes };
+export type SignInDeps = Pick<Run, 'ctx' | 'ui'> & { store: () => Accounts & SessionTokens & LearnedScopes & LearnedAuthMethods };
 
 /** What to sign in to (the configuration with an issuer and a client id) and how the user asked for it. */
 export interface SignInInput extends SignInRequest {
@@ -74,6 +74,7 @@ async function signInOnce(deps: SignInDeps, config: ClientConfig, request: SignI
     clientId: config.clientId,
     ...clientSettings(config),
     clientSecret: config.clientSecret,
+    authMethodMemory: authMethodMemory(deps.store, (m) => ui.info(m), config.issuer, config.clientId),
     revocationEndpoint: config.revocationEndpoint,
     revocationEndpointFrom: config.origins.revocationEndpoint,
     timeoutSeconds: config.httpTimeoutSeconds,

@@ -1,8 +1,8 @@
 import type { Sql } from './sql.js';
-import type { CredentialStoreKind } from '../../core/oauth-terms.js';
+import type { CredentialStoreKind, SecretAuthMethod } from '../../core/oauth-terms.js';
 import type { RefreshFailure } from '../../core/session-records.js';
 
-/** What the store keeps in `meta` besides the current-account pointer: refresh failures, learned scopes, the key's place. */
+/** What the store keeps in `meta` besides the current-account pointer: refresh failures, learned scopes and auth methods, the key's place. */
 
 const refreshFailureKey = (userId: number) => `refresh_failure:${userId}`;
 const UPSERT = 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
@@ -36,6 +36,18 @@ export function learnedScope(sql: Sql, issuer: string): string | undefined {
 
 export function rememberScope(sql: Sql, issuer: string, scope: string): void {
   sql.guard(() => sql.stmt(UPSERT).run(`scope:${issuer}`, scope));
+}
+
+// JSON of [issuer, client id]: neither can then run into the other.
+const authMethodKey = (issuer: string, clientId: string) => `auth_method:${JSON.stringify([issuer, clientId])}`;
+
+export function learnedAuthMethod(sql: Sql, issuer: string, clientId: string): SecretAuthMethod | undefined {
+  const value = sql.guard(() => sql.stmt('SELECT value FROM meta WHERE key = ?').pluck().get(authMethodKey(issuer, clientId)));
+  return value === 'client_secret_basic' || value === 'client_secret_post' ? value : undefined;
+}
+
+export function rememberAuthMethod(sql: Sql, issuer: string, clientId: string, method: SecretAuthMethod): void {
+  sql.guard(() => sql.stmt(UPSERT).run(authMethodKey(issuer, clientId), method));
 }
 
 /** Where the data key lives, as recorded in `meta.credential_store` when it was created; null before that. */
