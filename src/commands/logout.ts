@@ -62,20 +62,38 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
     const force = Boolean(opts.force);
     const keepProfile = Boolean(opts.keepProfile);
     const endSession = opts.browser !== undefined || run.config().logoutBrowser === 'always';
+    const launch = opts.browser !== false;
+    const asked = {
+      ...(endSession
+        ? { browser: opts.browser === undefined ? ('config' as const) : launch ? ('open' as const) : ('print' as const) }
+        : {}),
+      ...(opts.all ? { all: true } : {}),
+    };
     const report = (r: LogoutResult) =>
       run.ui.success(
-        `Logged out ${displayName(r.account)} from ${r.account.issuer}; ${r.revoked} token${r.revoked === 1 ? '' : 's'} revoked`,
+        r.deletedAfterSessionEnd > 0
+          ? `Logged out ${displayName(r.account)} from ${r.account.issuer}; ${r.deletedAfterSessionEnd} token${r.deletedAfterSessionEnd === 1 ? '' : 's'} deleted after the sign-out there`
+          : `Logged out ${displayName(r.account)} from ${r.account.issuer}; ${r.revoked} token${r.revoked === 1 ? '' : 's'} revoked`,
       );
+    // Issuers whose browser session this run ended already (in place of revocation, for one account).
+    const ended = new Set<string>();
     const logout = async (account: AccountRecord) => {
       // Read before the local logout deletes it (and perhaps the data key).
       const idTokenHint = endSession ? await readIdToken(run, account) : undefined;
-      report(await logoutAccount(run, { account, force, keepProfile }));
-      return idTokenHint;
+      const endInstead = async () => {
+        if (ended.has(account.issuer)) return true;
+        const done = await endBrowserSession(run, account, idTokenHint, launch, false);
+        if (done) ended.add(account.issuer);
+        return done;
+      };
+      const result = await logoutAccount(run, { account, force, keepProfile, asked, ...(endSession ? { endSession: endInstead } : {}) });
+      report(result);
+      return { idTokenHint, revoked: result.failures.length === 0 && result.deletedAfterSessionEnd === 0 };
     };
     if (!opts.all) {
       const account = selectAccount(store, opts.account);
-      const hint = await logout(account);
-      if (endSession) await endBrowserSession(run, account, hint, opts.browser !== false);
+      const { idTokenHint, revoked } = await logout(account);
+      if (endSession && !ended.has(account.issuer)) await endBrowserSession(run, account, idTokenHint, launch, revoked);
       return ExitCode.Ok;
     }
     const accounts = store.listAccounts().filter((a) => store.hasSession(a.id));
@@ -88,10 +106,11 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
     }
     const failed: string[] = [];
     // One browser session per provider: ended once, with the hint of its last account.
-    const hints = new Map<string, { account: AccountRecord; hint: string | undefined }>();
+    const hints = new Map<string, { account: AccountRecord; hint: string | undefined; revoked: boolean }>();
     for (const account of accounts) {
       try {
-        hints.set(account.issuer, { account, hint: await logout(account) });
+        const { idTokenHint, revoked } = await logout(account);
+        hints.set(account.issuer, { account, hint: idTokenHint, revoked });
       } catch (e) {
         if (!(e instanceof XtalkError)) throw e;
         run.ui.error(e.message);
@@ -102,19 +121,30 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
       throw new RevocationFailedError(
         'REVOCATION_FAILED',
         `${failed.length} of ${accounts.length} accounts are still logged in: ${failed.join(', ')}.`,
+        { facts: asked },
       );
     }
     if (!endSession) return ExitCode.Ok;
-    for (const { account, hint } of hints.values()) await endBrowserSession(run, account, hint, opts.browser !== false);
+    for (const { account, hint, revoked } of hints.values()) {
+      if (!ended.has(account.issuer)) await endBrowserSession(run, account, hint, launch, revoked);
+    }
     return ExitCode.Ok;
   } finally {
     run.close();
   }
 }
 
-async function endBrowserSession(run: Run, account: AccountRecord, idTokenHint: string | undefined, launch: boolean): Promise<void> {
-  const outcome = await endProviderSession(run, { account, idTokenHint, launch });
-  if (outcome === 'ended') run.ui.success(`Signed out of ${account.issuer} in the browser too`);
+/** True when the provider confirmed the sign-out. */
+async function endBrowserSession(
+  run: Run,
+  account: AccountRecord,
+  idTokenHint: string | undefined,
+  launch: boolean,
+  tokensRevoked: boolean,
+): Promise<boolean> {
+  const outcome = await endProviderSession(run, { account, idTokenHint, launch, tokensRevoked });
+  if (outcome === 'ended') run.ui.success(`Signed out of ${account.issuer} in the browser${tokensRevoked ? ' too' : ''}`);
+  return outcome === 'ended';
 }
 
 async function readIdToken(run: Run, account: AccountRecord): Promise<string | undefined> {

@@ -49,6 +49,10 @@ export interface TestProviderOptions {
   clientSecret?: string;
   /** Koa middleware run ahead of the provider's own (it is composed once, at start). */
   middleware?: KoaMiddleware[];
+
+  // Issue 23, logout without RFC 7009.
+  /** Remove `end_session_endpoint` from discovery (no RP-Initiated Logout); the endpoint itself stays live. */
+  hideEndSessionEndpoint?: boolean;
 }
 
 export interface GrantRecord {
@@ -162,6 +166,7 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
   const provider = quietly(() => new Provider(issuer, buildConfiguration(opts, confidentialClient, publicClient)));
   if (opts.hideRevocationEndpoint) provider.use(hideRevocationEndpoint);
   if (opts.hideScopesSupported) provider.use(hideScopesSupported);
+  if (opts.hideEndSessionEndpoint) provider.use(hideEndSessionEndpoint);
   if (opts.discoveryTrailingSlash) provider.use(discoveryOnlyWithSlash(prefix));
   if (opts.rejectScopes) provider.use(rejectScopes(opts.rejectScopes, issuer));
   provider.use(stripRemoteStylesheets);
@@ -310,6 +315,13 @@ const hideRevocationEndpoint: KoaMiddleware = async (ctx, next) => {
   await next();
   if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
     delete (ctx.body as Record<string, unknown>).revocation_endpoint;
+  }
+};
+
+const hideEndSessionEndpoint: KoaMiddleware = async (ctx, next) => {
+  await next();
+  if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
+    delete (ctx.body as Record<string, unknown>).end_session_endpoint;
   }
 };
 
