@@ -6,7 +6,7 @@ import { selectAccount } from '../auth/select-account.js';
 import type { Run } from '../auth/run.js';
 import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
 import type { Context } from '../core/context.js';
-import { ExitCode, RevocationFailedError, XtalkError } from '../errors.js';
+import { ExitCode, RevocationFailedError, XtalkError, type FactsOf } from '../errors.js';
 import type { AccountRecord } from '../core/session-records.js';
 
 export interface LogoutOptions extends CommonOptions {
@@ -32,7 +32,10 @@ export function registerLogout(program: Command, ctx: Context): void {
     'after',
     `
 Nothing is deleted unless every token was revoked (exit 5 says which were not); --force deletes
-them anyway. With the tokens goes the account's profile (name, email, claims), so the next person
+them anyway. A provider without a revocation endpoint (RFC 7009) cannot revoke them: there
+--browser ends its session instead (which ends the tokens at many providers, not provably) and
+deletes them here once the provider confirmed the sign-out. \`xtalk doctor\` says what logout can
+end at your provider. With the tokens goes the account's profile (name, email, claims), so the next person
 at a shared machine does not see who used it; --keep-profile keeps it, listed as logged out.
 --all also removes the profiles of accounts logged out earlier (with --keep-profile, or by an
 older xtalk).
@@ -105,6 +108,7 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
       return ExitCode.Ok;
     }
     const failed: string[] = [];
+    const reasons: XtalkError[] = [];
     // One browser session per provider: ended once, with the hint of its last account.
     const hints = new Map<string, { account: AccountRecord; hint: string | undefined; revoked: boolean }>();
     for (const account of accounts) {
@@ -115,13 +119,14 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
         if (!(e instanceof XtalkError)) throw e;
         run.ui.error(e.message);
         failed.push(displayName(account));
+        reasons.push(e);
       }
     }
     if (failed.length > 0) {
       throw new RevocationFailedError(
         'REVOCATION_FAILED',
         `${failed.length} of ${accounts.length} accounts are still logged in: ${failed.join(', ')}.`,
-        { facts: asked },
+        { facts: { ...sharedReason(reasons), ...asked } },
       );
     }
     if (!endSession) return ExitCode.Ok;
@@ -132,6 +137,18 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
   } finally {
     run.close();
   }
+}
+
+/** The reason every failed account shares (e.g. all at one provider without revocation), for the hint. */
+function sharedReason(errors: XtalkError[]): FactsOf<'REVOCATION_FAILED'> {
+  const facts = errors.map((e) => (e.code === 'REVOCATION_FAILED' ? (e.facts as FactsOf<'REVOCATION_FAILED'>) : {}));
+  const [first] = facts;
+  // A refused endpoint's hint is its cause's, which the summary does not carry.
+  const same =
+    first?.reason &&
+    first.reason !== 'endpoint_refused' &&
+    facts.every((f) => f.reason === first.reason && f.endSession === first.endSession);
+  return same ? { reason: first.reason, ...(first.endSession !== undefined ? { endSession: first.endSession } : {}) } : {};
 }
 
 /** True when the provider confirmed the sign-out. */

@@ -91,6 +91,9 @@ describe('logout at a provider with end_session_endpoint but no revocation endpo
     expect(out.stderr).toMatch(/hint: The provider can end its session instead: `xtalk logout --browser` signs you out there/);
     expect(out.stderr).toContain('`xtalk logout --force` deletes the tokens here only: they stay valid at the provider until they expire.');
     expect(out.opened).toEqual([]);
+    const all = await m.xtalk(['logout', '--all']);
+    expect(all.code).toBe(5);
+    expect(all.stderr).toMatch(/hint: The provider can end its session instead: `xtalk logout --all --browser`/);
     expect(await heldTokens(m.home())).toEqual(tokens);
   });
 
