@@ -256,7 +256,9 @@ export function plainHint(facts: FactsOf<'ERROR'>): string | undefined {
 /** Why logout kept the tokens (`facts.reason`, set by src/auth/logout/logout.ts); `causeHint` is the hint of the refusal under it. */
 export function revocationHint(facts: FactsOf<'REVOCATION_FAILED'>, causeHint: string | undefined): string {
   const all = facts.all ? ' --all' : '';
-  const again = (extra = '') => `\`xtalk logout${all}${BROWSER_FLAG[facts.browser ?? 'config']}${extra}\``;
+  // The flag that asked for the browser step, repeated; `logout_browser=always` asks again by itself.
+  const browser = facts.browser === 'open' ? ' --browser' : facts.browser === 'print' ? ' --no-browser' : '';
+  const again = (extra = '') => `\`xtalk logout${all}${browser}${extra}\``;
   const deletesHereOnly = 'deletes the tokens here only: they stay valid at the provider until they expire.';
   switch (facts.reason) {
     case 'undecryptable':
@@ -285,13 +287,6 @@ export function revocationHint(facts: FactsOf<'REVOCATION_FAILED'>, causeHint: s
       return `Retry later, or run ${again(' --force')} to delete the tokens locally anyway.`;
   }
 }
-
-/** The flag that asked for the browser step, repeated in a hint; `logout_browser=always` asks again by itself. */
-const BROWSER_FLAG: Record<NonNullable<FactsOf<'REVOCATION_FAILED'>['browser']>, string> = {
-  open: ' --browser',
-  print: ' --no-browser',
-  config: '',
-};
 
 /** Where the store's data key was, that is gone now. */
 export function dataKeyGone(facts: FactsOf<'SESSION_EXPIRED'>): string {
