@@ -257,15 +257,36 @@ export function plainHint(facts: FactsOf<'ERROR'>): string | undefined {
 
 /** Why logout kept the tokens (`facts.reason`, set by src/auth/logout/logout.ts); `causeHint` is the hint of the refusal under it. */
 export function revocationHint(facts: FactsOf<'REVOCATION_FAILED'>, causeHint: string | undefined): string {
+  const all = facts.all ? ' --all' : '';
+  // The flag that asked for the browser step, repeated; `logout_browser=always` asks again by itself.
+  const browser = facts.browser === 'open' ? ' --browser' : facts.browser === 'print' ? ' --no-browser' : '';
+  const again = (extra = '') => `\`xtalk logout${all}${browser}${extra}\``;
+  const deletesHereOnly = 'deletes the tokens here only: they stay valid at the provider until they expire.';
   switch (facts.reason) {
     case 'undecryptable':
-      return 'Run `xtalk logout --force` to delete them (and revoke the readable ones), or `xtalk login` to replace them.';
+      return `Run ${again(' --force')} to delete them (and revoke the readable ones), or \`xtalk login\` to replace them.`;
     case 'endpoint_refused':
-      return `${causeHint ?? ''} Or run \`xtalk logout --force\` to delete the tokens locally without revoking them.`.trim();
+      return `${causeHint ?? ''} Or run ${again(' --force')} to delete the tokens locally without revoking them.`.trim();
     case 'no_endpoint':
-      return "Set XTALK_REVOCATION_ENDPOINT (or OAUTH2_REVOCATION_ENDPOINT in .env) to the provider's revocation URL on the issuer's origin, or run `xtalk logout --force` to delete the tokens locally anyway.";
+      if (facts.endSession) {
+        return (
+          `The provider can end its session instead: \`xtalk logout${all} --browser\` signs you out there ` +
+          '(which ends the tokens at many providers, not always those issued for offline access), then deletes them here. ' +
+          `Or set XTALK_REVOCATION_ENDPOINT if the provider has a revocation URL on the issuer's origin. \`xtalk logout${all} --force\` ${deletesHereOnly}`
+        );
+      }
+      // --browser cannot help here: the provider has no end_session_endpoint either.
+      return (
+        "Set XTALK_REVOCATION_ENDPOINT (or OAUTH2_REVOCATION_ENDPOINT in .env) to the provider's revocation URL on the issuer's origin, if it has one. " +
+        `Otherwise \`xtalk logout${all} --force\` ${deletesHereOnly}` +
+        (facts.browser
+          ? ' The provider publishes no end_session_endpoint either: sign out on its web page to end the browser session.'
+          : '')
+      );
+    case 'session_not_ended':
+      return `Nothing was deleted. Run ${again()} again and finish the sign-out in the browser, or ${again(' --force')} to delete the tokens here even without the provider's confirmation.`;
     default:
-      return HINTS.REVOCATION_FAILED;
+      return `Retry later, or run ${again(' --force')} to delete the tokens locally anyway.`;
   }
 }
 

@@ -50,7 +50,13 @@ function programWords(e: HintSource): string | undefined {
       return undefined;
     case 'REVOCATION_FAILED':
       if ((e.facts as FactsOf<'REVOCATION_FAILED'>).reason === 'no_endpoint') {
-        return "Set XTALK_REVOCATION_ENDPOINT (or OAUTH2_REVOCATION_ENDPOINT in .env) to the provider's revocation URL on the issuer's origin.";
+        const endSession = (e.facts as FactsOf<'REVOCATION_FAILED'>).endSession
+          ? " Without it, ending the provider's session (RP-Initiated Logout) is the most that can end them, at many providers."
+          : '';
+        return `Set XTALK_REVOCATION_ENDPOINT (or OAUTH2_REVOCATION_ENDPOINT in .env) to the provider's revocation URL on the issuer's origin.${endSession}`;
+      }
+      if ((e.facts as FactsOf<'REVOCATION_FAILED'>).reason === 'session_not_ended') {
+        return 'The provider did not confirm the sign-out; the tokens were kept. Try again and finish the sign-out in the browser.';
       }
       return 'Retry later; the tokens were kept.';
     case 'DEVICE_FLOW_UNAVAILABLE':

@@ -6,7 +6,7 @@ import { selectAccount } from '../auth/select-account.js';
 import type { Run } from '../auth/run.js';
 import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
 import type { Context } from '../core/context.js';
-import { ExitCode, RevocationFailedError, XtalkError } from '../errors.js';
+import { ExitCode, RevocationFailedError, XtalkError, type FactsOf } from '../errors.js';
 import type { AccountRecord } from '../core/session-records.js';
 
 export interface LogoutOptions extends CommonOptions {
@@ -32,7 +32,10 @@ export function registerLogout(program: Command, ctx: Context): void {
     'after',
     `
 Nothing is deleted unless every token was revoked (exit 5 says which were not); --force deletes
-them anyway. With the tokens goes the account's profile (name, email, claims), so the next person
+them anyway. A provider without a revocation endpoint (RFC 7009) cannot revoke them: there
+--browser ends its session instead (which ends the tokens at many providers, not provably) and
+deletes them here once the provider confirmed the sign-out. \`xtalk doctor\` says what logout can
+end at your provider. With the tokens goes the account's profile (name, email, claims), so the next person
 at a shared machine does not see who used it; --keep-profile keeps it, listed as logged out.
 --all also removes the profiles of accounts logged out earlier (with --keep-profile, or by an
 older xtalk).
@@ -62,20 +65,38 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
     const force = Boolean(opts.force);
     const keepProfile = Boolean(opts.keepProfile);
     const endSession = opts.browser !== undefined || run.config().logoutBrowser === 'always';
+    const launch = opts.browser !== false;
+    const asked = {
+      ...(endSession
+        ? { browser: opts.browser === undefined ? ('config' as const) : launch ? ('open' as const) : ('print' as const) }
+        : {}),
+      ...(opts.all ? { all: true } : {}),
+    };
     const report = (r: LogoutResult) =>
       run.ui.success(
-        `Logged out ${displayName(r.account)} from ${r.account.issuer}; ${r.revoked} token${r.revoked === 1 ? '' : 's'} revoked`,
+        r.deletedAfterSessionEnd > 0
+          ? `Logged out ${displayName(r.account)} from ${r.account.issuer}; ${r.deletedAfterSessionEnd} token${r.deletedAfterSessionEnd === 1 ? '' : 's'} deleted after the sign-out there`
+          : `Logged out ${displayName(r.account)} from ${r.account.issuer}; ${r.revoked} token${r.revoked === 1 ? '' : 's'} revoked`,
       );
+    // Issuers whose browser session this run ended already (in place of revocation, for one account).
+    const ended = new Set<string>();
     const logout = async (account: AccountRecord) => {
       // Read before the local logout deletes it (and perhaps the data key).
       const idTokenHint = endSession ? await readIdToken(run, account) : undefined;
-      report(await logoutAccount(run, { account, force, keepProfile }));
-      return idTokenHint;
+      const endInstead = async () => {
+        if (ended.has(account.issuer)) return true;
+        const done = await endBrowserSession(run, account, idTokenHint, launch, false);
+        if (done) ended.add(account.issuer);
+        return done;
+      };
+      const result = await logoutAccount(run, { account, force, keepProfile, asked, ...(endSession ? { endSession: endInstead } : {}) });
+      report(result);
+      return { idTokenHint, revoked: result.failures.length === 0 && result.deletedAfterSessionEnd === 0 };
     };
     if (!opts.all) {
       const account = selectAccount(store, opts.account);
-      const hint = await logout(account);
-      if (endSession) await endBrowserSession(run, account, hint, opts.browser !== false);
+      const { idTokenHint, revoked } = await logout(account);
+      if (endSession && !ended.has(account.issuer)) await endBrowserSession(run, account, idTokenHint, launch, revoked);
       return ExitCode.Ok;
     }
     const accounts = store.listAccounts().filter((a) => store.hasSession(a.id));
@@ -87,34 +108,60 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
       return ExitCode.Ok;
     }
     const failed: string[] = [];
+    const reasons: XtalkError[] = [];
     // One browser session per provider: ended once, with the hint of its last account.
-    const hints = new Map<string, { account: AccountRecord; hint: string | undefined }>();
+    const hints = new Map<string, { account: AccountRecord; hint: string | undefined; revoked: boolean }>();
     for (const account of accounts) {
       try {
-        hints.set(account.issuer, { account, hint: await logout(account) });
+        const { idTokenHint, revoked } = await logout(account);
+        hints.set(account.issuer, { account, hint: idTokenHint, revoked });
       } catch (e) {
         if (!(e instanceof XtalkError)) throw e;
         run.ui.error(e.message);
         failed.push(displayName(account));
+        reasons.push(e);
       }
     }
     if (failed.length > 0) {
       throw new RevocationFailedError(
         'REVOCATION_FAILED',
         `${failed.length} of ${accounts.length} accounts are still logged in: ${failed.join(', ')}.`,
+        { facts: { ...sharedReason(reasons), ...asked } },
       );
     }
     if (!endSession) return ExitCode.Ok;
-    for (const { account, hint } of hints.values()) await endBrowserSession(run, account, hint, opts.browser !== false);
+    for (const { account, hint, revoked } of hints.values()) {
+      if (!ended.has(account.issuer)) await endBrowserSession(run, account, hint, launch, revoked);
+    }
     return ExitCode.Ok;
   } finally {
     run.close();
   }
 }
 
-async function endBrowserSession(run: Run, account: AccountRecord, idTokenHint: string | undefined, launch: boolean): Promise<void> {
-  const outcome = await endProviderSession(run, { account, idTokenHint, launch });
-  if (outcome === 'ended') run.ui.success(`Signed out of ${account.issuer} in the browser too`);
+/** The reason every failed account shares (e.g. all at one provider without revocation), for the hint. */
+function sharedReason(errors: XtalkError[]): FactsOf<'REVOCATION_FAILED'> {
+  const facts = errors.map((e) => (e.code === 'REVOCATION_FAILED' ? (e.facts as FactsOf<'REVOCATION_FAILED'>) : {}));
+  const [first] = facts;
+  // A refused endpoint's hint is its cause's, which the summary does not carry.
+  const same =
+    first?.reason &&
+    first.reason !== 'endpoint_refused' &&
+    facts.every((f) => f.reason === first.reason && f.endSession === first.endSession);
+  return same ? { reason: first.reason, ...(first.endSession !== undefined ? { endSession: first.endSession } : {}) } : {};
+}
+
+/** True when the provider confirmed the sign-out. */
+async function endBrowserSession(
+  run: Run,
+  account: AccountRecord,
+  idTokenHint: string | undefined,
+  launch: boolean,
+  tokensRevoked: boolean,
+): Promise<boolean> {
+  const outcome = await endProviderSession(run, { account, idTokenHint, launch, tokensRevoked });
+  if (outcome === 'ended') run.ui.success(`Signed out of ${account.issuer} in the browser${tokensRevoked ? ' too' : ''}`);
+  return outcome === 'ended';
 }
 
 async function readIdToken(run: Run, account: AccountRecord): Promise<string | undefined> {

@@ -141,7 +141,16 @@ export interface FactsByCode {
     path?: string;
     grantNotSent?: boolean;
   };
-  REVOCATION_FAILED: { reason?: 'undecryptable' | 'endpoint_refused' | 'no_endpoint' };
+  REVOCATION_FAILED: {
+    /** `session_not_ended`: no revocation endpoint, and the provider did not confirm ending its session. */
+    reason?: 'undecryptable' | 'endpoint_refused' | 'no_endpoint' | 'session_not_ended';
+    /** The provider publishes an end_session_endpoint (set with `no_endpoint`). */
+    endSession?: boolean;
+    /** How the browser step was asked for: `--browser`, `--no-browser`, or `logout_browser=always`. */
+    browser?: 'open' | 'print' | 'config';
+    /** `logout --all`. */
+    all?: boolean;
+  };
   ID_TOKEN_INVALID: ProviderAnswer & {
     check?: 'auth_time' | 'listed_alg' | 'hmac_alg' | 'hmac_signature';
     alg?: string;

@@ -4,6 +4,7 @@ import { isSecureOrLoopback } from '../core/url-rules.js';
 import { isXtalkError } from '../errors.js';
 import { discoveryUrlFor, fetchDiscovery, type DiscoveredDocument } from '../oidc/discovery.js';
 import { fail, ok, warn, type CheckResult } from './check.js';
+import { checkLogout } from './logout-check.js';
 import { anySignal } from '../shared/abort.js';
 
 /** Warn from this much clock difference; fail from the next (ID-token checks allow only a little). */
@@ -30,9 +31,9 @@ const NETWORK_FIX =
   'Check the issuer URL and the network; behind a proxy set HTTPS_PROXY (and NO_PROXY), behind a TLS-inspecting proxy set NODE_EXTRA_CA_CERTS to its CA certificate.';
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
 
-/** The four checks that need the provider, when it cannot be asked. */
+/** The checks that need the provider, when it cannot be asked. */
 export function providerNotChecked(reason: string): CheckResult[] {
-  return ['discovery', 'jwks', 'clock', 'revocation'].map((name) => warn(name, `not checked: ${reason}`));
+  return ['discovery', 'jwks', 'clock', 'revocation', 'logout'].map((name) => warn(name, `not checked: ${reason}`));
 }
 
 /**
@@ -55,8 +56,8 @@ export async function checkProvider(p: ProviderProbe): Promise<CheckResult[]> {
     const [error, fix] = isXtalkError(e)
       ? [e.message.replace(/\.$/, ''), e.hint ?? 'Check the issuer URL.']
       : [`cannot reach ${discoveryUrlFor(p.issuer, p.discoveryUrl)}: ${describeFetchError(e, p.requestTimeoutMs)}`, NETWORK_FIX];
-    const [, jwks, clock, revocationUnknown] = providerNotChecked('discovery failed');
-    return [fail('discovery', error, fix), jwks!, clock!, p.revocationEndpoint ? revocation(p, undefined) : revocationUnknown!];
+    const [, jwks, clock, revocationUnknown, logout] = providerNotChecked('discovery failed');
+    return [fail('discovery', error, fix), jwks!, clock!, p.revocationEndpoint ? revocation(p, undefined) : revocationUnknown!, logout!];
   }
   const doc = got.metadata;
   const url = got.url;
@@ -73,11 +74,13 @@ export async function checkProvider(p: ProviderProbe): Promise<CheckResult[]> {
   }
   const jwks =
     typeof doc.jwks_uri === 'string' ? await checkJwks(p, doc.jwks_uri) : warn('jwks', 'not checked: discovery names no jwks_uri');
+  const revocationResult = revocation(p, typeof doc.revocation_endpoint === 'string' ? doc.revocation_endpoint : undefined);
   return [
     discovery,
     jwks,
     checkClock(got.date, got.receivedAt),
-    revocation(p, typeof doc.revocation_endpoint === 'string' ? doc.revocation_endpoint : undefined),
+    revocationResult,
+    checkLogout(revocationResult, typeof doc.end_session_endpoint === 'string' ? doc.end_session_endpoint : undefined),
   ];
 }
 

@@ -114,6 +114,7 @@ const LABELS: Record<string, string> = {
   jwks: 'signing keys (JWKS)',
   clock: 'clock skew',
   revocation: 'revocation endpoint',
+  logout: 'logout',
   keychain: 'keychain',
   browser: 'browser',
   loopback: 'loopback port',

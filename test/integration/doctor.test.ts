@@ -12,7 +12,7 @@ import { FakeKeychain } from '../fakes/fake-keychain.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
 
-const NAMES = ['config', 'discovery', 'jwks', 'clock', 'revocation', 'keychain', 'browser', 'loopback', 'proxy', 'ca'];
+const NAMES = ['config', 'discovery', 'jwks', 'clock', 'revocation', 'logout', 'keychain', 'browser', 'loopback', 'proxy', 'ca'];
 
 let provider: TestProvider;
 
@@ -128,7 +128,7 @@ describe('xtalk doctor against the local provider', () => {
     expect(by.jwks).toMatchObject({ status: 'warn', detail: 'not checked: discovery failed' });
     expect(by.clock!.status).toBe('warn');
     expect(by.keychain!.status).toBe('ok');
-    expect(ctx.stderr.text).toMatch(/✗ 1 failed, 3 with warnings \(of 10 checks\)\.\n {2}hint: /);
+    expect(ctx.stderr.text).toMatch(/✗ 1 failed, 4 with warnings \(of 11 checks\)\.\n {2}hint: /);
   });
 
   it('fails (exit 1) without an issuer, naming the variables to set', async () => {

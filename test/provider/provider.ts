@@ -71,6 +71,10 @@ export interface TestProviderOptions {
   basicChallengeOnInvalidClient?: boolean;
   /** Leave `scope` out of every token response (RFC 6749 §5.1: then it is the scope requested). */
   omitTokenScope?: boolean;
+
+  // Issue 23, logout without RFC 7009.
+  /** Remove `end_session_endpoint` from discovery (no RP-Initiated Logout); the endpoint itself stays live. */
+  hideEndSessionEndpoint?: boolean;
 }
 
 export interface ClientAuthRecord {
@@ -192,6 +196,7 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
   const provider = quietly(() => new Provider(issuer, buildConfiguration(opts, confidentialClient, publicClient)));
   if (opts.hideRevocationEndpoint) provider.use(hideRevocationEndpoint);
   if (opts.hideScopesSupported) provider.use(hideScopesSupported);
+  if (opts.hideEndSessionEndpoint) provider.use(hideEndSessionEndpoint);
   if (opts.discoveryTrailingSlash) provider.use(discoveryOnlyWithSlash(prefix));
   if (opts.rejectScopes) provider.use(rejectScopes(opts.rejectScopes, issuer));
   if (opts.refreshErrorAs) provider.use(refreshErrorAs(opts.refreshErrorAs));
@@ -348,6 +353,13 @@ const hideRevocationEndpoint: KoaMiddleware = async (ctx, next) => {
   await next();
   if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
     delete (ctx.body as Record<string, unknown>).revocation_endpoint;
+  }
+};
+
+const hideEndSessionEndpoint: KoaMiddleware = async (ctx, next) => {
+  await next();
+  if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
+    delete (ctx.body as Record<string, unknown>).end_session_endpoint;
   }
 };
 

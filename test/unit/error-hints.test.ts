@@ -123,7 +123,16 @@ const SAMPLES: { [C in KnownErrorCode]: ErrorFacts[] } = {
     'key_file_unreadable',
     'key_file_uncreatable',
   ].map((reason) => ({ reason, path: '/d/xtalk.db' })),
-  REVOCATION_FAILED: [{}, { reason: 'undecryptable' }, { reason: 'endpoint_refused' }, { reason: 'no_endpoint' }],
+  REVOCATION_FAILED: [
+    {},
+    { browser: 'open', all: true },
+    { reason: 'undecryptable' },
+    { reason: 'endpoint_refused', browser: 'print' },
+    { reason: 'no_endpoint' },
+    { reason: 'no_endpoint', endSession: true },
+    { reason: 'no_endpoint', browser: 'open' },
+    { reason: 'session_not_ended', endSession: true, browser: 'open' },
+  ],
   CANCELLED: [{}],
   ID_TOKEN_INVALID: [
     {},

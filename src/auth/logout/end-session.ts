@@ -21,13 +21,16 @@ export interface EndSessionInput {
   idTokenHint: string | undefined;
   /** false (`--no-browser`): print the URL only; the listener still waits for the provider. */
   launch: boolean;
+  /** Whether the tokens were revoked (else only deleted here, or still held), for the words of an `unsupported`. */
+  tokensRevoked: boolean;
 }
 
 /** `ended`: the provider sent the browser back; `unsupported`: it publishes no end_session_endpoint. */
 export type EndSessionOutcome = 'ended' | 'unsupported';
 
 /**
- * OpenID Connect RP-Initiated Logout 1.0, after the tokens are revoked: ends the provider's browser
+ * OpenID Connect RP-Initiated Logout 1.0, after the tokens are revoked (or in place of that, at a
+ * provider without a revocation endpoint): ends the provider's browser
  * session, so the next person's `xtalk login` on this machine is asked who they are. A one-shot
  * loopback listener (127.0.0.1, Host and `state` checked) is the `post_logout_redirect_uri`; the
  * provider's redirect to it is its confirmation. The browser is sent there through the listener's
@@ -40,7 +43,7 @@ export async function endProviderSession(deps: EndSessionDeps, opts: EndSessionI
   const provider = await deps.provider(account);
   if (!provider.endSessionEndpoint) {
     ui.warn(
-      `${account.issuer} publishes no end_session_endpoint, so xtalk cannot end its browser session; the tokens are revoked. ` +
+      `${account.issuer} publishes no end_session_endpoint, so xtalk cannot end its browser session${opts.tokensRevoked ? '; the tokens are revoked' : ''}. ` +
         "Sign out on the provider's web page or close the browser before someone else signs in.",
     );
     return 'unsupported';

@@ -1,6 +1,6 @@
 import type { Context } from '../../core/context.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
-import { ConfigError, RevocationFailedError, SessionExpiredError, XtalkError } from '../../errors.js';
+import { ConfigError, RevocationFailedError, SessionExpiredError, XtalkError, type FactsOf } from '../../errors.js';
 import { displayName } from '../account-view.js';
 import type { Run } from '../run.js';
 import type { AccountRecord } from '../../core/session-records.js';
@@ -19,6 +19,14 @@ export interface LogoutInput {
   force: boolean;
   /** Keep the account's profile (the `user` row). */
   keepProfile?: boolean;
+  /** What the user asked for (`--all`, the browser step), so that a failure's hint repeats it. */
+  asked?: Pick<FactsOf<'REVOCATION_FAILED'>, 'browser' | 'all'>;
+  /**
+   * Ends the provider's browser session (RP-Initiated Logout), when the user asked for that step;
+   * true once the provider confirmed it. A provider without a revocation endpoint gets it in place of
+   * revocation: the tokens are deleted here only after its confirmation (or with `force`).
+   */
+  endSession?: () => Promise<boolean>;
 }
 
 export interface LogoutResult {
@@ -26,6 +34,8 @@ export interface LogoutResult {
   revoked: number;
   /** Tokens that could not be revoked (only with `force`, which deletes them anyway). */
   failures: string[];
+  /** The provider has no revocation endpoint: its session was ended instead, then these many tokens deleted here. */
+  deletedAfterSessionEnd: number;
 }
 
 interface HeldToken {
@@ -47,13 +57,15 @@ export async function logoutAccount(deps: LogoutDeps, opts: LogoutInput): Promis
   const store = deps.store();
   const { tokens, unreadable } = await heldTokens(deps, account);
   const failures: string[] = [];
+  const asked = opts.asked ?? {};
   if (unreadable > 0 && !opts.force) {
     throw new RevocationFailedError(
       'REVOCATION_FAILED',
       `${unreadable} stored token(s) of ${displayName(account)} cannot be decrypted with the current data key (it was replaced), so they cannot be revoked; nothing was deleted.`,
-      { facts: { reason: 'undecryptable' } },
+      { facts: { reason: 'undecryptable', ...asked } },
     );
   }
+  let deletedAfterSessionEnd = 0;
   let revoked = 0;
   if (tokens.length > 0) {
     let provider: OpenIdProvider | undefined;
@@ -65,20 +77,23 @@ export async function logoutAccount(deps: LogoutDeps, opts: LogoutInput): Promis
         throw new RevocationFailedError(
           'REVOCATION_FAILED',
           `${e.message} None of the ${tokens.length} token(s) of ${displayName(account)} was sent there or deleted.`,
-          { facts: { reason: 'endpoint_refused' }, cause: e },
+          { facts: { reason: 'endpoint_refused', ...asked }, cause: e },
         );
       }
       failures.push(...tokens.map((t) => `${t.label}: ${reason(e)}`));
     }
     if (provider && !provider.revocationEndpoint) {
-      if (!opts.force) {
+      const endSession = Boolean(provider.endSessionEndpoint);
+      if (!opts.force && endSession && opts.endSession) {
+        await endSessionInstead(opts, tokens.length);
+        deletedAfterSessionEnd = tokens.length;
+      } else if (!opts.force) {
         throw new RevocationFailedError(
           'REVOCATION_FAILED',
           `${account.issuer} publishes no revocation endpoint, so the ${tokens.length} token(s) of ${displayName(account)} cannot be revoked; nothing was deleted.`,
-          { facts: { reason: 'no_endpoint' } },
+          { facts: { reason: 'no_endpoint', endSession, ...asked } },
         );
-      }
-      failures.push(...tokens.map((t) => `${t.label}: the provider has no revocation endpoint`));
+      } else failures.push(...tokens.map((t) => `${t.label}: the provider has no revocation endpoint`));
     } else if (provider) {
       for (const token of tokens) {
         try {
@@ -96,19 +111,53 @@ export async function logoutAccount(deps: LogoutDeps, opts: LogoutInput): Promis
       'REVOCATION_FAILED',
       `Could not revoke ${failures.length} of ${tokens.length} token(s) of ${displayName(account)} at ${account.issuer}; all tokens were kept:\n` +
         failures.map((f) => `  - ${f}`).join('\n'),
+      { facts: { ...asked } },
     );
   }
   await ctx.faultPoint('logout-before-delete');
   store.deleteSession(account.id, nextCurrent(store, account), { keepProfile: opts.keepProfile });
   if (failures.length > 0)
     ui.warn(`Deleted ${failures.length} token(s) of ${displayName(account)} locally without revoking them (--force).`);
+  if (deletedAfterSessionEnd > 0) {
+    ui.warn(
+      `${account.issuer} publishes no revocation endpoint, so the ${deletedAfterSessionEnd} token(s) of ${displayName(account)} were deleted here without being revoked. ` +
+        'Ending its session ends them at many providers (not always those issued for offline access), but xtalk cannot check that this one did.',
+    );
+  }
   if (unreadable > 0) {
     ui.warn(
       `Deleted ${unreadable} token(s) of ${displayName(account)} that could not be decrypted (their data key was replaced); they could not be revoked.`,
     );
   }
   if (!store.listAccounts().some((a) => store.hasSession(a.id))) await store.deleteDataKey();
-  return { account, revoked, failures };
+  return { account, revoked, failures, deletedAfterSessionEnd };
+}
+
+/**
+ * A provider without RFC 7009 whose session the user asked to end: its confirmed sign-out is the
+ * most this logout can do at the provider, so the tokens stay here until the provider confirmed it.
+ */
+async function endSessionInstead(opts: LogoutInput, count: number): Promise<void> {
+  const { account } = opts;
+  const facts = { reason: 'session_not_ended' as const, endSession: true, ...opts.asked };
+  let ended: boolean;
+  try {
+    ended = await opts.endSession!();
+  } catch (e) {
+    if (!(e instanceof XtalkError) || e.code === 'CANCELLED') throw e;
+    throw new RevocationFailedError(
+      'REVOCATION_FAILED',
+      `${e.message} ${account.issuer} publishes no revocation endpoint and did not confirm the sign-out, so the ${count} token(s) of ${displayName(account)} were kept.`,
+      { facts, cause: e },
+    );
+  }
+  if (!ended) {
+    throw new RevocationFailedError(
+      'REVOCATION_FAILED',
+      `${account.issuer} did not confirm the sign-out and publishes no revocation endpoint, so the ${count} token(s) of ${displayName(account)} were kept.`,
+      { facts },
+    );
+  }
 }
 
 /**
