@@ -269,11 +269,7 @@ export class AccountStore {
     return meta.recordedCredentialStore(this.#sql);
   }
 
-  /**
-   * The scope a login at `issuer` settled on after the provider refused the default one, so the next
-   * login skips the failed round trip. Kept in `meta` (key `scope:<issuer>`): it is learned, not a
-   * user setting, and belongs with the sessions it was learned for.
-   */
+  /** What a login at `issuer` learned (the scope settled on after a refusal), kept in `meta` (`scope:<issuer>`), not a setting. */
   learnedScope(issuer: string): string | undefined {
     return meta.learnedScope(this.#sql, issuer);
   }
