@@ -162,7 +162,7 @@ describe('commander and the quick parser, on the same command lines', () => {
   });
 
   it.each(CASES.filter(([fate, argv]) => fate === 'refused' && !argv.includes('--help') && !argv.includes('-h')))(
-    "refused %j: one ✗ line, a hint naming the command's help, exit 2, nothing on stdout",
+    "%s %j: one ✗ line, a hint naming the command's help, exit 2, nothing on stdout",
     async (_fate, argv) => {
       // The quick parser hands these lines over (above), so the quick door refuses them with these words.
       expect(parseQuickArgs(argv)).toBeUndefined();
