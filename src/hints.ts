@@ -82,7 +82,7 @@ export function hintFor(e: HintSource): string | undefined {
     case 'CONFIG_INVALID':
       return configHint(facts as FactsOf<'CONFIG_INVALID'>);
     case 'USAGE':
-      return usageHint(facts as FactsOf<'USAGE'>);
+      return facts.reason === 'command_line' ? commandLineHint(facts as FactsOf<'USAGE'>) : usageHint(facts as FactsOf<'USAGE'>);
     case 'STORE_ERROR':
       return storeHint(facts);
     case 'SESSION_EXPIRED':
@@ -114,4 +114,10 @@ export function hintFor(e: HintSource): string | undefined {
     default:
       return Object.hasOwn(HINTS, code) ? HINTS[code as keyof typeof HINTS] : undefined;
   }
+}
+
+/** After a command line commander refused: the closest word when there is one, and the command's help. */
+function commandLineHint(facts: FactsOf<'USAGE'>): string {
+  const help = `Run \`xtalk ${facts.command ? `${facts.command} ` : ''}--help\` for usage.`;
+  return facts.suggestion ? `Did you mean ${facts.suggestion}? ${help}` : help;
 }

@@ -1,7 +1,7 @@
-import { Command, Option } from 'commander';
+import { Command, type ErrorOptions, Option } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import type { Context } from '../core/context.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { createUi } from '../output/ui.js';
 import { registerApi } from '../commands/api.js';
 import { registerCompletion } from '../commands/completion.js';
@@ -42,6 +42,28 @@ export class XtalkProgram extends Command {
       if (typeof code === 'number') (root as XtalkProgram).actionExitCode = code;
     });
   }
+
+  /**
+   * Where commander reports a command line it refuses (an unknown option or command, a missing or
+   * extra argument, an option without its value, a value not among the choices): thrown as a
+   * UsageError instead of printed, so it reads like every expected failure (one ✗ line, a hint with
+   * the closest word commander found and this command's help; exit 2). The quick path hands every
+   * line it does not take to this program, so it refuses with the same words.
+   */
+  override error(message: string, _options?: ErrorOptions): never {
+    const [first = '', ...rest] = message.split('\n');
+    const suggestion = /^\(Did you mean (.+)\?\)$/.exec(rest.join(' ').trim())?.[1];
+    throw new UsageError('USAGE', first.replace(/^error: /, ''), {
+      facts: { reason: 'command_line', command: commandPath(this), suggestion },
+    });
+  }
+}
+
+/** `config get` for that sub-command, undefined for the program itself. */
+function commandPath(cmd: Command): string | undefined {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.length > 0 ? names.join(' ') : undefined;
 }
 
 /** A fresh commander program per run, writing through the context's streams and never exiting. */

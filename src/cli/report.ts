@@ -1,6 +1,7 @@
 import type { Context } from '../core/context.js';
 import { ExitCode, isXtalkError } from '../errors.js';
 import { redact } from '../output/redact.js';
+import { debugFromEnv } from '../output/terminal-env.js';
 import { createUi } from '../output/ui.js';
 import { classifyEscapedError } from '../store/db/store-errors.js';
 
@@ -10,14 +11,14 @@ import { classifyEscapedError } from '../store/db/store-errors.js';
  * A SQLite error or a shortage of file descriptors that escaped the store is no bug of ours: it is
  * reported as the typed error it stands for.
  */
-export function reportError(thrown: unknown, ctx: Context, debug: boolean): number {
+export function reportError(thrown: unknown, ctx: Context, debugFlag: boolean): number {
+  const debug = debugFlag || debugFromEnv(ctx.env);
   const e = classifyEscapedError(thrown);
   const code = (e as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.startsWith('commander.')) {
-    // commander already printed the message (or the help / version text).
-    if ((e as { exitCode?: number }).exitCode === 0) return ExitCode.Ok;
-    createUi(ctx.io, ctx.env).info('Run `xtalk --help` for usage.');
-    return ExitCode.Usage;
+    // Help or the version, already printed (on stderr when no command was named: a usage error).
+    // Every refused command line is a UsageError (XtalkProgram.error) and reported below.
+    return (e as { exitCode?: number }).exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
   }
   const ui = createUi(ctx.io, ctx.env);
   if (isXtalkError(e)) {

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { SETTING_DESCRIPTORS } from '../config/settings.js';
 import { SOURCE_ORDER } from '../core/settings-sources.js';
 import type { Context } from '../core/context.js';
+import { UsageError } from '../errors.js';
 import { createUi } from '../output/ui.js';
+import { closestWord } from '../shared/closest-word.js';
 
 /** Help topics that are not commands. */
 const TOPICS = ['environment'] as const;
@@ -27,7 +29,10 @@ export function registerHelp(program: Command, ctx: Context): void {
       if (topic === undefined) program.help();
       const command = program.commands.find((c) => c.name() === topic || c.aliases().includes(topic));
       if (command && command.name() !== 'help') command.help();
-      program.help({ error: true });
+      const topics = [...program.commands.filter((c) => c.name() !== 'help').map((c) => c.name()), ...TOPICS];
+      throw new UsageError('USAGE', `unknown help topic '${topic}'`, {
+        facts: { reason: 'command_line', suggestion: closestWord(topic, topics) },
+      });
     });
 }
 
@@ -42,12 +47,32 @@ export const OTHER_VARIABLES: readonly { names: string; description: string }[] 
     description: 'where data (~/.local/share/xtalk) and config.json (~/.config/xtalk) go without XTALK_HOME',
   },
   {
+    names: 'HOME, USERPROFILE, APPDATA, LOCALAPPDATA',
+    description: 'the home folder, and on Windows the folders for data and config.json',
+  },
+  {
     names: 'XTALK_BROWSER, else BROWSER',
     description: 'the browser command line, run without a shell, the URL appended; default: the system browser',
   },
-  { names: 'NO_COLOR', description: 'no colours on stderr (same as --no-color)' },
+  { names: 'DISPLAY, WAYLAND_DISPLAY', description: 'a display is there, so login can open a browser (without one it prints the URL)' },
+  {
+    names: 'SSH_CONNECTION, SSH_CLIENT, SSH_TTY, USER, LOGNAME',
+    description: 'a login over ssh: login says how to forward the loopback port (ssh -L) with these names',
+  },
+  { names: 'PATH', description: 'where the browser commands are looked up' },
+  { names: 'DBUS_SESSION_BUS_ADDRESS', description: 'the session bus of the Secret Service (the keychain on Linux)' },
+  { names: 'XTALK_DEBUG', description: '1: diagnostics on stderr, secrets redacted, for every command (same as --debug)' },
+  { names: 'NO_COLOR', description: 'any value: no colours (no-color.org); wins over CLICOLOR_FORCE' },
+  {
+    names: 'FORCE_COLOR',
+    description:
+      'any value: colours even where stderr or stdout is not a terminal, and even with NO_COLOR (force-color.org); 0 or false: no colours',
+  },
+  { names: 'CLICOLOR_FORCE', description: 'not 0: colours even where stderr or stdout is not a terminal, unless NO_COLOR is set' },
+  { names: 'TERM', description: 'dumb: no colours and no spinner (unless colours are forced)' },
   { names: 'HTTPS_PROXY, HTTP_PROXY, NO_PROXY', description: 'the proxy for requests to the provider (lower-case names win)' },
   { names: 'NODE_EXTRA_CA_CERTS', description: 'a PEM file of extra CA certificates, for a TLS-inspecting proxy' },
+  { names: 'NODE_TLS_REJECT_UNAUTHORIZED', description: '0 turns off certificate checks in Node; doctor warns about it' },
 ];
 
 /** `xtalk help environment`: every variable, its config.json key, whether (and as what) a `.env` may set it, its default. */

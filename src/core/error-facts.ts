@@ -59,11 +59,14 @@ export interface UsageFacts extends Omit<ConfigFacts, 'reason'> {
     | 'unknown_format'
     | 'json_and_format'
     | 'account_twice'
-    | 'no_account_named';
+    | 'no_account_named'
+    | 'command_line';
   /** `missing: 'client'`: no issuer or client id configured. */
   missing?: 'client';
-  /** The command whose option was refused (`token`, `exec`). */
+  /** The command whose option was refused (`token`, `exec`, `config get`; unset: xtalk itself). */
   command?: string;
+  /** `command_line`: the closest command or flag to what was typed, when one is close. */
+  suggestion?: string;
 }
 
 /** Why an expected failure without a more specific code happened (code ERROR). */

@@ -2,6 +2,7 @@ import type { Io } from '../core/ports.js';
 import { escapeTerminalText, toSafeJson } from '../core/terminal-text.js';
 import { COLORS, PLAIN, type Palette } from './palette.js';
 import { redact } from './redact.js';
+import { debugFromEnv, mayAnimate, mayColor } from './terminal-env.js';
 
 /** A piece of human output in one of the palette's styles (applied only where colors are on). */
 export interface StyledText {
@@ -15,7 +16,9 @@ export type DataText = string | ReadonlyArray<string | StyledText>;
 /**
  * The only writer to stdout and stderr (test/unit/terminal-doors.test.ts): whatever it writes for a
  * terminal passes src/core/terminal-text.ts first, so provider or server text cannot drive the
- * terminal. Human output on stderr, data on stdout; colors and spinners only for a TTY without NO_COLOR.
+ * terminal; styles are applied after that, here only (src/output/palette.ts has no other importer), so
+ * ours are never escaped. Human output on stderr, data on stdout; whether a stream gets colours or a
+ * spinner is src/output/terminal-env.ts's call (a TTY, NO_COLOR, FORCE_COLOR, CLICOLOR_FORCE).
  */
 export interface Ui {
   /** Writes data (the token, a report, a list) to stdout, control characters escaped. */
@@ -48,16 +51,17 @@ export function createUi(io: Io, env: Readonly<Record<string, string | undefined
   // Decided when first needed: asking whether stderr is a TTY creates process.stderr, which a run
   // that only prints its data (`xtalk token`) never needs.
   let interactive: boolean | undefined;
-  const colorsAllowed = () => !env.NO_COLOR && env.TERM !== 'dumb';
-  const isInteractive = () => (interactive ??= io.stderrIsTTY && colorsAllowed());
-  const palette = () => (isInteractive() ? COLORS : PLAIN);
+  let colored: boolean | undefined;
+  const isInteractive = () => (interactive ??= mayAnimate(env, io.stderrIsTTY));
+  const palette = () => ((colored ??= mayColor(env, io.stderrIsTTY)) ? COLORS : PLAIN);
+  const debug = opts.debug || debugFromEnv(env);
   // Every line for people passes the escaper before it is styled: the styles are ours, the text may
   // carry provider-supplied claims.
   const err = (s: string) => io.stderr.write(escapeTerminalText(s) + '\n');
   const styledErr = (styled: string) => io.stderr.write(styled + '\n');
   const out = (s: string) => (io.writeOut ? io.writeOut(s) : io.stdout.write(s));
   // stdout may be a pipe while stderr is a terminal: color only what lands on a terminal.
-  const dataPalette = () => (io.stdoutIsTTY && colorsAllowed() ? COLORS : PLAIN);
+  const dataPalette = () => (mayColor(env, io.stdoutIsTTY === true) ? COLORS : PLAIN);
   return {
     get interactive() {
       return isInteractive();
@@ -96,7 +100,7 @@ export function createUi(io: Io, env: Readonly<Record<string, string | undefined
       if (hint) styledErr(`  ${palette().dim('hint:')} ${escapeTerminalText(hint)}`);
     },
     debug: (line) => {
-      if (opts.debug) styledErr(palette().dim(`[debug] ${escapeTerminalText(redact(line, opts.secrets?.() ?? []))}`));
+      if (debug) styledErr(palette().dim(`[debug] ${escapeTerminalText(redact(line, opts.secrets?.() ?? []))}`));
     },
     progress: (line) => {
       const safe = escapeTerminalText(line);

@@ -2,8 +2,9 @@
  * What a real terminal receives (built CLI under a pty, `script` from util-linux) when a provider
  * or a server sends characters a terminal acts on: U+009B (a one-character CSI), U+0085 (NEL), ESC,
  * BEL and the bidi override U+202E must arrive as visible escapes, through `xtalk api`'s JSON and
- * text paths as much as through whoami and status. Piped, `xtalk api` still hands on the server's
- * bytes unchanged.
+ * text paths as much as through whoami, status and doctor. Piped, `xtalk api` still hands on the
+ * server's bytes unchanged. Our own colours (doctor's marks, the ✗ of an error) arrive as real SGR
+ * sequences, never escaped.
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -73,11 +74,11 @@ const env = () => ({
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Runs the built CLI on a pty; resolves with everything the terminal was sent (stdout and stderr). */
-function onTerminal(args: string[]): Promise<{ code: number | null; screen: string }> {
+function onTerminal(args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<{ code: number | null; screen: string }> {
   const command = [process.execPath, XTALK_BIN, ...args].map(sq).join(' ');
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env() },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env(), ...extraEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const chunks: Buffer[] = [];
@@ -123,5 +124,53 @@ describe('on a real terminal (pty)', () => {
       expect(res.code, res.stderr).toBe(0);
       expect(Buffer.from(res.stdout, 'utf8').equals(Buffer.from(body, 'utf8'))).toBe(true);
     }
+  });
+});
+
+/** Our styles, as src/output/palette.ts writes them. */
+const OUR_SGR = /\x1b\[(?:2|22|31|32|33|36|39)m/g;
+/** One of doctor's marks, coloured. */
+const COLOURED_MARK = /\x1b\[3[123]m[✓!✗]\x1b\[39m/;
+/** One of our styles or marks shown as text: styling that went through the escaper. */
+const ESCAPED_STYLE = /\\u001b\[(?:2|22|31|32|33|36|39)m(?:[✓!✗]|fix:|hint:)/;
+const HOSTILE_SHOWN = 'evil\\u202egnp.exe\\u009b2J\\u0085\\u001b[31m\\u0007\\u001b]0;pwned\\u0007';
+
+describe('our colours on a real terminal (pty)', () => {
+  const coloured = (issuer: string) => ({ NO_COLOR: undefined, XTALK_ISSUER: issuer });
+
+  it("doctor: the marks and fix: in real colour, a provider's claim still escaped", async () => {
+    const { code, screen } = await onTerminal(['doctor'], coloured(`${api}/`));
+    // Discovery fails (the test server has no discovery document): exit 1, the rest still checked.
+    expect(code, screen).toBe(1);
+    expect(screen).toMatch(COLOURED_MARK);
+    expect(screen).toContain('\x1b[2mfix:\x1b[22m');
+    expect(screen).not.toMatch(ESCAPED_STYLE);
+    // The session line names the stored account: its hostile name is escaped, whole.
+    expect(screen.replace(OUR_SGR, '')).not.toMatch(RAW);
+    expect(screen).toMatch(/ session +evil/);
+    expect(screen).toContain(HOSTILE_SHOWN);
+  });
+
+  it('a refused command line: the ✗ and hint: in colour, the typed argument escaped', async () => {
+    const { code, screen } = await onTerminal(['token', '--\x1b[2J\x07'], coloured('https://issuer.example'));
+    expect(code, screen).toBe(2);
+    expect(screen).toContain("\x1b[31m✗\x1b[39m unknown option '--\\u001b[2J\\u0007'");
+    expect(screen).toContain('\x1b[2mhint:\x1b[22m Run `xtalk token --help` for usage.');
+    expect(screen.replace(OUR_SGR, '')).not.toMatch(RAW);
+  });
+
+  it('NO_COLOR: the same doctor report without a single escape sequence', async () => {
+    const { screen } = await onTerminal(['doctor'], { XTALK_ISSUER: `${api}/` });
+    expect(screen).not.toMatch(RAW);
+    expect(screen).toMatch(/^[✓!✗] configuration/m);
+  });
+
+  it('FORCE_COLOR=1 colours a pipe; FORCE_COLOR=0 keeps a terminal plain', async () => {
+    const piped = await runCli(['doctor'], { env: { ...env(), NO_COLOR: undefined, FORCE_COLOR: '1', XTALK_ISSUER: `${api}/` } });
+    expect(piped.stdout).toMatch(COLOURED_MARK);
+    expect(piped.stderr).toContain('\x1b[31m✗\x1b[39m');
+    const plain = await onTerminal(['doctor'], { NO_COLOR: undefined, FORCE_COLOR: '0', XTALK_ISSUER: `${api}/` });
+    expect(plain.screen).not.toMatch(RAW);
+    expect(plain.screen).toMatch(/^[✓!✗] configuration/m);
   });
 });

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
 import { parseQuickArgs } from '../../src/quick/parse-args.js';
+import { run } from '../../src/cli/run.js';
 import { createTestContext } from '../fakes/context.js';
 
 /** The options of a quick `xtalk token` line, or undefined when it is not one. */
@@ -159,6 +160,21 @@ describe('commander and the quick parser, on the same command lines', () => {
       expect(quick).toBeUndefined();
     }
   });
+
+  it.each(CASES.filter(([fate, argv]) => fate === 'refused' && !argv.includes('--help') && !argv.includes('-h')))(
+    "%s %j: one ✗ line, a hint naming the command's help, exit 2, nothing on stdout",
+    async (_fate, argv) => {
+      // The quick parser hands these lines over (above), so the quick door refuses them with these words.
+      expect(parseQuickArgs(argv)).toBeUndefined();
+      const out = createTestContext();
+      expect(await run(argv, out)).toBe(2);
+      expect(out.stdout.text).toBe('');
+      expect(out.stderr.text).toMatch(
+        new RegExp(`^✗ [^\\n]+\\n  hint: (Did you mean [^ ]+\\? )?Run \`xtalk ${argv[0]} --help\` for usage\\.\\n$`),
+      );
+      rmSync(out.home, { recursive: true, force: true });
+    },
+  );
 
   it('covers every option of both tables, with a value inline and apart', () => {
     const lines = CASES.filter(([fate]) => fate === 'same').map(([, argv]) => argv.join(' '));

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
@@ -7,6 +7,13 @@ import { SECRET_FILE_KEYS, SETTING_DESCRIPTORS, type SettingDescriptor } from '.
 import { CONFIG_KEYS } from '../../src/core/settings-sources.js';
 import { OTHER_VARIABLES } from '../../src/commands/help.js';
 import { createTestContext } from '../fakes/context.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
 
 const README = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
 
@@ -124,7 +131,37 @@ describe('xtalk help environment', () => {
     const unknown = createTestContext();
     expect(await run(['help', 'nope'], unknown)).toBe(2);
     expect(unknown.stdout.text).toBe('');
-    expect(unknown.stderr.text).toContain('Usage: xtalk [options] [command]');
+    expect(unknown.stderr.text).toBe("✗ unknown help topic 'nope'\n  hint: Run `xtalk --help` for usage.\n");
+  });
+
+  it('names every variable src/ and bin/ read (by `env.NAME`), and says a .env sets none of the others', async () => {
+    const ctx = createTestContext();
+    expect(await run(['help', 'environment'], ctx)).toBe(0);
+    const out = ctx.stdout.text;
+    const read = new Set<string>();
+    for (const file of [...sourceFiles(join(ROOT, 'src')), join(ROOT, 'bin/xtalk.cjs')]) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/\benv\??\.([A-Z][A-Z0-9_]+)\b/g)) read.add(m[1]!);
+    }
+    // Set by the crash tests only.
+    read.delete('XTALK_TEST_FAULT_POINT');
+    for (const name of ['XTALK_DEBUG', 'FORCE_COLOR', 'CLICOLOR_FORCE', 'NO_COLOR']) expect(read, name).toContain(name);
+    const missing = [...read].filter((name) => !new RegExp(`(^|[ ,])${name}(\n|,| )`, 'm').test(out));
+    expect(missing).toEqual([]);
+    expect(out).toMatch(/Also read \(never from a \.env\):\n(.*\n)*  XTALK_DEBUG\n    1: diagnostics on stderr/);
+  });
+
+  it('a .env in the current folder cannot turn on XTALK_DEBUG: the notice lists it as not used', async () => {
+    const ctx = createTestContext();
+    writeFileSync(join(ctx.home, '.env'), 'XTALK_DEBUG=1\nOAUTH2_CLIENT_ID=c\nOIDC_DISCOVERY_ENDPOINT=http://127.0.0.1:9\n');
+    expect(await run(['status'], ctx)).toBe(0);
+    expect(ctx.stderr.text).not.toContain('[debug]');
+    const flagged = createTestContext({ home: ctx.home });
+    expect(await run(['status', '--debug'], flagged)).toBe(0);
+    expect(flagged.stderr.text).toContain('[debug]');
+    const login = createTestContext({ home: ctx.home });
+    await run(['login', '--no-browser', '--timeout', '1'], login);
+    expect(login.stderr.text).not.toContain('[debug]');
+    expect(login.stderr.text).toMatch(/XTALK_DEBUG/);
   });
 });
 

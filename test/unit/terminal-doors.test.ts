@@ -64,3 +64,21 @@ describe('the doors to the terminal', () => {
     ).toEqual([]);
   });
 });
+
+describe('our styles are applied after escaping, in one place', () => {
+  /** An escape character written into source: `\x1b`, `\u001b`, `\u{1b}`, `\033`, `\e`. */
+  const ESC_LITERAL = /\\x1b|\\u001b|\\u\{1b\}|\\033(?!\d)/i;
+
+  it('only src/output/palette.ts and ui.ts (the spinner) spell an escape sequence, and only ui.ts imports the palette', () => {
+    const found = sourceFiles(SRC).flatMap((f) => {
+      const rel = relative(SRC, f).split('\\').join('/');
+      const text = readFileSync(f, 'utf8');
+      const problems: string[] = [];
+      if (!['output/palette.ts', 'output/ui.ts', 'core/terminal-text.ts'].includes(rel) && ESC_LITERAL.test(text))
+        problems.push(`${rel}: an escape sequence of its own`);
+      if (rel !== 'output/ui.ts' && /from '[./]*(?:output\/)?palette\.js'/.test(text)) problems.push(`${rel}: imports the palette`);
+      return problems;
+    });
+    expect(found).toEqual([]);
+  });
+});
