@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyCacheNote } from '../../src/doctor/host-checks.js';
 import { keyCacheState, systemKeyCache } from '../../src/store/keys/keychain/kernel-cache/key-cache.js';
-import { addonFile, elfInterpreter, libcOf, loadKeyctl, type AddonHost } from '../../src/store/keys/keychain/kernel-cache/keyctl-addon.js';
+import {
+  addonArch,
+  addonFile,
+  elfInterpreter,
+  libcOf,
+  loadKeyctl,
+  type AddonHost,
+} from '../../src/store/keys/keychain/kernel-cache/keyctl-addon.js';
 
 const temps: string[] = [];
 afterEach(() => {
@@ -29,8 +36,18 @@ describe('the addon for a host', () => {
     ['linux', 'x64', 'musl', 'linux-x64-musl'],
     ['linux', 'arm64', 'musl', 'linux-arm64-musl'],
     ['linux', 'arm', 'musl', 'linux-arm-musl'],
+    // Not built: the armv7 build would load on a Pi 1 or Zero and then die on an armv7 instruction.
+    ['linux', 'armv6', 'glibc', 'linux-armv6'],
   ] as const)('%s %s %s: dist/prebuilds/%s/keyctl.node', (platform, arch, libc, folder) => {
     expect(addonFile({ platform, arch, libc }, '/pkg/dist')).toBe(`/pkg/dist/prebuilds/${folder}/keyctl.node`);
+  });
+
+  it('armv6 is what node’s own build says (arm_version 6), not process.arch, which is `arm` for both', () => {
+    expect(addonArch('arm', { arm_version: '6' })).toBe('armv6');
+    expect(addonArch('arm', { arm_version: '7' })).toBe('arm');
+    expect(addonArch('arm', { arm_version: 'default' })).toBe('arm');
+    expect(addonArch('arm64', {})).toBe('arm64');
+    expect(addonArch('x64', process.config.variables)).toBe('x64');
   });
 
   it('is looked for beside the code: src/ while testing, dist/ once built', () => {

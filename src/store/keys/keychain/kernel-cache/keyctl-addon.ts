@@ -9,10 +9,14 @@ export interface Keyctl {
   forget(description: string): boolean;
 }
 
-/** What picks the addon: a glibc build does not load on musl (Alpine), nor the other way round. */
+/**
+ * What picks the addon: a glibc build does not load on musl (Alpine), nor the other way round; and
+ * `armv6` (a Pi 1 or Zero, process.arch `arm`) must not get the armv7 build, which would load and
+ * then die on its first Thumb-2 instruction.
+ */
 export interface AddonHost {
   platform: NodeJS.Platform;
-  arch: NodeJS.Architecture;
+  arch: NodeJS.Architecture | 'armv6';
   libc: 'glibc' | 'musl';
 }
 
@@ -52,7 +56,16 @@ export function loadKeyctl(host: AddonHost = thisHost(), dist?: string): AddonLo
 }
 
 export function thisHost(): AddonHost {
-  return { platform: process.platform, arch: process.arch, libc: process.platform === 'linux' ? libcOf(process.execPath) : 'glibc' };
+  return {
+    platform: process.platform,
+    arch: addonArch(process.arch, process.config.variables),
+    libc: process.platform === 'linux' ? libcOf(process.execPath) : 'glibc',
+  };
+}
+
+/** process.arch, told apart where one name covers builds that differ: node's own build says `arm_version` 6 on armv6. */
+export function addonArch(arch: NodeJS.Architecture, buildVariables: object): AddonHost['arch'] {
+  return arch === 'arm' && (buildVariables as { arm_version?: unknown }).arm_version === '6' ? 'armv6' : arch;
 }
 
 /**
