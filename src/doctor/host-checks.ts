@@ -52,7 +52,9 @@ export function keyCacheNote(seconds: number, state: KeyCacheState): string | un
       const why =
         state.problem === 'missing'
           ? `this package has no addon built for it (${state.file})`
-          : `its addon does not load (${state.detail})`;
+          : state.machines
+            ? `its addon is built for ${machineName(state.machines.addon)}, this node runs on ${machineName(state.machines.node)} (${state.file})`
+            : `its addon does not load (${state.detail})`;
       return `no key cache for ${state.target}: ${why}; every \`xtalk token\` asks the keychain`;
     }
     case 'on':
@@ -61,6 +63,9 @@ export function keyCacheNote(seconds: number, state: KeyCacheState): string | un
       return undefined;
   }
 }
+
+const MACHINES: Record<number, string> = { 3: 'x86', 40: 'arm', 62: 'x86-64', 183: 'aarch64', 243: 'riscv' };
+const machineName = (machine: number) => MACHINES[machine] ?? `ELF machine ${machine}`;
 
 /** Whether `xtalk login` can show a browser here, decided as login decides it, plus whether BROWSER runs. */
 export function checkBrowser(env: Env, platform: NodeJS.Platform, host: HostFacts): CheckResult {

@@ -65,8 +65,8 @@ export function keyCacheState(seconds: number, platform: NodeJS.Platform, load: 
   if (seconds <= 0) return { kind: 'off' };
   const result = load();
   if (result.addon) return { kind: 'on' };
-  const { target, file, problem, detail } = result;
-  return { kind: 'no-addon', target, file, problem, detail };
+  const { addon: _none, ...why } = result;
+  return { kind: 'no-addon', ...why };
 }
 
 function loadOnce(): AddonLoad {

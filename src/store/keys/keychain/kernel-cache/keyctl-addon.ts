@@ -27,7 +27,15 @@ export interface AddonHost {
  */
 export type AddonLoad =
   | { addon: Keyctl }
-  | { addon: null; target: string; file: string; problem: 'missing' | 'unloadable'; detail: string };
+  | {
+      addon: null;
+      target: string;
+      file: string;
+      problem: 'missing' | 'unloadable';
+      detail: string;
+      /** ELF e_machine of the addon and of node, when they differ (glibc then says only "No such file"). */
+      machines?: { addon: number; node: number };
+    };
 
 /** `linux-arm64`, `linux-x64-musl`: the folder under dist/prebuilds/. */
 export function addonTarget(host: AddonHost): string {
@@ -50,9 +58,25 @@ export function loadKeyctl(host: AddonHost = thisHost(), dist?: string): AddonLo
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const fs = process.getBuiltinModule('node:fs') as typeof NodeFs;
-    const missing = !fs.existsSync(file);
-    return { addon: null, target, file, problem: missing ? 'missing' : 'unloadable', detail: err?.message ?? String(e) };
+    const detail = err?.message ?? String(e);
+    if (!fs.existsSync(file)) return { addon: null, target, file, problem: 'missing', detail };
+    const machines = { addon: elfMachine(readHead(file, 20)), node: elfMachine(readHead(process.execPath, 20)) };
+    const foreign = machines.addon !== undefined && machines.node !== undefined && machines.addon !== machines.node;
+    return {
+      addon: null,
+      target,
+      file,
+      problem: 'unloadable',
+      detail,
+      ...(foreign ? { machines: machines as { addon: number; node: number } } : {}),
+    };
   }
+}
+
+/** ELF e_machine (62 x86-64, 183 aarch64, 40 arm), or undefined when `head` is no ELF header. */
+export function elfMachine(head: Buffer | undefined): number | undefined {
+  if (!head || head.length < 20 || head.readUInt32BE(0) !== 0x7f454c46) return undefined;
+  return head[5] === 2 ? head.readUInt16BE(18) : head.readUInt16LE(18);
 }
 
 export function thisHost(): AddonHost {
@@ -76,20 +100,24 @@ export function addonArch(arch: NodeJS.Architecture, buildVariables: object): Ad
  * Unreadable or without a loader named: glibc.
  */
 export function libcOf(executable: string): 'glibc' | 'musl' {
+  const head = readHead(executable, 4096);
+  return head && elfInterpreter(head)?.includes('/ld-musl-') ? 'musl' : 'glibc';
+}
+
+/** The first `size` bytes of `file` (fewer when it is shorter), or undefined when it cannot be read. */
+function readHead(file: string, size: number): Buffer | undefined {
   const fs = process.getBuiltinModule('node:fs') as typeof NodeFs;
-  let head: Buffer;
   try {
-    const fd = fs.openSync(executable, 'r');
+    const fd = fs.openSync(file, 'r');
     try {
-      head = Buffer.alloc(4096);
-      head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
+      const head = Buffer.alloc(size);
+      return head.subarray(0, fs.readSync(fd, head, 0, size, 0));
     } finally {
       fs.closeSync(fd);
     }
   } catch {
-    return 'glibc';
+    return undefined;
   }
-  return elfInterpreter(head)?.includes('/ld-musl-') ? 'musl' : 'glibc';
 }
 
 /** The PT_INTERP path of an ELF file from its first bytes, or undefined when they do not hold it. */
