@@ -2,7 +2,7 @@
 // stay in lazily loaded chunks, native modules stay in node_modules.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -115,10 +115,14 @@ await buildDeclarations();
 buildKeyctl();
 
 /**
- * dist/keyctl.node, the kernel key cache's addon (src/store/keys/keychain/kernel-cache/keyctl.c; Linux only, N-API, so
- * one build serves every Node version): compiled with the C compiler (`$CC`, else `cc`) against
- * the running Node's headers. Without them the build says so and goes on: xtalk then reads the
- * keychain on every run, as it did before the cache (src/store/keys/keychain/kernel-cache/key-cache.ts).
+ * The kernel key cache's addon (src/store/keys/keychain/kernel-cache/keyctl.c; Linux only, N-API, so
+ * one build serves every Node version), prebuilt for each Linux the package claims, glibc, as
+ * dist/prebuilds/<platform>-<arch>/keyctl.node (a musl build would be <platform>-<arch>-musl), where
+ * keyctl-addon.ts looks. Compiled against the running Node's Node-API headers (they hold no
+ * architecture), by the host's C compiler (`$CC`, else `gcc`) for the host's own architecture and by
+ * Debian's cross compilers for the others, then stripped with the matching `strip`. A compiler that
+ * is missing costs only its target: the build says which, and goes on (`doctor` says the same on a
+ * machine that then has no addon).
  */
 function buildKeyctl() {
   if (process.platform !== 'linux') return;
@@ -130,17 +134,44 @@ function buildKeyctl() {
     .filter(Boolean)
     .find((dir) => existsSync(join(dir, 'node_api.h')));
   const source = join(root, 'src', 'store', 'keys', 'keychain', 'kernel-cache', 'keyctl.c');
-  const out = join(root, 'dist', 'keyctl.node');
-  const cc = process.env.CC || 'cc';
-  const args = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', `-I${headers}`, '-o', out, source];
-  const result = headers ? spawnSync(cc, args, { encoding: 'utf8' }) : undefined;
-  if (result?.status === 0) return;
-  const why = !headers
-    ? "Node's headers (node_api.h) were not found"
-    : result.error
-      ? `${cc} could not run (${result.error.message})`
-      : `${cc} failed:\n${result.stderr}`;
-  process.stderr.write(`build: no dist/keyctl.node, so no kernel key cache: ${why}\n`);
+  // Debian names each cross compiler gcc-<triplet> (e.g. gcc-aarch64-linux-gnu).
+  const targets = [
+    { arch: 'x64', triplet: 'x86_64-linux-gnu' },
+    { arch: 'arm64', triplet: 'aarch64-linux-gnu' },
+    // armv7, hard-float (Raspberry Pi OS 32-bit on a Pi 2 or later): Debian armhf's baseline.
+    { arch: 'arm', triplet: 'arm-linux-gnueabihf' },
+  ];
+  const missing = [];
+  for (const { arch, triplet } of targets) {
+    const target = `linux-${arch}`;
+    if (!headers) {
+      missing.push(`${target} (Node's headers, node_api.h, were not found)`);
+      continue;
+    }
+    const native = arch === process.arch;
+    const cc = native ? process.env.CC || 'gcc' : `${triplet}-gcc`;
+    const strip = native ? 'strip' : `${triplet}-strip`;
+    const out = join(root, 'dist', 'prebuilds', target, 'keyctl.node');
+    mkdirSync(dirname(out), { recursive: true });
+    const steps = [
+      [cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', `-I${headers}`, '-o', out, source]],
+      [strip, [out]],
+    ];
+    for (const [tool, args] of steps) {
+      const result = spawnSync(tool, args, { encoding: 'utf8' });
+      if (result.status === 0) continue;
+      const why =
+        result.error?.code === 'ENOENT'
+          ? `${tool} not found${native ? '' : `: apt-get install gcc-${triplet}`}`
+          : result.error
+            ? `${tool} could not run (${result.error.message})`
+            : `${tool} failed:\n${result.stderr}`;
+      missing.push(`${target} (${why})`);
+      rmSync(dirname(out), { recursive: true, force: true });
+      break;
+    }
+  }
+  if (missing.length) process.stderr.write(`build: no key-cache addon (kernel key cache) for ${missing.join(', ')}\n`);
 }
 
 /**

@@ -23,7 +23,7 @@ export interface ProcessEdge {
   detach(): void;
 }
 
-export function attachProcessEdge(): ProcessEdge {
+export function attachProcessEdge(platform: NodeJS.Platform = process.platform): ProcessEdge {
   const controller = new AbortController();
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -59,7 +59,7 @@ export function attachProcessEdge(): ProcessEdge {
     writeOut(text) {
       // Windows consoles take text through the stream (WriteConsoleW); raw UTF-8 bytes would be read
       // in the console's code page.
-      if (stdoutStream || process.platform === 'win32') return void stream(1).write(text);
+      if (stdoutStream || platform === 'win32') return void stream(1).write(text);
       const bytes = Buffer.from(text, 'utf8');
       let written = 0;
       try {

@@ -40,19 +40,32 @@ export async function checkKeychain(
   }
 }
 
-/** The keychain line's words on the key cache (README "Where data lives"); undefined where there is none. */
+/**
+ * The keychain line's words on the key cache (README "Where data lives"); undefined where there is
+ * none (not Linux). The only place that says why a Linux host has no key cache.
+ */
 export function keyCacheNote(seconds: number, state: KeyCacheState): string | undefined {
-  switch (state) {
+  switch (state.kind) {
     case 'off':
       return 'key cache off (key_cache_seconds 0): every `xtalk token` asks the keychain';
-    case 'no-addon':
-      return 'no key cache (dist/keyctl.node missing or not loadable): every `xtalk token` asks the keychain';
+    case 'no-addon': {
+      const why =
+        state.problem === 'missing'
+          ? `this package has no addon built for it (${state.file})`
+          : state.machines
+            ? `its addon is built for ${machineName(state.machines.addon)}, this node runs on ${machineName(state.machines.node)} (${state.file})`
+            : `its addon does not load (${state.detail})`;
+      return `no key cache for ${state.target}: ${why}; every \`xtalk token\` asks the keychain`;
+    }
     case 'on':
       return `a key read is kept ${seconds} s in the kernel session keyring (key cache)`;
     default:
       return undefined;
   }
 }
+
+const MACHINES: Record<number, string> = { 3: 'x86', 40: 'arm', 62: 'x86-64', 183: 'aarch64', 243: 'riscv' };
+const machineName = (machine: number) => MACHINES[machine] ?? `ELF machine ${machine}`;
 
 /** Whether `xtalk login` can show a browser here, decided as login decides it, plus whether BROWSER runs. */
 export function checkBrowser(env: Env, platform: NodeJS.Platform, host: HostFacts): CheckResult {

@@ -6,17 +6,17 @@
  *
  * Everything runs in a child that `keyctl session -` gives a fresh session keyring of its own, so
  * the second user really shares it (a process without one falls back to its uid's user-session
- * keyring, which a setuid child does not share). The child is xtalk's side, loading dist/keyctl.node
+ * keyring, which a setuid child does not share). The child is xtalk's side, loading dist/prebuilds/linux-<arch>/keyctl.node
  * (`npm run build`) as src/store/keys/keychain/kernel-cache/key-cache.ts does; the second user acts through Debian's `keyctl`.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addonFile, thisHost } from '../../src/store/keys/keychain/kernel-cache/keyctl-addon.js';
 import { canActAsAnotherUser, secondUser, type SecondUser } from '../helpers/second-user.js';
 
-const ADDON = fileURLToPath(new URL('../../dist/keyctl.node', import.meta.url));
+const ADDON = addonFile(thisHost());
 const KEYCTL = '/usr/bin/keyctl';
 
 /**

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemKeyCache, type KeyCachePort } from '../../src/store/keys/keychain/kernel-cache/key-cache.js';
+import { addonFile, thisHost } from '../../src/store/keys/keychain/kernel-cache/keyctl-addon.js';
 import { openStore, type AccountStore } from '../../src/store/index.js';
 import type { SessionIdentity } from '../../src/core/session-records.js';
 import type { TokenGrant } from '../../src/core/oauth-terms.js';
@@ -19,7 +20,7 @@ import { FakeKeychain } from '../fakes/fake-keychain.js';
 import { rawDb } from '../helpers/raw-db.js';
 
 const onLinux = process.platform === 'linux';
-const addon = new URL('../../dist/keyctl.node', import.meta.url);
+const addon = addonFile(thisHost());
 const T0 = Date.UTC(2025, 0, 1);
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -48,7 +49,7 @@ function cache(seconds: number): KeyCachePort {
 
 describe.runIf(onLinux)('the keyctl addon on the session keyring', () => {
   it('is built into dist/ (npm run build)', () => {
-    expect(existsSync(addon), 'dist/keyctl.node: see the build output for why it is missing').toBe(true);
+    expect(existsSync(addon), `${addon}: see the build output for why it is missing`).toBe(true);
   });
 
   it('stores, reads and forgets a copy readable by its owner only, with an expiry', () => {

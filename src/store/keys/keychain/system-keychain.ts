@@ -54,7 +54,7 @@ export interface KeychainHost {
 export function createSystemKeychain(opts: { timeoutMs?: number; host?: KeychainHost } = {}): KeychainPort {
   const host = opts.host ?? { platform: process.platform, env: process.env };
   const busAddress = host.env.DBUS_SESSION_BUS_ADDRESS;
-  const secretService = host.platform !== 'darwin' && host.platform !== 'win32';
+  const secretService = usesSecretService(host.platform);
   let busCheck: Promise<string | undefined> | undefined;
   const entry = async (account: string, signal: AbortSignal | undefined) => {
     if (secretService) {
@@ -85,6 +85,11 @@ export function createSystemKeychain(opts: { timeoutMs?: number; host?: Keychain
     },
     opts.timeoutMs,
   );
+}
+
+/** Linux and the other Unixes: the Secret Service on D-Bus, asked first without blocking; macOS and Windows: the library only. */
+export function usesSecretService(platform: NodeJS.Platform): boolean {
+  return platform !== 'darwin' && platform !== 'win32';
 }
 
 async function libraryEntry(account: string) {

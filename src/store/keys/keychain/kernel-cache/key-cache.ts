@@ -1,5 +1,4 @@
-import { basename, dirname, join } from 'node:path';
-import type * as NodeUrl from 'node:url';
+import { loadKeyctl, type AddonLoad, type Keyctl } from './keyctl-addon.js';
 
 /**
  * A short-lived copy of a store's keychain data key in the Linux kernel's key retention service
@@ -28,20 +27,13 @@ export interface KeyCachePort {
   forget(account: string): void;
 }
 
-/** The addon built from keyctl.c beside this file (dist/keyctl.node). */
-interface Keyctl {
-  read(description: string): Buffer | null;
-  store(description: string, payload: Buffer, seconds: number): boolean;
-  forget(description: string): boolean;
-}
-
-let addon: Keyctl | null | undefined;
+let loaded: AddonLoad | undefined;
 
 /**
  * The kernel key cache with this lifetime (seconds; 0 turns it off), or undefined where there can be
- * none (not Linux). The addon is loaded on first use; when it is missing or cannot be loaded, every
- * call finds nothing and stores nothing. Turned off, `forget` still works: an entry made before the
- * setting changed must not outlive a logout.
+ * none (not Linux). The addon (keyctl-addon.ts) is loaded on first use; when it is missing or cannot
+ * be loaded, every call finds nothing and stores nothing (`doctor` says why). Turned off, `forget`
+ * still works: an entry made before the setting changed must not outlive a logout.
  */
 export function systemKeyCache(seconds: number, platform: NodeJS.Platform = process.platform): KeyCachePort | undefined {
   if (platform !== 'linux') return undefined;
@@ -58,37 +50,30 @@ export function systemKeyCache(seconds: number, platform: NodeJS.Platform = proc
   };
 }
 
-/** What the key cache does here: nothing to speak of (not Linux), turned off, its addon missing, or on. */
-export type KeyCacheState = 'none' | 'off' | 'no-addon' | 'on';
+/**
+ * What the key cache does here: nothing to speak of (not Linux), turned off, on, or no addon for
+ * this host (which, and why: `doctor` prints it).
+ */
+export type KeyCacheState =
+  | { kind: 'none' }
+  | { kind: 'off' }
+  | { kind: 'on' }
+  | ({ kind: 'no-addon' } & Omit<Extract<AddonLoad, { addon: null }>, 'addon'>);
 
-export function keyCacheState(seconds: number, platform: NodeJS.Platform): KeyCacheState {
-  if (platform !== 'linux') return 'none';
-  if (seconds <= 0) return 'off';
-  return loadAddon() ? 'on' : 'no-addon';
+export function keyCacheState(seconds: number, platform: NodeJS.Platform, load: () => AddonLoad = loadOnce): KeyCacheState {
+  if (platform !== 'linux') return { kind: 'none' };
+  if (seconds <= 0) return { kind: 'off' };
+  const result = load();
+  if (result.addon) return { kind: 'on' };
+  const { addon: _none, ...why } = result;
+  return { kind: 'no-addon', ...why };
+}
+
+function loadOnce(): AddonLoad {
+  loaded ??= loadKeyctl();
+  return loaded;
 }
 
 function loadAddon(): Keyctl | null {
-  if (addon !== undefined) return addon;
-  try {
-    const module = { exports: {} as Keyctl };
-    process.dlopen(module, addonPath());
-    addon = module.exports;
-  } catch {
-    addon = null;
-  }
-  return addon;
-}
-
-/**
- * dist/keyctl.node, seen from this module wherever it is: dist/*.{js,cjs}, dist/chunks/*.js, or
- * src/store/keys/keychain/kernel-cache/*.ts (tests).
- */
-function addonPath(): string {
-  const self = import.meta.url;
-  // In dist/quick.cjs this is the bundle's path (see scripts/build.mjs); elsewhere a file: URL.
-  const file = self.startsWith('file:') ? (process.getBuiltinModule('node:url') as typeof NodeUrl).fileURLToPath(self) : self;
-  const here = dirname(file);
-  const dist =
-    basename(here) === 'dist' ? here : basename(here) === 'chunks' ? dirname(here) : join(here, '..', '..', '..', '..', '..', 'dist');
-  return join(dist, 'keyctl.node');
+  return loadOnce().addon;
 }
