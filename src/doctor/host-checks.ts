@@ -40,7 +40,7 @@ export async function checkKeychain(
   }
 }
 
-/** The keychain line's words on the key cache (README "Where data lives"); undefined where there is none. */
+/** The keychain line's words on the key cache (docs/storage.md, key cache); undefined where there is none. */
 export function keyCacheNote(seconds: number, state: KeyCacheState): string | undefined {
   switch (state) {
     case 'off':
