@@ -1,17 +1,45 @@
-// A local OpenID provider for trying xtalk by hand: `npm run dev-provider [-- --port N] [-- --device-flow]`.
-// Everything goes to stderr; the provider runs until Ctrl-C.
+// A local OpenID provider for trying xtalk by hand: `npm run dev-provider [-- <flags>]` (see HELP).
+// Everything but --help goes to stderr; the provider runs until Ctrl-C.
 import { parseArgs } from 'node:util';
 
 import { startTestProvider } from '../test/provider/provider.js';
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string' },
-    'device-flow': { type: 'boolean', default: false },
-    'hide-revocation-endpoint': { type: 'boolean', default: false },
-    'client-secret': { type: 'string' },
-  },
-});
+const HELP = `Usage: npm run dev-provider [-- <flags>]
+
+A local OpenID provider on 127.0.0.1 (the one the tests and \`npm run demo\` use), running until
+Ctrl-C, to try every xtalk command by hand. It prints the XTALK_* settings to export in another
+terminal. Sign in with any login name and any password; the login name becomes the sub.
+Tokens live in memory: a restart forgets every session (xtalk then asks for \`xtalk login\`).
+
+Flags:
+  --port <n>                  listen on this port (default: the PORT variable, else any free port);
+                              a fixed port keeps the issuer the same across restarts
+  --device-flow               offer the device flow (RFC 8628), for \`xtalk login --device\`
+  --hide-revocation-endpoint  leave revocation_endpoint out of discovery (the endpoint still works),
+                              to try XTALK_REVOCATION_ENDPOINT and \`xtalk logout\` without one
+  --client-secret <secret>    the confidential client's secret (default: random per start)
+  -h, --help                  print this help
+`;
+
+const OPTIONS = {
+  port: { type: 'string' },
+  'device-flow': { type: 'boolean', default: false },
+  'hide-revocation-endpoint': { type: 'boolean', default: false },
+  'client-secret': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+try {
+  ({ values } = parseArgs({ options: OPTIONS }));
+} catch (e) {
+  process.stderr.write(`dev-provider: ${(e as Error).message}\n\n${HELP}`);
+  process.exit(2);
+}
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
 
 const portText = values.port ?? process.env.PORT ?? '0';
 const port = Number(portText);

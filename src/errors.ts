@@ -15,7 +15,7 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** The public classes an error is thrown as (README "Use from Node"), by name. */
+/** The public classes an error is thrown as (docs/node-api.md), by name. */
 export type ErrorClassName =
   | 'XtalkError'
   | 'UsageError'
@@ -33,7 +33,7 @@ export type ErrorClassName =
 const row = (exitCode: ExitCodeValue, ...classes: ErrorClassName[]) => ({ exitCode, classes });
 
 /**
- * The stable codes errors carry (the CLI contract; README "Error codes"). Scripts and the Node API
+ * The stable codes errors carry (the CLI contract; docs/node-api.md, Errors). Scripts and the Node API
  * branch on these, never on messages. Each row gives the exit code and the class(es) the error is
  * thrown as; the hint's words are in src/hints.ts (the CLI's) and src/api/hints.ts (the Node API's).
  */

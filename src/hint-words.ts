@@ -4,7 +4,7 @@
  */
 
 export const NOTHING_STORED = 'Nothing was stored.';
-/** After a refresh whose provider rotated the refresh token: that token is never dropped (README, Reliability). */
+/** After a refresh whose provider rotated the refresh token: that token is never dropped (docs/reliability.md). */
 export const REFRESH_TOKEN_KEPT =
   'The refreshed tokens were not used, but the new refresh token was kept, so the next call can refresh again.';
 export const FAILS_A_CHECK =

@@ -41,7 +41,7 @@ export async function checkKeychain(
 }
 
 /**
- * The keychain line's words on the key cache (README "Where data lives"); undefined where there is
+ * The keychain line's words on the key cache (docs/storage.md, key cache); undefined where there is
  * none (not Linux). The only place that says why a Linux host has no key cache.
  */
 export function keyCacheNote(seconds: number, state: KeyCacheState): string | undefined {

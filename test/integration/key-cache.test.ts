@@ -236,7 +236,7 @@ describe.runIf(onLinux)('a keychain store with the key cache', () => {
     await s.open().latestAccessToken(a.id);
     expect(s.keyCache.read(s.account())).toEqual(Buffer.from(old, 'base64'));
     s.keychain.entries.delete(s.account());
-    // Reading may still use the copy until it expires (README: what the key cache trades) ...
+    // Reading may still use the copy until it expires (docs/security.md: what the key cache trades) ...
     const store = s.open();
     expect((await store.latestAccessToken(a.id))?.accessToken).toBe('AT-a');
     // ... but a write, even by the store that just read with the copy, asks the keychain, finds

@@ -86,7 +86,7 @@ describe('a refresh token the provider no longer knows, answered with 400 invali
     expect(api).toMatchObject({ code: 'SESSION_EXPIRED', exitCode: 4, hint: expect.stringMatching(/xtalk login/) });
     // What the provider said, beneath the rewrite: the grant is gone.
     expect(p.grantErrors.filter((g) => g.grantType === 'refresh_token').map((g) => g.error)).toEqual(Array(3).fill('invalid_grant'));
-    // The refused session is kept (README: a session is never lost), and waiting processes read the same error.
+    // The refused session is kept (docs/reliability.md: a session is never lost), and waiting processes read the same error.
     expect(await storedRefreshToken(login.home)).toBeTruthy();
     expect(recordedFailure(login.home)).toMatchObject({ name: 'SessionExpiredError', code: 'SESSION_EXPIRED', exitCode: 4 });
   });

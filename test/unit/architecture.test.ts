@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { findCycles, importsOf, readImportGraph, type ImportEdge } from '../helpers/import-graph.js';
 
 /**
- * The floor plan of src/ (README, Development): an import goes to a lower floor, or stays inside
+ * The floor plan of src/ (docs/architecture.md, docs/development.md): an import goes to a lower floor, or stays inside
  * its folder. `cli | quick → commands → doctor → auth (use cases) → adapters (oidc, store, loopback,
  * browser, net) → config, output, shared → the core: core/ (the records, the ports, the Context
  * type, one owner per trust rule), errors and hints (the words for each error code)`. cli and quick

@@ -15,11 +15,11 @@ function sourceFiles(dir: string): string[] {
   );
 }
 
-const README = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+const CONFIGURATION = readFileSync(join(import.meta.dirname, '../../docs/configuration.md'), 'utf8');
 
-/** The rows of README's configuration table, each as its cells (header and rule left out). */
-function configurationTable(readme: string): string[][] {
-  const section = readme.split(/^## Configuration \(highest wins\)$/m)[1]?.split(/^#{2,} /m)[0] ?? '';
+/** The rows of docs/configuration.md's settings table, each as its cells (header and rule left out). */
+function configurationTable(page: string): string[][] {
+  const section = page.split(/^## Settings \(highest wins\)$/m)[1]?.split(/^#{2,} /m)[0] ?? '';
   const lines = section.split('\n').filter((l) => l.startsWith('|'));
   return lines.slice(2).map((l) =>
     l
@@ -31,9 +31,9 @@ function configurationTable(readme: string): string[][] {
 
 const codeSpans = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
 
-/** What README's table says differently from the descriptors: one line per disagreement, empty when they agree. */
-function disagreements(readme: string, descriptors: readonly SettingDescriptor[]): string[] {
-  const rows = configurationTable(readme);
+/** What the settings table says differently from the descriptors: one line per disagreement, empty when they agree. */
+function disagreements(page: string, descriptors: readonly SettingDescriptor[]): string[] {
+  const rows = configurationTable(page);
   const problems: string[] = [];
   for (const d of descriptors) {
     // Columns: setting | flag | environment | .env | config.json | default
@@ -165,21 +165,21 @@ describe('xtalk help environment', () => {
   });
 });
 
-describe("README's configuration table", () => {
+describe("docs/configuration.md's settings table", () => {
   it("has a row for every setting, with the descriptor's variable, .env name, config.json key and flag", () => {
-    expect(configurationTable(README).length).toBeGreaterThanOrEqual(SETTING_DESCRIPTORS.length);
-    expect(disagreements(README, SETTING_DESCRIPTORS)).toEqual([]);
+    expect(configurationTable(CONFIGURATION).length).toBeGreaterThanOrEqual(SETTING_DESCRIPTORS.length);
+    expect(disagreements(CONFIGURATION, SETTING_DESCRIPTORS)).toEqual([]);
   });
 
   it('the check notices a missing row, a wrong .env cell and a stray config.json key', () => {
-    const without = README.split('\n')
+    const without = CONFIGURATION.split('\n')
       .filter((l) => !l.includes('`XTALK_PORT`'))
       .join('\n');
     expect(disagreements(without, SETTING_DESCRIPTORS)).toEqual(['XTALK_PORT: no row']);
-    const dotenv = README.replace('| `XTALK_SCOPE` | |', '| `XTALK_SCOPE` | `OAUTH2_SCOPE` |');
-    expect(dotenv).not.toBe(README);
+    const dotenv = CONFIGURATION.replace('| `XTALK_SCOPE` | |', '| `XTALK_SCOPE` | `OAUTH2_SCOPE` |');
+    expect(dotenv).not.toBe(CONFIGURATION);
     expect(disagreements(dotenv, SETTING_DESCRIPTORS)).toEqual(['XTALK_SCOPE: .env cell "`OAUTH2_SCOPE`", descriptor null']);
     const stray = SETTING_DESCRIPTORS.filter((d) => d.key !== 'apiUrl');
-    expect(disagreements(README, stray)).toEqual(['config.json key api_url in the table: no such setting']);
+    expect(disagreements(CONFIGURATION, stray)).toEqual(['config.json key api_url in the table: no such setting']);
   });
 });

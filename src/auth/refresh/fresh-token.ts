@@ -80,7 +80,7 @@ interface Pending {
  * openid-client. Otherwise one process refreshes under the database write lock and the others
  * wait for its result, watching the store (single flight across processes). The holder secures
  * everything that can fail locally and everything that can be fetched before it sends the grant,
- * awaits the answer once sent, and stores it before any check can discard it (README "Reliability").
+ * awaits the answer once sent, and stores it before any check can discard it (docs/reliability.md).
  */
 export async function getFreshToken(deps: FreshTokenDeps, opts: FreshTokenInput): Promise<StoredAccessToken> {
   const { ctx } = deps;

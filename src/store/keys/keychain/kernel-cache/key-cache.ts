@@ -3,7 +3,7 @@ import { loadKeyctl, type AddonLoad, type Keyctl } from './keyctl-addon.js';
 /**
  * A short-lived copy of a store's keychain data key in the Linux kernel's key retention service
  * (keyrings(7)), so `xtalk token` need not ask the Secret Service on every run: one system call
- * instead of a D-Bus conversation with a Diffie-Hellman exchange (README "Security", key cache).
+ * instead of a D-Bus conversation with a Diffie-Hellman exchange (docs/security.md, key cache).
  *
  * The copy is a "user" key linked into the caller's session keyring (the login session's; the
  * user-session keyring where the session has none), so it ends with the session at the latest;
