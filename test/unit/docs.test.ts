@@ -4,6 +4,7 @@ import { CommanderError } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildProgram, type XtalkProgram } from '../../src/cli/program.js';
 import { createTestContext } from '../fakes/context.js';
+import { UsageError } from '../../src/errors.js';
 import { brokenLinks, headingAnchors, type MarkdownFile, shellCommands, xtalkCommandLines } from '../helpers/markdown-check.js';
 
 // README.md and docs/*.md: every relative link resolves, and every `xtalk …` line they show parses
@@ -44,6 +45,9 @@ const ACCEPTED = new Set([
   'commander.optionMissingArgument',
 ]);
 
+/** The same two refusals (a value or argument left out), as commander words them. */
+const ACCEPTED_WORDS = /^(missing required argument '[^']+'|option '[^']+' argument missing)$/;
+
 /** Why commander refuses `xtalk <argv>`, or undefined when it parses. */
 async function refusal(argv: string[]): Promise<string | undefined> {
   try {
@@ -51,6 +55,8 @@ async function refusal(argv: string[]): Promise<string | undefined> {
     return undefined;
   } catch (e) {
     if (e instanceof CommanderError) return ACCEPTED.has(e.code) ? undefined : `${e.code}: ${e.message}`;
+    // The program reports commander's refusals as UsageError (src/cli/program.ts) with commander's words.
+    if (e instanceof UsageError) return ACCEPTED_WORDS.test(e.message) ? undefined : `UsageError: ${e.message}`;
     return String(e);
   }
 }
@@ -131,8 +137,8 @@ describe('the checks themselves', () => {
     };
     const problems = await unparsable([page]);
     expect(problems).toHaveLength(3);
-    expect(problems[0]).toContain("commander.unknownOption: error: unknown option '--bogus-flag'");
-    expect(problems[1]).toContain('commander.unknownCommand');
-    expect(problems[2]).toContain('commander.invalidArgument');
+    expect(problems[0]).toContain("UsageError: unknown option '--bogus-flag'");
+    expect(problems[1]).toContain("UsageError: unknown command 'frobnicate'");
+    expect(problems[2]).toMatch(/UsageError: option '--prompt <[^>]+>' argument 'never' is invalid/);
   });
 });
