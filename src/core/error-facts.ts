@@ -169,6 +169,8 @@ export interface FactsByCode {
   PORT_UNAVAILABLE: { port: number };
   TIMEOUT: { waitingFor?: 'sign_out' };
   DATA_KEY_INVALID: { keyFile?: 'not_a_file' | 'too_large' };
+  /** The asked margin and how long the refreshed token lasts, in seconds. */
+  MIN_TTL_UNSATISFIABLE: { minTtlSeconds: number; lifetimeSeconds: number };
   LOOPBACK_PEER_REFUSED: { reason: 'other-user' | 'owner-unknown'; peerUid?: number | undefined };
   BEARER_DESTINATION_REFUSED: {
     origin: string;
