@@ -146,7 +146,7 @@ export interface FactsByCode {
     reason?: 'undecryptable' | 'endpoint_refused' | 'no_endpoint' | 'session_not_ended';
     /** The provider publishes an end_session_endpoint (set with `no_endpoint`). */
     endSession?: boolean;
-    /** How the browser step was asked for: `--browser`, `--no-browser`, or `logout_browser=always`. */
+    /** How the browser step was asked for: `--browser`, `--print-sign-out-url`, or `logout_browser=always`. */
     browser?: 'open' | 'print' | 'config';
     /** `logout --all`. */
     all?: boolean;
