@@ -83,6 +83,8 @@ export const ErrorCodes = {
   // Issue 22: `xtalk exec` could not start the command (the exit codes a shell uses).
   COMMAND_NOT_FOUND: row(ExitCode.CommandNotFound, 'XtalkError'),
   CANNOT_EXECUTE: row(ExitCode.CannotExecute, 'XtalkError'),
+  // Issue 24: a min-ttl longer than the provider's tokens last (facts: minTtlSeconds, lifetimeSeconds).
+  MIN_TTL_UNSATISFIABLE: row(ExitCode.Usage, 'UsageError'),
 } as const satisfies Record<string, { exitCode: ExitCodeValue; classes: readonly ErrorClassName[] }>;
 
 export type KnownErrorCode = keyof typeof ErrorCodes;

@@ -259,7 +259,7 @@ export function plainHint(facts: FactsOf<'ERROR'>): string | undefined {
 export function revocationHint(facts: FactsOf<'REVOCATION_FAILED'>, causeHint: string | undefined): string {
   const all = facts.all ? ' --all' : '';
   // The flag that asked for the browser step, repeated; `logout_browser=always` asks again by itself.
-  const browser = facts.browser === 'open' ? ' --browser' : facts.browser === 'print' ? ' --no-browser' : '';
+  const browser = facts.browser === 'open' ? ' --browser' : facts.browser === 'print' ? ' --print-sign-out-url' : '';
   const again = (extra = '') => `\`xtalk logout${all}${browser}${extra}\``;
   const deletesHereOnly = 'deletes the tokens here only: they stay valid at the provider until they expire.';
   switch (facts.reason) {

@@ -111,6 +111,8 @@ export function hintFor(e: HintSource): string | undefined {
       if (facts.reason === 'credentials-in-url') return HINTS.BEARER_URL_CREDENTIALS;
       if (facts.reason === 'not-http' || facts.reason === 'not-a-url') return 'Give an https:// URL, or a path under the API base URL.';
       return HINTS.BEARER_DESTINATION_REFUSED;
+    case 'MIN_TTL_UNSATISFIABLE':
+      return `The provider issues access tokens of ${facts.lifetimeSeconds} s: use --min-ttl below that (the refreshed token was stored).`;
     default:
       return Object.hasOwn(HINTS, code) ? HINTS[code as keyof typeof HINTS] : undefined;
   }

@@ -59,6 +59,8 @@ function programWords(e: HintSource): string | undefined {
         return 'The provider did not confirm the sign-out; the tokens were kept. Try again and finish the sign-out in the browser.';
       }
       return 'Retry later; the tokens were kept.';
+    case 'MIN_TTL_UNSATISFIABLE':
+      return `The provider issues access tokens of ${e.facts.lifetimeSeconds} s: ask for a minTtl below that (the refreshed token was stored).`;
     case 'DEVICE_FLOW_UNAVAILABLE':
       return 'The provider offers no device flow: sign in with `xtalk login` and a browser instead.';
     case 'PORT_IN_USE':

@@ -2,6 +2,7 @@ import { Command, type ErrorOptions, Option } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../errors.js';
+import { installNote } from './install-note.js';
 import { createUi } from '../output/ui.js';
 import { registerApi } from '../commands/api.js';
 import { registerCompletion } from '../commands/completion.js';
@@ -89,9 +90,9 @@ Examples:
   $ curl -H "Authorization: Bearer $(xtalk token)" https://iottalk.example/api
   $ xtalk whoami --json | jq -r .sub
 
-Exit codes: 0 ok, 1 error, 2 usage, 4 login required, 5 logout could not revoke, 130 interrupted.
-Installed from npm as ${pkg.name}; upgrade with: npm install -g ${pkg.name}@latest`,
-    );
+Exit codes: 0 ok, 1 error, 2 usage, 4 login required, 5 logout could not revoke, 130 interrupted.`,
+    )
+    .addHelpText('after', () => installNote(pkg.name));
   program.addOption(new Option('--no-color', 'disable colors (same as NO_COLOR=1)').hideHelp());
   registerLogin(program, ctx);
   registerWhoami(program, ctx);

@@ -14,7 +14,10 @@ interface CommandSpec {
   name: string;
   description: string;
   flags: { long: string; description: string; takesValue: boolean }[];
-  /** Sub-commands (`xtalk config get`), and those whose one argument is a config.json key. */
+  /**
+   * The words the command's first argument takes: its sub-commands (`xtalk config get`), with those
+   * whose one argument is a config.json key, or fixed values (`xtalk completion bash`).
+   */
   subcommands?: { names: string[]; keyed: string[] };
 }
 
@@ -79,6 +82,7 @@ export function describeCommands(program: Command): CommandSpec[] {
       ...(c.commands.length > 0 && {
         subcommands: { names: c.commands.map((sub) => sub.name()), keyed: c.name() === 'config' ? KEYED_CONFIG_SUBCOMMANDS : [] },
       }),
+      ...(c.name() === 'completion' && { subcommands: { names: [...SHELLS], keyed: [] } }),
     }));
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { addCommonOptions, type CommonOptions } from './command-env.js';
+import type { CommonOptions } from './command-env.js';
+import { addOptions, COMMON_OPTIONS } from './options.js';
 import { openRun } from '../auth/run.js';
 import { updateConfigFile } from '../config/config-file.js';
 import { CONFIG_FILE_KEYS, checkConfigFileValue, readConfigFile } from '../config/resolve.js';
@@ -37,7 +38,9 @@ Examples:
   $ xtalk config list --json | jq .
   $ xtalk config path`,
     );
-  const sub = (name: string, description: string) => addCommonOptions(config.command(name).description(description));
+  // config.json is the machine's, not an account's: no --account here (it would do nothing).
+  const sub = (name: string, description: string) =>
+    addOptions(config.command(name).description(description), { debug: COMMON_OPTIONS.debug });
 
   sub('get', 'print one setting')
     .argument('<key>')
@@ -47,8 +50,15 @@ Examples:
         throw new UsageError('USAGE', 'xtalk never prints the client secret.', { facts: { reason: 'secret_not_printed', path } });
       checkKnown(key);
       const value = readConfigFile(path)[key];
-      if (value === undefined)
-        throw new XtalkError('ERROR', `${key} is not set in ${path}.`, { facts: { reason: 'setting_not_set', setting: key } });
+      if (value === undefined) {
+        // Not in the file: its default, said to be one on stderr (stdout keeps the value alone).
+        const shown = SETTING_DESCRIPTORS.find((d) => d.file === key)?.defaultValue ?? null;
+        if (shown === null)
+          throw new XtalkError('ERROR', `${key} is not set in ${path}.`, { facts: { reason: 'setting_not_set', setting: key } });
+        env.ui.info(`${key} is not set in ${path}; this is its default.`);
+        env.ui.data(`${String(shown)}\n`);
+        return;
+      }
       env.ui.data(`${String(value)}\n`);
     });
 
@@ -78,23 +88,28 @@ Examples:
     .action(async (key: string, opts: ConfigOptions) => {
       const { path, env } = open(ctx, opts);
       checkKnown(key);
+      if (!Object.hasOwn(readConfigFile(path), key)) {
+        env.ui.info(`${key} was not set in ${path}; nothing to remove.`);
+        return;
+      }
       updateConfigFile(path, (c) => Object.fromEntries(Object.entries(c).filter(([k]) => k !== key)));
       env.ui.success(`Removed ${key} from ${path}`);
     });
 
-  addCommonOptions(config.command('list').description('print every setting in the file (the secret masked)'), { json: true }).action(
-    async (opts: ConfigOptions) => {
-      const { path, env } = open(ctx, opts);
-      const shown = Object.fromEntries(Object.entries(readConfigFile(path)).map(([k, v]) => [k, isSecret(k) ? '(set)' : v]));
-      if (opts.json) env.ui.json(shown);
-      else
-        env.ui.data(
-          Object.entries(shown)
-            .map(([k, v]) => `${k}=${String(v)}\n`)
-            .join(''),
-        );
-    },
-  );
+  addOptions(config.command('list').description('print every setting in the file (the secret masked)'), {
+    json: COMMON_OPTIONS.json,
+    debug: COMMON_OPTIONS.debug,
+  }).action(async (opts: ConfigOptions) => {
+    const { path, env } = open(ctx, opts);
+    const shown = Object.fromEntries(Object.entries(readConfigFile(path)).map(([k, v]) => [k, isSecret(k) ? '(set)' : v]));
+    if (opts.json) env.ui.json(shown);
+    else
+      env.ui.data(
+        Object.entries(shown)
+          .map(([k, v]) => `${k}=${String(v)}\n`)
+          .join(''),
+      );
+  });
 
   sub('path', 'print where config.json lives').action(async (opts: ConfigOptions) => {
     const { path, env } = open(ctx, opts);

@@ -6,7 +6,7 @@ import { selectAccount } from '../auth/select-account.js';
 import type { Run } from '../auth/run.js';
 import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
 import type { Context } from '../core/context.js';
-import { ExitCode, RevocationFailedError, XtalkError, type FactsOf } from '../errors.js';
+import { ExitCode, NotLoggedInError, RevocationFailedError, XtalkError, type FactsOf } from '../errors.js';
 import type { AccountRecord } from '../core/session-records.js';
 
 export interface LogoutOptions extends CommonOptions {
@@ -14,8 +14,10 @@ export interface LogoutOptions extends CommonOptions {
   force?: boolean;
   /** Keep the account's profile (name, email, claims) for `status`; by default logout deletes it. */
   keepProfile?: boolean;
-  /** `--browser` true, `--no-browser` false (both end the provider session); unset: `logout_browser`. */
+  /** `--browser` true, the deprecated `--no-browser` false (as `--print-sign-out-url`); unset: `logout_browser`. */
   browser?: boolean;
+  /** End the provider session, printing its URL instead of opening a browser. */
+  printSignOutUrl?: boolean;
 }
 
 export function registerLogout(program: Command, ctx: Context): void {
@@ -26,7 +28,9 @@ export function registerLogout(program: Command, ctx: Context): void {
     .option('--force', 'delete the tokens locally even if the provider cannot revoke them')
     .option('--keep-profile', 'keep the account (name, email, claims) listed in `xtalk status` as logged out')
     .option('--browser', "also end the provider's browser session (RP-Initiated Logout) in the browser")
-    .option('--no-browser', "also end the provider's browser session, but print the URL instead of opening a browser");
+    .option('--print-sign-out-url', "as --browser, but print the provider's sign-out URL instead of opening a browser");
+  // The old name of --print-sign-out-url, which read as "no browser step" yet added one: still works, with a notice.
+  cmd.addOption(cmd.createOption('--no-browser').hideHelp());
   addCommonOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -49,7 +53,7 @@ XTALK_LOGOUT_BROWSER=never turns that off for one run.
 Examples:
   $ xtalk logout
   $ xtalk logout --browser        # shared machine: the provider forgets you in the browser too
-  $ xtalk logout --no-browser     # as --browser, but open the printed URL yourself
+  $ xtalk logout --print-sign-out-url   # as --browser, but open the printed URL yourself
   $ xtalk logout --account alice@example.com
   $ xtalk logout --all
   $ xtalk logout --keep-profile   # status still lists you, logged out
@@ -64,12 +68,12 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
     const store = run.store();
     const force = Boolean(opts.force);
     const keepProfile = Boolean(opts.keepProfile);
-    const endSession = opts.browser !== undefined || run.config().logoutBrowser === 'always';
-    const launch = opts.browser !== false;
+    if (opts.browser === false) run.ui.warn('--no-browser is deprecated for logout: use --print-sign-out-url, which does the same.');
+    const print = Boolean(opts.printSignOutUrl) || opts.browser === false;
+    const endSession = print || opts.browser !== undefined || run.config().logoutBrowser === 'always';
+    const launch = !print;
     const asked = {
-      ...(endSession
-        ? { browser: opts.browser === undefined ? ('config' as const) : launch ? ('open' as const) : ('print' as const) }
-        : {}),
+      ...(endSession ? { browser: print ? ('print' as const) : opts.browser === undefined ? ('config' as const) : ('open' as const) } : {}),
       ...(opts.all ? { all: true } : {}),
     };
     const report = (r: LogoutResult) =>
@@ -94,7 +98,12 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
       return { idTokenHint, revoked: result.failures.length === 0 && result.deletedAfterSessionEnd === 0 };
     };
     if (!opts.all) {
-      const account = selectAccount(store, opts.account);
+      const account = selectedOrNobody(store, opts.account);
+      if (!account) {
+        // Nothing to do is done (as with --all): a cleanup script's `xtalk logout` need not fail.
+        run.ui.info('No account is signed in.');
+        return ExitCode.Ok;
+      }
       const { idTokenHint, revoked } = await logout(account);
       if (endSession && !ended.has(account.issuer)) await endBrowserSession(run, account, idTokenHint, launch, revoked);
       return ExitCode.Ok;
@@ -136,6 +145,16 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
     return ExitCode.Ok;
   } finally {
     run.close();
+  }
+}
+
+/** The account to log out; undefined when nobody is signed in at all (no --account, no session). */
+function selectedOrNobody(store: Parameters<typeof selectAccount>[0], selector: string | undefined): AccountRecord | undefined {
+  try {
+    return selectAccount(store, selector);
+  } catch (e) {
+    if (selector === undefined && e instanceof NotLoggedInError && e.facts.reason === undefined) return undefined;
+    throw e;
   }
 }
 

@@ -18,7 +18,7 @@ import {
   parseTokenAuthMethod,
   type LogoutBrowser,
 } from './parsers.js';
-import type { CredentialStoreMode } from '../core/oauth-terms.js';
+import { DEFAULT_SCOPE, type CredentialStoreMode } from '../core/oauth-terms.js';
 import { CONFIG_FILE_KEYS } from './setting-names.js';
 
 /**
@@ -39,6 +39,8 @@ export interface SettingSpec<T, D> {
   readonly default: D;
   /** The default in words, or null: unset until a source gives it (the description says what unset means). */
   readonly defaultText: string | null;
+  /** The default as `xtalk config get` prints it, where `default` is not that value itself (scope). */
+  readonly shownDefault?: string;
   /** A raw string from any source to the checked value, or a ConfigError saying what to write. */
   readonly parse: (raw: string, others: ParseContext) => T;
   /** What `xtalk config set` stores in config.json for a checked value. */
@@ -54,7 +56,7 @@ export interface ParseContext {
 function text(
   key: ConfigKey,
   description: string,
-  more: { flag?: string; secret?: boolean; defaultText?: string } = {},
+  more: { flag?: string; secret?: boolean; defaultText?: string; shownDefault?: string } = {},
 ): SettingSpec<string, undefined> {
   return {
     description,
@@ -62,6 +64,7 @@ function text(
     secret: more.secret ?? false,
     default: undefined,
     defaultText: more.defaultText ?? null,
+    ...(more.shownDefault === undefined ? {} : { shownDefault: more.shownDefault }),
     parse: (raw) => raw,
     stored: (_value, raw) => {
       const name = SETTINGS[key].file;
@@ -88,7 +91,8 @@ export const SETTING_SPECS = {
   clientSecret: text('clientSecret', 'OAuth client secret; unset: a public client', { secret: true }),
   scope: text('scope', 'space-separated scopes to ask for', {
     flag: '--scope',
-    defaultText: "openid profile email offline_access, narrowed to the provider's scopes_supported",
+    defaultText: `${DEFAULT_SCOPE}, narrowed to the provider's scopes_supported`,
+    shownDefault: DEFAULT_SCOPE,
   }),
   port: {
     description: 'loopback port for the sign-in redirect',
@@ -207,12 +211,24 @@ export interface SettingDescriptor {
   readonly secret: boolean;
   readonly description: string;
   readonly defaultText: string | null;
+  /** The default as one value (`xtalk config get` prints it), or null where there is none. */
+  readonly defaultValue: string | number | null;
 }
 
 /** Every setting in the core's order, with its names. */
 export const SETTING_DESCRIPTORS: readonly SettingDescriptor[] = CONFIG_KEYS.map((key) => {
   const spec: SettingSpec<unknown, unknown> = SETTING_SPECS[key] as SettingSpec<unknown, unknown>;
-  return { key, ...SETTINGS[key], flag: spec.flag, secret: spec.secret, description: spec.description, defaultText: spec.defaultText };
+  const value = spec.default;
+  const defaultValue = typeof value === 'string' || typeof value === 'number' ? value : (spec.shownDefault ?? null);
+  return {
+    key,
+    ...SETTINGS[key],
+    flag: spec.flag,
+    secret: spec.secret,
+    description: spec.description,
+    defaultText: spec.defaultText,
+    defaultValue,
+  };
 });
 
 /** The config.json keys that hold a secret. */

@@ -149,7 +149,7 @@ export interface FactsByCode {
     reason?: 'undecryptable' | 'endpoint_refused' | 'no_endpoint' | 'session_not_ended';
     /** The provider publishes an end_session_endpoint (set with `no_endpoint`). */
     endSession?: boolean;
-    /** How the browser step was asked for: `--browser`, `--no-browser`, or `logout_browser=always`. */
+    /** How the browser step was asked for: `--browser`, `--print-sign-out-url`, or `logout_browser=always`. */
     browser?: 'open' | 'print' | 'config';
     /** `logout --all`. */
     all?: boolean;
@@ -172,6 +172,8 @@ export interface FactsByCode {
   PORT_UNAVAILABLE: { port: number };
   TIMEOUT: { waitingFor?: 'sign_out' };
   DATA_KEY_INVALID: { keyFile?: 'not_a_file' | 'too_large' };
+  /** The asked margin and how long the refreshed token lasts, in seconds. */
+  MIN_TTL_UNSATISFIABLE: { minTtlSeconds: number; lifetimeSeconds: number };
   LOOPBACK_PEER_REFUSED: { reason: 'other-user' | 'owner-unknown'; peerUid?: number | undefined };
   BEARER_DESTINATION_REFUSED: {
     origin: string;

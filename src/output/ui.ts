@@ -28,7 +28,7 @@ export interface Ui {
   /**
    * Writes a server's answer body to stdout: to a pipe or file byte for byte, as received (so `| jq`
    * gets the server's bytes); to a terminal, JSON (`json`) pretty-printed as safe JSON, any other
-   * text with control characters escaped.
+   * text with control characters escaped, ending with a newline.
    */
   body(stream: ReadableStream<Uint8Array>, opts: { json: boolean }): Promise<void>;
   info(line: string): void;
@@ -90,7 +90,8 @@ export function createUi(io: Io, env: Readonly<Record<string, string | undefined
           // Not JSON after all: shown like any other text.
         }
       }
-      out(escapeTerminalText(text));
+      // A body without a final newline would run into the next line on the terminal (the ✗ line, the prompt).
+      out(escapeTerminalText(text) + (text === '' || text.endsWith('\n') ? '' : '\n'));
     },
     info: (line) => err(line),
     success: (line) => styledErr(`${palette().green('✓')} ${escapeTerminalText(line)}`),

@@ -134,3 +134,53 @@ zpty -d z`;
     expect(offered('xtalk config set issuer ')).toEqual([]);
   });
 });
+
+describe('completing the words after `xtalk config ` and `xtalk completion `', () => {
+  it('bash: the config sub-commands and the shells', () => {
+    const file = script('bash');
+    const offered = (...words: string[]) =>
+      execFileSync(
+        'bash',
+        [
+          '--norc',
+          '-c',
+          `source "${file}"; COMP_WORDS=(xtalk ${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length}; _xtalk; printf '%s\\n' "\${COMPREPLY[@]}"`,
+        ],
+        { env, encoding: 'utf8' },
+      )
+        .split('\n')
+        .filter(Boolean);
+    expect(offered('config', '')).toEqual(['get', 'set', 'unset', 'list', 'path']);
+    expect(offered('completion', '')).toEqual(['bash', 'zsh', 'fish']);
+    expect(offered('completion', 'f')).toEqual(['fish']);
+    expect(offered('completion', 'bash', '')).not.toContain('zsh');
+  });
+
+  it.runIf(shellAvailable('zsh'))('zsh: Tab completes a shell after `xtalk completion `', () => {
+    const file = script('zsh');
+    const words = join(dir, 'zsh-words-config');
+    const driver = `zmodload zsh/zpty
+zpty z 'zsh -f -i'
+zpty -w z 'PS1="> "; autoload -Uz compinit; compinit -u -D; source "${file}"; dump() { print -rl -- \${(Q)\${(z)BUFFER}} > "${words}" }; zle -N dump; bindkey "^X" dump; echo READY'
+zpty -r z line '*READY*'
+zpty -w -n z $'xtalk completion z\\t'
+sleep 1
+zpty -w -n z $'\\C-x'
+for i in {1..50}; do [[ -s "${words}" ]] && break; sleep 0.1; done
+zpty -d z`;
+    execFileSync('zsh', ['-f', '-c', driver], { env, encoding: 'utf8', timeout: 30_000 });
+    expect(readFileSync(words, 'utf8').split('\n').filter(Boolean)).toEqual(['xtalk', 'completion', 'zsh']);
+  });
+
+  it.runIf(shellAvailable('fish'))('fish: the shells after `xtalk completion `', () => {
+    const file = script('fish');
+    const out = execFileSync('fish', ['--no-config', '-c', `source "${file}"; complete -C 'xtalk completion '`], { env, encoding: 'utf8' });
+    expect(
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0])
+        .sort(),
+    ).toEqual(['bash', 'fish', 'zsh']);
+  });
+});

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { ROOT, runCli } from './cli.js';
 import { importTrace, offlineSession, signedInSession } from './offline-session.js';
+import { rawDb } from '../helpers/raw-db.js';
 
 const DIST = join(ROOT, 'dist');
 /** Text only commander (and so the CLI's parser) contains, and text only openid-client contains. */
@@ -61,8 +62,10 @@ it('hands a token that must be refreshed over to the full program, which refresh
     const first = await runCli(['token'], { env });
     expect(first.code, first.stderr).toBe(0);
     const grants = provider.grants.length;
+    // The stored token has expired (a --min-ttl longer than tokens last would be refused: MIN_TTL_UNSATISFIABLE).
+    rawDb(join(env.XTALK_HOME!, 'xtalk.db')).run('UPDATE access_token SET expires_at = created_at');
     const trace = importTrace();
-    const res = await runCli(['token', '--min-ttl', '100000'], { env: { ...env, ...trace.env } });
+    const res = await runCli(['token'], { env: { ...env, ...trace.env } });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/^\S+\n$/);
     expect(res.stdout).not.toBe(first.stdout);

@@ -206,7 +206,7 @@ describe('xtalk login choosing by itself', () => {
     const done = run(['login'], ctx);
     const { verificationUri, userCode } = await deviceInstructions(ctx);
     expect(ctx.stderr.text).toContain(
-      'No browser can be opened here (there is no display (DISPLAY and WAYLAND_DISPLAY are unset)), so xtalk uses the device flow (--no-browser or --manual',
+      'No browser can be opened here (neither DISPLAY nor WAYLAND_DISPLAY is set), so xtalk uses the device flow (--no-browser or --manual',
     );
     await approveDeviceWithHttp(verificationUri, { login: 'xia', userCode });
     expect(await done).toBe(0);

@@ -169,9 +169,16 @@ describe('logout --browser at a provider that has a revocation endpoint', () => 
       const one = await m.xtalk(['logout', '--browser']);
       expect(one.code).toBe(5);
       expect(one.stderr).toContain('hint: Retry later, or run `xtalk logout --browser --force`');
-      const all = await m.xtalk(['logout', '--all', '--no-browser']);
+      const all = await m.xtalk(['logout', '--all', '--print-sign-out-url']);
       expect(all.code).toBe(5);
-      expect(all.stderr).toContain('hint: Retry later, or run `xtalk logout --all --no-browser --force`');
+      expect(all.stderr).toContain('hint: Retry later, or run `xtalk logout --all --print-sign-out-url --force`');
+      // The old name still works, says it is deprecated (one line), and the hint names the new one.
+      const old = await m.xtalk(['logout', '--no-browser']);
+      expect(old.code).toBe(5);
+      expect(old.stderr.split('\n').filter((l) => l.includes('deprecated'))).toEqual([
+        '! --no-browser is deprecated for logout: use --print-sign-out-url, which does the same.',
+      ]);
+      expect(old.stderr).toContain('hint: Retry later, or run `xtalk logout --print-sign-out-url --force`');
       expect(m.endSessions).toEqual([]);
     } finally {
       revocationDown = false;

@@ -100,15 +100,25 @@ describe('the Node API over the CLI store', () => {
     }
   });
 
-  it('minTtl longer than the token lives refreshes once, and the CLI then serves the new token', async () => {
+  it('minTtl longer than the tokens live refreshes once, fails MIN_TTL_UNSATISFIABLE, and keeps the new token for the CLI', async () => {
     const env = await signedIn('api-bob');
     const before = await getAccessToken({ env });
     const grants = provider.refreshGrantCount();
-    const after = await getAccessToken({ env, minTtl: 3600 });
+    const error = await getAccessToken({ env, minTtl: 3600 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error).toMatchObject({
+      code: 'MIN_TTL_UNSATISFIABLE',
+      exitCode: 2,
+      facts: { minTtlSeconds: 3600, lifetimeSeconds: 600 },
+      hint: 'The provider issues access tokens of 600 s: ask for a minTtl below that (the refreshed token was stored).',
+    });
     expect(provider.refreshGrantCount() - grants).toBe(1);
+    const after = await cliToken(env);
     expect(after).not.toBe(before);
-    expect(await cliToken(env)).toBe(after);
     expect((await provider.introspect(after)).active).toBe(true);
+    // A margin the provider's tokens can meet is served from the store.
+    expect(await getAccessToken({ env, minTtl: 500 })).toBe(after);
+    expect(provider.refreshGrantCount() - grants).toBe(1);
   });
 
   it('a connection the process keeps open between calls still sees a CLI logout and a new login (no stale key or account)', async () => {

@@ -105,6 +105,25 @@ describe('xtalk token', () => {
     }
   });
 
+  it('a --min-ttl longer than the tokens live is exit 2 MIN_TTL_UNSATISFIABLE after one refresh, for token and exec alike', async () => {
+    const home = await login('ursula');
+    const refreshes = provider.refreshGrantCount();
+    const res = await xtalk(home, ['token', '--min-ttl', '200']);
+    expect(res.code).toBe(2);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toContain("the provider's access tokens last 100 s");
+    expect(res.stderr).toContain('The provider issues access tokens of 100 s: use --min-ttl below that (the refreshed token was stored).');
+    expect(provider.refreshGrantCount()).toBe(refreshes + 1);
+    // The refreshed token was stored: a plain call serves it without another refresh.
+    const stored = (await withStore(home, (s) => s.latestAccessToken(s.currentAccount()!.id)))!;
+    expect((await xtalk(home, ['token'])).stdout).toBe(stored.accessToken + '\n');
+    expect(provider.refreshGrantCount()).toBe(refreshes + 1);
+    const exec = await xtalk(home, ['exec', '--min-ttl', '100', '--', 'true']);
+    expect(exec.code).toBe(2);
+    expect(exec.stderr).toContain('use --min-ttl below that');
+    expect(provider.refreshGrantCount()).toBe(refreshes + 2);
+  });
+
   it('exits 4 with the hint `xtalk login` without a session', async () => {
     const home = createTestContext().home;
     const res = await xtalk(home, ['token']);

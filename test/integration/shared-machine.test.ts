@@ -125,7 +125,7 @@ describe('logout --browser (RP-Initiated Logout)', () => {
     expect(again.stderr).toContain('as carol');
   });
 
-  it('logout_browser=always makes it the default; --no-browser prints the URL and waits for the provider', async () => {
+  it('logout_browser=always makes it the default; --print-sign-out-url prints the URL and waits for the provider', async () => {
     const m = machine();
     expect((await m.xtalk(['login'], { login: 'erin' })).code).toBe(0);
     const byConfig = await m.xtalk(['logout'], { env: { XTALK_LOGOUT_BROWSER: 'always' } });
@@ -135,7 +135,7 @@ describe('logout --browser (RP-Initiated Logout)', () => {
 
     expect((await m.xtalk(['login'], { login: 'erin' })).code).toBe(0);
     const ctx: TestContext = createTestContext({ env: env(), home: m.home() });
-    const done = run(['logout', '--no-browser'], ctx);
+    const done = run(['logout', '--print-sign-out-url'], ctx);
     const url = (await waitFor(() => /^(http:\/\/127\.0\.0\.1:\d+\/start\/\S+)$/m.exec(ctx.stderr.text)?.[1]))!;
     expect(ctx.opened).toEqual([]);
     await signOutWithHttp(url, { jar: m.jar });

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
@@ -40,8 +40,45 @@ describe('xtalk config', () => {
     expect(withAuth).toMatchObject({ idTokenSigningAlg: 'HS256', tokenAuthMethod: 'client_secret_post' });
     expect((await xtalk(home, ['config', 'unset', 'port'])).code).toBe(0);
     const missing = await xtalk(home, ['config', 'get', 'port']);
-    expect(missing.code).toBe(1);
+    expect(missing).toMatchObject({ code: 0, stdout: '0\n' });
     expect(missing.stderr).toContain('port is not set');
+  });
+
+  it('get: a setting not in the file shows its default, said to be the default on stderr; without a default it is not set (exit 1)', async () => {
+    const home = createTestContext().home;
+    const scope = await xtalk(home, ['config', 'get', 'scope']);
+    expect(scope).toMatchObject({ code: 0, stdout: 'openid profile email offline_access\n' });
+    expect(scope.stderr).toBe(`scope is not set in ${join(home, 'config.json')}; this is its default.\n`);
+    expect(await xtalk(home, ['config', 'get', 'timeout'])).toMatchObject({ code: 0, stdout: '300\n' });
+    expect(await xtalk(home, ['config', 'get', 'logout_browser'])).toMatchObject({ code: 0, stdout: 'never\n' });
+    const issuer = await xtalk(home, ['config', 'get', 'issuer']);
+    expect(issuer).toMatchObject({ code: 1, stdout: '' });
+    expect(issuer.stderr).toContain('issuer is not set');
+    await xtalk(home, ['config', 'set', 'scope', 'openid email']);
+    expect(await xtalk(home, ['config', 'get', 'scope'])).toMatchObject({ code: 0, stdout: 'openid email\n', stderr: '' });
+  });
+
+  it('unset: a setting that was not set says so (no ✓ Removed), exits 0 and writes nothing', async () => {
+    const home = createTestContext().home;
+    const res = await xtalk(home, ['config', 'unset', 'port']);
+    expect(res).toMatchObject({ code: 0, stdout: '' });
+    expect(res.stderr).toBe(`port was not set in ${join(home, 'config.json')}; nothing to remove.\n`);
+    expect(existsSync(join(home, 'config.json'))).toBe(false);
+    await xtalk(home, ['config', 'set', 'port', '8765']);
+    expect((await xtalk(home, ['config', 'unset', 'port'])).stderr).toContain('Removed port');
+  });
+
+  it("offers no --account: config.json is the machine's, not an account's", async () => {
+    const home = createTestContext().home;
+    for (const args of [
+      ['config', 'get', 'scope', '--account', 'alice'],
+      ['config', 'set', 'port', '1', '--account', 'alice'],
+      ['config', 'list', '--account', 'alice'],
+    ]) {
+      expect((await xtalk(home, args)).code, args.join(' ')).toBe(2);
+    }
+    const help = await xtalk(home, ['config', 'get', '--help']);
+    expect(help.stdout + help.stderr).not.toContain('--account');
   });
 
   it('takes the client secret from stdin only, stores it, and never prints it', async () => {

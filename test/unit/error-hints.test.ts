@@ -169,6 +169,7 @@ const SAMPLES: { [C in KnownErrorCode]: ErrorFacts[] } = {
   })),
   COMMAND_NOT_FOUND: [{}],
   CANNOT_EXECUTE: [{}],
+  MIN_TTL_UNSATISFIABLE: [{ minTtlSeconds: 7200, lifetimeSeconds: 3600 }],
 };
 
 /** Where the message says all there is: these (code, facts) get no hint. */

@@ -69,7 +69,7 @@ describe('chooseSignInMethod without flags', () => {
   it('on Linux without a display (Raspberry Pi, container): device flow, else URL + paste', () => {
     const device = chooseSignInMethod(input({ providerHasDeviceFlow: true }));
     expect(device).toMatchObject({ method: 'device', launcher: undefined });
-    expect(device.notice).toMatch(/no display/);
+    expect(device.notice).toMatch(/neither DISPLAY nor WAYLAND_DISPLAY is set/);
     expect(chooseSignInMethod(input())).toMatchObject({ method: 'no-browser', paste: true });
   });
 
@@ -163,5 +163,34 @@ describe('sshForwardHint', () => {
   it('asks for a fixed port when the port is chosen per run, and says nothing outside SSH', () => {
     expect(sshForwardHint({ SSH_CONNECTION: '1.2.3.4 5 6.7.8.9 22' }, 0)).toMatch(/--port/);
     expect(sshForwardHint({}, 8765)).toBeUndefined();
+  });
+});
+
+describe('the sign-in notices', () => {
+  /** Deepest nesting of parentheses in `text` ("(a (b))" is 2). */
+  const depth = (text: string) => {
+    let max = 0;
+    let now = 0;
+    for (const c of text) {
+      if (c === '(') max = Math.max(max, ++now);
+      if (c === ')') now--;
+    }
+    return max;
+  };
+
+  it('never nest parentheses, whatever the reason no browser can be opened', () => {
+    const machines: Partial<SignInMethodInput>[] = [
+      {},
+      { env: { SSH_CONNECTION: '10.0.0.2 50000 10.0.0.1 22' } },
+      { procVersion: WSL_VERSION },
+      { env: { DISPLAY: ':0' } },
+    ];
+    for (const machine of machines) {
+      for (const providerHasDeviceFlow of [true, false]) {
+        const { notice } = chooseSignInMethod(input({ ...machine, providerHasDeviceFlow }));
+        expect(notice, JSON.stringify(machine)).toBeDefined();
+        expect(depth(notice!), notice).toBe(1);
+      }
+    }
   });
 });

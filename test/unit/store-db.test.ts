@@ -188,9 +188,13 @@ describe('openForReading', () => {
     expect(db.prepare("SELECT value FROM meta WHERE key = 'late'").pluck().get()).toBe('in the wal');
   });
 
-  it('leaves a missing, empty or older store to the read-write path, creating nothing', () => {
+  it('reads a missing store as an empty read-only one; leaves an empty or older store to the read-write path; creates nothing', () => {
     const dir = tempDir();
-    expect(openForReading(join(dir, 'home', 'xtalk.db'))).toBeUndefined();
+    const missing = openForReading(join(dir, 'home', 'xtalk.db'))!;
+    expect(missing.readonly).toBe(true);
+    expect(missing.prepare('SELECT count(*) FROM user').pluck().get()).toBe(0);
+    expect(missing.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    missing.close();
     expect(readdirSync(dir)).toEqual([]);
     writeFileSync(join(dir, 'xtalk.db'), '');
     expect(openForReading(join(dir, 'xtalk.db'))).toBeUndefined();

@@ -101,6 +101,17 @@ describe('server bodies (xtalk api) through the owner', () => {
     }
   });
 
+  it('to a terminal: a body without a final newline gets one (so `Not Found` and the ✗ line stay apart); to a pipe it does not', async () => {
+    for (const stdoutIsTTY of [true, false]) {
+      const { ui, stdout } = uiFor(stdoutIsTTY);
+      await ui.body(streamOf('Not Found'), { json: false });
+      expect(stdout.text).toBe(stdoutIsTTY ? 'Not Found\n' : 'Not Found');
+    }
+    const { ui, stdout } = uiFor(true);
+    await ui.body(streamOf(''), { json: false });
+    expect(stdout.text).toBe('');
+  });
+
   it('styles pieces of data only on a terminal, after escaping their text', () => {
     for (const stdoutIsTTY of [true, false]) {
       const { ui, stdout } = uiFor(stdoutIsTTY);

@@ -138,6 +138,20 @@ describe('getFreshToken over the store', () => {
     expect(error).toMatchObject({ code: 'NETWORK_ERROR', message: 'down' });
   });
 
+  it('a min-ttl longer than the token another process just refreshed lasts: MIN_TTL_UNSATISFIABLE, not another refresh', async () => {
+    const { store, deps } = setup((n) => {
+      if (n === 1) void store.saveRefresh(a.id, grant({ accessToken: 'AT-2', expiresAt: T0 + 1 + HOUR }), undefined, T0 + 1);
+    });
+    const a = await store.saveLogin(who('a'), grant({ expiresAt: T0 - 1 }), T0 - HOUR);
+    const release = store.holdLockElsewhere();
+    const error = await getFreshToken(deps, { account: a, minTtlSeconds: 7200 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error).toMatchObject({ code: 'MIN_TTL_UNSATISFIABLE', exitCode: 2, facts: { minTtlSeconds: 7200, lifetimeSeconds: 3600 } });
+    release();
+    // A margin the tokens can meet takes the stored one.
+    expect((await getFreshToken(deps, { account: a, minTtlSeconds: 1800 })).accessToken).toBe('AT-2');
+  });
+
   it('gives up waiting with REFRESH_WAIT_TIMEOUT, or takes a stored token that is still valid', async () => {
     const { store, deps, advance } = setup();
     const a = await store.saveLogin(who('a'), grant({ expiresAt: T0 + 10_000 }), T0 - HOUR);

@@ -19,7 +19,7 @@ export interface EndSessionInput {
   account: AccountRecord;
   /** The stored ID token, sent as `id_token_hint` so the provider knows whose session to end. */
   idTokenHint: string | undefined;
-  /** false (`--no-browser`): print the URL only; the listener still waits for the provider. */
+  /** false (`--print-sign-out-url`): print the URL only; the listener still waits for the provider. */
   launch: boolean;
   /** Whether the tokens were revoked (else only deleted here, or still held), for the words of an `unsupported`. */
   tokensRevoked: boolean;

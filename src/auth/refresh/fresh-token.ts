@@ -10,9 +10,7 @@ import type { RefreshResult } from '../../core/provider-records.js';
 import { anySignal } from '../../shared/abort.js';
 import { checkFailure, sameSessionProblem } from './answer-checks.js';
 import { failureRecord, reviveFailure } from './shared-failure.js';
-
-/** The default refresh margin; capped at half the token's lifetime so short-lived tokens don't refresh on every call. */
-export const DEFAULT_MIN_TTL_SECONDS = 60;
+import { isFresh, unsatisfiable, unsatisfiableError } from './min-ttl.js';
 
 /**
  * Everything before the grant under the write lock (discovery, the provider's keys) ends by then.
@@ -60,13 +58,6 @@ export interface FreshTokenInput {
   rejected?: string;
 }
 
-/** True when `token` stays valid for longer than the refresh margin. */
-export function isFresh(token: Pick<StoredAccessToken, 'expiresAt' | 'createdAt'>, now: number, minTtlSeconds?: number): boolean {
-  const margin =
-    minTtlSeconds !== undefined ? minTtlSeconds * 1000 : Math.min(DEFAULT_MIN_TTL_SECONDS * 1000, (token.expiresAt - token.createdAt) / 2);
-  return token.expiresAt - now > margin;
-}
-
 /** `again`: nothing was sent, and this process ran out of its own time (under load): try again. */
 type Outcome = { token: StoredAccessToken } | { failure: XtalkError } | { again: XtalkError };
 
@@ -81,12 +72,19 @@ interface Pending {
  * wait for its result, watching the store (single flight across processes). The holder secures
  * everything that can fail locally and everything that can be fetched before it sends the grant,
  * awaits the answer once sent, and stores it before any check can discard it (docs/reliability.md).
+ * A `minTtlSeconds` longer than the refreshed token lasts is MIN_TTL_UNSATISFIABLE (./min-ttl.ts).
  */
 export async function getFreshToken(deps: FreshTokenDeps, opts: FreshTokenInput): Promise<StoredAccessToken> {
+  const startedAt = deps.ctx.now();
+  const token = await freshOrRefreshed(deps, opts, startedAt);
+  if (unsatisfiable(token, opts.minTtlSeconds, startedAt, deps.ctx.now())) throw unsatisfiableError(token, opts.minTtlSeconds as number);
+  return token;
+}
+
+async function freshOrRefreshed(deps: FreshTokenDeps, opts: FreshTokenInput, startedAt: number): Promise<StoredAccessToken> {
   const { ctx } = deps;
   const { account } = opts;
   const store = deps.store();
-  const startedAt = ctx.now();
   if (!opts.force && opts.rejected === undefined) {
     const current = await store.latestAccessToken(account.id);
     if (current && isFresh(current, startedAt, opts.minTtlSeconds)) return current;
@@ -140,6 +138,8 @@ export async function getFreshToken(deps: FreshTokenDeps, opts: FreshTokenInput)
 
 /** Whether `latest` is what this caller asked for, stored by another process after it started. */
 function refreshedSince(latest: StoredAccessToken, opts: FreshTokenInput, startedAt: number, now: number): boolean {
+  // Refreshed meanwhile and still too short: refreshing again would get the same.
+  if (unsatisfiable(latest, opts.minTtlSeconds, startedAt, now) && latest.accessToken !== opts.rejected) return true;
   if (opts.rejected !== undefined) return latest.accessToken !== opts.rejected && isFresh(latest, now, opts.minTtlSeconds);
   if (opts.force) return latest.createdAt >= startedAt;
   return isFresh(latest, now, opts.minTtlSeconds);

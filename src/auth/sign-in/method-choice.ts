@@ -56,7 +56,7 @@ export function findBrowserLauncher(input: Pick<SignInMethodInput, 'env' | 'plat
   return {
     reason: isWsl(input.procVersion)
       ? 'this is WSL without wslview or powershell.exe, and without a display'
-      : 'there is no display (DISPLAY and WAYLAND_DISPLAY are unset)',
+      : 'neither DISPLAY nor WAYLAND_DISPLAY is set',
   };
 }
 

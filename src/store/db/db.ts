@@ -134,7 +134,8 @@ const MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Opens the store at `path` for reading only, or returns undefined where it must be opened read-write
- * ({@link openDatabase}) first: it does not exist yet, is empty or needs migrating. Writes nothing,
+ * ({@link openDatabase}) first: it is empty or needs migrating. A store that does not exist yet reads
+ * as an empty one (in memory). Writes nothing,
  * creates no file and needs no free space, so a valid token is served from a read-only folder or a
  * full disk. Refuses foreign, newer and corrupt files as openDatabase does.
  *
@@ -169,6 +170,9 @@ export function openForReading(path: string): Db | undefined {
 
 function openReader(path: string): Db | undefined {
   const connection = () => new Database(path, { nativeBinding, readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  // No store yet: an empty one in memory answers the reads, so a command that only reads (status,
+  // whoami, token) creates no file; the first write creates the real one.
+  if (!statOrUndefined(path) && !existsSync(`${path}-wal`)) return emptyStore(path);
   for (let attempt = 0; attempt < 3; attempt++) {
     if (existsSync(`${path}-wal`)) return connection();
     const before = statOrUndefined(path);
@@ -184,6 +188,17 @@ function openReader(path: string): Db | undefined {
   }
   // A writer keeps changing the file: read through SQLite's locks.
   return connection();
+}
+
+/** A read-only store with the schema and nothing in it (a write opens the real file instead). */
+function emptyStore(path: string): Db {
+  const blank = new Database(':memory:', { nativeBinding });
+  try {
+    migrate(blank, path);
+    return new Database(blank.serialize(), { nativeBinding, readonly: true });
+  } finally {
+    blank.close();
+  }
 }
 
 function statOrUndefined(path: string): BigIntStats | undefined {
