@@ -63,7 +63,9 @@ Examples:
 }
 
 export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<number> {
-  const run = openCommandRun(ctx, opts, {}, { writing: true });
+  // Not `writing`: with nobody signed in logout writes nothing and creates no store; a logout's first
+  // write opens it read-write.
+  const run = openCommandRun(ctx, opts);
   try {
     const store = run.store();
     const force = Boolean(opts.force);
@@ -108,9 +110,11 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
       if (endSession && !ended.has(account.issuer)) await endBrowserSession(run, account, idTokenHint, launch, revoked);
       return ExitCode.Ok;
     }
-    const accounts = store.listAccounts().filter((a) => store.hasSession(a.id));
-    // Profiles without tokens have nothing to revoke: they go whatever happens to the others.
-    const forgotten = keepProfile ? 0 : store.deleteProfilesWithoutSession();
+    const listed = store.listAccounts();
+    const accounts = listed.filter((a) => store.hasSession(a.id));
+    // Profiles without tokens have nothing to revoke: they go whatever happens to the others (and
+    // with none, nothing is written).
+    const forgotten = keepProfile || accounts.length === listed.length ? 0 : store.deleteProfilesWithoutSession();
     if (forgotten > 0) run.ui.info(`Removed ${forgotten} logged-out account${forgotten === 1 ? '' : 's'} from the store.`);
     if (accounts.length === 0) {
       if (forgotten === 0) run.ui.info('No account is signed in.');

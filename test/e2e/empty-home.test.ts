@@ -53,13 +53,16 @@ describe('an empty XTALK_HOME', () => {
   });
 
   it('logout with nobody signed in succeeds, with or without --all; a named account that is not there is still an error', async () => {
-    for (const args of [['logout'], ['logout', '--all']]) {
-      const res = await runCli(args, { env: env(emptyHome()) });
+    for (const args of [['logout'], ['logout', '--all'], ['logout', '--browser']]) {
+      const home = emptyHome();
+      const res = await runCli(args, { env: env(home) });
       expect({ code: res.code, stdout: res.stdout, stderr: res.stderr }, args.join(' ')).toEqual({
         code: 0,
         stdout: '',
         stderr: 'No account is signed in.\n',
       });
+      // Nothing to log out writes nothing: no store appears.
+      expect(readdirSync(home), args.join(' ')).toEqual([]);
     }
     const named = await runCli(['logout', '--account', 'bob'], { env: env(emptyHome()) });
     expect(named.code).toBe(4);
