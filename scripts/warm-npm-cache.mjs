@@ -1,6 +1,7 @@
 // Puts the registry metadata and tarballs of every runtime dependency into the npm cache, so the
-// packaging test can install the packed tarball with `--offline` and never leaves the machine.
-// `npm ci` caches tarballs only; an install from a tarball also needs the metadata.
+// packaging test (test/e2e/package.test.ts, which runs this first) can install the packed tarball
+// with `--offline`. `npm ci` caches tarballs only; an install from a tarball also needs the metadata.
+// --prefer-offline: what the cache holds already is taken from it, so a second run needs no network.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -19,6 +20,6 @@ for (const [, meta] of runtime) {
 }
 const unique = [...new Set(specs)];
 for (let i = 0; i < unique.length; i += 40) {
-  execFileSync('npm', ['cache', 'add', ...unique.slice(i, i + 40)], { stdio: 'inherit' });
+  execFileSync('npm', ['cache', 'add', '--prefer-offline', ...unique.slice(i, i + 40)], { stdio: 'inherit' });
 }
 process.stderr.write(`npm cache: ${unique.length} runtime packages ready for an offline install\n`);

@@ -35,7 +35,7 @@ const row = (exitCode: ExitCodeValue, ...classes: ErrorClassName[]) => ({ exitCo
 /**
  * The stable codes errors carry (the CLI contract; docs/node-api.md, Errors). Scripts and the Node API
  * branch on these, never on messages. Each row gives the exit code and the class(es) the error is
- * thrown as; the hint's words are in src/hints.ts (the CLI's) and src/api/hints.ts (the Node API's).
+ * thrown as; the hint's words depend on the reader (the CLI's may name its flags, the Node API's never do).
  */
 export const ErrorCodes = {
   /** Anything expected without a more specific code. */
@@ -87,6 +87,7 @@ export const ErrorCodes = {
   MIN_TTL_UNSATISFIABLE: row(ExitCode.Usage, 'UsageError'),
 } as const satisfies Record<string, { exitCode: ExitCodeValue; classes: readonly ErrorClassName[] }>;
 
+/** A code listed in {@link ErrorCodes}. */
 export type KnownErrorCode = keyof typeof ErrorCodes;
 /** A known code, or a more specific one a caller chose (`string & {}` keeps editor completion). */
 export type ErrorCode = KnownErrorCode | (string & {});
@@ -128,8 +129,8 @@ export class XtalkError<C extends KnownErrorCode = KnownErrorCode> extends Error
   }
 
   /**
-   * The one-line advice, worded from the code and its facts: the CLI's words (src/hints.ts), or
-   * the Node API's where the error reached a program (src/api/hints.ts).
+   * The one-line advice, worded from the code and its facts: the CLI's words, or the Node API's
+   * (which name no CLI flag) where the error reached a program.
    */
   get hint(): string | undefined {
     return edgeHints.has(this) ? edgeHints.get(this) : hintFor(this);
@@ -211,7 +212,11 @@ export class RevocationFailedError<C extends KnownErrorCode = KnownErrorCode> ex
   static override readonly ownCode: KnownErrorCode = 'REVOCATION_FAILED';
 }
 
-/** Ctrl-C or SIGTERM (or an aborted signal in the Node API): exit 130, code CANCELLED. */
+/**
+ * Ctrl-C or SIGTERM: exit 130, code CANCELLED. In the Node API: the `signal` passed to
+ * getAccessToken, getToken or createFetch (or a request's own `signal`) aborted while the call
+ * waited for a refresh.
+ */
 export class CancelledError<C extends KnownErrorCode = KnownErrorCode> extends XtalkError<C> {
   static override readonly ownCode: KnownErrorCode = 'CANCELLED';
 }
@@ -249,6 +254,7 @@ export function tooManyOpenFiles(e: unknown): XtalkError | undefined {
   return undefined;
 }
 
+/** True for an error of xtalk's (any class above), which carries a stable `code`. */
 export function isXtalkError(e: unknown): e is XtalkError {
   return e instanceof XtalkError;
 }

@@ -3,6 +3,7 @@ import type { AccountRecord } from '../core/session-records.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { parseOrigin, type BearerPolicy } from '../core/bearer-destination.js';
 import { requireBearerDestination } from '../shared/bearer-guard.js';
+import { anySignal } from '../shared/abort.js';
 import { UsageError } from '../errors.js';
 import { isInvalidTokenChallenge } from '../net/bearer-challenge.js';
 import { joinBelow } from '../shared/url-rules.js';
@@ -11,8 +12,10 @@ import { withSession } from './open-session.js';
 import type { TokenRequest } from './options.js';
 import { minTtlSeconds } from './session.js';
 
+/** The `fetch` signature: what createFetch returns and what its `fetch` option takes. */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
+/** `signal` here cancels every request's wait for a token; a request's own `init.signal` cancels that request (and its wait). */
 export interface CreateFetchOptions extends TokenRequest {
   /** The fetch that sends the requests; default the global `fetch`. */
   fetch?: FetchFunction;
@@ -33,7 +36,7 @@ export interface CreateFetchOptions extends TokenRequest {
 
 /**
  * A `fetch` that sends the account's access token as `Authorization: Bearer …`, only where the
- * token may go (src/core/bearer-destination.ts): the configured API's origin, the issuer's, the
+ * token may go: the configured API's origin, the issuer's, the
  * origin of `baseUrl` or one in `allowedOrigins`; over `https:`, `http:` to this machine, or plain
  * `http:` to an origin in `insecureHttpOrigins`. Any other URL rejects with an XtalkError of code
  * BEARER_DESTINATION_REFUSED before anything is sent.
@@ -61,22 +64,25 @@ function buildFetch(opts: CreateFetchOptions): FetchFunction {
     insecureHttpOrigins: [...config.insecureHttpOrigins, ...insecure],
   });
   /** Judges the destination (before the session is refreshed or anything is sent), then gets a token. */
-  const prepare = (input: string | URL | Request, rejected?: string) =>
-    withSession(opts, async ({ run, account }) => {
+  const prepare = (input: string | URL | Request, signal: AbortSignal | undefined, rejected?: string) =>
+    withSession({ ...opts, signal }, async ({ run, account }) => {
       const target = targetOf(input, baseUrl ?? run.config().apiUrl);
       requireBearerDestination(target, policyFor(run.config(), account));
       const token = await getFreshToken(run, { account, minTtlSeconds: minTtl, rejected });
       return { target, accessToken: token.accessToken };
     });
   return async (input, init) => {
-    const first = await prepare(input);
+    // The token wait ends with the call's own signal or the request's, whichever aborts first.
+    const requestSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    const signal = requestSignal && opts.signal ? anySignal([requestSignal, opts.signal]) : (requestSignal ?? opts.signal);
+    const first = await prepare(input, signal);
     // A relative URL is sent as the absolute one that was judged.
     const request = typeof input === 'string' ? first.target.href : input;
     const response = await send(request, withBearer(input, init, first.accessToken));
     if (!isInvalidTokenChallenge(response) || !canSendAgain(input, init)) return response;
     // Release the refused answer's connection before the retry.
     await response.body?.cancel().catch(() => {});
-    const second = await prepare(input, first.accessToken);
+    const second = await prepare(input, signal, first.accessToken);
     return send(request, withBearer(input, init, second.accessToken));
   };
 }

@@ -5,7 +5,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import type { Context } from '../core/context.js';
 import { leaseConnection, type ConnectionLease } from '../store/index.js';
 import { classifyEscapedError } from '../store/db/store-errors.js';
-import { StoreError } from '../errors.js';
+import { CancelledError, StoreError } from '../errors.js';
 import { createSystemServices, type SystemServices } from '../system-services.js';
 import { forProgram } from './hints.js';
 import type { SessionOptions } from './options.js';
@@ -15,7 +15,7 @@ import type { AccountRecord } from '../core/session-records.js';
 const UNWRITABLE = new Set(['read_only', 'full', 'cannot_open', 'permissions']);
 
 /** The Node API's machine: the CLI's services, without a terminal or browser. */
-export type ApiMachine = SystemServices & Pick<Context, 'env' | 'cwd' | 'platform'>;
+export type ApiMachine = SystemServices & Pick<Context, 'env' | 'cwd' | 'platform'> & Partial<Pick<Context, 'signal'>>;
 
 /** One call's run (src/auth/run.ts), built as the CLI builds its own; only debug lines for output, and they go nowhere. */
 export type ApiRun = Run<ApiMachine, { debug(line: string): void }>;
@@ -33,9 +33,13 @@ export interface Session {
  * configuration, data key, account — so a login or logout by another process in between is seen.
  * Whatever escaped the store (a SqliteError, EMFILE) is thrown as the typed error it stands for.
  */
-export async function withStore<T>(opts: SessionOptions, fn: (run: ApiRun) => Promise<T> | T): Promise<T> {
+export async function withStore<T>(
+  opts: SessionOptions & { signal?: AbortSignal | undefined },
+  fn: (run: ApiRun) => Promise<T> | T,
+): Promise<T> {
   let connection: ConnectionLease | undefined;
   try {
+    if (opts.signal?.aborted) throw new CancelledError('CANCELLED', 'Cancelled.');
     const env = opts.env ?? process.env;
     const services = createSystemServices(env);
     const machine: ApiMachine = {
@@ -43,6 +47,7 @@ export async function withStore<T>(opts: SessionOptions, fn: (run: ApiRun) => Pr
       env,
       cwd: opts.cwd ?? process.cwd(),
       platform: process.platform,
+      signal: opts.signal,
       openStore: (request) => services.openStore({ ...request, connection }),
     };
     // A library must not write to the host program's stderr: the keychain fallback becomes a process warning.
@@ -87,6 +92,9 @@ function warnDotenvNotUsed(config: ResolvedConfig): void {
   process.emitWarning(text, { type: 'XtalkWarning', code: 'XTALK_DOTENV_NOT_USED' });
 }
 
-export function withSession<T>(opts: SessionOptions, fn: (session: Session) => Promise<T> | T): Promise<T> {
+export function withSession<T>(
+  opts: SessionOptions & { signal?: AbortSignal | undefined },
+  fn: (session: Session) => Promise<T> | T,
+): Promise<T> {
   return withStore(opts, (run) => fn({ run, account: selectAccount(run.store(), opts.account) }));
 }

@@ -1,6 +1,6 @@
 /**
- * The facts each error code carries (src/errors.ts): what its hint needs to know, typed per code,
- * so the thrower gives exactly those and the words (src/hints.ts, src/api/hints.ts) can rely on
+ * The facts each error code carries: what its hint needs to know, typed per code,
+ * so the thrower gives exactly those and the words of the CLI's and the Node API's hints can rely on
  * them. Types only; nothing here is a word a user reads.
  */
 
@@ -10,7 +10,7 @@ export interface ProviderAnswer {
   errorDescription?: string | undefined;
 }
 
-/** Why a bad setting, argument or option was refused, for the hint (src/hints.ts words it). */
+/** Why a bad setting, argument or option was refused, for the hint. */
 export interface ConfigFacts {
   /** The setting's name in config.json (`timeout`, `scope`, …). */
   setting?: string;
@@ -98,7 +98,7 @@ export interface FactsByCode {
   CONFIG_INVALID: ConfigFacts;
   LOGIN_REQUIRED: { reason?: 'none_selected' | 'no_match' | 'logged_out' };
   SESSION_EXPIRED: {
-    /** The store's data key is gone: where it was kept (src/store/keys/data-key.ts). */
+    /** The store's data key is gone: where it was kept. */
     dataKeyGone?: 'keychain' | 'file' | 'unrecorded';
     keychainAccount?: string;
     path?: string;

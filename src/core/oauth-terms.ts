@@ -1,13 +1,13 @@
 /**
  * Words the use cases and the adapters share: the default scopes, how a client authenticates, the
- * shape of a token response and where the data key lives. Plain data, no imports: oidc/, store/ and
- * config/ all read them from the core without importing each other.
+ * shape of a token response and where the data key lives. Plain data, no imports: the provider client, the store and
+ * the configuration all read them from the core without importing each other.
  */
 
 export const DEFAULT_SCOPE = 'openid profile email offline_access';
 
 export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
-/** The methods that send a client secret: the two a client may detect between (oidc/auth-detection.ts). */
+/** The methods that send a client secret: the two a client may detect between. */
 export type SecretAuthMethod = Exclude<TokenAuthMethod, 'none'>;
 export const TOKEN_AUTH_METHODS: readonly TokenAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 

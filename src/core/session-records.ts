@@ -1,6 +1,6 @@
 /**
  * The session records the use cases and the ports speak in: an account, who signed in, the stored
- * tokens and a remembered refresh failure. The store (store/) keeps them in SQLite; its row shapes
+ * tokens and a remembered refresh failure. The store keeps them in SQLite; its row shapes
  * stay there.
  */
 

@@ -1,3 +1,5 @@
+import { CancelledError } from '../errors.js';
+
 /**
  * One signal from several, with an optional time limit of its own: aborted as soon as any of them
  * is, or `timeoutMs` passes. On Node 20 `AbortSignal.any([s, AbortSignal.timeout(ms)])` may never
@@ -33,3 +35,23 @@ export function anySignal(signals: readonly (AbortSignal | undefined)[], timeout
 }
 
 const KEEP = Symbol('sources');
+
+/**
+ * `attempt` (a turn at a lock, queued behind other callers of this process), given up with
+ * CancelledError when `signal` aborts before `started()` says the turn began; once it has begun,
+ * its outcome is awaited whatever the signal does (work under the lock finishes or fails on its own).
+ * The turn given up still comes: its work must see the signal aborted and do nothing.
+ */
+export function abortWhileQueued<T>(attempt: Promise<T>, signal: AbortSignal | undefined, started: () => boolean): Promise<T> {
+  if (!signal) return attempt;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      if (started()) return;
+      attempt.catch(() => {});
+      reject(new CancelledError('CANCELLED', 'Cancelled.'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    attempt.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    if (signal.aborted) onAbort();
+  });
+}

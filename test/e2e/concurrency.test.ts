@@ -15,10 +15,13 @@ import { canStartSecretService, startPrivateSecretService } from '../integration
 import { loginCli } from './xtalk-process.js';
 
 let provider: TestProvider;
-/** The lifetime of the next access token issued: short, so each round starts expired. */
-let accessTokenTtl = 4;
+/**
+ * Tokens live an hour: a caller that starts late in a round, on a loaded machine, still finds the
+ * round's token fresh (with short tokens it would rightly refresh again). Rounds start expired
+ * because the test moves the stored expiry into the past (see expireStoredToken), not by waiting.
+ */
 beforeAll(async () => {
-  provider = await startTestProvider({ accessTokenTtl: () => accessTokenTtl, rotateRefreshToken: true });
+  provider = await startTestProvider({ accessTokenTtl: 3600, rotateRefreshToken: true });
 });
 afterAll(async () => {
   await provider?.stop();
@@ -48,21 +51,15 @@ function storeOf(home: string) {
   return openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
 }
 
-/** Waits until the stored access token has expired; reads no secret, so any credential store will do. */
-async function untilExpiryPassed(home: string): Promise<void> {
-  const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'keychain', warn: () => {} });
-  const expiry = store.latestAccessTokenExpiry(store.currentAccount()!.id)!;
-  store.close();
-  const wait = expiry - Date.now() + 50;
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-}
-
-async function untilExpired(home: string): Promise<void> {
-  const store = storeOf(home);
-  const token = (await store.latestAccessToken(store.currentAccount()!.id))!;
-  store.close();
-  const wait = token.expiresAt - Date.now() + 50;
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+/**
+ * Makes the stored access tokens of `home` expired, as the passing of their lifetime would: their
+ * expiry (a plain column; only the token itself is encrypted) moves a minute into the past.
+ */
+function expireStoredToken(home: string): void {
+  const db = rawDb(join(home, 'xtalk.db'));
+  const past = Date.now() - 60_000;
+  db.run('UPDATE access_token SET expires_at = ?, created_at = ? WHERE expires_at > ?', past, past - 3_600_000, past);
+  expect(db.value('SELECT COUNT(*) FROM access_token WHERE expires_at > ?', Date.now())).toBe(0);
 }
 
 /**
@@ -88,7 +85,7 @@ describe('single-flight refresh across processes', () => {
   it('20 parallel `xtalk token` after expiry: one refresh grant, one token, active at the provider (3 rounds)', async () => {
     const home = await loginHome('parallel');
     for (let round = 0; round < 3; round++) {
-      await untilExpired(home);
+      expireStoredToken(home);
       const before = provider.refreshGrantCount();
       const results = await Promise.all(Array.from({ length: 20 }, () => runCli(['token'], { env: cliEnv(home) })));
       await expectOneRefreshOneToken(results, before, round);
@@ -98,7 +95,7 @@ describe('single-flight refresh across processes', () => {
   it('10 Node API callers (ESM and CommonJS) and 10 `xtalk token` at once after expiry: one refresh grant, one token', async () => {
     const home = await loginHome('api-and-cli');
     for (let round = 0; round < 2; round++) {
-      await untilExpired(home);
+      expireStoredToken(home);
       const before = provider.refreshGrantCount();
       const results = await Promise.all([
         ...Array.from({ length: 10 }, (_, i) => runApiCaller(i % 2 ? 'cjs' : 'esm', cliEnv(home))),
@@ -122,17 +119,13 @@ describe('single-flight refresh across processes', () => {
         });
         const home = mkdtempSync(join(tmpdir(), 'xtalk-crowd-'));
         await loginCli(env(home), 'crowd');
-        await untilExpiryPassed(home);
-        // The refreshed token lives an hour: on a loaded machine the 128 callers may take longer than
-        // a short lifetime, and the provider must still hold the token they printed when asked.
-        accessTokenTtl = 3600;
+        expireStoredToken(home);
         const before = provider.refreshGrantCount();
         const results = await Promise.all(Array.from({ length: 128 }, () => runCli(['token'], { env: env(home), timeoutMs: 180_000 })));
         await expectOneRefreshOneToken(results, before, 0);
         const after = await runCli(['refresh'], { env: env(home) });
         expect(after.code, after.stderr).toBe(0);
       } finally {
-        accessTokenTtl = 4;
         for (const b of burners) b.kill('SIGKILL');
         await secretService.stop();
       }
@@ -154,20 +147,21 @@ describe('single-flight refresh across processes', () => {
       });
       victim.on('exit', () => reject(new Error(`exited before the fault point: ${stderr}`)));
     });
-    // A reader of a valid token does not wait for the lock holder (WAL).
-    const reader = await runCli(['token'], { env: cliEnv(home), timeoutMs: 5000 });
+    // A reader of a valid token does not wait for the lock holder (WAL): one that did would wait for
+    // the refresh (90 s) and be killed at this limit, which leaves a loaded machine room.
+    const reader = await runCli(['token'], { env: cliEnv(home), timeoutMs: 60_000 });
     expect(reader.code, reader.stderr).toBe(0);
 
     const killed = new Promise((r) => victim.on('exit', r));
     victim.kill('SIGKILL');
     await killed;
 
-    const next = await runCli(['refresh', '--json'], { env: cliEnv(home), timeoutMs: 20_000 });
+    const next = await runCli(['refresh', '--json'], { env: cliEnv(home), timeoutMs: 60_000 });
     expect(next.code, next.stderr).toBe(0);
     const token = JSON.parse(next.stdout).access_token as string;
     expect((await provider.introspect(token)).active).toBe(true);
     const store = storeOf(home);
     expect(rawDb(store.dbPath).value('PRAGMA integrity_check')).toBe('ok');
     store.close();
-  }, 60_000);
+  }, 180_000);
 });

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
-import { openStore } from '../../src/store/index.js';
 import { createTestContext } from '../fakes/context.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type KoaMiddleware, type TestProvider } from '../provider/provider.js';
+import { rawDb } from '../helpers/raw-db.js';
 import { clientEnv, runCli } from './cli.js';
 
 /** How long the provider sits on each token-endpoint request before answering it. */
@@ -19,7 +19,9 @@ const slowToken: KoaMiddleware = async (ctx, next) => {
 
 let provider: TestProvider;
 beforeAll(async () => {
-  provider = await startTestProvider({ accessTokenTtl: 4, middleware: [slowToken] });
+  // Hour-long tokens: a caller starting late on a loaded machine finds the refreshed token fresh
+  // (with short ones it would rightly refresh again); rounds start expired through expireStoredToken.
+  provider = await startTestProvider({ accessTokenTtl: 3600, middleware: [slowToken] });
 });
 afterAll(async () => {
   await provider?.stop();
@@ -36,12 +38,15 @@ async function loginHome(name: string): Promise<string> {
   return ctx.home;
 }
 
-async function untilExpired(home: string): Promise<void> {
-  const store = openStore({ dbPath: join(home, 'xtalk.db'), keyFilePath: join(home, 'xtalk.key'), mode: 'file', warn: () => {} });
-  const token = (await store.latestAccessToken(store.currentAccount()!.id))!;
-  store.close();
-  const wait = token.expiresAt - Date.now() + 50;
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+/** Makes the stored access token expired, as its lifetime passing would: its expiry (a plain column) moves into the past. */
+function expireStoredToken(home: string): void {
+  const past = Date.now() - 60_000;
+  rawDb(join(home, 'xtalk.db')).run(
+    'UPDATE access_token SET expires_at = ?, created_at = ? WHERE expires_at > ?',
+    past,
+    past - 3_600_000,
+    past,
+  );
 }
 
 const parallelTokens = (home: string) =>
@@ -50,7 +55,7 @@ const parallelTokens = (home: string) =>
 describe('12 parallel `xtalk token` against a provider that answers the refresh slowly', () => {
   it('slower than every per-request timeout and the preparation bound: the sent grant is awaited, every caller gets its one token, the session renews from it', async () => {
     const home = await loginHome('slowpoke');
-    await untilExpired(home);
+    expireStoredToken(home);
     const before = provider.refreshGrantCount();
     // Longer than the 10 s per request and the 20 s everything before the grant may take.
     tokenDelayMs = 25_000;
@@ -76,7 +81,7 @@ describe('12 parallel `xtalk token` against a provider that answers the refresh 
 
   it('slow within the limits: every caller gets the one token from a single refresh grant', async () => {
     const home = await loginHome('patient');
-    await untilExpired(home);
+    expireStoredToken(home);
     const before = provider.refreshGrantCount();
     tokenDelayMs = 3_000;
     let results;

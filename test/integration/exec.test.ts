@@ -1,7 +1,11 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../e2e/cli.js';
 import { run } from '../../src/cli/run.js';
 import { createTestContext } from '../fakes/context.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
 
@@ -90,8 +94,15 @@ describe('xtalk exec', () => {
 
     const controller = new AbortController();
     const waiting = createTestContext({ env: env(), home, signal: controller.signal });
-    const done = run(node("process.on('SIGINT', () => process.exit(42)); setInterval(() => {}, 1000)"), waiting);
-    await new Promise((r) => setTimeout(r, 300));
+    // The command says when its handler is in place (a file appears); only then is xtalk interrupted.
+    const ready = join(mkdtempSync(join(tmpdir(), 'xtalk-exec-')), 'ready');
+    const done = run(
+      node(
+        `process.on('SIGINT', () => process.exit(42)); require('node:fs').writeFileSync(${JSON.stringify(ready)}, ''); setInterval(() => {}, 1000)`,
+      ),
+      waiting,
+    );
+    await waitFor(() => existsSync(ready), 60_000);
     controller.abort('SIGINT');
     expect(await done).toBe(42);
   });

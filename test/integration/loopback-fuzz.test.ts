@@ -134,11 +134,12 @@ async function fuzzPendingLogin(seed: number): Promise<void> {
   expect(genuine.status).toBe(200);
   expect(genuine.body).toContain('Signed in as fuzz-victim');
   while (!(await isRefused(port))) {
-    expect(Date.now() - answeredAt, 'the listener still accepts connections after the callback').toBeLessThan(1000);
+    // A bound with room for a loaded machine; a listener that stays open still fails it.
+    expect(Date.now() - answeredAt, 'the listener still accepts connections after the callback').toBeLessThan(10_000);
     await new Promise((r) => setTimeout(r, 10));
   }
   const refusedAfterMs = Date.now() - sentAt;
-  expect(refusedAfterMs, 'from the callback request to a refused connection').toBeLessThan(1000);
+  expect(refusedAfterMs, 'from the callback request to a refused connection').toBeLessThan(10_000);
 
   expect(await done).toBe(0);
   expect(ctx.stderr.text).toContain(`Logged in to ${provider.issuer} as fuzz-victim`);

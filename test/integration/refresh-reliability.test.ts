@@ -207,11 +207,12 @@ describe('before the grant: what can fail locally or be fetched does so first', 
 
 describe('once sent, the answer is awaited and stored', () => {
   it('an answer slower than the preparation bound and the per-request timeout is awaited and stored', async () => {
-    const s = await signedIn('tardy', { env: { XTALK_HTTP_TIMEOUT: '1' } });
+    // Bounds with room for discovery on a loaded machine; the answer comes later than both.
+    const s = await signedIn('tardy', { env: { XTALK_HTTP_TIMEOUT: '4' } });
     const before = await s.store.latestAccessToken(s.accountId);
-    misbehave.tokenDelayMs = 1_500;
+    misbehave.tokenDelayMs = 6_000;
     const posts = tokenPosts;
-    const token = await refresh(s, { prepareSeconds: 1 });
+    const token = await refresh(s, { prepareSeconds: 5 });
     misbehave.tokenDelayMs = 0;
     expect(tokenPosts).toBe(posts + 1);
     expect(token.accessToken).not.toBe(before!.accessToken);
@@ -235,11 +236,13 @@ describe('once sent, the answer is awaited and stored', () => {
   it.each(['503', 'hang'] as const)(
     'the keys endpoint %s during the refresh: the tokens are stored unverified, the identity is unchanged, the next refresh verifies',
     async (mode) => {
-      const s = await signedIn(`keyless-${mode}`, { env: { XTALK_HTTP_TIMEOUT: '1' } });
+      // A hanging keys endpoint costs the per-request timeout; the bound before the grant leaves
+      // discovery room on a loaded machine besides it.
+      const s = await signedIn(`keyless-${mode}`, { env: { XTALK_HTTP_TIMEOUT: '2' } });
       const before = await s.store.latestAccessToken(s.accountId);
       const claims = account(s).claims;
       misbehave.jwks = mode;
-      const token = await refresh(s, { prepareSeconds: 2 });
+      const token = await refresh(s, { prepareSeconds: 8 });
       expect(token.accessToken).not.toBe(before!.accessToken);
       expect(s.warnings).toEqual([
         "The provider's signing keys could not be fetched, so the refreshed ID token was not verified; the new tokens were stored and the account's details left as they were.",

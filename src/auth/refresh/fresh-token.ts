@@ -7,7 +7,7 @@ import type { Run } from '../run.js';
 import type { AccountRecord, StoredAccessToken } from '../../core/session-records.js';
 import type { LearnedAuthMethods, OpenIdProvider, SessionRefresh, SessionTokens } from '../../core/ports.js';
 import type { RefreshResult } from '../../core/provider-records.js';
-import { anySignal } from '../../shared/abort.js';
+import { abortWhileQueued, anySignal } from '../../shared/abort.js';
 import { checkFailure, sameSessionProblem } from './answer-checks.js';
 import { failureRecord, reviveFailure } from './shared-failure.js';
 import { isFresh, unsatisfiable, unsatisfiableError } from './min-ttl.js';
@@ -95,7 +95,14 @@ async function freshOrRefreshed(deps: FreshTokenDeps, opts: FreshTokenInput, sta
     const pending: Pending = {};
     let turn;
     try {
-      turn = await store.tryWriteLock(() => refreshHolding(deps, account, opts, startedAt, pending));
+      // Calls of this process queue for the lock; a cancelled one leaves the queue (and its turn does nothing).
+      let started = false;
+      const attempt = store.tryWriteLock(() => {
+        started = true;
+        if (ctx.signal?.aborted) throw new CancelledError('CANCELLED', 'Cancelled.');
+        return refreshHolding(deps, account, opts, startedAt, pending);
+      });
+      turn = await abortWhileQueued(attempt, ctx.signal, () => started);
     } catch (e) {
       // The answer was in hand but its commit failed (the disk filled after the check): once more on its own.
       if (pending.save && e instanceof StoreError) return pending.save();
