@@ -64,8 +64,10 @@ export function missingPrerequisites(target: ArmTarget): string[] {
   const missing: string[] = [];
   const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
   if (!has(target.qemu)) missing.push(`${target.qemu} (apt-get install qemu-user-static)`);
-  if (!existsSync(join(target.ldPrefix, 'lib'))) missing.push(`${target.ldPrefix}, the cross C library (apt-get install ${target.crossPackage})`);
-  if (target.arch === 'arm64' && !has(`${target.compilerPrefix}g++`)) missing.push('aarch64-linux-gnu-g++ (apt-get install g++-aarch64-linux-gnu)');
+  if (!existsSync(join(target.ldPrefix, 'lib')))
+    missing.push(`${target.ldPrefix}, the cross C library (apt-get install ${target.crossPackage})`);
+  if (target.arch === 'arm64' && !has(`${target.compilerPrefix}g++`))
+    missing.push('aarch64-linux-gnu-g++ (apt-get install g++-aarch64-linux-gnu)');
   if (!existsSync(join(ROOT, 'dist', 'main.js'))) missing.push('dist/ (run `npm run build` first)');
   if (!existsSync(target.prebuild)) {
     missing.push(
@@ -114,6 +116,8 @@ export interface InstalledXtalk {
   dir: string;
   bin: string;
   node: string;
+  /** The key-cache addon where the installed package's loader looks for it on linux-arm64. */
+  keyctl: string;
   remove(): void;
 }
 
@@ -135,18 +139,24 @@ export async function installXtalkForArm64(log: (line: string) => void): Promise
     // --ignore-scripts: better-sqlite3's install script would build for this machine's CPU.
     await exec(
       'npm',
-      ['install', '-g', '--prefix', prefix, '--globalconfig', globalconfig, '--os=linux', '--cpu=arm64', '--libc=glibc'].concat(
-        ['--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', join(scratch, filename)],
-      ),
+      ['install', '-g', '--prefix', prefix, '--globalconfig', globalconfig, '--os=linux', '--cpu=arm64', '--libc=glibc'].concat([
+        '--ignore-scripts',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        join(scratch, filename),
+      ]),
       { cwd: scratch, env },
     );
     const dir = join(prefix, 'lib', 'node_modules', '@iottalk', 'xtalk');
     await placeBetterSqlite3(join(dir, 'node_modules', 'better-sqlite3'), node, log);
     // Today's loader (src/store/keys/keychain/kernel-cache/key-cache.ts) reads dist/keyctl.node, which
     // the pack carries for the CPU that packed it; this puts the arm64 one there.
-    // ISSUE-25 MERGE: delete this line once the loader picks dist/prebuilds/linux-<arch>/keyctl.node.
-    copyFileSync(ARM64.prebuild, join(dir, 'dist', 'keyctl.node'));
-    return { dir, bin: join(dir, 'bin', 'xtalk.cjs'), node, remove: () => rmSync(scratch, { recursive: true, force: true }) };
+    // ISSUE-25 MERGE: once the loader picks dist/prebuilds/linux-<arch>/keyctl.node from the pack,
+    // set keyctl to join(dir, 'dist', 'prebuilds', 'linux-arm64', 'keyctl.node') and drop the copy.
+    const keyctl = join(dir, 'dist', 'keyctl.node');
+    copyFileSync(ARM64.prebuild, keyctl);
+    return { dir, bin: join(dir, 'bin', 'xtalk.cjs'), node, keyctl, remove: () => rmSync(scratch, { recursive: true, force: true }) };
   } catch (e) {
     rmSync(scratch, { recursive: true, force: true });
     throw e;
@@ -196,6 +206,8 @@ function run(file: string, args: string[], opts: { cwd: string; env: NodeJS.Proc
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${file} ${args.join(' ')} exited ${code}:\n${out.slice(-4000)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${file} ${args.join(' ')} exited ${code}:\n${out.slice(-4000)}`)),
+    );
   });
 }

@@ -21,11 +21,25 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keychainAccount } from '../../src/store/keys/keychain-read.js';
 import { systemKeyCache } from '../../src/store/keys/keychain/kernel-cache/key-cache.js';
-import { canStartSecretService, keychainCall, startPrivateSecretService, type PrivateSecretService } from '../integration/private-secret-service.js';
+import {
+  canStartSecretService,
+  keychainCall,
+  startPrivateSecretService,
+  type PrivateSecretService,
+} from '../integration/private-secret-service.js';
 import { approveDeviceWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
 import { median, spawnEmulated } from './emulated-process.js';
-import { ARM64, ARMV7, armNode, emulatedArgv, installXtalkForArm64, missingPrerequisites, type ArmTarget, type InstalledXtalk } from './emulated-xtalk.js';
+import {
+  ARM64,
+  ARMV7,
+  armNode,
+  emulatedArgv,
+  installXtalkForArm64,
+  missingPrerequisites,
+  type ArmTarget,
+  type InstalledXtalk,
+} from './emulated-xtalk.js';
 
 const log = (line: string) => process.stderr.write(`[arm64] ${line}\n`);
 const ROUNDS = Number(process.env.XTALK_ARM64_ROUNDS) || 5;
@@ -79,6 +93,7 @@ describe('xtalk on linux-arm64 under qemu-user', () => {
 
   beforeAll(async () => {
     const missing = missingPrerequisites(ARM64);
+    if (!canStartSecretService && process.env.CI) missing.push('dbus-daemon and gnome-keyring-daemon (CI runs the keychain store)');
     if (missing.length) throw new Error(`the arm64 suite cannot run; missing:\n  ${missing.join('\n  ')}`);
     const started = performance.now();
     [provider, secretService, xtalk] = await Promise.all([
@@ -87,8 +102,10 @@ describe('xtalk on linux-arm64 under qemu-user', () => {
       installXtalkForArm64(log),
     ]);
     log(`set-up (Node for arm64, pack, install for arm64, addons): ${Math.round(performance.now() - started)} ms`);
-    if (!secretService) log('no dbus-daemon/gnome-keyring-daemon here: the file store stands in for the keychain, and the key cache has nothing to keep');
+    if (!secretService)
+      log('no dbus-daemon/gnome-keyring-daemon here: the file store stands in for the keychain, and the key cache has nothing to keep');
     home = mkdtempSync(join(tmpdir(), 'xtalk-arm64-home-'));
+    probe = await probeAddon(ARM64, xtalk.node, xtalk.keyctl);
   }, 1_200_000);
   afterAll(async () => {
     await Promise.all([provider?.stop(), secretService?.stop()]);
@@ -112,8 +129,7 @@ describe('xtalk on linux-arm64 under qemu-user', () => {
     return spawnEmulated(file, argv, env());
   };
 
-  it('the key-cache addon for linux-arm64 loads in Node for arm64', async () => {
-    probe = await probeAddon(ARM64, xtalk.node, join(xtalk.dir, 'dist', 'keyctl.node'));
+  it('the key-cache addon for linux-arm64 loads in Node for arm64', () => {
     expect(probe.version).toBe(`v${ARM64.nodePackage.split('@')[1]}`);
     expectProbe(probe, 'arm64');
   });
@@ -137,9 +153,19 @@ describe('xtalk on linux-arm64 under qemu-user', () => {
     const me = JSON.parse((await step('whoami --json', xtalkRun(['whoami', '--json']))).stdout) as Record<string, unknown>;
     expect(me).toMatchObject({ issuer: provider.issuer, sub: 'raspberry' });
 
-    const doctor = await xtalkRun(['doctor', '--json']).done;
-    const keychain = (JSON.parse(doctor.stdout) as { checks: { name: string; detail: string }[] }).checks.filter((c) => c.name === 'keychain');
-    if (secretService) expect(keychain.map((c) => c.detail).join('\n')).toContain('a key read is kept 600 s in the kernel session keyring (key cache)');
+    // The installed loader found the arm64 addon: doctor says the key cache is on. Its line comes
+    // with the keychain's answer, which has xtalk's fixed 3 s limit; the doctor's probe loads
+    // @napi-rs/keyring, which under emulation on a loaded machine can take longer: then once more.
+    if (secretService) {
+      let detail = '';
+      for (let attempt = 1; attempt <= 3 && !detail.includes('key cache'); attempt++) {
+        const doctor = await xtalkRun(['doctor', '--json']).done;
+        const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; detail: string }[] }).checks;
+        detail = checks.find((c) => c.name === 'keychain')?.detail ?? '';
+        if (!detail.includes('key cache')) log(`xtalk doctor, attempt ${attempt}: keychain: ${detail}`);
+      }
+      expect(detail).toContain('a key read is kept 600 s in the kernel session keyring (key cache)');
+    }
 
     const token = (await step('token', xtalkRun(['token']))).stdout.trim();
     expect((await provider.introspect(token)).active).toBe(true);
