@@ -2,10 +2,11 @@ import { statSync, type Stats } from 'node:fs';
 
 /**
  * Times within this much of now are not trusted to show a later change: file systems stamp files
- * with a coarse clock, so a file rewritten in the same tick with the same size looks unchanged. A
- * file that young is read again each time until it is older (git's "racy clean" rule).
+ * with a coarse clock (a few ms on Linux, 2 s on FAT), so a file written twice in one tick with the
+ * same size looks unchanged. A file that young is read again each time until it is older (git's
+ * "racy clean" rule).
  */
-export const RACY_MS = 1000;
+export const RACY_MS = 2000;
 
 /**
  * What a file is now, as a short text that changes when it is created, deleted, replaced or

@@ -51,10 +51,28 @@ async function signedIn(login: string): Promise<Record<string, string>> {
   return envFor(ctx.home);
 }
 
+/**
+ * Runs `fn` (the API's calls) with the clock 5 s ahead. Files written within the last 2 s are never
+ * trusted by their times (src/shared/file-stamp.ts), so without this a store the test has just
+ * written would be read again by every call and memory would never be used.
+ */
+async function ahead<T>(fn: () => Promise<T>): Promise<T> {
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 5000 });
+  try {
+    return await fn();
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
+function tokenFor(opts: Parameters<typeof getAccessToken>[0]): Promise<string> {
+  return ahead(() => getAccessToken(opts));
+}
+
 /** Two calls in a row: the second is the one answered from memory. */
 async function tokenTwice(env: Record<string, string>): Promise<string> {
-  const first = await getAccessToken({ env, cwd: env.XTALK_HOME });
-  expect(await getAccessToken({ env, cwd: env.XTALK_HOME })).toBe(first);
+  const first = await tokenFor({ env, cwd: env.XTALK_HOME });
+  expect(await tokenFor({ env, cwd: env.XTALK_HOME })).toBe(first);
   return first;
 }
 
@@ -63,7 +81,7 @@ describe('getAccessToken between changes by the CLI or another program', () => {
     const env = await signedIn('mem-refresh');
     const before = await tokenTwice(env);
     await xtalk(['refresh'], env);
-    const after = await getAccessToken({ env, cwd: env.XTALK_HOME });
+    const after = await tokenFor({ env, cwd: env.XTALK_HOME });
     expect(after).not.toBe(before);
     expect(after).toBe(await xtalk(['token'], env));
   });
@@ -72,23 +90,23 @@ describe('getAccessToken between changes by the CLI or another program', () => {
     const env = await signedIn('mem-logout');
     await tokenTwice(env);
     await xtalk(['logout'], env);
-    await expect(getAccessToken({ env, cwd: env.XTALK_HOME })).rejects.toMatchObject({ code: 'LOGIN_REQUIRED' });
+    await expect(tokenFor({ env, cwd: env.XTALK_HOME })).rejects.toMatchObject({ code: 'LOGIN_REQUIRED' });
     await xtalk(['login'], env, 'mem-next');
-    expect(await getAccessToken({ env, cwd: env.XTALK_HOME })).toBe(await xtalk(['token'], env));
+    expect(await tokenFor({ env, cwd: env.XTALK_HOME })).toBe(await xtalk(['token'], env));
   });
 
   it('sees a second login and a switch back (another current account)', async () => {
     const env = await signedIn('mem-first');
     const first = await tokenTwice(env);
     await xtalk(['login'], env, 'mem-second');
-    const second = await getAccessToken({ env, cwd: env.XTALK_HOME });
+    const second = await tokenFor({ env, cwd: env.XTALK_HOME });
     expect(second).not.toBe(first);
     expect(second).toBe(await xtalk(['token'], env));
     await xtalk(['switch', 'mem-first'], env);
-    expect(await getAccessToken({ env, cwd: env.XTALK_HOME })).toBe(first);
+    expect(await tokenFor({ env, cwd: env.XTALK_HOME })).toBe(first);
     // An account named by the call is remembered apart from the current one.
-    expect(await getAccessToken({ env, cwd: env.XTALK_HOME, account: 'mem-second' })).toBe(second);
-    expect(await getAccessToken({ env, cwd: env.XTALK_HOME })).toBe(first);
+    expect(await tokenFor({ env, cwd: env.XTALK_HOME, account: 'mem-second' })).toBe(second);
+    expect(await tokenFor({ env, cwd: env.XTALK_HOME })).toBe(first);
   });
 
   it('sees the store deleted, and a store moved into its place', async () => {
@@ -97,7 +115,7 @@ describe('getAccessToken between changes by the CLI or another program', () => {
     await tokenTwice(env);
     const otherToken = await tokenTwice(other);
     for (const suffix of ['', '-wal', '-shm']) rmSync(join(env.XTALK_HOME!, `xtalk.db${suffix}`), { force: true });
-    await expect(getAccessToken({ env, cwd: env.XTALK_HOME })).rejects.toMatchObject({ code: 'LOGIN_REQUIRED' });
+    await expect(tokenFor({ env, cwd: env.XTALK_HOME })).rejects.toMatchObject({ code: 'LOGIN_REQUIRED' });
 
     const again = await signedIn('mem-replaced');
     await tokenTwice(again);
@@ -107,7 +125,7 @@ describe('getAccessToken between changes by the CLI or another program', () => {
     copyFileSync(join(other.XTALK_HOME!, 'xtalk.key'), join(again.XTALK_HOME!, 'moved.key'));
     renameSync(join(again.XTALK_HOME!, 'moved.key'), join(again.XTALK_HOME!, 'xtalk.key'));
     renameSync(join(again.XTALK_HOME!, 'moved.db'), join(again.XTALK_HOME!, 'xtalk.db'));
-    expect(await getAccessToken({ env: again, cwd: again.XTALK_HOME })).toBe(otherToken);
+    expect(await tokenFor({ env: again, cwd: again.XTALK_HOME })).toBe(otherToken);
   });
 
   it('sees the key file replaced: the token it would decrypt is not served from memory', async () => {
@@ -116,7 +134,7 @@ describe('getAccessToken between changes by the CLI or another program', () => {
     const key = join(env.XTALK_HOME!, 'xtalk.key');
     writeFileSync(`${key}.new`, `${Buffer.alloc(32, 7).toString('base64')}\n`, { mode: 0o600 });
     renameSync(`${key}.new`, key);
-    await expect(getAccessToken({ env, cwd: env.XTALK_HOME })).rejects.toMatchObject({ code: 'TOKEN_UNDECRYPTABLE' });
+    await expect(tokenFor({ env, cwd: env.XTALK_HOME })).rejects.toMatchObject({ code: 'TOKEN_UNDECRYPTABLE' });
   });
 
   it('sees a changed setting: another XTALK_HOME in the same env object, a config.json written between calls', async () => {
@@ -124,10 +142,10 @@ describe('getAccessToken between changes by the CLI or another program', () => {
     const b = await signedIn('mem-env-b');
     const env = { ...a };
     const cwd = mkdtempSync(join(tmpdir(), 'xtalk-mem-cwd-'));
-    const tokenA = await getAccessToken({ env, cwd });
-    expect(await getAccessToken({ env, cwd })).toBe(tokenA);
+    const tokenA = await tokenFor({ env, cwd });
+    expect(await tokenFor({ env, cwd })).toBe(tokenA);
     env.XTALK_HOME = b.XTALK_HOME!;
-    const tokenB = await getAccessToken({ env, cwd });
+    const tokenB = await tokenFor({ env, cwd });
     expect(tokenB).not.toBe(tokenA);
     expect(tokenB).toBe(await xtalk(['token'], b));
 
@@ -135,12 +153,12 @@ describe('getAccessToken between changes by the CLI or another program', () => {
     const api = await startApiServer();
     try {
       const send = createFetch({ env, cwd });
-      await expect(send(`${api.origin}/x`)).rejects.toMatchObject({ code: 'BEARER_DESTINATION_REFUSED' });
+      await expect(ahead(() => send(`${api.origin}/x`))).rejects.toMatchObject({ code: 'BEARER_DESTINATION_REFUSED' });
       writeFileSync(join(env.XTALK_HOME, 'config.json'), JSON.stringify({ api_url: api.origin }));
-      expect((await send(`${api.origin}/x`)).status).toBe(200);
+      expect((await ahead(() => send(`${api.origin}/x`))).status).toBe(200);
       expect(api.authorizations.at(-1)).toBe(`Bearer ${tokenB}`);
       writeFileSync(join(env.XTALK_HOME, 'config.json'), JSON.stringify({ api_url: 'https://elsewhere.example' }));
-      await expect(send(`${api.origin}/x`)).rejects.toMatchObject({ code: 'BEARER_DESTINATION_REFUSED' });
+      await expect(ahead(() => send(`${api.origin}/x`))).rejects.toMatchObject({ code: 'BEARER_DESTINATION_REFUSED' });
     } finally {
       await api.stop();
     }
@@ -154,15 +172,9 @@ describe('getAccessToken between changes by the CLI or another program', () => {
     execFileSync('mount', ['--bind', '-o', 'ro', env.XTALK_HOME!, view]);
     try {
       const roEnv = { ...env, XTALK_HOME: view };
-      // Files changed within the last second are never trusted by their times (src/shared/file-stamp.ts):
-      // the API's calls run with the clock 5 s ahead, so the just-written store counts as settled.
-      const ahead = <T>(fn: () => Promise<T>) => {
-        vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 5000 });
-        return fn().finally(() => vi.useRealTimers());
-      };
-      const before = await ahead(() => tokenTwice(roEnv));
+      const before = await tokenTwice(roEnv);
       await xtalk(['refresh'], env);
-      const after = await ahead(() => getAccessToken({ env: roEnv, cwd: view }));
+      const after = await tokenFor({ env: roEnv, cwd: view });
       expect(after).not.toBe(before);
       expect(after).toBe(await xtalk(['token'], env));
     } finally {
@@ -174,7 +186,7 @@ describe('getAccessToken between changes by the CLI or another program', () => {
     const env = await signedIn('mem-minttl');
     const before = await tokenTwice(env);
     const grants = provider.refreshGrantCount();
-    const after = (await getToken({ env, cwd: env.XTALK_HOME, minTtl: 3600 })).access_token;
+    const after = (await ahead(() => getToken({ env, cwd: env.XTALK_HOME, minTtl: 3600 }))).access_token;
     expect(after).not.toBe(before);
     expect(provider.refreshGrantCount() - grants).toBe(1);
   });

@@ -129,16 +129,6 @@ export function openDatabase(path: string): Db {
   });
 }
 
-/**
- * A connection that only ever runs `PRAGMA data_version` (src/store/db/change-watch.ts): it never
- * writes, and is opened read-write only so that, when it is the last one to close (at the latest
- * when the process exits), SQLite checkpoints and removes `-wal` and `-shm` as after any writer; a
- * read-only connection closing last leaves both behind.
- */
-export function openWatchConnection(path: string): Db {
-  return guardSqlite(path, () => new Database(path, { nativeBinding, fileMustExist: true, timeout: BUSY_TIMEOUT_MS }));
-}
-
 /** Above this size (never reached in practice) a read goes through SQLite instead of a copy in memory. */
 const MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024;
 
