@@ -56,10 +56,12 @@ export async function sessionToken(opts: SessionOptions, wish: TokenWish): Promi
     }
     return hit;
   }
+  // Before the store is opened (the call's own connection creates a -wal) and read: a write by
+  // anyone after this shows as a change next time.
+  const before = stampBefore(opts);
   return withStore(opts, async (run) => {
     const config = run.config();
-    // Before the store is read: a write after this shows as a change next time.
-    const stamp = stampOf(config);
+    const stamp = before?.config === config ? before.stamp : undefined;
     const account = selectAccount(run.store(), opts.account);
     wish.check?.(config, account);
     const token = await getFreshToken(run, { account, minTtlSeconds: wish.minTtlSeconds, rejected: wish.rejected });
@@ -70,10 +72,24 @@ export async function sessionToken(opts: SessionOptions, wish: TokenWish): Promi
   });
 }
 
+function stampBefore(opts: SessionOptions): { config: ResolvedConfig; stamp: Stamp | undefined } | undefined {
+  try {
+    const config = settingsOf(opts);
+    return { config, stamp: stampOf(config) };
+  } catch {
+    // Met again, and reported, on the way through the store.
+    return undefined;
+  }
+}
+
+function settingsOf(opts: SessionOptions): ResolvedConfig {
+  return resolveConfigRemembered({ env: opts.env ?? process.env, cwd: opts.cwd ?? process.cwd(), platform: process.platform });
+}
+
 function recall(opts: SessionOptions, minTtlSeconds: number | undefined): SessionToken | undefined {
   try {
     const now = Date.now();
-    const config = resolveConfigRemembered({ env: opts.env ?? process.env, cwd: opts.cwd ?? process.cwd(), platform: process.platform });
+    const config = settingsOf(opts);
     const key = keyOf(config, opts.account);
     const last = remembered.get(key);
     if (!last || last.config !== config || !isFresh(last.token, now, minTtlSeconds)) return undefined;
