@@ -14,6 +14,9 @@
 // way (a report, not a test). Exit 1 only when the set-up itself fails. Without dbus-run-session or
 // gnome-keyring-daemon on PATH, the keychain rows are skipped with a note.
 //
+// Then the Node API in this process and `xtalk login` with headless Chromium (scripts/bench-inprocess.ts;
+// --login-rounds N sign-ins, default 5), each with its target.
+//
 // Internal mode, used as $BROWSER for the login (xtalk appends the URL as the last argument):
 //   node --import tsx scripts/bench.ts --sign-in LOGIN --log FILE URL
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -28,10 +31,12 @@ import { startTestProvider, type TestProvider } from '../test/provider/provider.
 import { keychainAccount } from '../src/store/keys/keychain-read.js';
 import { systemKeyCache } from '../src/store/keys/keychain/kernel-cache/key-cache.js';
 import { countAccessTokens, seedLargeStore } from './bench-seed.js';
+import { benchChromiumLogin, benchNodeApi, formatRows, type Row } from './bench-inprocess.js';
 
 const SIGN_IN_FLAG = '--sign-in';
 const WARMUP_ROUNDS = 3;
 const DEFAULT_ROUNDS = 25;
+const DEFAULT_LOGIN_ROUNDS = 5;
 const LARGE = { users: 1_000, accessTokens: 100_000, currentUserExtraRows: 100 };
 const TARGET_TOKEN_VS_NODE = 1.3;
 const TARGET_WHOAMI_VS_NODE = 1.4;
@@ -82,12 +87,14 @@ async function bench(): Promise<number> {
     options: {
       rounds: { type: 'string', default: String(DEFAULT_ROUNDS) },
       bin: { type: 'string' },
+      'login-rounds': { type: 'string', default: String(DEFAULT_LOGIN_ROUNDS) },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     process.stdout.write(
-      `usage: npm run bench [-- --rounds N] [--bin PATH]   (rounds: default ${DEFAULT_ROUNDS}, at least 20 recommended)\n`,
+      `usage: npm run bench [-- --rounds N] [--login-rounds N] [--bin PATH]   (rounds: default ${DEFAULT_ROUNDS}, at least 20 recommended; ` +
+        `login-rounds: Chromium sign-ins, default ${DEFAULT_LOGIN_ROUNDS})\n`,
     );
     return 0;
   }
@@ -274,6 +281,18 @@ async function bench(): Promise<number> {
     out(
       `provider token grants during the timed runs: ${grants.length}${grants.length ? ` (${grants.map((g) => g.grantType).join(', ')})` : ''}`,
     );
+
+    // --- the Node API in this process; login with Chromium ---------------------------------------
+    // After the CLI rounds above, which only read the small store: it is old enough to be judged by its stamps.
+    const inProcess: Row[] = await benchNodeApi(bin, smallEnv, cwd, rounds);
+    const chromiumLogin = await benchChromiumLogin(bin, baseEnv, cwd, Number(values['login-rounds']));
+    if ('row' in chromiumLogin) inProcess.push(chromiumLogin.row);
+    out('');
+    out(
+      `Node API in this process (file store, ${rounds} rounds) and xtalk login with headless Chromium (${values['login-rounds']} sign-ins)`,
+    );
+    for (const line of formatRows(inProcess)) out(line);
+    if ('problem' in chromiumLogin) out(`  xtalk login, Chromium callback → exit: NOT MEASURED (${chromiumLogin.problem})`);
 
     // --- targets -------------------------------------------------------------------------------
     out('');

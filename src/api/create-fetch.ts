@@ -1,4 +1,3 @@
-import { getFreshToken } from '../auth/refresh/fresh-token.js';
 import type { AccountRecord } from '../core/session-records.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { parseOrigin, type BearerPolicy } from '../core/bearer-destination.js';
@@ -8,9 +7,9 @@ import { UsageError } from '../errors.js';
 import { isInvalidTokenChallenge } from '../net/bearer-challenge.js';
 import { joinBelow } from '../shared/url-rules.js';
 import { programCall } from './hints.js';
-import { withSession } from './open-session.js';
 import type { TokenRequest } from './options.js';
 import { minTtlSeconds } from './session.js';
+import { sessionToken } from './session-token.js';
 
 /** The `fetch` signature: what createFetch returns and what its `fetch` option takes. */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -64,13 +63,22 @@ function buildFetch(opts: CreateFetchOptions): FetchFunction {
     insecureHttpOrigins: [...config.insecureHttpOrigins, ...insecure],
   });
   /** Judges the destination (before the session is refreshed or anything is sent), then gets a token. */
-  const prepare = (input: string | URL | Request, signal: AbortSignal | undefined, rejected?: string) =>
-    withSession({ ...opts, signal }, async ({ run, account }) => {
-      const target = targetOf(input, baseUrl ?? run.config().apiUrl);
-      requireBearerDestination(target, policyFor(run.config(), account));
-      const token = await getFreshToken(run, { account, minTtlSeconds: minTtl, rejected });
-      return { target, accessToken: token.accessToken };
-    });
+  const prepare = async (input: string | URL | Request, signal: AbortSignal | undefined, rejected?: string) => {
+    let target: URL | undefined;
+    const { token } = await sessionToken(
+      { ...opts, signal },
+      {
+        minTtlSeconds: minTtl,
+        rejected,
+        // On every request, also when the token comes from memory.
+        check: (config, account) => {
+          target = targetOf(input, baseUrl ?? config.apiUrl);
+          requireBearerDestination(target, policyFor(config, account));
+        },
+      },
+    );
+    return { target: target!, accessToken: token.accessToken };
+  };
   return async (input, init) => {
     // The token wait ends with the call's own signal or the request's, whichever aborts first.
     const requestSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined);

@@ -2,6 +2,7 @@ import { openRun, type Run } from '../auth/run.js';
 import { selectAccount } from '../auth/select-account.js';
 import { dotenvNotice } from '../config/dotenv-notice.js';
 import type { ResolvedConfig } from '../config/resolve.js';
+import { resolveConfigRemembered } from '../config/remembered-config.js';
 import type { Context } from '../core/context.js';
 import { leaseConnection, type ConnectionLease } from '../store/index.js';
 import { classifyEscapedError } from '../store/db/store-errors.js';
@@ -52,8 +53,8 @@ export async function withStore<T>(
     };
     // A library must not write to the host program's stderr: the keychain fallback becomes a process warning.
     const warn = (message: string) => process.emitWarning(message, { type: 'XtalkWarning', code: 'XTALK_CREDENTIAL_STORE_FALLBACK' });
-    const run = openRun(machine, { ui: { debug: () => {} }, warn });
-    const config = run.config();
+    const config = resolveConfigRemembered({ env, cwd: machine.cwd, platform: machine.platform });
+    const run = openRun(machine, { ui: { debug: () => {} }, warn, config });
     warnDotenvNotUsed(config);
     connection = await leaseConnection(config.paths.dbPath).catch((e: unknown) => {
       // A read-only folder or a full disk refuses a read-write connection; reads work without one.

@@ -1,9 +1,9 @@
 import { toAccountJson, toTokenJson, type AccountJson, type TokenJson } from '../auth/account-view.js';
-import { getFreshToken } from '../auth/refresh/fresh-token.js';
 import { UsageError } from '../errors.js';
 import { programCall } from './hints.js';
 import { withSession, withStore } from './open-session.js';
 import type { SessionOptions, TokenRequest } from './options.js';
+import { sessionToken } from './session-token.js';
 
 export type { SessionOptions, TokenRequest } from './options.js';
 
@@ -19,7 +19,9 @@ export function minTtlSeconds(minTtl: number | undefined): number | undefined {
 /**
  * A valid access token for the account, refreshed first when it expires within `minTtl` seconds.
  * The same single-flight refresh as `xtalk token`: Node processes and shells calling at once cause
- * one refresh. Throws {@link LoginRequiredError} (code LOGIN_REQUIRED or SESSION_EXPIRED) where
+ * one refresh. The token is kept in memory between calls and read from the store again whenever
+ * the settings, the store or its key file changed (a login, logout, `switch` or refresh by anyone)
+ * or it is no longer fresh enough. Throws {@link LoginRequiredError} (code LOGIN_REQUIRED or SESSION_EXPIRED) where
  * the CLI exits 4.
  */
 export async function getAccessToken(opts: TokenRequest = {}): Promise<string> {
@@ -29,7 +31,7 @@ export async function getAccessToken(opts: TokenRequest = {}): Promise<string> {
 /** As {@link getAccessToken}, with the token's type, expiry and scope (the `xtalk token --json` object). */
 export async function getToken(opts: TokenRequest = {}): Promise<TokenJson> {
   const minTtl = programCall(() => minTtlSeconds(opts.minTtl));
-  return withSession(opts, async ({ run, account }) => toTokenJson(await getFreshToken(run, { account, minTtlSeconds: minTtl })));
+  return toTokenJson((await sessionToken(opts, { minTtlSeconds: minTtl })).token);
 }
 
 /** The account as `xtalk whoami --json` shows it, from the local store only (no network). */

@@ -48,6 +48,8 @@ export type RunMachine = Pick<Context, 'env' | 'cwd' | 'platform' | 'now' | 'dis
 export interface RunOptions<U> {
   ui: U;
   flags?: ConfigFlags;
+  /** The settings, when the caller resolved them already (the Node API remembers them between calls); else resolved on first use. */
+  config?: ResolvedConfig;
   /** Told when the store falls back from the keychain (see StoreRequest). */
   warn(message: string): void;
   /** Told what was learned about a provider (a client authentication method); unset, nobody is. */
@@ -61,7 +63,7 @@ export interface RunOptions<U> {
 
 /** Builds a run the same way for the CLI, the quick path, doctor and the Node API; nothing is opened yet. */
 export function openRun<M extends RunMachine, U>(ctx: M, opts: RunOptions<U>): Run<M, U> {
-  let config: ResolvedConfig | undefined;
+  let config: ResolvedConfig | undefined = opts.config;
   let paths: XtalkPaths | undefined;
   let opened: TokenStore | undefined;
   const run: Run<M, U> = {

@@ -63,7 +63,6 @@ export interface CallbackServerOptions {
 const MAX_HEADER_BYTES = 16 * 1024;
 // Short enough that a client which never finishes its request cannot pin the listener.
 const SLOW_CLIENT_MS = 10_000;
-const FORCE_CLOSE_MS = 500;
 const DEFAULT_TIMEOUT_MS = 300_000;
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -86,6 +85,16 @@ function bindError(err: NodeJS.ErrnoException, port: number): XtalkError {
 function formatSeconds(ms: number): string {
   const s = ms / 1000;
   return String(Number.isInteger(s) ? s : Number(s.toFixed(1)));
+}
+
+/** Runs `send` (which ends `res`), resolving once the answer is handed to the kernel or the socket is gone. */
+function flushed(res: ServerResponse, send: () => void): Promise<void> {
+  if (res.writableFinished || res.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    res.once('finish', resolve);
+    res.once('close', resolve);
+    send();
+  });
 }
 
 /**
@@ -170,34 +179,38 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
-    (closing ??= new Promise<void>((resolve) => {
+    (closing ??= (async () => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       fail(new XtalkError('ERROR', 'The sign-in listener was closed before the browser came back.'));
       if (held && !held.headersSent) {
-        sendPage(
-          held,
-          503,
-          { ok: false, title: 'Sign-in did not finish', message: 'xtalk stopped waiting. Check the terminal for details.' },
-          { Connection: 'close' },
+        const res = held;
+        await flushed(res, () =>
+          sendPage(
+            res,
+            503,
+            { ok: false, title: 'Sign-in did not finish', message: 'xtalk stopped waiting. Check the terminal for details.' },
+            { Connection: 'close' },
+          ),
         );
+      } else if (held) {
+        await flushed(held, () => {});
       }
-      server.close(() => resolve());
-      server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), FORCE_CLOSE_MS).unref();
-    }));
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      // The answer is with the kernel, which still delivers it after its socket is closed: every
+      // socket goes now (the callback's, which the browser may keep half-open for hundreds of ms
+      // after `Connection: close`, and any idle or preconnected one) instead of being waited for.
+      server.closeAllConnections();
+      await stopped;
+    })());
 
   const respondTo = (res: ServerResponse): CallbackRequest['respond'] => {
     let responding: Promise<void> | undefined;
     return (result) =>
       (responding ??= (async () => {
         if (!res.headersSent && !res.destroyed) {
-          await new Promise<void>((resolve) => {
-            res.once('finish', resolve);
-            res.once('close', resolve);
-            // Connection: close so the browser does not keep an idle socket that delays close().
-            sendPage(res, result.ok ? 200 : 400, result, { Connection: 'close' });
-          });
+          // Connection: close, so the browser does not reuse the socket close() is about to close.
+          await flushed(res, () => sendPage(res, result.ok ? 200 : 400, result, { Connection: 'close' }));
         }
         await close();
       })());

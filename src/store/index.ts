@@ -12,6 +12,7 @@ export { AccountStore } from './accounts.js';
 export { leaseConnection, MAX_SHARED_CONNECTIONS, type ConnectionLease } from './db/shared-connections.js';
 export { UndecryptableTokenError } from './crypto.js';
 export { BUSY_TIMEOUT_MS, SCHEMA_VERSION } from './db/db.js';
+export { storeVersion } from './db/change-watch.js';
 export {
   createSystemKeychain,
   KEYCHAIN_TIMEOUT_MS,

@@ -3,7 +3,8 @@
 // sign-in pages the way a user would.
 //
 //   node test/e2e/chromium-browser.mjs [--login NAME] [--password PW] [--device-code CODE | --device]
-//                                      [--deny] [--capture-callback FILE] [--profile DIR] [--report FILE] URL
+//                                      [--deny] [--capture-callback FILE] [--profile DIR] [--report FILE]
+//                                      [--callback-time FILE] URL
 //
 // The URL is the last argument because that is how xtalk invokes $BROWSER. Exit 0 once the
 // loopback callback page has loaded (or, with --device-code / --device, the provider's success page
@@ -15,8 +16,10 @@
 // cannot do this: it does not see a redirect's follow-up request).
 // --profile keeps the browser profile (and so the provider's session cookie) in DIR across runs, as
 // on a shared machine; --report appends a line to FILE for each page acted on (`login-form`,
-// `logout-confirm`). An RP-initiated logout URL is followed to the loopback post-logout redirect,
-// pressing "Yes, sign me out" on the provider's confirmation page.
+// `logout-confirm`). --callback-time writes to FILE the monotonic time (process.hrtime.bigint(), ns;
+// the same clock in every process of the machine) at which the browser asked for the loopback
+// callback, for the bench's callback-to-exit row. An RP-initiated logout URL is followed to the
+// loopback post-logout redirect, pressing "Yes, sign me out" on the provider's confirmation page.
 // Runs fine as a detached child with ignored stdio: set XTALK_TEST_BROWSER_LOG to keep diagnostics.
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
@@ -59,6 +62,7 @@ function parseArgs(argv) {
     captureFile: undefined,
     profile: undefined,
     report: undefined,
+    callbackTime: undefined,
     url: undefined,
   };
   const args = [...argv];
@@ -78,6 +82,7 @@ function parseArgs(argv) {
     else if (flag === '--capture-callback') opts.captureFile = value;
     else if (flag === '--profile') opts.profile = value;
     else if (flag === '--report') opts.report = value;
+    else if (flag === '--callback-time') opts.callbackTime = value;
     else throw new Error(`unknown option ${flag}`);
   }
   if (opts.deviceCode) opts.device = true;
@@ -180,6 +185,15 @@ async function run(opts) {
   });
   await context.route('**/*', (route) => (isLoopback(new URL(route.request().url())) ? route.continue() : route.abort('blockedbyclient')));
   const page = context.pages()[0] ?? (await context.newPage());
+  if (opts.callbackTime) {
+    // 'request' also reports a redirect's follow-up (the provider's 303 to the callback), which page.route does not see.
+    const onRequest = (request) => {
+      if (!isCallback(new URL(request.url()))) return;
+      writeFileSync(opts.callbackTime, `${process.hrtime.bigint()}\n`);
+      page.off('request', onRequest);
+    };
+    page.on('request', onRequest);
+  }
 
   // Registered before the first navigation: the callback can arrive at any step, and the page must
   // finish loading it before the browser closes (closing early can hang Chromium for minutes).

@@ -3,10 +3,12 @@
  * CancelledError when its signal aborts, without waiting for that refresh, while the refresh itself
  * completes and is stored.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
 import { CancelledError, createFetch, getAccessToken, getToken } from '../../src/index.js';
 import { createTestContext } from '../fakes/context.js';
+import { rawDb } from '../helpers/raw-db.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type KoaMiddleware, type TestProvider } from '../provider/provider.js';
 
@@ -29,6 +31,14 @@ afterAll(async () => {
   await provider?.stop();
 });
 
+/** Makes the stored access tokens expired, so the next call refreshes (a `minTtl` beyond the tokens' life would be MIN_TTL_UNSATISFIABLE). */
+function expireStoredTokens(env: Record<string, string>): void {
+  const db = rawDb(join(env.XTALK_HOME as string, 'xtalk.db'));
+  const past = Date.now() - 60_000;
+  db.run('UPDATE access_token SET expires_at = ?, created_at = ? WHERE expires_at > ?', past, past - 600_000, past);
+  expect(db.value('SELECT COUNT(*) FROM access_token WHERE expires_at > ?', Date.now())).toBe(0);
+}
+
 async function signedIn(login: string): Promise<Record<string, string>> {
   const ctx = createTestContext({ env: {}, browser: (url) => signInWithHttp(url, { login }) });
   const env = {
@@ -47,6 +57,7 @@ async function signedIn(login: string): Promise<Record<string, string>> {
 
 it('aborting a getAccessToken that waits on another call’s refresh rejects it with CancelledError; the refresh still lands', async () => {
   const env = await signedIn('api-cancel');
+  expireStoredTokens(env);
   let arrived!: () => void;
   const grantArrived = new Promise<void>((r) => (arrived = r));
   let release!: () => void;
@@ -54,10 +65,10 @@ it('aborting a getAccessToken that waits on another call’s refresh rejects it 
   const grants = provider.refreshGrantCount();
   try {
     // The refresher holds the write lock from before its grant until the answer is stored.
-    const refresher = getToken({ env, minTtl: 3600 });
+    const refresher = getToken({ env });
     await grantArrived;
     const controller = new AbortController();
-    const waiter = getAccessToken({ env, minTtl: 3600, signal: controller.signal });
+    const waiter = getAccessToken({ env, signal: controller.signal });
     controller.abort();
     // The refresh is held until the waiter has given up: one that ignored its signal never settles
     // (and would get the refresher's token once it is released).

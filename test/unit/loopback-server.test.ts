@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { connect, createServer as createNetServer, type Server as NetServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CancelledError, XtalkError } from '../../src/errors.js';
 import { escapeHtml, renderResultPage, startCallbackServer, type CallbackServer } from '../../src/loopback/server.js';
 import { isRefused } from '../helpers/raw-http.js';
@@ -297,5 +297,37 @@ describe('renderResultPage / escapeHtml', () => {
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('Signed in as &lt;bob&gt;');
     expect(html).not.toMatch(/<script|src=|href=/i);
+  });
+});
+
+describe('closing after the answer', () => {
+  it('closes every socket the browser holds once the answer is sent, without waiting for the browser or any timer', async () => {
+    // Timers are frozen: a listener that needs one (a force-close delay) never closes and the test times out.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const server = await start({ timeoutMs: Infinity });
+      // As Chromium does: a socket opened ahead and left idle, and the callback on a socket whose own
+      // side stays open after the answer (allowHalfOpen), so only the listener can end it.
+      const idle = connect({ host: '127.0.0.1', port: server.port, allowHalfOpen: true });
+      const browser = connect({ host: '127.0.0.1', port: server.port, allowHalfOpen: true });
+      const idleClosedByListener = new Promise<void>((resolve) => idle.once('end', resolve));
+      const answer = new Promise<string>((resolve) => {
+        let text = '';
+        browser.setEncoding('utf8').on('data', (d: string) => (text += d));
+        browser.once('end', () => resolve(text));
+      });
+      await Promise.all([new Promise((r) => idle.once('connect', r)), new Promise((r) => browser.once('connect', r))]);
+      browser.write(`GET /callback?code=c&state=${STATE} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: keep-alive\r\n\r\n`);
+      const callback = await server.waitForCallback();
+      await callback.respond({ ok: true, title: 'Signed in', message: 'Signed in as alice.' });
+      // respond() resolves after the listener closed: by then both sockets were ended by it.
+      await Promise.all([idleClosedByListener, answer]);
+      expect(await answer).toMatch(/^HTTP\/1\.1 200 [\s\S]*connection: close[\s\S]*Signed in as alice\./i);
+      await server.close();
+      idle.destroy();
+      browser.destroy();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
