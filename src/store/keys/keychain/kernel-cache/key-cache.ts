@@ -29,10 +29,12 @@ export interface KeyCachePort {
 }
 
 /** The addon built from keyctl.c beside this file (dist/keyctl.node). */
-interface Keyctl {
+export interface Keyctl {
   read(description: string): Buffer | null;
   store(description: string, payload: Buffer, seconds: number): boolean;
   forget(description: string): boolean;
+  /** Forgets each key of ours named `prefix` + lowercase hex + `suffix`; how many, or -1. */
+  forgetAll(prefix: string, suffix: string): number;
 }
 
 let addon: Keyctl | null | undefined;
@@ -67,7 +69,8 @@ export function keyCacheState(seconds: number, platform: NodeJS.Platform): KeyCa
   return loadAddon() ? 'on' : 'no-addon';
 }
 
-function loadAddon(): Keyctl | null {
+/** The addon, loaded on first use; null where it is missing or cannot be loaded (./token-copy.ts too). */
+export function loadAddon(): Keyctl | null {
   if (addon !== undefined) return addon;
   try {
     const module = { exports: {} as Keyctl };
