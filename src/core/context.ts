@@ -72,7 +72,7 @@ export interface TokenCopyPort {
    */
   begin(paths: XtalkPaths, seconds: number): TokenCopyFill | undefined;
   /** Removes every copy of this store's tokens (login, switch, logout, refresh). */
-  forget(paths: XtalkPaths): void;
+  forget(paths: Pick<XtalkPaths, 'dataDir'>): void;
 }
 
 export interface TokenCopyFill {
