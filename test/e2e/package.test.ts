@@ -76,11 +76,14 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
   const files = info!.files.map((f) => f.path).sort();
   for (const f of files) {
     expect(f).toMatch(
-      /^(package\.json|README\.md|LICENSE|bin\/xtalk\.cjs|dist\/(main|index|chunks\/[\w-]+)\.js|dist\/(index|quick)\.cjs|dist\/keyctl\.node|dist\/types\/[\w/-]+\.d\.c?ts)$/,
+      /^(package\.json|README\.md|LICENSE|bin\/xtalk\.cjs|scripts\/install-launcher\.cjs|dist\/(main|index|chunks\/[\w-]+)\.js|dist\/(index|quick)\.cjs|dist\/keyctl\.node|dist\/prebuilds\/linux-(x64|arm64|arm)\/xtalk|dist\/types\/[\w/-]+\.d\.c?ts)$/,
     );
   }
   // The kernel key cache's addon, built where the package is packed (Linux).
   if (process.platform === 'linux') expect(files).toContain('dist/keyctl.node');
+  // The native launcher of `xtalk token` for this machine, and the install step that puts it in place.
+  if (process.platform === 'linux') expect(files).toContain(`dist/prebuilds/linux-${process.arch}/xtalk`);
+  expect(files).toContain('scripts/install-launcher.cjs');
   for (const f of [
     'package.json',
     'README.md',
