@@ -13,6 +13,9 @@
 // 100,000 access-token rows. Prints the tables and whether the targets were met; exits 0 either
 // way (a report, not a test). Exit 1 only when the set-up itself fails. Without dbus-run-session or
 // gnome-keyring-daemon on PATH, the keychain rows are skipped with a note.
+// The native launcher (dist/prebuilds/<platform>-<arch>/xtalk, warm: the warm-up fills its copy) is
+// timed on both stores beside oidc-agent's `oidc-token` when oidc-agent is installed, with an agent of
+// the bench's own holding a session at the same provider (scripts/bench-oidc-agent.ts).
 //
 // Then the Node API in this process and `xtalk login` with headless Chromium (scripts/bench-inprocess.ts;
 // --login-rounds N sign-ins, default 5), each with its target.
@@ -22,7 +25,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -30,8 +33,10 @@ import { signInWithHttp } from '../test/provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../test/provider/provider.js';
 import { keychainAccount } from '../src/store/keys/keychain-read.js';
 import { systemKeyCache } from '../src/store/keys/keychain/kernel-cache/key-cache.js';
+import { systemTokenCopy } from '../src/store/keys/keychain/kernel-cache/token-copy.js';
 import { countAccessTokens, seedLargeStore } from './bench-seed.js';
 import { benchChromiumLogin, benchNodeApi, formatRows, type Row } from './bench-inprocess.js';
+import { oidcAgentInstalled, refreshTokenOf, startOidcAgent, type OidcAgent } from './bench-oidc-agent.js';
 
 const SIGN_IN_FLAG = '--sign-in';
 const WARMUP_ROUNDS = 3;
@@ -42,6 +47,10 @@ const TARGET_TOKEN_VS_NODE = 1.3;
 const TARGET_WHOAMI_VS_NODE = 1.4;
 const TARGET_LARGE_VS_SMALL = 1.05;
 const BARE_NODE = 'node -e 0 (no NODE_EXTRA_CA_CERTS)';
+const TARGET_LAUNCHER_VS_OIDC_TOKEN = 1.0;
+const LAUNCHER_FILE = 'xtalk token (launcher, file)';
+const LAUNCHER_KEYCHAIN = 'xtalk token (launcher, keychain)';
+const OIDC_TOKEN = 'oidc-token (oidc-agent)';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let bin = join(root, 'bin', 'xtalk.cjs');
@@ -67,6 +76,8 @@ async function signInMode(args: string[]): Promise<void> {
 
 interface Command {
   name: string;
+  /** The program; node (process.execPath) unless given. */
+  file?: string;
   args: string[];
   env: NodeJS.ProcessEnv;
   /** Returns a problem with the run, or undefined when it did what it should. */
@@ -110,11 +121,16 @@ async function bench(): Promise<number> {
   const smallHome = join(tmp, 'small');
   const keychainHome = join(tmp, 'keychain');
   const largeHome = join(tmp, 'large');
+  const oidcHome = join(tmp, 'oidc-agent-session');
   mkdirSync(cwd);
   let provider: TestProvider | undefined;
   let keyring: KeyringSession | undefined;
+  let agent: OidcAgent = { stop: () => {} };
   const cleanup = () => {
     keyring?.stop();
+    agent.stop();
+    // The launcher's copies of the tokens would otherwise live on until their refresh margin.
+    for (const home of [smallHome, keychainHome]) systemTokenCopy(process.env, process.platform)?.forget({ dataDir: home });
     // The key cache's copy of the keychain store's key would otherwise live on for its 600 s.
     if (existsSync(join(keychainHome, 'xtalk.db'))) systemKeyCache(1)?.forget(keychainAccount(join(keychainHome, 'xtalk.db')));
     rmSync(tmp, { recursive: true, force: true });
@@ -179,6 +195,36 @@ async function bench(): Promise<number> {
     }
 
     const hasToken = (await run([bin, 'token', '--help'], smallEnv, cwd)).code === 0;
+    const launcherPath = join(dirname(bin), '..', 'dist', 'prebuilds', `${process.platform}-${process.arch}`, 'xtalk');
+    const launcher = existsSync(launcherPath) ? launcherPath : undefined;
+    out(launcher ? `native launcher: ${launcherPath}` : `native launcher: NOT MEASURED (no ${launcherPath})`);
+
+    // oidc-agent, with a session of its own at the same provider (see scripts/bench-oidc-agent.ts).
+    if (oidcAgentInstalled()) {
+      const login = await run(
+        [bin, 'login', '--prompt', 'consent'],
+        { ...baseEnv, XTALK_HOME: oidcHome, BROWSER: browser, XTALK_TIMEOUT: '60' },
+        cwd,
+      );
+      const refreshToken = login.code === 0 ? await refreshTokenOf(oidcHome) : undefined;
+      agent = refreshToken
+        ? await startOidcAgent({
+            dir: join(tmp, 'oidc-agent'),
+            env: baseEnv,
+            issuer: provider.issuer,
+            clientId: provider.confidentialClient.clientId,
+            clientSecret: provider.confidentialClient.clientSecret,
+            refreshToken,
+          })
+        : { problem: `no session for it (xtalk login exited ${login.code})`, stop: () => {} };
+    } else {
+      agent = { problem: 'oidc-agent is not installed (apt-get install oidc-agent)', stop: () => {} };
+    }
+    out(
+      agent.token
+        ? `oidc-agent: an agent of the bench's own holding a session at the same provider`
+        : `oidc-agent: NOT MEASURED (${agent.problem})`,
+    );
     if (!hasToken) out('NOTE: this build has no `xtalk token` (`xtalk token --help` failed); timing the other commands only.');
 
     const expectedTokens = new Map<string, string>();
@@ -190,9 +236,10 @@ async function bench(): Promise<number> {
     const bareNode: Command | undefined = extraCaCerts
       ? { name: BARE_NODE, args: ['-e', '0'], env: envWithoutCaCerts, check: exitZero }
       : undefined;
-    const token = (name: string, env: NodeJS.ProcessEnv): Command => ({
+    const token = (name: string, env: NodeJS.ProcessEnv, file?: string): Command => ({
       name,
-      args: [bin, 'token'],
+      file,
+      args: file ? ['token'] : [bin, 'token'],
       env,
       check: (r) => {
         const problem = exitZero(r);
@@ -239,6 +286,11 @@ async function bench(): Promise<number> {
           : []),
         whoami('xtalk whoami --json (file)', smallEnv),
         ...(keychainEnv ? [whoami('xtalk whoami --json (keychain)', keychainEnv)] : []),
+        // The native launcher (issue 26), warm: the first warm-up run goes through Node, which
+        // leaves the copy it serves from then on.
+        ...(hasToken && launcher ? [token(LAUNCHER_FILE, smallEnv, launcher)] : []),
+        ...(hasToken && launcher && keychainEnv ? [token(LAUNCHER_KEYCHAIN, keychainEnv, launcher)] : []),
+        ...(agent.token ? [{ name: OIDC_TOKEN, ...agent.token, check: oneToken }] : []),
       ],
       rounds,
       cwd,
@@ -317,6 +369,17 @@ async function bench(): Promise<number> {
       `xtalk whoami --json, keychain store ${lim(TARGET_WHOAMI_VS_NODE)} node -e 0`,
       m(small, 'xtalk whoami --json (keychain)') / node,
       TARGET_WHOAMI_VS_NODE,
+    );
+    const peer = m(small, OIDC_TOKEN);
+    target(
+      `${LAUNCHER_FILE} ${lim(TARGET_LAUNCHER_VS_OIDC_TOKEN)} oidc-token`,
+      m(small, LAUNCHER_FILE) / peer,
+      TARGET_LAUNCHER_VS_OIDC_TOKEN,
+    );
+    target(
+      `${LAUNCHER_KEYCHAIN} ${lim(TARGET_LAUNCHER_VS_OIDC_TOKEN)} oidc-token`,
+      m(small, LAUNCHER_KEYCHAIN) / peer,
+      TARGET_LAUNCHER_VS_OIDC_TOKEN,
     );
     target(
       `xtalk token, large ${lim(TARGET_LARGE_VS_SMALL)} small (same rounds)`,
@@ -400,7 +463,7 @@ async function measure(commands: Command[], rounds: number, cwd: string): Promis
   for (let round = -WARMUP_ROUNDS; round < rounds; round++) {
     for (const i of shuffle(commands.map((_, k) => k))) {
       const command = commands[i]!;
-      const result = await run(command.args, command.env, cwd);
+      const result = await run(command.args, command.env, cwd, command.file);
       const problem = command.check(result);
       if (problem) throw new SetupError(`\`${command.name}\` misbehaved: ${problem}\n${result.stderr}`);
       if (round >= 0) samples[i]!.push(result.ms);
@@ -412,11 +475,11 @@ async function measure(commands: Command[], rounds: number, cwd: string): Promis
   });
 }
 
-/** Wall time from spawning `node <args>` until it has exited and its pipes are closed. */
-function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<RunResult> {
+/** Wall time from spawning `node <args>` (or `file <args>`) until it has exited and its pipes are closed. */
+function run(args: string[], env: NodeJS.ProcessEnv, cwd: string, file = process.execPath): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -468,6 +531,12 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 function exitZero(r: RunResult): string | undefined {
   return r.code === 0 ? undefined : `exit ${r.code}`;
+}
+
+function oneToken(r: RunResult): string | undefined {
+  return (
+    exitZero(r) ?? (/^\S+\n$/.test(r.stdout) ? undefined : `expected one token and a newline, got ${JSON.stringify(r.stdout.slice(0, 80))}`)
+  );
 }
 
 /** Quotes a word for xtalk's BROWSER parser (POSIX-shell-like word splitting, no shell). */

@@ -113,6 +113,7 @@ await build({
 });
 await buildDeclarations();
 buildKeyctl();
+(await import('./build-launcher.mjs')).buildLauncher();
 
 /**
  * The kernel key cache's addon (src/store/keys/keychain/kernel-cache/keyctl.c; Linux only, N-API, so

@@ -1,6 +1,7 @@
 import type { Context } from './core/context.js';
 import type { ProcessEdge } from './cli/process-edge.js';
 import { createEarlyKeyReads } from './store/keys/early-key-read.js';
+import { systemTokenCopy } from './store/keys/keychain/kernel-cache/token-copy.js';
 import { createLocalServices, systemDiscover } from './system-services.js';
 
 /** The real machine: process streams, the system browser, keychain and network. */
@@ -56,6 +57,7 @@ export function createLocalContext(edge: Pick<ProcessEdge, 'signal' | 'stream' |
     signal: edge.signal,
     ...createLocalServices(env, early.take),
     readKeyEarly: ({ paths, mode, keyCacheSeconds }) => early.start(paths.dbPath, mode, keyCacheSeconds),
+    tokenCopy: systemTokenCopy(env, process.platform),
   };
 }
 

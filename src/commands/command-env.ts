@@ -59,6 +59,15 @@ function describeSources(config: ResolvedConfig): string {
   return `${parts.join(', ')}; data in ${config.paths.dataDir}`;
 }
 
+/**
+ * The end of a run that changes a session (login, switch, logout, refresh): the store closed, then
+ * the native launcher's copies of its access tokens removed, so its next `xtalk token` asks Node.
+ */
+export function closeChangingRun(ctx: Pick<Context, 'tokenCopy'>, run: Pick<Run, 'close' | 'paths'>): void {
+  run.close();
+  ctx.tokenCopy?.forget(run.paths());
+}
+
 /** `--min-ttl` of `token` and `exec`: whole or decimal seconds, nothing else (not even ""). */
 export function parseMinTtl(value: string | undefined, command: 'token' | 'exec'): number | undefined {
   if (value === undefined) return undefined;

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { displayName, toAccountJson } from '../auth/account-view.js';
 import { signIn } from '../auth/sign-in/sign-in.js';
-import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
+import { addCommonOptions, openCommandRun, type CommonOptions, closeChangingRun } from './command-env.js';
 import { requireClientConfig, type ConfigFlags } from '../config/resolve.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -96,7 +96,7 @@ export async function runLogin(ctx: Context, opts: LoginOptions): Promise<number
     }
     return ExitCode.Ok;
   } finally {
-    run.close();
+    closeChangingRun(ctx, run);
   }
 }
 

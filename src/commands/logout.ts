@@ -4,7 +4,7 @@ import { endProviderSession } from '../auth/logout/end-session.js';
 import { logoutAccount, type LogoutResult } from '../auth/logout/logout.js';
 import { selectAccount } from '../auth/select-account.js';
 import type { Run } from '../auth/run.js';
-import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
+import { addCommonOptions, openCommandRun, type CommonOptions, closeChangingRun } from './command-env.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, NotLoggedInError, RevocationFailedError, XtalkError, type FactsOf } from '../errors.js';
 import type { AccountRecord } from '../core/session-records.js';
@@ -148,7 +148,7 @@ export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<numb
     }
     return ExitCode.Ok;
   } finally {
-    run.close();
+    closeChangingRun(ctx, run);
   }
 }
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { displayName, toTokenJson } from '../auth/account-view.js';
 import { getFreshToken } from '../auth/refresh/fresh-token.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
+import { addCommonOptions, openCommandRun, type CommonOptions, closeChangingRun } from './command-env.js';
 import type { Context } from '../core/context.js';
 import { ExitCode } from '../errors.js';
 import { formatRelative } from '../output/time.js';
@@ -34,6 +34,6 @@ export async function runRefresh(ctx: Context, opts: RefreshOptions): Promise<nu
     run.ui.success(`Refreshed the access token of ${displayName(account)}; it expires ${formatRelative(token.expiresAt, ctx.now())}.`);
     return ExitCode.Ok;
   } finally {
-    run.close();
+    closeChangingRun(ctx, run);
   }
 }

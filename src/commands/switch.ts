@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { displayName } from '../auth/account-view.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, openCommandRun, type CommonOptions } from './command-env.js';
+import { addCommonOptions, openCommandRun, type CommonOptions, closeChangingRun } from './command-env.js';
 import type { Context } from '../core/context.js';
 import { ExitCode, UsageError } from '../errors.js';
 
@@ -41,6 +41,6 @@ export async function runSwitch(ctx: Context, positional: string | undefined, op
     run.ui.success(`Switched to ${displayName(account)} at ${account.issuer}.`);
     return ExitCode.Ok;
   } finally {
-    run.close();
+    closeChangingRun(ctx, run);
   }
 }

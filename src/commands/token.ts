@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { toTokenJson } from '../auth/account-view.js';
 import { getFreshToken } from '../auth/refresh/fresh-token.js';
+import { defaultMarginMs } from '../auth/refresh/min-ttl.js';
 import { selectAccount } from '../auth/select-account.js';
 import { openCommandRun, parseMinTtl } from './command-env.js';
 import { addOptions, COMMON_OPTIONS, type OptionsOf, type OptionTable } from './options.js';
@@ -50,20 +51,27 @@ Only the token and a newline go to stdout, so it can be captured:
 
 export async function runToken(ctx: Context, opts: TokenOptions): Promise<number> {
   const run = openCommandRun(ctx, opts);
+  let token;
+  let copy;
   try {
+    // Before the store is read: a copy made from this read is checked against the store as it was.
+    const config = run.config();
+    copy = ctx.tokenCopy?.begin(config.paths, config.keyCacheSeconds);
     await run.readKeyEarly();
     const store = run.store();
     const minTtlSeconds = parseMinTtl(opts.minTtl, 'token');
     const format = tokenFormat(opts);
     const account = selectAccount(store, opts.account);
-    const token = await getFreshToken(run, { account, minTtlSeconds });
+    token = await getFreshToken(run, { account, minTtlSeconds });
     if (format === 'json') run.ui.json(toTokenJson(token));
     else if (format === 'header') run.ui.data(`Authorization: ${token.tokenType} ${token.accessToken}\n`);
     else run.ui.data(token.accessToken + '\n');
-    return ExitCode.Ok;
   } finally {
     run.close();
   }
+  // For the native launcher's next `xtalk token` (src/launcher/): kept until the refresh margin.
+  copy?.fill(opts.account, token, token.expiresAt - defaultMarginMs(token));
+  return ExitCode.Ok;
 }
 
 function tokenFormat(opts: TokenOptions): (typeof FORMATS)[number] {

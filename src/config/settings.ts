@@ -178,7 +178,8 @@ export const SETTING_SPECS = {
     stored: asIs,
   },
   keyCacheSeconds: {
-    description: 'seconds the keychain data key may stay in the kernel key cache (Linux); 0 turns the cache off',
+    description:
+      'seconds the keychain data key, and the access token the native launcher serves, may stay in the kernel keyring (Linux); 0 turns both copies off',
     flag: null,
     secret: false,
     default: DEFAULT_KEY_CACHE_SECONDS,

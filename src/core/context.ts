@@ -1,6 +1,7 @@
 import type { Browser, Clock, Io, OpenIdProvider, ProcessLauncher, TokenStore } from './ports.js';
 import type { ProviderSettings } from './provider-records.js';
 import type { CredentialStoreMode } from './oauth-terms.js';
+import type { StoredAccessToken } from './session-records.js';
 
 /** Where xtalk keeps its database, key file and config file (config/paths.ts resolves them). */
 export interface XtalkPaths {
@@ -48,6 +49,11 @@ export interface Context extends Clock, Browser {
    * the OS keychain now, so it travels while the store opens. Resolves once the request is on its way.
    */
   readKeyEarly?(request: Pick<StoreRequest, 'paths' | 'mode' | 'keyCacheSeconds'>): Promise<void>;
+  /**
+   * Optional (Linux): the native launcher's copy of the access token in the kernel keyring
+   * (src/store/keys/keychain/kernel-cache/token-copy.ts). Tests leave it out.
+   */
+  tokenCopy?: TokenCopyPort;
   /** Discovers the provider; loads openid-client only when called. */
   discover(settings: ProviderSettings): Promise<OpenIdProvider>;
   /**
@@ -55,4 +61,25 @@ export interface Context extends Clock, Browser {
    * (`XTALK_TEST_FAULT_POINT=<name>` makes it announce itself on stderr and hang until killed).
    */
   faultPoint(name: string): Promise<void>;
+}
+
+/** The launcher's copies of a store's access tokens (see Context.tokenCopy). */
+export interface TokenCopyPort {
+  /**
+   * Before the store is read: what a copy made after the read will be checked against. Undefined
+   * when there can be none (`seconds`, XTALK_KEY_CACHE_SECONDS, is 0; no store yet; a path the
+   * launcher leaves to Node).
+   */
+  begin(paths: XtalkPaths, seconds: number): TokenCopyFill | undefined;
+  /** Removes every copy of this store's tokens (login, switch, logout, refresh). */
+  forget(paths: Pick<XtalkPaths, 'dataDir'>): void;
+}
+
+export interface TokenCopyFill {
+  /** Keeps `token` for `--account <account>` (undefined: the current account) until `endsAt` (ms) at the latest. */
+  fill(
+    account: string | undefined,
+    token: Pick<StoredAccessToken, 'accessToken' | 'tokenType' | 'expiresAt' | 'createdAt'>,
+    endsAt: number,
+  ): void;
 }

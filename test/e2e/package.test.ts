@@ -78,13 +78,18 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
   const files = info!.files.map((f) => f.path).sort();
   for (const f of files) {
     expect(f).toMatch(
-      /^(package\.json|README\.md|LICENSE|bin\/xtalk\.cjs|dist\/(main|index|chunks\/[\w-]+)\.js|dist\/(index|quick)\.cjs|dist\/prebuilds\/linux-(x64|arm64|arm)\/keyctl\.node|dist\/types\/[\w/-]+\.d\.c?ts)$/,
+      /^(package\.json|README\.md|LICENSE|bin\/xtalk\.cjs|scripts\/install-launcher\.cjs|dist\/(main|index|chunks\/[\w-]+)\.js|dist\/(index|quick)\.cjs|dist\/prebuilds\/linux-(x64|arm64|arm)\/(keyctl\.node|xtalk)|dist\/types\/[\w/-]+\.d\.c?ts)$/,
     );
   }
-  // The kernel key cache's addons, one per Linux the package claims (glibc), whichever machine packs
-  // it (Linux: the cross compilers build the others); the loader picks one by platform and arch.
+  // The kernel key cache's addons and the native launcher of `xtalk token`, one per Linux the package
+  // claims (addons for glibc, launchers static), whichever machine packs it (Linux: the cross compilers build the others); the
+  // loader picks the addon, the install step the launcher, by platform and arch.
   if (process.platform === 'linux')
-    for (const target of ['linux-x64', 'linux-arm64', 'linux-arm']) expect(files).toContain(`dist/prebuilds/${target}/keyctl.node`);
+    for (const target of ['linux-x64', 'linux-arm64', 'linux-arm']) {
+      expect(files).toContain(`dist/prebuilds/${target}/keyctl.node`);
+      expect(files).toContain(`dist/prebuilds/${target}/xtalk`);
+    }
+  expect(files).toContain('scripts/install-launcher.cjs');
   for (const f of [
     'package.json',
     'README.md',

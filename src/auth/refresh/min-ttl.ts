@@ -6,9 +6,13 @@ export const DEFAULT_MIN_TTL_SECONDS = 60;
 
 /** True when `token` stays valid for longer than the refresh margin. */
 export function isFresh(token: Pick<StoredAccessToken, 'expiresAt' | 'createdAt'>, now: number, minTtlSeconds?: number): boolean {
-  const margin =
-    minTtlSeconds !== undefined ? minTtlSeconds * 1000 : Math.min(DEFAULT_MIN_TTL_SECONDS * 1000, (token.expiresAt - token.createdAt) / 2);
+  const margin = minTtlSeconds !== undefined ? minTtlSeconds * 1000 : defaultMarginMs(token);
   return token.expiresAt - now > margin;
+}
+
+/** The refresh margin without `--min-ttl`, in ms: {@link DEFAULT_MIN_TTL_SECONDS}, at most half the token's lifetime. */
+export function defaultMarginMs(token: Pick<StoredAccessToken, 'expiresAt' | 'createdAt'>): number {
+  return Math.min(DEFAULT_MIN_TTL_SECONDS * 1000, (token.expiresAt - token.createdAt) / 2);
 }
 
 /**

@@ -74,6 +74,7 @@ function loadOnce(): AddonLoad {
   return loaded;
 }
 
-function loadAddon(): Keyctl | null {
+/** The addon, loaded on first use; null where there is none for this host or it cannot be loaded (./token-copy.ts too). */
+export function loadAddon(): Keyctl | null {
   return loadOnce().addon;
 }

@@ -7,6 +7,8 @@ export interface Keyctl {
   read(description: string): Buffer | null;
   store(description: string, payload: Buffer, seconds: number): boolean;
   forget(description: string): boolean;
+  /** Forgets each key of ours named `prefix` + lowercase hex + `suffix`; how many, or -1. */
+  forgetAll(prefix: string, suffix: string): number;
 }
 
 /**

@@ -7,6 +7,7 @@
  *   read(description)                  -> Buffer | null
  *   store(description, payload, secs)  -> boolean   (owner-only permissions, expires in secs)
  *   forget(description)                -> boolean   (invalidated: gone for every process at once)
+ *   forgetAll(prefix, suffix)          -> number    (forgets each of ours named prefix + [0-9a-f]* + suffix)
  *
  * Another user's process can share the session keyring (su or sudo -u without pam_keyinit) and
  * plant a key of the same description there, writable by us but owned by them: add_key into the
@@ -148,11 +149,53 @@ static napi_value forget_key(napi_env env, napi_callback_info info) {
   return boolean_value(env, ring >= 0 && keyctl5(KEYCTL_UNLINK, key, ring, 0, 0) == 0);
 }
 
+/* The middle of `description` between `prefix` and `suffix`, if it has both, is lowercase hex only. */
+static int matches(const char *description, const char *prefix, const char *suffix) {
+  size_t length = strlen(description), p = strlen(prefix), s = strlen(suffix);
+  if (length < p + s || strncmp(description, prefix, p) != 0 || strcmp(description + length - s, suffix) != 0) return 0;
+  for (size_t i = p; i < length - s; i++)
+    if (!((description[i] >= '0' && description[i] <= '9') || (description[i] >= 'a' && description[i] <= 'f'))) return 0;
+  return 1;
+}
+
+/* Every key of ours in the session keyring under a name of that family (the launcher's token copies
+ * of one store, one per account selector): invalidated. Keys of others are left to forget(). */
+static napi_value forget_all(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char prefix[MAX_DESCRIPTION], suffix[MAX_DESCRIPTION];
+  napi_value count;
+  int32_t forgotten = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || !string_arg(env, argv[0], prefix, sizeof prefix) ||
+      !string_arg(env, argv[1], suffix, sizeof suffix)) {
+    napi_create_int32(env, -1, &count);
+    return count;
+  }
+  int32_t ring = session_keyring();
+  int32_t ids[1024];
+  long n = ring < 0 ? -1 : keyctl5(KEYCTL_READ, ring, (long)ids, sizeof ids, 0);
+  if (n > (long)sizeof ids) n = sizeof ids;
+  for (long i = 0; n > 0 && i < n / (long)sizeof ids[0]; i++) {
+    char about[MAX_DESCRIPTION + 64];
+    long m = keyctl5(KEYCTL_DESCRIBE, ids[i], (long)about, sizeof about, 0);
+    if (m <= 0 || m > (long)sizeof about) continue;
+    about[sizeof about - 1] = '\0';
+    /* "type;uid;gid;perm;description": the description follows the fourth ';'. */
+    const char *description = about;
+    for (int k = 0; k < 4 && description; k++) description = strchr(description, ';') ? strchr(description, ';') + 1 : NULL;
+    if (!description || !matches(description, prefix, suffix) || !is_ours(ids[i], description)) continue;
+    if (keyctl5(KEYCTL_INVALIDATE, ids[i], 0, 0, 0) == 0) forgotten++;
+  }
+  napi_create_int32(env, forgotten, &count);
+  return count;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"read", NULL, read_key, NULL, NULL, NULL, napi_enumerable, NULL},
       {"store", NULL, store_key, NULL, NULL, NULL, napi_enumerable, NULL},
       {"forget", NULL, forget_key, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"forgetAll", NULL, forget_all, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   return exports;
