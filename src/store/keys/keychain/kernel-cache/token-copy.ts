@@ -1,6 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import type { TokenCopyFill, TokenCopyPort, XtalkPaths } from '../../../../core/context.js';
 import type { StoredAccessToken } from '../../../../core/session-records.js';
+import { escapeTerminalText } from '../../../../core/terminal-text.js';
 import { loadAddon } from './key-cache.js';
 
 /**
@@ -53,6 +54,9 @@ function filler(folder: string, stamp: string, maxSeconds: number, now: () => nu
     fill(account, token, endsAt) {
       const t: Pick<StoredAccessToken, 'accessToken' | 'tokenType' | 'expiresAt' | 'createdAt'> = token;
       if (/[\n\0]/.test(t.accessToken + t.tokenType) || !t.accessToken || !t.tokenType) return;
+      // The launcher prints the copy as it is; the JavaScript path escapes what may not reach a
+      // terminal (core/terminal-text.ts). A token that rule would change is not copied, so both print the same.
+      if (escapeTerminalText(t.accessToken) !== t.accessToken || escapeTerminalText(t.tokenType) !== t.tokenType) return;
       const seconds = Math.min(Math.floor(maxSeconds), Math.floor((endsAt - now()) / 1000));
       if (!(seconds > 0)) return;
       const payload = Buffer.from(
