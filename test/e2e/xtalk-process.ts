@@ -4,6 +4,7 @@
  * into the store they leave behind.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/index.js';
 import type { CredentialStoreMode } from '../../src/core/oauth-terms.js';
@@ -152,15 +153,16 @@ export async function inspectStore(home: string, opts: { decrypt?: boolean; mode
     warn: () => {},
   });
   try {
-    const db = rawDb(store.dbPath);
+    // No store yet (nothing was ever written: reads create none) is an empty, sound one.
+    const db = existsSync(store.dbPath) ? rawDb(store.dbPath) : undefined;
     const accounts = store.listAccounts();
     const snapshot: StoreSnapshot = {
-      integrity: (db.values('PRAGMA integrity_check') as string[]).join('; '),
-      foreignKeyViolations: db.values('PRAGMA foreign_key_check').length,
+      integrity: db ? (db.values('PRAGMA integrity_check') as string[]).join('; ') : 'ok',
+      foreignKeyViolations: db ? db.values('PRAGMA foreign_key_check').length : 0,
       users: accounts.map((a) => a.sub),
       currentSub: store.currentAccount()?.sub,
-      refreshTokenRows: db.value('SELECT count(*) FROM refresh_token') as number,
-      accessTokenRows: db.value('SELECT count(*) FROM access_token') as number,
+      refreshTokenRows: db ? (db.value('SELECT count(*) FROM refresh_token') as number) : 0,
+      accessTokenRows: db ? (db.value('SELECT count(*) FROM access_token') as number) : 0,
       credentialStore: store.credentialStore(),
       refreshTokens: {},
       accessTokens: {},
