@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolvePaths } from '../config/paths.js';
 import { resolveConfig, type ConfigFlags, type ResolvedConfig } from '../config/resolve.js';
-import type { Context, StoreRequest, XtalkPaths } from '../core/context.js';
+import type { Context, StoreRequest, StoreWriting, XtalkPaths } from '../core/context.js';
 import type { OpenIdProvider, TokenStore } from '../core/ports.js';
 import type { AccountRecord } from '../core/session-records.js';
 import type { Ui } from '../output/ui.js';
@@ -54,8 +54,8 @@ export interface RunOptions<U> {
   warn(message: string): void;
   /** Told what was learned about a provider (a client authentication method); unset, nobody is. */
   notice?: (message: string) => void;
-  /** The run writes whatever happens: its store opens read-write at once (see StoreRequest). */
-  writing?: boolean;
+  /** The run writes whatever happens: its store opens read-write at once (see StoreRequest; `'existing'`: where there is one). */
+  writing?: StoreWriting;
   /** Instead of the OS keychain (tests), still bounded by `keychainTimeoutMs` (default KEYCHAIN_TIMEOUT_MS). */
   keychain?: KeychainPort;
   keychainTimeoutMs?: number;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Context } from '../core/context.js';
+import type { Context, StoreWriting } from '../core/context.js';
 import type { ConfigFlags, ResolvedConfig } from '../config/resolve.js';
 import { openRun, type Run } from '../auth/run.js';
 import { dotenvNotice } from '../config/dotenv-notice.js';
@@ -41,7 +41,7 @@ export function openCommandRun(
   ctx: Context,
   opts: CommonOptions,
   flags: ConfigFlags = {},
-  how: { writing?: boolean; quiet?: boolean } = {},
+  how: { writing?: StoreWriting; quiet?: boolean } = {},
 ): Run {
   const secrets: string[] = [];
   const ui = createUi(ctx.io, ctx.env, { debug: opts.debug, secrets: () => secrets });

@@ -63,9 +63,9 @@ Examples:
 }
 
 export async function runLogout(ctx: Context, opts: LogoutOptions): Promise<number> {
-  // Not `writing`: with nobody signed in logout writes nothing and creates no store; a logout's first
-  // write opens it read-write.
-  const run = openCommandRun(ctx, opts);
+  // Read-write at once where there is a store, so a read-only one fails before anything is revoked;
+  // with no store nobody is signed in, and none is created.
+  const run = openCommandRun(ctx, opts, {}, { writing: 'existing' });
   try {
     const store = run.store();
     const force = Boolean(opts.force);

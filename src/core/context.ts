@@ -21,10 +21,15 @@ export interface StoreRequest {
   /**
    * The command will write whatever happens (login, logout): open the store read-write at once, so
    * one that cannot take the write fails before anything happens at the provider. Otherwise reads
-   * use a read-only connection until the first write.
+   * use a read-only connection until the first write. `'existing'`: the same where a store exists,
+   * for a command that writes only when there is something to change (logout: with no store, nobody
+   * is signed in, and no store is created).
    */
-  writing?: boolean;
+  writing?: StoreWriting;
 }
+
+/** See StoreRequest.writing. */
+export type StoreWriting = boolean | 'existing';
 
 /**
  * Everything a command may touch outside its own memory, as the ports of core/ports.ts; the

@@ -7,6 +7,8 @@ import { systemKeyCache, type KeyCachePort } from './keys/keychain/kernel-cache/
 import { createSystemKeychain, guardKeychain, KEYCHAIN_TIMEOUT_MS, type KeychainPort } from './keys/keychain/system-keychain.js';
 import { Sql } from './db/sql.js';
 import type { CredentialStoreMode } from '../core/oauth-terms.js';
+import type { StoreWriting } from '../core/context.js';
+import { existsSync } from 'node:fs';
 
 export { AccountStore } from './accounts.js';
 export { leaseConnection, MAX_SHARED_CONNECTIONS, type ConnectionLease } from './db/shared-connections.js';
@@ -42,8 +44,8 @@ export interface OpenStoreOptions {
   keyCache?: KeyCachePort;
   /** A keychain read of this store's data key started before it opened (src/store/keys/early-key-read.ts); only with the system keychain. */
   early?: EarlyKeyRead;
-  /** Open read-write at once (see StoreRequest.writing); otherwise read-only until the first write. */
-  writing?: boolean;
+  /** Open read-write at once (see StoreRequest.writing; `'existing'`: where the file exists); otherwise read-only until the first write. */
+  writing?: StoreWriting;
   /** Receives the one-line warning when `auto` falls back to the key file. */
   warn: (message: string) => void;
   /** Crash tests stop the process here; synchronous because some points are inside transactions. */
@@ -67,7 +69,8 @@ export function openStore(opts: OpenStoreOptions): AccountStore {
   const keychain = opts.keychain ? guardKeychain(opts.keychain, timeoutMs) : createSystemKeychain({ timeoutMs });
   const early = opts.keychain ? undefined : opts.early;
   const keyCache = opts.keyCache ?? (opts.keychain ? undefined : systemKeyCache(opts.keyCacheSeconds ?? 0));
-  const reader = opts.connection || opts.writing ? undefined : openForReading(opts.dbPath);
+  const writeNow = opts.writing === true || (opts.writing === 'existing' && existsSync(opts.dbPath));
+  const reader = opts.connection || writeNow ? undefined : openForReading(opts.dbPath);
   const sql = opts.connection
     ? new Sql(opts.connection.db, opts.dbPath)
     : reader

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
 import { getAccessToken } from '../../src/index.js';
 import { createTestContext } from '../fakes/context.js';
+import { rawDb } from '../helpers/raw-db.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider } from '../provider/provider.js';
 
@@ -129,8 +130,14 @@ describe('a cwd .env supplies only the four X-Talk names', () => {
     process.on('warning', onWarning);
     try {
       const env = { ...clientEnv(), XTALK_HOME: s.home, XTALK_CREDENTIAL_STORE: 'file' };
-      // A minTtl beyond the token's lifetime: both calls refresh, the second with the first's rotated token.
-      for (let i = 0; i < 2; i++) expect(await getAccessToken({ env, cwd: s.repo, minTtl: 1e9 })).toMatch(/\S/);
+      // The stored token expired before each call: both calls refresh, the second with the first's rotated token.
+      const grants = provider.refreshGrantCount();
+      for (let i = 0; i < 2; i++) {
+        const past = Date.now() - 60_000;
+        rawDb(join(s.home, 'xtalk.db')).run('UPDATE access_token SET expires_at = ?, created_at = ?', past, past - 3_600_000);
+        expect(await getAccessToken({ env, cwd: s.repo })).toMatch(/\S/);
+      }
+      expect(provider.refreshGrantCount() - grants).toBe(2);
       await new Promise((resolve) => setImmediate(resolve));
     } finally {
       process.off('warning', onWarning);
