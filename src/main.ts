@@ -2,10 +2,12 @@ import { attachProcessEdge } from './cli/process-edge.js';
 import { reportError } from './cli/report.js';
 import { parseQuickArgs } from './quick/parse-args.js';
 import { runQuickCommand } from './quick/run.js';
+import { keepWasmAtBaseline } from './cli/wasm-baseline.js';
 import { createSystemContext } from './system-context.js';
 
 /** The full program (every command; bin/xtalk.cjs tries src/quick.ts first for token and whoami). */
 export async function main(): Promise<void> {
+  keepWasmAtBaseline();
   const edge = attachProcessEdge();
   const argv = process.argv.slice(2);
   const ctx = createSystemContext(edge);
