@@ -17,6 +17,9 @@
 // timed on both stores beside oidc-agent's `oidc-token` when oidc-agent is installed, with an agent of
 // the bench's own holding a session at the same provider (scripts/bench-oidc-agent.ts).
 //
+// Then `xtalk refresh` (file store, a session of its own) interleaved with `node -e 0`: its own time,
+// the wall time less what the provider's token endpoint took (timed inside the provider).
+//
 // Then the Node API in this process and `xtalk login` with headless Chromium (scripts/bench-inprocess.ts;
 // --login-rounds N sign-ins, default 5), each with its target.
 //
@@ -48,10 +51,14 @@ const TARGET_WHOAMI_VS_NODE = 1.4;
 const TARGET_LARGE_VS_SMALL = 1.05;
 const BARE_NODE = 'node -e 0 (no NODE_EXTRA_CA_CERTS)';
 const TARGET_LAUNCHER_VS_OIDC_TOKEN = 1.0;
+const TARGET_REFRESH_VS_NODE = 2.0;
+const REFRESH_OWN = 'xtalk refresh (file, own time)';
 const LAUNCHER_FILE = 'xtalk token (launcher, file)';
 const LAUNCHER_KEYCHAIN = 'xtalk token (launcher, keychain)';
 const OIDC_TOKEN = 'oidc-token (oidc-agent)';
 
+/** What the commands' `elsewhere` took in each timed run (only `xtalk refresh` has one), for the report. */
+const tokenEndpointSamples: number[] = [];
 const root = fileURLToPath(new URL('..', import.meta.url));
 let bin = join(root, 'bin', 'xtalk.cjs');
 
@@ -82,6 +89,8 @@ interface Command {
   env: NodeJS.ProcessEnv;
   /** Returns a problem with the run, or undefined when it did what it should. */
   check: (run: RunResult) => string | undefined;
+  /** Called before each run; returns the milliseconds of that run spent elsewhere (the provider's token endpoint), left out of its sample. */
+  elsewhere?: () => () => number;
 }
 
 interface RunResult {
@@ -121,6 +130,7 @@ async function bench(): Promise<number> {
   const smallHome = join(tmp, 'small');
   const keychainHome = join(tmp, 'keychain');
   const largeHome = join(tmp, 'large');
+  const refreshHome = join(tmp, 'refresh');
   const oidcHome = join(tmp, 'oidc-agent-session');
   mkdirSync(cwd);
   let provider: TestProvider | undefined;
@@ -130,7 +140,7 @@ async function bench(): Promise<number> {
     keyring?.stop();
     agent.stop();
     // The launcher's copies of the tokens would otherwise live on until their refresh margin.
-    for (const home of [smallHome, keychainHome]) systemTokenCopy(process.env, process.platform)?.forget({ dataDir: home });
+    for (const home of [smallHome, keychainHome, refreshHome]) systemTokenCopy(process.env, process.platform)?.forget({ dataDir: home });
     // The key cache's copy of the keychain store's key would otherwise live on for its 600 s.
     if (existsSync(join(keychainHome, 'xtalk.db'))) systemKeyCache(1)?.forget(keychainAccount(join(keychainHome, 'xtalk.db')));
     rmSync(tmp, { recursive: true, force: true });
@@ -142,7 +152,21 @@ async function bench(): Promise<number> {
   process.once('SIGINT', onSigint);
 
   try {
-    provider = await startTestProvider();
+    // Time spent answering token-endpoint requests (POST /token): `xtalk refresh`'s own time leaves it out.
+    let tokenEndpointMs = 0;
+    provider = await startTestProvider({
+      middleware: [
+        async (ctx, next) => {
+          if (ctx.path !== '/token') return next();
+          const start = process.hrtime.bigint();
+          try {
+            await next();
+          } finally {
+            tokenEndpointMs += Number(process.hrtime.bigint() - start) / 1e6;
+          }
+        },
+      ],
+    });
     const baseEnv = cleanEnv({
       XTALK_CREDENTIAL_STORE: 'file',
       XTALK_ISSUER: provider.issuer,
@@ -151,6 +175,7 @@ async function bench(): Promise<number> {
     });
     const smallEnv = { ...baseEnv, XTALK_HOME: smallHome };
     const largeEnv = { ...baseEnv, XTALK_HOME: largeHome };
+    const refreshEnv = { ...baseEnv, XTALK_HOME: refreshHome };
 
     out(
       `xtalk bench — ${bin}, node ${process.version}, ${process.platform}/${process.arch}, ${rounds} rounds (+${WARMUP_ROUNDS} warm-up), interleaved in shuffled order`,
@@ -184,6 +209,8 @@ async function bench(): Promise<number> {
     for (const [store, env] of [
       ['file', smallEnv],
       ['keychain', keychainEnv],
+      // Its own session: every timed refresh rotates the tokens, which the token rows must not see.
+      ['file, for the refresh rows', refreshEnv],
     ] as const) {
       if (!env) continue;
       const login = await run([bin, 'login', '--json'], { ...env, BROWSER: browser, XTALK_TIMEOUT: '60' }, cwd);
@@ -334,6 +361,32 @@ async function bench(): Promise<number> {
       `provider token grants during the timed runs: ${grants.length}${grants.length ? ` (${grants.map((g) => g.grantType).join(', ')})` : ''}`,
     );
 
+    // --- xtalk refresh ------------------------------------------------------------------------------
+    const refreshGrantsBefore = provider.refreshGrantCount();
+    const refreshPhase = await measure(
+      [
+        node0,
+        {
+          name: REFRESH_OWN,
+          args: [bin, 'refresh'],
+          env: refreshEnv,
+          check: (r) => exitZero(r) ?? (/^✓ Refreshed the access token of bench;/.test(r.stderr) ? undefined : 'no ✓ line on stderr'),
+          elsewhere: () => {
+            tokenEndpointMs = 0;
+            return () => tokenEndpointMs;
+          },
+        },
+      ],
+      rounds,
+      cwd,
+    );
+    const refreshGrants = provider.refreshGrantCount() - refreshGrantsBefore;
+    out('');
+    out(
+      `xtalk refresh, file store: wall time less the provider's token endpoint (median ${fmt(medianOf(tokenEndpointSamples))} ms), ${refreshGrants} refresh grants`,
+    );
+    printTable(refreshPhase);
+
     // --- the Node API in this process; login with Chromium ---------------------------------------
     // After the CLI rounds above, which only read the small store: it is old enough to be judged by its stamps.
     const inProcess: Row[] = await benchNodeApi(bin, smallEnv, cwd, rounds);
@@ -380,6 +433,11 @@ async function bench(): Promise<number> {
       `${LAUNCHER_KEYCHAIN} ${lim(TARGET_LAUNCHER_VS_OIDC_TOKEN)} oidc-token`,
       m(small, LAUNCHER_KEYCHAIN) / peer,
       TARGET_LAUNCHER_VS_OIDC_TOKEN,
+    );
+    target(
+      `xtalk refresh (own time) ${lim(TARGET_REFRESH_VS_NODE)} node -e 0`,
+      m(refreshPhase, REFRESH_OWN) / m(refreshPhase, 'node -e 0'),
+      TARGET_REFRESH_VS_NODE,
     );
     target(
       `xtalk token, large ${lim(TARGET_LARGE_VS_SMALL)} small (same rounds)`,
@@ -457,16 +515,27 @@ interface Stats {
   min: number;
 }
 
+function medianOf(values: number[]): number {
+  return quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
+}
+
 /** Warm-up, then `rounds` rounds; each round runs every command once in a fresh random order. */
 async function measure(commands: Command[], rounds: number, cwd: string): Promise<Stats[]> {
   const samples = commands.map(() => [] as number[]);
   for (let round = -WARMUP_ROUNDS; round < rounds; round++) {
     for (const i of shuffle(commands.map((_, k) => k))) {
       const command = commands[i]!;
+      const elsewhere = command.elsewhere?.();
       const result = await run(command.args, command.env, cwd, command.file);
       const problem = command.check(result);
       if (problem) throw new SetupError(`\`${command.name}\` misbehaved: ${problem}\n${result.stderr}`);
-      if (round >= 0) samples[i]!.push(result.ms);
+      if (round < 0) continue;
+      const away = elsewhere?.() ?? 0;
+      if (elsewhere) tokenEndpointSamples.push(away);
+      samples[i]!.push(result.ms - away);
     }
   }
   return commands.map((c, i) => {

@@ -31,35 +31,43 @@ await build({
 // The quick path (src/quick.ts): `xtalk token` and `xtalk whoami` as one CommonJS file, which Node
 // loads without its ES-module loader. Everything the provider needs stays out of it (see
 // src/quick.ts); what it reaches only through import() is wrapped and initialised on first use.
-await build({
-  entryPoints: { quick: 'src/quick.ts' },
-  outfile: 'dist/quick.cjs',
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  legalComments: 'none',
-  external: ['better-sqlite3/build/*', '@napi-rs/keyring', 'open', 'undici'],
-  // import.meta.url feeds only createRequire() in src/store/db/db.ts, which takes a path as well as a
-  // URL; __filename spares every start loading node:url to make one (the API's CommonJS build does).
-  define: { 'import.meta.url': '__filename' },
-  // bin/xtalk.cjs runs the bundle through node:vm with a code cache, where import() has no loader
-  // (and Node 20's vm loader option is experimental and lost with a cached script): @napi-rs/keyring,
-  // the one module it imports lazily, is CommonJS and comes through require() instead.
-  supported: { 'dynamic-import': false },
-  plugins: [
-    {
-      name: 'own-require',
-      setup(b) {
-        b.onResolve({ filter: /^node:module$/ }, () => ({ path: new URL('./shims/cjs-node-module.js', import.meta.url).pathname }));
+// dist/quick-net.cjs (src/quick-net.ts) is its twin with the provider at hand: `xtalk refresh` and
+// the runs the quick path hands over; openid-client is in it, initialised when discovery needs it.
+const quickBundles = [
+  ['src/quick.ts', 'dist/quick.cjs'],
+  ['src/quick-net.ts', 'dist/quick-net.cjs'],
+];
+for (const [entry, outfile] of quickBundles)
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    legalComments: 'none',
+    external: ['better-sqlite3/build/*', '@napi-rs/keyring', 'open', 'undici'],
+    // import.meta.url feeds only createRequire() in src/store/db/db.ts, which takes a path as well as a
+    // URL; __filename spares every start loading node:url to make one (the API's CommonJS build does).
+    define: { 'import.meta.url': '__filename' },
+    // bin/xtalk.cjs runs the bundle through node:vm with a code cache, where import() has no loader
+    // (and Node 20's vm loader option is experimental and lost with a cached script): @napi-rs/keyring,
+    // the one module it imports lazily, is CommonJS and comes through require() instead.
+    supported: { 'dynamic-import': false },
+    plugins: [
+      {
+        name: 'own-require',
+        setup(b) {
+          b.onResolve({ filter: /^node:module$/ }, () => ({ path: new URL('./shims/cjs-node-module.js', import.meta.url).pathname }));
+        },
       },
-    },
-  ],
-  logLevel: 'warning',
-});
+    ],
+    logLevel: 'warning',
+  });
 
-if (/\bimport\(/.test(readFileSync(new URL('../dist/quick.cjs', import.meta.url), 'utf8')))
-  throw new Error('dist/quick.cjs must not use import() (see above)');
+for (const [, outfile] of quickBundles)
+  if (/\bimport\(/.test(readFileSync(new URL(`../${outfile}`, import.meta.url), 'utf8')))
+    throw new Error(`${outfile} must not use import() (see above)`);
 
 // The banner is needed only where bundled CommonJS code calls `require`; elsewhere it would be one
 // createRequire() per chunk on every start (issue 13: the quick path loaded ~10 chunks).

@@ -1,19 +1,16 @@
 import { attachProcessEdge } from './cli/process-edge.js';
-import { reportError } from './cli/report.js';
-import { parseQuickArgs } from './quick/parse-args.js';
-import { runQuickCommand } from './quick/run.js';
+import { keepWasmAtBaseline } from './cli/wasm-baseline.js';
+import { runQuickNet } from './quick-net.js';
 import { createSystemContext } from './system-context.js';
 
-/** The full program (every command; bin/xtalk.cjs tries src/quick.ts first for token and whoami). */
+/** The full program (every command; bin/xtalk.cjs tries src/quick.ts and src/quick-net.ts first for token, whoami and refresh). */
 export async function main(): Promise<void> {
-  const edge = attachProcessEdge();
   const argv = process.argv.slice(2);
+  // The forms of token, whoami and refresh the quick path takes run without commander here too:
+  // commander costs a good part of a start.
+  if ((await runQuickNet(argv)) !== undefined) return;
+  keepWasmAtBaseline();
+  const edge = attachProcessEdge();
   const ctx = createSystemContext(edge);
-  // The forms of token and whoami the quick path takes run without commander here too: this is
-  // where the quick path hands a run over (a refresh), and commander costs a good part of a start.
-  const quick = parseQuickArgs(argv);
-  const code = quick
-    ? await runQuickCommand(quick, ctx).catch((e: unknown) => reportError(e, ctx, Boolean(quick.opts.debug)))
-    : await (await import('./cli/run.js')).run(argv, ctx);
-  edge.finish(code);
+  edge.finish(await (await import('./cli/run.js')).run(argv, ctx));
 }

@@ -18,7 +18,8 @@ import { createLocalContext } from './system-context.js';
  */
 export async function runQuick(argv: readonly string[]): Promise<number | undefined> {
   const quick = parseQuickArgs(argv);
-  if (!quick) return undefined;
+  // A refresh always needs the provider: bin/xtalk.cjs sends it to src/quick-net.ts directly.
+  if (!quick || quick.command === 'refresh') return undefined;
   const edge = attachProcessEdge();
   const handOver = () => Promise.reject(new HandOver());
   const local = createLocalContext(edge);

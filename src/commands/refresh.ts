@@ -2,18 +2,24 @@ import type { Command } from 'commander';
 import { displayName, toTokenJson } from '../auth/account-view.js';
 import { getFreshToken } from '../auth/refresh/fresh-token.js';
 import { selectAccount } from '../auth/select-account.js';
-import { addCommonOptions, openCommandRun, type CommonOptions, closeChangingRun } from './command-env.js';
+import { openCommandRun, closeChangingRun } from './command-env.js';
+import { addOptions, COMMON_OPTIONS, type OptionsOf, type OptionTable } from './options.js';
 import type { Context } from '../core/context.js';
 import { ExitCode } from '../errors.js';
 import { formatRelative } from '../output/time.js';
 
-export interface RefreshOptions extends CommonOptions {
-  json?: boolean;
-}
+/** The options of `xtalk refresh`, for commander and the quick path alike (see ./options.ts). */
+export const REFRESH_OPTIONS = {
+  account: COMMON_OPTIONS.account,
+  json: COMMON_OPTIONS.json,
+  debug: COMMON_OPTIONS.debug,
+} as const satisfies OptionTable;
+
+export type RefreshOptions = OptionsOf<typeof REFRESH_OPTIONS>;
 
 export function registerRefresh(program: Command, ctx: Context): void {
   const cmd = program.command('refresh').description('Refresh the access token now, even if it is still valid.');
-  addCommonOptions(cmd, { json: true });
+  addOptions(cmd, REFRESH_OPTIONS);
   cmd.addHelpText(
     'after',
     `

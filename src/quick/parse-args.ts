@@ -1,14 +1,18 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { OptionsOf, OptionTable } from '../commands/options.js';
 import { TOKEN_OPTIONS, type TokenOptions } from '../commands/token.js';
+import { REFRESH_OPTIONS, type RefreshOptions } from '../commands/refresh.js';
 import { WHOAMI_OPTIONS, type WhoamiOptions } from '../commands/whoami.js';
 
 /** A command line the quick path runs itself. */
-export type QuickCommand = { command: 'token'; opts: TokenOptions } | { command: 'whoami'; opts: WhoamiOptions };
+export type QuickCommand =
+  | { command: 'token'; opts: TokenOptions }
+  | { command: 'whoami'; opts: WhoamiOptions }
+  | { command: 'refresh'; opts: RefreshOptions };
 
 /**
  * `xtalk token` is called in loops and from every script (and `xtalk whoami` nearly as often), so
- * they skip loading commander and the other commands. Their options come from the same tables
+ * they skip loading commander and the other commands; so does `xtalk refresh` (src/quick-net.ts). Their options come from the same tables
  * commander registers (src/commands/options.ts); any other argument (including --help and `--`)
  * returns undefined and goes through the full program, which accepts at least the same forms.
  */
@@ -20,6 +24,10 @@ export function parseQuickArgs(argv: readonly string[]): QuickCommand | undefine
   }
   if (command === 'whoami') {
     const opts = parseOptions(args, WHOAMI_OPTIONS);
+    return opts && { command, opts };
+  }
+  if (command === 'refresh') {
+    const opts = parseOptions(args, REFRESH_OPTIONS);
     return opts && { command, opts };
   }
   return undefined;

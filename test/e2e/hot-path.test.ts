@@ -56,7 +56,7 @@ it('serves a valid token and whoami from dist/quick.cjs alone, with the provider
   }
 });
 
-it('hands a token that must be refreshed over to the full program, which refreshes it once', async () => {
+it('hands a token that must be refreshed over to dist/quick-net.cjs, which refreshes it once', async () => {
   const { env, provider } = await signedInSession('handover');
   try {
     const first = await runCli(['token'], { env });
@@ -70,12 +70,36 @@ it('hands a token that must be refreshed over to the full program, which refresh
     expect(res.stdout).toMatch(/^\S+\n$/);
     expect(res.stdout).not.toBe(first.stdout);
     expect(provider.grants.slice(grants).map((g) => g.grantType)).toEqual(['refresh_token']);
+    // Both bundles run through node:vm, unseen by the module loaders: no ES module of xtalk, no chunk.
     const { files } = traced(trace.file);
-    expect(files).toContain(join(ROOT, 'bin', 'xtalk.cjs'));
-    expect(files).toContain(join(DIST, 'main.js'));
-    // What the full program stored is what the quick path serves next.
+    expect(files.filter((f) => f.startsWith(ROOT) && !f.includes('/node_modules/'))).toEqual([join(ROOT, 'bin', 'xtalk.cjs')]);
+    // What the refresh stored is what the quick path serves next.
     const again = await runCli(['token'], { env });
     expect(again.stdout).toBe(res.stdout);
+  } finally {
+    await provider.stop();
+  }
+});
+
+it('runs `xtalk refresh` from dist/quick-net.cjs: no ES-module chunk, no commander; the same words as through commander', async () => {
+  const { env, provider } = await signedInSession('quicknet');
+  try {
+    const net = readFileSync(join(DIST, 'quick-net.cjs'), 'utf8');
+    expect(net.includes(COMMANDER), COMMANDER).toBe(false);
+    expect(net.includes(OPENID_CLIENT), OPENID_CLIENT).toBe(true);
+    const grants = provider.grants.length;
+    const trace = importTrace();
+    const res = await runCli(['refresh', '--json'], { env: { ...env, ...trace.env } });
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ token_type: expect.any(String), access_token: expect.any(String) });
+    expect(res.stderr).toMatch(/^✓ Refreshed the access token of quicknet; it expires in 60 min\.\n$/);
+    expect(provider.grants.slice(grants).map((g) => g.grantType)).toEqual(['refresh_token']);
+    const { files } = traced(trace.file);
+    expect(files.filter((f) => f.startsWith(ROOT) && !f.includes('/node_modules/'))).toEqual([join(ROOT, 'bin', 'xtalk.cjs')]);
+    // A line the quick path does not take goes to commander, which refuses it with its own words.
+    const bad = await runCli(['refresh', '--min-ttl', '5'], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown option '--min-ttl'");
   } finally {
     await provider.stop();
   }

@@ -96,6 +96,7 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
     'LICENSE',
     'bin/xtalk.cjs',
     'dist/quick.cjs',
+    'dist/quick-net.cjs',
     'dist/main.js',
     'dist/index.js',
     'dist/index.cjs',

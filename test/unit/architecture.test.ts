@@ -39,8 +39,8 @@ const FLOORS: Record<string, number> = {
 };
 /** Floors whose folders may import one another (circles are still refused, below). */
 const SHARED_FLOORS = new Set([0, 1]);
-/** main.ts and quick.ts (the CLI), index.ts and api/ (the Node API), the real machine's Context. */
-const ROOTS = new Set(['main.ts', 'quick.ts', 'index.ts', 'api', 'system-context.ts', 'system-services.ts']);
+/** main.ts, quick.ts and quick-net.ts (the CLI), index.ts and api/ (the Node API), the real machine's Context. */
+const ROOTS = new Set(['main.ts', 'quick.ts', 'quick-net.ts', 'index.ts', 'api', 'system-context.ts', 'system-services.ts']);
 /** The files of core/ that hold only types: what the use cases and the adapters speak in. */
 const TYPE_FILES = ['core/ports.ts', 'core/context.ts', 'core/session-records.ts', 'core/provider-records.ts'];
 

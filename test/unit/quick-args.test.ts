@@ -97,6 +97,10 @@ const CASES: ReadonlyArray<[fate: 'same' | 'refused' | 'handed', argv: string[]]
   ['same', ['whoami', '--json', '--debug']],
   ['same', ['whoami', '--verify', '--json', '--debug', '--account', 'alice']],
   ['same', ['whoami', '--account=a@b.c']],
+  ['same', ['refresh']],
+  ['same', ['refresh', '--json']],
+  ['same', ['refresh', '--json', '--debug', '--account', 'alice']],
+  ['same', ['refresh', '--account=a@b.c']],
   ['refused', ['token', '--help']],
   ['refused', ['token', '-h']],
   ['refused', ['token', '--min-ttl']],
@@ -115,6 +119,13 @@ const CASES: ReadonlyArray<[fate: 'same' | 'refused' | 'handed', argv: string[]]
   ['refused', ['whoami', '--json=1']],
   ['refused', ['whoami', '--account']],
   ['refused', ['whoami', 'extra']],
+  ['refused', ['refresh', '--help']],
+  ['refused', ['refresh', '--min-ttl', '5']],
+  ['refused', ['refresh', '--verify']],
+  ['refused', ['refresh', '--no-color']],
+  ['refused', ['refresh', '--json=1']],
+  ['refused', ['refresh', '--account']],
+  ['refused', ['refresh', 'extra']],
   ['handed', ['token', '--account', '--json']],
   ['handed', ['token', '--min-ttl', '-5']],
   ['handed', ['token', '--format', '-x']],
@@ -122,6 +133,8 @@ const CASES: ReadonlyArray<[fate: 'same' | 'refused' | 'handed', argv: string[]]
   ['handed', ['token', '--json', '--']],
   ['handed', ['whoami', '--account', '-x']],
   ['handed', ['whoami', '--']],
+  ['handed', ['refresh', '--account', '-x']],
+  ['handed', ['refresh', '--']],
 ];
 
 describe('commander and the quick parser, on the same command lines', () => {
