@@ -206,8 +206,12 @@ export interface OpenIdProvider {
   pollDeviceToken(deviceCode: string, scope?: string): Promise<DevicePoll>;
   /** Once sent, the answer is awaited and returned, `unverified` when a check after it failed. */
   refresh(refreshToken: string, opts?: RefreshOptions): Promise<RefreshResult>;
-  /** Fetches the signing keys now, so checking a refresh answer needs no request after the grant. */
-  prefetchKeys(): Promise<boolean>;
+  /**
+   * Fetches the signing keys now, so checking a refresh answer (or a sign-in's, fetched while the
+   * user is in the browser) needs no request after the grant; `signal` gives up on them, `warm`
+   * also readies the code that checks a signature with them.
+   */
+  prefetchKeys(opts?: { signal?: AbortSignal; warm?: boolean }): Promise<boolean>;
   /** Rejects an answer about another subject than `expectedSub`. */
   userinfo(accessToken: string, expectedSub: string): Promise<Record<string, unknown>>;
   revoke(token: string, hint: 'refresh_token' | 'access_token', sleep?: (ms: number) => Promise<void>): Promise<void>;

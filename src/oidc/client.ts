@@ -5,7 +5,7 @@ import { DEFAULT_SCOPE } from '../core/oauth-terms.js';
 import { explainClientError, type ClientFacts } from './client-auth.js';
 import { createAuthorizationRequest, exchangeCode } from './code-grant.js';
 import { pollDeviceToken, startDeviceAuthorization } from './device-grant.js';
-import { checkAuthorizedParty, checkAuthTime, listedAlgRefusal, verifyHmacIdToken } from './id-token-checks.js';
+import { checkAuthorizedParty, checkAuthTime, listedAlgRefusal, verifyHmacIdToken, warmKeyImport } from './id-token-checks.js';
 import { endedSession, mapError } from './map-error.js';
 import { setUpProvider, type ProviderFetches } from './provider-setup.js';
 import {
@@ -146,11 +146,13 @@ export class ProviderClient {
   }
 
   /**
-   * Fetches the provider's signing keys (within the settings' deadline) so that checking the ID
-   * token of a refresh answer needs no request after the grant. False when there are none to fetch
-   * or they could not be had; the answer's check then fetches them itself.
+   * Fetches the provider's signing keys (within the settings' deadline, or until `signal` aborts)
+   * so that checking the ID token of a refresh or sign-in answer needs no request after the grant;
+   * they are what openid-client itself would fetch, under the same rules, and its cache keeps them
+   * 5 minutes at most. `warm` also imports one (see warmKeyImport). False when there are none to
+   * fetch or they could not be had; the answer's check then fetches them itself.
    */
-  async prefetchKeys(): Promise<boolean> {
+  async prefetchKeys({ signal, warm }: { signal?: AbortSignal; warm?: boolean } = {}): Promise<boolean> {
     const uri = this.config.serverMetadata().jwks_uri;
     if (this.client.hmacSecret !== undefined || !uri) return false;
     // openid-client's own rule for the keys endpoint: https, or http only where the issuer may be.
@@ -158,12 +160,13 @@ export class ProviderClient {
     try {
       const res = await this.fetches.deadlined(uri, {
         headers: { accept: 'application/json, application/jwk-set+json' },
-        signal: anySignal([], this.fetches.timeoutMs),
+        signal: anySignal([signal], this.fetches.timeoutMs),
       });
       if (!res.ok) return false;
       const jwks = (await res.json()) as { keys?: unknown };
       if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys)) return false;
       oidc.setJwksCache(this.config, { jwks: jwks as oidc.JWKS, uat: Math.floor(Date.now() / 1000) });
+      if (warm) await warmKeyImport(jwks.keys);
       return true;
     } catch {
       return false;

@@ -144,6 +144,44 @@ describe('xtalk login against the local provider', () => {
   });
 });
 
+describe("the provider's signing keys", () => {
+  it('are fetched while the user is in the browser, before the code is exchanged, and not again after it', async () => {
+    const seen: string[] = [];
+    let keysAnswered!: () => void;
+    const answered = new Promise<void>((resolve) => (keysAnswered = resolve));
+    const own = await startTestProvider({
+      middleware: [
+        async (koa, next) => {
+          await next();
+          seen.push(koa.path);
+          if (koa.path === '/jwks') keysAnswered();
+        },
+      ],
+    });
+    try {
+      const ctx = createTestContext({
+        env: {
+          XTALK_ISSUER: own.issuer,
+          XTALK_CLIENT_ID: own.confidentialClient.clientId,
+          XTALK_CLIENT_SECRET: own.confidentialClient.clientSecret,
+        },
+        // The "user" signs in once xtalk has had the keys; without the prefetch this waits for --timeout.
+        browser: async (url) => {
+          await answered;
+          await signInWithHttp(url, { login: 'erin' });
+        },
+      });
+      expect(await run(['login', '--timeout', '30'], ctx)).toBe(0);
+      await Promise.all(ctx.browserRuns);
+      expect(seen.filter((path) => path === '/jwks')).toHaveLength(1);
+      expect(seen.indexOf('/jwks')).toBeLessThan(seen.indexOf('/token'));
+      expect(ctx.stderr.text).toContain(`Logged in to ${own.issuer} as erin`);
+    } finally {
+      await own.stop();
+    }
+  }, 60_000);
+});
+
 describe('the one-time start link a launched browser gets', () => {
   it('holds no state, nonce or PKCE challenge, redirects once to the authorization URL, then is dead', async () => {
     const seen: { status: number; location: string | null }[] = [];

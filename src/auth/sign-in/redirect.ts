@@ -46,6 +46,9 @@ export async function signInWithRedirect(deps: SaveSessionDeps, config: ClientCo
     onRefusedPeer: warnOnceAboutRefusedPeers(ui),
   });
   let paste: PasteReader | undefined;
+  // The provider's signing keys are fetched while the user is in the browser, so that checking the
+  // ID token needs no request after the code's exchange; given up on when the sign-in ends.
+  const keys = new AbortController();
   try {
     const request = await provider.createAuthorizationRequest({
       redirectUri: server.redirectUri,
@@ -55,6 +58,7 @@ export async function signInWithRedirect(deps: SaveSessionDeps, config: ClientCo
       prompt: opts.prompt,
       maxAge: opts.maxAge,
     });
+    void provider.prefetchKeys({ signal: keys.signal, warm: true });
     ui.debug(`listening on ${server.redirectUri}`);
     assertSafeBrowserUrl(request.url);
     ui.info(`Open this URL to sign in:\n${request.url}`);
@@ -126,6 +130,7 @@ export async function signInWithRedirect(deps: SaveSessionDeps, config: ClientCo
       throw e;
     }
   } finally {
+    keys.abort();
     paste?.stop();
     await server.close();
   }
