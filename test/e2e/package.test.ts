@@ -78,7 +78,7 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
   const files = info!.files.map((f) => f.path).sort();
   for (const f of files) {
     expect(f).toMatch(
-      /^(package\.json|README\.md|LICENSE|bin\/xtalk\.cjs|scripts\/install-launcher\.cjs|dist\/(main|index|chunks\/[\w-]+)\.js|dist\/(index|quick)\.cjs|dist\/prebuilds\/linux-(x64|arm64|arm)\/(keyctl\.node|xtalk)|dist\/types\/[\w/-]+\.d\.c?ts)$/,
+      /^(package\.json|README\.md|LICENSE|bin\/xtalk\.cjs|scripts\/install-launcher\.cjs|dist\/(main|index|chunks\/[\w-]+)\.js|dist\/(index|quick|quick-net)\.cjs|dist\/prebuilds\/linux-(x64|arm64|arm)\/(keyctl\.node|xtalk)|dist\/types\/[\w/-]+\.d\.c?ts)$/,
     );
   }
   // The kernel key cache's addons and the native launcher of `xtalk token`, one per Linux the package
@@ -143,6 +143,14 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
   expect(installed.code, installed.stderr).toBe(0);
 
   const xtalk = join(prefix, 'bin', 'xtalk');
+  // On Linux the install step put the native launcher where package.json's bin points, and the
+  // JavaScript CLI beside it (scripts/install-launcher.cjs); elsewhere bin stays the JavaScript CLI.
+  const installedBin = join(prefix, 'lib', 'node_modules', '@iottalk', 'xtalk', 'bin');
+  const launcherHere = process.platform === 'linux' && files.includes(`dist/prebuilds/linux-${process.arch}/xtalk`);
+  expect(readFileSync(join(installedBin, 'xtalk.cjs')).subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1'))).toBe(launcherHere);
+  expect(existsSync(join(installedBin, 'xtalk-js.cjs'))).toBe(launcherHere);
+  if (launcherHere)
+    expect((await run(xtalk, ['--xtalk-launcher-version'], cleanEnv(), out)).stdout).toBe(`xtalk-launcher ${pkg.version}\n`);
   const home = tempDir('xtalk-home-');
   const userEnv = cleanEnv({ XTALK_HOME: home });
   const version = await run(xtalk, ['--version'], userEnv, home);
