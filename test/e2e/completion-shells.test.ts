@@ -161,12 +161,13 @@ describe('completing the words after `xtalk config ` and `xtalk completion `', (
     const words = join(dir, 'zsh-words-config');
     const driver = `zmodload zsh/zpty
 zpty z 'zsh -f -i'
-zpty -w z 'PS1="> "; autoload -Uz compinit; compinit -u -D; source "${file}"; dump() { print -rl -- \${(Q)\${(z)BUFFER}} > "${words}" }; zle -N dump; bindkey "^X" dump; echo READY'
+zpty -w z 'PS1="> "; autoload -Uz compinit; compinit -u -D; source "${file}"; dump() { print -rl -- \${(Q)\${(z)BUFFER}} > "${words}"; zle -M DUMPED }; zle -N dump; bindkey "^X" dump; echo READY'
 zpty -r z line '*READY*'
 zpty -w -n z $'xtalk completion z\\t'
-sleep 1
+# The completion's redraw writes the rest of the word ("sh"), then the line is dumped.
+zpty -r z line '*sh*'
 zpty -w -n z $'\\C-x'
-for i in {1..50}; do [[ -s "${words}" ]] && break; sleep 0.1; done
+zpty -r z line '*DUMPED*'
 zpty -d z`;
     execFileSync('zsh', ['-f', '-c', driver], { env, encoding: 'utf8', timeout: 30_000 });
     expect(readFileSync(words, 'utf8').split('\n').filter(Boolean)).toEqual(['xtalk', 'completion', 'zsh']);
