@@ -1,6 +1,6 @@
 // Puts the registry metadata and tarballs of every runtime dependency into the npm cache, so the
-// packaging test (test/e2e/package.test.ts, which runs this first) can install the packed tarball
-// with `--offline`. `npm ci` caches tarballs only; an install from a tarball also needs the metadata.
+// packaging test (test/e2e/package.test.ts) and the arm64 suite can install the packed tarball
+// with `--offline`; run by `npm run test:prepare` (scripts/prepare-tests.ts). `npm ci` caches tarballs only; an install from a tarball also needs the metadata.
 // --prefer-offline: what the cache holds already is taken from it, so a second run needs no network.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

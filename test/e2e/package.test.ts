@@ -32,8 +32,8 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 /**
  * The machine's environment without what `npm test` adds (npm_config_prefix would point the
  * install elsewhere) and without xtalk's own settings. The install itself runs offline, from the
- * npm cache, which the test fills first (scripts/warm-npm-cache.mjs: from the registry the first
- * time, from the cache itself once it holds everything).
+ * npm cache, which `npm run test:prepare` filled beforehand (scripts/warm-npm-cache.mjs; `.ci/run`
+ * runs it after `npm ci`): tests reach nothing but 127.0.0.1.
  */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -68,8 +68,6 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
   const npm = 'npm';
   const env = cleanEnv();
   const out = tempDir('xtalk-pack-');
-  const warmed = await run(process.execPath, [join(ROOT, 'scripts', 'warm-npm-cache.mjs')], env);
-  expect(warmed.code, warmed.stderr).toBe(0);
 
   // --ignore-scripts: prepack would rebuild dist/ under the other tests' feet; it is built already.
   const packed = await run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', out], env);
@@ -140,7 +138,7 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
     { ...env, npm_config_build_from_source: 'true' },
     out,
   );
-  expect(installed.code, installed.stderr).toBe(0);
+  expect(installed.code, `${installed.stderr}\n(a package missing from the npm cache? \`npm run test:prepare\` fills it)`).toBe(0);
 
   const xtalk = join(prefix, 'bin', 'xtalk');
   // On Linux the install step put the native launcher where package.json's bin points, and the
