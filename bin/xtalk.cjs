@@ -1,24 +1,29 @@
 #!/usr/bin/env node
 'use strict';
-// CommonJS, so `xtalk token`, `xtalk whoami` and `xtalk refresh` start without Node's ES-module
-// loader: token and whoami run from dist/quick.cjs, which hands a run it cannot finish (a refresh,
-// `whoami --verify`) over to dist/quick-net.cjs, the same commands with the provider at hand, where
-// `xtalk refresh` starts too. A command line neither takes goes to the full program in dist/main.js,
-// as does every other command.
+// CommonJS, so no xtalk command starts Node's ES-module loader: token and whoami run from
+// dist/quick.cjs, which hands a run it cannot finish (a refresh, `whoami --verify`) over to
+// dist/quick-net.cjs, the same commands with the provider at hand, where `xtalk refresh` starts too.
+// A command line neither takes goes to the full program, dist/main.cjs, as does every other command.
 const argv = process.argv.slice(2);
 const quick = argv[0] === 'token' || argv[0] === 'whoami' ? runQuick('quick.cjs', 'runQuick', argv) : Promise.resolve(undefined);
 quick
-  .then((code) =>
-    code === undefined && (argv[0] === 'token' || argv[0] === 'whoami' || argv[0] === 'refresh')
-      ? runQuick('quick-net.cjs', 'runQuickNet', argv)
-      : code,
-  )
-  .then(async (code) => {
-    if (code === undefined) await (await import('../dist/main.js')).main();
+  .then((code) => {
+    if (code !== undefined) return code;
+    // From here on a run may fetch, and the CLI keeps WebAssembly at V8's baseline compiler
+    // (src/cli/wasm-baseline.ts says why); set here too, before a bundle is compiled, so that its code
+    // cache is made under the flags it is checked under. V8 refuses a cache made under other flags:
+    // with the flag set only by the running bundle, every run refused the cache, compiled from
+    // source and wrote it anew.
+    require('node:v8').setFlagsFromString('--liftoff-only');
+    const net = argv[0] === 'token' || argv[0] === 'whoami' || argv[0] === 'refresh';
+    return net ? runQuick('quick-net.cjs', 'runQuickNet', argv) : undefined;
+  })
+  .then((code) => {
+    if (code === undefined) return runQuick('main.cjs', 'main', argv);
   });
 
 /**
- * Runs dist/`name` (quick.cjs or quick-net.cjs) and resolves with what its export `entry` resolves
+ * Runs dist/`name` (quick.cjs, quick-net.cjs or main.cjs) and resolves with what its export `entry` resolves
  * to, with V8's code cache (Node 20 has no compile cache of its own): compiling the bundle is a good
  * part of its start-up.
  *
@@ -27,8 +32,8 @@ quick
  * the V8 version and the bundle's size and time, so a rebuilt bundle or another Node never meets an
  * old cache (V8 also rejects a mismatched one, which is then written anew). It holds compiled code
  * only, never data from a run. V8 compiles a function when it first runs, and a cache holds what was
- * compiled: its first line names the kinds of run it has seen (`token`, `whoami`, `+bus` when the
- * keychain may be read over D-Bus), and a run of a new kind writes it again, with what it added.
+ * compiled: its first line names the kinds of run it has seen (`token`, `login`, …, with `+bus` when
+ * the keychain may be read over D-Bus), and a run of a new kind writes it again, with what it added.
  */
 function runQuick(name, entry, args) {
   const fs = require('node:fs');
@@ -39,7 +44,9 @@ function runQuick(name, entry, args) {
   const stat = fs.statSync(file);
   const cacheFile = `${file}.${process.versions.v8}-${process.arch}-${stat.size}-${Math.trunc(stat.mtimeMs)}.cache`;
   const env = process.env;
-  const kind = `${args[0]}${env.DBUS_SESSION_BUS_ADDRESS && env.XTALK_CREDENTIAL_STORE !== 'file' ? '+bus' : ''}`;
+  // The command's name (any other first word is `-`: a typo must not grow the cache's list).
+  const command = /^[a-z][a-z-]{0,19}$/.test(args[0] ?? '') ? args[0] : '-';
+  const kind = `${command}${env.DBUS_SESSION_BUS_ADDRESS && env.XTALK_CREDENTIAL_STORE !== 'file' ? '+bus' : ''}`;
   let kinds = [];
   let cachedData;
   try {

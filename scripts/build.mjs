@@ -1,5 +1,5 @@
-// Bundles the CLI into dist/ so `xtalk token` starts fast; openid-client and the browser launcher
-// stay in lazily loaded chunks, native modules stay in node_modules.
+// Bundles the CLI into dist/ as three CommonJS files that bin/xtalk.cjs runs with V8 code caches
+// (quick.cjs, quick-net.cjs, main.cjs), and the Node API; native modules stay in node_modules.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,36 +7,36 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
-await build({
-  entryPoints: { main: 'src/main.ts' },
-  outdir: 'dist',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: false,
-  legalComments: 'none',
-  chunkNames: 'chunks/[name]-[hash]',
-  // Runtime dependencies that stay in node_modules: native addons, `open` (it ships its xdg-open
-  // script beside its code) and undici (1 MB; only loaded behind a proxy). better-sqlite3's
-  // JavaScript is bundled, its addon stays there (src/store/db/db.ts loads it by path).
-  external: ['better-sqlite3/build/*', '@napi-rs/keyring', 'open', 'undici'],
-  banner: {
-    js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
-  },
-  logLevel: 'warning',
-});
+mkdirSync(new URL('../dist', import.meta.url));
 
 // The quick path (src/quick.ts): `xtalk token` and `xtalk whoami` as one CommonJS file, which Node
 // loads without its ES-module loader. Everything the provider needs stays out of it (see
 // src/quick.ts); what it reaches only through import() is wrapped and initialised on first use.
 // dist/quick-net.cjs (src/quick-net.ts) is its twin with the provider at hand: `xtalk refresh` and
 // the runs the quick path hands over; openid-client is in it, initialised when discovery needs it.
+// dist/main.cjs (src/main.ts) is the full program, every command, run the same way: with a code cache
+// of its own, so a command's code is compiled once per installation rather than at every start.
+// Runtime dependencies that stay in node_modules: native addons, `open` (it ships its xdg-open script
+// beside its code; loaded through dist/import-open.cjs, below) and undici (1 MB; only loaded behind a
+// proxy). better-sqlite3's JavaScript is bundled, its addon stays there (src/store/db/db.ts loads it by path).
 const quickBundles = [
   ['src/quick.ts', 'dist/quick.cjs'],
   ['src/quick-net.ts', 'dist/quick-net.cjs'],
+  ['src/main.ts', 'dist/main.cjs'],
 ];
+// `open` is ES modules only, and import() has no loader in a script run through node:vm: the bundles
+// get src/browser/import-open.ts as a require() of dist/import-open.cjs, a file Node loads itself,
+// whose import() has Node's loader (and finds node_modules from dist/, as the bundles do).
+writeFileSync(new URL('../dist/import-open.cjs', import.meta.url), "'use strict';\nmodule.exports = () => import('open');\n");
+const importOpenFile = {
+  name: 'import-open-file',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]browser[\\/]import-open\.ts$/ }, () => ({
+      contents: "export const importOpen = () => require(require('node:path').join(__dirname, 'import-open.cjs'))();",
+      loader: 'js',
+    }));
+  },
+};
 for (const [entry, outfile] of quickBundles)
   await build({
     entryPoints: [entry],
@@ -47,14 +47,16 @@ for (const [entry, outfile] of quickBundles)
     target: 'node20',
     legalComments: 'none',
     external: ['better-sqlite3/build/*', '@napi-rs/keyring', 'open', 'undici'],
-    // import.meta.url feeds only createRequire() in src/store/db/db.ts, which takes a path as well as a
-    // URL; __filename spares every start loading node:url to make one (the API's CommonJS build does).
+    // import.meta.url feeds createRequire() in src/store/db/db.ts and moduleFile() (src/shared/module-file.ts),
+    // which take a path as well as a URL; __filename spares every start loading node:url to make one
+    // (the API's CommonJS build does).
     define: { 'import.meta.url': '__filename' },
     // bin/xtalk.cjs runs the bundle through node:vm with a code cache, where import() has no loader
     // (and Node 20's vm loader option is experimental and lost with a cached script): @napi-rs/keyring,
     // the one module it imports lazily, is CommonJS and comes through require() instead.
     supported: { 'dynamic-import': false },
     plugins: [
+      importOpenFile,
       {
         name: 'own-require',
         setup(b) {

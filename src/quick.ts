@@ -11,7 +11,7 @@ import { createLocalContext } from './system-context.js';
  * by bin/xtalk.cjs), without Node's ES-module loader and without the chunks of the full program.
  * It runs the same commands with the same Context, except that it cannot reach the provider: when
  * the stored token must be refreshed (or `whoami --verify` asks the provider), the run is handed
- * over before anything was written, and bin/xtalk.cjs starts the full program (dist/main.js), which
+ * over before anything was written, and bin/xtalk.cjs starts the full program (dist/main.cjs), which
  * does it all again with openid-client at hand.
  *
  * Resolves with the exit code, or undefined when the run was handed over (or is not a quick form).

@@ -4,6 +4,7 @@ import { ConfigError, XtalkError } from '../errors.js';
 import { scrubEnv } from './child-env.js';
 import { assertSafeBrowserUrl } from './url-guard.js';
 import { browserSetting } from '../shared/browser-setting.js';
+import { importOpen } from './import-open.js';
 
 export { scrubEnv } from './child-env.js';
 
@@ -140,7 +141,7 @@ const errorText = (err: unknown): string => (err instanceof Error ? err.message 
 
 async function importOpenPackage(processEnv: NodeJS.ProcessEnv | undefined): Promise<OpenPackageFunction> {
   if (!processEnv) throw new Error('openBrowser needs processEnv (or openPackage) to use the system opener');
-  const { default: open } = await import('open');
+  const { default: open } = await importOpen();
   return async (target, options) => {
     // `open` has no env option and its opener inherits processEnv: hide secrets while it spawns.
     const kept = scrubEnv(processEnv);

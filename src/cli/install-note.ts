@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { moduleFile } from '../shared/module-file.js';
 
 /**
  * The last line of `xtalk --help`: how this copy was installed and how to update it, as far as
  * can be told from where it runs (under node_modules: npm; beside a .git: a checkout).
  */
-export function installNote(packageName: string, here: string = fileURLToPath(import.meta.url)): string {
+export function installNote(packageName: string, here: string = moduleFile(import.meta.url)): string {
   const root = packageRoot(dirname(here));
   if (root === undefined) return '';
   if (root.split(sep).includes('node_modules'))

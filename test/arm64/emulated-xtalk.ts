@@ -70,7 +70,7 @@ export function missingPrerequisites(target: ArmTarget): string[] {
     missing.push(`${target.ldPrefix}, the cross C library (apt-get install ${target.crossPackage})`);
   if (target.arch === 'arm64' && !has(`${target.compilerPrefix}g++`))
     missing.push('aarch64-linux-gnu-g++ (apt-get install g++-aarch64-linux-gnu)');
-  if (!existsSync(join(ROOT, 'dist', 'main.js'))) missing.push('dist/ (run `npm run build` first)');
+  if (!existsSync(join(ROOT, 'dist', 'main.cjs'))) missing.push('dist/ (run `npm run build` first)');
   if (!existsSync(join(armNodeDir(target), 'bin', 'node'))) missing.push(notPrepared(target));
   if (!existsSync(target.prebuild)) {
     missing.push(

@@ -24,10 +24,14 @@ it('the Node API loads neither commander nor the CLI, and no openid-client for a
   expect(esm.stdout).toMatch(/^\S+\n$/);
   const loaded = readFileSync(trace.file, 'utf8').split('\n').filter(Boolean);
   expect(loaded.some((u) => u.endsWith('/dist/index.js'))).toBe(true);
-  expect(loaded.filter((u) => u.endsWith('/dist/main.js') || /\/chunks\/run-/.test(u))).toEqual([]);
+  expect(loaded.filter((u) => /\/dist\/(main|quick|quick-net)\.cjs$/.test(u))).toEqual([]);
   expect(loaded.filter((u) => /node_modules\/(commander|openid-client|oauth4webapi|jose)\//.test(u))).toEqual([]);
   for (const marker of [COMMANDER, OPENID_CLIENT]) {
-    const files = [join(DIST, 'index.js'), ...readdirSync(join(DIST, 'chunks')).map((f) => join(DIST, 'chunks', f))];
+    const files = [
+      join(DIST, 'main.cjs'),
+      join(DIST, 'index.js'),
+      ...readdirSync(join(DIST, 'chunks')).map((f) => join(DIST, 'chunks', f)),
+    ];
     const holding = files.filter((f) => readFileSync(f, 'utf8').includes(marker));
     expect(holding.length, marker).toBeGreaterThan(0);
     for (const file of holding)
@@ -43,5 +47,7 @@ it('the Node API loads neither commander nor the CLI, and no openid-client for a
   const cjs = await exec(process.execPath, ['-e', script], { env: childEnv });
   const { ok, loaded: required } = JSON.parse(cjs.stdout) as { ok: boolean; loaded: string[] };
   expect(ok).toBe(true);
-  expect(required.filter((f) => /node_modules\/(commander|openid-client)\//.test(f) || f.endsWith('main.js'))).toEqual([]);
+  expect(
+    required.filter((f) => /node_modules\/(commander|openid-client)\//.test(f) || /dist\/(main|quick|quick-net)\.cjs$/.test(f)),
+  ).toEqual([]);
 });

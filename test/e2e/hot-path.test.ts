@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { ROOT, runCli } from './cli.js';
+import { ROOT, runCli, runProgram } from './cli.js';
 import { importTrace, offlineSession, signedInSession } from './offline-session.js';
 import { rawDb } from '../helpers/raw-db.js';
 
@@ -21,14 +22,11 @@ function traced(file: string): { files: string[]; builtins: string[] } {
 
 it('serves a valid token and whoami from dist/quick.cjs alone, with the provider down', async () => {
   const { env } = await offlineSession('hotpath');
-  // The quick bundle holds neither openid-client nor commander; the full program's chunks do.
+  // The quick bundle holds neither openid-client nor commander; the full program does.
   const quick = readFileSync(join(DIST, 'quick.cjs'), 'utf8');
-  const chunks = readdirSync(join(DIST, 'chunks')).map((f) => readFileSync(join(DIST, 'chunks', f), 'utf8'));
+  const full = readFileSync(join(DIST, 'main.cjs'), 'utf8');
   for (const marker of [COMMANDER, OPENID_CLIENT]) {
-    expect(
-      chunks.some((text) => text.includes(marker)),
-      marker,
-    ).toBe(true);
+    expect(full.includes(marker), marker).toBe(true);
     expect(quick.includes(marker), marker).toBe(false);
   }
 
@@ -127,4 +125,80 @@ it('keeps a V8 code cache of dist/quick.cjs beside it, and runs right with a dam
   expect(readFileSync(path).equals(damaged)).toBe(false);
   // (Other tests' runs may rewrite it meanwhile; any good cache of theirs holds this kind of run too.)
   expect(readFileSync(path, 'latin1').split('\n')[0]!.split(' ')).toContain('token');
+});
+
+/** A copy of bin/ and dist/ (without code caches) of its own, so that no other test's run writes its caches meanwhile. */
+function privateInstall(): { bin: string; dist: string; remove: () => void } {
+  const copy = mkdtempSync(join(tmpdir(), 'xtalk-codecache-'));
+  cpSync(join(ROOT, 'bin'), join(copy, 'bin'), { recursive: true });
+  cpSync(DIST, join(copy, 'dist'), { recursive: true, filter: (f) => !f.endsWith('.cache') });
+  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+  return { bin: join(copy, 'bin', 'xtalk.cjs'), dist: join(copy, 'dist'), remove: () => rmSync(copy, { recursive: true, force: true }) };
+}
+
+/** Runs `args` with the private install's bin and returns its one code cache of `bundle` (bytes and inode). */
+async function runCaching(
+  install: ReturnType<typeof privateInstall>,
+  bundle: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+) {
+  const res = await runProgram(process.execPath, [install.bin, ...args], { env });
+  expect(res.code, res.stderr).toBe(0);
+  const caches = readdirSync(install.dist).filter((f) => f.startsWith(`${bundle}.`) && f.endsWith('.cache'));
+  expect(caches).toHaveLength(1);
+  const file = join(install.dist, caches[0]!);
+  return { res, bytes: readFileSync(file), ino: statSync(file).ino };
+}
+
+// A cache V8 refuses is written anew (a new file renamed into place); one it accepts, for a kind of
+// run it has seen, is left alone. The flags a run sets (WebAssembly at Liftoff) must not make V8
+// refuse the cache at the next start.
+it('keeps the code cache of dist/quick-net.cjs from run to run: V8 accepts what the last refresh wrote', async () => {
+  const install = privateInstall();
+  const { env, provider } = await signedInSession('netcache');
+  try {
+    const first = await runCaching(install, 'quick-net.cjs', ['refresh'], env);
+    expect(first.bytes.toString('latin1').split('\n')[0]).toBe('refresh');
+    for (let round = 0; round < 2; round++) {
+      const next = await runCaching(install, 'quick-net.cjs', ['refresh'], env);
+      expect(next.ino).toBe(first.ino);
+      expect(next.bytes.equals(first.bytes)).toBe(true);
+    }
+  } finally {
+    await provider.stop();
+    install.remove();
+  }
+});
+
+it('runs every other command from dist/main.cjs with a code cache of its own, kept from run to run; no ES module of xtalk', async () => {
+  const install = privateInstall();
+  const { env } = await offlineSession('fullcache');
+  try {
+    const first = await runCaching(install, 'main.cjs', ['status'], env);
+    expect(first.res.stdout).toContain('fullcache');
+    expect(first.bytes.toString('latin1').split('\n')[0]).toBe('status');
+    const trace = importTrace();
+    const next = await runCaching(install, 'main.cjs', ['status'], { ...env, ...trace.env });
+    expect(next.res.stdout).toBe(first.res.stdout);
+    expect(next.ino).toBe(first.ino);
+    expect(next.bytes.equals(first.bytes)).toBe(true);
+    // The bundle runs through node:vm, unseen by the module loaders: no ES module or chunk of xtalk.
+    const { files } = traced(trace.file);
+    expect(files.filter((f) => !f.includes('/node_modules/'))).toEqual([install.bin]);
+    // A command of another kind adds itself to the cache, which then holds both.
+    const other = await runCaching(install, 'main.cjs', ['switch', 'fullcache'], env);
+    expect(other.bytes.toString('latin1').split('\n')[0]!.split(' ')).toEqual(['status', 'switch']);
+  } finally {
+    install.remove();
+  }
+});
+
+it('loads `open` (ES modules only) for the bundles through dist/import-open.cjs, which Node itself loads', async () => {
+  const full = readFileSync(join(DIST, 'main.cjs'), 'utf8');
+  expect(full).toContain('"import-open.cjs"');
+  const script = `require(${JSON.stringify(join(DIST, 'import-open.cjs'))})().then((m) => console.log(typeof m.default))`;
+  const res = await runProgram(process.execPath, ['-e', script], { env: {} });
+  expect(res.stderr).toBe('');
+  expect(res.stdout).toBe('function\n');
 });

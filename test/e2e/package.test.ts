@@ -54,7 +54,7 @@ async function run(file: string, args: string[], env: NodeJS.ProcessEnv, cwd = R
 it('npm pack holds only the built CLI and Node API, README and license, and installs into an empty prefix', {
   timeout: 600_000,
 }, async () => {
-  expect(existsSync(join(ROOT, 'dist', 'main.js')), 'run `npm run build` first').toBe(true);
+  expect(existsSync(join(ROOT, 'dist', 'main.cjs')), 'run `npm run build` first').toBe(true);
   // `xtalk` on npm is someone else's package; ours is scoped, the command keeps its name.
   expect(pkg.name).toBe('@iottalk/xtalk');
   expect(pkg.bin).toEqual({ xtalk: 'bin/xtalk.cjs' });
@@ -76,7 +76,7 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
   const files = info!.files.map((f) => f.path).sort();
   for (const f of files) {
     expect(f).toMatch(
-      /^(package\.json|README\.md|LICENSE|bin\/xtalk\.cjs|scripts\/install-launcher\.cjs|dist\/(main|index|chunks\/[\w-]+)\.js|dist\/(index|quick|quick-net)\.cjs|dist\/prebuilds\/linux-(x64|arm64|arm)\/(keyctl\.node|xtalk)|dist\/types\/[\w/-]+\.d\.c?ts)$/,
+      /^(package\.json|README\.md|LICENSE|bin\/xtalk\.cjs|scripts\/install-launcher\.cjs|dist\/(index|chunks\/[\w-]+)\.js|dist\/(index|quick|quick-net|main|import-open)\.cjs|dist\/prebuilds\/linux-(x64|arm64|arm)\/(keyctl\.node|xtalk)|dist\/types\/[\w/-]+\.d\.c?ts)$/,
     );
   }
   // The kernel key cache's addons and the native launcher of `xtalk token`, one per Linux the package
@@ -95,7 +95,8 @@ it('npm pack holds only the built CLI and Node API, README and license, and inst
     'bin/xtalk.cjs',
     'dist/quick.cjs',
     'dist/quick-net.cjs',
-    'dist/main.js',
+    'dist/main.cjs',
+    'dist/import-open.cjs',
     'dist/index.js',
     'dist/index.cjs',
     'dist/types/index.d.ts',

@@ -467,7 +467,7 @@ describe('a bad xtalk.db', () => {
 });
 
 // The same refusals from the built CLI (`npm run build`): main.ts prints no stack either.
-describe.skipIf(!existsSync(join(XTALK_BIN, '../../dist/main.js')))('the built CLI', () => {
+describe.skipIf(!existsSync(join(XTALK_BIN, '../../dist/main.cjs')))('the built CLI', () => {
   const cli = (args: string[], home: string, env: Record<string, string> = {}): Promise<CliResult> =>
     runCli(args, { env: { XTALK_HOME: home, XTALK_CREDENTIAL_STORE: 'file', ...env }, timeoutMs: 20_000 });
   const expectCliFailure = (r: CliResult, code: number, reason: RegExp): void => {

@@ -9,12 +9,12 @@ import { createTestContext } from '../fakes/context.js';
 const base = mkdtempSync(join(tmpdir(), 'xtalk-install-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
-/** A package folder at `root` (with `.git` when `git`), and the path of its built main.js. */
+/** A package folder at `root` (with `.git` when `git`), and the path of its built main.cjs. */
 function packageAt(root: string, git = false): string {
   mkdirSync(join(root, 'dist'), { recursive: true });
   writeFileSync(join(root, 'package.json'), '{}');
   if (git) mkdirSync(join(root, '.git'));
-  return join(root, 'dist', 'main.js');
+  return join(root, 'dist', 'main.cjs');
 }
 
 describe('the install line of xtalk --help', () => {

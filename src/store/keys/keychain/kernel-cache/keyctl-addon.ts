@@ -1,6 +1,6 @@
 import { basename, dirname, join } from 'node:path';
 import type * as NodeFs from 'node:fs';
-import type * as NodeUrl from 'node:url';
+import { moduleFile } from '../../../../shared/module-file.js';
 
 /** The addon built from keyctl.c (scripts/build.mjs), one per platform, architecture and C library. */
 export interface Keyctl {
@@ -146,11 +146,8 @@ export function elfInterpreter(head: Buffer): string | undefined {
   return undefined;
 }
 
-/** dist/, seen from this module wherever it is: dist/*.{js,cjs}, dist/chunks/*.js, or src/…/kernel-cache/*.ts (tests). */
+/** dist/, seen from this module wherever it is: dist/*.{js,cjs}, dist/chunks/*.js (the Node API), or src/…/kernel-cache/*.ts (tests). */
 function distDir(): string {
-  const self = import.meta.url;
-  // In dist/quick.cjs this is the bundle's path (see scripts/build.mjs); elsewhere a file: URL.
-  const file = self.startsWith('file:') ? (process.getBuiltinModule('node:url') as typeof NodeUrl).fileURLToPath(self) : self;
-  const here = dirname(file);
+  const here = dirname(moduleFile(import.meta.url));
   return basename(here) === 'dist' ? here : basename(here) === 'chunks' ? dirname(here) : join(here, '..', '..', '..', '..', '..', 'dist');
 }
