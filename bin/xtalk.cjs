@@ -9,18 +9,28 @@ const quick = argv[0] === 'token' || argv[0] === 'whoami' ? runQuick('quick.cjs'
 quick
   .then((code) => {
     if (code !== undefined) return code;
-    // From here on a run may fetch, and the CLI keeps WebAssembly at V8's baseline compiler
-    // (src/cli/wasm-baseline.ts says why); set here too, before a bundle is compiled, so that its code
-    // cache is made under the flags it is checked under. V8 refuses a cache made under other flags:
-    // with the flag set only by the running bundle, every run refused the cache, compiled from
-    // source and wrote it anew.
-    require('node:v8').setFlagsFromString('--liftoff-only');
     const net = argv[0] === 'token' || argv[0] === 'whoami' || argv[0] === 'refresh';
+    keepWasmAtBaseline(net || ['login', 'logout', 'doctor', 'api', 'exec'].includes(argv[0]));
     return net ? runQuick('quick-net.cjs', 'runQuickNet', argv) : undefined;
   })
   .then((code) => {
     if (code === undefined) return runQuick('main.cjs', 'main', argv);
   });
+
+/**
+ * The CLI keeps WebAssembly at V8's baseline compiler (src/cli/wasm-baseline.ts says why). The bundles
+ * set that flag themselves; it is set here too, before a bundle is compiled, because V8 accepts a code
+ * cache only under the flags it was made with: set only by the running bundle, it made V8 refuse the
+ * bundle's cache at every start (and the run write it anew). The same holds for Node's own cache of
+ * its built-in modules, made with no flag: every built-in loaded after the flag is compiled from
+ * source, about 30 ms of CPU for the modules of a first fetch. So a run that is going to fetch
+ * (`fetches`, by the command's name; a wrong guess costs time, nothing else) loads them first, through
+ * a fetch of a data: URL (no connection, so no HTTP parser is compiled before the flag).
+ */
+function keepWasmAtBaseline(fetches) {
+  if (fetches && typeof fetch === 'function') fetch('data:,').catch(() => {});
+  require('node:v8').setFlagsFromString('--liftoff-only');
+}
 
 /**
  * Runs dist/`name` (quick.cjs, quick-net.cjs or main.cjs) and resolves with what its export `entry` resolves

@@ -52,8 +52,8 @@ for (const [entry, outfile] of quickBundles)
     // (the API's CommonJS build does).
     define: { 'import.meta.url': '__filename' },
     // bin/xtalk.cjs runs the bundle through node:vm with a code cache, where import() has no loader
-    // (and Node 20's vm loader option is experimental and lost with a cached script): @napi-rs/keyring,
-    // the one module it imports lazily, is CommonJS and comes through require() instead.
+    // (and Node 20's vm loader option is experimental and lost with a cached script): @napi-rs/keyring
+    // and undici, the modules it imports lazily besides `open`, are CommonJS and come through require().
     supported: { 'dynamic-import': false },
     plugins: [
       importOpenFile,

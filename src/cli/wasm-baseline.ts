@@ -11,8 +11,9 @@ import { setFlagsFromString } from 'node:v8';
  *
  * The CLI only: the flag is process-wide, and the Node API runs inside someone else's process.
  * Must run before the first fetch (a module compiled before keeps its tier-up). bin/xtalk.cjs sets
- * the same flag before it compiles dist/quick-net.cjs, whose V8 code cache must be made under the
- * flags it is checked under (test/e2e/hot-path.test.ts fails when the two differ).
+ * the same flag before it compiles a bundle, whose V8 code cache must be made under the flags it is
+ * checked under (test/e2e/hot-path.test.ts fails when the two differ); and, in a run that is going
+ * to fetch, it loads fetch's built-in modules first, while Node's own code cache for them is valid.
  */
 export function keepWasmAtBaseline(): void {
   setFlagsFromString('--liftoff-only');
