@@ -8,11 +8,11 @@ import { createLocalContext } from './system-context.js';
 
 /**
  * The quick path: `xtalk token` and `xtalk whoami` run from one CommonJS file (dist/quick.cjs, loaded
- * by bin/xtalk.cjs), without Node's ES-module loader and without the chunks of the full program.
- * It runs the same commands with the same Context, except that it cannot reach the provider: when
- * the stored token must be refreshed (or `whoami --verify` asks the provider), the run is handed
- * over before anything was written, and bin/xtalk.cjs starts the full program (dist/main.cjs), which
- * does it all again with openid-client at hand.
+ * by bin/xtalk.cjs), without openid-client, commander or the other commands. It runs the same
+ * commands with the same Context, except that it cannot reach the provider: when the stored token
+ * must be refreshed (or `whoami --verify` asks the provider), the run is handed over before anything
+ * was written, and bin/xtalk.cjs starts dist/quick-net.cjs (src/quick-net.ts), which does it all again
+ * with openid-client at hand.
  *
  * Resolves with the exit code, or undefined when the run was handed over (or is not a quick form).
  */
