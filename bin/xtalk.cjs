@@ -24,13 +24,13 @@ quick
  * bundle's cache at every start (and the run write it anew). The same holds for Node's own cache of
  * its built-in modules, made with no flag: every built-in loaded after the flag is compiled from
  * source, about 30 ms of CPU for the modules of a first fetch. So a run that is going to fetch
- * (`fetches`, by the command's name; a wrong guess costs time, nothing else) loads them first, through
- * a fetch of a data: URL (no connection, so no HTTP parser is compiled before the flag), and every
- * run node:vm, which runQuick needs.
+ * (`fetches`, by the command's name; a wrong guess costs time, nothing else) loads them first, without
+ * a request (so no HTTP parser is compiled before the flag), and every run node:vm, which runQuick needs.
  */
 function keepWasmAtBaseline(fetches) {
   require('node:vm');
-  if (fetches && typeof fetch === 'function') fetch('data:,').catch(() => {});
+  // Node's lazy getter of Headers loads undici (fetch's code) and the built-ins it needs.
+  if (fetches) void globalThis.Headers;
   require('node:v8').setFlagsFromString('--liftoff-only');
 }
 
