@@ -10,7 +10,7 @@ quick
   .then((code) => {
     if (code !== undefined) return code;
     const net = argv[0] === 'token' || argv[0] === 'whoami' || argv[0] === 'refresh';
-    keepWasmAtBaseline(net || ['login', 'logout', 'doctor', 'api', 'exec'].includes(argv[0]));
+    flagsBeforeCompiling(net || ['login', 'logout', 'doctor', 'api', 'exec'].includes(argv[0]));
     return net ? runQuick('quick-net.cjs', 'runQuickNet', argv) : undefined;
   })
   .then((code) => {
@@ -18,7 +18,7 @@ quick
   });
 
 /**
- * The CLI keeps WebAssembly at V8's baseline compiler (src/cli/wasm-baseline.ts says why). The bundles
+ * The CLI keeps WebAssembly at V8's baseline compiler (keepWasmAtBaseline, src/cli/wasm-baseline.ts). The bundles
  * set that flag themselves; it is set here too, before a bundle is compiled, because V8 accepts a code
  * cache only under the flags it was made with: set only by the running bundle, it made V8 refuse the
  * bundle's cache at every start (and the run write it anew). The same holds for Node's own cache of
@@ -27,7 +27,7 @@ quick
  * (`fetches`, by the command's name; a wrong guess costs time, nothing else) loads them first, without
  * a request (so no HTTP parser is compiled before the flag), and every run node:vm, which runQuick needs.
  */
-function keepWasmAtBaseline(fetches) {
+function flagsBeforeCompiling(fetches) {
   require('node:vm');
   // Node's lazy getter of Headers loads undici (fetch's code) and the built-ins it needs.
   if (fetches) void globalThis.Headers;
