@@ -2,7 +2,8 @@
 'use strict';
 // CommonJS, so no xtalk command starts Node's ES-module loader: token and whoami run from
 // dist/quick.cjs, which hands a run it cannot finish (a refresh, `whoami --verify`) over to
-// dist/quick-net.cjs, the same commands with the provider at hand, where `xtalk refresh` starts too.
+// dist/quick-net.cjs, the same commands with the provider at hand, where `xtalk refresh` starts too
+// (its provider calls go over node:http, not Node's fetch: no flag to set before it, see below).
 // A command line neither takes goes to the full program, dist/main.cjs, as does every other command.
 const argv = process.argv.slice(2);
 const quick = argv[0] === 'token' || argv[0] === 'whoami' ? runQuick('quick.cjs', 'runQuick', argv) : Promise.resolve(undefined);
@@ -10,16 +11,17 @@ quick
   .then((code) => {
     if (code !== undefined) return code;
     const net = argv[0] === 'token' || argv[0] === 'whoami' || argv[0] === 'refresh';
-    flagsBeforeCompiling(net || ['login', 'logout', 'doctor', 'api', 'exec'].includes(argv[0]));
     return net ? runQuick('quick-net.cjs', 'runQuickNet', argv) : undefined;
   })
   .then((code) => {
-    if (code === undefined) return runQuick('main.cjs', 'main', argv);
+    if (code !== undefined) return;
+    flagsBeforeCompiling(['login', 'logout', 'doctor', 'api', 'exec'].includes(argv[0]));
+    return runQuick('main.cjs', 'main', argv);
   });
 
 /**
- * The CLI keeps WebAssembly at V8's baseline compiler (keepWasmAtBaseline, src/cli/wasm-baseline.ts). The bundles
- * set that flag themselves; it is set here too, before a bundle is compiled, because V8 accepts a code
+ * The full program keeps WebAssembly at V8's baseline compiler (keepWasmAtBaseline, src/cli/wasm-baseline.ts). The bundle
+ * sets that flag itself; it is set here too, before the bundle is compiled, because V8 accepts a code
  * cache only under the flags it was made with: set only by the running bundle, it made V8 refuse the
  * bundle's cache at every start (and the run write it anew). The same holds for Node's own cache of
  * its built-in modules, made with no flag: every built-in loaded after the flag is compiled from

@@ -19,10 +19,11 @@ mkdirSync(new URL('../dist', import.meta.url));
 // Runtime dependencies that stay in node_modules: native addons, `open` (it ships its xdg-open script
 // beside its code; loaded through dist/import-open.cjs, below) and undici (1 MB; only loaded behind a
 // proxy). better-sqlite3's JavaScript is bundled, its addon stays there (src/store/db/db.ts loads it by path).
+// dist/quick-net.cjs gets src/net/lean-fetch.ts as its fetch, Headers, Response and Request (no undici).
 const quickBundles = [
-  ['src/quick.ts', 'dist/quick.cjs'],
-  ['src/quick-net.ts', 'dist/quick-net.cjs'],
-  ['src/main.ts', 'dist/main.cjs'],
+  ['src/quick.ts', 'dist/quick.cjs', []],
+  ['src/quick-net.ts', 'dist/quick-net.cjs', ['src/net/lean-fetch-globals.ts']],
+  ['src/main.ts', 'dist/main.cjs', []],
 ];
 // `open` is ES modules only, and import() has no loader in a script run through node:vm: the bundles
 // get src/browser/import-open.ts as a require() of dist/import-open.cjs, a file Node loads itself,
@@ -37,10 +38,11 @@ const importOpenFile = {
     }));
   },
 };
-for (const [entry, outfile] of quickBundles)
+for (const [entry, outfile, inject] of quickBundles)
   await build({
     entryPoints: [entry],
     outfile,
+    inject,
     bundle: true,
     format: 'cjs',
     platform: 'node',
