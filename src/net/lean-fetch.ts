@@ -211,23 +211,23 @@ const agents = new Map<string, Http.Agent>();
  * fetch(url, init) over node:http(s). Rejects as Node's fetch does: with the signal's reason when
  * it aborts, and with `TypeError('fetch failed')` whose `cause` is the socket's error otherwise. It
  * resolves when the answer's headers arrive; the body is read (or cancelled) through `body`.
- * Kept-alive connections never hold the process open.
  */
 export function leanFetch(input: string | URL, init: LeanInit = {}): Promise<LeanResponse> {
   if (typeof input !== 'string' && !(input instanceof URL)) return Promise.reject(new TypeError('This fetch takes a URL, not a Request.'));
   const url = new URL(String(input));
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new TypeError('fetch failed', { cause: new Error(`unsupported scheme ${url.protocol}`) }));
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return Promise.reject(new TypeError('fetch failed', { cause: new Error(`unsupported scheme ${url.protocol}`) }));
   const transport = require(url.protocol === 'https:' ? 'node:https' : 'node:http') as typeof Http;
   let agent = agents.get(url.protocol);
   if (!agent) {
+    // Node's agent unrefs a socket while it waits idle for the next request: a finished run exits.
     agent = new transport.Agent({ keepAlive: true });
-    // An idle kept-alive socket must not keep a finished run alive.
-    agent.on('free', (socket: { unref(): void }) => socket.unref());
     agents.set(url.protocol, agent);
   }
   const headers = new LeanHeaders(init.headers);
   const body = init.body == null ? undefined : bytesOf(init.body);
-  if (init.body instanceof URLSearchParams && !headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+  if (init.body instanceof URLSearchParams && !headers.has('content-type'))
+    headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
   if (body) headers.set('content-length', String(body.length));
   if (!headers.has('accept')) headers.set('accept', '*/*');
   if (!headers.has('user-agent')) headers.set('user-agent', 'node');
@@ -250,9 +250,10 @@ export function leanFetch(input: string | URL, init: LeanInit = {}): Promise<Lea
       const onBodyAbort = () => res.destroy();
       signal?.addEventListener('abort', onBodyAbort, { once: true });
       res.on('close', () => signal?.removeEventListener('abort', onBodyAbort));
-      resolve(new LeanResponse(new LeanBody(res, signal), { status, statusText: res.statusMessage ?? '', headers: answerHeaders, url: url.href }));
+      resolve(
+        new LeanResponse(new LeanBody(res, signal), { status, statusText: res.statusMessage ?? '', headers: answerHeaders, url: url.href }),
+      );
     });
-    req.on('socket', (socket) => socket.ref());
     const onAbort = () => {
       req.destroy();
       reject(signal!.reason);

@@ -12,6 +12,12 @@ const DIST = join(ROOT, 'dist');
 const COMMANDER = 'showSuggestionAfterError';
 const OPENID_CLIENT = 'enableNonRepudiationChecks';
 
+/** The provider calls of dist/quick-net.cjs went over node:http (src/net/lean-fetch.ts): Node's fetch, undici, never loaded. */
+function expectLeanFetch(builtins: string[]): void {
+  expect(builtins).toContain('node:http');
+  expect(builtins).not.toContain('node:internal/deps/undici/undici');
+}
+
 function traced(file: string): { files: string[]; builtins: string[] } {
   const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
   return {
@@ -69,8 +75,9 @@ it('hands a token that must be refreshed over to dist/quick-net.cjs, which refre
     expect(res.stdout).not.toBe(first.stdout);
     expect(provider.grants.slice(grants).map((g) => g.grantType)).toEqual(['refresh_token']);
     // Both bundles run through node:vm, unseen by the module loaders: no ES module of xtalk, no chunk.
-    const { files } = traced(trace.file);
+    const { files, builtins } = traced(trace.file);
     expect(files.filter((f) => f.startsWith(ROOT) && !f.includes('/node_modules/'))).toEqual([join(ROOT, 'bin', 'xtalk.cjs')]);
+    expectLeanFetch(builtins);
     // What the refresh stored is what the quick path serves next.
     const again = await runCli(['token'], { env });
     expect(again.stdout).toBe(res.stdout);
@@ -92,8 +99,9 @@ it('runs `xtalk refresh` from dist/quick-net.cjs: no ES-module chunk, no command
     expect(JSON.parse(res.stdout)).toMatchObject({ token_type: expect.any(String), access_token: expect.any(String) });
     expect(res.stderr).toMatch(/^✓ Refreshed the access token of quicknet; it expires in 60 min\.\n$/);
     expect(provider.grants.slice(grants).map((g) => g.grantType)).toEqual(['refresh_token']);
-    const { files } = traced(trace.file);
+    const { files, builtins } = traced(trace.file);
     expect(files.filter((f) => f.startsWith(ROOT) && !f.includes('/node_modules/'))).toEqual([join(ROOT, 'bin', 'xtalk.cjs')]);
+    expectLeanFetch(builtins);
     // A line the quick path does not take goes to commander, which refuses it with its own words.
     const bad = await runCli(['refresh', '--min-ttl', '5'], { env });
     expect(bad.code).toBe(2);
