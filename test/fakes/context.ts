@@ -3,12 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserVia, HostFacts } from '../../src/core/ports.js';
 import type { Context } from '../../src/core/context.js';
+import { leanFetch } from '../../src/net/lean-fetch.js';
 import { ProviderClient } from '../../src/oidc/client.js';
 import { openStore } from '../../src/store/index.js';
 import { isProcessAlive, launchProcess, sleep } from '../../src/system-context.js';
 import type { KeychainPort } from '../../src/store/keys/keychain/system-keychain.js';
 import type { PassThrough } from 'node:stream';
 import { CaptureStream, createStdin } from './streams.js';
+
+/**
+ * The provider calls' transport in these tests: Node's fetch, or with XTALK_TEST_TRANSPORT=lean
+ * (vitest.config.ts's `lean-fetch` project) src/net/lean-fetch.ts, which the CLI's refresh bundle uses.
+ */
+const LEAN = process.env.XTALK_TEST_TRANSPORT === 'lean';
+export const providerTransport: typeof fetch = LEAN ? (leanFetch as unknown as typeof fetch) : (input, init) => fetch(input, init);
 
 export interface TestContext extends Context {
   stdout: CaptureStream;
@@ -77,7 +85,7 @@ export function createTestContext(opts: TestContextOptions = {}): TestContext {
     },
     openStore: ({ paths, mode, warn, writing }) =>
       openStore({ dbPath: paths.dbPath, keyFilePath: paths.keyFilePath, mode, warn, writing, keychain: opts.keychain }),
-    discover: (settings) => ProviderClient.discover(settings),
+    discover: (settings) => ProviderClient.discover(settings.fetch || !LEAN ? settings : { ...settings, fetch: providerTransport }),
     faultPoint: async (name) => opts.faultPoint?.(name),
     sleep: (ms, signal) => {
       sleeps.push(ms);

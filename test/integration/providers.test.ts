@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
 import { ProviderClient } from '../../src/oidc/client.js';
 import { openStore } from '../../src/store/index.js';
-import { createTestContext, type TestContextOptions } from '../fakes/context.js';
+import { createTestContext, providerTransport, type TestContextOptions } from '../fakes/context.js';
 import { signInWithHttp } from '../provider/http-browser.js';
 import { startTestProvider, type TestProvider, type TestProviderOptions } from '../provider/provider.js';
 
@@ -34,7 +34,7 @@ async function xtalk(args: string[], opts: TestContextOptions & { login?: string
   if (log) {
     const logged: typeof fetch = (input, init) => {
       log.push(String(input));
-      return fetch(input, init);
+      return providerTransport(input, init);
     };
     ctx.discover = (settings) => ProviderClient.discover({ ...settings, fetch: logged });
   }
@@ -332,7 +332,7 @@ describe('providers that answer tersely', () => {
     const expected: Record<string, number> = { 400: 4, 401: 4, 502: 1, network: 1 };
     for (const [kind, answer] of Object.entries(answers)) {
       const ctx = createTestContext({ env, home: login.home });
-      const terse: typeof fetch = async (input, init) => (String(input).endsWith('/token') ? answer() : fetch(input, init));
+      const terse: typeof fetch = async (input, init) => (String(input).endsWith('/token') ? answer() : providerTransport(input, init));
       ctx.discover = (settings) => ProviderClient.discover({ ...settings, fetch: terse });
       const code = await run(['refresh'], ctx);
       expect(code, `${kind}: ${ctx.stderr.text}`).toBe(expected[kind]);

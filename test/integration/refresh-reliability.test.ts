@@ -10,7 +10,7 @@ import { ProviderClient } from '../../src/oidc/client.js';
 import { createUi } from '../../src/output/ui.js';
 import { openStore, type AccountStore } from '../../src/store/index.js';
 import { reservePath } from '../../src/store/db/room.js';
-import { createTestContext, type TestContext } from '../fakes/context.js';
+import { createTestContext, providerTransport, type TestContext } from '../fakes/context.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { fillDisk, mountTinyDisk } from '../helpers/tiny-disk.js';
 import { signInWithHttp } from '../provider/http-browser.js';
@@ -142,7 +142,7 @@ describe('before the grant: what can fail locally or be fetched does so first', 
     const s = await signedIn('unhurried');
     const slow = (async (input: string | URL | Request, init?: RequestInit) => {
       await new Promise((r) => setTimeout(r, 1_500));
-      return fetch(input, init);
+      return providerTransport(input, init);
     }) as typeof fetch;
     const ctx = {
       ...s.ctx,
@@ -366,7 +366,7 @@ describe('a process stopped while its answer arrives', () => {
     // before the body is read when it runs again.
     misbehave.bodyDelayMs = 200;
     const stalling = (async (input: string | URL | Request, init?: RequestInit) => {
-      const res = await fetch(input, init);
+      const res = await providerTransport(input, init);
       if (String(input).endsWith('/token')) {
         const until = Date.now() + 1_500;
         while (Date.now() < until);
