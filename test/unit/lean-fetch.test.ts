@@ -1,5 +1,9 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeanHeaders, LeanResponse, leanFetch } from '../../src/net/lean-fetch.js';
@@ -217,5 +221,57 @@ describe('leanFetch', () => {
     // The server keeps the connection open (600 s); the child must exit on its own regardless.
     const code = await new Promise((resolve) => child.on('exit', resolve));
     expect({ code, out }, err).toEqual({ code: 0, out: 'done' });
+  });
+
+  it("checks an https provider's certificate as Node's fetch does: refused when unknown, accepted through NODE_EXTRA_CA_CERTS", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xtalk-lean-tls-'));
+    const tls = createTlsServer();
+    try {
+      const made = spawnSync('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ]);
+      expect(made.status, String(made.stderr)).toBe(0);
+      tls.setSecureContext({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) });
+      tls.on('request', (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"tls":true}');
+      });
+      await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+      const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/`;
+      // This process trusts Node's CA list only.
+      await expect(leanFetch(url)).rejects.toMatchObject({ message: 'fetch failed', cause: { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' } });
+      const script = `import { leanFetch } from ${JSON.stringify(new URL('../../src/net/lean-fetch.ts', import.meta.url).pathname)};
+        process.stdout.write(await (await leanFetch(${JSON.stringify(url)})).text());`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c: Buffer) => (out += c));
+      child.stderr.on('data', (c: Buffer) => (err += c));
+      const code = await new Promise((resolve) => child.on('exit', resolve));
+      expect({ code, out }, err).toEqual({ code: 0, out: '{"tls":true}' });
+    } finally {
+      tls.closeAllConnections();
+      await new Promise((resolve) => tls.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
