@@ -53,6 +53,7 @@ const BARE_NODE = 'node -e 0 (no NODE_EXTRA_CA_CERTS)';
 const TARGET_LAUNCHER_VS_OIDC_TOKEN = 1.0;
 const TARGET_REFRESH_VS_NODE = 2.0;
 const REFRESH_OWN = 'xtalk refresh (file, own time)';
+const REFRESH_OWN_BARE = 'xtalk refresh (own time, no NODE_EXTRA_CA_CERTS)';
 const LAUNCHER_FILE = 'xtalk token (launcher, file)';
 const LAUNCHER_KEYCHAIN = 'xtalk token (launcher, keychain)';
 const OIDC_TOKEN = 'oidc-token (oidc-agent)';
@@ -363,20 +364,20 @@ async function bench(): Promise<number> {
 
     // --- xtalk refresh ------------------------------------------------------------------------------
     const refreshGrantsBefore = provider.refreshGrantCount();
+    const refresh = (name: string, env: NodeJS.ProcessEnv): Command => ({
+      name,
+      args: [bin, 'refresh'],
+      env,
+      check: (r) => exitZero(r) ?? (/^✓ Refreshed the access token of bench;/.test(r.stderr) ? undefined : 'no ✓ line on stderr'),
+      elsewhere: () => {
+        tokenEndpointMs = 0;
+        return () => tokenEndpointMs;
+      },
+    });
+    // Without NODE_EXTRA_CA_CERTS too (the provider is plain http on loopback): the ratio other machines see.
+    const refreshEnvWithoutCaCerts = { ...envWithoutCaCerts, XTALK_HOME: refreshHome };
     const refreshPhase = await measure(
-      [
-        node0,
-        {
-          name: REFRESH_OWN,
-          args: [bin, 'refresh'],
-          env: refreshEnv,
-          check: (r) => exitZero(r) ?? (/^✓ Refreshed the access token of bench;/.test(r.stderr) ? undefined : 'no ✓ line on stderr'),
-          elsewhere: () => {
-            tokenEndpointMs = 0;
-            return () => tokenEndpointMs;
-          },
-        },
-      ],
+      [node0, refresh(REFRESH_OWN, refreshEnv), ...(bareNode ? [bareNode, refresh(REFRESH_OWN_BARE, refreshEnvWithoutCaCerts)] : [])],
       rounds,
       cwd,
     );
@@ -439,6 +440,13 @@ async function bench(): Promise<number> {
       m(refreshPhase, REFRESH_OWN) / m(refreshPhase, 'node -e 0'),
       TARGET_REFRESH_VS_NODE,
     );
+    if (bareNode) {
+      target(
+        `  the same, both without NODE_EXTRA_CA_CERTS`,
+        m(refreshPhase, REFRESH_OWN_BARE) / m(refreshPhase, BARE_NODE),
+        TARGET_REFRESH_VS_NODE,
+      );
+    }
     target(
       `xtalk token, large ${lim(TARGET_LARGE_VS_SMALL)} small (same rounds)`,
       m(large, 'xtalk token (large)') / m(large, 'xtalk token (small, ref.)'),

@@ -7,7 +7,8 @@ import { setFlagsFromString } from 'node:v8';
  * exits, Node waits for every pending platform task. So every run that fetched anything (refresh,
  * login, logout, doctor, `token` when it refreshes) stayed alive 100–500 ms after its work was done,
  * idle (issue 26: most of `xtalk refresh`'s own time). A CLI run parses a handful of small answers,
- * for which baseline code is plenty, and the optimising compile never starts.
+ * for which baseline code is plenty, and the optimising compile never starts. (dist/quick-net.cjs,
+ * the refresh's bundle, does without undici, so without the flag, unless a proxy is set: see src/quick-net.ts.)
  *
  * The CLI only: the flag is process-wide, and the Node API runs inside someone else's process.
  * Must run before the first fetch (a module compiled before keeps its tier-up). bin/xtalk.cjs sets
