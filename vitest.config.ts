@@ -17,6 +17,7 @@ export default defineConfig({
             'test/integration/refresh-reliability.test.ts',
             'test/integration/providers.test.ts',
             'test/integration/id-token-validation.test.ts',
+            'test/integration/prefetch-keys.test.ts',
           ],
           env: { XTALK_TEST_TRANSPORT: 'lean' },
         },

@@ -155,11 +155,13 @@ export class ProviderClient {
   async prefetchKeys({ signal, warm }: { signal?: AbortSignal; warm?: boolean } = {}): Promise<boolean> {
     const uri = this.config.serverMetadata().jwks_uri;
     if (this.client.hmacSecret !== undefined || !uri) return false;
-    // openid-client's own rule for the keys endpoint: https, or http only where the issuer may be.
+    // openid-client's own rules for the keys endpoint: https, or http only where the issuer may be;
+    // and no redirect followed.
     if (new URL(uri).protocol !== 'https:' && !this.fetches.insecure) return false;
     try {
       const res = await this.fetches.deadlined(uri, {
         headers: { accept: 'application/json, application/jwk-set+json' },
+        redirect: 'manual',
         signal: anySignal([signal], this.fetches.timeoutMs),
       });
       if (!res.ok) return false;
