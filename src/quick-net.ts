@@ -11,7 +11,7 @@ import { createSystemContext } from './system-context.js';
  * runs src/quick.ts hands over (a refresh, `--verify`). bin/xtalk.cjs runs it as one CommonJS file
  * with a V8 code cache (dist/quick-net.cjs), as it runs dist/quick.cjs, so these runs skip Node's
  * ES-module loader, the chunks and commander; openid-client is in the bundle and initialised when
- * discovery first needs it. The full program (src/main.ts) takes the same forms the same way.
+ * discovery first needs it.
  * Its provider calls go over node:http(s) (src/net/lean-fetch.ts, which the build injects as the
  * bundle's fetch): no undici, so no WebAssembly to keep at baseline, except behind a proxy, where
  * undici carries the requests.
