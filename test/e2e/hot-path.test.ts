@@ -160,8 +160,8 @@ async function runCaching(
 }
 
 // A cache V8 refuses is written anew (a new file renamed into place); one it accepts, for a kind of
-// run it has seen, is left alone. The flags a run sets (WebAssembly at Liftoff) must not make V8
-// refuse the cache at the next start.
+// run it has seen, is left alone. A V8 flag set during a run (the full program keeps WebAssembly at
+// Liftoff; so does dist/quick-net.cjs behind a proxy) must not make V8 refuse the cache at the next start.
 it('keeps the code cache of dist/quick-net.cjs from run to run: V8 accepts what the last refresh wrote', async () => {
   const install = privateInstall();
   const { env, provider } = await signedInSession('netcache');
